@@ -1,0 +1,72 @@
+import { parseArgs } from 'node:util';
+import { startAgent } from '../agent.js';
+import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
+import type { RawSettings } from '../config/load.js';
+import { SETTINGS } from '../config/schema.js';
+
+const FLAG_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  conformance: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function settingsHelp(): string {
+  const lines = Object.entries(SETTINGS).map(([name, spec]) => {
+    const flag = 'flag' in spec ? ` (--${spec.flag})` : '';
+    const def = spec.default === undefined ? '' : ` [default: ${spec.default}]`;
+    const live = spec.live ? ' [live]' : '';
+    return `  ${name}${flag}${def}${live}\n      ${spec.description}`;
+  });
+  return `kagent-a2a serve [--port N] [--host H] [--data-dir DIR] [--config FILE] [--conformance]
+
+Settings (environment variable names; also the keys of the --config file):
+${lines.join('\n')}`;
+}
+
+/** Runs the agent until SIGTERM or SIGINT, then stops it gracefully. Returns the exit code. */
+export async function serve(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: FLAG_OPTIONS, allowPositionals: false, strict: true });
+  } catch (error) {
+    console.error(`kagent-a2a serve: ${error instanceof Error ? error.message : String(error)}\n\n${settingsHelp()}`);
+    return 2;
+  }
+  const flags = parsed.values;
+  if (flags.help === true) {
+    console.log(settingsHelp());
+    return 0;
+  }
+  const flagSettings: RawSettings = {
+    PORT: flags.port,
+    HOST: flags.host,
+    DATA_DIR: flags['data-dir'],
+    CONFORMANCE_AGENT: flags.conformance === true ? 'true' : undefined,
+  };
+  let config;
+  try {
+    const file = flags.config === undefined ? undefined : { path: flags.config, values: readConfigFile(flags.config) };
+    config = loadConfig({ file, env: process.env, flags: flagSettings });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`kagent-a2a: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+
+  const agent = await startAgent(config);
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      agent.logger.info({ signal }, 'signal received');
+      resolve();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await agent.stop();
+  return 0;
+}

@@ -1,0 +1,78 @@
+// Every setting, declared once: its environment name (also its key in a config
+// file or the ConfigMap), type, default, and whether a running service applies
+// a change without a restart. Loading, validation, documentation and the
+// manifests' tests all read this table.
+
+export type SettingType =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'string' }
+  | { kind: 'url' }
+  | { kind: 'bool' }
+  | { kind: 'duration'; minMs: number }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'list' };
+
+export interface SettingSpec {
+  type: SettingType;
+  default: string | undefined;
+  live: boolean;
+  description: string;
+  /** The `serve` flag that sets it, if any. */
+  flag?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const SETTINGS = {
+  PORT: { type: { kind: 'int', min: 0, max: 65535 }, default: '8080', live: false, flag: 'port', description: 'TCP port to listen on (0 picks a free one)' },
+  HOST: { type: { kind: 'string' }, default: '0.0.0.0', live: false, flag: 'host', description: 'interface to listen on' },
+  DATA_DIR: { type: { kind: 'string' }, default: './data', live: false, flag: 'data-dir', description: 'directory of the embedded SQLite store' },
+  LOG_LEVEL: { type: { kind: 'enum', values: LOG_LEVELS }, default: 'info', live: true, description: 'log level' },
+  PUBLIC_URL: {
+    type: { kind: 'url' },
+    default: undefined,
+    live: false,
+    description: 'base URL clients reach this agent at, advertised in the agent card (default: http://<host>:<port>)',
+  },
+  POD_NAME: { type: { kind: 'string' }, default: undefined, live: false, description: 'replica name (a StatefulSet pod name); default: the host name' },
+  AGENT_NAME: { type: { kind: 'string' }, default: 'kagent', live: false, description: 'name in the agent card' },
+  AGENT_DESCRIPTION: {
+    type: { kind: 'string' },
+    default: 'Kubernetes agent reachable over A2A',
+    live: false,
+    description: 'description in the agent card',
+  },
+  CONFORMANCE_AGENT: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: false,
+    flag: 'conformance',
+    description: 'route messages to the A2A conformance-suite (TCK) agent by default',
+  },
+  MAX_BODY_BYTES: { type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: String(1024 * 1024), live: false, description: 'largest request body accepted' },
+  STREAM_HEARTBEAT_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '15s', live: false, description: 'interval of SSE keep-alive comments' },
+  STREAM_BUFFER_EVENTS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '1024',
+    live: false,
+    description: 'events a stream may hold for a slow client before it is disconnected',
+  },
+  TASK_RETENTION: { type: { kind: 'duration', minMs: 1000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
+  RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },
+  ECHO_MAX_DELAY: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'longest metadata.delayMs the echo skill honours' },
+  SQLITE_SYNCHRONOUS: {
+    type: { kind: 'enum', values: ['full', 'normal'] },
+    default: 'full',
+    live: false,
+    description: "'full': every commit survives power loss; 'normal': survives process crashes only (faster)",
+  },
+  DRAIN_TIMEOUT: {
+    type: { kind: 'duration', minMs: 0 },
+    default: '20s',
+    live: false,
+    description: 'on SIGTERM, how long running tasks may take to finish before they are failed (keep it below the grace period)',
+  },
+  CARD_CACHE_MAX_AGE: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'Cache-Control max-age of the agent card' },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;

@@ -1,0 +1,44 @@
+import type { TaskEvent } from '../model/model.js';
+
+/** An event with the task version it produced: a subscriber that read a snapshot skips what the snapshot holds. */
+export interface VersionedEvent {
+  event: TaskEvent;
+  version: number;
+}
+
+export type EventListener = (event: VersionedEvent) => void;
+
+/**
+ * In-process fan-out of task events. Publishing never waits on a listener:
+ * listeners must only enqueue (each subscriber owns its bounded buffer).
+ */
+export class EventBus {
+  private readonly listeners = new Map<string, Set<EventListener>>();
+
+  subscribe(taskId: string, listener: EventListener): () => void {
+    let set = this.listeners.get(taskId);
+    if (set === undefined) {
+      set = new Set();
+      this.listeners.set(taskId, set);
+    }
+    set.add(listener);
+    return () => {
+      const current = this.listeners.get(taskId);
+      if (current === undefined) return;
+      current.delete(listener);
+      if (current.size === 0) this.listeners.delete(taskId);
+    };
+  }
+
+  publish(taskId: string, event: VersionedEvent): void {
+    const set = this.listeners.get(taskId);
+    if (set === undefined) return;
+    for (const listener of [...set]) listener(event);
+  }
+
+  subscriberCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+}

@@ -1,0 +1,88 @@
+import { endsStream } from '../model/lifecycle.js';
+import type { StreamItem } from '../model/model.js';
+
+export type StreamEnd = 'done' | 'overflow' | 'closed';
+
+/**
+ * The events one stream consumer will receive, in order. The producer side
+ * (`push`) never blocks: when the consumer falls `capacity` items behind, the
+ * stream is cut with reason 'overflow' so one stalled reader cannot hold
+ * memory or slow the task and the other readers.
+ */
+export class TaskStream implements AsyncIterable<StreamItem> {
+  private readonly queue: StreamItem[] = [];
+  private waiter: (() => void) | undefined;
+  private ended: StreamEnd | undefined;
+  private readonly cleanups: (() => void)[] = [];
+
+  constructor(private readonly capacity: number) {}
+
+  /** Why the stream ended, once it has. */
+  get endReason(): StreamEnd | undefined {
+    return this.ended;
+  }
+
+  onClose(cleanup: () => void): void {
+    if (this.ended !== undefined) cleanup();
+    else this.cleanups.push(cleanup);
+  }
+
+  push(item: StreamItem): void {
+    if (this.ended !== undefined) return;
+    if (this.queue.length >= this.capacity) {
+      this.finish('overflow');
+      return;
+    }
+    this.queue.push(item);
+    if (isLast(item)) this.finish('done');
+    this.wake();
+  }
+
+  close(): void {
+    this.finish('closed');
+  }
+
+  private finish(reason: StreamEnd): void {
+    if (this.ended !== undefined) return;
+    this.ended = reason;
+    // An overflowing or closed stream drops what it had not delivered; a done stream delivers it all.
+    if (reason !== 'done') this.queue.length = 0;
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<StreamItem> {
+    try {
+      for (;;) {
+        const item = this.queue.shift();
+        if (item !== undefined) {
+          yield item;
+          continue;
+        }
+        if (this.ended !== undefined) return;
+        await new Promise<void>((resolve) => (this.waiter = resolve));
+      }
+    } finally {
+      this.finish('closed');
+    }
+  }
+}
+
+function isLast(item: StreamItem): boolean {
+  switch (item.kind) {
+    case 'message':
+      return true;
+    case 'task':
+      return endsStream(item.task.status.state);
+    case 'status-update':
+      return item.final;
+    case 'artifact-update':
+      return false;
+  }
+}

@@ -1,0 +1,90 @@
+import type { TaskState } from './model.js';
+
+// Domain errors. They say what went wrong in the agent's terms; the protocol
+// layer maps each to its JSON-RPC code or HTTP status in exactly one place.
+
+export abstract class DomainError extends Error {
+  abstract readonly reason: string;
+  /** Structured facts for the error's details (ErrorInfo metadata); strings only. */
+  readonly details: Record<string, string>;
+  constructor(message: string, details: Record<string, string> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export class TaskNotFoundError extends DomainError {
+  readonly reason = 'TASK_NOT_FOUND';
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} not found`, { taskId });
+  }
+}
+
+export class TaskNotCancelableError extends DomainError {
+  readonly reason = 'TASK_NOT_CANCELABLE';
+  constructor(readonly taskId: string, readonly state: TaskState) {
+    super(`task ${taskId} is ${state} and cannot be canceled`, { taskId, state });
+  }
+}
+
+/** A message or subscription aimed at a task that can no longer take it. */
+export class UnsupportedOperationError extends DomainError {
+  readonly reason = 'UNSUPPORTED_OPERATION';
+}
+
+export class InvalidStateTransitionError extends DomainError {
+  readonly reason = 'INVALID_STATE_TRANSITION';
+  constructor(readonly taskId: string, readonly from: TaskState, readonly to: TaskState) {
+    super(`task ${taskId} cannot move from ${from} to ${to}`, { taskId, from, to });
+  }
+}
+
+/** Bad input discovered after decoding, with the path of the offending field. */
+export class InvalidParamsError extends DomainError {
+  readonly reason = 'INVALID_PARAMS';
+  constructor(message: string, readonly field: string) {
+    super(message, { field });
+  }
+}
+
+export class UnknownSkillError extends DomainError {
+  readonly reason = 'UNKNOWN_SKILL';
+  constructor(readonly skillId: string, known: readonly string[]) {
+    super(`no skill with id "${skillId}"; this agent offers: ${known.join(', ')}`, { skill: skillId });
+  }
+}
+
+export class ContentTypeNotSupportedError extends DomainError {
+  readonly reason = 'CONTENT_TYPE_NOT_SUPPORTED';
+}
+
+export class PushNotificationNotSupportedError extends DomainError {
+  readonly reason = 'PUSH_NOTIFICATION_NOT_SUPPORTED';
+  constructor() {
+    super('push notifications are not supported by this agent');
+  }
+}
+
+export class ExtendedAgentCardNotConfiguredError extends DomainError {
+  readonly reason = 'EXTENDED_AGENT_CARD_NOT_CONFIGURED';
+  constructor() {
+    super('no extended agent card is configured');
+  }
+}
+
+/** The service is draining or not ready; the caller should retry elsewhere or later. */
+export class UnavailableError extends DomainError {
+  readonly reason = 'UNAVAILABLE';
+  constructor(message: string, readonly retryAfterSeconds: number) {
+    super(message, { retryAfterSeconds: String(retryAfterSeconds) });
+  }
+}
+
+/** A concurrent writer changed the task first; the operation may be retried. */
+export class ConcurrentUpdateError extends DomainError {
+  readonly reason = 'CONCURRENT_UPDATE';
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} was changed concurrently`, { taskId });
+  }
+}

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { TaskObserver } from '../core/task-service.js';
+import type { TaskState } from '../model/model.js';
+import { TASK_STATES } from '../model/model.js';
+
+/** The service's Prometheus metrics, in a registry of their own. */
+export class Metrics implements TaskObserver {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'a2a_requests_total',
+    help: 'A2A requests by method, protocol version and outcome (ok or the error reason)',
+    labelNames: ['method', 'version', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'a2a_request_duration_seconds',
+    help: 'Time to answer an A2A request (for streams: to the first event)',
+    labelNames: ['method'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly tasks = new Gauge({
+    name: 'a2a_tasks',
+    help: 'Stored tasks by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly streamSubscribers = new Gauge({
+    name: 'a2a_stream_subscribers',
+    help: 'Open SSE streams',
+    registers: [this.registry],
+  });
+  readonly streamsCut = new Counter({
+    name: 'a2a_streams_disconnected_total',
+    help: 'Streams closed by the server because the client fell too far behind',
+    registers: [this.registry],
+  });
+  readonly skillFailures = new Counter({
+    name: 'a2a_skill_failures_total',
+    help: 'Skill runs that threw',
+    registers: [this.registry],
+  });
+  readonly tasksExpired = new Counter({
+    name: 'a2a_tasks_expired_total',
+    help: 'Terminal tasks deleted by the retention sweep',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Seeds the per-state gauge from the store once; transitions keep it current. */
+  setTaskCounts(counts: Partial<Record<TaskState, number>>): void {
+    for (const state of TASK_STATES) this.tasks.set({ state }, counts[state] ?? 0);
+  }
+
+  taskEntered(state: TaskState, previous: TaskState | undefined): void {
+    this.tasks.inc({ state });
+    if (previous !== undefined) this.tasks.dec({ state: previous });
+  }
+
+  tasksDeleted(deleted: Partial<Record<TaskState, number>>): void {
+    for (const [state, count] of Object.entries(deleted)) {
+      this.tasks.dec({ state }, count);
+      this.tasksExpired.inc(count);
+    }
+  }
+
+  skillFailed(): void {
+    this.skillFailures.inc();
+  }
+}

@@ -1,0 +1,87 @@
+import type { Codec, ProtocolVersion } from './codec.js';
+import { protocolErrors } from './errors.js';
+import { v03Codec } from './v03/codec.js';
+import { v1Codec } from './v1/codec.js';
+
+export type Operation =
+  | 'send'
+  | 'stream'
+  | 'get'
+  | 'list'
+  | 'cancel'
+  | 'subscribe'
+  | 'push-config-create'
+  | 'push-config-get'
+  | 'push-config-list'
+  | 'push-config-delete'
+  | 'extended-card';
+
+const V1_METHODS: ReadonlyMap<string, Operation> = new Map([
+  ['SendMessage', 'send'],
+  ['SendStreamingMessage', 'stream'],
+  ['GetTask', 'get'],
+  ['ListTasks', 'list'],
+  ['CancelTask', 'cancel'],
+  ['SubscribeToTask', 'subscribe'],
+  ['CreateTaskPushNotificationConfig', 'push-config-create'],
+  ['GetTaskPushNotificationConfig', 'push-config-get'],
+  ['ListTaskPushNotificationConfigs', 'push-config-list'],
+  ['DeleteTaskPushNotificationConfig', 'push-config-delete'],
+  ['GetExtendedAgentCard', 'extended-card'],
+]);
+
+const V03_METHODS: ReadonlyMap<string, Operation> = new Map([
+  ['message/send', 'send'],
+  ['message/stream', 'stream'],
+  ['tasks/get', 'get'],
+  ['tasks/cancel', 'cancel'],
+  ['tasks/resubscribe', 'subscribe'],
+  ['tasks/pushNotificationConfig/set', 'push-config-create'],
+  ['tasks/pushNotificationConfig/get', 'push-config-get'],
+  ['tasks/pushNotificationConfig/list', 'push-config-list'],
+  ['tasks/pushNotificationConfig/delete', 'push-config-delete'],
+  ['agent/getAuthenticatedExtendedCard', 'extended-card'],
+]);
+
+export const SUPPORTED_VERSIONS: readonly ProtocolVersion[] = ['1.0', '0.3'];
+
+const TABLES: Readonly<Record<ProtocolVersion, { methods: ReadonlyMap<string, Operation>; codec: Codec }>> = {
+  '1.0': { methods: V1_METHODS, codec: v1Codec },
+  '0.3': { methods: V03_METHODS, codec: v03Codec },
+};
+
+export interface ResolvedMethod {
+  version: ProtocolVersion;
+  operation: Operation;
+  codec: Codec;
+}
+
+/** "1.0", "1.0.1" and "1" all mean 1.0: patch versions take no part in negotiation. */
+export function parseVersionHeader(header: string | undefined): ProtocolVersion | undefined {
+  const value = header?.trim() ?? '';
+  if (value === '') return undefined;
+  const match = /^(\d+)(?:\.(\d+))?(?:\.\d+)?$/.exec(value);
+  const majorMinor = match === null ? value : `${Number(match[1])}.${Number(match[2] ?? 0)}`;
+  if (majorMinor === '1.0' || majorMinor === '0.3') return majorMinor;
+  throw protocolErrors.versionNotSupported(value, SUPPORTED_VERSIONS);
+}
+
+/**
+ * Which version and operation a JSON-RPC call is. An explicit A2A-Version
+ * decides; with none, the spec says 0.3 — but 0.3 and 1.0 method names never
+ * collide, so a 1.0 method name without the header is served as 1.0 rather
+ * than refused (clients that forget the header still work).
+ */
+export function resolveMethod(method: string, versionHeader: string | undefined): ResolvedMethod {
+  const requested = parseVersionHeader(versionHeader);
+  if (requested !== undefined) {
+    const operation = TABLES[requested].methods.get(method);
+    if (operation === undefined) throw protocolErrors.methodNotFound(method, requested);
+    return { version: requested, operation, codec: TABLES[requested].codec };
+  }
+  for (const version of ['0.3', '1.0'] as const) {
+    const operation = TABLES[version].methods.get(method);
+    if (operation !== undefined) return { version, operation, codec: TABLES[version].codec };
+  }
+  throw protocolErrors.methodNotFound(method, '0.3 or 1.0');
+}

@@ -1,0 +1,204 @@
+import type { SendResult } from '../../core/task-service.js';
+import { InvalidParamsError } from '../../model/errors.js';
+import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskStatus } from '../../model/model.js';
+import type { Codec, SendRequest, TaskQuery } from '../codec.js';
+import { MAX_HISTORY_LENGTH } from '../codec.js';
+import {
+  array,
+  base64,
+  nonEmptyString,
+  object,
+  optionalBoolean,
+  optionalInteger,
+  optionalJsonObject,
+  optionalObject,
+  optionalString,
+  optionalStringArray,
+  string,
+} from '../read.js';
+import type { Obj } from '../read.js';
+
+// A2A 0.3: `kind` discriminators on every object, lowercase kebab-case states,
+// `file` parts holding bytes or uri, and a `final` flag on status updates.
+
+const ROLES: ReadonlySet<string> = new Set(['user', 'agent']);
+
+// ---- decoding ---------------------------------------------------------------
+
+export function decodePart(value: unknown, path: string): Part {
+  const o = object(value, path);
+  const kind = string(o.kind, `${path}.kind`);
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  const common = metadata === undefined ? {} : { metadata };
+  switch (kind) {
+    case 'text':
+      return { kind: 'text', text: string(o.text, `${path}.text`), ...common };
+    case 'data': {
+      const data = object(o.data, `${path}.data`) as JsonObject;
+      return { kind: 'data', data, ...common };
+    }
+    case 'file': {
+      const file = object(o.file, `${path}.file`);
+      const fileCommon = {
+        ...common,
+        ...(file.mimeType != null ? { mediaType: string(file.mimeType, `${path}.file.mimeType`) } : {}),
+        ...(file.name != null ? { filename: string(file.name, `${path}.file.name`) } : {}),
+      };
+      if (file.bytes !== undefined && file.uri !== undefined) {
+        throw new InvalidParamsError(`${path}.file must have bytes or uri, not both`, `${path}.file`);
+      }
+      if (file.bytes !== undefined) return { kind: 'bytes', bytes: base64(file.bytes, `${path}.file.bytes`), ...fileCommon };
+      if (file.uri !== undefined) return { kind: 'url', url: nonEmptyString(file.uri, `${path}.file.uri`), ...fileCommon };
+      throw new InvalidParamsError(`${path}.file must have bytes or uri`, `${path}.file`);
+    }
+    default:
+      throw new InvalidParamsError(`${path}.kind must be text, file or data, got "${kind}"`, `${path}.kind`);
+  }
+}
+
+export function decodeMessage(value: unknown, path: string): Message {
+  const o = object(value, path);
+  const role = string(o.role, `${path}.role`);
+  if (!ROLES.has(role)) throw new InvalidParamsError(`${path}.role must be user or agent, got "${role}"`, `${path}.role`);
+  const parts = array(o.parts, `${path}.parts`);
+  if (parts.length === 0) throw new InvalidParamsError(`${path}.parts must contain at least one part`, `${path}.parts`);
+  const message: Message = {
+    messageId: nonEmptyString(o.messageId, `${path}.messageId`),
+    role: role as Role,
+    parts: parts.map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
+  };
+  const contextId = optionalString(o.contextId, `${path}.contextId`);
+  if (contextId) message.contextId = contextId;
+  const taskId = optionalString(o.taskId, `${path}.taskId`);
+  if (taskId) message.taskId = taskId;
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) message.metadata = metadata;
+  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
+  if (extensions !== undefined && extensions.length > 0) message.extensions = extensions;
+  const refs = optionalStringArray(o.referenceTaskIds, `${path}.referenceTaskIds`);
+  if (refs !== undefined && refs.length > 0) message.referenceTaskIds = refs;
+  return message;
+}
+
+function decodeSend(params: unknown): SendRequest {
+  const p = object(params, 'params');
+  const request: SendRequest = { message: decodeMessage(p.message, 'params.message'), returnImmediately: false };
+  const config = optionalObject(p.configuration, 'params.configuration');
+  if (config !== undefined) {
+    // 0.3 spells the execution mode the other way round: blocking, default true.
+    request.returnImmediately = optionalBoolean(config.blocking, 'params.configuration.blocking') === false;
+    const historyLength = optionalInteger(config.historyLength, 'params.configuration.historyLength', 0, MAX_HISTORY_LENGTH);
+    if (historyLength !== undefined) request.historyLength = historyLength;
+    const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
+    if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+  }
+  return request;
+}
+
+function decodeTaskQuery(params: unknown): TaskQuery {
+  const p = object(params, 'params');
+  const query: TaskQuery = { id: nonEmptyString(p.id, 'params.id') };
+  const historyLength = optionalInteger(p.historyLength, 'params.historyLength', 0, MAX_HISTORY_LENGTH);
+  if (historyLength !== undefined) query.historyLength = historyLength;
+  return query;
+}
+
+// ---- encoding ---------------------------------------------------------------
+
+export function encodePart(part: Part): Obj {
+  const out: Obj = (() => {
+    switch (part.kind) {
+      case 'text':
+        return { kind: 'text', text: part.text };
+      case 'data':
+        // 0.3 data parts hold an object; a bare value travels wrapped.
+        return {
+          kind: 'data',
+          data: typeof part.data === 'object' && part.data !== null && !Array.isArray(part.data) ? part.data : { value: part.data },
+        };
+      case 'bytes':
+      case 'url': {
+        const file: Obj = part.kind === 'bytes' ? { bytes: part.bytes } : { uri: part.url };
+        if (part.mediaType !== undefined) file.mimeType = part.mediaType;
+        if (part.filename !== undefined) file.name = part.filename;
+        return { kind: 'file', file };
+      }
+    }
+  })();
+  if (part.metadata !== undefined) out.metadata = part.metadata;
+  return out;
+}
+
+export function encodeMessage(message: Message): Obj {
+  const out: Obj = { kind: 'message', messageId: message.messageId, role: message.role, parts: message.parts.map(encodePart) };
+  if (message.contextId !== undefined) out.contextId = message.contextId;
+  if (message.taskId !== undefined) out.taskId = message.taskId;
+  if (message.metadata !== undefined) out.metadata = message.metadata;
+  if (message.extensions !== undefined) out.extensions = message.extensions;
+  if (message.referenceTaskIds !== undefined) out.referenceTaskIds = message.referenceTaskIds;
+  return out;
+}
+
+function encodeStatus(status: TaskStatus): Obj {
+  const out: Obj = { state: status.state, timestamp: status.timestamp };
+  if (status.message !== undefined) out.message = encodeMessage(status.message);
+  return out;
+}
+
+export function encodeArtifact(artifact: Artifact): Obj {
+  const out: Obj = { artifactId: artifact.artifactId, parts: artifact.parts.map(encodePart) };
+  if (artifact.name !== undefined) out.name = artifact.name;
+  if (artifact.description !== undefined) out.description = artifact.description;
+  if (artifact.metadata !== undefined) out.metadata = artifact.metadata;
+  if (artifact.extensions !== undefined) out.extensions = artifact.extensions;
+  return out;
+}
+
+function encodeTask(task: Task): Obj {
+  const out: Obj = { kind: 'task', id: task.id, contextId: task.contextId, status: encodeStatus(task.status) };
+  if (task.artifacts.length > 0) out.artifacts = task.artifacts.map(encodeArtifact);
+  if (task.history.length > 0) out.history = task.history.map(encodeMessage);
+  if (task.metadata !== undefined) out.metadata = task.metadata;
+  return out;
+}
+
+function encodeStreamItem(item: StreamItem): Obj {
+  switch (item.kind) {
+    case 'task':
+      return encodeTask(item.task);
+    case 'message':
+      return encodeMessage(item.message);
+    case 'status-update': {
+      const event: Obj = {
+        kind: 'status-update',
+        taskId: item.taskId,
+        contextId: item.contextId,
+        status: encodeStatus(item.status),
+        final: item.final,
+      };
+      if (item.metadata !== undefined) event.metadata = item.metadata;
+      return event;
+    }
+    case 'artifact-update': {
+      const event: Obj = {
+        kind: 'artifact-update',
+        taskId: item.taskId,
+        contextId: item.contextId,
+        artifact: encodeArtifact(item.artifact),
+        append: item.append,
+        lastChunk: item.lastChunk,
+      };
+      if (item.metadata !== undefined) event.metadata = item.metadata;
+      return event;
+    }
+  }
+}
+
+export const v03Codec: Codec = {
+  version: '0.3',
+  decodeSend,
+  decodeTaskQuery,
+  encodeSendResult: (result: SendResult) => (result.kind === 'message' ? encodeMessage(result.message) : encodeTask(result.task)),
+  encodeTask: (task) => encodeTask(task),
+  encodeStreamItem,
+};

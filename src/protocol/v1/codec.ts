@@ -1,0 +1,248 @@
+import type { SendResult } from '../../core/task-service.js';
+import { InvalidParamsError } from '../../model/errors.js';
+import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus } from '../../model/model.js';
+import type { ListingCodec, SendRequest, TaskQuery } from '../codec.js';
+import { DEFAULT_PAGE_SIZE, MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../codec.js';
+import {
+  array,
+  base64,
+  json,
+  nonEmptyString,
+  optionalBoolean,
+  optionalInteger,
+  optionalJsonObject,
+  optionalProtoObject,
+  optionalString,
+  optionalStringArray,
+  optionalTimestamp,
+  protoObject,
+  string,
+} from '../read.js';
+import type { Obj } from '../read.js';
+
+// A2A 1.0 (ProtoJSON): camelCase fields, SCREAMING_SNAKE enums, oneof by field
+// presence (no `kind`), parts as text | raw | url | data.
+
+const STATE_TO_WIRE: Readonly<Record<TaskState, string>> = {
+  submitted: 'TASK_STATE_SUBMITTED',
+  working: 'TASK_STATE_WORKING',
+  'input-required': 'TASK_STATE_INPUT_REQUIRED',
+  'auth-required': 'TASK_STATE_AUTH_REQUIRED',
+  completed: 'TASK_STATE_COMPLETED',
+  failed: 'TASK_STATE_FAILED',
+  canceled: 'TASK_STATE_CANCELED',
+  rejected: 'TASK_STATE_REJECTED',
+};
+const STATE_FROM_WIRE = new Map<string, TaskState>(
+  Object.entries(STATE_TO_WIRE).map(([state, wire]) => [wire, state as TaskState]),
+);
+const ROLE_TO_WIRE: Readonly<Record<Role, string>> = { user: 'ROLE_USER', agent: 'ROLE_AGENT' };
+const ROLE_FROM_WIRE = new Map<string, Role>([
+  ['ROLE_USER', 'user'],
+  ['ROLE_AGENT', 'agent'],
+]);
+
+// ---- decoding ---------------------------------------------------------------
+
+export function decodePart(value: unknown, path: string): Part {
+  const o = protoObject(value, path);
+  const common = {
+    ...(o.metadata != null ? { metadata: optionalJsonObject(o.metadata, `${path}.metadata`)! } : {}),
+    ...(o.mediaType != null ? { mediaType: string(o.mediaType, `${path}.mediaType`) } : {}),
+    ...(o.filename != null ? { filename: string(o.filename, `${path}.filename`) } : {}),
+  };
+  const present = ['text', 'raw', 'url', 'data'].filter((k) => o[k] !== undefined);
+  if (present.length !== 1) {
+    throw new InvalidParamsError(
+      `${path} must have exactly one of text, raw, url or data${present.length > 1 ? `, got ${present.join(' and ')}` : ''}`,
+      path,
+    );
+  }
+  if (o.text !== undefined) return { kind: 'text', text: string(o.text, `${path}.text`), ...common };
+  if (o.raw !== undefined) return { kind: 'bytes', bytes: base64(o.raw, `${path}.raw`), ...common };
+  if (o.url !== undefined) return { kind: 'url', url: nonEmptyString(o.url, `${path}.url`), ...common };
+  return { kind: 'data', data: json(o.data), ...common };
+}
+
+function decodeParts(value: unknown, path: string): Part[] {
+  const items = array(value, path);
+  if (items.length === 0) throw new InvalidParamsError(`${path} must contain at least one part`, path);
+  return items.map((item, i) => decodePart(item, `${path}[${i}]`));
+}
+
+export function decodeMessage(value: unknown, path: string): Message {
+  const o = protoObject(value, path);
+  const roleWire = string(o.role, `${path}.role`);
+  const role = ROLE_FROM_WIRE.get(roleWire);
+  if (role === undefined) throw new InvalidParamsError(`${path}.role must be ROLE_USER or ROLE_AGENT, got "${roleWire}"`, `${path}.role`);
+  const message: Message = {
+    messageId: nonEmptyString(o.messageId, `${path}.messageId`),
+    role,
+    parts: decodeParts(o.parts, `${path}.parts`),
+  };
+  const contextId = optionalString(o.contextId, `${path}.contextId`);
+  if (contextId) message.contextId = contextId;
+  const taskId = optionalString(o.taskId, `${path}.taskId`);
+  if (taskId) message.taskId = taskId;
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) message.metadata = metadata;
+  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
+  if (extensions !== undefined && extensions.length > 0) message.extensions = extensions;
+  const refs = optionalStringArray(o.referenceTaskIds, `${path}.referenceTaskIds`);
+  if (refs !== undefined && refs.length > 0) message.referenceTaskIds = refs;
+  return message;
+}
+
+function decodeHistoryLength(o: Obj, path: string): number | undefined {
+  return optionalInteger(o.historyLength, path, 0, MAX_HISTORY_LENGTH);
+}
+
+function decodeSend(params: unknown): SendRequest {
+  const p = protoObject(params, 'params');
+  const request: SendRequest = { message: decodeMessage(p.message, 'params.message'), returnImmediately: false };
+  const config = optionalProtoObject(p.configuration, 'params.configuration');
+  if (config !== undefined) {
+    request.returnImmediately = optionalBoolean(config.returnImmediately, 'params.configuration.returnImmediately') ?? false;
+    const historyLength = decodeHistoryLength(config, 'params.configuration.historyLength');
+    if (historyLength !== undefined) request.historyLength = historyLength;
+    const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
+    if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+  }
+  return request;
+}
+
+function decodeTaskQuery(params: unknown): TaskQuery {
+  const p = protoObject(params, 'params');
+  const query: TaskQuery = { id: nonEmptyString(p.id, 'params.id') };
+  const historyLength = decodeHistoryLength(p, 'params.historyLength');
+  if (historyLength !== undefined) query.historyLength = historyLength;
+  return query;
+}
+
+function decodeListTasks(params: unknown): ListTasksQuery {
+  const p = params === undefined || params === null ? {} : protoObject(params, 'params');
+  const query: ListTasksQuery = {
+    pageSize: optionalInteger(p.pageSize, 'params.pageSize', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE,
+    includeArtifacts: optionalBoolean(p.includeArtifacts, 'params.includeArtifacts') ?? false,
+  };
+  const contextId = optionalString(p.contextId, 'params.contextId');
+  if (contextId) query.contextId = contextId;
+  const status = optionalString(p.status, 'params.status');
+  if (status !== undefined && status !== '' && status !== 'TASK_STATE_UNSPECIFIED') {
+    const state = STATE_FROM_WIRE.get(status);
+    if (state === undefined) {
+      throw new InvalidParamsError(`params.status must be one of ${[...STATE_FROM_WIRE.keys()].join(', ')}, got "${status}"`, 'params.status');
+    }
+    query.state = state;
+  }
+  const pageToken = optionalString(p.pageToken, 'params.pageToken');
+  if (pageToken) query.pageToken = pageToken;
+  const historyLength = decodeHistoryLength(p, 'params.historyLength');
+  if (historyLength !== undefined) query.historyLength = historyLength;
+  const after = optionalTimestamp(p.statusTimestampAfter, 'params.statusTimestampAfter');
+  if (after !== undefined) query.statusTimestampAfter = after;
+  return query;
+}
+
+// ---- encoding ---------------------------------------------------------------
+
+export function encodePart(part: Part): Obj {
+  const out: Obj = {};
+  switch (part.kind) {
+    case 'text':
+      out.text = part.text;
+      break;
+    case 'bytes':
+      out.raw = part.bytes;
+      break;
+    case 'url':
+      out.url = part.url;
+      break;
+    case 'data':
+      out.data = part.data;
+      break;
+  }
+  if (part.mediaType !== undefined) out.mediaType = part.mediaType;
+  if (part.filename !== undefined) out.filename = part.filename;
+  if (part.metadata !== undefined) out.metadata = part.metadata;
+  return out;
+}
+
+export function encodeMessage(message: Message): Obj {
+  const out: Obj = { messageId: message.messageId, role: ROLE_TO_WIRE[message.role], parts: message.parts.map(encodePart) };
+  if (message.contextId !== undefined) out.contextId = message.contextId;
+  if (message.taskId !== undefined) out.taskId = message.taskId;
+  if (message.metadata !== undefined) out.metadata = message.metadata;
+  if (message.extensions !== undefined) out.extensions = message.extensions;
+  if (message.referenceTaskIds !== undefined) out.referenceTaskIds = message.referenceTaskIds;
+  return out;
+}
+
+function encodeStatus(status: TaskStatus): Obj {
+  const out: Obj = { state: STATE_TO_WIRE[status.state], timestamp: status.timestamp };
+  if (status.message !== undefined) out.message = encodeMessage(status.message);
+  return out;
+}
+
+export function encodeArtifact(artifact: Artifact): Obj {
+  const out: Obj = { artifactId: artifact.artifactId, parts: artifact.parts.map(encodePart) };
+  if (artifact.name !== undefined) out.name = artifact.name;
+  if (artifact.description !== undefined) out.description = artifact.description;
+  if (artifact.metadata !== undefined) out.metadata = artifact.metadata;
+  if (artifact.extensions !== undefined) out.extensions = artifact.extensions;
+  return out;
+}
+
+function encodeTask(task: Task, includeArtifacts = true): Obj {
+  const out: Obj = { id: task.id, contextId: task.contextId, status: encodeStatus(task.status) };
+  if (includeArtifacts && task.artifacts.length > 0) out.artifacts = task.artifacts.map(encodeArtifact);
+  if (task.history.length > 0) out.history = task.history.map(encodeMessage);
+  if (task.metadata !== undefined) out.metadata = task.metadata;
+  return out;
+}
+
+function encodeStreamItem(item: StreamItem): Obj {
+  switch (item.kind) {
+    case 'task':
+      return { task: encodeTask(item.task) };
+    case 'message':
+      return { message: encodeMessage(item.message) };
+    case 'status-update': {
+      const event: Obj = { taskId: item.taskId, contextId: item.contextId, status: encodeStatus(item.status) };
+      if (item.metadata !== undefined) event.metadata = item.metadata;
+      return { statusUpdate: event };
+    }
+    case 'artifact-update': {
+      const event: Obj = {
+        taskId: item.taskId,
+        contextId: item.contextId,
+        artifact: encodeArtifact(item.artifact),
+        append: item.append,
+        lastChunk: item.lastChunk,
+      };
+      if (item.metadata !== undefined) event.metadata = item.metadata;
+      return { artifactUpdate: event };
+    }
+  }
+}
+
+export const v1Codec: ListingCodec = {
+  version: '1.0',
+  decodeSend,
+  decodeTaskQuery,
+  decodeListTasks,
+  encodeSendResult: (result: SendResult) =>
+    result.kind === 'message' ? { message: encodeMessage(result.message) } : { task: encodeTask(result.task) },
+  encodeTask: (task) => encodeTask(task),
+  encodeStreamItem,
+  encodeTaskPage: (page: TaskPage, includeArtifacts: boolean) => ({
+    tasks: page.tasks.map((task) => {
+      const out = encodeTask(task, includeArtifacts);
+      if (includeArtifacts && out.artifacts === undefined) out.artifacts = [];
+      return out;
+    }),
+    nextPageToken: page.nextPageToken,
+    pageSize: page.pageSize,
+    totalSize: page.totalSize,
+  }),
+};

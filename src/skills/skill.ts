@@ -1,0 +1,53 @@
+import type { Artifact, Message, Part } from '../model/model.js';
+
+/** What the agent card says about a skill. */
+export interface SkillDescriptor {
+  id: string;
+  name: string;
+  description: string;
+  tags: string[];
+  examples?: string[];
+  inputModes?: string[];
+  outputModes?: string[];
+}
+
+/** Text, or parts, of an agent message that accompanies a status change. */
+export type AgentReply = string | Part[];
+
+/**
+ * What a running skill can do to its task. Every call resolves once the change
+ * is durable and published; after the task has ended (completed, canceled…)
+ * each call rejects, so a skill that ignores `signal` still cannot write.
+ */
+export interface SkillContext {
+  readonly taskId: string;
+  readonly contextId: string;
+  /** The message that started this run (the first one, or the input that resumed the task). */
+  readonly message: Message;
+  /** The task's history up to and including `message`. */
+  readonly history: readonly Message[];
+  /** Aborted when the task is canceled or the service shuts down. */
+  readonly signal: AbortSignal;
+
+  working(reply?: AgentReply): Promise<void>;
+  artifact(artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }): Promise<void>;
+  complete(reply?: AgentReply): Promise<void>;
+  fail(reply: AgentReply): Promise<void>;
+  reject(reply: AgentReply): Promise<void>;
+  requireInput(reply: AgentReply): Promise<void>;
+  requireAuth(reply: AgentReply): Promise<void>;
+}
+
+export interface Skill {
+  readonly descriptor: SkillDescriptor;
+  /**
+   * Answers a message with a message alone, creating no task; returning
+   * undefined makes the message start a task that `execute` runs.
+   */
+  replyDirectly?(message: Message): Message | undefined;
+  /**
+   * Runs (a turn of) a task. Returning without ending the task completes it;
+   * throwing fails it with the error's message.
+   */
+  execute(ctx: SkillContext): Promise<void>;
+}

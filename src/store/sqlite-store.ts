@@ -1,0 +1,379 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
+import { TASK_STATES } from '../model/model.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import type {
+  StatusChange,
+  StoredTask,
+  TaskHead,
+  TaskOwnership,
+  TaskStore,
+  TransitionResult,
+  WriteResult,
+} from './task-store.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file; ':memory:' for a throwaway store. */
+  path: string;
+  /** 'full' syncs the WAL on every commit (survives power loss); 'normal' survives process crashes only. */
+  synchronous: 'full' | 'normal';
+}
+
+const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
+
+// Each migration runs once, in order, inside a transaction; user_version records progress.
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE tasks (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    pod TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    context_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status_json TEXT NOT NULL,
+    metadata_json TEXT,
+    request_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE UNIQUE INDEX tasks_request ON tasks(tenant, principal, request_key);
+  CREATE INDEX tasks_listing ON tasks(tenant, principal, updated_at DESC, id DESC);
+  CREATE INDEX tasks_context ON tasks(tenant, principal, context_id, updated_at DESC);
+  CREATE INDEX tasks_expiry ON tasks(updated_at) WHERE state IN ${TERMINAL_SQL};
+  CREATE INDEX tasks_unfinished ON tasks(pod) WHERE state IN ('submitted','working');
+
+  CREATE TABLE messages (
+    n INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    message_key TEXT NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX messages_by_task ON messages(task_id, message_key);
+  CREATE INDEX messages_order ON messages(task_id, n);
+
+  CREATE TABLE artifacts (
+    n INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    artifact_id TEXT NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX artifacts_by_task ON artifacts(task_id, artifact_id);
+
+  -- Push delivery is an outbox written in the same transaction as the event it
+  -- carries; the tables exist from the first schema so that adding delivery is
+  -- not a data migration.
+  CREATE TABLE push_configs (
+    task_id TEXT NOT NULL,
+    config_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (task_id, config_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE push_outbox (
+    n INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    config_id TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL
+  );
+  `,
+];
+
+interface TaskRow {
+  id: string;
+  context_id: string;
+  state: TaskState;
+  status_json: string;
+  metadata_json: string | null;
+  updated_at: number;
+  version: number;
+  skill: string;
+  pod: string;
+}
+
+export class SqliteTaskStore implements TaskStore {
+  readonly kind = 'sqlite';
+  private db: Database.Database | undefined;
+  private stmts!: ReturnType<SqliteTaskStore['prepare']>;
+
+  constructor(private readonly options: SqliteStoreOptions) {}
+
+  get isOpen(): boolean {
+    return this.db?.open === true;
+  }
+
+  async open(): Promise<void> {
+    if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
+    const db = new Database(this.options.path);
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('busy_timeout = 5000');
+    const applied = db.pragma('user_version', { simple: true }) as number;
+    for (let i = applied; i < MIGRATIONS.length; i++) {
+      db.transaction(() => {
+        db.exec(MIGRATIONS[i]!);
+        db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+    this.db = db;
+    this.stmts = this.prepare(db);
+  }
+
+  async close(): Promise<void> {
+    if (!this.db?.open) return;
+    // Fold the WAL back into the main file so the next start opens fast.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+
+  private prepare(db: Database.Database) {
+    return {
+      insertTask: db.prepare(
+        `INSERT INTO tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
+           request_key, created_at, updated_at, version)
+         VALUES (@id, @tenant, @principal, @pod, @skill, @contextId, @state, @status, @metadata,
+           @requestKey, @now, @now, 1)`,
+      ),
+      insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
+      getRow: db.prepare(
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod
+         FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
+      ),
+      getState: db.prepare(`SELECT state, version FROM tasks WHERE id = ?`),
+      historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
+      historyLast: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n DESC LIMIT ?`),
+      artifacts: db.prepare(`SELECT json FROM artifacts WHERE task_id = ? ORDER BY n`),
+      artifact: db.prepare(`SELECT json FROM artifacts WHERE task_id = ? AND artifact_id = ?`),
+      upsertArtifact: db.prepare(
+        `INSERT INTO artifacts (task_id, artifact_id, json) VALUES (?, ?, ?)
+         ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
+      ),
+      byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
+      hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
+      updateStatus: db.prepare(
+        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1
+         WHERE id = ? AND version = ? RETURNING version`,
+      ),
+      touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
+      unfinished: db.prepare(
+        `SELECT id, context_id, state, version, skill, pod FROM tasks
+         WHERE pod = ? AND state IN ('submitted','working')`,
+      ),
+      expired: db.prepare(
+        `SELECT id, state FROM tasks WHERE state IN ${TERMINAL_SQL} AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+      ),
+      deleteTask: db.prepare(`DELETE FROM tasks WHERE id = ?`),
+      deleteMessages: db.prepare(`DELETE FROM messages WHERE task_id = ?`),
+      deleteArtifacts: db.prepare(`DELETE FROM artifacts WHERE task_id = ?`),
+      deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
+      deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
+      countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
+    };
+  }
+
+  private get database(): Database.Database {
+    if (!this.db?.open) throw new Error('task store is not open');
+    return this.db;
+  }
+
+  async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
+    const db = this.database;
+    db.transaction(() => {
+      this.stmts.insertTask.run({
+        id: task.id,
+        tenant: ownership.caller.tenant,
+        principal: ownership.caller.principal,
+        pod: ownership.pod,
+        skill: ownership.skill,
+        contextId: task.contextId,
+        state: task.status.state,
+        status: JSON.stringify(task.status),
+        metadata: task.metadata === undefined ? null : JSON.stringify(task.metadata),
+        requestKey: ownership.requestKey,
+        now: Date.parse(task.status.timestamp),
+      });
+      // The first message is found again through the task's request key; history keys only dedupe follow-ups.
+      for (const message of task.history) {
+        this.stmts.insertMessage.run(task.id, ownership.requestKey, JSON.stringify(message));
+      }
+    })();
+    return 1;
+  }
+
+  async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
+    const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
+    if (row === undefined) return undefined;
+    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill };
+  }
+
+  private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
+    const task: Task = {
+      id: row.id,
+      contextId: row.context_id,
+      status: JSON.parse(row.status_json) as TaskStatus,
+      artifacts: includeArtifacts ? this.readArtifacts(row.id) : [],
+      history: this.readHistory(row.id, historyLength),
+    };
+    if (row.metadata_json !== null) task.metadata = JSON.parse(row.metadata_json) as Task['metadata'];
+    return task;
+  }
+
+  private readHistory(taskId: string, historyLength: number | undefined): Message[] {
+    if (historyLength === 0) return [];
+    if (historyLength === undefined) {
+      return (this.stmts.historyAll.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Message);
+    }
+    const rows = this.stmts.historyLast.all(taskId, historyLength) as { json: string }[];
+    return rows.reverse().map((r) => JSON.parse(r.json) as Message);
+  }
+
+  private readArtifacts(taskId: string): Artifact[] {
+    return (this.stmts.artifacts.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Artifact);
+  }
+
+  async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
+    const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
+    if (row === undefined) return undefined;
+    return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+  }
+
+  async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
+    const row = this.stmts.byRequestKey.get(caller.tenant, caller.principal, requestKey) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
+    return this.stmts.hasMessage.get(taskId, messageKey) !== undefined;
+  }
+
+  async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
+    const db = this.database;
+    return db.transaction((): TransitionResult => {
+      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      if (!change.allowedFrom.includes(current.state)) {
+        return { applied: false, reason: 'state', current: current.state };
+      }
+      if (change.userMessage !== undefined) {
+        const { message, key } = change.userMessage;
+        const inserted = this.stmts.insertMessage.run(taskId, key, JSON.stringify(message));
+        if (inserted.changes === 0) return { applied: false, reason: 'duplicate-message' };
+      }
+      const statusMessage = change.status.message;
+      if (statusMessage !== undefined) {
+        this.stmts.insertMessage.run(taskId, statusMessage.messageId, JSON.stringify(statusMessage));
+      }
+      const row = this.stmts.updateStatus.get(
+        change.status.state,
+        JSON.stringify(change.status),
+        Date.parse(change.status.timestamp),
+        taskId,
+        current.version,
+      ) as { version: number };
+      return { applied: true, version: row.version, from: current.state };
+    })();
+  }
+
+  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+    const db = this.database;
+    return db.transaction((): WriteResult => {
+      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
+      let stored = artifact;
+      if (append) {
+        const existing = this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined;
+        if (existing !== undefined) {
+          const previous = JSON.parse(existing.json) as Artifact;
+          stored = { ...previous, ...artifact, parts: [...previous.parts, ...artifact.parts] };
+        }
+      }
+      this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
+      const row = this.stmts.touch.get(taskId, current.version) as { version: number };
+      return { applied: true, version: row.version, from: current.state };
+    })();
+  }
+
+  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+    const where = ['tenant = @tenant', 'principal = @principal'];
+    const params: Record<string, string | number> = { tenant: caller.tenant, principal: caller.principal };
+    if (query.contextId !== undefined) {
+      where.push('context_id = @contextId');
+      params.contextId = query.contextId;
+    }
+    if (query.state !== undefined) {
+      where.push('state = @state');
+      params.state = query.state;
+    }
+    if (query.statusTimestampAfter !== undefined) {
+      where.push('updated_at >= @after');
+      params.after = query.statusTimestampAfter;
+    }
+    const filter = where.join(' AND ');
+    const total = this.database.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE ${filter}`).get(params) as { n: number };
+    const pageWhere = [...where];
+    if (query.pageToken !== undefined && query.pageToken !== '') {
+      const cursor = decodePageToken(query.pageToken);
+      pageWhere.push('(updated_at < @cursorAt OR (updated_at = @cursorAt AND id < @cursorId))');
+      params.cursorAt = cursor.updatedAt;
+      params.cursorId = cursor.id;
+    }
+    params.limit = query.pageSize + 1;
+    const rows = this.database
+      .prepare(
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod FROM tasks
+         WHERE ${pageWhere.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
+      )
+      .all(params) as TaskRow[];
+    const more = rows.length > query.pageSize;
+    const page = more ? rows.slice(0, query.pageSize) : rows;
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map((row) => this.assemble(row, query.historyLength, query.includeArtifacts)),
+      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize: total.n,
+    };
+  }
+
+  async unfinished(pod: string): Promise<TaskHead[]> {
+    const rows = this.stmts.unfinished.all(pod) as TaskRow[];
+    return rows.map((row) => ({
+      id: row.id,
+      contextId: row.context_id,
+      state: row.state,
+      version: row.version,
+      skill: row.skill,
+      pod: row.pod,
+    }));
+  }
+
+  async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
+    const db = this.database;
+    return db.transaction(() => {
+      const rows = this.stmts.expired.all(cutoffMs, limit) as { id: string; state: TaskState }[];
+      const deleted: Partial<Record<TaskState, number>> = {};
+      for (const { id, state } of rows) {
+        deleted[state] = (deleted[state] ?? 0) + 1;
+        this.stmts.deleteMessages.run(id);
+        this.stmts.deleteArtifacts.run(id);
+        this.stmts.deletePushConfigs.run(id);
+        this.stmts.deleteOutbox.run(id);
+        this.stmts.deleteTask.run(id);
+      }
+      return deleted;
+    })();
+  }
+
+  async countByState(): Promise<Partial<Record<TaskState, number>>> {
+    const counts: Partial<Record<TaskState, number>> = {};
+    for (const state of TASK_STATES) counts[state] = 0;
+    for (const row of this.stmts.countByState.all() as { state: TaskState; n: number }[]) counts[row.state] = row.n;
+    return counts;
+  }
+}

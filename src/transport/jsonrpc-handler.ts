@@ -1,0 +1,157 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TaskService } from '../core/task-service.js';
+import { PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
+import type { Caller } from '../model/model.js';
+import { ANONYMOUS } from '../model/model.js';
+import type { Codec, ListingCodec } from '../protocol/codec.js';
+import { jsonRpcError, toWireError } from '../protocol/errors.js';
+import type { JsonRpcId } from '../protocol/jsonrpc.js';
+import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
+import type { Operation } from '../protocol/methods.js';
+import { resolveMethod } from '../protocol/methods.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { writeSse } from './sse.js';
+
+export interface JsonRpcHandlerOptions {
+  service: TaskService;
+  logger: Logger;
+  metrics: Metrics;
+  heartbeatMs: number;
+}
+
+/** What one call did, for its log line and metrics. */
+interface CallRecord {
+  method: string;
+  version: string;
+  taskId?: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
+/** Serves A2A JSON-RPC (1.0 and 0.3) over one decoded request body. */
+export class JsonRpcHandler {
+  constructor(private readonly options: JsonRpcHandlerOptions) {}
+
+  async handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+    const started = process.hrtime.bigint();
+    const record: CallRecord = { method: 'unknown', version: 'unknown' };
+    let id: JsonRpcId = null;
+    try {
+      const rpc = parseJsonRpcRequest(body);
+      id = rpc.id;
+      const resolved = resolveMethod(rpc.method, header(req, 'a2a-version'));
+      // Only known method names become metric labels: callers cannot grow the label set.
+      record.method = rpc.method;
+      record.version = resolved.version;
+      await this.dispatch(res, resolved.operation, resolved.codec, rpc.params, id, ANONYMOUS, record);
+      this.finish(record, 'ok', started);
+    } catch (error) {
+      if (id === null) id = salvageId(body);
+      this.reject(res, id, error, record, started);
+    }
+  }
+
+  /** Answers a request refused before its body was read (size, content type). */
+  reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
+    const wire = toWireError(error);
+    if (wire.code === -32603) this.options.logger.error({ err: error, method: record.method }, 'request failed');
+    this.finish(record, wire.reason, started);
+    if (res.headersSent) {
+      // A stream already started: end it with the error as its last event.
+      if (!res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      return;
+    }
+    // JSON-RPC errors travel in a 200 response; only refusals the transport itself makes change the status.
+    const status = wire.httpStatus === 503 || wire.httpStatus === 413 ? wire.httpStatus : 200;
+    const headers: Record<string, string> = { ...JSON_HEADERS };
+    if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
+    res.writeHead(status, headers).end(errorEnvelope(id, jsonRpcError(wire)));
+  }
+
+  private async dispatch(
+    res: ServerResponse,
+    operation: Operation,
+    codec: Codec,
+    params: unknown,
+    id: JsonRpcId,
+    caller: Caller,
+    record: CallRecord,
+  ): Promise<void> {
+    const { service } = this.options;
+    const reply = (result: unknown): void => {
+      res.writeHead(200, JSON_HEADERS).end(resultEnvelope(id, result));
+    };
+    switch (operation) {
+      case 'send': {
+        const request = codec.decodeSend(params);
+        record.taskId = request.message.taskId;
+        const result = await service.sendMessage(caller, request.message, request);
+        if (result.kind === 'task') record.taskId = result.task.id;
+        return reply(codec.encodeSendResult(result));
+      }
+      case 'stream': {
+        const request = codec.decodeSend(params);
+        record.taskId = request.message.taskId;
+        return this.stream(res, await service.sendStreamingMessage(caller, request.message), codec, id);
+      }
+      case 'get': {
+        const query = codec.decodeTaskQuery(params);
+        record.taskId = query.id;
+        return reply(codec.encodeTask(await service.getTask(caller, query.id, query.historyLength)));
+      }
+      case 'list': {
+        const listing = codec as ListingCodec;
+        const query = listing.decodeListTasks(params);
+        return reply(listing.encodeTaskPage(await service.listTasks(caller, query), query.includeArtifacts));
+      }
+      case 'cancel': {
+        const query = codec.decodeTaskQuery(params);
+        record.taskId = query.id;
+        return reply(codec.encodeTask(await service.cancelTask(caller, query.id)));
+      }
+      case 'subscribe': {
+        const query = codec.decodeTaskQuery(params);
+        record.taskId = query.id;
+        return this.stream(res, await service.subscribe(caller, query.id), codec, id);
+      }
+      case 'push-config-create':
+      case 'push-config-get':
+      case 'push-config-list':
+      case 'push-config-delete':
+        throw new PushNotificationNotSupportedError();
+      case 'extended-card':
+        // The card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
+        throw new UnsupportedOperationError('this agent has no extended agent card (capabilities.extendedAgentCard is false)');
+    }
+  }
+
+  private async stream(res: ServerResponse, stream: Awaited<ReturnType<TaskService['subscribe']>>, codec: Codec, id: JsonRpcId): Promise<void> {
+    const { metrics } = this.options;
+    metrics.streamSubscribers.inc();
+    try {
+      await writeSse(res, stream, {
+        heartbeatMs: this.options.heartbeatMs,
+        frame: (item) => resultEnvelope(id, codec.encodeStreamItem(item)),
+        onOverflow: () => metrics.streamsCut.inc(),
+      });
+    } finally {
+      metrics.streamSubscribers.dec();
+    }
+  }
+
+  private finish(record: CallRecord, outcome: string, started: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.options.metrics.requests.inc({ method: record.method, version: record.version, outcome });
+    this.options.metrics.requestSeconds.observe({ method: record.method }, seconds);
+    this.options.logger.info(
+      { rpc: record.method, version: record.version, taskId: record.taskId, outcome, ms: Math.round(seconds * 1e4) / 10 },
+      'a2a request',
+    );
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}

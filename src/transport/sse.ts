@@ -1,0 +1,51 @@
+import type { ServerResponse } from 'node:http';
+import type { TaskStream } from '../core/task-stream.js';
+import type { StreamItem } from '../model/model.js';
+
+export interface SseOptions {
+  heartbeatMs: number;
+  /** Encodes one item as the `data:` payload (already a JSON string). */
+  frame: (item: StreamItem) => string;
+  onOverflow: () => void;
+}
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Proxies such as nginx buffer responses unless told not to.
+  'x-accel-buffering': 'no',
+} as const;
+
+/**
+ * Writes a task stream as server-sent events until it ends, the client goes
+ * away, or the client reads too slowly (the stream overflows, and the
+ * connection is cut). A client leaving never cancels the task.
+ */
+export async function writeSse(res: ServerResponse, stream: TaskStream, options: SseOptions): Promise<void> {
+  res.writeHead(200, SSE_HEADERS);
+  res.flushHeaders();
+  const ended = new Promise<void>((resolve) => stream.onClose(resolve));
+  const onClientGone = () => stream.close();
+  res.on('close', onClientGone);
+  const heartbeat = setInterval(() => {
+    if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
+  }, options.heartbeatMs);
+  try {
+    for await (const item of stream) {
+      if (res.destroyed) break;
+      if (!res.write(`data: ${options.frame(item)}\n\n`)) {
+        await Promise.race([new Promise((resolve) => res.once('drain', resolve)), ended]);
+      }
+    }
+  } finally {
+    clearInterval(heartbeat);
+    res.off('close', onClientGone);
+    if (stream.endReason === 'overflow') {
+      options.onOverflow();
+      res.destroy();
+    } else if (!res.destroyed) {
+      res.end();
+    }
+  }
+}
