@@ -175,12 +175,12 @@ export class TaskService {
     if (message.role !== 'user') throw new InvalidParamsError('a message sent to the agent must have role user', 'message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
+    const skill = this.skills.route(message);
     // A retried first message finds the task it created instead of starting the work again.
-    const requestKey = messageKey(message);
+    const requestKey = skill.deduplicateRequests === false ? randomUUID() : messageKey(message);
     const existing = await this.store.findTaskByRequestKey(caller, requestKey);
     if (existing !== undefined) return { kind: 'task', taskId: existing, stream: await this.subscribeTo(caller, existing, { allowEnded: true }) };
 
-    const skill = this.skills.route(message);
     const direct = skill.replyDirectly?.(message);
     if (direct !== undefined) {
       const contextId = message.contextId ?? randomUUID();

@@ -1,4 +1,4 @@
-import { endsStream } from '../model/lifecycle.js';
+import { isTerminal } from '../model/lifecycle.js';
 import type { StreamItem } from '../model/model.js';
 
 export type StreamEnd = 'done' | 'overflow' | 'closed';
@@ -79,7 +79,8 @@ function isLast(item: StreamItem): boolean {
     case 'message':
       return true;
     case 'task':
-      return endsStream(item.task.status.state);
+      // A snapshot of a task waiting for input opens a stream that watches it resume.
+      return isTerminal(item.task.status.state);
     case 'status-update':
       return item.final;
     case 'artifact-update':

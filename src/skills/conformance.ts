@@ -55,6 +55,8 @@ export function conformanceSkill(): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['text/plain', 'application/json'],
     },
+    // The suite reuses one messageId per scenario for many distinct requests and expects each to start new work.
+    deduplicateRequests: false,
     replyDirectly(message: Message): Message | undefined {
       if (!message.messageId.startsWith('tck-message-response')) return undefined;
       return { messageId: randomUUID(), role: 'agent', parts: [text('Direct message response')] };

@@ -41,6 +41,12 @@ export interface SkillContext {
 export interface Skill {
   readonly descriptor: SkillDescriptor;
   /**
+   * Whether a first message sent again (same messageId and content) joins the
+   * task it started instead of starting another. Default true: retries are
+   * safe. Only a skill whose callers reuse message ids for new work opts out.
+   */
+  readonly deduplicateRequests?: boolean;
+  /**
    * Answers a message with a message alone, creating no task; returning
    * undefined makes the message start a task that `execute` runs.
    */

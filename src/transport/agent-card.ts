@@ -65,9 +65,15 @@ export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
 export interface CachedDocument {
   body: string;
   etag: string;
+  /** HTTP date the content was built. */
+  lastModified: string;
 }
 
 export function cachedDocument(value: unknown): CachedDocument {
   const body = JSON.stringify(value);
-  return { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+  return {
+    body,
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    lastModified: new Date().toUTCString(),
+  };
 }

@@ -110,6 +110,7 @@ function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument, ma
     'content-type': 'application/json',
     'cache-control': `public, max-age=${maxAge}`,
     etag: doc.etag,
+    'last-modified': doc.lastModified,
     'access-control-allow-origin': '*',
   };
   const ifNoneMatch = req.headers['if-none-match'];
