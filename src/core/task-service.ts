@@ -289,7 +289,7 @@ export class TaskService {
   }
 
   private openStream(taskId: string, fromVersion: number): TaskStream {
-    const stream = new TaskStream(this.options.streamCapacity);
+    const stream = new TaskStream(this.options.streamCapacity, taskId);
     let seen = fromVersion;
     const unsubscribe = this.bus.subscribe(taskId, (e) => {
       if (e.version <= seen) return;

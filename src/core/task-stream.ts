@@ -15,7 +15,11 @@ export class TaskStream implements AsyncIterable<StreamItem> {
   private ended: StreamEnd | undefined;
   private readonly cleanups: (() => void)[] = [];
 
-  constructor(private readonly capacity: number) {}
+  /** The task whose events these are; undefined for a lone-message reply. */
+  constructor(
+    private readonly capacity: number,
+    readonly taskId?: string,
+  ) {}
 
   /** Why the stream ended, once it has. */
   get endReason(): StreamEnd | undefined {

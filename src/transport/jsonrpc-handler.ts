@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskService } from '../core/task-service.js';
+import type { TaskStream } from '../core/task-stream.js';
 import { PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import { ANONYMOUS } from '../model/model.js';
@@ -92,8 +93,9 @@ export class JsonRpcHandler {
       }
       case 'stream': {
         const request = codec.decodeSend(params);
-        record.taskId = request.message.taskId;
-        return this.stream(res, await service.sendStreamingMessage(caller, request.message), codec, id);
+        const stream = await service.sendStreamingMessage(caller, request.message);
+        record.taskId = stream.taskId;
+        return this.stream(res, stream, codec, id);
       }
       case 'get': {
         const query = codec.decodeTaskQuery(params);
@@ -126,7 +128,7 @@ export class JsonRpcHandler {
     }
   }
 
-  private async stream(res: ServerResponse, stream: Awaited<ReturnType<TaskService['subscribe']>>, codec: Codec, id: JsonRpcId): Promise<void> {
+  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId): Promise<void> {
     const { metrics } = this.options;
     metrics.streamSubscribers.inc();
     try {

@@ -1,5 +1,6 @@
 import type { SendResult } from '../../core/task-service.js';
 import { InvalidParamsError } from '../../model/errors.js';
+import { endsStream } from '../../model/lifecycle.js';
 import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus } from '../../model/model.js';
 import type { ListingCodec, SendRequest, TaskQuery } from '../codec.js';
 import { DEFAULT_PAGE_SIZE, MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../codec.js';
@@ -142,6 +143,78 @@ function decodeListTasks(params: unknown): ListTasksQuery {
   const after = optionalTimestamp(p.statusTimestampAfter, 'params.statusTimestampAfter');
   if (after !== undefined) query.statusTimestampAfter = after;
   return query;
+}
+
+// Responses, for the client side: the same readers, so a peer's malformed
+// answer is reported with the path of what was wrong.
+
+function decodeStatus(value: unknown, path: string): TaskStatus {
+  const o = protoObject(value, path);
+  const wire = string(o.state, `${path}.state`);
+  const state = STATE_FROM_WIRE.get(wire);
+  if (state === undefined) throw new InvalidParamsError(`${path}.state is not a task state: "${wire}"`, `${path}.state`);
+  const status: TaskStatus = { state, timestamp: optionalString(o.timestamp, `${path}.timestamp`) ?? '' };
+  if (o.message != null) status.message = decodeMessage(o.message, `${path}.message`);
+  return status;
+}
+
+export function decodeArtifact(value: unknown, path: string): Artifact {
+  const o = protoObject(value, path);
+  const artifact: Artifact = {
+    artifactId: nonEmptyString(o.artifactId, `${path}.artifactId`),
+    parts: array(o.parts, `${path}.parts`).map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
+  };
+  const name = optionalString(o.name, `${path}.name`);
+  if (name !== undefined) artifact.name = name;
+  const description = optionalString(o.description, `${path}.description`);
+  if (description !== undefined) artifact.description = description;
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) artifact.metadata = metadata;
+  return artifact;
+}
+
+export function decodeTask(value: unknown, path: string): Task {
+  const o = protoObject(value, path);
+  const task: Task = {
+    id: nonEmptyString(o.id, `${path}.id`),
+    contextId: optionalString(o.contextId, `${path}.contextId`) ?? '',
+    status: decodeStatus(o.status, `${path}.status`),
+    artifacts: o.artifacts == null ? [] : array(o.artifacts, `${path}.artifacts`).map((a, i) => decodeArtifact(a, `${path}.artifacts[${i}]`)),
+    history: o.history == null ? [] : array(o.history, `${path}.history`).map((m, i) => decodeMessage(m, `${path}.history[${i}]`)),
+  };
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) task.metadata = metadata;
+  return task;
+}
+
+/** A SendMessageResponse or StreamResponse: exactly one of task, message, statusUpdate, artifactUpdate. */
+export function decodeStreamItem(value: unknown, path: string): StreamItem {
+  const o = protoObject(value, path);
+  if (o.task != null) return { kind: 'task', task: decodeTask(o.task, `${path}.task`) };
+  if (o.message != null) return { kind: 'message', message: decodeMessage(o.message, `${path}.message`) };
+  if (o.statusUpdate != null) {
+    const e = protoObject(o.statusUpdate, `${path}.statusUpdate`);
+    const status = decodeStatus(e.status, `${path}.statusUpdate.status`);
+    return {
+      kind: 'status-update',
+      taskId: nonEmptyString(e.taskId, `${path}.statusUpdate.taskId`),
+      contextId: optionalString(e.contextId, `${path}.statusUpdate.contextId`) ?? '',
+      status,
+      final: endsStream(status.state),
+    };
+  }
+  if (o.artifactUpdate != null) {
+    const e = protoObject(o.artifactUpdate, `${path}.artifactUpdate`);
+    return {
+      kind: 'artifact-update',
+      taskId: nonEmptyString(e.taskId, `${path}.artifactUpdate.taskId`),
+      contextId: optionalString(e.contextId, `${path}.artifactUpdate.contextId`) ?? '',
+      artifact: decodeArtifact(e.artifact, `${path}.artifactUpdate.artifact`),
+      append: optionalBoolean(e.append, `${path}.artifactUpdate.append`) ?? false,
+      lastChunk: optionalBoolean(e.lastChunk, `${path}.artifactUpdate.lastChunk`) ?? false,
+    };
+  }
+  throw new InvalidParamsError(`${path} has none of task, message, statusUpdate, artifactUpdate`, path);
 }
 
 // ---- encoding ---------------------------------------------------------------

@@ -1,0 +1,118 @@
+import { parseArgs } from 'node:util';
+import { A2AClient, A2AClientError, userText } from '../peers/a2a-client.js';
+import { formatSendResult, formatStreamItem, formatTask } from './format.js';
+
+/** Exit codes of the client commands, so scripts can tell failures apart. */
+export const EXIT = { ok: 0, agentError: 1, usage: 2, unreachable: 3, badResponse: 4 } as const;
+
+export class UsageError extends Error {}
+
+const USAGES: Record<string, string> = {
+  card: 'kagent-a2a card URL [--json]',
+  send: 'kagent-a2a send URL TEXT [--skill ID] [--task ID] [--context ID] [--stream] [--no-wait] [--json]',
+  get: 'kagent-a2a get URL TASK [--history N] [--json]',
+  cancel: 'kagent-a2a cancel URL TASK [--json]',
+  tasks: 'kagent-a2a tasks URL [--state STATE] [--context ID] [--limit N] [--json]',
+};
+
+export const CLIENT_COMMANDS = Object.keys(USAGES);
+
+export function clientUsage(): string {
+  return Object.values(USAGES)
+    .map((usage) => `  ${usage}`)
+    .join('\n');
+}
+
+const OPTIONS = {
+  json: { type: 'boolean' },
+  skill: { type: 'string' },
+  task: { type: 'string' },
+  context: { type: 'string' },
+  stream: { type: 'boolean' },
+  'no-wait': { type: 'boolean' },
+  history: { type: 'string' },
+  state: { type: 'string' },
+  limit: { type: 'string' },
+} as const;
+
+/** Runs one client command against an agent; returns the exit code. */
+export async function runClientCommand(command: string, args: string[]): Promise<number> {
+  try {
+    return await run(command, args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`kagent-a2a ${command}: ${error.message}\nusage: ${USAGES[command]}`);
+      return EXIT.usage;
+    }
+    if (error instanceof A2AClientError) {
+      const code = error.kind === 'rpc' && error.code !== undefined ? ` (error ${error.code})` : '';
+      console.error(`kagent-a2a ${command}: ${error.message}${code}`);
+      if (error.kind === 'connection') console.error('is the agent running, and is the URL its base URL (e.g. http://localhost:8080)?');
+      return error.kind === 'rpc' ? EXIT.agentError : error.kind === 'invalid-response' ? EXIT.badResponse : EXIT.unreachable;
+    }
+    throw error;
+  }
+}
+
+async function run(command: string, args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const { values: flags, positionals } = parsed;
+  const [url, arg] = positionals;
+  if (url === undefined) throw new UsageError('the agent URL is missing');
+  const print = (human: string, value: unknown) => console.log(flags.json ? JSON.stringify(value, null, 2) : human);
+  const client = await A2AClient.connect(url);
+
+  switch (command) {
+    case 'card': {
+      const { card } = client;
+      const skills = card.skills.map((s) => `  ${s.id}: ${s.description}`).join('\n');
+      print(`${card.name} ${card.version} — ${card.description}\nendpoint: ${card.url}\nskills:\n${skills}`, card.raw);
+      return EXIT.ok;
+    }
+    case 'send': {
+      if (arg === undefined) throw new UsageError('the message TEXT is missing');
+      const message = userText(arg, { taskId: flags.task, contextId: flags.context, skill: flags.skill });
+      if (flags.stream) {
+        for await (const item of client.stream(message)) print(formatStreamItem(item), item);
+        return EXIT.ok;
+      }
+      const result = await client.send(message, { returnImmediately: flags['no-wait'] === true });
+      print(formatSendResult(result), result);
+      return EXIT.ok;
+    }
+    case 'get': {
+      if (arg === undefined) throw new UsageError('the TASK id is missing');
+      const task = await client.getTask(arg, flags.history === undefined ? undefined : integer(flags.history, '--history'));
+      print(formatTask(task), task);
+      return EXIT.ok;
+    }
+    case 'cancel': {
+      if (arg === undefined) throw new UsageError('the TASK id is missing');
+      const task = await client.cancelTask(arg);
+      print(formatTask(task), task);
+      return EXIT.ok;
+    }
+    case 'tasks': {
+      const page = await client.listTasks({
+        pageSize: flags.limit === undefined ? 20 : integer(flags.limit, '--limit'),
+        ...(flags.state === undefined ? {} : { status: `TASK_STATE_${flags.state.toUpperCase().replace(/-/g, '_')}` }),
+        ...(flags.context === undefined ? {} : { contextId: flags.context }),
+      });
+      const lines = page.tasks.map((t) => `${t.id}  ${t.status.state}  ${t.status.timestamp}`);
+      print([...lines, `(${page.tasks.length} of ${page.totalSize})`].join('\n'), page);
+      return EXIT.ok;
+    }
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}
+
+function integer(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a whole number, got "${value}"`);
+  return Number(value);
+}

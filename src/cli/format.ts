@@ -1,0 +1,47 @@
+import type { SendResult } from '../core/task-service.js';
+import type { Message, Part, StreamItem, Task } from '../model/model.js';
+
+// Human-readable renderings for the operator CLI. --json bypasses all of this.
+
+export function partText(part: Part): string {
+  switch (part.kind) {
+    case 'text':
+      return part.text;
+    case 'data':
+      return JSON.stringify(part.data);
+    case 'url':
+      return `<file ${part.filename ?? ''} ${part.url}>`.replace('  ', ' ');
+    case 'bytes':
+      return `<file ${part.filename ?? ''} ${Buffer.from(part.bytes, 'base64').length} bytes>`.replace('  ', ' ');
+  }
+}
+
+function messageText(message: Message): string {
+  return message.parts.map(partText).join(' ');
+}
+
+export function formatTask(task: Task): string {
+  const lines = [`task ${task.id}  ${task.status.state}  (context ${task.contextId})`];
+  if (task.status.message !== undefined) lines.push(`  status: ${messageText(task.status.message)}`);
+  for (const artifact of task.artifacts) {
+    lines.push(`  artifact ${artifact.name ?? artifact.artifactId}: ${artifact.parts.map(partText).join(' ')}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatSendResult(result: SendResult): string {
+  return result.kind === 'message' ? `message from agent: ${messageText(result.message)}` : formatTask(result.task);
+}
+
+export function formatStreamItem(item: StreamItem): string {
+  switch (item.kind) {
+    case 'task':
+      return `task ${item.task.id}  ${item.task.status.state}`;
+    case 'message':
+      return `message from agent: ${messageText(item.message)}`;
+    case 'status-update':
+      return `  ${item.status.state}${item.status.message ? `: ${messageText(item.status.message)}` : ''}`;
+    case 'artifact-update':
+      return `  artifact ${item.artifact.name ?? item.artifact.artifactId}${item.append ? ' (+)' : ''}: ${item.artifact.parts.map(partText).join(' ')}`;
+  }
+}

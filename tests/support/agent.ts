@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAgent } from '../../src/agent.js';
+import type { RunningAgent } from '../../src/agent.js';
+import { loadConfig } from '../../src/config/load.js';
+
+export interface TestAgent extends RunningAgent {
+  dataDir: string;
+  /** Stops the agent and deletes its data dir. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a real agent in this process: HTTP on a free loopback port, SQLite in
+ * a fresh temporary data dir. `settings` are raw setting values by name, as in
+ * the environment (e.g. { CONFORMANCE_AGENT: 'true' }).
+ */
+export async function startTestAgent(settings: Record<string, string> = {}, dataDir?: string): Promise<TestAgent> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kagent-a2a-test-'));
+  const config = loadConfig({
+    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'normal', ...settings },
+  });
+  const agent = await startAgent(config);
+  return {
+    ...agent,
+    stop: agent.stop,
+    dataDir: dir,
+    async dispose() {
+      await agent.stop();
+      if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// Raw HTTP helpers for tests: JSON-RPC calls and SSE streams over real sockets,
+// without any A2A client library in between.
+
+export interface RpcResponse {
+  status: number;
+  headers: Headers;
+  body: { jsonrpc?: string; id?: unknown; result?: any; error?: { code: number; message: string; data?: any } };
+}
+
+let nextId = 1;
+
+export async function rpc(
+  url: string,
+  method: string,
+  params?: unknown,
+  headers: Record<string, string> = { 'A2A-Version': '1.0' },
+): Promise<RpcResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, ...(params === undefined ? {} : { params }) }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as RpcResponse['body'] };
+}
+
+export async function postRaw(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(url, { method: 'POST', headers, body });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+export interface SseStream {
+  status: number;
+  headers: Headers;
+  /** Parsed `data:` payloads, in order, until the server closes the stream. */
+  events(): AsyncGenerator<any>;
+  /** Comment lines (heartbeats) seen so far. */
+  comments: string[];
+  close(): void;
+}
+
+/** Opens a streaming JSON-RPC call and reads its server-sent events. */
+export async function openStream(
+  url: string,
+  method: string,
+  params: unknown,
+  headers: Record<string, string> = { 'A2A-Version': '1.0' },
+): Promise<SseStream> {
+  const controller = new AbortController();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+    signal: controller.signal,
+  });
+  const comments: string[] = [];
+  async function* events(): AsyncGenerator<any> {
+    if (res.body === null) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let boundary: number;
+        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          for (const line of block.split('\n')) {
+            if (line.startsWith('data: ')) yield JSON.parse(line.slice(6));
+            else if (line.startsWith(':')) comments.push(line);
+          }
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+  }
+  return { status: res.status, headers: res.headers, events, comments, close: () => controller.abort() };
+}
+
+/** Collects every event of a stream until it closes. */
+export async function collect(stream: SseStream): Promise<any[]> {
+  const all: any[] = [];
+  for await (const event of stream.events()) all.push(event);
+  return all;
+}
+
+export function textMessage(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { role: 'ROLE_USER', messageId: `m-${Math.random().toString(36).slice(2)}`, parts: [{ text }], ...extra };
+}
