@@ -27,7 +27,7 @@ export const SETTINGS = {
   PORT: { type: { kind: 'int', min: 0, max: 65535 }, default: '8080', live: false, flag: 'port', description: 'TCP port to listen on (0 picks a free one)' },
   HOST: { type: { kind: 'string' }, default: '0.0.0.0', live: false, flag: 'host', description: 'interface to listen on' },
   DATA_DIR: { type: { kind: 'string' }, default: './data', live: false, flag: 'data-dir', description: 'directory of the embedded SQLite store' },
-  LOG_LEVEL: { type: { kind: 'enum', values: LOG_LEVELS }, default: 'info', live: true, description: 'log level' },
+  LOG_LEVEL: { type: { kind: 'enum', values: LOG_LEVELS }, default: 'info', live: false, description: 'log level' },
   PUBLIC_URL: {
     type: { kind: 'url' },
     default: undefined,
