@@ -1,5 +1,4 @@
-import type { SendResult } from '../core/task-service.js';
-import type { Message, Part, StreamItem, Task } from '../model/model.js';
+import type { Message, Part, StreamItem, Task, SendResult } from '../model/model.js';
 
 // Human-readable renderings for the operator CLI. --json bypasses all of this.
 

@@ -12,6 +12,7 @@ import type {
   Caller,
   ListTasksQuery,
   Message,
+  SendResult,
   Task,
   TaskEvent,
   TaskPage,
@@ -42,8 +43,6 @@ export interface TaskObserver {
   taskEntered(state: TaskState, previous: TaskState | undefined): void;
   skillFailed(taskId: string, error: unknown): void;
 }
-
-export type SendResult = { kind: 'message'; message: Message } | { kind: 'task'; task: Task };
 
 interface Running {
   controller: AbortController;

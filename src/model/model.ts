@@ -106,6 +106,9 @@ export type TaskEvent = StatusUpdateEvent | ArtifactUpdateEvent;
 /** One item of a response stream: the first is a Task or a lone Message; events follow a Task. */
 export type StreamItem = { kind: 'task'; task: Task } | { kind: 'message'; message: Message } | TaskEvent;
 
+/** What a sent message produced: a direct reply, or the task it started or continued. */
+export type SendResult = { kind: 'message'; message: Message } | { kind: 'task'; task: Task };
+
 /** Who is asking, as far as the core cares: scoping of stored tasks. */
 export interface Caller {
   tenant: string;

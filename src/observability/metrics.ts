@@ -1,10 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { TaskObserver } from '../core/task-service.js';
 import type { TaskState } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 
 /** The service's Prometheus metrics, in a registry of their own. */
-export class Metrics implements TaskObserver {
+export class Metrics {
   readonly registry = new Registry();
   readonly requests = new Counter({
     name: 'a2a_requests_total',

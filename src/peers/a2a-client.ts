@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { SendResult } from '../core/task-service.js';
 import { DomainError } from '../model/errors.js';
-import type { Message, Part, StreamItem, Task } from '../model/model.js';
+import type { Message, Part, StreamItem, Task, SendResult } from '../model/model.js';
 import { decodeStreamItem, decodeTask, encodeMessage } from '../protocol/v1/codec.js';
 
 // A small A2A 1.0 JSON-RPC client: enough for the operator CLI and for tests.

@@ -1,5 +1,4 @@
-import type { SendResult } from '../core/task-service.js';
-import type { ListTasksQuery, Message, StreamItem, Task, TaskPage } from '../model/model.js';
+import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, SendResult } from '../model/model.js';
 
 export type ProtocolVersion = '1.0' | '0.3';
 

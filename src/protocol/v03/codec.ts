@@ -1,6 +1,5 @@
-import type { SendResult } from '../../core/task-service.js';
 import { InvalidParamsError } from '../../model/errors.js';
-import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskStatus } from '../../model/model.js';
+import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskStatus, SendResult } from '../../model/model.js';
 import type { Codec, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import {

@@ -1,7 +1,6 @@
-import type { SendResult } from '../../core/task-service.js';
 import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
-import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus } from '../../model/model.js';
+import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import type { ListingCodec, SendRequest, TaskQuery } from '../codec.js';
 import { DEFAULT_PAGE_SIZE, MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../codec.js';
 import {
