@@ -1,7 +1,10 @@
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { resolveIdentity } from './cluster/identity.js';
+import type { PodIdentity } from './cluster/identity.js';
 import type { Config } from './config/load.js';
+import { ConfigError } from './config/load.js';
+import { ConfigWatcher } from './config/watch.js';
 import { EventBus } from './core/event-bus.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
@@ -9,6 +12,8 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { PeerDiscovery } from './peers/discovery.js';
+import type { PeerTarget } from './peers/discovery.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { echoSkill } from './skills/echo.js';
 import type { Skill } from './skills/skill.js';
@@ -19,26 +24,46 @@ import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
+  readonly identity: PodIdentity;
   /** The base URL the agent card advertises. */
   readonly url: string;
   readonly port: number;
-  readonly pod: string;
   readonly logger: Logger;
+  readonly discovery: PeerDiscovery;
+  /** The settings in force (live ones follow the watched file). */
+  config(): Config;
+  /** Reads the watched settings now instead of waiting for the file event. */
+  reloadConfig(): void;
   /** Graceful stop: not ready, refuse new work, drain running tasks, close the store. */
   stop(): Promise<void>;
 }
 
+export interface ConfigSource {
+  /** The settings file or mounted ConfigMap directory to watch. */
+  path: string;
+  /** Reads every source again, validated. */
+  load: () => Config;
+  pollMs?: number;
+}
+
 export const DATABASE_FILE = 'kagent-a2a.sqlite';
 
-/** Replica name: the StatefulSet pod name, else the host's first DNS label. */
-export function podName(config: Config): string {
-  return config.POD_NAME ?? hostname().split('.')[0]!;
+function peerTargets(config: Config): PeerTarget[] {
+  return [
+    ...(config.VAPORA_URL === undefined ? [] : [{ url: config.VAPORA_URL, source: 'vapora' }]),
+    ...config.A2A_PEERS.map((url) => ({ url, source: 'config' })),
+  ];
 }
 
 /** Wires the layers together and starts serving. */
-export async function startAgent(config: Config): Promise<RunningAgent> {
-  const pod = podName(config);
-  const logger = createLogger(config.LOG_LEVEL, { pod });
+export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
+  if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
+    throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
+  }
+  let config = initial;
+  // The pod name is known before the port; the identity is completed once listening.
+  const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
+  const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
   const store = new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
   await store.open();
 
@@ -53,7 +78,7 @@ export async function startAgent(config: Config): Promise<RunningAgent> {
     store,
     bus: new EventBus(),
     skills: registry,
-    pod,
+    pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
@@ -75,7 +100,22 @@ export async function startAgent(config: Config): Promise<RunningAgent> {
   });
   retention.start();
 
-  let ready = false;
+  let vaporaAnswered = false;
+  const discovery = new PeerDiscovery({
+    intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    onChecked: (peer, seconds) => {
+      metrics.discoverySeconds.observe(seconds);
+      metrics.setPeerStates(discovery.list().map((p) => p.state));
+      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
+      const level = peer.state === 'healthy' ? 'debug' : 'warn';
+      logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
+    },
+  });
+  discovery.setPeers(peerTargets(config));
+  discovery.start();
+
+  let accepting = false;
+  const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
   const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
   const server = createHttpServer({
     jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL }),
@@ -84,7 +124,8 @@ export async function startAgent(config: Config): Promise<RunningAgent> {
     maxBodyBytes: config.MAX_BODY_BYTES,
     metrics,
     logger,
-    isReady: () => ready && store.isOpen,
+    isReady,
+    peers: () => discovery.list(),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -94,18 +135,47 @@ export async function startAgent(config: Config): Promise<RunningAgent> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = config.PUBLIC_URL ?? `http://${advertisedHost(config.HOST)}:${port}`;
-  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url, skills: registry.descriptors() };
+  const identity = resolveIdentity({ ...identityInput(config), port });
+  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
   cards.v1 = cachedDocument(agentCardV1(cardInput));
   cards.v03 = cachedDocument(agentCardV03(cardInput));
-  ready = true;
-  logger.info({ url, port, host: config.HOST, dataDir: config.DATA_DIR, skills: registry.descriptors().map((s) => s.id) }, 'kagent-a2a serving');
+  accepting = true;
+  logger.info(
+    { url: identity.publicUrl, podUrl: identity.podUrl, ordinal: identity.ordinal, port, dataDir: config.DATA_DIR, skills: registry.descriptors().map((s) => s.id) },
+    'kagent-a2a serving',
+  );
+
+  const watcher =
+    source === undefined
+      ? undefined
+      : new ConfigWatcher({
+          path: source.path,
+          initial,
+          load: source.load,
+          pollMs: source.pollMs,
+          onChange: ({ config: next, live, restartOnly }) => {
+            config = next;
+            if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
+            if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
+            if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) discovery.setPeers(peerTargets(next));
+            if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
+            if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
+            if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
+          },
+          onError: (error) => {
+            metrics.configReloads.inc({ outcome: 'rejected' });
+            logger.error({ err: error, path: source.path }, 'settings reload rejected; keeping the last good settings');
+          },
+        });
+  watcher?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      ready = false;
+      accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
+      watcher?.stop();
+      discovery.stop();
       await service.drain(Date.now() + config.DRAIN_TIMEOUT);
       await retention.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -115,10 +185,26 @@ export async function startAgent(config: Config): Promise<RunningAgent> {
       await store.close();
       logger.info('stopped');
     })());
-  return { url, port, pod, logger, stop };
+  return {
+    identity,
+    url: identity.publicUrl,
+    port,
+    logger,
+    discovery,
+    config: () => config,
+    reloadConfig: () => void watcher?.reload(),
+    stop,
+  };
 }
 
-function advertisedHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return hostname();
-  return host.includes(':') ? `[${host}]` : host;
+function identityInput(config: Config) {
+  return {
+    podName: config.POD_NAME,
+    namespace: config.POD_NAMESPACE,
+    headlessService: config.HEADLESS_SERVICE,
+    serviceName: config.SERVICE_NAME,
+    podUrlTemplate: config.A2A_POD_URL_TEMPLATE,
+    publicUrl: config.PUBLIC_URL,
+    host: config.HOST,
+  };
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startAgent } from '../agent.js';
-import { ConfigError, loadConfig, readConfigFile } from '../config/load.js';
+import { ConfigError, loadConfig, readSettingsPath } from '../config/load.js';
 import type { RawSettings } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 
@@ -44,12 +44,21 @@ export async function serve(args: string[]): Promise<number> {
     PORT: flags.port,
     HOST: flags.host,
     DATA_DIR: flags['data-dir'],
+    CONFIG_PATH: flags.config,
     CONFORMANCE_AGENT: flags.conformance === true ? 'true' : undefined,
   };
+  const configPath = flags.config ?? (process.env.CONFIG_PATH || undefined);
+  const load = () =>
+    loadConfig({
+      file: configPath === undefined ? undefined : { path: configPath, values: readSettingsPath(configPath) },
+      env: process.env,
+      flags: flagSettings,
+    });
   let config;
+  let agent;
   try {
-    const file = flags.config === undefined ? undefined : { path: flags.config, values: readConfigFile(flags.config) };
-    config = loadConfig({ file, env: process.env, flags: flagSettings });
+    config = load();
+    agent = await startAgent(config, configPath === undefined ? undefined : { path: configPath, load });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`kagent-a2a: ${error.message}`);
@@ -57,8 +66,6 @@ export async function serve(args: string[]): Promise<number> {
     }
     throw error;
   }
-
-  const agent = await startAgent(config);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       agent.logger.info({ signal }, 'signal received');

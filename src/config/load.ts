@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SettingName, SettingType } from './schema.js';
 import { SETTINGS } from './schema.js';
@@ -102,6 +103,29 @@ export function readConfigFile(path: string): RawSettings {
 }
 
 /**
+ * Reads settings from a file (see readConfigFile) or from a directory holding
+ * one file per setting, named by it: a ConfigMap mounted as a volume. Entries
+ * starting with "." are Kubernetes' bookkeeping (..data, ..2024_…) and skipped.
+ */
+export function readSettingsPath(path: string): RawSettings {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    throw new ConfigError('CONFIG_PATH', path, error instanceof Error ? error.message : String(error));
+  }
+  if (!isDirectory) return readConfigFile(path);
+  const values: RawSettings = {};
+  for (const name of readdirSync(path)) {
+    if (name.startsWith('.')) continue;
+    const file = join(path, name);
+    if (!statSync(file).isFile()) continue;
+    values[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  }
+  return values;
+}
+
+/**
  * Effective settings: defaults, then the file, then the environment, then
  * flags; the later source wins. An unknown key in a file is an error (a typo
  * must not silently do nothing); the environment holds much else and is only
@@ -121,8 +145,9 @@ export function loadConfig(sources: ConfigSources): Config {
       ['environment', sources.env?.[name]],
       [`--${'flag' in spec ? spec.flag : name}`, sources.flags?.[name]],
     ];
-    let chosen: [string, string] | undefined;
-    for (const [source, value] of layers) if (value !== undefined && value !== '') chosen = [source, value];
+    // An empty value in a file, the environment or a flag means "not set there".
+    let chosen: [string, string] | undefined = spec.default === undefined ? undefined : ['default', spec.default];
+    for (const [source, value] of layers.slice(1)) if (value !== undefined && value !== '') chosen = [source, value];
     result[name] = chosen === undefined ? undefined : parseValue(name, spec.type, chosen[1], chosen[0]);
   }
   return result as Config;

@@ -45,6 +45,25 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly configReloads = new Counter({
+    name: 'kagent_config_reloads_total',
+    help: 'Reloads of the watched settings: applied, or rejected (the last good config stays)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly peers = new Gauge({
+    name: 'a2a_peers',
+    help: 'Discovered peer agents by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly discoverySeconds = new Histogram({
+    name: 'a2a_peer_discovery_duration_seconds',
+    help: 'Time to fetch one peer agent card',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -57,6 +76,11 @@ export class Metrics {
   taskEntered(state: TaskState, previous: TaskState | undefined): void {
     this.tasks.inc({ state });
     if (previous !== undefined) this.tasks.dec({ state: previous });
+  }
+
+  setPeerStates(states: readonly string[]): void {
+    this.peers.reset();
+    for (const state of ['pending', 'healthy', 'stale', 'unreachable']) this.peers.set({ state }, states.filter((s) => s === state).length);
   }
 
   tasksDeleted(deleted: Partial<Record<TaskState, number>>): void {

@@ -15,6 +15,8 @@ export interface HttpServerOptions {
   logger: Logger;
   /** Ready to take traffic: the store is open and the service is not draining. */
   isReady: () => boolean;
+  /** The peer registry, as served at /peers. */
+  peers: () => unknown;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -50,6 +52,8 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
       return sendJson(res, 200, { status: 'ok' });
     case '/readyz':
       return options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
+    case '/peers':
+      return sendJson(res, 200, { peers: options.peers() });
     case '/metrics': {
       const text = await options.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text);

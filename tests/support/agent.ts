@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAgent } from '../../src/agent.js';
 import type { RunningAgent } from '../../src/agent.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig, readSettingsPath } from '../../src/config/load.js';
 
 export interface TestAgent extends RunningAgent {
   dataDir: string;
@@ -14,17 +14,24 @@ export interface TestAgent extends RunningAgent {
 /**
  * Starts a real agent in this process: HTTP on a free loopback port, SQLite in
  * a fresh temporary data dir. `settings` are raw setting values by name, as in
- * the environment (e.g. { CONFORMANCE_AGENT: 'true' }).
+ * the environment (e.g. { CONFORMANCE_AGENT: 'true' }). With `watched`, the
+ * settings file or directory is read too and watched for live changes.
  */
-export async function startTestAgent(settings: Record<string, string> = {}, dataDir?: string): Promise<TestAgent> {
+export async function startTestAgent(
+  settings: Record<string, string> = {},
+  dataDir?: string,
+  watched?: { configPath: string; pollMs?: number },
+): Promise<TestAgent> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kagent-a2a-test-'));
-  const config = loadConfig({
-    env: { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'normal', ...settings },
-  });
-  const agent = await startAgent(config);
+  const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'normal', ...settings };
+  const load = () =>
+    loadConfig({
+      env,
+      file: watched === undefined ? undefined : { path: watched.configPath, values: readSettingsPath(watched.configPath) },
+    });
+  const agent = await startAgent(load(), watched === undefined ? undefined : { path: watched.configPath, load, pollMs: watched.pollMs });
   return {
     ...agent,
-    stop: agent.stop,
     dataDir: dir,
     async dispose() {
       await agent.stop();

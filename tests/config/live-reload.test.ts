@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { startTestAgent } from '../support/agent.js';
+import type { TestAgent } from '../support/agent.js';
+import { ConfigMapDir } from '../support/configmap-dir.js';
+import { eventually, startFakePeer } from '../support/fake-peer.js';
+import type { FakePeer } from '../support/fake-peer.js';
+
+async function metric(agent: TestAgent, pattern: RegExp): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+  const match = pattern.exec(text);
+  return match === null ? 0 : Number(match[1]);
+}
+
+describe('settings from a mounted ConfigMap, applied live', () => {
+  let dir: string;
+  let configMap: ConfigMapDir;
+  let peer: FakePeer;
+  let agent: TestAgent;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kagent-configmap-'));
+    configMap = new ConfigMapDir(join(dir, 'config'));
+    peer = await startFakePeer('vapora');
+    configMap.update({ A2A_DISCOVERY_INTERVAL: '1h', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
+    // A long poll interval: a change must arrive through the file watch, as it does in a pod.
+    agent = await startTestAgent({}, undefined, { configPath: configMap.path, pollMs: 600_000 });
+  });
+
+  after(async () => {
+    await agent.dispose();
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('settings are read from the mounted directory at start', async () => {
+    assert.equal(agent.config().A2A_DISCOVERY_INTERVAL, 3_600_000);
+    assert.deepEqual(agent.config().A2A_PEERS, [peer.url]);
+    await eventually(() => peer.cardFetches >= 1, 'the first discovery of the configured peer');
+  });
+
+  test('a new discovery interval, swapped in as the kubelet does, takes effect without a restart', async () => {
+    await eventually(() => peer.cardFetches >= 1, 'the first discovery');
+    const before = peer.cardFetches;
+    configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
+    await eventually(() => agent.config().A2A_DISCOVERY_INTERVAL === 100, 'the new interval to be applied');
+    // At the old pace (1h) no second fetch would come; at the new one, several do.
+    await eventually(() => peer.cardFetches >= before + 3, 'discovery at the new pace');
+    assert.equal(await metric(agent, /kagent_config_reloads_total\{outcome="applied"\} (\d+)/), 1);
+  });
+
+  test('a bad value on reload keeps the last good settings and is counted', async () => {
+    const rejectedBefore = await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/);
+    configMap.update({ A2A_DISCOVERY_INTERVAL: 'soon', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
+    await eventually(
+      async () => (await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/)) > rejectedBefore,
+      'the rejected reload to be counted',
+    );
+    assert.equal(agent.config().A2A_DISCOVERY_INTERVAL, 100);
+    const fetches = peer.cardFetches;
+    await eventually(() => peer.cardFetches > fetches, 'discovery to keep its pace');
+    const ready = await fetch(`http://127.0.0.1:${agent.port}/readyz`);
+    assert.equal(ready.status, 200);
+  });
+
+  test('a changed restart-only setting waits for a restart', async () => {
+    configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
+    // A live key that changes in the same update shows the update was read.
+    configMap.update({ A2A_DISCOVERY_INTERVAL: '150ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
+    await eventually(() => agent.config().A2A_DISCOVERY_INTERVAL === 150, 'the live change');
+    assert.equal(agent.config().TASK_RETENTION, 7 * 24 * 3_600_000);
+  });
+
+  test('peers follow the list: a removed peer is no longer discovered', async () => {
+    configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: '', TASK_RETENTION: '1d' });
+    await eventually(() => agent.discovery.list().length === 0, 'the peer list to empty');
+    const fetches = peer.cardFetches;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.ok(peer.cardFetches <= fetches + 1, 'a removed peer is not polled any more');
+  });
+});

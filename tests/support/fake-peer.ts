@@ -1,0 +1,75 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A minimal foreign A2A agent on loopback that serves only its agent card, and
+ * counts how often the card is fetched: enough to watch discovery at work.
+ */
+export interface FakePeer {
+  url: string;
+  cardFetches: number;
+  /** Conditional fetches answered 304. */
+  notModified: number;
+  /** Serve the card at the 0.2-era path only (as VAPORA does). */
+  legacyPathOnly: boolean;
+  /** Answer card fetches with this body instead of the card (e.g. broken JSON). */
+  override?: string;
+  close(): Promise<void>;
+}
+
+export async function startFakePeer(
+  name = 'peer',
+  skills: { id: string; tags: string[] }[] = [{ id: 'summarize', tags: ['text'] }],
+  port = 0,
+): Promise<FakePeer> {
+  let server: Server;
+  const card = (url: string) =>
+    JSON.stringify({
+      name,
+      description: `${name} for tests`,
+      version: '1.0.0',
+      supportedInterfaces: [{ url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+      capabilities: { streaming: true },
+      defaultInputModes: ['text/plain'],
+      defaultOutputModes: ['text/plain'],
+      skills: skills.map((s) => ({ id: s.id, name: s.id, description: s.id, tags: s.tags })),
+    });
+  const peer: FakePeer = {
+    url: '',
+    cardFetches: 0,
+    notModified: 0,
+    legacyPathOnly: false,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const isCard = peer.legacyPathOnly ? path === '/.well-known/agent.json' : path === '/.well-known/agent-card.json';
+    if (!isCard) return void res.writeHead(404).end();
+    peer.cardFetches++;
+    if (peer.override !== undefined) return void res.writeHead(200, { 'content-type': 'application/json' }).end(peer.override);
+    const etag = '"card-v1"';
+    if (req.headers['if-none-match'] === etag) {
+      peer.notModified++;
+      return void res.writeHead(304, { etag }).end();
+    }
+    res.writeHead(200, { 'content-type': 'application/json', etag }).end(card(peer.url));
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server.closeIdleConnections();
+  return peer;
+}
+
+/** Polls `condition` until it holds or `timeoutMs` passes; fails with `what` on timeout. */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
