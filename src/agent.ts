@@ -117,8 +117,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   let accepting = false;
   const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
   const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
+  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
   const server = createHttpServer({
-    jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL }),
+    jsonRpc,
     cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -179,7 +180,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       await service.drain(Date.now() + config.DRAIN_TIMEOUT);
       await retention.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Streams of tasks still waiting for input would hold the server open.
+      // Streams of tasks still waiting for input would hold the server open: end them cleanly,
+      // give the final bytes a moment to leave, then drop whatever connection remains.
+      jsonRpc.closeStreams();
+      server.closeIdleConnections();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
       await store.close();

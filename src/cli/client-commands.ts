@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { JsonObject } from '../model/model.js';
 import { A2AClient, A2AClientError, userText } from '../peers/a2a-client.js';
 import { formatSendResult, formatStreamItem, formatTask } from './format.js';
 
@@ -9,7 +10,7 @@ export class UsageError extends Error {}
 
 const USAGES: Record<string, string> = {
   card: 'kagent-a2a card URL [--json]',
-  send: 'kagent-a2a send URL TEXT [--skill ID] [--task ID] [--context ID] [--stream] [--no-wait] [--json]',
+  send: 'kagent-a2a send URL TEXT [--skill ID] [--task ID] [--context ID] [--metadata JSON] [--stream] [--no-wait] [--json]',
   get: 'kagent-a2a get URL TASK [--history N] [--json]',
   cancel: 'kagent-a2a cancel URL TASK [--json]',
   tasks: 'kagent-a2a tasks URL [--state STATE] [--context ID] [--limit N] [--json]',
@@ -26,6 +27,7 @@ export function clientUsage(): string {
 const OPTIONS = {
   json: { type: 'boolean' },
   skill: { type: 'string' },
+  metadata: { type: 'string' },
   task: { type: 'string' },
   context: { type: 'string' },
   stream: { type: 'boolean' },
@@ -77,6 +79,7 @@ async function run(command: string, args: string[]): Promise<number> {
     case 'send': {
       if (arg === undefined) throw new UsageError('the message TEXT is missing');
       const message = userText(arg, { taskId: flags.task, contextId: flags.context, skill: flags.skill });
+      if (flags.metadata !== undefined) message.metadata = { ...jsonObject(flags.metadata, '--metadata'), ...message.metadata };
       if (flags.stream) {
         for await (const item of client.stream(message)) print(formatStreamItem(item), item);
         return EXIT.ok;
@@ -110,6 +113,17 @@ async function run(command: string, args: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${command}`);
   }
+}
+
+function jsonObject(value: string, flag: string): JsonObject {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    throw new UsageError(`${flag} takes a JSON object, got ${value}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`${flag} takes a JSON object, got ${value}`);
+  return parsed as JsonObject;
 }
 
 function integer(value: string, flag: string): number {

@@ -8,7 +8,7 @@ const INTERRUPTED: ReadonlySet<TaskState> = new Set(['input-required', 'auth-req
 // A task waiting for input resumes (working) when the input arrives, or ends.
 const NEXT: Readonly<Record<TaskState, readonly TaskState[]>> = {
   submitted: ['working', 'input-required', 'auth-required', 'completed', 'failed', 'canceled', 'rejected'],
-  working: ['working', 'input-required', 'auth-required', 'completed', 'failed', 'canceled'],
+  working: ['working', 'input-required', 'auth-required', 'completed', 'failed', 'canceled', 'rejected'],
   'input-required': ['working', 'completed', 'failed', 'canceled', 'rejected'],
   'auth-required': ['working', 'completed', 'failed', 'canceled', 'rejected'],
   completed: [],

@@ -109,7 +109,7 @@ export function toWireError(error: unknown): WireError {
     if (error instanceof ExtendedAgentCardNotConfiguredError) return { ...base, code: JSONRPC.EXTENDED_CARD_NOT_CONFIGURED, httpStatus: 400 };
     if (error instanceof InvalidParamsError) return { ...base, code: JSONRPC.INVALID_PARAMS, httpStatus: 400, field: error.field };
     if (error instanceof UnknownSkillError) {
-      return { ...base, code: JSONRPC.INVALID_PARAMS, httpStatus: 400, field: 'message.metadata.skill' };
+      return { ...base, code: JSONRPC.INVALID_PARAMS, httpStatus: 400, field: 'params.message.metadata.skill' };
     }
     if (error instanceof InvalidStateTransitionError) return { ...base, code: JSONRPC.UNSUPPORTED_OPERATION, httpStatus: 400 };
     if (error instanceof UnavailableError) {

@@ -77,16 +77,24 @@ export function json(value: unknown): JsonValue {
 /** Standard base64 (as ProtoJSON writes bytes) or its URL-safe variant. */
 export function base64(value: unknown, path: string): string {
   const s = string(value, path);
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw new InvalidParamsError(`${path} must be base64-encoded bytes`, path);
+  const unpadded = s.replace(/=+$/, '');
+  const padding = s.length - unpadded.length;
+  // The alphabet alone is not enough: a length no encoder produces ("A", "abcde") is not base64 either.
+  const wellFormed =
+    /^[A-Za-z0-9+/_-]*={0,2}$/.test(s) && unpadded.length % 4 !== 1 && (padding === 0 || s.length % 4 === 0);
+  if (!wellFormed) throw new InvalidParamsError(`${path} must be base64-encoded bytes`, path);
   return s;
 }
 
-/** Protocol timestamps are ISO 8601 in UTC. */
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Protocol timestamps are ISO 8601 instants (RFC 3339), in UTC or with an offset. */
 export function optionalTimestamp(value: unknown, path: string): number | undefined {
   const s = optionalString(value, path);
   if (s === undefined) return undefined;
-  const ms = Date.parse(s);
-  if (Number.isNaN(ms)) throw new InvalidParamsError(`${path} must be an ISO 8601 timestamp, got "${s}"`, path);
+  // An instant, never a local time: Date.parse alone would read "2025-01-01T00:00" in the server's zone.
+  const ms = RFC3339.test(s) ? Date.parse(s) : Number.NaN;
+  if (Number.isNaN(ms)) throw new InvalidParamsError(`${path} must be an RFC 3339 timestamp such as 2025-10-28T10:30:00.000Z, got "${s}"`, path);
   return ms;
 }
 

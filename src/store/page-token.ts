@@ -19,5 +19,5 @@ export function decodePageToken(token: string): PageCursor {
   } catch {
     // fall through: any undecodable token is the caller's mistake
   }
-  throw new InvalidParamsError('pageToken is not a token this server issued', 'pageToken');
+  throw new InvalidParamsError('params.pageToken is not a token this server issued', 'params.pageToken');
 }

@@ -32,7 +32,14 @@ const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 /** Serves A2A JSON-RPC (1.0 and 0.3) over one decoded request body. */
 export class JsonRpcHandler {
+  private readonly openStreams = new Set<TaskStream>();
+
   constructor(private readonly options: JsonRpcHandlerOptions) {}
+
+  /** Ends every open stream cleanly (the response is finished, not cut): part of a graceful stop. */
+  closeStreams(): void {
+    for (const stream of this.openStreams) stream.close();
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
     const started = process.hrtime.bigint();
@@ -131,6 +138,7 @@ export class JsonRpcHandler {
   private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId): Promise<void> {
     const { metrics } = this.options;
     metrics.streamSubscribers.inc();
+    this.openStreams.add(stream);
     try {
       await writeSse(res, stream, {
         heartbeatMs: this.options.heartbeatMs,
@@ -138,6 +146,7 @@ export class JsonRpcHandler {
         onOverflow: () => metrics.streamsCut.inc(),
       });
     } finally {
+      this.openStreams.delete(stream);
       metrics.streamSubscribers.dec();
     }
   }

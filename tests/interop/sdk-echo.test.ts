@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { CancelTaskRequest, SubscribeToTaskRequest } from '@a2a-js/sdk';
+import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import { startTestAgent } from '../support/agent.js';
+import type { TestAgent } from '../support/agent.js';
+import {
+  METHOD,
+  TaskState,
+  assertIsTask,
+  describeEvent,
+  drain,
+  envelopeCode,
+  eventTaskId,
+  getRequest,
+  pollUntil,
+  rejection,
+  sdkClient,
+  sendRequest,
+  stateName,
+  texts,
+  userMessage,
+  within,
+} from './sdk.js';
+import type { Flavour, SdkClient } from './sdk.js';
+
+// The echo skill driven by the official SDK client, once over A2A 1.0 and once
+// over its 0.3 compatibility transport: both must see the same behaviour.
+
+const TIMEOUT = { timeout: 10_000 };
+/** Long enough that the task is still working when the next call arrives. */
+const SLOW = 400;
+
+let agent: TestAgent;
+
+before(async () => {
+  agent = await startTestAgent();
+});
+
+after(async () => {
+  await agent.dispose();
+});
+
+async function requestCount(method: string, version: string): Promise<number> {
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`a2a_requests_total{method="${method}",version="${version}",outcome="ok"}`));
+  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+}
+
+for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
+  describe(`SDK client, A2A ${flavour}: echo skill`, () => {
+    let sdk: SdkClient;
+
+    before(async () => {
+      sdk = await sdkClient(flavour, agent.url);
+    });
+
+    test('the client speaks the version it was built for, and the server serves it as that version', TIMEOUT, async () => {
+      assert.equal(sdk.client.protocolVersion, flavour);
+      const servedBefore = await requestCount(METHOD[flavour].send, flavour);
+      const calls = sdk.sent.length;
+
+      await sdk.client.sendMessage(sendRequest(userMessage('which version?')), within());
+
+      assert.deepEqual(
+        sdk.sent.slice(calls).map((call) => [call.method, call.a2aVersion, call.url]),
+        [[METHOD[flavour].send, flavour, agent.url]],
+      );
+      assert.equal(await requestCount(METHOD[flavour].send, flavour), servedBefore + 1);
+    });
+
+    test('blocking send returns the completed task with the echo artifact', TIMEOUT, async () => {
+      const message = userMessage(`hello over ${flavour}`);
+      const result = await sdk.client.sendMessage(sendRequest(message), within());
+
+      assertIsTask(result);
+      assert.equal(stateName(result.status?.state), 'TASK_STATE_COMPLETED');
+      assert.notEqual(result.id, '');
+      assert.notEqual(result.contextId, '');
+      assert.equal(result.artifacts.length, 1);
+      assert.equal(result.artifacts[0]!.artifactId, 'echo');
+      assert.deepEqual(texts(result.artifacts[0]!.parts), [`hello over ${flavour}`]);
+      const sent = result.history.find((m) => m.messageId === message.messageId);
+      assert.ok(sent, 'the history holds the message sent');
+      assert.deepEqual(texts(sent.parts), [`hello over ${flavour}`]);
+      assert.equal(sent.taskId, result.id);
+    });
+
+    test('non-blocking send returns a running task; polling GetTask sees it complete', TIMEOUT, async () => {
+      const calls = sdk.sent.length;
+      const result = await sdk.client.sendMessage(
+        sendRequest(userMessage('in the background', { metadata: { delayMs: SLOW } }), { returnImmediately: true }),
+        within(),
+      );
+      // The compatibility transport turns returnImmediately into 0.3's blocking=false.
+      const configuration = sdk.sent[calls]!.params.configuration;
+      assert.deepEqual(
+        flavour === '1.0' ? { returnImmediately: configuration?.returnImmediately } : { blocking: configuration?.blocking },
+        flavour === '1.0' ? { returnImmediately: true } : { blocking: false },
+      );
+
+      assertIsTask(result);
+      assert.ok(
+        result.status?.state === TaskState.TASK_STATE_SUBMITTED || result.status?.state === TaskState.TASK_STATE_WORKING,
+        `expected a running task, got ${stateName(result.status?.state)}`,
+      );
+      assert.equal(result.artifacts.length, 0);
+
+      const done = await pollUntil(sdk.client, result.id, TaskState.TASK_STATE_COMPLETED);
+      assert.equal(done.contextId, result.contextId);
+      assert.deepEqual(texts(done.artifacts[0]!.parts), ['in the background']);
+    });
+
+    test('streaming send delivers task, working, artifact, completed in order', TIMEOUT, async () => {
+      const events = await drain(sdk.client.sendMessageStream(sendRequest(userMessage('stream me')), within()));
+
+      assert.deepEqual(events.map(describeEvent), ['task:TASK_STATE_SUBMITTED', 'status:TASK_STATE_WORKING', 'artifact:echo', 'status:TASK_STATE_COMPLETED']);
+      const taskId = eventTaskId(events[0]!);
+      assert.notEqual(taskId, '');
+      assert.deepEqual(new Set(events.map(eventTaskId)), new Set([taskId]));
+      const artifact = events[2]!.payload;
+      assert.equal(artifact?.$case, 'artifactUpdate');
+      assert.deepEqual(texts(artifact.value.artifact!.parts), ['stream me']);
+      assert.equal(artifact.value.lastChunk, true);
+
+      const stored = await sdk.client.getTask(getRequest(taskId), within());
+      assert.equal(stateName(stored.status?.state), 'TASK_STATE_COMPLETED');
+    });
+
+    test('GetTask with historyLength returns only the most recent messages', TIMEOUT, async () => {
+      // With a delay the agent adds a progress message, so the history holds the user's message and the agent's.
+      const message = userMessage('remember me', { metadata: { delayMs: SLOW } });
+      const task = await sdk.client.sendMessage(sendRequest(message), within());
+      assertIsTask(task);
+      const full = await sdk.client.getTask(getRequest(task.id), within());
+      assert.ok(full.history.length >= 2, `expected at least two messages in the history, got ${full.history.length}`);
+      assert.equal(full.history[0]!.messageId, message.messageId);
+
+      const lastOne = await sdk.client.getTask(getRequest(task.id, 1), within());
+      assert.deepEqual(
+        lastOne.history.map((m) => m.messageId),
+        [full.history.at(-1)!.messageId],
+      );
+      const none = await sdk.client.getTask(getRequest(task.id, 0), within());
+      assert.deepEqual(none.history, []);
+      assert.equal(stateName(none.status?.state), 'TASK_STATE_COMPLETED');
+      assert.deepEqual(texts(none.artifacts[0]!.parts), ['remember me']);
+
+      // Zero is a real limit, not "unset": the SDK must send it and the server must honour it.
+      assert.equal(sdk.sent.at(-1)!.method, METHOD[flavour].get);
+      assert.equal(sdk.sent.at(-1)!.params.historyLength, 0);
+    });
+
+    test('CancelTask stops a running task and returns it canceled', TIMEOUT, async () => {
+      const started = await sdk.client.sendMessage(
+        sendRequest(userMessage('cancel me', { metadata: { delayMs: 5000 } }), { returnImmediately: true }),
+        within(),
+      );
+      assertIsTask(started);
+
+      const canceled = await sdk.client.cancelTask(CancelTaskRequest.fromJSON({ id: started.id }), within());
+      assert.equal(canceled.id, started.id);
+      assert.equal(stateName(canceled.status?.state), 'TASK_STATE_CANCELED');
+
+      const stored = await sdk.client.getTask(getRequest(started.id), within());
+      assert.equal(stateName(stored.status?.state), 'TASK_STATE_CANCELED');
+      assert.equal(stored.artifacts.length, 0, 'a canceled echo produces no artifact');
+    });
+
+    test('resubscribing to a running task starts with the task and ends with completed', TIMEOUT, async () => {
+      const started = await sdk.client.sendMessage(
+        sendRequest(userMessage('follow me', { metadata: { delayMs: 800 } }), { returnImmediately: true }),
+        within(),
+      );
+      assertIsTask(started);
+
+      const events = await drain(sdk.client.resubscribeTask(SubscribeToTaskRequest.fromJSON({ id: started.id }), within()));
+
+      const described = events.map(describeEvent);
+      assert.ok(described.length >= 3, `too few events: ${described.join(', ')}`);
+      assert.match(described[0]!, /^task:TASK_STATE_(SUBMITTED|WORKING)$/);
+      assert.equal(described.at(-1), 'status:TASK_STATE_COMPLETED');
+      assert.ok(described.includes('artifact:echo'), `no artifact among ${described.join(', ')}`);
+      assert.deepEqual(new Set(events.map(eventTaskId)), new Set([started.id]));
+      assert.ok(sdk.sent.some((call) => call.method === METHOD[flavour].subscribe));
+    });
+
+    test('GetTask of an unknown task fails with TaskNotFoundError (-32001)', TIMEOUT, async () => {
+      const error = await rejection(() => sdk.client.getTask(getRequest('no-such-task'), within()));
+
+      assert.ok(error instanceof TaskNotFoundError, `got ${error.name}: ${error.message}`);
+      assert.equal(envelopeCode(error), -32001);
+      assert.match(error.message, /no-such-task/);
+    });
+
+    test('cancelling a completed task fails with TaskNotCancelableError (-32002)', TIMEOUT, async () => {
+      const done = await sdk.client.sendMessage(sendRequest(userMessage('already done')), within());
+      assertIsTask(done);
+
+      const error = await rejection(() => sdk.client.cancelTask(CancelTaskRequest.fromJSON({ id: done.id }), within()));
+
+      assert.ok(error instanceof TaskNotCancelableError, `got ${error.name}: ${error.message}`);
+      assert.equal(envelopeCode(error), -32002);
+      assert.match(error.message, new RegExp(done.id.replace(/\./g, '\\.')));
+      const stored = await sdk.client.getTask(getRequest(done.id), within());
+      assert.equal(stateName(stored.status?.state), 'TASK_STATE_COMPLETED');
+    });
+
+    test('resubscribing to a completed task fails with UnsupportedOperationError (-32004)', TIMEOUT, async () => {
+      const done = await sdk.client.sendMessage(sendRequest(userMessage('over')), within());
+      assertIsTask(done);
+
+      const error = await rejection(() => drain(sdk.client.resubscribeTask(SubscribeToTaskRequest.fromJSON({ id: done.id }), within())));
+
+      assert.ok(error instanceof UnsupportedOperationError, `got ${error.name}: ${error.message}`);
+      assert.equal(envelopeCode(error), -32004);
+    });
+  });
+}
