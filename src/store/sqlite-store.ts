@@ -114,6 +114,11 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     const applied = db.pragma('user_version', { simple: true }) as number;
+    if (applied > MIGRATIONS.length) {
+      db.close();
+      // Running older code on a newer schema could corrupt what the newer code wrote.
+      throw new Error(`${this.options.path} has schema version ${applied}; this build knows up to ${MIGRATIONS.length} (was it written by a newer kagent-a2a?)`);
+    }
     for (let i = applied; i < MIGRATIONS.length; i++) {
       db.transaction(() => {
         db.exec(MIGRATIONS[i]!);
@@ -197,10 +202,10 @@ export class SqliteTaskStore implements TaskStore {
         requestKey: ownership.requestKey,
         now: Date.parse(task.status.timestamp),
       });
-      // The first message is found again through the task's request key; history keys only dedupe follow-ups.
-      for (const message of task.history) {
-        this.stmts.insertMessage.run(task.id, ownership.requestKey, JSON.stringify(message));
-      }
+      // The first message is keyed by the request key (a retry finds it); any further ones by their ids.
+      task.history.forEach((message, i) => {
+        this.stmts.insertMessage.run(task.id, i === 0 ? ownership.requestKey : message.messageId, JSON.stringify(message));
+      });
     })();
     return 1;
   }

@@ -12,6 +12,7 @@ export interface AgentCardInput {
 
 const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream'];
 const OUTPUT_MODES = ['text/plain', 'application/json'];
+const PROVIDER = { organization: 'kagent', url: 'https://kagent.dev' };
 
 function skillEntry(skill: SkillDescriptor): Record<string, unknown> {
   return {
@@ -35,7 +36,7 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ],
-    provider: { organization: 'kagent', url: 'https://kagent.dev' },
+    provider: PROVIDER,
     capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: false },
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
@@ -45,18 +46,24 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
 
 /**
  * The card at /.well-known/agent.json, the path 0.2/0.3-era clients (and
- * VAPORA) read: the 0.3 fields (`url`, `protocolVersion`, `preferredTransport`)
- * alongside the 1.0 ones, so either kind of client finds what it needs.
+ * VAPORA) read: the A2A 0.3 shape (`url`, `protocolVersion`,
+ * `preferredTransport`, no `supportedInterfaces`), so a client that reads it
+ * speaks 0.3 to us rather than guessing from 1.0 fields it does not know.
  */
 export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
-  const card = agentCardV1(input);
   return {
     protocolVersion: '0.3.0',
-    ...card,
+    name: input.name,
+    description: input.description,
     url: input.url,
     preferredTransport: 'JSONRPC',
     additionalInterfaces: [{ url: input.url, transport: 'JSONRPC' }],
+    version: input.version,
+    provider: PROVIDER,
     capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+    defaultInputModes: INPUT_MODES,
+    defaultOutputModes: OUTPUT_MODES,
+    skills: input.skills.map(skillEntry),
     supportsAuthenticatedExtendedCard: false,
   };
 }

@@ -74,20 +74,21 @@ describe('SDK discovery of the agent', () => {
     assert.deepEqual(traffic.calls, [{ method: 'SendMessage', a2aVersion: '1.0' }]);
   });
 
-  test('with 0.3 compatibility on, the SDK still picks the 1.0 interface of either card as served', TIMEOUT, async () => {
-    // Both cards list a 1.0 and a 0.3 JSONRPC interface at the same URL. The
-    // SDK keeps the 1.0 one per binding, and JsonRpcTransportFactory.create
-    // picks again among the interfaces with the chosen URL, preferring 1.0:
-    // while our card lists both versions at one URL, the SDK speaks 1.0, which
-    // is the right choice for a client that can.
-    for (const path of ['.well-known/agent-card.json', '.well-known/agent.json']) {
+  test('with 0.3 compatibility on, the SDK speaks 1.0 from the 1.0 card and 0.3 from the 0.3-era card', TIMEOUT, async () => {
+    // agent-card.json lists a 1.0 and a 0.3 JSONRPC interface at one URL: a
+    // client that can speak 1.0 picks it. agent.json is a pure 0.3 card, so a
+    // client that reads it speaks 0.3, as a 0.3-era client (or VAPORA) would.
+    for (const [path, method, version] of [
+      ['.well-known/agent-card.json', 'SendMessage', '1.0'],
+      ['.well-known/agent.json', 'message/send', '0.3'],
+    ] as const) {
       const traffic = newTraffic();
       const client = await factory(true, traffic).createFromUrl(`${agent.url}/`, path);
 
       assert.deepEqual(traffic.cards, [`/${path}`]);
-      assert.equal(client.protocolVersion, '1.0', `card ${path}`);
+      assert.equal(client.protocolVersion, version, `card ${path}`);
       await client.sendMessage(sendRequest(userMessage('which one?')), within());
-      assert.deepEqual(traffic.calls, [{ method: 'SendMessage', a2aVersion: '1.0' }], `card ${path}`);
+      assert.deepEqual(traffic.calls, [{ method, a2aVersion: version }], `card ${path}`);
     }
   });
 

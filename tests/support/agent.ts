@@ -29,7 +29,13 @@ export async function startTestAgent(
       env,
       file: watched === undefined ? undefined : { path: watched.configPath, values: readSettingsPath(watched.configPath) },
     });
-  const agent = await startAgent(load(), watched === undefined ? undefined : { path: watched.configPath, load, pollMs: watched.pollMs });
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(load(), watched === undefined ? undefined : { path: watched.configPath, load, pollMs: watched.pollMs });
+  } catch (error) {
+    if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...agent,
     dataDir: dir,
