@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { resolveIdentity } from './cluster/identity.js';
+import { findSiblings } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config } from './config/load.js';
 import { ConfigError } from './config/load.js';
@@ -60,6 +61,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
     throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
   }
+  if (initial.A2A_REPLICAS !== undefined && initial.A2A_POD_URL_TEMPLATE === undefined && initial.POD_NAMESPACE === undefined) {
+    throw new ConfigError('A2A_REPLICAS', 'settings', 'outside Kubernetes it needs A2A_POD_URL_TEMPLATE to know where the replicas are');
+  }
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
@@ -111,7 +115,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  discovery.setPeers(peerTargets(config));
+  let siblings: PeerTarget[] = [];
+  const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings]);
+  refreshPeers();
   discovery.start();
 
   let accepting = false;
@@ -140,6 +146,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
   cards.v1 = cachedDocument(agentCardV1(cardInput));
   cards.v03 = cachedDocument(agentCardV03(cardInput));
+  const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
+    siblings = found;
+    refreshPeers();
+  }, () => config.A2A_DISCOVERY_INTERVAL);
   accepting = true;
   logger.info(
     { url: identity.publicUrl, podUrl: identity.podUrl, ordinal: identity.ordinal, port, dataDir: config.DATA_DIR, skills: registry.descriptors().map((s) => s.id) },
@@ -158,7 +168,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
             config = next;
             if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
             if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
-            if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) discovery.setPeers(peerTargets(next));
+            if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
             if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
@@ -176,6 +186,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      siblingRefresh?.stop();
       discovery.stop();
       await service.drain(Date.now() + config.DRAIN_TIMEOUT);
       await retention.stop();
@@ -199,6 +210,43 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     config: () => config,
     reloadConfig: () => void watcher?.reload(),
     stop,
+  };
+}
+
+/** Looks up the StatefulSet's replicas now and then every discovery interval; lookups never block requests. */
+function startSiblingRefresh(
+  identity: PodIdentity,
+  config: Config,
+  logger: Logger,
+  found: (siblings: PeerTarget[]) => void,
+  interval: () => number,
+): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const refresh = async () => {
+    try {
+      const list = await findSiblings({
+        pod: identity.pod,
+        namespace: identity.namespace,
+        headlessService: config.HEADLESS_SERVICE,
+        podUrlTemplate: identity.podUrlTemplate!,
+        replicas: config.A2A_REPLICAS,
+      });
+      found(list.map((s) => ({ url: s.url, source: 'sibling' })));
+    } catch (error) {
+      logger.warn({ err: error }, 'sibling lookup failed; keeping the last known replicas');
+    }
+    if (!stopped) {
+      timer = setTimeout(() => void refresh(), interval());
+      timer.unref();
+    }
+  };
+  void refresh();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
   };
 }
 

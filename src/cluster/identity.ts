@@ -11,6 +11,8 @@ export interface PodIdentity {
   podUrl: string;
   /** The URL clients should use: PUBLIC_URL, else the ClusterIP Service in Kubernetes, else this host. */
   publicUrl: string;
+  /** How any replica's stable URL is made from its pod name; undefined outside Kubernetes unless configured. */
+  podUrlTemplate: string | undefined;
   inKubernetes: boolean;
 }
 
@@ -59,6 +61,7 @@ export function resolveIdentity(input: IdentityInput): PodIdentity {
     namespace: input.namespace,
     podUrl,
     publicUrl: input.publicUrl ?? clusterUrl ?? localUrl,
+    podUrlTemplate: template,
     inKubernetes,
   };
 }

@@ -51,6 +51,12 @@ export const SETTINGS = {
     live: false,
     description: 'stable per-pod URL with {pod}, {ordinal}, {namespace} (default: http://{pod}.<HEADLESS_SERVICE>.{namespace}.svc.cluster.local:<PORT>)',
   },
+  A2A_REPLICAS: {
+    type: { kind: 'int', min: 1, max: 1000 },
+    default: undefined,
+    live: false,
+    description: 'number of replicas: siblings are ordinals 0..N-1 through A2A_POD_URL_TEMPLATE (default: from the headless Service DNS)',
+  },
   VAPORA_URL: { type: { kind: 'url' }, default: undefined, live: true, description: 'base URL of the VAPORA orchestrator, discovered like a peer' },
   A2A_PEERS: { type: { kind: 'list' }, default: '', live: true, description: 'base URLs of other A2A agents to discover (comma or space separated)' },
   A2A_DISCOVERY_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: true, description: 'how often peer agent cards are fetched (jittered)' },

@@ -99,6 +99,7 @@ interface TaskRow {
 export class SqliteTaskStore implements TaskStore {
   readonly kind = 'sqlite';
   private db: Database.Database | undefined;
+  private readonly pending: { run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
 
   constructor(private readonly options: SqliteStoreOptions) {}
@@ -131,6 +132,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     if (!this.db?.open) return;
+    if (this.pending.length > 0) this.flush();
     // Fold the WAL back into the main file so the next start opens fast.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
@@ -181,14 +183,52 @@ export class SqliteTaskStore implements TaskStore {
     };
   }
 
+  /**
+   * Group commit: writes requested in the same turn of the event loop share
+   * one transaction, so one WAL sync makes a whole batch durable. Each write
+   * runs in its own savepoint, so one failing write does not undo the others,
+   * and each promise resolves only after the batch has committed.
+   */
+  private write<T>(job: () => T): Promise<T> {
+    const db = this.database;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run: db.transaction(job), resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0);
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.database.transaction(() => {
+        for (const job of batch) {
+          try {
+            outcomes.push({ ok: true, value: job.run() });
+          } catch (error) {
+            outcomes.push({ ok: false, error });
+          }
+        }
+      })();
+    } catch (error) {
+      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+      for (const job of batch) job.reject(error);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) job.resolve(outcome.value);
+      else job.reject(outcome.error);
+    });
+  }
+
   private get database(): Database.Database {
     if (!this.db?.open) throw new Error('task store is not open');
     return this.db;
   }
 
   async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
-    const db = this.database;
-    db.transaction(() => {
+    await this.write(() => {
       this.stmts.insertTask.run({
         id: task.id,
         tenant: ownership.caller.tenant,
@@ -206,7 +246,7 @@ export class SqliteTaskStore implements TaskStore {
       task.history.forEach((message, i) => {
         this.stmts.insertMessage.run(task.id, i === 0 ? ownership.requestKey : message.messageId, JSON.stringify(message));
       });
-    })();
+    });
     return 1;
   }
 
@@ -257,8 +297,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
-    const db = this.database;
-    return db.transaction((): TransitionResult => {
+    return this.write((): TransitionResult => {
       const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!change.allowedFrom.includes(current.state)) {
@@ -281,12 +320,11 @@ export class SqliteTaskStore implements TaskStore {
         current.version,
       ) as { version: number };
       return { applied: true, version: row.version, from: current.state };
-    })();
+    });
   }
 
   async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
-    const db = this.database;
-    return db.transaction((): WriteResult => {
+    return this.write((): WriteResult => {
       const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
@@ -301,7 +339,7 @@ export class SqliteTaskStore implements TaskStore {
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
       return { applied: true, version: row.version, from: current.state };
-    })();
+    });
   }
 
   async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
@@ -359,8 +397,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
-    const db = this.database;
-    return db.transaction(() => {
+    return this.write(() => {
       const rows = this.stmts.expired.all(cutoffMs, limit) as { id: string; state: TaskState }[];
       const deleted: Partial<Record<TaskState, number>> = {};
       for (const { id, state } of rows) {
@@ -372,7 +409,7 @@ export class SqliteTaskStore implements TaskStore {
         this.stmts.deleteTask.run(id);
       }
       return deleted;
-    })();
+    });
   }
 
   async countByState(): Promise<Partial<Record<TaskState, number>>> {

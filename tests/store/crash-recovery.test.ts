@@ -1,7 +1,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startService } from './service-process.js';
-import type { ServiceProcess } from './service-process.js';
+import { startService } from '../support/service-process.js';
+import type { ServiceProcess } from '../support/service-process.js';
 import { tempDir, waitFor } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
 

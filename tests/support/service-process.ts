@@ -5,6 +5,27 @@ import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+/**
+ * Ten consecutive free ports ending in 0..9, for a per-pod URL template like
+ * http://127.0.0.1:471{ordinal} that maps ordinals to ports.
+ */
+export async function freePortDecade(): Promise<{ prefix: string; port: (ordinal: number) => number }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const prefix = 2000 + Math.floor(Math.random() * 4000);
+    const ports = Array.from({ length: 10 }, (_, i) => prefix * 10 + i);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return { prefix: String(prefix), port: (ordinal) => prefix * 10 + ordinal };
+  }
+  throw new Error('no ten consecutive free ports found');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** A port nobody listens on right now: bind port 0, read it, close. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -38,16 +59,16 @@ export interface ServiceProcess {
 
 /** Runs `kagent-a2a serve` as a child process and waits until /readyz answers 200. */
 export async function startService(dataDir: string, env: Record<string, string> = {}, readyTimeoutMs = 15_000): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
       ...process.env,
-      PORT: String(port),
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       POD_NAME: 'kagent-0',
       ...env,
+      PORT: String(port),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
