@@ -91,6 +91,27 @@ export const SETTINGS = {
   TASK_RETENTION: { type: { kind: 'duration', minMs: 1000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
   RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },
   ECHO_MAX_DELAY: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'longest metadata.delayMs the echo skill honours' },
+  STORE: {
+    type: { kind: 'enum', values: ['sqlite', 'postgres'] },
+    default: 'sqlite',
+    live: false,
+    description: "'sqlite': each pod keeps its tasks in DATA_DIR and requests are routed to the owner pod; 'postgres': all pods share DATABASE_URL",
+  },
+  DATABASE_URL: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'PostgreSQL connection string for STORE=postgres (or put it in the file named by DATABASE_URL_FILE)',
+  },
+  DATABASE_URL_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding DATABASE_URL (a mounted Secret)' },
+  DATABASE_SCHEMA: { type: { kind: 'string' }, default: 'kagent_a2a', live: false, description: 'PostgreSQL schema holding the tables' },
+  DATABASE_POOL_SIZE: { type: { kind: 'int', min: 1, max: 100 }, default: '10', live: false, description: 'PostgreSQL connections per pod' },
+  LEASE_TTL: {
+    type: { kind: 'duration', minMs: 500 },
+    default: '30s',
+    live: false,
+    description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is failed by another pod',
+  },
   SQLITE_SYNCHRONOUS: {
     type: { kind: 'enum', values: ['full', 'normal'] },
     default: 'full',

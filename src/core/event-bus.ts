@@ -1,10 +1,6 @@
-import type { TaskEvent } from '../model/model.js';
+import type { VersionedEvent } from '../model/model.js';
 
-/** An event with the task version it produced: a subscriber that read a snapshot skips what the snapshot holds. */
-export interface VersionedEvent {
-  event: TaskEvent;
-  version: number;
-}
+export type { VersionedEvent };
 
 export type EventListener = (event: VersionedEvent) => void;
 

@@ -171,7 +171,7 @@ export class TaskService {
     message: Message,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
-    if (message.role !== 'user') throw new InvalidParamsError('a message sent to the agent must have role user', 'message.role');
+    if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
     const skill = this.skills.route(message);
@@ -230,8 +230,8 @@ export class TaskService {
     const { task } = stored;
     if (message.contextId !== undefined && message.contextId !== task.contextId) {
       throw new InvalidParamsError(
-        `message.contextId ${message.contextId} does not match the context ${task.contextId} of task ${taskId}`,
-        'message.contextId',
+        `params.message.contextId ${message.contextId} does not match the context ${task.contextId} of task ${taskId}`,
+        'params.message.contextId',
       );
     }
     const key = messageKey(message);

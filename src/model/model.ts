@@ -103,6 +103,12 @@ export interface ArtifactUpdateEvent {
 
 export type TaskEvent = StatusUpdateEvent | ArtifactUpdateEvent;
 
+/** An event with the task version it produced: a subscriber that read a snapshot skips what the snapshot holds. */
+export interface VersionedEvent {
+  event: TaskEvent;
+  version: number;
+}
+
 /** One item of a response stream: the first is a Task or a lone Message; events follow a Task. */
 export type StreamItem = { kind: 'task'; task: Task } | { kind: 'message'; message: Message } | TaskEvent;
 

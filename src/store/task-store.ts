@@ -1,4 +1,4 @@
-import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
+import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
 
 /** Facts about a task that are not part of the protocol's Task object. */
 export interface TaskOwnership {
@@ -68,4 +68,22 @@ export interface TaskStore {
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */
   deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>>;
   countByState(): Promise<Partial<Record<TaskState, number>>>;
+  /** Present when several pods share the store; a per-pod store has no use for it. */
+  readonly shared?: SharedStore;
+}
+
+/**
+ * What a store shared by several pods adds: the events each write produced
+ * (stored in the same transaction), a cluster-wide "task changed" signal, and
+ * leases so that a task whose pod died is noticed by the others.
+ */
+export interface SharedStore {
+  /** The task's events with a version above `version`, in order. */
+  eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
+  /** Calls `listener` whenever any pod commits a change to any task; resolves to an unsubscribe. */
+  onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>>;
+  /** Extends the leases of tasks this pod runs. */
+  renewLeases(pod: string, taskIds: readonly string[]): Promise<void>;
+  /** Submitted or working tasks whose lease ran out: their pod is gone. */
+  expiredLeases(limit: number): Promise<TaskHead[]>;
 }

@@ -73,8 +73,18 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
   const body = await readBody(req, options.maxBodyBytes);
   if (body === undefined) {
     options.jsonRpc.reject(res, null, protocolErrors.bodyTooLarge(options.maxBodyBytes));
-    // The rest of an oversized body is not read: close the connection after the answer.
-    res.once('finish', () => req.destroy());
+    // Closing with request bytes unread makes the kernel send a reset, which can overtake
+    // the 413. Discard the rest instead, up to a bound, then close.
+    res.once('finish', () => {
+      let discarded = 0;
+      const timer = setTimeout(() => req.destroy(), 5000).unref();
+      req.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > 16 * options.maxBodyBytes) req.destroy();
+      });
+      req.once('close', () => clearTimeout(timer));
+      req.resume();
+    });
     return;
   }
   return options.jsonRpc.handle(req, res, body);

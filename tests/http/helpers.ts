@@ -1,0 +1,273 @@
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rpc } from '../support/rpc.js';
+import type { RpcResponse } from '../support/rpc.js';
+
+export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
+
+/**
+ * Checks a JSON-RPC error envelope: the expected code, the request id echoed,
+ * only code/message/data in the error, and data as a list holding an ErrorInfo.
+ * Returns the error for further checks.
+ */
+export function assertRpcError(
+  body: RpcResponse['body'],
+  code: number,
+  expectedId?: unknown,
+): { code: number; message: string; data: any[] } {
+  assert.equal(body.jsonrpc, '2.0');
+  assert.equal(body.result, undefined, `expected an error, got result ${JSON.stringify(body.result)?.slice(0, 300)}`);
+  assert.ok(body.error, `expected error ${code}, got ${JSON.stringify(body).slice(0, 300)}`);
+  assert.equal(body.error.code, code, `expected code ${code}: ${JSON.stringify(body.error)}`);
+  if (expectedId !== undefined) assert.deepEqual(body.id, expectedId);
+  assert.deepEqual(Object.keys(body.error).sort(), ['code', 'data', 'message']);
+  assert.equal(typeof body.error.message, 'string');
+  assert.ok(body.error.message.length > 0);
+  assert.ok(Array.isArray(body.error.data), 'error.data must be an array');
+  const info = body.error.data.find((d: any) => d['@type'] === ERROR_INFO);
+  assert.ok(info, `error.data must hold an ErrorInfo: ${JSON.stringify(body.error.data)}`);
+  assert.equal(info.domain, 'a2a-protocol.org');
+  assert.equal(typeof info.reason, 'string');
+  assert.equal(typeof info.metadata, 'object');
+  return body.error as { code: number; message: string; data: any[] };
+}
+
+export function errorInfo(error: { data: any[] }): { reason: string; domain: string; metadata: Record<string, string> } {
+  return error.data.find((d: any) => d['@type'] === ERROR_INFO);
+}
+
+/** The field named by the error's BadRequest detail. */
+export function violatedField(error: { data: any[] }): string {
+  const badRequest = error.data.find((d: any) => d['@type'] === BAD_REQUEST);
+  assert.ok(badRequest, `error.data must hold a BadRequest: ${JSON.stringify(error.data)}`);
+  assert.ok(Array.isArray(badRequest.fieldViolations) && badRequest.fieldViolations.length > 0);
+  return badRequest.fieldViolations[0].field as string;
+}
+
+/** A -32602 error whose BadRequest names `field`. */
+export function assertInvalidParams(res: RpcResponse, field: string, reason = 'INVALID_PARAMS'): { code: number; message: string; data: any[] } {
+  assert.equal(res.status, 200);
+  const error = assertRpcError(res.body, -32602);
+  assert.equal(violatedField(error), field);
+  assert.equal(errorInfo(error).reason, reason);
+  return error;
+}
+
+/** Result of a successful call; fails with the error if there was one. */
+export function ok(res: RpcResponse): any {
+  assert.equal(res.body.error, undefined, `unexpected error: ${JSON.stringify(res.body.error)}`);
+  assert.ok(res.body.result !== undefined, 'missing result');
+  return res.body.result;
+}
+
+/** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 5000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Fails instead of hanging when `promise` does not settle in time. */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until the task reaches a terminal state and returns it. */
+export async function waitForTerminal(url: string, taskId: string, timeoutMs = 5000): Promise<any> {
+  const terminal = ['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_REJECTED'];
+  return waitFor(`task ${taskId} to end`, async () => {
+    const task = ok(await rpc(url, 'GetTask', { id: taskId }));
+    return terminal.includes(task.status.state) ? task : undefined;
+  }, timeoutMs);
+}
+
+export async function totalTasks(url: string): Promise<number> {
+  return ok(await rpc(url, 'ListTasks', { pageSize: 1 })).totalSize as number;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/**
+ * POSTs with node:http so the body can be sent chunked (no Content-Length) or
+ * with a Content-Length, and so a server that answers before reading the whole
+ * body (and then closes the connection) is observed as it is: the answer
+ * counts, a write error after it does not.
+ */
+export function rawPost(
+  url: string,
+  chunks: readonly Buffer[],
+  headers: Record<string, string | number>,
+  options: { chunked: boolean },
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const target = new URL(url);
+    let answered = false;
+    const req = request(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: target.pathname,
+        method: 'POST',
+        headers: options.chunked
+          ? { ...headers, 'transfer-encoding': 'chunked' }
+          : { ...headers, 'content-length': chunks.reduce((n, c) => n + c.length, 0) },
+        agent: false,
+      },
+      (res) => {
+        answered = true;
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(parts).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    (async () => {
+      for (const chunk of chunks) {
+        if (answered || req.destroyed) return;
+        if (!req.write(chunk)) {
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              req.off('drain', done).off('close', done);
+              resolve();
+            };
+            req.on('drain', done).on('close', done);
+          });
+        }
+        // Chunked senders trickle: give the server the chance to answer mid-body.
+        if (options.chunked) await sleep(1);
+      }
+      if (!answered && !req.destroyed) req.end();
+    })().catch(() => undefined);
+  });
+}
+
+/** Reads a sample's value from Prometheus text; undefined when absent. Labels must all match. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (match === null || match[1] !== name) continue;
+    const labelText = match[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(match[3]);
+  }
+  return undefined;
+}
+
+export async function metrics(url: string): Promise<string> {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  return res.text();
+}
+
+/** A 0.3 wire message. */
+export function v03Message(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { kind: 'message', role: 'user', messageId: `m03-${Math.random().toString(36).slice(2)}`, parts: [{ kind: 'text', text }], ...extra };
+}
+
+export const V03 = { 'A2A-Version': '0.3' };
+export const NO_VERSION: Record<string, string> = {};
+
+export interface SseCall {
+  status: number;
+  headers: Headers;
+  /** The JSON-RPC id the call was sent with. */
+  id: string | number;
+  /** Whole JSON-RPC envelopes, in arrival order, until the server closes the stream. */
+  events(): AsyncGenerator<any>;
+  /** Comment lines (heartbeats) seen so far. */
+  comments: string[];
+  close(): void;
+}
+
+let sseId = 0;
+
+/**
+ * A streaming JSON-RPC call with a known request id, yielding whole envelopes
+ * (not only results) so each event's jsonrpc and id can be checked.
+ */
+export async function streamCall(
+  url: string,
+  method: string,
+  params: unknown,
+  headers: Record<string, string> = { 'A2A-Version': '1.0' },
+): Promise<SseCall> {
+  const id = `sse-${++sseId}-${Math.random().toString(36).slice(2, 8)}`;
+  const controller = new AbortController();
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+    signal: controller.signal,
+  });
+  const comments: string[] = [];
+  async function* events(): AsyncGenerator<any> {
+    if (res.body === null) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let boundary: number;
+        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          for (const line of block.split('\n')) {
+            if (line.startsWith('data: ')) yield JSON.parse(line.slice(6));
+            else if (line.startsWith(':')) comments.push(line);
+          }
+        }
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+  }
+  return { status: res.status, headers: res.headers, id, events, comments, close: () => controller.abort() };
+}
+
+/** Every envelope of a stream until the server closes it (bounded). */
+export async function collectEnvelopes(call: SseCall, timeoutMs = 5000): Promise<any[]> {
+  const all: any[] = [];
+  await within(timeoutMs, `stream ${call.id} to close`, (async () => {
+    for await (const envelope of call.events()) all.push(envelope);
+  })());
+  return all;
+}
+
+/** The short name of a 1.0 stream result: task, message, statusUpdate or artifactUpdate. */
+export function kindOf(result: Record<string, unknown>): string {
+  const keys = Object.keys(result);
+  assert.equal(keys.length, 1, `a 1.0 stream result has exactly one member, got ${keys.join(', ')}`);
+  return keys[0]!;
+}
+
+/** Compact trace of a 1.0 stream: e.g. ["task:TASK_STATE_SUBMITTED", "statusUpdate:TASK_STATE_WORKING", "artifactUpdate:echo"]. */
+export function trace(results: readonly any[]): string[] {
+  return results.map((r) => {
+    const kind = kindOf(r);
+    if (kind === 'task') return `task:${r.task.status.state}`;
+    if (kind === 'statusUpdate') return `statusUpdate:${r.statusUpdate.status.state}`;
+    if (kind === 'artifactUpdate') return `artifactUpdate:${r.artifactUpdate.artifact.artifactId}`;
+    return kind;
+  });
+}
