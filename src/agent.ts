@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { resolveIdentity } from './cluster/identity.js';
+import { podUrlFor, resolveIdentity } from './cluster/identity.js';
 import { findSiblings } from './cluster/siblings.js';
+import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config } from './config/load.js';
 import { ConfigError } from './config/load.js';
@@ -22,6 +23,7 @@ import { SqliteTaskStore } from './store/sqlite-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import type { ClusterRouting } from './transport/owner-routing.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -115,15 +117,25 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  let siblings: PeerTarget[] = [];
-  const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings]);
+  let siblings: Sibling[] = [];
+  const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();
   discovery.start();
 
   let accepting = false;
   const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
   const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
-  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
+  // Per-pod stores answer for every task by routing to its owner; a shared store needs no routing.
+  const template = provisional.podUrlTemplate;
+  const routing: ClusterRouting | undefined =
+    config.STORE === 'sqlite' && template !== undefined
+      ? {
+          self: provisional.pod,
+          urlOf: (pod) => podUrlFor(template, pod, provisional.namespace),
+          siblings: () => (siblings.length > 0 ? siblings.map((s) => s.pod) : [provisional.pod]),
+        }
+      : undefined;
+  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
   const server = createHttpServer({
     jsonRpc,
     cards,
@@ -218,7 +230,7 @@ function startSiblingRefresh(
   identity: PodIdentity,
   config: Config,
   logger: Logger,
-  found: (siblings: PeerTarget[]) => void,
+  found: (siblings: Sibling[]) => void,
   interval: () => number,
 ): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
@@ -232,7 +244,7 @@ function startSiblingRefresh(
         podUrlTemplate: identity.podUrlTemplate!,
         replicas: config.A2A_REPLICAS,
       });
-      found(list.map((s) => ({ url: s.url, source: 'sibling' })));
+      found(list);
     } catch (error) {
       logger.warn({ err: error }, 'sibling lookup failed; keeping the last known replicas');
     }

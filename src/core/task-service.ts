@@ -24,6 +24,7 @@ import type { TaskStore, TransitionResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { messageKey } from './message-key.js';
+import { newTaskId } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
@@ -194,7 +195,7 @@ export class TaskService {
     requestKey: string,
     skill: Skill,
   ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
-    const taskId = `${this.options.pod}.${randomUUID()}`;
+    const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? randomUUID();
     const userMessage: Message = { ...message, taskId, contextId };
     const task: Task = {

@@ -81,6 +81,23 @@ export class UnavailableError extends DomainError {
   }
 }
 
+/** The pod that owns a task cannot be reached (rescheduling, node loss); ask again shortly. */
+export class OwnerUnavailableError extends DomainError {
+  readonly reason = 'OWNER_UNAVAILABLE';
+  constructor(
+    readonly taskId: string,
+    readonly owner: string,
+    cause: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`task ${taskId} belongs to ${owner}, which is unavailable (${cause}); retry shortly`, {
+      taskId,
+      owner,
+      retryAfterSeconds: String(retryAfterSeconds),
+    });
+  }
+}
+
 /** A concurrent writer changed the task first; the operation may be retried. */
 export class ConcurrentUpdateError extends DomainError {
   readonly reason = 'CONCURRENT_UPDATE';

@@ -5,6 +5,7 @@ import {
   ExtendedAgentCardNotConfiguredError,
   InvalidParamsError,
   InvalidStateTransitionError,
+  OwnerUnavailableError,
   PushNotificationNotSupportedError,
   TaskNotCancelableError,
   TaskNotFoundError,
@@ -113,6 +114,9 @@ export function toWireError(error: unknown): WireError {
     }
     if (error instanceof InvalidStateTransitionError) return { ...base, code: JSONRPC.UNSUPPORTED_OPERATION, httpStatus: 400 };
     if (error instanceof UnavailableError) {
+      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    if (error instanceof OwnerUnavailableError) {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
     if (error instanceof ConcurrentUpdateError) return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: 1 };

@@ -12,10 +12,15 @@ import type { Operation } from '../protocol/methods.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { listAcrossPods } from './cluster-list.js';
+import type { ClusterRouting } from './owner-routing.js';
+import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { writeSse } from './sse.js';
 
 export interface JsonRpcHandlerOptions {
   service: TaskService;
+  /** Per-pod stores: requests about another pod's task go to that pod, and lists span every pod. */
+  routing?: ClusterRouting;
   logger: Logger;
   metrics: Metrics;
   heartbeatMs: number;
@@ -52,7 +57,18 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
-      await this.dispatch(res, resolved.operation, resolved.codec, rpc.params, id, ANONYMOUS, record);
+      const { routing } = this.options;
+      if (routing !== undefined) {
+        const taskId = routedTaskId(resolved.operation, rpc.params);
+        const owner = foreignOwner(req, routing, taskId);
+        if (owner !== undefined && taskId !== undefined) {
+          record.taskId = taskId;
+          await forwardToOwner(req, res, body, taskId, owner, routing);
+          this.finish(record, 'forwarded', started);
+          return;
+        }
+      }
+      await this.dispatch(req, res, resolved.operation, resolved.codec, rpc.params, id, ANONYMOUS, record);
       this.finish(record, 'ok', started);
     } catch (error) {
       if (id === null) id = salvageId(body);
@@ -78,6 +94,7 @@ export class JsonRpcHandler {
   }
 
   private async dispatch(
+    req: IncomingMessage,
     res: ServerResponse,
     operation: Operation,
     codec: Codec,
@@ -112,7 +129,10 @@ export class JsonRpcHandler {
       case 'list': {
         const listing = codec as ListingCodec;
         const query = listing.decodeListTasks(params);
-        return reply(listing.encodeTaskPage(await service.listTasks(caller, query), query.includeArtifacts));
+        const { routing } = this.options;
+        const local = () => service.listTasks(caller, query);
+        const page = routing !== undefined && req.headers[HOP_HEADER] === undefined ? await listAcrossPods(req, routing, query, params, local) : await local();
+        return reply(listing.encodeTaskPage(page, query.includeArtifacts));
       }
       case 'cancel': {
         const query = codec.decodeTaskQuery(params);

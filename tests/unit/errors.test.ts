@@ -12,6 +12,7 @@ import {
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
+  OwnerUnavailableError,
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
@@ -102,6 +103,14 @@ const DOMAIN_CASES: Record<string, Expected> = {
     reason: 'UNAVAILABLE',
     details: { retryAfterSeconds: '7' },
     retryAfterSeconds: 7,
+  },
+  OwnerUnavailableError: {
+    error: new OwnerUnavailableError('kagent-2.t-6', 'kagent-2', 'ECONNREFUSED', 5),
+    code: -32050,
+    httpStatus: 503,
+    reason: 'OWNER_UNAVAILABLE',
+    details: { taskId: 'kagent-2.t-6', owner: 'kagent-2', retryAfterSeconds: '5' },
+    retryAfterSeconds: 5,
   },
   ConcurrentUpdateError: {
     error: new ConcurrentUpdateError('t-5'),

@@ -1,0 +1,83 @@
+// Schema of the shared PostgreSQL store. Each migration runs once, in order,
+// in one transaction with the others that are pending; <schema>.schema_version
+// records progress. `s` is the quoted schema name.
+
+const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
+const ACTIVE_SQL = `('submitted','working')`;
+
+export const MIGRATIONS: readonly ((s: string) => string)[] = [
+  (s) => `
+  -- Ids are compared bytewise (COLLATE "C") so that listing order and page
+  -- cursors are the same whatever collation the database was created with.
+  CREATE TABLE ${s}.tasks (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    principal TEXT NOT NULL,
+    pod TEXT NOT NULL,
+    skill TEXT NOT NULL,
+    context_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status_json TEXT NOT NULL,
+    metadata_json TEXT,
+    request_key TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    version INTEGER NOT NULL,
+    -- The pod that runs a submitted or working task holds its lease and
+    -- renews it; a lease that runs out means that pod is gone.
+    lease_pod TEXT,
+    lease_expires_at BIGINT
+  );
+  CREATE UNIQUE INDEX tasks_request ON ${s}.tasks (tenant, principal, request_key);
+  CREATE INDEX tasks_listing ON ${s}.tasks (tenant, principal, updated_at DESC, id DESC);
+  CREATE INDEX tasks_context ON ${s}.tasks (tenant, principal, context_id, updated_at DESC);
+  CREATE INDEX tasks_expiry ON ${s}.tasks (updated_at) WHERE state IN ${TERMINAL_SQL};
+  CREATE INDEX tasks_unfinished ON ${s}.tasks (pod) WHERE state IN ${ACTIVE_SQL};
+  CREATE INDEX tasks_leases ON ${s}.tasks (lease_expires_at) WHERE state IN ${ACTIVE_SQL};
+
+  CREATE TABLE ${s}.messages (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    task_id TEXT COLLATE "C" NOT NULL,
+    message_key TEXT NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX messages_by_task ON ${s}.messages (task_id, message_key);
+  CREATE INDEX messages_order ON ${s}.messages (task_id, n);
+
+  CREATE TABLE ${s}.artifacts (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    task_id TEXT COLLATE "C" NOT NULL,
+    artifact_id TEXT NOT NULL,
+    json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX artifacts_by_task ON ${s}.artifacts (task_id, artifact_id);
+
+  -- What each applied write told subscribers, under the version it produced:
+  -- a pod serving a stream for a task another pod runs reads them from here.
+  CREATE TABLE ${s}.task_events (
+    task_id TEXT COLLATE "C" NOT NULL,
+    version INTEGER NOT NULL,
+    event_json TEXT NOT NULL,
+    PRIMARY KEY (task_id, version)
+  );
+
+  -- Push delivery is an outbox written in the same transaction as the event it
+  -- carries; the tables exist from the first schema so that adding delivery is
+  -- not a data migration.
+  CREATE TABLE ${s}.push_configs (
+    task_id TEXT COLLATE "C" NOT NULL,
+    config_id TEXT NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (task_id, config_id)
+  );
+  CREATE TABLE ${s}.push_outbox (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    task_id TEXT COLLATE "C" NOT NULL,
+    config_id TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL
+  );
+  CREATE INDEX push_outbox_by_task ON ${s}.push_outbox (task_id);
+  `,
+];

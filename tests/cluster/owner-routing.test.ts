@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { collect, openStream, rpc } from '../support/rpc.js';
+import { freePortDecade, startService } from '../support/service-process.js';
+import type { ServiceProcess } from '../support/service-process.js';
+
+// Three replicas as real processes on loopback, each with its own port and
+// SQLite data dir, finding each other through A2A_REPLICAS and a per-pod URL
+// template: the per-pod-store mode of a StatefulSet, without Kubernetes.
+
+let counter = 0;
+function message(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { role: 'ROLE_USER', messageId: `route-${process.pid}-${counter++}`, parts: [{ text }], ...extra };
+}
+
+describe('any replica answers for any task (per-pod stores, owner routing)', () => {
+  const dirs: string[] = [];
+  const pods: ServiceProcess[] = [];
+  let ports: Awaited<ReturnType<typeof freePortDecade>>;
+  let turn = 0;
+  /** Round-robins like a ClusterIP Service. */
+  const anyPod = () => pods[turn++ % pods.length]!.url;
+
+  async function startPod(ordinal: number): Promise<ServiceProcess> {
+    return startService(dirs[ordinal]!, {
+      POD_NAME: `kagent-${ordinal}`,
+      PORT: String(ports.port(ordinal)),
+      A2A_REPLICAS: '3',
+      A2A_POD_URL_TEMPLATE: `http://127.0.0.1:${ports.prefix}{ordinal}`,
+      CONFORMANCE_AGENT: 'true',
+      STREAM_HEARTBEAT_INTERVAL: '200ms',
+    });
+  }
+
+  before(async () => {
+    ports = await freePortDecade();
+    for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-pod-${i}-`)));
+    for (let i = 0; i < 3; i++) pods.push(await startPod(i));
+  });
+
+  after(async () => {
+    await Promise.all(pods.map((p) => p.dispose()));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a task sent through one pod is read, and canceled, through the others', async () => {
+    const sent = await rpc(pods[0]!.url, 'SendMessage', { message: message('hello', { metadata: { skill: 'echo' } }) });
+    const id = sent.body.result.task.id as string;
+    assert.match(id, /^kagent-0\./);
+    for (const pod of [pods[1]!, pods[2]!]) {
+      const got = await rpc(pod.url, 'GetTask', { id });
+      assert.equal(got.body.result?.id, id, JSON.stringify(got.body));
+      assert.equal(got.body.result.status.state, 'TASK_STATE_COMPLETED');
+      assert.equal(got.body.result.artifacts[0].parts[0].text, 'hello');
+    }
+
+    const slow = await rpc(pods[0]!.url, 'SendMessage', {
+      message: message('slow', { metadata: { skill: 'echo', delayMs: 10_000 } }),
+      configuration: { returnImmediately: true },
+    });
+    const slowId = slow.body.result.task.id as string;
+    const canceled = await rpc(pods[2]!.url, 'CancelTask', { id: slowId });
+    assert.equal(canceled.body.result?.status.state, 'TASK_STATE_CANCELED', JSON.stringify(canceled.body));
+    const seen = await rpc(pods[1]!.url, 'GetTask', { id: slowId });
+    assert.equal(seen.body.result.status.state, 'TASK_STATE_CANCELED');
+  });
+
+  test('errors of the owner come back unchanged through another pod', async () => {
+    const sent = await rpc(pods[1]!.url, 'SendMessage', { message: message('done', { metadata: { skill: 'echo' } }) });
+    const again = await rpc(pods[0]!.url, 'CancelTask', { id: sent.body.result.task.id });
+    assert.equal(again.body.error?.code, -32002);
+    const unknown = await rpc(pods[0]!.url, 'GetTask', { id: 'kagent-2.no-such-task' });
+    assert.equal(unknown.body.error?.code, -32001);
+  });
+
+  test('a subscription through another pod relays every event in order', async () => {
+    const sent = await rpc(pods[0]!.url, 'SendMessage', {
+      message: message('watched', { metadata: { skill: 'echo', delayMs: 1500 } }),
+      configuration: { returnImmediately: true },
+    });
+    const id = sent.body.result.task.id as string;
+    const stream = await openStream(pods[2]!.url, 'SubscribeToTask', { id });
+    assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+    const events = await collect(stream);
+    assert.equal(events[0].result.task.id, id);
+    const kinds = events.slice(1).map((e) => Object.keys(e.result)[0]);
+    assert.equal(kinds.at(-1), 'statusUpdate');
+    assert.equal(events.at(-1).result.statusUpdate.status.state, 'TASK_STATE_COMPLETED');
+    assert.ok(kinds.includes('artifactUpdate'));
+    const states = events.slice(1).filter((e) => e.result.statusUpdate).map((e) => e.result.statusUpdate.status.state);
+    assert.deepEqual(states, [...states].sort((a, b) => rank(a) - rank(b)), 'states never go backwards');
+    assert.ok(stream.comments.length > 0, 'heartbeats pass through the relay');
+  });
+
+  test('a task waiting for input is continued through other pods, blocking and streaming', async () => {
+    const first = await rpc(pods[0]!.url, 'SendMessage', { message: { ...message('start'), messageId: `tck-input-required-${counter++}` } });
+    const id = first.body.result.task.id as string;
+    assert.equal(first.body.result.task.status.state, 'TASK_STATE_INPUT_REQUIRED');
+    const resumed = await rpc(pods[1]!.url, 'SendMessage', { message: { ...message('more'), messageId: `tck-input-required-${counter++}`, taskId: id } });
+    assert.equal(resumed.body.result?.task.status.state, 'TASK_STATE_INPUT_REQUIRED', JSON.stringify(resumed.body));
+    const stream = await openStream(pods[2]!.url, 'SendStreamingMessage', {
+      message: { ...message('finish'), messageId: `tck-complete-task-${counter++}`, taskId: id },
+    });
+    const events = await collect(stream);
+    assert.equal(events[0].result.task.id, id);
+    assert.equal(events.at(-1).result.statusUpdate.status.state, 'TASK_STATE_COMPLETED');
+    const final = await rpc(pods[0]!.url, 'GetTask', { id });
+    assert.equal(final.body.result.history.filter((m: { role: string }) => m.role === 'ROLE_USER').length, 3);
+  });
+
+  test('ListTasks through any pod returns every pod\'s tasks, newest first, paged exactly once', async () => {
+    for (const pod of pods) await rpc(pod.url, 'SendMessage', { message: message('listed', { metadata: { skill: 'echo' } }) });
+    const all = await rpc(anyPod(), 'ListTasks', { pageSize: 100 });
+    const owners = new Set((all.body.result.tasks as { id: string }[]).map((t) => t.id.split('.')[0]));
+    assert.deepEqual([...owners].sort(), ['kagent-0', 'kagent-1', 'kagent-2']);
+    const times = (all.body.result.tasks as { status: { timestamp: string } }[]).map((t) => Date.parse(t.status.timestamp));
+    assert.deepEqual(times, [...times].sort((a, b) => b - a));
+
+    const walked: string[] = [];
+    let token = '';
+    for (let page = 0; page < 100; page++) {
+      const res = await rpc(anyPod(), 'ListTasks', { pageSize: 2, ...(token ? { pageToken: token } : {}) });
+      assert.equal(res.body.result.totalSize, all.body.result.totalSize);
+      walked.push(...(res.body.result.tasks as { id: string }[]).map((t) => t.id));
+      token = res.body.result.nextPageToken;
+      if (token === '') break;
+    }
+    assert.deepEqual(walked, (all.body.result.tasks as { id: string }[]).map((t) => t.id));
+  });
+
+  test('when the owner is down, others answer with a retryable error naming it; back up, its tasks are there', async () => {
+    const sent = await rpc(pods[0]!.url, 'SendMessage', {
+      message: message('interrupted', { metadata: { skill: 'echo', delayMs: 30_000 } }),
+      configuration: { returnImmediately: true },
+    });
+    const id = sent.body.result.task.id as string;
+    const done = await rpc(pods[0]!.url, 'SendMessage', { message: message('kept', { metadata: { skill: 'echo' } }) });
+    const doneId = done.body.result.task.id as string;
+
+    await pods[0]!.dispose();
+    const down = await rpc(pods[1]!.url, 'GetTask', { id });
+    assert.equal(down.status, 503);
+    assert.ok(Number(down.headers.get('retry-after')) > 0);
+    assert.equal(down.body.error?.code, -32050);
+    const info = down.body.error!.data.find((d: { '@type': string }) => d['@type'].endsWith('ErrorInfo'));
+    assert.equal(info.reason, 'OWNER_UNAVAILABLE');
+    assert.equal(info.metadata.owner, 'kagent-0');
+    const list = await rpc(pods[2]!.url, 'ListTasks', {});
+    assert.equal(list.status, 503);
+    assert.match(list.body.error!.message, /kagent-0/);
+
+    pods[0] = await startPod(0);
+    const back = await rpc(pods[1]!.url, 'GetTask', { id });
+    assert.equal(back.body.result?.status.state, 'TASK_STATE_FAILED', JSON.stringify(back.body));
+    assert.match(back.body.result.status.message.parts[0].text, /restarted while this task was running/);
+    const kept = await rpc(pods[2]!.url, 'GetTask', { id: doneId });
+    assert.equal(kept.body.result.status.state, 'TASK_STATE_COMPLETED');
+  });
+});
+
+function rank(state: string): number {
+  return ['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED'].indexOf(state);
+}
