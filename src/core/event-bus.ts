@@ -32,6 +32,10 @@ export class EventBus {
     for (const listener of [...set]) listener(event);
   }
 
+  hasListeners(taskId: string): boolean {
+    return this.listeners.has(taskId);
+  }
+
   subscriberCount(): number {
     let n = 0;
     for (const set of this.listeners.values()) n += set.size;

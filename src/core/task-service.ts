@@ -77,6 +77,25 @@ export class TaskService {
     return this.running.size;
   }
 
+  /** Ids of the tasks whose skills run in this process. */
+  runningTaskIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Fails a task another pod was running and stopped renewing (shared store): nobody will finish it. */
+  async failOrphan(taskId: string, contextId: string, formerPod: string): Promise<void> {
+    await this.changeStatus(
+      taskId,
+      contextId,
+      {
+        state: 'failed',
+        timestamp: now(),
+        message: agentMessage(taskId, contextId, `the pod running this task (${formerPod}) stopped renewing its lease and is presumed gone; send the request again`),
+      },
+      ACTIVE,
+    );
+  }
+
   /** From now on, new messages are refused with a retryable error; reads still work. */
   stopAccepting(): void {
     this.accepting = false;
@@ -360,6 +379,12 @@ export class TaskService {
       requireInput: (reply) => status('input-required', reply, ACTIVE),
       requireAuth: (reply) => status('auth-required', reply, ACTIVE),
     };
+    // A cancel committed by another pod reaches this one as an event: stop the skill.
+    const stopOnEnd = this.bus.subscribe(taskId, ({ event }) => {
+      if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
+        controller.abort(new Error(`task ${event.status.state}`));
+      }
+    });
     const done = (async () => {
       try {
         await skill.execute(ctx);
@@ -378,7 +403,10 @@ export class TaskService {
       }
     })()
       .catch((error: unknown) => this.options.observer?.skillFailed(taskId, error))
-      .finally(() => this.running.delete(taskId));
+      .finally(() => {
+        stopOnEnd();
+        this.running.delete(taskId);
+      });
     this.running.set(taskId, { controller, done });
   }
 

@@ -1,5 +1,7 @@
 import { InvalidParamsError } from '../../model/errors.js';
-import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskStatus, SendResult } from '../../model/model.js';
+import { endsStream } from '../../model/lifecycle.js';
+import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
+import { TASK_STATES } from '../../model/model.js';
 import type { Codec, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import {
@@ -100,6 +102,97 @@ function decodeTaskQuery(params: unknown): TaskQuery {
   const historyLength = optionalInteger(p.historyLength, 'params.historyLength', 0, MAX_HISTORY_LENGTH);
   if (historyLength !== undefined) query.historyLength = historyLength;
   return query;
+}
+
+// Responses, for the client side: a peer's answer in 0.3 shapes, read with the
+// same field readers so a malformed answer is reported with its path.
+
+const STATES: ReadonlySet<string> = new Set(TASK_STATES);
+
+function decodeState(value: unknown, path: string): TaskState {
+  const state = string(value, path);
+  if (!STATES.has(state)) throw new InvalidParamsError(`${path} is not a task state: "${state}"`, path);
+  return state as TaskState;
+}
+
+function decodeStatus(value: unknown, path: string): TaskStatus {
+  const o = object(value, path);
+  const status: TaskStatus = { state: decodeState(o.state, `${path}.state`), timestamp: optionalString(o.timestamp, `${path}.timestamp`) ?? '' };
+  if (o.message != null) status.message = decodeMessage(o.message, `${path}.message`);
+  return status;
+}
+
+export function decodeArtifact(value: unknown, path: string): Artifact {
+  const o = object(value, path);
+  const artifact: Artifact = {
+    artifactId: nonEmptyString(o.artifactId, `${path}.artifactId`),
+    parts: array(o.parts, `${path}.parts`).map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
+  };
+  const name = optionalString(o.name, `${path}.name`);
+  if (name !== undefined) artifact.name = name;
+  const description = optionalString(o.description, `${path}.description`);
+  if (description !== undefined) artifact.description = description;
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) artifact.metadata = metadata;
+  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
+  if (extensions !== undefined && extensions.length > 0) artifact.extensions = extensions;
+  return artifact;
+}
+
+/** A 0.3 Task (`kind` "task", or absent). */
+export function decodeTask(value: unknown, path: string): Task {
+  const o = object(value, path);
+  if (o.kind != null && o.kind !== 'task') throw new InvalidParamsError(`${path}.kind must be "task", got "${String(o.kind)}"`, `${path}.kind`);
+  const task: Task = {
+    id: nonEmptyString(o.id, `${path}.id`),
+    contextId: optionalString(o.contextId, `${path}.contextId`) ?? '',
+    status: decodeStatus(o.status, `${path}.status`),
+    artifacts: o.artifacts == null ? [] : array(o.artifacts, `${path}.artifacts`).map((a, i) => decodeArtifact(a, `${path}.artifacts[${i}]`)),
+    history: o.history == null ? [] : array(o.history, `${path}.history`).map((m, i) => decodeMessage(m, `${path}.history[${i}]`)),
+  };
+  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+  if (metadata !== undefined) task.metadata = metadata;
+  return task;
+}
+
+/** A message/send result or one message/stream event: a Task, Message, or update event, told apart by `kind`. */
+export function decodeStreamItem(value: unknown, path: string): StreamItem {
+  const o = object(value, path);
+  const kind = string(o.kind, `${path}.kind`);
+  switch (kind) {
+    case 'task':
+      return { kind: 'task', task: decodeTask(o, path) };
+    case 'message':
+      return { kind: 'message', message: decodeMessage(o, path) };
+    case 'status-update': {
+      const status = decodeStatus(o.status, `${path}.status`);
+      const event: StreamItem = {
+        kind: 'status-update',
+        taskId: nonEmptyString(o.taskId, `${path}.taskId`),
+        contextId: optionalString(o.contextId, `${path}.contextId`) ?? '',
+        status,
+        final: optionalBoolean(o.final, `${path}.final`) ?? endsStream(status.state),
+      };
+      const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+      if (metadata !== undefined) event.metadata = metadata;
+      return event;
+    }
+    case 'artifact-update': {
+      const event: StreamItem = {
+        kind: 'artifact-update',
+        taskId: nonEmptyString(o.taskId, `${path}.taskId`),
+        contextId: optionalString(o.contextId, `${path}.contextId`) ?? '',
+        artifact: decodeArtifact(o.artifact, `${path}.artifact`),
+        append: optionalBoolean(o.append, `${path}.append`) ?? false,
+        lastChunk: optionalBoolean(o.lastChunk, `${path}.lastChunk`) ?? false,
+      };
+      const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
+      if (metadata !== undefined) event.metadata = metadata;
+      return event;
+    }
+    default:
+      throw new InvalidParamsError(`${path}.kind must be task, message, status-update or artifact-update, got "${kind}"`, `${path}.kind`);
+  }
 }
 
 // ---- encoding ---------------------------------------------------------------

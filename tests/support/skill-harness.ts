@@ -1,0 +1,61 @@
+import { EventBus } from '../../src/core/event-bus.js';
+import { SkillRegistry } from '../../src/core/skill-registry.js';
+import { TaskService } from '../../src/core/task-service.js';
+import { ANONYMOUS } from '../../src/model/model.js';
+import type { Message, Part, SendResult, StreamItem, Task } from '../../src/model/model.js';
+import type { Skill } from '../../src/skills/skill.js';
+import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+
+/**
+ * Runs skills the way the agent does — a real TaskService over a real
+ * (in-memory) SQLite store — without HTTP, for testing a skill's behaviour.
+ */
+export class SkillHarness {
+  private constructor(
+    readonly service: TaskService,
+    private readonly store: SqliteTaskStore,
+  ) {}
+
+  static async start(skills: Skill[], defaultSkill = skills[0]!.descriptor.id): Promise<SkillHarness> {
+    const store = new SqliteTaskStore({ path: ':memory:', synchronous: 'normal' });
+    await store.open();
+    const service = new TaskService({ store, bus: new EventBus(), skills: new SkillRegistry(skills, defaultSkill), pod: 'test-0', streamCapacity: 10_000 });
+    return new SkillHarness(service, store);
+  }
+
+  /** Sends a user message and waits for the task to end or ask for input (or the direct reply). */
+  send(parts: Part[] | string, extra: Partial<Message> = {}): Promise<SendResult> {
+    return this.service.sendMessage(ANONYMOUS, userMessage(parts, extra));
+  }
+
+  /** Sends a user message and collects every stream item until the stream ends. */
+  async stream(parts: Part[] | string, extra: Partial<Message> = {}): Promise<StreamItem[]> {
+    const items: StreamItem[] = [];
+    for await (const item of await this.service.sendStreamingMessage(ANONYMOUS, userMessage(parts, extra))) items.push(item);
+    return items;
+  }
+
+  async task(result: SendResult): Promise<Task> {
+    if (result.kind !== 'task') throw new Error(`expected a task, got a direct message: ${JSON.stringify(result.message)}`);
+    return result.task;
+  }
+
+  cancel(taskId: string): Promise<Task> {
+    return this.service.cancelTask(ANONYMOUS, taskId);
+  }
+
+  async close(): Promise<void> {
+    await this.service.drain(Date.now() + 1000);
+    await this.store.close();
+  }
+}
+
+let counter = 0;
+export function userMessage(parts: Part[] | string, extra: Partial<Message> = {}): Message {
+  return {
+    messageId: `harness-${process.pid}-${counter++}`,
+    role: 'user',
+    parts: typeof parts === 'string' ? [{ kind: 'text', text: parts }] : parts,
+    ...extra,
+  };
+}
