@@ -4,7 +4,7 @@ import { podUrlFor, resolveIdentity } from './cluster/identity.js';
 import { findSiblings } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
-import type { Config } from './config/load.js';
+import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { ConfigWatcher } from './config/watch.js';
 import { EventBus } from './core/event-bus.js';
@@ -46,6 +46,8 @@ export interface ConfigSource {
   path: string;
   /** Reads every source again, validated. */
   load: () => Config;
+  /** The watched file's own values (restart-only edits are reported even when the environment pins them). */
+  fileValues?: () => RawSettings;
   pollMs?: number;
 }
 
@@ -175,6 +177,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           path: source.path,
           initial,
           load: source.load,
+          fileValues: source.fileValues,
           pollMs: source.pollMs,
           onChange: ({ config: next, live, restartOnly }) => {
             config = next;
@@ -183,6 +186,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
             if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
+            for (const setting of restartOnly) metrics.restartPending.set({ setting }, 1);
             if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
           },
           onError: (error) => {

@@ -67,7 +67,8 @@ async function run(command: string, args: string[]): Promise<number> {
   const [url, arg] = positionals;
   if (url === undefined) throw new UsageError('the agent URL is missing');
   const print = (human: string, value: unknown) => console.log(flags.json ? JSON.stringify(value, null, 2) : human);
-  const client = await A2AClient.connect(url);
+  // The operator's URL often reaches the agent through a port-forward or proxy: keep its origin.
+  const client = await A2AClient.connect(url, { endpoint: 'base' });
 
   switch (command) {
     case 'card': {

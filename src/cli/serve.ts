@@ -58,7 +58,10 @@ export async function serve(args: string[]): Promise<number> {
   let agent;
   try {
     config = load();
-    agent = await startAgent(config, configPath === undefined ? undefined : { path: configPath, load });
+    agent = await startAgent(
+      config,
+      configPath === undefined ? undefined : { path: configPath, load, fileValues: () => readSettingsPath(configPath) },
+    );
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`kagent-a2a: ${error.message}`);

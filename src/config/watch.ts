@@ -2,7 +2,7 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { statSync } from 'node:fs';
-import type { Config } from './load.js';
+import type { Config, RawSettings } from './load.js';
 import type { SettingName } from './schema.js';
 import { SETTINGS } from './schema.js';
 
@@ -20,6 +20,12 @@ export interface ConfigWatcherOptions {
   initial: Config;
   /** Reads every source again and validates; throws ConfigError on a bad value. */
   load: () => Config;
+  /**
+   * The watched file's own values. A restart-only setting that the environment
+   * also sets does not change the effective config when the file changes, but
+   * the operator who edited the file must still hear that it waits for a restart.
+   */
+  fileValues?: () => RawSettings;
   onChange: (change: ConfigChange) => void;
   onError: (error: unknown) => void;
   /** Re-read this often even without a file event (some volumes send none). */
@@ -43,8 +49,20 @@ export class ConfigWatcher {
   /** The last failure reported: the same bad file is reported once, not at every poll. */
   private lastFailure: string | undefined;
 
+  /** The file's values at start, against which restart-only edits are noticed. */
+  private readonly fileAtStart: RawSettings;
+
   constructor(private readonly options: ConfigWatcherOptions) {
     this.current = options.initial;
+    this.fileAtStart = this.readFile();
+  }
+
+  private readFile(): RawSettings {
+    try {
+      return this.options.fileValues?.() ?? {};
+    } catch {
+      return {};
+    }
   }
 
   get config(): Config {
@@ -85,9 +103,14 @@ export class ConfigWatcher {
       (name) => JSON.stringify(next[name]) !== JSON.stringify(this.current[name]),
     );
     const live = changed.filter((name) => SETTINGS[name].live);
-    const restartOnly = changed.filter((name) => !SETTINGS[name].live && this.reported.get(name) !== JSON.stringify(next[name]));
+    const file = this.readFile();
+    const restartOnly = (Object.keys(SETTINGS) as SettingName[]).filter((name) => {
+      if (SETTINGS[name].live) return false;
+      const edited = changed.includes(name) || file[name] !== this.fileAtStart[name];
+      return edited && this.reported.get(name) !== JSON.stringify([next[name], file[name]]);
+    });
     if (live.length === 0 && restartOnly.length === 0) return undefined;
-    for (const name of restartOnly) this.reported.set(name, JSON.stringify(next[name]));
+    for (const name of restartOnly) this.reported.set(name, JSON.stringify([next[name], file[name]]));
     // Restart-only values keep their start-time value in the running config.
     const merged: Record<string, unknown> = { ...this.current };
     for (const name of live) merged[name] = next[name];

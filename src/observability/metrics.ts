@@ -51,6 +51,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly restartPending = new Gauge({
+    name: 'kagent_config_restart_pending',
+    help: 'Restart-only settings edited in the watched file since start: 1 until the pod restarts',
+    labelNames: ['setting'] as const,
+    registers: [this.registry],
+  });
   readonly peers = new Gauge({
     name: 'a2a_peers',
     help: 'Discovered peer agents by state',

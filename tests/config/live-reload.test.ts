@@ -66,12 +66,30 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     assert.equal(ready.status, 200);
   });
 
-  test('a changed restart-only setting waits for a restart', async () => {
+  test('a changed restart-only setting waits for a restart, and says so', async () => {
     configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
     // A live key that changes in the same update shows the update was read.
     configMap.update({ A2A_DISCOVERY_INTERVAL: '150ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
     await eventually(() => agent.config().A2A_DISCOVERY_INTERVAL === 150, 'the live change');
     assert.equal(agent.config().TASK_RETENTION, 7 * 24 * 3_600_000);
+    assert.equal(await metric(agent, /kagent_config_restart_pending\{setting="TASK_RETENTION"\} (\d+)/), 1);
+  });
+
+  test('a restart-only setting the environment pins is still reported when the file changes', async () => {
+    // The manifests pass restart-only keys both ways; an edit of the file must not go unnoticed.
+    const pinnedDir = new ConfigMapDir(join(dir, 'pinned'));
+    pinnedDir.update({ DRAIN_TIMEOUT: '20s' });
+    const pinned = await startTestAgent({ DRAIN_TIMEOUT: '20s' }, undefined, { configPath: pinnedDir.path, pollMs: 600_000 });
+    try {
+      pinnedDir.update({ DRAIN_TIMEOUT: '5s' });
+      await eventually(
+        async () => (await metric(pinned, /kagent_config_restart_pending\{setting="DRAIN_TIMEOUT"\} (\d+)/)) === 1,
+        'the pinned restart-only edit to be reported',
+      );
+      assert.equal(pinned.config().DRAIN_TIMEOUT, 20_000);
+    } finally {
+      await pinned.dispose();
+    }
   });
 
   test('peers follow the list: a removed peer is no longer discovered', async () => {

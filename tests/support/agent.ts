@@ -31,7 +31,7 @@ export async function startTestAgent(
     });
   let agent: RunningAgent;
   try {
-    agent = await startAgent(load(), watched === undefined ? undefined : { path: watched.configPath, load, pollMs: watched.pollMs });
+    agent = await startAgent(load(), watched === undefined ? undefined : { path: watched.configPath, load, pollMs: watched.pollMs, fileValues: () => readSettingsPath(watched.configPath) });
   } catch (error) {
     if (dataDir === undefined) rmSync(dir, { recursive: true, force: true });
     throw error;

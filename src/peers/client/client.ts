@@ -1,0 +1,309 @@
+import type { Dispatcher } from 'undici';
+import type { Message, SendResult, StreamItem, Task, TaskPage } from '../../model/model.js';
+import type { AgentCardSummary, Binding, EndpointRule, ProtocolVersion } from './card.js';
+import { summarizeCard } from './card.js';
+import { A2AClientError } from './errors.js';
+import type { HttpRequest, HttpResponse, RawResponse } from './http.js';
+import { AttemptScope, CallScope, header, readBody, sendRequest, sharedDispatcher } from './http.js';
+import type { ListTasksParams, Protocol, SendParams, StreamOp, UnaryOp } from './protocol.js';
+import { protocolFor } from './protocol.js';
+import type { RetryEvent, RetryPolicy } from './retry.js';
+import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
+import { readSse } from './sse.js';
+
+/** Limits of one call. Every field falls back to the client's option of the same name. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Each attempt's limit: until the whole answer is in, or for a stream until it has begun. 0 turns it off. */
+  timeoutMs?: number;
+  /** The whole call's limit, retries and waits included (a stream: until it ends). 0 turns it off. */
+  deadlineMs?: number;
+  /** Overrides parts of the client's retry policy for this call; false: one attempt only. */
+  retry?: Partial<RetryPolicy> | false;
+}
+
+export interface StreamOptions extends CallOptions {
+  /** Ends the stream with a timeout error when no event and no heartbeat arrives for this long. 0 turns it off. */
+  stallTimeoutMs?: number;
+}
+
+export interface SendOptions extends CallOptions, SendParams {}
+
+export interface StreamSendOptions extends StreamOptions {
+  historyLength?: number;
+  acceptedOutputModes?: string[];
+}
+
+export interface GetTaskOptions extends CallOptions {
+  historyLength?: number;
+}
+
+export interface ClientOptions {
+  /**
+   * Where requests go: 'card' (default) uses the URL the agent card advertises;
+   * 'base' keeps the card's path on the origin of the URL given to connect()
+   * (what works through a port-forward or proxy).
+   */
+  endpoint?: EndpointRule;
+  /** Speak only this protocol version (default: the newest the card offers, 1.0 before 0.3). */
+  protocolVersion?: ProtocolVersion;
+  /** Bindings to use, in order of preference (default JSONRPC, then HTTP+JSON). */
+  bindings?: Binding[];
+  retry?: Partial<RetryPolicy> | false;
+  /** Per-attempt timeout (default 30 s). */
+  timeoutMs?: number;
+  /** Overall deadline of each call (default none). */
+  deadlineMs?: number;
+  /** Stream stall timeout (default 60 s). */
+  stallTimeoutMs?: number;
+  /** Sent with every request (e.g. authorization). */
+  headers?: Record<string, string>;
+  /** The undici dispatcher (connection pool) to use; default one shared by every client in the process. */
+  dispatcher?: Dispatcher;
+  /** A larger answer is refused as invalid (default 32 MiB). */
+  maxResponseBytes?: number;
+  /** Called before each retry's wait. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+export interface ConnectOptions extends ClientOptions {
+  /** Read the card at this path only, instead of /.well-known/agent-card.json then /.well-known/agent.json. */
+  cardPath?: string;
+  /** Limits of the card fetch itself. */
+  signal?: AbortSignal;
+}
+
+export const CARD_PATHS = ['/.well-known/agent-card.json', '/.well-known/agent.json'] as const;
+
+const DEFAULTS = { timeoutMs: 30_000, stallTimeoutMs: 60_000, maxResponseBytes: 32 * 1024 * 1024 };
+
+/**
+ * An A2A client for one agent. It speaks A2A 1.0 over JSON-RPC or HTTP+JSON,
+ * or A2A 0.3 over JSON-RPC, whichever the agent's card offers (or the caller
+ * forces), and hands back the same model types whatever the version.
+ * Failed attempts are retried per the retry policy; a retried send carries the
+ * same messageId, so the agent can recognise it.
+ */
+export class A2AClient {
+  private readonly protocol: Protocol;
+  private readonly dispatcher: Dispatcher;
+
+  private constructor(
+    readonly card: AgentCardSummary,
+    private readonly options: ClientOptions,
+  ) {
+    const endpoint = { url: card.url, binding: card.binding, version: card.protocolVersion, ...(card.tenant === undefined ? {} : { tenant: card.tenant }) };
+    this.protocol = protocolFor(endpoint, { ...(options.headers ?? {}) });
+    this.dispatcher = options.dispatcher ?? sharedDispatcher();
+  }
+
+  /**
+   * Reads the agent card at a base URL (/.well-known/agent-card.json, then
+   * /.well-known/agent.json) and picks the interface to speak.
+   */
+  static async connect(baseUrl: string, options: ConnectOptions = {}): Promise<A2AClient> {
+    const base = baseUrl.replace(/\/+$/, '');
+    const paths = options.cardPath === undefined ? CARD_PATHS : [options.cardPath.startsWith('/') ? options.cardPath : `/${options.cardPath}`];
+    const dispatcher = options.dispatcher ?? sharedDispatcher();
+    let last: A2AClientError | undefined;
+    for (const path of paths) {
+      const url = base + path;
+      const request: HttpRequest = { method: 'GET', url, headers: { ...(options.headers ?? {}), accept: 'application/json' } };
+      let raw: unknown;
+      try {
+        raw = await runUnary(
+          dispatcher,
+          {
+            request,
+            parse: (res) => {
+              if (res.status < 200 || res.status > 299) {
+                const status = res.status;
+                throw new A2AClientError('http', `no agent card at ${url}: HTTP ${status}`, { code: status, httpStatus: status, url });
+              }
+              try {
+                return JSON.parse(res.text) as unknown;
+              } catch {
+                throw new A2AClientError('invalid-response', `the agent card at ${url} is not JSON`, { url });
+              }
+            },
+          },
+          options,
+          options,
+        );
+        return new A2AClient(summarizeCard(raw, base, options), options);
+      } catch (error) {
+        if (!(error instanceof A2AClientError)) throw error;
+        // Only "nothing here" moves on to the next path; any other failure is the answer.
+        const absent = error.kind === 'http' && (error.httpStatus === 404 || error.httpStatus === 410);
+        if (!absent && error.kind !== 'unsupported') throw error;
+        last = error;
+      }
+    }
+    throw last ?? new A2AClientError('http', `no agent card at ${base}`);
+  }
+
+  /** A client for a card already in hand (e.g. from discovery); `baseUrl` is where it came from. */
+  static fromCard(card: unknown, options: ClientOptions & { baseUrl?: string } = {}): A2AClient {
+    const base = options.baseUrl?.replace(/\/+$/, '');
+    return new A2AClient(summarizeCard(card, base, options), options);
+  }
+
+  /** A client for a known endpoint, without reading a card (default: A2A 1.0 over JSON-RPC). */
+  static fromUrl(url: string, options: ClientOptions = {}): A2AClient {
+    const binding = options.bindings?.[0] ?? 'JSONRPC';
+    const version = options.protocolVersion ?? '1.0';
+    if (version === '0.3' && binding !== 'JSONRPC') throw new A2AClientError('unsupported', 'A2A 0.3 is spoken over JSONRPC only by this client');
+    const card = { supportedInterfaces: [{ url, protocolBinding: binding, protocolVersion: version }] };
+    return new A2AClient(summarizeCard(card, undefined, { ...options, endpoint: 'card' }), options);
+  }
+
+  /** The protocol version this client speaks to the agent. */
+  get protocolVersion(): ProtocolVersion {
+    return this.card.protocolVersion;
+  }
+
+  get binding(): Binding {
+    return this.card.binding;
+  }
+
+  /** Sends a message; waits for the task to end or need input unless `returnImmediately`. */
+  send(message: Message, options: SendOptions = {}): Promise<SendResult> {
+    return this.unary(() => this.protocol.send(message, pickSend(options)), options);
+  }
+
+  /** Sends a message and reads the task's events as they happen: first the task (or a lone message), then updates. */
+  stream(message: Message, options: StreamSendOptions = {}): AsyncGenerator<StreamItem> {
+    return this.streamed(() => this.protocol.stream(message, pickSend(options)), options);
+  }
+
+  /** Follows a running task: its current state first, then its updates until it ends. */
+  subscribe(taskId: string, options: StreamOptions = {}): AsyncGenerator<StreamItem> {
+    return this.streamed(() => this.protocol.subscribe(taskId), options);
+  }
+
+  getTask(id: string, options?: number | GetTaskOptions): Promise<Task> {
+    const opts: GetTaskOptions = typeof options === 'number' ? { historyLength: options } : (options ?? {});
+    return this.unary(() => this.protocol.get(id, opts.historyLength), opts);
+  }
+
+  cancelTask(id: string, options: CallOptions = {}): Promise<Task> {
+    return this.unary(() => this.protocol.cancel(id), options);
+  }
+
+  /** One page of tasks, newest first (A2A 1.0 only: over 0.3 it fails with kind 'unsupported'). */
+  listTasks(params: ListTasksParams = {}, options: CallOptions = {}): Promise<TaskPage> {
+    return this.unary(() => this.protocol.list(params), options);
+  }
+
+  /** Closes the connection pool, if it is this client's own; the shared one stays. */
+  async close(): Promise<void> {
+    if (this.options.dispatcher !== undefined) await this.options.dispatcher.close();
+  }
+
+  private unary<T>(build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
+    return runUnary(this.dispatcher, build(), this.options, call);
+  }
+
+  private async *streamed(build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
+    const op = build();
+    const scope = new CallScope(call.signal, call.deadlineMs ?? this.options.deadlineMs);
+    const stallMs = call.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
+    let opened: { attempt: AttemptScope; res: HttpResponse } | undefined;
+    try {
+      opened = await withRetries(scope, this.options, call, async () => {
+        const attempt = new AttemptScope(scope, call.timeoutMs ?? this.options.timeoutMs ?? DEFAULTS.timeoutMs);
+        try {
+          const res = await sendRequest(op.request, this.dispatcher, attempt);
+          const type = header(res.headers, 'content-type') ?? '';
+          if (res.status < 200 || res.status > 299 || !type.toLowerCase().startsWith('text/event-stream')) {
+            op.refuse(await readBody(res, op.request.url, attempt, this.options.maxResponseBytes ?? DEFAULTS.maxResponseBytes));
+          }
+          attempt.stopCallTimer();
+          return { attempt, res };
+        } catch (error) {
+          attempt.dispose();
+          throw error;
+        }
+      });
+      const { attempt, res } = opened;
+      attempt.watchStall(stallMs);
+      try {
+        for await (const item of readSse(res.body as AsyncIterable<Buffer>, () => attempt.touch())) {
+          if (item.type !== 'event') continue;
+          const decoded = op.item(item, op.request.url);
+          if (decoded === undefined) continue;
+          attempt.pauseStall();
+          yield decoded;
+          attempt.touch();
+        }
+      } catch (error) {
+        throw attempt.failure(error, op.request.url);
+      }
+      if (scope.aborted) throw scope.error(op.request.url);
+    } finally {
+      if (opened !== undefined) {
+        opened.attempt.dispose();
+        // A consumer that stops early must not leave the connection streaming.
+        if (!opened.res.body.destroyed) opened.res.body.destroy();
+      }
+      scope.dispose();
+    }
+  }
+}
+
+function pickSend(options: SendOptions | StreamSendOptions): SendParams {
+  const params: SendParams = {};
+  if ('returnImmediately' in options && options.returnImmediately !== undefined) params.returnImmediately = options.returnImmediately;
+  if (options.historyLength !== undefined) params.historyLength = options.historyLength;
+  if (options.acceptedOutputModes !== undefined) params.acceptedOutputModes = options.acceptedOutputModes;
+  return params;
+}
+
+async function runUnary<T>(dispatcher: Dispatcher, op: UnaryOp<T>, options: ClientOptions, call: CallOptions): Promise<T> {
+  const scope = new CallScope(call.signal, call.deadlineMs ?? options.deadlineMs);
+  try {
+    return await withRetries(scope, options, call, async () => {
+      const attempt = new AttemptScope(scope, call.timeoutMs ?? options.timeoutMs ?? DEFAULTS.timeoutMs);
+      try {
+        const res = await sendRequest(op.request, dispatcher, attempt);
+        const raw: RawResponse = await readBody(res, op.request.url, attempt, options.maxResponseBytes ?? DEFAULTS.maxResponseBytes);
+        return op.parse(raw);
+      } finally {
+        attempt.dispose();
+      }
+    });
+  } finally {
+    scope.dispose();
+  }
+}
+
+/**
+ * Runs attempts until one succeeds or the policy says stop: the error is not
+ * retryable, the attempts are used up, or the next wait would end after the
+ * policy's total time or the call's deadline. The error thrown is the last
+ * attempt's, with `attempts` set.
+ */
+async function withRetries<T>(scope: CallScope, options: ClientOptions, call: CallOptions, attemptOnce: () => Promise<T>): Promise<T> {
+  const policy = resolveRetry(options.retry, call.retry);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await attemptOnce();
+    } catch (caught) {
+      if (!(caught instanceof A2AClientError)) throw caught;
+      const error = scope.aborted ? scope.error(caught.url) : caught;
+      error.attempts = attempt;
+      if (scope.aborted || attempt >= policy.maxAttempts || !isRetryable(error)) throw error;
+      // Never sooner than the agent asked; give up rather than wait past the limits.
+      const delayMs = Math.max(backoffDelay(policy, attempt), error.retryAfterMs ?? 0);
+      const elapsed = Date.now() - scope.startedAt;
+      if (elapsed + delayMs > policy.maxElapsedMs || delayMs >= scope.remaining()) throw error;
+      options.onRetry?.({ attempt, error, delayMs });
+      try {
+        await scope.sleep(delayMs);
+      } catch (stopped) {
+        if (stopped instanceof A2AClientError) stopped.attempts = attempt;
+        throw stopped;
+      }
+    }
+  }
+}

@@ -1,0 +1,624 @@
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { endsStream } from '../model/lifecycle.js';
+import type {
+  Artifact,
+  Caller,
+  ListTasksQuery,
+  Message,
+  Task,
+  TaskEvent,
+  TaskPage,
+  TaskState,
+  TaskStatus,
+  VersionedEvent,
+} from '../model/model.js';
+import { TASK_STATES } from '../model/model.js';
+import { decodePageToken, encodePageToken } from './page-token.js';
+import { MIGRATIONS } from './postgres/migrations.js';
+import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
+import type {
+  SharedStore,
+  StatusChange,
+  StoredTask,
+  TaskHead,
+  TaskOwnership,
+  TaskStore,
+  TransitionResult,
+  WriteResult,
+} from './task-store.js';
+
+export interface PostgresStoreOptions {
+  /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
+  connectionString: string;
+  /** Schema that holds the tables; created on open when missing. Several deployments may share a database under different schemas. */
+  schema: string;
+  /** Most connections this store holds at once (not counting the one that listens for changes). */
+  poolSize: number;
+  /** How long a lease on a submitted or working task lasts unless renewed. */
+  leaseTtlMs: number;
+  /** This pod's name: the holder of the leases on tasks it moves into submitted or working. */
+  pod: string;
+  /** Errors no caller awaits: a dropped idle or listening connection, a throwing change listener. */
+  onBackgroundError?: (error: unknown) => void;
+}
+
+const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
+const ACTIVE_SQL = `('submitted','working')`;
+/** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
+const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+/** A lost compare-and-swap is retried; under heavy contention on one task each round lets one writer through. */
+const MAX_WRITE_ATTEMPTS = 64;
+const CONNECT_TIMEOUT_MS = 30_000;
+
+interface TaskRow {
+  id: string;
+  context_id: string;
+  state: TaskState;
+  status_json: string;
+  metadata_json: string | null;
+  updated_at: number;
+  version: number;
+  skill: string;
+  pod: string;
+  history?: string[];
+  artifacts?: string[];
+}
+
+interface HeadRow {
+  id: string;
+  context_id: string;
+  state: TaskState;
+  version: number;
+  skill: string;
+  pod: string;
+}
+
+/** The transaction is rolled back and the call answers with `value`. */
+class Rollback<T> {
+  constructor(readonly value: T) {}
+}
+
+/** Another writer changed the task between our read and our compare-and-swap. */
+class LostRace extends Error {}
+
+// BIGINT columns hold millisecond times and counts, well inside a double's exact range.
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8 && format !== 'binary'
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/**
+ * The task store shared by every pod of a deployment. Each write is one
+ * transaction; writes to one task are serialised by compare-and-swap on its
+ * version (retried on a lost race), and every applied transition or artifact
+ * stores its event and signals the change (NOTIFY, delivered on commit) in
+ * that same transaction.
+ */
+export class PostgresTaskStore implements TaskStore, SharedStore {
+  readonly kind = 'postgres';
+  /** The NOTIFY channel of this schema: stores on other schemas do not hear each other. */
+  readonly channel: string;
+  private pool: pg.Pool | undefined;
+  private feed: ChangeFeed | undefined;
+  private readonly s: string;
+
+  constructor(private readonly options: PostgresStoreOptions) {
+    if (typeof options.connectionString !== 'string' || options.connectionString === '') {
+      throw new Error('PostgreSQL store: connectionString is required');
+    }
+    if (!SCHEMA_NAME.test(options.schema)) {
+      throw new Error(`PostgreSQL store: schema ${JSON.stringify(options.schema)} must be a plain identifier (letters, digits and _, at most 63)`);
+    }
+    if (!Number.isSafeInteger(options.poolSize) || options.poolSize < 1) {
+      throw new Error(`PostgreSQL store: poolSize must be a whole number of at least 1, not ${options.poolSize}`);
+    }
+    if (!Number.isSafeInteger(options.leaseTtlMs) || options.leaseTtlMs < 1) {
+      throw new Error(`PostgreSQL store: leaseTtlMs must be a positive whole number of milliseconds, not ${options.leaseTtlMs}`);
+    }
+    if (typeof options.pod !== 'string' || options.pod === '') throw new Error('PostgreSQL store: pod is required');
+    this.s = quoteIdent(options.schema);
+    this.channel = channelName(options.schema);
+  }
+
+  get shared(): SharedStore {
+    return this;
+  }
+
+  get isOpen(): boolean {
+    return this.pool !== undefined;
+  }
+
+  async open(): Promise<void> {
+    if (this.pool !== undefined) return;
+    const pool = new pg.Pool({
+      ...this.connectionConfig('pool'),
+      max: this.options.poolSize,
+    });
+    // An idle connection the server dropped: the pool replaces it; nobody awaits this error.
+    pool.on('error', (error) => this.reportBackground(error));
+    try {
+      await this.migrate(pool);
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    this.pool = pool;
+  }
+
+  async close(): Promise<void> {
+    const pool = this.pool;
+    if (pool === undefined) return;
+    this.pool = undefined;
+    const feed = this.feed;
+    this.feed = undefined;
+    await feed?.close();
+    await pool.end();
+  }
+
+  private connectionConfig(role: 'pool' | 'listen'): pg.ClientConfig {
+    return {
+      connectionString: this.options.connectionString,
+      application_name: `kagent-a2a ${this.options.pod}${role === 'listen' ? ' listen' : ''}`,
+      types: TYPES,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    };
+  }
+
+  private reportBackground(error: unknown): void {
+    this.options.onBackgroundError?.(error);
+  }
+
+  /**
+   * Applies pending migrations in one transaction under an advisory lock, so
+   * that pods starting together apply each migration exactly once.
+   */
+  private async migrate(pool: pg.Pool): Promise<void> {
+    const client = await pool.connect().catch((error: unknown) => {
+      throw new Error(`PostgreSQL store: cannot connect to ${describeTarget(this.options.connectionString)}: ${messageOf(error)}`, { cause: error });
+    });
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`kagent-a2a migrations ${this.options.schema}`]);
+      // CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS; a schema made by an admin is enough.
+      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.options.schema]);
+      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${this.s}`);
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${this.s}.schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
+      );
+      const current = await client.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0) AS v FROM ${this.s}.schema_version`);
+      const applied = current.rows[0]!.v;
+      if (applied > MIGRATIONS.length) {
+        // Running older code on a newer schema could corrupt what the newer code wrote.
+        throw new Error(
+          `PostgreSQL schema "${this.options.schema}" has schema version ${applied}; this build knows up to ${MIGRATIONS.length} (was it written by a newer kagent-a2a?)`,
+        );
+      }
+      for (let i = applied; i < MIGRATIONS.length; i++) {
+        await client.query(MIGRATIONS[i]!(this.s));
+        await client.query(`INSERT INTO ${this.s}.schema_version (version) VALUES ($1)`, [i + 1]);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private get db(): pg.Pool {
+    if (this.pool === undefined) throw new Error('task store is not open');
+    return this.pool;
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
+    const client = await this.db.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const outcome = await work(client);
+      if (outcome instanceof Rollback) {
+        await client.query('ROLLBACK');
+        return outcome.value;
+      }
+      await client.query('COMMIT');
+      return outcome;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Read-check-write on one task, retried while other writers win the compare-and-swap. */
+  private async casWrite<T>(taskId: string, work: (client: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.inTransaction(work);
+      } catch (error) {
+        if (!(error instanceof LostRace) && !isTransient(error)) throw error;
+        if (attempt >= MAX_WRITE_ATTEMPTS) {
+          throw new Error(`task ${taskId} kept changing under concurrent writers; gave up after ${attempt} attempts`, { cause: error });
+        }
+        // Jitter spreads the losers out so that the next round is not the same stampede.
+        await sleep(Math.random() * Math.min(50, 2 ** attempt));
+      }
+    }
+  }
+
+  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string }> {
+    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string }>(
+      `SELECT state, version, context_id FROM ${this.s}.tasks WHERE id = $1`,
+      [taskId],
+    );
+    const row = rows[0];
+    if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
+    return { state: row.state, version: row.version, contextId: row.context_id };
+  }
+
+  private async compareAndSwap(client: pg.PoolClient, sql: string, params: unknown[]): Promise<number> {
+    const { rows } = await client.query<{ version: number }>(sql, params);
+    if (rows.length === 0) throw new LostRace();
+    return rows[0]!.version;
+  }
+
+  /** Stores the event under the version it produced and signals it; NOTIFY is delivered when the transaction commits. */
+  private async recordEvent(client: pg.PoolClient, taskId: string, version: number, event: TaskEvent): Promise<void> {
+    await client.query(
+      `WITH e AS (
+         INSERT INTO ${this.s}.task_events (task_id, version, event_json) VALUES ($1, $2, $3) RETURNING task_id, version
+       )
+       SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
+      [taskId, version, JSON.stringify(event), this.channel],
+    );
+  }
+
+  private async insertMessage(client: pg.PoolClient, taskId: string, key: string, message: Message): Promise<boolean> {
+    const result = await client.query(
+      `INSERT INTO ${this.s}.messages (task_id, message_key, json) VALUES ($1, $2, $3)
+       ON CONFLICT (task_id, message_key) DO NOTHING`,
+      [taskId, key, JSON.stringify(message)],
+    );
+    return result.rowCount === 1;
+  }
+
+  async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
+    const leased = holdsLease(task.status.state);
+    await this.inTransaction(async (client) => {
+      await client.query(
+        `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
+           request_key, created_at, updated_at, version, lease_pod, lease_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint)`,
+        [
+          task.id,
+          ownership.caller.tenant,
+          ownership.caller.principal,
+          ownership.pod,
+          ownership.skill,
+          task.contextId,
+          task.status.state,
+          JSON.stringify(task.status),
+          task.metadata === undefined ? null : JSON.stringify(task.metadata),
+          ownership.requestKey,
+          Date.parse(task.status.timestamp),
+          leased ? ownership.pod : null,
+          leased ? this.options.leaseTtlMs : null,
+        ],
+      );
+      // The first message is keyed by the request key (a retry finds it); any further ones by their ids.
+      for (const [i, message] of task.history.entries()) {
+        await this.insertMessage(client, task.id, i === 0 ? ownership.requestKey : message.messageId, message);
+      }
+    });
+    return 1;
+  }
+
+  private taskSelect(historyParam: string, includeArtifacts: boolean): string {
+    // One statement reads the row, its history and its artifacts from one snapshot.
+    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod,
+        ARRAY(SELECT h.json FROM (
+          SELECT m.json, m.n FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
+        ) h ORDER BY h.n) AS history
+        ${includeArtifacts ? `, ARRAY(SELECT a.json FROM ${this.s}.artifacts a WHERE a.task_id = t.id ORDER BY a.n) AS artifacts` : ''}
+      FROM ${this.s}.tasks t`;
+  }
+
+  async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
+    const { rows } = await this.db.query<TaskRow>(
+      `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
+      [id, caller.tenant, caller.principal, historyLength ?? null],
+    );
+    const row = rows[0];
+    if (row === undefined) return undefined;
+    return { task: assemble(row), version: row.version, skill: row.skill };
+  }
+
+  async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
+    const { rows } = await this.db.query<HeadRow>(
+      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE id = $1 AND tenant = $2 AND principal = $3`,
+      [id, caller.tenant, caller.principal],
+    );
+    return rows[0] === undefined ? undefined : head(rows[0]);
+  }
+
+  async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND request_key = $3`,
+      [caller.tenant, caller.principal, requestKey],
+    );
+    return rows[0]?.id;
+  }
+
+  async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
+    const { rowCount } = await this.db.query(`SELECT 1 FROM ${this.s}.messages WHERE task_id = $1 AND message_key = $2`, [taskId, messageKey]);
+    return rowCount !== null && rowCount > 0;
+  }
+
+  async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
+    const state = change.status.state;
+    const leased = holdsLease(state);
+    return this.casWrite<TransitionResult>(taskId, async (client) => {
+      const current = await this.readForWrite(client, taskId);
+      if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      // Taking the row first serialises the writers of one task before any of them touches its messages.
+      const version = await this.compareAndSwap(
+        client,
+        `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
+           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint
+         WHERE id = $1 AND version = $2 RETURNING version`,
+        [
+          taskId,
+          current.version,
+          state,
+          JSON.stringify(change.status),
+          Date.parse(change.status.timestamp),
+          leased ? this.options.pod : null,
+          leased ? this.options.leaseTtlMs : null,
+        ],
+      );
+      if (change.userMessage !== undefined) {
+        const { message, key } = change.userMessage;
+        if (!(await this.insertMessage(client, taskId, key, message))) return new Rollback({ applied: false, reason: 'duplicate-message' });
+      }
+      const statusMessage = change.status.message;
+      if (statusMessage !== undefined) await this.insertMessage(client, taskId, statusMessage.messageId, statusMessage);
+      await this.recordEvent(client, taskId, version, {
+        kind: 'status-update',
+        taskId,
+        contextId: current.contextId,
+        status: change.status,
+        final: endsStream(state),
+      });
+      return { applied: true, version, from: current.state };
+    });
+  }
+
+  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+    return this.casWrite<WriteResult>(taskId, async (client) => {
+      const current = await this.readForWrite(client, taskId);
+      if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      const version = await this.compareAndSwap(
+        client,
+        `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
+        [taskId, current.version],
+      );
+      // The row is ours until commit, so the artifact read here is the latest one.
+      let stored = artifact;
+      if (append) {
+        const { rows } = await client.query<{ json: string }>(
+          `SELECT json FROM ${this.s}.artifacts WHERE task_id = $1 AND artifact_id = $2`,
+          [taskId, artifact.artifactId],
+        );
+        if (rows[0] !== undefined) {
+          const previous = JSON.parse(rows[0].json) as Artifact;
+          stored = { ...previous, ...artifact, parts: [...previous.parts, ...artifact.parts] };
+        }
+      }
+      await client.query(
+        `INSERT INTO ${this.s}.artifacts (task_id, artifact_id, json) VALUES ($1, $2, $3)
+         ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
+        [taskId, artifact.artifactId, JSON.stringify(stored)],
+      );
+      await this.recordEvent(client, taskId, version, {
+        kind: 'artifact-update',
+        taskId,
+        contextId: current.contextId,
+        artifact,
+        append,
+        // The store interface does not carry lastChunk.
+        lastChunk: false,
+      });
+      return { applied: true, version, from: current.state };
+    });
+  }
+
+  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+    const where = ['t.tenant = $1', 't.principal = $2'];
+    const params: unknown[] = [caller.tenant, caller.principal];
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.contextId !== undefined) where.push(`t.context_id = ${param(query.contextId)}`);
+    if (query.state !== undefined) where.push(`t.state = ${param(query.state)}`);
+    if (query.statusTimestampAfter !== undefined) where.push(`t.updated_at >= ${param(query.statusTimestampAfter)}::bigint`);
+    const cursor = query.pageToken !== undefined && query.pageToken !== '' ? decodePageToken(query.pageToken) : undefined;
+    const db = this.db;
+    const total = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.s}.tasks t WHERE ${where.join(' AND ')}`, params);
+
+    const pageWhere = [...where];
+    if (cursor !== undefined) {
+      const at = param(cursor.updatedAt);
+      pageWhere.push(`(t.updated_at < ${at}::bigint OR (t.updated_at = ${at}::bigint AND t.id < ${param(cursor.id)}))`);
+    }
+    const history = param(query.historyLength ?? null);
+    const limit = param(query.pageSize + 1);
+    const { rows } = await db.query<TaskRow>(
+      `${this.taskSelect(`${history}::bigint`, query.includeArtifacts)}
+       WHERE ${pageWhere.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`,
+      params,
+    );
+    const more = rows.length > query.pageSize;
+    const page = more ? rows.slice(0, query.pageSize) : rows;
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map(assemble),
+      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize: total.rows[0]!.n,
+    };
+  }
+
+  async unfinished(pod: string): Promise<TaskHead[]> {
+    const { rows } = await this.db.query<HeadRow>(
+      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE pod = $1 AND state IN ${ACTIVE_SQL}`,
+      [pod],
+    );
+    return rows.map(head);
+  }
+
+  async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
+    return this.inTransaction(async (client) => {
+      // SKIP LOCKED: pods sweeping at the same time share the work instead of queueing on each other.
+      const { rows } = await client.query<{ id: string; state: TaskState }>(
+        `SELECT id, state FROM ${this.s}.tasks WHERE state IN ${TERMINAL_SQL} AND updated_at < $1
+         ORDER BY updated_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [cutoffMs, limit],
+      );
+      const deleted: Partial<Record<TaskState, number>> = {};
+      if (rows.length === 0) return deleted;
+      const ids = rows.map((row) => row.id);
+      for (const table of ['messages', 'artifacts', 'task_events', 'push_configs', 'push_outbox']) {
+        await client.query(`DELETE FROM ${this.s}.${table} WHERE task_id = ANY($1::text[])`, [ids]);
+      }
+      await client.query(`DELETE FROM ${this.s}.tasks WHERE id = ANY($1::text[])`, [ids]);
+      for (const { state } of rows) deleted[state] = (deleted[state] ?? 0) + 1;
+      return deleted;
+    });
+  }
+
+  async countByState(): Promise<Partial<Record<TaskState, number>>> {
+    const counts: Partial<Record<TaskState, number>> = {};
+    for (const state of TASK_STATES) counts[state] = 0;
+    const { rows } = await this.db.query<{ state: TaskState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${this.s}.tasks GROUP BY state`);
+    for (const row of rows) counts[row.state] = row.n;
+    return counts;
+  }
+
+  async eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]> {
+    const { rows } = await this.db.query<{ version: number; event_json: string }>(
+      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version`,
+      [taskId, version],
+    );
+    return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
+  }
+
+  async onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>> {
+    if (this.pool === undefined) throw new Error('task store is not open');
+    let feed = this.feed;
+    if (feed === undefined) {
+      feed = new ChangeFeed(this.connectionConfig('listen'), this.channel, (error) => this.reportBackground(error));
+      this.feed = feed;
+    }
+    feed.add(listener);
+    try {
+      await feed.ready;
+    } catch (error) {
+      feed.delete(listener);
+      if (this.feed === feed) this.feed = undefined;
+      throw new Error(`PostgreSQL store: cannot listen on ${describeTarget(this.options.connectionString)}: ${messageOf(error)}`, { cause: error });
+    }
+    const subscribed = feed;
+    let active = true;
+    return async () => {
+      if (!active) return;
+      active = false;
+      subscribed.delete(listener);
+      if (subscribed.size === 0 && this.feed === subscribed) {
+        this.feed = undefined;
+        await subscribed.close();
+      }
+    };
+  }
+
+  async renewLeases(pod: string, taskIds: readonly string[]): Promise<void> {
+    const db = this.db;
+    if (taskIds.length === 0) return;
+    await db.query(
+      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} + $3::bigint
+       WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
+      [pod, [...taskIds], this.options.leaseTtlMs],
+    );
+  }
+
+  async expiredLeases(limit: number): Promise<TaskHead[]> {
+    const { rows } = await this.db.query<HeadRow>(
+      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks
+       WHERE state IN ${ACTIVE_SQL} AND lease_expires_at < ${NOW_MS}
+       ORDER BY lease_expires_at, id LIMIT $1`,
+      [limit],
+    );
+    return rows.map(head);
+  }
+}
+
+function holdsLease(state: TaskState): boolean {
+  return state === 'submitted' || state === 'working';
+}
+
+function assemble(row: TaskRow): Task {
+  const task: Task = {
+    id: row.id,
+    contextId: row.context_id,
+    status: JSON.parse(row.status_json) as TaskStatus,
+    artifacts: (row.artifacts ?? []).map((json) => JSON.parse(json) as Artifact),
+    history: (row.history ?? []).map((json) => JSON.parse(json) as Message),
+  };
+  if (row.metadata_json !== null) task.metadata = JSON.parse(row.metadata_json) as Task['metadata'];
+  return task;
+}
+
+function head(row: HeadRow): TaskHead {
+  return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+}
+
+/** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+/** A NOTIFY channel is an identifier: at most 63 bytes. A long schema name keeps a hash of itself so channels stay distinct. */
+export function channelName(schema: string): string {
+  const plain = `${schema}_task_changed`;
+  if (plain.length <= 63) return plain;
+  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 16);
+  return `${schema.slice(0, 63 - 1 - hash.length - '_task_changed'.length)}_${hash}_task_changed`;
+}
+
+/** Where the store connects, without credentials, for error messages. */
+function describeTarget(connectionString: string): string {
+  try {
+    const url = new URL(connectionString);
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    return `${url.hostname || 'localhost'}:${url.port || '5432'}${database === '' ? '' : `/${database}`}`;
+  } catch {
+    return 'the configured PostgreSQL server';
+  }
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
