@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { podUrlFor, resolveIdentity } from './cluster/identity.js';
@@ -7,7 +8,9 @@ import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { ConfigWatcher } from './config/watch.js';
+import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
+import { LeaseKeeper } from './core/lease-keeper.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
 import { TaskService } from './core/task-service.js';
@@ -19,7 +22,9 @@ import type { PeerTarget } from './peers/discovery.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { echoSkill } from './skills/echo.js';
 import type { Skill } from './skills/skill.js';
+import { PostgresTaskStore } from './store/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
+import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
@@ -72,7 +77,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
-  const store = new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
+  const store = createStore(config, provisional.pod, logger);
   await store.open();
 
   const metrics = new Metrics();
@@ -82,9 +87,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   const registry = new SkillRegistry(skills, config.CONFORMANCE_AGENT ? 'conformance' : 'echo');
 
+  const bus = new EventBus();
   const service = new TaskService({
     store,
-    bus: new EventBus(),
+    bus,
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
@@ -96,6 +102,24 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       },
     },
   });
+  // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
+  const relay = store.shared === undefined ? undefined : new ClusterRelay(store.shared, bus, (error) => logger.warn({ err: error }, 'relaying a task event failed'));
+  await relay?.start();
+  const leases =
+    store.shared === undefined
+      ? undefined
+      : new LeaseKeeper({
+          store: store.shared,
+          pod: provisional.pod,
+          ttlMs: config.LEASE_TTL,
+          running: () => service.runningTaskIds(),
+          failOrphan: async (taskId, contextId, formerPod) => {
+            await service.failOrphan(taskId, contextId, formerPod);
+            logger.warn({ taskId, formerPod }, 'failed a task whose pod stopped renewing its lease');
+          },
+          onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
+        });
+  leases?.start();
   const recovered = await service.recoverInterrupted();
   if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
 
@@ -205,6 +229,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       siblingRefresh?.stop();
       discovery.stop();
       await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      leases?.stop();
+      await relay?.stop();
       await retention.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
@@ -264,6 +290,33 @@ function startSiblingRefresh(
       clearTimeout(timer);
     },
   };
+}
+
+function createStore(config: Config, pod: string, logger: Logger): TaskStore {
+  if (config.STORE === 'sqlite') {
+    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
+  }
+  return new PostgresTaskStore({
+    connectionString: databaseUrl(config),
+    schema: config.DATABASE_SCHEMA,
+    poolSize: config.DATABASE_POOL_SIZE,
+    leaseTtlMs: config.LEASE_TTL,
+    pod,
+    onBackgroundError: (error) => logger.warn({ err: error }, 'database connection problem'),
+  });
+}
+
+/** DATABASE_URL, or the contents of DATABASE_URL_FILE (a mounted Secret). */
+function databaseUrl(config: Config): string {
+  if (config.DATABASE_URL !== undefined) return config.DATABASE_URL;
+  if (config.DATABASE_URL_FILE === undefined) {
+    throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
+  }
+  try {
+    return readFileSync(config.DATABASE_URL_FILE, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError('DATABASE_URL_FILE', config.DATABASE_URL_FILE, error instanceof Error ? error.message : String(error));
+  }
 }
 
 function identityInput(config: Config) {

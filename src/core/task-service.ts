@@ -344,7 +344,7 @@ export class TaskService {
 
   private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean): Promise<void> {
     await this.serial.run(taskId, async () => {
-      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE);
+      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk);
       if (!result.applied) {
         throw new UnsupportedOperationError(`task ${taskId} is ${result.current}; it takes no more artifacts`, { taskId, state: result.current });
       }

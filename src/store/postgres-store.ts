@@ -399,7 +399,13 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     });
   }
 
-  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+  async putArtifact(
+    taskId: string,
+    artifact: Artifact,
+    append: boolean,
+    allowedFrom: readonly TaskState[],
+    lastChunk = false,
+  ): Promise<WriteResult> {
     return this.casWrite<WriteResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
@@ -431,8 +437,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         contextId: current.contextId,
         artifact,
         append,
-        // The store interface does not carry lastChunk.
-        lastChunk: false,
+        lastChunk,
       });
       return { applied: true, version, from: current.state };
     });

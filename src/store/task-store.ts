@@ -60,7 +60,7 @@ export interface TaskStore {
    * Adds or replaces an artifact, or with `append` adds its parts to the stored
    * one; only while the task is in one of `allowedFrom`.
    */
-  putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult>;
+  putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[], lastChunk?: boolean): Promise<WriteResult>;
 
   list(caller: Caller, query: ListTasksQuery): Promise<TaskPage>;
   /** Tasks of this pod that were submitted or working: after a crash nobody runs them. */

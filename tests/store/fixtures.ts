@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Caller, Message, Task, TaskState, TaskStatus } from '../../src/model/model.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import type { TaskStore } from '../../src/store/task-store.js';
 
 export const ALICE: Caller = { tenant: 'acme', principal: 'alice' };
 export const BOB: Caller = { tenant: 'acme', principal: 'bob' };
@@ -69,7 +70,7 @@ export function buildTask(o: SeedOptions): Task {
 }
 
 /** Creates a task straight in the store, in any state and with any status time. */
-export async function seed(store: SqliteTaskStore, o: SeedOptions): Promise<Task> {
+export async function seed(store: TaskStore, o: SeedOptions): Promise<Task> {
   const task = buildTask(o);
   await store.createTask(task, {
     caller: o.caller ?? ALICE,

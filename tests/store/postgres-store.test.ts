@@ -1,0 +1,719 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Artifact, VersionedEvent } from '../../src/model/model.js';
+import { PostgresTaskStore, channelName } from '../../src/store/postgres-store.js';
+import type { PostgresStoreOptions } from '../../src/store/postgres-store.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { ACTIVE, NOT_TERMINAL, registerStoreContract, text } from './contract.js';
+import type { StoreUnderTest } from './contract.js';
+import { ALICE, T0, agentMessage, buildTask, seed, status, userMessage, waitFor } from './fixtures.js';
+
+// CI starts PostgreSQL; without it these tests fail rather than skip, so a
+// broken shared store cannot pass unnoticed.
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 3 });
+admin.on('error', () => undefined);
+const schemas = new Set<string>();
+
+test('PostgreSQL is reachable for the shared store tests', async () => {
+  try {
+    await admin.query('SELECT 1');
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL is not reachable at ${DATABASE_URL} (set TEST_DATABASE_URL to a database the tests may create schemas in): ${(error as Error).message}`,
+    );
+  }
+});
+
+after(async () => {
+  for (const schema of schemas) await dropSchema(schema);
+  await admin.end();
+});
+
+function newSchema(label: string): string {
+  const schema = `kagent_test_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+  schemas.add(schema);
+  return schema;
+}
+
+async function dropSchema(schema: string): Promise<void> {
+  await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  schemas.delete(schema);
+}
+
+function makeStore(schema: string, overrides: Partial<PostgresStoreOptions> = {}): PostgresTaskStore {
+  return new PostgresTaskStore({ connectionString: DATABASE_URL, schema, poolSize: 4, leaseTtlMs: 30_000, pod: 'kagent-0', ...overrides });
+}
+
+async function openStore(schema: string, overrides: Partial<PostgresStoreOptions> = {}): Promise<PostgresTaskStore> {
+  const store = makeStore(schema, overrides);
+  await store.open();
+  return store;
+}
+
+async function countIn(schema: string, table: string, taskIds?: readonly string[]): Promise<number> {
+  const { rows } =
+    taskIds === undefined
+      ? await admin.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${schema}".${table}`)
+      : await admin.query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM "${schema}".${table} WHERE task_id = ANY($1::text[])`, [[...taskIds]]);
+  return rows[0]!.n;
+}
+
+/** Connections a store opened, told apart by the application name it gives them. */
+async function connectionsOf(pod: string, role: 'all' | 'listen' = 'all'): Promise<{ pid: number; state: string; query: string }[]> {
+  const name = role === 'listen' ? `kagent-a2a ${pod} listen` : `kagent-a2a ${pod}%`;
+  const { rows } = await admin.query<{ pid: number; state: string; query: string }>(
+    `SELECT pid, state, query FROM pg_stat_activity WHERE application_name LIKE $1`,
+    [name],
+  );
+  return rows;
+}
+
+const uniquePod = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+
+registerStoreContract({
+  name: 'PostgresTaskStore',
+  duplicateRequestKey: /unique constraint "tasks_request"/,
+  async create(label): Promise<StoreUnderTest> {
+    const schema = newSchema(label);
+    let store = await openStore(schema);
+    return {
+      get store() {
+        return store;
+      },
+      async reopen() {
+        await store.close();
+        store = await openStore(schema);
+        return store;
+      },
+      countRows: (table, taskIds) => countIn(schema, table, taskIds),
+      async addPushRows(taskId, configId) {
+        await admin.query(`INSERT INTO "${schema}".push_configs (task_id, config_id, json) VALUES ($1, $2, '{}')`, [taskId, configId]);
+        await admin.query(`INSERT INTO "${schema}".push_outbox (task_id, config_id, payload_json, next_attempt_at) VALUES ($1, $2, '{}', 0)`, [
+          taskId,
+          configId,
+        ]);
+      },
+      async dispose() {
+        await store.close();
+        await dropSchema(schema);
+      },
+    };
+  },
+});
+
+describe('PostgresTaskStore schema and migrations', () => {
+  test('a fresh schema gets every table and index, and one schema_version row per migration', async () => {
+    const schema = newSchema('fresh');
+    const store = await openStore(schema);
+    assert.equal(store.isOpen, true);
+    assert.equal(store.kind, 'postgres');
+    assert.equal(store.shared, store, 'a shared store offers the shared operations');
+    const tables = await admin.query<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
+    assert.deepEqual(
+      tables.rows.map((r) => r.table_name),
+      ['artifacts', 'messages', 'push_configs', 'push_outbox', 'schema_version', 'task_events', 'tasks'],
+    );
+    const indexes = await admin.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE schemaname = $1`, [schema]);
+    const names = new Set(indexes.rows.map((r) => r.indexname));
+    for (const index of [
+      'tasks_request',
+      'tasks_listing',
+      'tasks_context',
+      'tasks_expiry',
+      'tasks_unfinished',
+      'tasks_leases',
+      'messages_by_task',
+      'messages_order',
+      'artifacts_by_task',
+    ]) {
+      assert.ok(names.has(index), `index ${index} exists`);
+    }
+    const versions = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+    assert.deepEqual(
+      versions.rows.map((r) => r.version),
+      MIGRATIONS.map((_, i) => i + 1),
+    );
+    await store.close();
+    assert.equal(store.isOpen, false);
+    await dropSchema(schema);
+  });
+
+  test('re-opening an existing schema runs no migration again and keeps the data', async () => {
+    const schema = newSchema('reopen');
+    const first = await openStore(schema);
+    await seed(first, { id: 'kagent-0.keep', at: T0 });
+    await first.close();
+    // Removed by hand: a migration that ran again would fail on its CREATE TABLE or bring the index back.
+    await admin.query(`DROP INDEX "${schema}".tasks_context`);
+
+    const second = await openStore(schema);
+    assert.equal((await second.getTask(ALICE, 'kagent-0.keep'))?.task.id, 'kagent-0.keep');
+    await second.close();
+    const index = await admin.query(`SELECT 1 FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tasks_context'`, [schema]);
+    assert.equal(index.rowCount, 0, 'the migration did not run again');
+    assert.equal(await countIn(schema, 'schema_version'), MIGRATIONS.length);
+    await dropSchema(schema);
+  });
+
+  test('five pods opening one fresh schema at once all succeed and each migration is applied once', async () => {
+    const schema = newSchema('five');
+    const stores = Array.from({ length: 5 }, (_, i) => makeStore(schema, { pod: `kagent-${i}`, poolSize: 2 }));
+    const outcomes = await Promise.allSettled(stores.map((store) => store.open()));
+    try {
+      assert.deepEqual(
+        outcomes.map((o) => (o.status === 'fulfilled' ? 'opened' : String(o.reason))),
+        ['opened', 'opened', 'opened', 'opened', 'opened'],
+      );
+      const versions = await admin.query<{ version: number }>(`SELECT version FROM "${schema}".schema_version ORDER BY version`);
+      assert.deepEqual(
+        versions.rows.map((r) => r.version),
+        MIGRATIONS.map((_, i) => i + 1),
+      );
+      // They all see one database: a task one pod writes, every other pod reads.
+      await seed(stores[3]!, { id: 'kagent-3.shared', at: T0, pod: 'kagent-3' });
+      for (const store of stores) assert.equal((await store.getHead(ALICE, 'kagent-3.shared'))?.pod, 'kagent-3');
+    } finally {
+      for (const store of stores) await store.close();
+      await dropSchema(schema);
+    }
+  });
+
+  test('a schema written by a newer build is refused, not opened, and its connections are released', async () => {
+    const schema = newSchema('newer');
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(`CREATE TABLE "${schema}".schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    await admin.query(`INSERT INTO "${schema}".schema_version (version) VALUES (999)`);
+    const pod = uniquePod('newer');
+    const store = makeStore(schema, { pod });
+    await assert.rejects(store.open(), new RegExp(`schema "${schema}" has schema version 999; this build knows up to ${MIGRATIONS.length}\\b`));
+    assert.equal(store.isOpen, false);
+    assert.equal(await countIn(schema, 'schema_version'), 1, 'nothing was migrated');
+    await waitFor('the refused store to release its connections', async () => (await connectionsOf(pod)).length === 0);
+    await dropSchema(schema);
+  });
+
+  test('an unreachable server fails open with a message naming the server and not the password', async () => {
+    const store = new PostgresTaskStore({
+      connectionString: 'postgres://kagent:sekret-pw@127.0.0.1:1/tasks',
+      schema: 'kagent_a2a',
+      poolSize: 1,
+      leaseTtlMs: 1000,
+      pod: 'kagent-0',
+    });
+    await assert.rejects(store.open(), (error: Error) => {
+      assert.match(error.message, /cannot connect to 127\.0\.0\.1:1\/tasks/);
+      assert.match(error.message, /ECONNREFUSED/);
+      assert.doesNotMatch(error.message, /sekret-pw/);
+      return true;
+    });
+    assert.equal(store.isOpen, false);
+  });
+
+  test('bad options are refused when the store is made, naming the option', () => {
+    const good: PostgresStoreOptions = { connectionString: DATABASE_URL, schema: 'kagent_a2a', poolSize: 2, leaseTtlMs: 1000, pod: 'kagent-0' };
+    for (const schema of ['', 'kagent-a2a', 'a2a; DROP TABLE x', '1abc', 'x'.repeat(64), 'quo"te']) {
+      assert.throws(() => new PostgresTaskStore({ ...good, schema }), /schema/, `schema ${JSON.stringify(schema)}`);
+    }
+    for (const poolSize of [0, -1, 1.5, Number.NaN]) assert.throws(() => new PostgresTaskStore({ ...good, poolSize }), /poolSize/);
+    for (const leaseTtlMs of [0, -5, 0.5]) assert.throws(() => new PostgresTaskStore({ ...good, leaseTtlMs }), /leaseTtlMs/);
+    assert.throws(() => new PostgresTaskStore({ ...good, pod: '' }), /pod/);
+    assert.throws(() => new PostgresTaskStore({ ...good, connectionString: '' }), /connectionString/);
+    assert.ok(new PostgresTaskStore({ ...good, schema: 'x'.repeat(63) }));
+  });
+
+  test('the change channel is per schema, a valid identifier of at most 63 characters', () => {
+    assert.equal(channelName('kagent_a2a'), 'kagent_a2a_task_changed');
+    const long1 = channelName(`${'s'.repeat(55)}_one`);
+    const long2 = channelName(`${'s'.repeat(55)}_two`);
+    assert.ok(long1.length <= 63 && long2.length <= 63, `${long1.length}, ${long2.length}`);
+    assert.notEqual(long1, long2, 'schemas that differ only past the cut still get their own channel');
+    assert.match(long1, /^[A-Za-z_][A-Za-z0-9_]*$/);
+  });
+
+  test('the shared operations are refused once the store is closed', async () => {
+    const schema = newSchema('closed');
+    const store = await openStore(schema);
+    await store.close();
+    await assert.rejects(store.eventsAfter('kagent-0.x', 0), /not open/);
+    await assert.rejects(store.onTaskChanged(() => undefined), /not open/);
+    await assert.rejects(store.renewLeases('kagent-0', ['kagent-0.x']), /not open/);
+    await assert.rejects(store.expiredLeases(10), /not open/);
+    await assert.rejects(store.getTask(ALICE, 'kagent-0.x'), /not open/);
+    await dropSchema(schema);
+  });
+});
+
+describe('PostgresTaskStore events', () => {
+  let schema: string;
+  let store: PostgresTaskStore;
+  before(async () => {
+    schema = newSchema('events');
+    store = await openStore(schema);
+  });
+  after(async () => {
+    await store.close();
+    await dropSchema(schema);
+  });
+
+  test('each applied transition and artifact stores its event under the version it produced, in order', async () => {
+    const id = 'kagent-0.ev';
+    await seed(store, { id, at: T0, contextId: 'ctx-ev' });
+    const working = status('working', T0 + 1, agentMessage('st-ev-1', 'on it'));
+    const first: Artifact = { artifactId: 'out', name: 'result', parts: [text('a')] };
+    const more: Artifact = { artifactId: 'out', parts: [text('b'), text('c')] };
+    const asking = status('input-required', T0 + 2, agentMessage('st-ev-2', 'which one?'));
+    const resumed = status('working', T0 + 3);
+    const done = status('completed', T0 + 4);
+
+    const results = [
+      await store.transition(id, { status: working, allowedFrom: ACTIVE }),
+      await store.putArtifact(id, first, false, ACTIVE),
+      await store.putArtifact(id, more, true, ACTIVE),
+      await store.transition(id, { status: asking, allowedFrom: ACTIVE }),
+      await store.transition(id, { status: resumed, allowedFrom: ['input-required'], userMessage: { message: userMessage('u-ev', 'that one'), key: 'k-ev' } }),
+      await store.transition(id, { status: done, allowedFrom: ACTIVE }),
+    ];
+    assert.deepEqual(
+      results.map((r) => (r.applied ? r.version : r)),
+      [2, 3, 4, 5, 6, 7],
+    );
+    const base = { taskId: id, contextId: 'ctx-ev' };
+    const expected: VersionedEvent[] = [
+      { version: 2, event: { kind: 'status-update', ...base, status: working, final: false } },
+      { version: 3, event: { kind: 'artifact-update', ...base, artifact: first, append: false, lastChunk: false } },
+      // The event carries the chunk that was sent, not the merged artifact the task now holds.
+      { version: 4, event: { kind: 'artifact-update', ...base, artifact: more, append: true, lastChunk: false } },
+      { version: 5, event: { kind: 'status-update', ...base, status: asking, final: true } },
+      { version: 6, event: { kind: 'status-update', ...base, status: resumed, final: false } },
+      { version: 7, event: { kind: 'status-update', ...base, status: done, final: true } },
+    ];
+    assert.deepEqual(await store.eventsAfter(id, 0), expected);
+    assert.deepEqual(await store.eventsAfter(id, 4), expected.slice(3));
+    assert.deepEqual(await store.eventsAfter(id, 7), []);
+    assert.deepEqual(await store.eventsAfter('kagent-0.unknown', 0), []);
+    assert.deepEqual((await store.getTask(ALICE, id))?.task.artifacts, [{ artifactId: 'out', name: 'result', parts: [text('a'), text('b'), text('c')] }]);
+  });
+
+  test('a refused, duplicate or failed write stores no event', async () => {
+    const id = 'kagent-0.ev-none';
+    await seed(store, { id, at: T0, state: 'working' });
+    await store.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+    await store.transition(id, {
+      status: status('working', T0 + 2),
+      allowedFrom: ['input-required'],
+      userMessage: { message: userMessage('u-1', 'x'), key: 'k-1' },
+    });
+    await store.transition(id, { status: status('input-required', T0 + 3), allowedFrom: ACTIVE });
+    const before = await store.eventsAfter(id, 0);
+    assert.equal(before.length, 3);
+
+    const duplicate = await store.transition(id, {
+      status: status('working', T0 + 4),
+      allowedFrom: ['input-required'],
+      userMessage: { message: userMessage('u-1-again', 'x'), key: 'k-1' },
+    });
+    assert.deepEqual(duplicate, { applied: false, reason: 'duplicate-message' });
+    assert.deepEqual(await store.putArtifact(id, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE), {
+      applied: false,
+      reason: 'state',
+      current: 'input-required',
+    });
+    await assert.rejects(store.transition(id, { status: { state: 'working', timestamp: 'not a time' }, allowedFrom: ['input-required'] }));
+    assert.deepEqual(await store.eventsAfter(id, 0), before);
+    assert.equal((await store.getHead(ALICE, id))?.version, 4);
+  });
+
+  test('retention deletes a task\'s events with it and keeps those of the tasks it keeps', async () => {
+    const gone = 'kagent-0.ev-gone';
+    const kept = 'kagent-0.ev-kept';
+    await seed(store, { id: gone, at: T0 - 100_000, state: 'working' });
+    await seed(store, { id: kept, at: T0 - 100_000, state: 'working' });
+    await store.putArtifact(gone, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE);
+    await store.transition(gone, { status: status('completed', T0 - 90_000), allowedFrom: ACTIVE });
+    await store.transition(kept, { status: status('working', T0 - 90_000), allowedFrom: ACTIVE });
+    assert.equal(await countIn(schema, 'task_events', [gone]), 2);
+
+    const deleted = await store.deleteTerminalBefore(T0 - 50_000, 100);
+    assert.deepEqual(deleted, { completed: 1 });
+    assert.equal(await countIn(schema, 'task_events', [gone]), 0);
+    assert.deepEqual(await store.eventsAfter(gone, 0), []);
+    assert.equal((await store.eventsAfter(kept, 0)).length, 1);
+  });
+});
+
+describe('PostgresTaskStore change notifications', () => {
+  let schema: string;
+  let podA: PostgresTaskStore;
+  let podB: PostgresTaskStore;
+  before(async () => {
+    schema = newSchema('notify');
+    podA = await openStore(schema, { pod: uniquePod('a') });
+    podB = await openStore(schema, { pod: uniquePod('b') });
+  });
+  after(async () => {
+    await podA.close();
+    await podB.close();
+    await dropSchema(schema);
+  });
+
+  const recorder = () => {
+    const seen: string[] = [];
+    return { seen, listener: (taskId: string, version: number) => void seen.push(`${taskId}@${version}`) };
+  };
+
+  test('a change committed by one pod reaches the listeners of every pod with the task id and version', async () => {
+    const onB = recorder();
+    const onA = recorder();
+    const offB = await podB.onTaskChanged(onB.listener);
+    const offA = await podA.onTaskChanged(onA.listener);
+    try {
+      const id = 'kagent-0.n 1'; // ids are free text: the version is split off at the last space
+      await seed(podA, { id, at: T0 });
+      await podA.transition(id, { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await podA.putArtifact(id, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE);
+      await waitFor('both notifications on pod B', async () => onB.seen.length >= 2);
+      await waitFor('both notifications on pod A', async () => onA.seen.length >= 2);
+      assert.deepEqual(onB.seen, [`${id}@2`, `${id}@3`]);
+      assert.deepEqual(onA.seen, [`${id}@2`, `${id}@3`]);
+    } finally {
+      await offA();
+      await offB();
+    }
+  });
+
+  test('a refused write signals nothing: notifications arrive in commit order, so the next one shows it', async () => {
+    const seen = recorder();
+    const off = await podB.onTaskChanged(seen.listener);
+    try {
+      const id = 'kagent-0.n-refused';
+      await seed(podA, { id, at: T0, state: 'working' });
+      await podA.transition(id, { status: status('canceled', T0 + 1), allowedFrom: ACTIVE });
+      assert.equal((await podA.transition(id, { status: status('working', T0 + 2), allowedFrom: ACTIVE })).applied, false);
+      assert.equal((await podA.putArtifact(id, { artifactId: 'a', parts: [] }, false, ACTIVE)).applied, false);
+      await seed(podA, { id: 'kagent-0.n-marker', at: T0, state: 'working' });
+      await podA.transition('kagent-0.n-marker', { status: status('completed', T0 + 3), allowedFrom: ACTIVE });
+      await waitFor('the marker notification', async () => seen.seen.includes('kagent-0.n-marker@2'));
+      assert.deepEqual(seen.seen, [`${id}@2`, 'kagent-0.n-marker@2']);
+    } finally {
+      await off();
+    }
+  });
+
+  test('stores on another schema do not hear the changes', async () => {
+    const otherSchema = newSchema('notify_other');
+    const other = await openStore(otherSchema, { pod: uniquePod('other') });
+    const seen = recorder();
+    const off = await other.onTaskChanged(seen.listener);
+    try {
+      await seed(podA, { id: 'kagent-0.n-here', at: T0 });
+      await podA.transition('kagent-0.n-here', { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await seed(other, { id: 'kagent-0.n-there', at: T0 });
+      await other.transition('kagent-0.n-there', { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await waitFor('the other schema\'s own change', async () => seen.seen.length > 0);
+      assert.deepEqual(seen.seen, ['kagent-0.n-there@2']);
+    } finally {
+      await off();
+      await other.close();
+      await dropSchema(otherSchema);
+    }
+  });
+
+  test('unsubscribing stops the calls; listeners share one connection, closed by the last unsubscribe', async () => {
+    const pod = uniquePod('listen');
+    const store = await openStore(schema, { pod });
+    try {
+      const first = recorder();
+      const second = recorder();
+      const offFirst = await store.onTaskChanged(first.listener);
+      const offSecond = await store.onTaskChanged(second.listener);
+      assert.equal((await connectionsOf(pod, 'listen')).length, 1, 'one listening connection for two listeners');
+
+      await offFirst();
+      await offFirst(); // a second call is harmless
+      const id = 'kagent-0.n-unsub';
+      await seed(podA, { id, at: T0 });
+      await podA.transition(id, { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await waitFor('the remaining listener to hear the change', async () => second.seen.length > 0);
+      assert.deepEqual(second.seen, [`${id}@2`]);
+      assert.deepEqual(first.seen, [], 'the unsubscribed listener was not called');
+
+      await offSecond();
+      await waitFor('the listening connection to close', async () => (await connectionsOf(pod, 'listen')).length === 0);
+
+      // Subscribing again opens a new one.
+      const third = recorder();
+      const offThird = await store.onTaskChanged(third.listener);
+      await podA.transition(id, { status: status('working', T0 + 2), allowedFrom: ACTIVE });
+      await waitFor('a new subscription to hear the change', async () => third.seen.length > 0);
+      assert.deepEqual(third.seen, [`${id}@3`]);
+      await offThird();
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a throwing listener does not keep the change from the others and is reported', async () => {
+    const reported: unknown[] = [];
+    const store = await openStore(schema, { pod: uniquePod('throws'), onBackgroundError: (error) => reported.push(error) });
+    const seen = recorder();
+    try {
+      await store.onTaskChanged(() => {
+        throw new Error('listener bug');
+      });
+      await store.onTaskChanged(seen.listener);
+      await seed(podA, { id: 'kagent-0.n-throw', at: T0 });
+      await podA.transition('kagent-0.n-throw', { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await waitFor('the second listener', async () => seen.seen.length > 0);
+      assert.deepEqual(seen.seen, ['kagent-0.n-throw@2']);
+      assert.match(String(reported[0]), /listener bug/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a listening connection the server dropped is re-established and hears later changes', async () => {
+    const pod = uniquePod('drop');
+    const reported: unknown[] = [];
+    const store = await openStore(schema, { pod, onBackgroundError: (error) => reported.push(error) });
+    const seen = recorder();
+    const off = await store.onTaskChanged(seen.listener);
+    try {
+      const [old] = await connectionsOf(pod, 'listen');
+      assert.ok(old, 'a listening connection exists');
+      await admin.query('SELECT pg_terminate_backend($1)', [old.pid]);
+      // Listening again is the last thing a new connection does; only then is a change sure to be heard.
+      await waitFor('a new listening connection', async () => {
+        const now = await connectionsOf(pod, 'listen');
+        return now.some((c) => c.pid !== old.pid && c.state === 'idle' && c.query.startsWith('LISTEN'));
+      });
+      assert.ok(reported.length >= 1, 'the dropped connection was reported');
+      await seed(podA, { id: 'kagent-0.n-again', at: T0 });
+      await podA.transition('kagent-0.n-again', { status: status('working', T0 + 1), allowedFrom: ACTIVE });
+      await waitFor('the change after reconnecting', async () => seen.seen.includes('kagent-0.n-again@2'));
+    } finally {
+      await off();
+      await store.close();
+    }
+  });
+
+  test('close ends the pool and the listening connection', async () => {
+    const pod = uniquePod('close');
+    const store = await openStore(schema, { pod });
+    await store.onTaskChanged(() => undefined);
+    await store.countByState();
+    assert.ok((await connectionsOf(pod)).length >= 2, 'a pooled and a listening connection are open');
+    await store.close();
+    await waitFor('every connection of the closed store to end', async () => (await connectionsOf(pod)).length === 0);
+    assert.equal(store.isOpen, false);
+  });
+});
+
+describe('PostgresTaskStore concurrent writers', () => {
+  let schema: string;
+  let podA: PostgresTaskStore;
+  let podB: PostgresTaskStore;
+  before(async () => {
+    schema = newSchema('race');
+    podA = await openStore(schema, { pod: 'kagent-0', poolSize: 3 });
+    podB = await openStore(schema, { pod: 'kagent-1', poolSize: 3 });
+  });
+  after(async () => {
+    await podA.close();
+    await podB.close();
+    await dropSchema(schema);
+  });
+
+  test('two pods appending to one artifact and moving one task at once lose no update', async () => {
+    const id = 'kagent-0.hammer';
+    await seed(podA, { id, at: T0, state: 'working' });
+    const APPENDS = 30;
+    const TRANSITIONS = 10;
+    const writes: Promise<{ applied: boolean; version?: number }>[] = [];
+    for (const [name, store] of [['a', podA], ['b', podB]] as const) {
+      for (let i = 0; i < APPENDS; i++) {
+        writes.push(store.putArtifact(id, { artifactId: 'log', parts: [text(`${name}-${i}`)] }, true, ACTIVE));
+        if (i < TRANSITIONS) {
+          writes.push(store.transition(id, { status: status('working', T0 + 1 + i, agentMessage(`st-${name}-${i}`, 'progress')), allowedFrom: ['working'] }));
+        }
+      }
+    }
+    const results = await Promise.all(writes);
+    const total = 2 * (APPENDS + TRANSITIONS);
+    assert.ok(results.every((r) => r.applied), 'every write applied');
+    const versions = results.map((r) => r.version!).sort((x, y) => x - y);
+    assert.deepEqual(versions, Array.from({ length: total }, (_, i) => i + 2), 'each write got its own version');
+
+    const stored = (await podB.getTask(ALICE, id))!;
+    assert.equal(stored.version, 1 + total);
+    const parts = stored.task.artifacts[0]!.parts.map((p) => (p.kind === 'text' ? p.text : '?'));
+    const expected = ['a', 'b'].flatMap((name) => Array.from({ length: APPENDS }, (_, i) => `${name}-${i}`));
+    assert.deepEqual([...parts].sort(), [...expected].sort(), 'every appended part is there, once');
+    const statusIds = stored.task.history.map((m) => m.messageId).filter((m) => m.startsWith('st-'));
+    assert.equal(statusIds.length, 2 * TRANSITIONS, 'every status message is in the history');
+
+    const events = await podA.eventsAfter(id, 0);
+    assert.deepEqual(
+      events.map((e) => e.version),
+      Array.from({ length: total }, (_, i) => i + 2),
+    );
+    // Replaying the artifact events in version order gives exactly the stored artifact.
+    const replayed = events.flatMap(({ event }) => (event.kind === 'artifact-update' ? event.artifact.parts : []));
+    assert.deepEqual(replayed, stored.task.artifacts[0]!.parts);
+  });
+
+  test('two pods continuing one input-required task at once: exactly one continuation applies', async () => {
+    const id = 'kagent-0.race-continue';
+    await seed(podA, { id, at: T0, state: 'working' });
+    await podA.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+    const results = await Promise.all(
+      [podA, podB].map((store, i) =>
+        store.transition(id, {
+          status: status('working', T0 + 2),
+          allowedFrom: ['input-required'],
+          userMessage: { message: userMessage(`u-race-${i}`, 'go'), key: `k-race-${i}` },
+        }),
+      ),
+    );
+    const applied = results.filter((r) => r.applied);
+    assert.equal(applied.length, 1, JSON.stringify(results));
+    assert.deepEqual(
+      results.find((r) => !r.applied),
+      { applied: false, reason: 'state', current: 'working' },
+    );
+    const history = (await podA.getTask(ALICE, id))!.task.history.map((m) => m.messageId);
+    assert.equal(history.filter((m) => m.startsWith('u-race-')).length, 1, 'only the winner\'s message is stored');
+    assert.equal((await podA.eventsAfter(id, 0)).length, 2);
+  });
+
+  test('the same first message reaching two pods at once creates one task', async () => {
+    const [a, b] = await Promise.allSettled([
+      podA.createTask(buildTask({ id: 'kagent-0.twin', at: T0 }), { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-twin' }),
+      podB.createTask(buildTask({ id: 'kagent-1.twin', at: T0 }), { caller: ALICE, pod: 'kagent-1', skill: 'echo', requestKey: 'rk-twin' }),
+    ]);
+    const outcomes = [a!, b!];
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'one create wins');
+    const loser = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    assert.match(String(loser.reason), /unique constraint "tasks_request"/);
+    const winner = await podA.findTaskByRequestKey(ALICE, 'rk-twin');
+    assert.ok(winner === 'kagent-0.twin' || winner === 'kagent-1.twin');
+    assert.equal(await podB.findTaskByRequestKey(ALICE, 'rk-twin'), winner);
+    assert.equal(await countIn(schema, 'messages', ['kagent-0.twin', 'kagent-1.twin']), 1, 'the loser left no message');
+  });
+});
+
+describe('PostgresTaskStore leases', () => {
+  const TTL = 1000;
+  let schema: string;
+  let store: PostgresTaskStore;
+  let other: PostgresTaskStore;
+  before(async () => {
+    schema = newSchema('lease');
+    store = await openStore(schema, { pod: 'kagent-0', leaseTtlMs: TTL });
+    other = await openStore(schema, { pod: 'kagent-1', leaseTtlMs: TTL });
+  });
+  after(async () => {
+    await store.close();
+    await other.close();
+    await dropSchema(schema);
+  });
+
+  const leaseOf = async (id: string) =>
+    (await admin.query<{ lease_pod: string | null; lease_expires_at: string | null }>(`SELECT lease_pod, lease_expires_at FROM "${schema}".tasks WHERE id = $1`, [id]))
+      .rows[0]!;
+  const expiredIds = async () => (await store.expiredLeases(100)).map((h) => h.id).sort();
+
+  test('a lease that is not renewed runs out after the TTL and not before; a renewed one does not', async () => {
+    await seed(store, { id: 'kagent-0.lease-idle', at: T0, contextId: 'ctx-idle' });
+    await seed(store, { id: 'kagent-0.lease-kept', at: T0 });
+    await seed(store, { id: 'kagent-0.lease-asking', at: T0 });
+    await store.transition('kagent-0.lease-asking', { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+    assert.deepEqual(await expiredIds(), [], 'no lease has run out yet');
+
+    let renewing = true;
+    const renewer = (async () => {
+      while (renewing) {
+        await store.renewLeases('kagent-0', ['kagent-0.lease-kept']);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    try {
+      const expired = await waitFor('the idle task\'s lease to run out', async () => {
+        const heads = await store.expiredLeases(100);
+        return heads.length > 0 ? heads : undefined;
+      });
+      // Created together: had the renewals not worked, the kept task would have run out with the idle one.
+      assert.deepEqual(expired, [{ id: 'kagent-0.lease-idle', contextId: 'ctx-idle', state: 'submitted', version: 1, skill: 'echo', pod: 'kagent-0' }]);
+      assert.deepEqual(await other.expiredLeases(100), expired, 'every pod sees the same expiry');
+    } finally {
+      renewing = false;
+      await renewer;
+    }
+    await store.transition('kagent-0.lease-idle', { status: status('failed', T0 + 2), allowedFrom: ACTIVE });
+    await store.transition('kagent-0.lease-kept', { status: status('completed', T0 + 2), allowedFrom: ACTIVE });
+    assert.deepEqual(await expiredIds(), [], 'ended tasks hold no lease');
+  });
+
+  test('terminal and interrupted states release the lease; working takes it for the pod that made the change', async () => {
+    const id = 'kagent-0.lease-moves';
+    await seed(store, { id, at: T0 });
+    assert.equal((await leaseOf(id)).lease_pod, 'kagent-0');
+    assert.notEqual((await leaseOf(id)).lease_expires_at, null);
+    await store.transition(id, { status: status('auth-required', T0 + 1), allowedFrom: ACTIVE });
+    assert.deepEqual(await leaseOf(id), { lease_pod: null, lease_expires_at: null });
+    await other.transition(id, { status: status('working', T0 + 2), allowedFrom: ['auth-required'] });
+    assert.equal((await leaseOf(id)).lease_pod, 'kagent-1');
+    await other.transition(id, { status: status('rejected', T0 + 3), allowedFrom: ACTIVE });
+    assert.deepEqual(await leaseOf(id), { lease_pod: null, lease_expires_at: null });
+
+    await seed(store, { id: 'kagent-0.lease-done', at: T0, state: 'completed' });
+    assert.deepEqual(await leaseOf('kagent-0.lease-done'), { lease_pod: null, lease_expires_at: null }, 'a task created ended holds no lease');
+    await seed(store, { id: 'kagent-0.lease-working', at: T0, state: 'working' });
+    assert.equal((await leaseOf('kagent-0.lease-working')).lease_pod, 'kagent-0');
+    await store.transition('kagent-0.lease-working', { status: status('canceled', T0 + 1), allowedFrom: NOT_TERMINAL });
+  });
+
+  test('only the pod that holds a lease renews it, and only while the task is submitted or working', async () => {
+    const id = 'kagent-1.lease-renew';
+    await seed(other, { id, at: T0, pod: 'kagent-1' });
+    await admin.query(`UPDATE "${schema}".tasks SET lease_expires_at = 0 WHERE id = $1`, [id]);
+    await store.renewLeases('kagent-0', [id]);
+    assert.equal(Number((await leaseOf(id)).lease_expires_at), 0, 'another pod cannot renew it');
+    assert.deepEqual((await store.expiredLeases(100)).map((h) => h.id), [id]);
+    await other.renewLeases('kagent-1', [id, 'kagent-1.not-there']);
+    assert.ok(Number((await leaseOf(id)).lease_expires_at) > 0, 'the holder renewed it');
+    assert.deepEqual(await expiredIds(), []);
+    await other.renewLeases('kagent-1', []);
+
+    await other.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+    await other.renewLeases('kagent-1', [id]);
+    assert.deepEqual(await leaseOf(id), { lease_pod: null, lease_expires_at: null }, 'renewing does not bring back a released lease');
+    await other.transition(id, { status: status('canceled', T0 + 2), allowedFrom: NOT_TERMINAL });
+  });
+
+  test('expiredLeases lists the longest-expired first, up to the limit, and only submitted or working tasks', async () => {
+    const ids = ['kagent-0.exp-1', 'kagent-0.exp-2', 'kagent-0.exp-3'];
+    for (const id of ids) await seed(store, { id, at: T0, state: 'working' });
+    await seed(store, { id: 'kagent-0.exp-ended', at: T0, state: 'working' });
+    await store.transition('kagent-0.exp-ended', { status: status('completed', T0 + 1), allowedFrom: ACTIVE });
+    // Lease times set by hand so the order does not depend on the clock; the ended task keeps a stale one.
+    for (const [i, id] of [...ids, 'kagent-0.exp-ended'].entries()) {
+      await admin.query(`UPDATE "${schema}".tasks SET lease_pod = 'kagent-0', lease_expires_at = $2 WHERE id = $1`, [id, [30, 10, 20, 5][i]]);
+    }
+    assert.deepEqual(
+      (await store.expiredLeases(2)).map((h) => h.id),
+      ['kagent-0.exp-2', 'kagent-0.exp-3'],
+    );
+    assert.deepEqual(
+      (await store.expiredLeases(10)).map((h) => h.id),
+      ['kagent-0.exp-2', 'kagent-0.exp-3', 'kagent-0.exp-1'],
+    );
+    for (const id of ids) await store.transition(id, { status: status('failed', T0 + 2), allowedFrom: ACTIVE });
+  });
+});
