@@ -17,6 +17,7 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { conformanceSkill } from './skills/conformance.js';
@@ -83,9 +84,24 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const metrics = new Metrics();
   metrics.setTaskCounts(await store.countByState());
 
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY })];
+  let vaporaAnswered = false;
+  const discovery = new PeerDiscovery({
+    intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    onChecked: (peer, seconds) => {
+      metrics.discoverySeconds.observe(seconds);
+      metrics.setPeerStates(discovery.list().map((p) => p.state));
+      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
+      const level = peer.state === 'healthy' ? 'debug' : 'warn';
+      logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
+    },
+  });
+  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
-  const registry = new SkillRegistry(skills, config.CONFORMANCE_AGENT ? 'conformance' : 'echo');
+  const registry = new SkillRegistry(skills, config.CONFORMANCE_AGENT ? 'conformance' : 'echo', {
+    // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
+    forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
+  });
 
   const bus = new EventBus();
   const service = new TaskService({
@@ -132,17 +148,6 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   retention.start();
 
-  let vaporaAnswered = false;
-  const discovery = new PeerDiscovery({
-    intervalMs: config.A2A_DISCOVERY_INTERVAL,
-    onChecked: (peer, seconds) => {
-      metrics.discoverySeconds.observe(seconds);
-      metrics.setPeerStates(discovery.list().map((p) => p.state));
-      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
-      const level = peer.state === 'healthy' ? 'debug' : 'warn';
-      logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
-    },
-  });
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();

@@ -2,16 +2,30 @@ import { UnknownSkillError } from '../model/errors.js';
 import type { Message } from '../model/model.js';
 import type { Skill, SkillDescriptor } from '../skills/skill.js';
 
+export interface RoutingOptions {
+  /** Skills chosen by what a message holds, tried in order, when it names none (e.g. YAML → manifest-review). */
+  byContent?: { skillId: string; matches: (message: Message) => boolean }[];
+  /** Who takes a message naming a skill this agent lacks (delegation to a peer that has it), if anyone. */
+  forUnknown?: () => Skill | undefined;
+}
+
 /** The skills this agent runs, and which one a message is for. */
 export class SkillRegistry {
   private readonly skills = new Map<string, Skill>();
 
-  constructor(skills: readonly Skill[], private readonly defaultSkillId: string) {
+  constructor(
+    skills: readonly Skill[],
+    private readonly defaultSkillId: string,
+    private readonly routing: RoutingOptions = {},
+  ) {
     for (const skill of skills) {
       if (this.skills.has(skill.descriptor.id)) throw new Error(`skill "${skill.descriptor.id}" registered twice`);
       this.skills.set(skill.descriptor.id, skill);
     }
     if (!this.skills.has(defaultSkillId)) throw new Error(`default skill "${defaultSkillId}" is not registered`);
+    for (const rule of routing.byContent ?? []) {
+      if (!this.skills.has(rule.skillId)) throw new Error(`content routing names unregistered skill "${rule.skillId}"`);
+    }
   }
 
   descriptors(): SkillDescriptor[] {
@@ -24,11 +38,29 @@ export class SkillRegistry {
     return skill;
   }
 
-  /** A message names its skill in `metadata.skill`; without one it goes to the default skill. */
+  /**
+   * A message names its skill in `metadata.skill` or in a data part's `skill`;
+   * a skill this agent lacks goes to `forUnknown` when there is one. Without a
+   * name, the content decides, else the default skill.
+   */
   route(message: Message): Skill {
-    const requested = message.metadata?.skill;
-    if (requested === undefined) return this.get(this.defaultSkillId);
-    if (typeof requested !== 'string') throw new UnknownSkillError(JSON.stringify(requested), [...this.skills.keys()]);
-    return this.get(requested);
+    const requested = requestedSkill(message);
+    if (requested !== undefined) {
+      if (typeof requested !== 'string') throw new UnknownSkillError(JSON.stringify(requested), [...this.skills.keys()]);
+      return this.skills.get(requested) ?? this.routing.forUnknown?.() ?? this.get(requested);
+    }
+    const byContent = this.routing.byContent?.find((rule) => rule.matches(message));
+    return this.get(byContent?.skillId ?? this.defaultSkillId);
   }
+}
+
+function requestedSkill(message: Message): unknown {
+  const named = message.metadata?.skill;
+  if (named !== undefined) return named;
+  for (const part of message.parts) {
+    if (part.kind === 'data' && typeof part.data === 'object' && part.data !== null && !Array.isArray(part.data) && 'skill' in part.data) {
+      return part.data.skill;
+    }
+  }
+  return undefined;
 }

@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isInterrupted, isTerminal } from '../model/lifecycle.js';
+import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
+import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import { A2AClient } from './client/index.js';
+import type { PeerStatus } from './discovery.js';
+
+export interface DelegateOptions {
+  /** The peers discovery knows now. */
+  peers: () => PeerStatus[];
+  /** This pod's name: put on delegated messages so that agents never pass work around in a circle. */
+  self: string;
+  /** Polling a peer that cannot stream: first wait, growing to at most maxPollMs. */
+  pollMs?: number;
+  maxPollMs?: number;
+  /** Builds the client for a peer (tests inject options such as retries). */
+  connect?: (url: string) => Promise<A2AClient>;
+}
+
+/** Metadata key listing the pods a delegated message has passed through. */
+export const DELEGATED_BY = 'kagentDelegatedBy';
+
+/** What the delegated work asks for: a skill id (else a tag), and optionally a peer. */
+export interface DelegationTarget {
+  skill?: string;
+  tag?: string;
+  peer?: string;
+}
+
+/** The target of a message: metadata.targetSkill / targetTag / peer for `delegate`, else the skill it names. */
+export function delegationTarget(message: Message): DelegationTarget {
+  const meta = message.metadata ?? {};
+  const str = (value: JsonValue | undefined) => (typeof value === 'string' && value !== '' ? value : undefined);
+  const named = str(meta.skill);
+  return {
+    skill: str(meta.targetSkill) ?? (named !== undefined && named !== 'delegate' ? named : undefined),
+    tag: str(meta.targetTag),
+    peer: str(meta.peer),
+  };
+}
+
+/** A healthy peer offering the skill by id, else by tag; pinned peers must match too. */
+export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarget): PeerStatus | undefined {
+  // Siblings are this same agent: handing work to them would only come back here.
+  const usable = peers.filter((p) => p.state === 'healthy' && p.source !== 'sibling' && (target.peer === undefined || sameUrl(p.url, target.peer)));
+  if (target.skill !== undefined) {
+    const byId = usable.find((p) => p.skills.some((s) => s.id === target.skill));
+    if (byId !== undefined) return byId;
+  }
+  const tag = target.tag ?? target.skill;
+  if (tag !== undefined) return usable.find((p) => p.skills.some((s) => s.tags.includes(tag)));
+  return target.peer !== undefined ? usable[0] : undefined;
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/** Where a delegated local task's remote twin lives, for follow-up input and cancel. */
+interface Remote {
+  client: A2AClient;
+  taskId: string;
+  contextId: string;
+}
+
+/**
+ * Hands work to a discovered peer that has the skill, as a sub-task, and
+ * mirrors the peer's status updates, messages and artifacts into the local
+ * task: streaming when the peer streams, polling with backoff when it does
+ * not. Canceling the local task cancels the remote one; input the remote asks
+ * for is asked of the local caller and passed on.
+ */
+export function delegateSkill(options: DelegateOptions): Skill {
+  const remotes = new Map<string, Remote>();
+  const connect = options.connect ?? ((url: string) => A2AClient.connect(url));
+  return {
+    descriptor: {
+      id: 'delegate',
+      name: 'Delegate to a peer agent',
+      description:
+        'Hands the message to a discovered A2A agent that offers the skill in metadata.targetSkill (or a skill tagged metadata.targetTag), and relays its progress and results. Messages asking for a skill this agent lacks are delegated the same way.',
+      tags: ['delegation', 'a2a', 'routing'],
+      examples: ['{"metadata": {"skill": "delegate", "targetSkill": "summarize"}}', '{"metadata": {"skill": "code-review"}} (a skill only a peer has)'],
+      inputModes: ['text/plain', 'application/json', 'application/octet-stream'],
+      outputModes: ['text/plain', 'application/json', 'application/octet-stream'],
+    },
+    async execute(ctx: SkillContext): Promise<void> {
+      const existing = remotes.get(ctx.taskId);
+      if (existing !== undefined) return relayFollowUp(ctx, existing, options, remotes);
+      const passedThrough = chain(ctx.message);
+      if (passedThrough.includes(options.self)) {
+        return ctx.fail(`this work was already delegated through ${passedThrough.join(' → ')}; refusing to pass it around in a circle`);
+      }
+      const target = delegationTarget(ctx.message);
+      if (target.skill === undefined && target.tag === undefined && target.peer === undefined) {
+        return ctx.requireInput('Which skill should a peer agent run? Set metadata.targetSkill (or metadata.targetTag).');
+      }
+      const peer = choosePeer(options.peers(), target);
+      if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
+      await ctx.working(`delegating to ${peer.name ?? peer.url}`);
+      const client = await connect(peer.url);
+      const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
+      await mirror(ctx, client, outgoing, options, remotes);
+    },
+  };
+}
+
+async function relayFollowUp(ctx: SkillContext, remote: Remote, options: DelegateOptions, remotes: Map<string, Remote>): Promise<void> {
+  await ctx.working();
+  const outgoing = outgoingMessage(ctx.message, remote, [...chain(ctx.message), options.self]);
+  await mirror(ctx, remote.client, outgoing, options, remotes);
+}
+
+function chain(message: Message): string[] {
+  const value = message.metadata?.[DELEGATED_BY];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function outgoingMessage(message: Message, remote: Remote | undefined, passedThrough: string[]): Message {
+  const metadata: JsonObject = { ...(message.metadata ?? {}), [DELEGATED_BY]: passedThrough };
+  // The peer runs its own skill of that name; our routing keys mean nothing to it.
+  delete metadata.skill;
+  delete metadata.targetSkill;
+  delete metadata.targetTag;
+  delete metadata.peer;
+  if (typeof message.metadata?.targetSkill === 'string') metadata.skill = message.metadata.targetSkill;
+  else if (typeof message.metadata?.skill === 'string' && message.metadata.skill !== 'delegate') metadata.skill = message.metadata.skill;
+  const out: Message = { messageId: randomUUID(), role: 'user', parts: message.parts, metadata };
+  if (remote !== undefined) {
+    out.taskId = remote.taskId;
+    out.contextId = remote.contextId;
+  }
+  return out;
+}
+
+async function mirror(ctx: SkillContext, client: A2AClient, message: Message, options: DelegateOptions, remotes: Map<string, Remote>): Promise<void> {
+  let remote: Remote | undefined;
+  const onAbort = () => {
+    if (remote !== undefined) void client.cancelTask(remote.taskId).catch(() => undefined);
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    let final: TaskStatus | undefined;
+    const track = (task: { id: string; contextId: string }) => {
+      remote = { client, taskId: task.id, contextId: task.contextId };
+      remotes.set(ctx.taskId, remote);
+      if (ctx.signal.aborted) onAbort();
+    };
+    if (client.card.streaming) {
+      for await (const item of client.stream(message, { signal: ctx.signal })) {
+        const ended = await mirrorItem(ctx, item, track);
+        if (ended !== undefined) final = ended;
+      }
+    } else {
+      final = await poll(ctx, client, message, options, track);
+    }
+    await finish(ctx, final, remotes);
+  } finally {
+    ctx.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Mirrors one remote stream item; returns the remote's status when it ends or waits. */
+async function mirrorItem(ctx: SkillContext, item: StreamItem, track: (task: { id: string; contextId: string }) => void): Promise<TaskStatus | undefined> {
+  switch (item.kind) {
+    case 'message':
+      // A peer that answers with a message alone: that is the result.
+      await ctx.complete(item.message.parts);
+      return undefined;
+    case 'task':
+      track(item.task);
+      for (const artifact of item.task.artifacts) await ctx.artifact(artifact, { lastChunk: true });
+      return isTerminal(item.task.status.state) || isInterrupted(item.task.status.state) ? item.task.status : undefined;
+    case 'artifact-update':
+      await ctx.artifact(item.artifact, { append: item.append, lastChunk: item.lastChunk });
+      return undefined;
+    case 'status-update': {
+      const { status } = item;
+      if (isTerminal(status.state) || isInterrupted(status.state)) return status;
+      await ctx.working(status.message?.parts);
+      return undefined;
+    }
+  }
+}
+
+/** Without streaming: send without waiting, then poll with growing waits, mirroring what changed. */
+async function poll(
+  ctx: SkillContext,
+  client: A2AClient,
+  message: Message,
+  options: DelegateOptions,
+  track: (task: { id: string; contextId: string }) => void,
+): Promise<TaskStatus | undefined> {
+  const sent = await client.send(message, { returnImmediately: true, signal: ctx.signal });
+  if (sent.kind === 'message') {
+    await ctx.complete(sent.message.parts);
+    return undefined;
+  }
+  let task: Task = sent.task;
+  track(task);
+  const seen = new Map<string, string>();
+  let wait = options.pollMs ?? 500;
+  for (;;) {
+    for (const artifact of task.artifacts) await mirrorArtifact(ctx, artifact, seen);
+    const { state } = task.status;
+    if (isTerminal(state) || isInterrupted(state)) return task.status;
+    await sleep(wait, undefined, { signal: ctx.signal });
+    wait = Math.min(wait * 2, options.maxPollMs ?? 5000);
+    task = await client.getTask(task.id, { signal: ctx.signal });
+  }
+}
+
+async function mirrorArtifact(ctx: SkillContext, artifact: Artifact, seen: Map<string, string>): Promise<void> {
+  const fingerprint = JSON.stringify(artifact);
+  if (seen.get(artifact.artifactId) === fingerprint) return;
+  seen.set(artifact.artifactId, fingerprint);
+  await ctx.artifact(artifact, { lastChunk: true });
+}
+
+async function finish(ctx: SkillContext, status: TaskStatus | undefined, remotes: Map<string, Remote>): Promise<void> {
+  if (status === undefined) return;
+  const reply: AgentReply | undefined = status.message?.parts;
+  if (!isInterrupted(status.state)) remotes.delete(ctx.taskId);
+  switch (status.state) {
+    case 'completed':
+      return ctx.complete(reply);
+    case 'input-required':
+      return ctx.requireInput(reply ?? 'the peer agent asks for more input');
+    case 'auth-required':
+      return ctx.requireAuth(reply ?? 'the peer agent asks for authorization');
+    case 'rejected':
+      return ctx.reject(reply ?? 'the peer agent rejected the task');
+    case 'canceled':
+      return ctx.fail('the peer agent canceled the delegated task');
+    default:
+      return ctx.fail(reply ?? `the peer agent's task ended ${status.state}`);
+  }
+}
+
+function noPeerMessage(target: DelegationTarget, peers: readonly PeerStatus[]): string {
+  const wanted = target.skill !== undefined ? `skill "${target.skill}"` : target.tag !== undefined ? `tag "${target.tag}"` : `peer ${target.peer}`;
+  const healthy = peers.filter((p) => p.state === 'healthy' && p.source !== 'sibling');
+  const known = healthy.length === 0 ? 'no healthy peer is known' : `healthy peers offer: ${[...new Set(healthy.flatMap((p) => p.skills.map((s) => s.id)))].join(', ') || 'nothing'}`;
+  return `no healthy peer agent offers the ${wanted} (${known}); check A2A_PEERS, VAPORA_URL and GET /peers`;
+}
