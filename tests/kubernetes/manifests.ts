@@ -1,14 +1,20 @@
 // Renders the Kustomize directories with a real Kustomize and gives the tests
 // typed access to what came out.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
-import type { IIoK8sApimachineryPkgApisMetaV1LabelSelector as ILabelSelector } from '@kubernetes-models/apimachinery/apis/meta/v1/LabelSelector';
+import { findRenderer } from '../../src/skills/manifest-review/kustomize.js';
+import type { Renderer } from '../../src/skills/manifest-review/kustomize.js';
+
+// Label selection and quantities as the review rules compute them.
+export { quantity, selects } from '../../src/skills/manifest-review/rules.js';
+export { findRenderer };
+export type { Renderer };
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const KAGENT_DIR = join(REPO_ROOT, 'kubernetes', 'kagent');
@@ -28,38 +34,6 @@ export function kustomizeTargets(): string[] {
     .filter((name) => existsSync(join(overlays, name, 'kustomization.yaml')))
     .sort();
   return ['base', ...names.map((name) => `overlays/${name}`)];
-}
-
-interface Renderer {
-  describe: string;
-  command: string;
-  args: (dir: string) => string[];
-}
-
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      if (statSync(candidate).isFile()) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** kubectl's built-in Kustomize, else a standalone kustomize; neither is an error, never a skip. */
-export function findRenderer(): Renderer {
-  const kubectl = onPath('kubectl');
-  if (kubectl !== undefined) return { describe: `${kubectl} kustomize`, command: kubectl, args: (dir) => ['kustomize', dir] };
-  const kustomize = onPath('kustomize');
-  if (kustomize !== undefined) return { describe: `${kustomize} build`, command: kustomize, args: (dir) => ['build', dir] };
-  throw new Error(
-    'cannot render the Kubernetes manifests: neither `kubectl` nor `kustomize` is on PATH. ' +
-      'Install kubectl (it embeds Kustomize v5) or a kustomize v5 binary.',
-  );
 }
 
 /** Renders one Kustomize directory (relative to kubernetes/kagent) into its objects. */
@@ -131,57 +105,4 @@ export function workloads(objects: KubeObject[]): Workload[] {
 
 export function containersOf(spec: IPodSpec): IContainer[] {
   return [...(spec.initContainers ?? []), ...spec.containers];
-}
-
-/** Does a label selector select a set of labels (matchLabels and matchExpressions, as the API server does)? */
-export function selects(selector: ILabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  if (selector === undefined) return false;
-  const have = labels ?? {};
-  const matchLabels = selector.matchLabels ?? {};
-  const expressions = selector.matchExpressions ?? [];
-  // An empty selector selects everything: never what a workload means.
-  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) return false;
-  for (const [key, value] of Object.entries(matchLabels)) if (have[key] !== value) return false;
-  for (const { key, operator, values = [] } of expressions) {
-    const present = Object.hasOwn(have, key);
-    switch (operator) {
-      case 'In':
-        if (!present || !values.includes(have[key]!)) return false;
-        break;
-      case 'NotIn':
-        if (present && values.includes(have[key]!)) return false;
-        break;
-      case 'Exists':
-        if (!present) return false;
-        break;
-      case 'DoesNotExist':
-        if (present) return false;
-        break;
-      default:
-        throw new Error(`unknown selector operator ${operator}`);
-    }
-  }
-  return true;
-}
-
-const QUANTITY_SUFFIX: Readonly<Record<string, number>> = {
-  '': 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-};
-
-/** A Kubernetes quantity ("500m", "2", "1Gi", 3) as a number of base units. */
-export function quantity(value: string | number | undefined): number {
-  if (value === undefined) throw new Error('missing quantity');
-  if (typeof value === 'number') return value;
-  const match = /^([0-9.]+)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/.exec(value.trim());
-  if (match === null) throw new Error(`not a quantity: ${value}`);
-  return Number(match[1]) * QUANTITY_SUFFIX[match[2] ?? '']!;
 }

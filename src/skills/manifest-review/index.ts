@@ -1,0 +1,143 @@
+// manifest-review: reviews Kubernetes manifests with no cluster at all —
+// strict schema validation, workload hygiene, and the consistency of Services,
+// StatefulSets, PodDisruptionBudgets and autoscalers with what they point at.
+import { readFileSync, statSync } from 'node:fs';
+import type { Skill, SkillContext, SkillDescriptor } from '../skill.js';
+import { BadRequest, readRequest } from './input.js';
+import type { ReviewRequest } from './input.js';
+import { findRenderer, isKustomizeDir, renderKustomize, resolveUnderRoots } from './kustomize.js';
+import type { Renderer } from './kustomize.js';
+import { ManifestParseError, parseManifestText } from './parse.js';
+import { countFindings, markdownReport, summaryLine } from './report.js';
+import { reviewManifests } from './rules.js';
+
+export { looksLikeManifests } from './input.js';
+export { RULES } from './rules.js';
+export type { Finding, RuleId, Severity } from './rules.js';
+
+export interface ManifestReviewOptions {
+  /** Directories under which a path named in a request may be read (MANIFEST_ROOTS); empty: inline manifests only. */
+  roots: readonly string[];
+  /** Longest a Kustomize render may take. */
+  renderTimeoutMs?: number;
+  /** Which Kustomize to run; found on PATH (kubectl kustomize, else kustomize build) when not given. */
+  renderer?: () => Renderer;
+}
+
+const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+export function manifestReviewDescriptor(options: Pick<ManifestReviewOptions, 'roots'>): SkillDescriptor {
+  const paths = options.roots.length > 0;
+  return {
+    id: 'manifest-review',
+    name: 'Manifest review',
+    description:
+      'Reviews Kubernetes manifests offline, with no cluster: schema errors and unknown fields, missing requests/limits and probes, ' +
+      'probes on undeclared ports, root or writable root filesystem, privilege escalation, added capabilities, no seccomp, latest or untagged images, ' +
+      'Services selecting no pods, StatefulSets without their headless Service, required anti-affinity with more replicas than a stated nodeCount, ' +
+      'PodDisruptionBudgets that block every eviction or protect nothing, and autoscalers with a missing target or minReplicas > maxReplicas. ' +
+      'Send YAML or JSON as text or a file, or a data part {"manifests": …, "nodeCount": 3}' +
+      (paths ? ', or the path of a Kustomize directory under an allowed root (rendered with Kustomize)' : '') +
+      '. Returns the findings as JSON ({findings: [{severity, rule, object, path, message, fix}]}) and a Markdown report.',
+    tags: ['kubernetes', 'manifests', 'kustomize', 'review', 'lint', 'security', 'offline'],
+    examples: [
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: …',
+      '{"manifests": "apiVersion: v1\\nkind: Service\\n…", "nodeCount": 3}',
+      ...(paths ? ['kubernetes/kagent/overlays/prod'] : []),
+    ],
+    inputModes: ['text/plain', 'application/yaml', 'application/json'],
+    outputModes: ['application/json', 'text/markdown'],
+  };
+}
+
+export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
+  const roots = [...options.roots];
+  return {
+    descriptor: manifestReviewDescriptor(options),
+    async execute(ctx: SkillContext): Promise<void> {
+      let request: ReviewRequest;
+      try {
+        request = readRequest(ctx.message);
+      } catch (error) {
+        if (error instanceof BadRequest) return ctx.reject(error.message);
+        if (error instanceof ManifestParseError) return ctx.fail(error.message);
+        throw error;
+      }
+
+      for (const path of request.paths) {
+        const resolved = resolveUnderRoots(path, roots);
+        if (!resolved.ok) return ctx.reject(resolved.message);
+        const stat = statSync(resolved.realPath);
+        if (stat.isDirectory()) {
+          if (!isKustomizeDir(resolved.realPath)) return ctx.reject(`cannot review ${path}: it is a directory without a kustomization.yaml`);
+          let renderer: Renderer;
+          try {
+            renderer = (options.renderer ?? findRenderer)();
+          } catch (error) {
+            return ctx.fail((error as Error).message);
+          }
+          await ctx.working(`rendering ${path} with ${renderer.describe}`);
+          let yaml: string;
+          try {
+            yaml = await renderKustomize(resolved.realPath, { renderer, signal: ctx.signal, timeoutMs: options.renderTimeoutMs ?? 60_000 });
+          } catch (error) {
+            if (ctx.signal.aborted) throw ctx.signal.reason;
+            return ctx.fail((error as Error).message);
+          }
+          const source = `${path} (kustomize)`;
+          try {
+            request.documents.push(...parseManifestText(yaml, source));
+          } catch (error) {
+            return ctx.fail((error as Error).message);
+          }
+          request.sources.push(source);
+        } else if (stat.isFile() && /\.(ya?ml|json)$/i.test(resolved.realPath)) {
+          if (stat.size > MAX_FILE_BYTES) return ctx.reject(`cannot review ${path}: larger than ${MAX_FILE_BYTES} bytes`);
+          try {
+            request.documents.push(...parseManifestText(readFileSync(resolved.realPath, 'utf8'), path));
+          } catch (error) {
+            return ctx.fail((error as Error).message);
+          }
+          request.sources.push(path);
+        } else {
+          return ctx.reject(`cannot review ${path}: it is neither a Kustomize directory nor a .yaml/.json file`);
+        }
+      }
+
+      if (request.documents.length === 0) {
+        const ways = [
+          'YAML or JSON as text',
+          'a .yaml/.json file',
+          'a data part {"manifests": …}',
+          ...(roots.length > 0 ? ['the path of a Kustomize directory under an allowed root'] : []),
+        ];
+        const skipped = request.skipped.length > 0 ? ` (not used: ${request.skipped.join('; ')})` : '';
+        return ctx.requireInput(`Send the Kubernetes manifests to review: ${ways.join(', ')}.${skipped}`);
+      }
+
+      await ctx.working(`reviewing ${request.documents.length} object(s)`);
+      const result = await reviewManifests(request.documents, request.nodeCount === undefined ? {} : { nodeCount: request.nodeCount });
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const counts = countFindings(result);
+      await ctx.artifact(
+        {
+          artifactId: 'manifest-review-findings',
+          name: 'findings',
+          description: 'Findings of the manifest review, errors first',
+          parts: [{ kind: 'data', mediaType: 'application/json', data: { findings: result.findings.map((f) => ({ ...f })), summary: { ...counts } } }],
+        },
+        { lastChunk: true },
+      );
+      await ctx.artifact(
+        {
+          artifactId: 'manifest-review-report',
+          name: 'report.md',
+          description: 'The manifest review as Markdown',
+          parts: [{ kind: 'text', mediaType: 'text/markdown', text: markdownReport(result, request.sources) }],
+        },
+        { lastChunk: true },
+      );
+      await ctx.complete(summaryLine(counts));
+    },
+  };
+}
