@@ -50,7 +50,9 @@ export async function runClientCommand(command: string, args: string[]): Promise
       const code = error.kind === 'rpc' && error.code !== undefined ? ` (error ${error.code})` : '';
       console.error(`kagent-a2a ${command}: ${error.message}${code}`);
       if (error.kind === 'connection') console.error('is the agent running, and is the URL its base URL (e.g. http://localhost:8080)?');
-      return error.kind === 'rpc' ? EXIT.agentError : error.kind === 'invalid-response' ? EXIT.badResponse : EXIT.unreachable;
+      // The agent said no (an error, or an operation its protocol version lacks) vs. the agent could not be asked.
+      if (error.kind === 'rpc' || error.kind === 'unsupported') return EXIT.agentError;
+      return error.kind === 'invalid-response' ? EXIT.badResponse : EXIT.unreachable;
     }
     throw error;
   }

@@ -1,4 +1,16 @@
 // The A2A client's public API: `import { A2AClient } from 'kagent-a2a/client'`.
+//
+//   const agent = await A2AClient.connect('http://kagent-0.kagent-headless:8080');
+//   const result = await agent.send(userText('hello'), { deadlineMs: 10_000 });
+//
+// Version and binding come from the agent card (1.0 JSON-RPC, else 1.0
+// HTTP+JSON, else 0.3 JSON-RPC) unless forced with `protocolVersion` or
+// `bindings`. Failures are A2AClientError; switch on `kind` ('rpc', 'http',
+// 'connection', 'timeout', 'aborted', 'invalid-response', 'unsupported') or
+// test `instanceof TaskNotFoundError` / `A2ATimeoutError`. Retries follow
+// `isRetryable` (network errors, attempt timeouts, 5xx, 429, -32050; never a
+// 4xx or a request error) with the backoff of the RetryPolicy, honouring
+// Retry-After; a stream is retried only until it has begun.
 
 export { A2AClient, CARD_PATHS } from './client.js';
 export type { CallOptions, ClientOptions, ConnectOptions, GetTaskOptions, SendOptions, StreamOptions, StreamSendOptions } from './client.js';
