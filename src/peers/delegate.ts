@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
@@ -126,7 +125,8 @@ function outgoingMessage(message: Message, remote: Remote | undefined, passedThr
   delete metadata.peer;
   if (typeof message.metadata?.targetSkill === 'string') metadata.skill = message.metadata.targetSkill;
   else if (typeof message.metadata?.skill === 'string' && message.metadata.skill !== 'delegate') metadata.skill = message.metadata.skill;
-  const out: Message = { messageId: randomUUID(), role: 'user', parts: message.parts, metadata };
+  // The caller's messageId travels on: the peer's idempotency then covers retries of this hand-over too.
+  const out: Message = { messageId: message.messageId, role: 'user', parts: message.parts, metadata };
   if (remote !== undefined) {
     out.taskId = remote.taskId;
     out.contextId = remote.contextId;
