@@ -7,6 +7,7 @@ import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
+import { ANONYMOUS } from './model/model.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
@@ -21,7 +22,11 @@ import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { conformanceSkill } from './skills/conformance.js';
+import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
+import type { RunSkill } from './skills/assistant/index.js';
 import { echoSkill } from './skills/echo.js';
+import { helpSkill } from './skills/help.js';
+import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
 import type { Skill } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
@@ -96,9 +101,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     },
   });
   const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate];
-  if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
-  const registry = new SkillRegistry(skills, config.CONFORMANCE_AGENT ? 'conformance' : 'echo', {
+  let runSubTask: RunSkill | undefined;
+  const skills = buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
+  const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
+    byContent: [{ skillId: 'manifest-review', matches: looksLikeManifests }],
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
     forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
   });
@@ -136,6 +142,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
   leases?.start();
+  runSubTask = runSkillVia(service, ANONYMOUS);
   const recovered = await service.recoverInterrupted();
   if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
 
@@ -297,6 +304,56 @@ function startSiblingRefresh(
   };
 }
 
+/** The assistant may call these skills as tools. */
+const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
+
+/** Every skill this configuration offers; the agent card lists exactly these. */
+function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Skill[] {
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS })];
+  if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
+  if (config.LLM_URL !== undefined) {
+    if (config.LLM_MODEL === undefined) throw new ConfigError('LLM_MODEL', 'settings', 'is required when LLM_URL is set: the assistant needs a model name');
+    const tools = skills.filter((skill) => ASSISTANT_TOOL_SKILLS.includes(skill.descriptor.id)).map((skill) => skillAsTool(skill, runSubTask));
+    skills.push(
+      assistantSkill({
+        baseUrl: config.LLM_URL,
+        model: config.LLM_MODEL,
+        apiKey: config.LLM_API_KEY_FILE === undefined ? undefined : secretFile('LLM_API_KEY_FILE', config.LLM_API_KEY_FILE),
+        maxToolRounds: config.LLM_MAX_TOOL_ROUNDS,
+        maxTokens: config.LLM_MAX_TOKENS,
+        timeoutMs: config.LLM_TIMEOUT,
+        tools,
+      }),
+    );
+  }
+  skills.push(helpSkill(() => skills.map((skill) => skill.descriptor)));
+  return skills;
+}
+
+/** The conformance agent in conformance mode; else DEFAULT_SKILL, where 'auto' is the assistant if there is one, else help. */
+function defaultSkill(config: Config, skills: readonly Skill[]): string {
+  if (config.CONFORMANCE_AGENT) return 'conformance';
+  if (config.DEFAULT_SKILL !== 'auto') {
+    if (!skills.some((skill) => skill.descriptor.id === config.DEFAULT_SKILL)) {
+      throw new ConfigError('DEFAULT_SKILL', 'settings', `"${config.DEFAULT_SKILL}" is not a skill of this agent (${skills.map((s) => s.descriptor.id).join(', ')})`);
+    }
+    return config.DEFAULT_SKILL;
+  }
+  return skills.some((skill) => skill.descriptor.id === 'assistant') ? 'assistant' : 'help';
+}
+
+/** A secret mounted as a file, trimmed; an unreadable or empty file is a bad setting. */
+function secretFile(setting: string, path: string): string {
+  let value: string;
+  try {
+    value = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
+  }
+  if (value === '') throw new ConfigError(setting, path, 'the file is empty');
+  return value;
+}
+
 function createStore(config: Config, pod: string, logger: Logger): TaskStore {
   if (config.STORE === 'sqlite') {
     return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
@@ -317,11 +374,7 @@ function databaseUrl(config: Config): string {
   if (config.DATABASE_URL_FILE === undefined) {
     throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
   }
-  try {
-    return readFileSync(config.DATABASE_URL_FILE, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError('DATABASE_URL_FILE', config.DATABASE_URL_FILE, error instanceof Error ? error.message : String(error));
-  }
+  return secretFile('DATABASE_URL_FILE', config.DATABASE_URL_FILE);
 }
 
 function identityInput(config: Config) {

@@ -112,6 +112,13 @@ export const SETTINGS = {
     live: false,
     description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is failed by another pod',
   },
+  DEFAULT_SKILL: {
+    type: { kind: 'string' },
+    default: 'auto',
+    live: false,
+    description:
+      "skill for messages that name none and whose content picks none; 'auto': the assistant when LLM_URL is set, else help (a list of the skills)",
+  },
   MANIFEST_ROOTS: {
     type: { kind: 'list' },
     default: '',

@@ -42,7 +42,7 @@ describe('agent cards', () => {
     assert.equal(body.capabilities.streaming, true);
     assert.equal(body.capabilities.pushNotifications, false);
     assert.equal(body.capabilities.extendedAgentCard, false);
-    assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate']);
+    assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate', 'manifest-review', 'help']);
     for (const skill of body.skills) {
       assert.equal(typeof skill.name, 'string');
       assert.equal(typeof skill.description, 'string');
@@ -63,7 +63,7 @@ describe('agent cards', () => {
 
   test('the conformance agent lists both skills', async () => {
     const { body } = await card(conformance.url, V1_PATH);
-    assert.deepEqual(body.skills.map((s: any) => s.id).sort(), ['conformance', 'delegate', 'echo']);
+    assert.deepEqual(body.skills.map((s: any) => s.id).sort(), ['conformance', 'delegate', 'echo', 'help', 'manifest-review']);
   });
 
   test('the 0.3 card adds url, preferredTransport and protocolVersion', async () => {
@@ -72,7 +72,7 @@ describe('agent cards', () => {
     assert.equal(body.preferredTransport, 'JSONRPC');
     assert.equal(body.protocolVersion, '0.3.0');
     assert.equal(body.name, 'card-test');
-    assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate']);
+    assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate', 'manifest-review', 'help']);
     assert.equal(body.capabilities.streaming, true);
   });
 

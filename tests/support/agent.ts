@@ -23,7 +23,8 @@ export async function startTestAgent(
   watched?: { configPath: string; pollMs?: number },
 ): Promise<TestAgent> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'kagent-a2a-test-'));
-  const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'normal', ...settings };
+  // Tests talk to echo unless they name a skill: the workhorse of lifecycle tests.
+  const env = { PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, SQLITE_SYNCHRONOUS: 'normal', DEFAULT_SKILL: 'echo', ...settings };
   const load = () =>
     loadConfig({
       env,

@@ -67,6 +67,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
       DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       POD_NAME: 'kagent-0',
+      DEFAULT_SKILL: 'echo',
       ...env,
       PORT: String(port),
     },
