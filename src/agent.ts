@@ -14,6 +14,7 @@ import { EventBus } from './core/event-bus.js';
 import { LeaseKeeper } from './core/lease-keeper.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
+import type { RoutingOptions } from './core/skill-registry.js';
 import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
@@ -24,6 +25,7 @@ import type { PeerTarget } from './peers/discovery.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
+import { clusterSkillFor } from './skills/cluster/routing.js';
 import { echoSkill } from './skills/echo.js';
 import { helpSkill } from './skills/help.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
@@ -102,9 +104,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
   let runSubTask: RunSkill | undefined;
-  const skills = buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
+  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
-    byContent: [{ skillId: 'manifest-review', matches: looksLikeManifests }],
+    byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
     forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
   });
@@ -308,9 +310,20 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Skill[] {
+async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Promise<Skill[]> {
   const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
+  if (config.KUBERNETES_SKILLS) {
+    // The Kubernetes client takes a while to load: only when the skills are on.
+    const { clusterSkills, loadKubeConfig, KubeConfigError } = await import('./skills/cluster/index.js');
+    try {
+      // In a pod: its service account. Otherwise KUBECONFIG, else ~/.kube/config.
+      skills.push(...clusterSkills({ kubeConfig: loadKubeConfig({ kubeconfig: config.KUBECONFIG }) }));
+    } catch (error) {
+      if (error instanceof KubeConfigError) throw new ConfigError(error.setting, 'settings', error.detail);
+      throw error;
+    }
+  }
   if (config.LLM_URL !== undefined) {
     if (config.LLM_MODEL === undefined) throw new ConfigError('LLM_MODEL', 'settings', 'is required when LLM_URL is set: the assistant needs a model name');
     const tools = skills.filter((skill) => ASSISTANT_TOOL_SKILLS.includes(skill.descriptor.id)).map((skill) => skillAsTool(skill, runSubTask));
@@ -328,6 +341,16 @@ function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Ski
   }
   skills.push(helpSkill(() => skills.map((skill) => skill.descriptor)));
   return skills;
+}
+
+/** Skills picked by what a message holds, when it names none: manifests to review, cluster questions. */
+function contentRoutes(skills: readonly Skill[]): RoutingOptions['byContent'] {
+  const offered = new Set(skills.map((skill) => skill.descriptor.id));
+  const routes: NonNullable<RoutingOptions['byContent']> = [{ skillId: 'manifest-review', matches: looksLikeManifests }];
+  for (const id of ['cluster-diagnose', 'cluster-inspect'] as const) {
+    if (offered.has(id)) routes.push({ skillId: id, matches: (message) => clusterSkillFor(message) === id });
+  }
+  return routes;
 }
 
 /** The conformance agent in conformance mode; else DEFAULT_SKILL, where 'auto' is the assistant if there is one, else help. */

@@ -100,3 +100,47 @@ describe('routing settings are checked at start', () => {
     }
   });
 });
+
+// No API server runs here: the fake one serves fixtures shaped like real API output.
+describe('cluster questions reach the cluster skills', () => {
+  test('"diagnose statefulset kagent in namespace kagent" goes to cluster-diagnose through the agent', async () => {
+    const { FakeApiServer } = await import('../skills/cluster/fake-api.js');
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const api = await FakeApiServer.start();
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-kubeconfig-'));
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'fake', cluster: { server: api.url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'agent', user: { token: api.token } }],
+        contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'agent' } }],
+        'current-context': 'fake',
+      }),
+    );
+    const agent = await startTestAgent({ DEFAULT_SKILL: 'auto', KUBERNETES_SKILLS: 'true', KUBECONFIG: kubeconfig });
+    try {
+      const card = (await (await fetch(`http://127.0.0.1:${agent.port}/.well-known/agent-card.json`)).json()) as { skills: { id: string }[] };
+      assert.ok(card.skills.some((s) => s.id === 'cluster-diagnose'));
+      const res = await rpc(`http://127.0.0.1:${agent.port}`, 'SendMessage', {
+        message: message([{ text: 'diagnose statefulset kagent in namespace kagent' }]),
+      });
+      const task = res.body.result.task;
+      assert.equal(task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(task.status));
+      assert.ok(api.requests.some((r) => r.path.includes('/apis/apps/v1/namespaces/kagent/statefulsets/kagent')), JSON.stringify(api.requests.map((r) => r.path)));
+      assert.ok(api.requests.every((r) => r.method === 'GET'));
+    } finally {
+      await agent.dispose();
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('KUBERNETES_SKILLS without any cluster credentials is refused at start, naming the setting', async () => {
+    await assert.rejects(startTestAgent({ KUBERNETES_SKILLS: 'true', KUBECONFIG: '/nonexistent/kubeconfig' }), /KUBECONFIG/);
+  });
+});
