@@ -6,8 +6,11 @@ export function partText(part: Part): string {
   switch (part.kind) {
     case 'text':
       return part.text;
-    case 'data':
-      return JSON.stringify(part.data);
+    case 'data': {
+      // Data is for programs: show its start; --json prints it whole.
+      const json = JSON.stringify(part.data);
+      return json.length > DATA_PREVIEW ? `${json.slice(0, DATA_PREVIEW)}… (--json for all)` : json;
+    }
     case 'url':
       return `<file ${part.filename ?? ''} ${part.url}>`.replace('  ', ' ');
     case 'bytes':
@@ -15,8 +18,12 @@ export function partText(part: Part): string {
   }
 }
 
+const DATA_PREVIEW = 160;
+
+/** A message as a person reads it: its text parts, when it has any. */
 function messageText(message: Message): string {
-  return message.parts.map(partText).join(' ');
+  const texts = message.parts.filter((part) => part.kind === 'text');
+  return (texts.length > 0 ? texts : message.parts).map(partText).join(' ');
 }
 
 export function formatTask(task: Task): string {
