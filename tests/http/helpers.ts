@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rpc } from '../support/rpc.js';
+import { openStream, rpc } from '../support/rpc.js';
 import type { RpcResponse } from '../support/rpc.js';
 
 export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
@@ -212,37 +212,7 @@ export async function streamCall(
   params: unknown,
   headers: Record<string, string> = { 'A2A-Version': '1.0' },
 ): Promise<SseCall> {
-  const id = `sse-${++sseId}-${Math.random().toString(36).slice(2, 8)}`;
-  const controller = new AbortController();
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
-    signal: controller.signal,
-  });
-  const comments: string[] = [];
-  async function* events(): AsyncGenerator<any> {
-    if (res.body === null) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let boundary: number;
-        while ((boundary = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, boundary);
-          buffer = buffer.slice(boundary + 2);
-          for (const line of block.split('\n')) {
-            if (line.startsWith('data: ')) yield JSON.parse(line.slice(6));
-            else if (line.startsWith(':')) comments.push(line);
-          }
-        }
-      }
-    } catch (error) {
-      if (!controller.signal.aborted) throw error;
-    }
-  }
-  return { status: res.status, headers: res.headers, id, events, comments, close: () => controller.abort() };
+  return openStream(url, method, params, headers, `sse-${++sseId}-${Math.random().toString(36).slice(2, 8)}`) as Promise<SseCall>;
 }
 
 /** Every envelope of a stream until the server closes it (bounded). */

@@ -31,6 +31,8 @@ export async function postRaw(url: string, body: string, headers: Record<string,
 export interface SseStream {
   status: number;
   headers: Headers;
+  /** The JSON-RPC id of the call, which every event repeats. */
+  id: string | number;
   /** Parsed `data:` payloads, in order, until the server closes the stream. */
   events(): AsyncGenerator<any>;
   /** Comment lines (heartbeats) seen so far. */
@@ -44,12 +46,13 @@ export async function openStream(
   method: string,
   params: unknown,
   headers: Record<string, string> = { 'A2A-Version': '1.0' },
+  id: string | number = nextId++,
 ): Promise<SseStream> {
   const controller = new AbortController();
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
-    body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }),
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
     signal: controller.signal,
   });
   const comments: string[] = [];
@@ -74,7 +77,7 @@ export async function openStream(
       if (!controller.signal.aborted) throw error;
     }
   }
-  return { status: res.status, headers: res.headers, events, comments, close: () => controller.abort() };
+  return { status: res.status, headers: res.headers, id, events, comments, close: () => controller.abort() };
 }
 
 /** Collects every event of a stream until it closes. */

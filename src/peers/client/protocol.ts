@@ -1,6 +1,7 @@
 import { DomainError } from '../../model/errors.js';
 import type { Message, SendResult, StreamItem, Task, TaskPage, TaskState } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
+import { REASON_CODES } from '../../protocol/errors.js';
 import * as v03 from '../../protocol/v03/codec.js';
 import * as v1 from '../../protocol/v1/codec.js';
 import type { Endpoint } from './card.js';
@@ -65,21 +66,6 @@ export function protocolFor(endpoint: Endpoint, headers: Record<string, string>)
 
 // ---- shared reading ---------------------------------------------------------
 
-/** A2A error reasons (google.rpc.ErrorInfo) and their JSON-RPC codes, A2A spec 5.4. */
-const REASON_CODES: Readonly<Record<string, number>> = {
-  TASK_NOT_FOUND: -32001,
-  TASK_NOT_CANCELABLE: -32002,
-  PUSH_NOTIFICATION_NOT_SUPPORTED: -32003,
-  UNSUPPORTED_OPERATION: -32004,
-  CONTENT_TYPE_NOT_SUPPORTED: -32005,
-  INVALID_AGENT_RESPONSE: -32006,
-  EXTENDED_AGENT_CARD_NOT_CONFIGURED: -32007,
-  EXTENSION_SUPPORT_REQUIRED: -32008,
-  VERSION_NOT_SUPPORTED: -32009,
-  // This project's server: draining, or the task's owner pod is away.
-  UNAVAILABLE: -32050,
-  OWNER_UNAVAILABLE: -32050,
-};
 
 function parseJson(text: string): unknown {
   try {
