@@ -14,6 +14,7 @@ const USAGES: Record<string, string> = {
   get: 'kagent-a2a get URL TASK [--history N] [--json]',
   cancel: 'kagent-a2a cancel URL TASK [--json]',
   tasks: 'kagent-a2a tasks URL [--state STATE] [--context ID] [--limit N] [--json]',
+  peers: 'kagent-a2a peers URL [--json]',
 };
 
 export const CLIENT_COMMANDS = Object.keys(USAGES);
@@ -69,6 +70,12 @@ async function run(command: string, args: string[]): Promise<number> {
   const [url, arg] = positionals;
   if (url === undefined) throw new UsageError('the agent URL is missing');
   const print = (human: string, value: unknown) => console.log(flags.json ? JSON.stringify(value, null, 2) : human);
+  // The peer registry is this service's own endpoint, not an A2A method: no card needed.
+  if (command === 'peers') {
+    const peers = await fetchPeers(url);
+    print(peers.length === 0 ? 'no peers configured or discovered' : peers.map(formatPeer).join('\n'), peers);
+    return EXIT.ok;
+  }
   // The operator's URL often reaches the agent through a port-forward or proxy: keep its origin.
   const client = await A2AClient.connect(url, { endpoint: 'base' });
 
@@ -116,6 +123,43 @@ async function run(command: string, args: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command ${command}`);
   }
+}
+
+interface PeerView {
+  url: string;
+  source: string;
+  state: string;
+  name?: string;
+  protocolVersions?: string[];
+  skills?: { id: string }[];
+  lastSeen?: string;
+  lastError?: string;
+  lastErrorAt?: string;
+}
+
+async function fetchPeers(base: string): Promise<PeerView[]> {
+  const url = `${base.replace(/\/+$/, '')}/peers`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
+    throw new A2AClientError('connection', `cannot reach ${url}: ${cause}`);
+  }
+  if (res.status === 404) throw new A2AClientError('unsupported', `${url} does not exist: the agent is not a kagent-a2a service`);
+  if (!res.ok) throw new A2AClientError('http', `GET ${url} answered HTTP ${res.status}`, res.status);
+  const body = (await res.json().catch(() => undefined)) as { peers?: PeerView[] } | undefined;
+  if (!Array.isArray(body?.peers)) throw new A2AClientError('invalid-response', `GET ${url} did not answer with a peer list`);
+  return body.peers;
+}
+
+function formatPeer(peer: PeerView): string {
+  const head = `${peer.state.padEnd(11)} ${peer.url}  (${peer.source}${peer.name ? `: ${peer.name}` : ''})`;
+  const lines = [head];
+  if (peer.skills !== undefined && peer.skills.length > 0) lines.push(`            skills: ${peer.skills.map((s) => s.id).join(', ')}`);
+  if (peer.state !== 'healthy' && peer.lastError !== undefined) lines.push(`            last error (${peer.lastErrorAt ?? '?'}): ${peer.lastError}`);
+  else if (peer.lastSeen !== undefined) lines.push(`            last seen ${peer.lastSeen}`);
+  return lines.join('\n');
 }
 
 function jsonObject(value: string, flag: string): JsonObject {

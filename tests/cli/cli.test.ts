@@ -149,3 +149,35 @@ describe('kagent-a2a client commands against a running agent', () => {
     assert.equal(unknown.code, 2);
   });
 });
+
+describe('kagent-a2a peers', () => {
+  test('shows the discovered peers and their state, and --json the registry', async () => {
+    const { startFakePeer, eventually } = await import('../support/fake-peer.js');
+    const { closedPort } = await import('../client/servers.js');
+    const peer = await startFakePeer('vapora');
+    const dead = `http://127.0.0.1:${await closedPort()}`;
+    const agent = await startTestAgent({ VAPORA_URL: peer.url, A2A_PEERS: dead, A2A_DISCOVERY_INTERVAL: '100ms' });
+    const url = `http://127.0.0.1:${agent.port}`;
+    try {
+      await eventually(async () => {
+        const peers = JSON.parse((await cli(['peers', url, '--json'])).stdout) as { state: string }[];
+        return peers.length === 2 && peers.every((p) => p.state !== 'pending');
+      }, 'both peers checked');
+      const run = await cli(['peers', url]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`healthy\\s+${peer.url.replace(/\./g, '\\.')}\\s+\\(vapora: vapora\\)`));
+      assert.match(run.stdout, new RegExp(`unreachable\\s+${dead.replace(/\./g, '\\.')}\\s+\\(config\\)`));
+      assert.match(run.stdout, /last error \(.*\): .*ECONNREFUSED/);
+      assert.match(run.stdout, /skills: summarize/);
+    } finally {
+      await agent.dispose();
+      await peer.close();
+    }
+  });
+
+  test('a URL that is not a kagent-a2a service, or not reachable, exits non-zero saying so', async () => {
+    const unreachable = await cli(['peers', 'http://127.0.0.1:1']);
+    assert.equal(unreachable.code, 3);
+    assert.match(unreachable.stderr, /cannot reach http:\/\/127\.0\.0\.1:1\/peers/);
+  });
+});
