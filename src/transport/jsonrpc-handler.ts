@@ -15,6 +15,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { listAcrossPods } from './cluster-list.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
+import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -162,7 +163,7 @@ export class JsonRpcHandler {
     try {
       await writeSse(res, stream, {
         heartbeatMs: this.options.heartbeatMs,
-        frame: (item) => resultEnvelope(id, codec.encodeStreamItem(item)),
+        frame: (item) => eventFrame(id, item, codec),
         onOverflow: () => metrics.streamsCut.inc(),
       });
     } finally {
