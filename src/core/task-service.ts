@@ -195,10 +195,9 @@ export class TaskService {
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
     const skill = this.skills.route(message);
-    // A retried first message finds the task it created instead of starting the work again.
+    // A retried first message carries the same key: creating its task again fails on the key,
+    // and the retry joins the task it started instead of starting the work again.
     const requestKey = skill.deduplicateRequests === false ? randomUUID() : messageKey(message);
-    const existing = await this.store.findTaskByRequestKey(caller, requestKey);
-    if (existing !== undefined) return { kind: 'task', taskId: existing, stream: await this.subscribeTo(caller, existing, { allowEnded: true }) };
 
     const direct = skill.replyDirectly?.(message);
     if (direct !== undefined) {
@@ -228,7 +227,7 @@ export class TaskService {
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
-      // The same message sent twice at once: the loser joins the winner's task.
+      // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
       if (winner === undefined) throw error;
       return { kind: 'task', taskId: winner, stream: await this.subscribeTo(caller, winner, { allowEnded: true }) };

@@ -101,6 +101,8 @@ export class SqliteTaskStore implements TaskStore {
   private db: Database.Database | undefined;
   private readonly pending: { run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
+  /** Runs one write inside the batch's transaction, in a savepoint of its own. */
+  private savepoint!: (job: () => unknown) => unknown;
 
   constructor(private readonly options: SqliteStoreOptions) {}
 
@@ -128,6 +130,7 @@ export class SqliteTaskStore implements TaskStore {
     }
     this.db = db;
     this.stmts = this.prepare(db);
+    this.savepoint = db.transaction((job: () => unknown) => job());
   }
 
   async close(): Promise<void> {
@@ -190,9 +193,9 @@ export class SqliteTaskStore implements TaskStore {
    * and each promise resolves only after the batch has committed.
    */
   private write<T>(job: () => T): Promise<T> {
-    const db = this.database;
+    if (!this.isOpen) return Promise.reject(new Error('task store is not open'));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: db.transaction(job), resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
