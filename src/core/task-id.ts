@@ -1,11 +1,25 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 // A task id names the pod that owns it: "<pod>.<uuid>". Pod names are DNS
 // labels (no dots), so the owner is what precedes the first dot. Ids contain
 // no ":" — the HTTP+JSON binding puts ":cancel" right after the id.
 
 export function newTaskId(pod: string): string {
-  return `${pod}.${randomUUID()}`;
+  return `${pod}.${timeOrderedUuid()}`;
+}
+
+/**
+ * A UUIDv7 (RFC 9562): 48 bits of milliseconds, then randomness. Ids made one
+ * after another sort together, so a new task lands at the end of the store's
+ * indexes instead of a random page — far fewer pages written per commit.
+ */
+export function timeOrderedUuid(now = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(now, 0, 6);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The pod that created the task, or undefined for an id this agent did not make. */

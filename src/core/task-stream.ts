@@ -78,7 +78,8 @@ export class TaskStream implements AsyncIterable<StreamItem> {
   }
 }
 
-function isLast(item: StreamItem): boolean {
+/** Whether a stream ends with this item. */
+export function isLast(item: StreamItem): boolean {
   switch (item.kind) {
     case 'message':
       return true;

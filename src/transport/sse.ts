@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { TaskStream } from '../core/task-stream.js';
+import { isLast } from '../core/task-stream.js';
 import type { StreamItem } from '../model/model.js';
 
 export interface SseOptions {
@@ -34,6 +35,11 @@ export async function writeSse(res: ServerResponse, stream: TaskStream, options:
   try {
     for await (const item of stream) {
       if (res.destroyed) break;
+      if (isLast(item)) {
+        // The last frame and the end of the response in one write.
+        res.end(`data: ${options.frame(item)}\n\n`);
+        break;
+      }
       if (!res.write(`data: ${options.frame(item)}\n\n`)) {
         await Promise.race([new Promise((resolve) => res.once('drain', resolve)), ended]);
       }
@@ -44,7 +50,7 @@ export async function writeSse(res: ServerResponse, stream: TaskStream, options:
     if (stream.endReason === 'overflow') {
       options.onOverflow();
       res.destroy();
-    } else if (!res.destroyed) {
+    } else if (!res.destroyed && !res.writableEnded) {
       res.end();
     }
   }

@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { newTaskId, ownerOf, timeOrderedUuid } from '../../src/core/task-id.js';
+
+test('a task id names its owner pod and holds no colon', () => {
+  const id = newTaskId('kagent-3');
+  assert.equal(ownerOf(id), 'kagent-3');
+  assert.doesNotMatch(id, /:/);
+  assert.equal(ownerOf('tck-nonexistent-1'), undefined);
+});
+
+test('task ids are UUIDv7: version 7, RFC variant, and later ids sort after earlier ones', () => {
+  const uuid = timeOrderedUuid();
+  assert.match(uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const earlier = timeOrderedUuid(1_700_000_000_000);
+  const later = timeOrderedUuid(1_700_000_000_001);
+  assert.ok(earlier < later);
+  assert.equal(parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16) <= Date.now(), true, 'the leading 48 bits are the creation time');
+  assert.equal(new Set(Array.from({ length: 1000 }, () => timeOrderedUuid(1))).size, 1000, 'the same millisecond still gives distinct ids');
+});
