@@ -24,7 +24,7 @@ import type { TaskStore, TransitionResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { messageKey } from './message-key.js';
-import { newTaskId } from './task-id.js';
+import { newTaskId, timeOrderedUuid } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
@@ -197,11 +197,11 @@ export class TaskService {
     const skill = this.skills.route(message);
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again.
-    const requestKey = skill.deduplicateRequests === false ? randomUUID() : messageKey(message);
+    const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
 
     const direct = skill.replyDirectly?.(message);
     if (direct !== undefined) {
-      const contextId = message.contextId ?? randomUUID();
+      const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
     return this.createTask(caller, message, requestKey, skill);
@@ -214,7 +214,7 @@ export class TaskService {
     skill: Skill,
   ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
-    const contextId = message.contextId ?? randomUUID();
+    const contextId = message.contextId ?? timeOrderedUuid();
     const userMessage: Message = { ...message, taskId, contextId };
     const task: Task = {
       id: taskId,
