@@ -85,11 +85,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
-  const store = createStore(config, provisional.pod, logger);
-  await store.open();
-
   const metrics = new Metrics();
-  metrics.setTaskCounts(await store.countByState());
 
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
@@ -110,6 +106,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
     forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
   });
+
+  // Settings are all checked (skills included) before the store is opened.
+  const store = createStore(config, provisional.pod, logger);
+  await store.open();
+  metrics.setTaskCounts(await store.countByState());
 
   const bus = new EventBus();
   const service = new TaskService({
