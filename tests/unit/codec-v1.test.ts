@@ -447,3 +447,9 @@ describe('1.0 base64 validation of raw', () => {
     for (const raw of ['A', 'abcde', 'a=']) assertInvalidParams(() => decodePart({ raw }, 'p'), 'p.raw');
   });
 });
+
+test('a 1.0 artifact keeps its extensions when decoded, as the 0.3 one does', async () => {
+  const { decodeArtifact } = await import('../../src/protocol/v1/codec.js');
+  const artifact = decodeArtifact({ artifactId: 'a', parts: [{ text: 'x' }], extensions: ['urn:ext:1'] }, 'result.artifact');
+  assert.deepEqual(artifact.extensions, ['urn:ext:1']);
+});

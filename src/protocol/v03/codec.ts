@@ -2,6 +2,7 @@ import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
 import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
+import { readArtifact, readMessageExtras } from '../shared-fields.js';
 import type { Codec, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import {
@@ -68,17 +69,7 @@ export function decodeMessage(value: unknown, path: string): Message {
     role: role as Role,
     parts: parts.map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
   };
-  const contextId = optionalString(o.contextId, `${path}.contextId`);
-  if (contextId) message.contextId = contextId;
-  const taskId = optionalString(o.taskId, `${path}.taskId`);
-  if (taskId) message.taskId = taskId;
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  if (metadata !== undefined) message.metadata = metadata;
-  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
-  if (extensions !== undefined && extensions.length > 0) message.extensions = extensions;
-  const refs = optionalStringArray(o.referenceTaskIds, `${path}.referenceTaskIds`);
-  if (refs !== undefined && refs.length > 0) message.referenceTaskIds = refs;
-  return message;
+  return readMessageExtras(o, path, message);
 }
 
 function decodeSend(params: unknown): SendRequest {
@@ -123,20 +114,7 @@ function decodeStatus(value: unknown, path: string): TaskStatus {
 }
 
 export function decodeArtifact(value: unknown, path: string): Artifact {
-  const o = object(value, path);
-  const artifact: Artifact = {
-    artifactId: nonEmptyString(o.artifactId, `${path}.artifactId`),
-    parts: array(o.parts, `${path}.parts`).map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
-  };
-  const name = optionalString(o.name, `${path}.name`);
-  if (name !== undefined) artifact.name = name;
-  const description = optionalString(o.description, `${path}.description`);
-  if (description !== undefined) artifact.description = description;
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  if (metadata !== undefined) artifact.metadata = metadata;
-  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
-  if (extensions !== undefined && extensions.length > 0) artifact.extensions = extensions;
-  return artifact;
+  return readArtifact(object(value, path), path, decodePart);
 }
 
 /** A 0.3 Task (`kind` "task", or absent). */

@@ -1,6 +1,7 @@
 import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
 import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus, SendResult } from '../../model/model.js';
+import { readArtifact, readMessageExtras } from '../shared-fields.js';
 import type { ListingCodec, SendRequest, TaskQuery } from '../codec.js';
 import { DEFAULT_PAGE_SIZE, MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../codec.js';
 import {
@@ -80,17 +81,7 @@ export function decodeMessage(value: unknown, path: string): Message {
     role,
     parts: decodeParts(o.parts, `${path}.parts`),
   };
-  const contextId = optionalString(o.contextId, `${path}.contextId`);
-  if (contextId) message.contextId = contextId;
-  const taskId = optionalString(o.taskId, `${path}.taskId`);
-  if (taskId) message.taskId = taskId;
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  if (metadata !== undefined) message.metadata = metadata;
-  const extensions = optionalStringArray(o.extensions, `${path}.extensions`);
-  if (extensions !== undefined && extensions.length > 0) message.extensions = extensions;
-  const refs = optionalStringArray(o.referenceTaskIds, `${path}.referenceTaskIds`);
-  if (refs !== undefined && refs.length > 0) message.referenceTaskIds = refs;
-  return message;
+  return readMessageExtras(o, path, message);
 }
 
 function decodeHistoryLength(o: Obj, path: string): number | undefined {
@@ -158,18 +149,7 @@ function decodeStatus(value: unknown, path: string): TaskStatus {
 }
 
 export function decodeArtifact(value: unknown, path: string): Artifact {
-  const o = protoObject(value, path);
-  const artifact: Artifact = {
-    artifactId: nonEmptyString(o.artifactId, `${path}.artifactId`),
-    parts: array(o.parts, `${path}.parts`).map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
-  };
-  const name = optionalString(o.name, `${path}.name`);
-  if (name !== undefined) artifact.name = name;
-  const description = optionalString(o.description, `${path}.description`);
-  if (description !== undefined) artifact.description = description;
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  if (metadata !== undefined) artifact.metadata = metadata;
-  return artifact;
+  return readArtifact(protoObject(value, path), path, decodePart);
 }
 
 export function decodeTask(value: unknown, path: string): Task {
