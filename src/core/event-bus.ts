@@ -35,10 +35,4 @@ export class EventBus {
   hasListeners(taskId: string): boolean {
     return this.listeners.has(taskId);
   }
-
-  subscriberCount(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
-  }
 }
