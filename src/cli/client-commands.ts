@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { JsonObject } from '../model/model.js';
 import { A2AClient, A2AClientError, userText } from '../peers/a2a-client.js';
 import { formatSendResult, formatStreamItem, formatTask } from './format.js';
+import { withoutTrailingSlashes } from '../model/text.js';
 
 /** Exit codes of the client commands, so scripts can tell failures apart. */
 export const EXIT = { ok: 0, agentError: 1, usage: 2, unreachable: 3, badResponse: 4 } as const;
@@ -138,7 +139,7 @@ interface PeerView {
 }
 
 async function fetchPeers(base: string): Promise<PeerView[]> {
-  const url = `${base.replace(/\/+$/, '')}/peers`;
+  const url = `${withoutTrailingSlashes(base)}/peers`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });

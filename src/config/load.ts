@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SettingName, SettingType } from './schema.js';
 import { SETTINGS } from './schema.js';
+import { withoutTrailingSlashes } from '../model/text.js';
 
 type ValueOf<T extends SettingType> = T extends { kind: 'int' } | { kind: 'duration' }
   ? number
@@ -75,7 +76,7 @@ function parseValue(name: string, type: SettingType, raw: string, source: string
         throw new ConfigError(name, source, `"${raw}" is not an absolute URL`);
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, source, `"${raw}" is not an http(s) URL`);
-      return text.replace(/\/+$/, '');
+      return withoutTrailingSlashes(text);
     }
     case 'list':
       return text === '' ? [] : text.split(/[\s,]+/).filter((item) => item !== '');

@@ -4,6 +4,7 @@ import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskSt
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
+import { withoutTrailingSlashes } from '../model/text.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -53,7 +54,7 @@ export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarge
 }
 
 function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  return withoutTrailingSlashes(a) === withoutTrailingSlashes(b);
 }
 
 /** Where a delegated local task's remote twin lives, for follow-up input and cancel. */

@@ -1,3 +1,5 @@
+import { withoutTrailingSlashes } from '../model/text.js';
+
 /** What discovery knows of one peer agent. */
 export interface PeerStatus {
   /** The base URL it was configured with. */
@@ -232,7 +234,7 @@ export class PeerDiscovery {
 }
 
 function normalize(url: string): string {
-  return url.replace(/\/+$/, '');
+  return withoutTrailingSlashes(url);
 }
 
 function describe(error: unknown): string {

@@ -9,6 +9,7 @@ import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
 import type { Operation } from '../protocol/methods.js';
+import { checkNesting } from '../protocol/read.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -58,6 +59,7 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
+      checkNesting(rpc.params, 'params');
       const { routing } = this.options;
       if (routing !== undefined) {
         const taskId = routedTaskId(resolved.operation, rpc.params);

@@ -10,6 +10,7 @@ import { protocolFor } from './protocol.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { readSse } from './sse.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
 export interface CallOptions {
@@ -102,7 +103,7 @@ export class A2AClient {
    * /.well-known/agent.json) and picks the interface to speak.
    */
   static async connect(baseUrl: string, options: ConnectOptions = {}): Promise<A2AClient> {
-    const base = baseUrl.replace(/\/+$/, '');
+    const base = withoutTrailingSlashes(baseUrl);
     const paths = options.cardPath === undefined ? CARD_PATHS : [options.cardPath.startsWith('/') ? options.cardPath : `/${options.cardPath}`];
     const dispatcher = options.dispatcher ?? sharedDispatcher();
     let last: A2AClientError | undefined;
@@ -144,7 +145,7 @@ export class A2AClient {
 
   /** A client for a card already in hand (e.g. from discovery); `baseUrl` is where it came from. */
   static fromCard(card: unknown, options: ClientOptions & { baseUrl?: string } = {}): A2AClient {
-    const base = options.baseUrl?.replace(/\/+$/, '');
+    const base = options.baseUrl === undefined ? undefined : withoutTrailingSlashes(options.baseUrl);
     return new A2AClient(summarizeCard(card, base, options), options);
   }
 

@@ -5,6 +5,7 @@ import { ChatError, streamChat } from './chat-completions.js';
 import type { ChatEndpoint, ChatMessage, ChatReply, ChatToolCall, ChatToolSpec } from './chat-completions.js';
 import { partsAsText } from './tools.js';
 import type { AssistantTool } from './tools.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
 
 export interface AssistantOptions {
   /** OpenAI-compatible base URL, up to `/chat/completions` (e.g. http://ollama:11434/v1). */
@@ -81,7 +82,7 @@ function validate(options: AssistantOptions): ChatEndpoint {
   if (!(options.maxTokens > 0)) throw new Error('assistant: maxTokens must be positive');
   if (!(options.timeoutMs > 0)) throw new Error('assistant: timeoutMs must be positive');
   if (!(options.maxToolRounds >= 0)) throw new Error('assistant: maxToolRounds must be 0 or more');
-  const endpoint: ChatEndpoint = { baseUrl: options.baseUrl.replace(/\/+$/, ''), model: options.model };
+  const endpoint: ChatEndpoint = { baseUrl: withoutTrailingSlashes(options.baseUrl), model: options.model };
   if (options.apiKey !== undefined && options.apiKey !== '') endpoint.apiKey = options.apiKey;
   return endpoint;
 }

@@ -1,5 +1,6 @@
 import { SseParser } from '../../peers/client/sse.js';
 import type { JsonObject } from '../../model/model.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
 
 // The OpenAI chat-completions wire format, streaming flavour: the dialect
 // Ollama, vLLM, llama.cpp and the hosted APIs all speak. Only what the
@@ -74,7 +75,7 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 
 /** POSTs a streaming chat completion and reads it to the end (or until `onText` says stop). */
 export async function streamChat(endpoint: ChatEndpoint, request: ChatRequest, callbacks: ChatCallbacks): Promise<ChatReply> {
-  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const url = `${withoutTrailingSlashes(endpoint.baseUrl)}/chat/completions`;
   const body: JsonObject = {
     model: endpoint.model,
     messages: request.messages as unknown as JsonObject[],
