@@ -119,6 +119,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+    maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -312,7 +314,7 @@ const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-di
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
 async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Promise<Skill[]> {
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS })];
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
     // The Kubernetes client takes a while to load: only when the skills are on.

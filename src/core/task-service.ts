@@ -20,6 +20,7 @@ import type {
   TaskStatus,
 } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import { encodePageToken } from '../store/page-token.js';
 import type { TaskStore, TransitionResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -36,7 +37,23 @@ export interface TaskServiceOptions {
   pod: string;
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
+  /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when not set. */
+  maxArtifactBytes?: number;
+  /** Most bytes of stored JSON one ListTasks page holds (it always holds one task); unbounded when not set. */
+  maxListPageBytes?: number;
   observer?: TaskObserver;
+}
+
+/** A skill tried to write more artifact bytes than one task may hold. */
+export class ArtifactLimitError extends Error {
+  constructor(
+    readonly artifactId: string,
+    readonly wouldBe: number,
+    readonly limit: number,
+  ) {
+    super(`artifact "${artifactId}" would bring this task's artifacts to ${wouldBe} bytes, over the limit of ${limit} bytes per task (MAX_ARTIFACT_BYTES)`);
+    this.name = 'ArtifactLimitError';
+  }
 }
 
 /** Told about every state a task enters, for metrics and logs. */
@@ -138,7 +155,23 @@ export class TaskService {
   }
 
   async listTasks(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
-    return this.store.list(caller, query);
+    const maxBytes = this.options.maxListPageBytes;
+    return this.store.list(caller, query, maxBytes === undefined ? undefined : { maxBytes });
+  }
+
+  /** A page merged from several replicas' pages, cut to the byte budget each of them kept to. */
+  boundPage(page: TaskPage): TaskPage {
+    const maxBytes = this.options.maxListPageBytes;
+    if (maxBytes === undefined) return page;
+    let bytes = 0;
+    const kept = page.tasks.findIndex((task, i) => {
+      bytes += jsonBytes(task);
+      return i > 0 && bytes > maxBytes;
+    });
+    if (kept === -1) return page;
+    const tasks = page.tasks.slice(0, kept);
+    const last = tasks[tasks.length - 1]!;
+    return { ...page, tasks, nextPageToken: encodePageToken({ updatedAt: Date.parse(last.status.timestamp), id: last.id }) };
   }
 
   async cancelTask(caller: Caller, taskId: string): Promise<Task> {
@@ -355,6 +388,17 @@ export class TaskService {
   private run(skill: Skill, task: Task, message: Message, history: readonly Message[]): void {
     const controller = new AbortController();
     const { id: taskId, contextId } = task;
+    // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
+    const artifactLimit = this.options.maxArtifactBytes;
+    let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
+    const artifact = async (artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }) => {
+      if (artifactLimit !== undefined) {
+        const wouldBe = artifactBytes + jsonBytes(artifact);
+        if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
+        artifactBytes = wouldBe;
+      }
+      await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false);
+    };
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
       const result = await this.changeStatus(
         taskId,
@@ -371,7 +415,7 @@ export class TaskService {
       history,
       signal: controller.signal,
       working: (reply) => status('working', reply, ACTIVE),
-      artifact: (artifact, chunk) => this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false),
+      artifact,
       complete: (reply) => status('completed', reply, ACTIVE),
       fail: (reply) => status('failed', reply, ACTIVE),
       reject: (reply) => status('rejected', reply, ACTIVE),
@@ -417,6 +461,10 @@ export class TaskService {
 function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
   const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
   return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
 }
 
 function now(): string {

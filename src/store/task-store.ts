@@ -33,6 +33,12 @@ export interface StatusChange {
   userMessage?: { message: Message; key: string };
 }
 
+/** How much one page of a listing may hold. */
+export interface PageBudget {
+  /** Bytes of stored JSON (status, history, artifacts) the page's tasks may add up to. */
+  maxBytes: number;
+}
+
 export type WriteResult = { applied: true; version: number; from: TaskState } | { applied: false; reason: 'state'; current: TaskState };
 
 export type TransitionResult = WriteResult | { applied: false; reason: 'duplicate-message' };
@@ -62,7 +68,12 @@ export interface TaskStore {
    */
   putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[], lastChunk?: boolean): Promise<WriteResult>;
 
-  list(caller: Caller, query: ListTasksQuery): Promise<TaskPage>;
+  /**
+   * A page of the caller's tasks, newest first. With a budget the page ends
+   * before the task that would take it past `maxBytes` (it always holds one),
+   * and its nextPageToken goes on from there.
+   */
+  list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage>;
   /** Tasks of this pod that were submitted or working: after a crash nobody runs them. */
   unfinished(pod: string): Promise<TaskHead[]>;
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */

@@ -85,8 +85,11 @@ export class JsonRpcHandler {
     if (wire.code === -32603) this.options.logger.error({ err: error, method: record.method }, 'request failed');
     this.finish(record, wire.reason, started);
     if (res.headersSent) {
-      // A stream already started: end it with the error as its last event.
-      if (!res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      // A stream already started: end it with the error as its last event. Any other answer
+      // cannot be mended once begun (an SSE frame in a JSON body is not JSON-RPC): cut it.
+      const stream = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+      if (stream && !res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      else res.destroy();
       return;
     }
     // JSON-RPC errors travel in a 200 response; only refusals the transport itself makes change the status.
@@ -108,7 +111,9 @@ export class JsonRpcHandler {
   ): Promise<void> {
     const { service } = this.options;
     const reply = (result: unknown): void => {
-      res.writeHead(200, JSON_HEADERS).end(resultEnvelope(id, result));
+      // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
+      const body = resultEnvelope(id, result);
+      res.writeHead(200, JSON_HEADERS).end(body);
     };
     switch (operation) {
       case 'send': {
@@ -134,7 +139,8 @@ export class JsonRpcHandler {
         const query = listing.decodeListTasks(params);
         const { routing } = this.options;
         const local = () => service.listTasks(caller, query);
-        const page = routing !== undefined && req.headers[HOP_HEADER] === undefined ? await listAcrossPods(req, routing, query, params, local) : await local();
+        const page =
+          routing !== undefined && req.headers[HOP_HEADER] === undefined ? service.boundPage(await listAcrossPods(req, routing, query, params, local)) : await local();
         return reply(listing.encodeTaskPage(page, query.includeArtifacts));
       }
       case 'cancel': {
