@@ -100,7 +100,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
   let runSubTask: RunSkill | undefined;
-  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
+  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -313,8 +313,8 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Promise<Skill[]> {
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS })];
+async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, logger: Logger): Promise<Skill[]> {
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
     // The Kubernetes client takes a while to load: only when the skills are on.

@@ -5,7 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Skill, SkillContext, SkillDescriptor } from '../skill.js';
 import { BadRequest, readRequest } from './input.js';
 import type { ReviewRequest } from './input.js';
-import { findRenderer, isKustomizeDir, renderKustomize, resolveUnderRoots } from './kustomize.js';
+import { findRenderer, isKustomizeDir, realRoots, RenderError, renderKustomize, resolveUnderRoots } from './kustomize.js';
+import { checkKustomizationTree } from './kustomize-check.js';
 import type { Renderer } from './kustomize.js';
 import { ManifestParseError, parseManifestText } from './parse.js';
 import { boundedReport, markdownReport, notShownNote, summaryLine } from './report.js';
@@ -24,6 +25,8 @@ export interface ManifestReviewOptions {
   renderer?: () => Renderer;
   /** Most findings one review lists (MAX_FINDINGS); the counts cover all. Default 200. */
   maxFindings?: number;
+  /** Where details the caller must not see (Kustomize's own error output) go. */
+  log?: (fields: Record<string, unknown>, message: string) => void;
 }
 
 const DEFAULT_MAX_FINDINGS = 200;
@@ -75,6 +78,8 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
         const stat = statSync(resolved.realPath);
         if (stat.isDirectory()) {
           if (!isKustomizeDir(resolved.realPath)) return ctx.reject(`cannot review ${path}: it is a directory without a kustomization.yaml`);
+          const tree = checkKustomizationTree(resolved.realPath, realRoots(roots));
+          if (!tree.ok) return ctx.reject(`cannot render ${path}: ${tree.message}`);
           let renderer: Renderer;
           try {
             renderer = (options.renderer ?? findRenderer)();
@@ -84,9 +89,11 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           await ctx.working(`rendering ${path} with ${renderer.describe}`);
           let yaml: string;
           try {
-            yaml = await renderKustomize(resolved.realPath, { renderer, signal: ctx.signal, timeoutMs: options.renderTimeoutMs ?? 60_000 });
+            yaml = await renderKustomize(resolved.realPath, { renderer, signal: ctx.signal, timeoutMs: options.renderTimeoutMs ?? 60_000 }, path);
           } catch (error) {
             if (ctx.signal.aborted) throw ctx.signal.reason;
+            // What Kustomize said names server paths: the log has it whole, the caller a short reason.
+            if (error instanceof RenderError) options.log?.({ taskId: ctx.taskId, path, stderr: error.detail }, 'kustomize failed');
             return ctx.fail((error as Error).message);
           }
           const source = `${path} (kustomize)`;
