@@ -187,7 +187,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     metrics,
     logger,
     isReady,
-    peers: () => discovery.list(),
+    peers: () => discovery.publicView(),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -339,6 +339,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         maxTokens: config.LLM_MAX_TOKENS,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
+        log: (fields, message) => logger.warn(fields, message),
       }),
     );
   }

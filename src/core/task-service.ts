@@ -26,6 +26,7 @@ import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { messageKey } from './message-key.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
+import { redactCredentials } from '../observability/redact.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
@@ -437,7 +438,8 @@ export class TaskService {
         const aborted = controller.signal.aborted;
         if (!aborted) this.options.observer?.skillFailed(taskId, error);
         const cause: unknown = aborted ? controller.signal.reason : error;
-        const reason = cause instanceof Error ? cause.message : String(cause);
+        // Whoever reads the task sees this: an error quoting a URL must not carry its credentials along.
+        const reason = redactCredentials(cause instanceof Error ? cause.message : String(cause));
         await this.finishIfActive(taskId, contextId, {
           state: 'failed',
           timestamp: now(),

@@ -5,6 +5,7 @@ import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
 import { withoutTrailingSlashes } from '../model/text.js';
+import { redactCredentials } from '../observability/redact.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -98,7 +99,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       }
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
-      await ctx.working(`delegating to ${peer.name ?? peer.url}`);
+      await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
       const client = await connect(peer.url);
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirror(ctx, client, outgoing, options, remotes);

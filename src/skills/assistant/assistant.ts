@@ -6,6 +6,7 @@ import type { ChatEndpoint, ChatMessage, ChatReply, ChatToolCall, ChatToolSpec }
 import { partsAsText } from './tools.js';
 import type { AssistantTool } from './tools.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
+import { redactSecrets } from '../../observability/redact.js';
 
 export interface AssistantOptions {
   /** OpenAI-compatible base URL, up to `/chat/completions` (e.g. http://ollama:11434/v1). */
@@ -22,6 +23,8 @@ export interface AssistantOptions {
   tools: AssistantTool[];
   /** Replaces the default system prompt. */
   systemPrompt?: string;
+  /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
+  log?: (fields: Record<string, unknown>, message: string) => void;
   /**
    * Streamed text is written as an artifact chunk at most this often (ms), so
    * a fast model does not cost a store write per token. Default 100; 0 writes
@@ -186,8 +189,12 @@ async function runTurn(
       : error instanceof ChatError
         ? error.message
         : `the assistant failed while ${activity}: ${error instanceof Error ? error.message : String(error)}`;
+    if (error instanceof ChatError && error.detail !== undefined) {
+      options.log?.({ taskId: ctx.taskId, status: error.status, detail: redactSecrets(error.detail, [endpoint.apiKey]) }, 'model endpoint error');
+    }
     await answer.finish().catch(() => {});
-    await ctx.fail(reason);
+    // Said by us, not the endpoint; the key is taken out all the same, in case anything quoted it.
+    await ctx.fail(redactSecrets(reason, [endpoint.apiKey]));
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onCancel);
