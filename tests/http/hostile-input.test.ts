@@ -137,6 +137,19 @@ describe('patterns over caller text stay linear at the body limit', () => {
     assert.match(statusText(task), /Send the Kubernetes manifests to review/);
   });
 
+  test('manifest-review of a map with 75,000 keys (the YAML parser checked each key against all before it): reviewed off the event loop', async () => {
+    let n = 0;
+    const body = atBodyLimit('SendMessage', '  k0000000: v\n', (filler) =>
+      message([{ text: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: wide}\ndata:\n${filler.replace(/k0000000/g, () => `k${String(n++).padStart(7, '0')}`)}` }], {
+        skill: 'manifest-review',
+      }),
+    );
+    const { answer } = await sendWhileProbing(body);
+    const task = answer.body.result?.task;
+    assert.equal(task?.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(answer.body).slice(0, 500));
+    assert.equal(statusText(task), '0 errors, 0 warnings in 1 object');
+  });
+
   test('cluster request ending in a megabyte of "." (the trailing-punctuation pattern): answered, naming what it could not read', async () => {
     const body = atBodyLimit('SendMessage', '.', (filler) => message([{ text: `${filler}x` }], { skill: 'cluster-inspect' }));
     const { answer } = await sendWhileProbing(body);

@@ -8,9 +8,9 @@ import type { ReviewRequest } from './input.js';
 import { findRenderer, isKustomizeDir, realRoots, RenderError, renderKustomize, resolveUnderRoots } from './kustomize.js';
 import { checkKustomizationTree } from './kustomize-check.js';
 import type { Renderer } from './kustomize.js';
-import { ManifestParseError, parseManifestText } from './parse.js';
-import { boundedReport, markdownReport, notShownNote, summaryLine } from './report.js';
-import { reviewManifests } from './rules.js';
+import { notShownNote, summaryLine } from './report.js';
+import type { ReviewJob, ReviewOutcome } from './review-job.js';
+import { Reviewer, ReviewerError } from './reviewer.js';
 
 export { looksLikeManifests } from './input.js';
 export { RULES } from './rules.js';
@@ -60,6 +60,7 @@ export function manifestReviewDescriptor(options: Pick<ManifestReviewOptions, 'r
 export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
   const roots = [...options.roots];
   const maxFindings = options.maxFindings ?? DEFAULT_MAX_FINDINGS;
+  const reviewer = new Reviewer();
   return {
     descriptor: manifestReviewDescriptor(options),
     async execute(ctx: SkillContext): Promise<void> {
@@ -68,7 +69,6 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
         request = readRequest(ctx.message);
       } catch (error) {
         if (error instanceof BadRequest) return ctx.reject(error.message);
-        if (error instanceof ManifestParseError) return ctx.fail(error.message);
         throw error;
       }
 
@@ -96,27 +96,16 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
             if (error instanceof RenderError) options.log?.({ taskId: ctx.taskId, path, stderr: error.detail }, 'kustomize failed');
             return ctx.fail((error as Error).message);
           }
-          const source = `${path} (kustomize)`;
-          try {
-            request.documents.push(...parseManifestText(yaml, source));
-          } catch (error) {
-            return ctx.fail((error as Error).message);
-          }
-          request.sources.push(source);
+          request.inputs.push({ kind: 'text', text: yaml, source: `${path} (kustomize)` });
         } else if (stat.isFile() && /\.(ya?ml|json)$/i.test(resolved.realPath)) {
           if (stat.size > MAX_FILE_BYTES) return ctx.reject(`cannot review ${path}: larger than ${MAX_FILE_BYTES} bytes`);
-          try {
-            request.documents.push(...parseManifestText(readFileSync(resolved.realPath, 'utf8'), path));
-          } catch (error) {
-            return ctx.fail((error as Error).message);
-          }
-          request.sources.push(path);
+          request.inputs.push({ kind: 'text', text: readFileSync(resolved.realPath, 'utf8'), source: path });
         } else {
           return ctx.reject(`cannot review ${path}: it is neither a Kustomize directory nor a .yaml/.json file`);
         }
       }
 
-      if (request.documents.length === 0) {
+      const askForManifests = (skippedParts: string[]) => {
         const ways = [
           'YAML or JSON as text',
           'a .yaml/.json file',
@@ -124,15 +113,25 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           ...(roots.length > 0 ? ['the path of a Kustomize directory under an allowed root'] : []),
         ];
         // A message of thousands of parts gets a reply of a few lines, not one line per part.
-        const listed = request.skipped.slice(0, 5).join('; ') + (request.skipped.length > 5 ? `; and ${request.skipped.length - 5} more parts` : '');
-        const skipped = request.skipped.length > 0 ? ` (not used: ${listed})` : '';
+        const listed = skippedParts.slice(0, 5).join('; ') + (skippedParts.length > 5 ? `; and ${skippedParts.length - 5} more parts` : '');
+        const skipped = skippedParts.length > 0 ? ` (not used: ${listed})` : '';
         return ctx.requireInput(`Send the Kubernetes manifests to review: ${ways.join(', ')}.${skipped}`);
-      }
+      };
+      if (request.inputs.length === 0) return askForManifests(request.skipped);
 
-      await ctx.working(`reviewing ${request.documents.length} object(s)`);
-      const result = await reviewManifests(request.documents, request.nodeCount === undefined ? {} : { nodeCount: request.nodeCount });
-      if (ctx.signal.aborted) throw ctx.signal.reason;
-      const report = boundedReport(result, maxFindings);
+      await ctx.working('reviewing the manifests');
+      const job: ReviewJob = { inputs: request.inputs, maxFindings, ...(request.nodeCount === undefined ? {} : { nodeCount: request.nodeCount }) };
+      let outcome: ReviewOutcome;
+      try {
+        outcome = await reviewer.review(job, ctx.signal);
+      } catch (error) {
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        if (error instanceof ReviewerError) return ctx.fail(error.message);
+        throw error;
+      }
+      if (outcome.kind === 'unparseable') return ctx.fail(outcome.message);
+      if (outcome.kind === 'nothing') return askForManifests([...request.skipped, ...outcome.skipped]);
+      const { report } = outcome;
       await ctx.artifact(
         {
           artifactId: 'manifest-review-findings',
@@ -156,7 +155,7 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           artifactId: 'manifest-review-report',
           name: 'report.md',
           description: 'The manifest review as Markdown',
-          parts: [{ kind: 'text', mediaType: 'text/markdown', text: markdownReport(report, request.sources, maxFindings) }],
+          parts: [{ kind: 'text', mediaType: 'text/markdown', text: outcome.markdown }],
         },
         { lastChunk: true },
       );

@@ -1,13 +1,14 @@
 // What a request to review manifests carries, read from its parts: YAML or
 // JSON text, files, data parts, paths of Kustomize directories, a node count.
+// Nothing is parsed here: text is handed to the reviewer, which parses it off
+// the event loop.
 import type { JsonValue, Message, Part } from '../../model/model.js';
-import { manifestValues, parseManifestText, textHasManifests, textMeansManifests } from './parse.js';
-import type { ManifestDocument } from './parse.js';
+import { textHasManifests, textMeansManifests } from './parse.js';
+import type { ReviewInput } from './review-job.js';
 
 export interface ReviewRequest {
-  documents: ManifestDocument[];
-  /** Labels of what was read ("message text", "deploy.yaml"). */
-  sources: string[];
+  /** What to parse and review, in order. */
+  inputs: ReviewInput[];
   /** Paths the caller asked to read from the agent's filesystem. */
   paths: string[];
   nodeCount?: number;
@@ -46,28 +47,27 @@ function nodeCountOf(value: JsonValue | undefined, where: string): number | unde
   return number;
 }
 
-/** Reads the parts of a message; throws BadRequest, or ManifestParseError for text that does not parse. */
+/** Reads the parts of a message; throws BadRequest for a part that cannot be what it claims. */
 export function readRequest(message: Message): ReviewRequest {
-  const request: ReviewRequest = { documents: [], sources: [], paths: [], skipped: [] };
-  const add = (documents: ManifestDocument[], source: string) => {
-    request.documents.push(...documents);
-    request.sources.push(source);
-  };
+  const request: ReviewRequest = { inputs: [], paths: [], skipped: [] };
   message.parts.forEach((part, i) => {
     const label = message.parts.length === 1 ? 'the message' : `part ${i + 1}`;
     switch (part.kind) {
       case 'text': {
         const source = part.filename ?? (message.parts.length === 1 ? 'message text' : `message text (part ${i + 1})`);
-        if (declaredManifest(part) || textMeansManifests(part.text) || textHasManifests(part.text)) add(parseManifestText(part.text, source), source);
+        if (declaredManifest(part) || textMeansManifests(part.text)) request.inputs.push({ kind: 'text', text: part.text, source });
         else if (looksLikePath(part.text)) request.paths.push(part.text.trim());
+        else if (mentionsManifests(part.text)) request.inputs.push({ kind: 'text', text: part.text, source, unlessNot: `${label}: text that is neither manifests nor a path` });
         else request.skipped.push(`${label}: text that is neither manifests nor a path`);
         break;
       }
       case 'bytes': {
         const source = part.filename ?? `file (part ${i + 1})`;
         const text = decode(part.bytes);
-        if (declaredManifest(part) || textHasManifests(text)) add(parseManifestText(text, source), source);
-        else request.skipped.push(`${source}: not YAML or JSON (${part.mediaType ?? 'no media type'})`);
+        const skip = `${source}: not YAML or JSON (${part.mediaType ?? 'no media type'})`;
+        if (declaredManifest(part)) request.inputs.push({ kind: 'text', text, source });
+        else if (mentionsManifests(text)) request.inputs.push({ kind: 'text', text, source, unlessNot: skip });
+        else request.skipped.push(skip);
         break;
       }
       case 'url':
@@ -76,7 +76,7 @@ export function readRequest(message: Message): ReviewRequest {
       case 'data': {
         const data = part.data;
         if (Array.isArray(data)) {
-          add(manifestValues(data, `data (part ${i + 1})`), `data (part ${i + 1})`);
+          request.inputs.push({ kind: 'values', values: data, source: `data (part ${i + 1})` });
           break;
         }
         if (data === null || typeof data !== 'object') {
@@ -86,13 +86,13 @@ export function readRequest(message: Message): ReviewRequest {
         const field = (name: string) => (message.parts.length === 1 ? `data.${name}` : `parts[${i}].data.${name}`);
         let used = false;
         if (typeof data.apiVersion === 'string' && typeof data.kind === 'string') {
-          add(manifestValues(data, `data (part ${i + 1})`), `data (part ${i + 1})`);
+          request.inputs.push({ kind: 'values', values: data, source: `data (part ${i + 1})` });
           used = true;
         }
         if (data.manifests !== undefined) {
           const manifests = data.manifests;
-          if (typeof manifests === 'string') add(parseManifestText(manifests, field('manifests')), field('manifests'));
-          else if (manifests !== null && typeof manifests === 'object') add(manifestValues(manifests, field('manifests')), field('manifests'));
+          if (typeof manifests === 'string') request.inputs.push({ kind: 'text', text: manifests, source: field('manifests') });
+          else if (manifests !== null && typeof manifests === 'object') request.inputs.push({ kind: 'values', values: manifests, source: field('manifests') });
           else throw new BadRequest(`${field('manifests')} must be YAML/JSON text or a list of objects`);
           used = true;
         }
@@ -117,18 +117,33 @@ export function readRequest(message: Message): ReviewRequest {
   return request;
 }
 
+/** Text that names apiVersion and kind: manifests, if it parses into objects that have them (the reviewer finds out). */
+function mentionsManifests(text: string): boolean {
+  return /\bapiVersion\b/.test(text) && /\bkind\b/.test(text);
+}
+
+/** Above this, routing goes by how a text looks; parsing it on the event loop would stall every other request. */
+const ROUTING_PARSE_LIMIT = 64 * 1024;
+
+/** Routing's question about one text: small ones are parsed, large ones judged by their apiVersion/kind lines. */
+function routesAsManifests(text: string): boolean {
+  if (text.length <= ROUTING_PARSE_LIMIT) return textHasManifests(text);
+  return mentionsManifests(text) && textMeansManifests(text);
+}
+
 /**
  * Does a message carry Kubernetes manifests: a text or file part that parses
- * as YAML documents with apiVersion and kind, or a data part with `manifests`?
- * For routing messages to manifest-review by content.
+ * as YAML documents with apiVersion and kind (or, when large, has lines that
+ * start with them), or a data part with `manifests`? For routing messages to
+ * manifest-review by content.
  */
 export function looksLikeManifests(message: Message): boolean {
   return message.parts.some((part) => {
     switch (part.kind) {
       case 'text':
-        return textHasManifests(part.text);
+        return routesAsManifests(part.text);
       case 'bytes':
-        return part.bytes.length <= 8 * 1024 * 1024 && textHasManifests(decode(part.bytes));
+        return part.bytes.length <= 8 * 1024 * 1024 && routesAsManifests(decode(part.bytes));
       case 'data':
         return part.data !== null && typeof part.data === 'object' && !Array.isArray(part.data) && part.data.manifests !== undefined;
       default:

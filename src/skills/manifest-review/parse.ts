@@ -1,6 +1,7 @@
 // Reading manifests: multi-document YAML (JSON is YAML too), `kind: List`
 // wrappers unfolded, each document remembered with where it came from.
-import { parseAllDocuments } from 'yaml';
+import { isScalar, LineCounter, parseAllDocuments, visit } from 'yaml';
+import type { Document } from 'yaml';
 import { findDeepNesting } from './nesting.js';
 
 /** Deepest nesting of YAML collections read; the parser recurses per level and must never reach the end of the stack. */
@@ -40,7 +41,10 @@ export function parseManifestText(text: string, source: string): ManifestDocumen
   }
   const documents: ManifestDocument[] = [];
   let index = 0;
-  for (const doc of parseAllDocuments(text, { prettyErrors: true })) {
+  const lines = new LineCounter();
+  // The parser's own duplicate-key check compares each key with every earlier one of its map:
+  // a map of 100,000 keys took minutes. Keys are checked below, once each.
+  for (const doc of parseAllDocuments(text, { prettyErrors: true, uniqueKeys: false, lineCounter: lines })) {
     index++;
     const error = doc.errors[0];
     if (error !== undefined) {
@@ -53,6 +57,11 @@ export function parseManifestText(text: string, source: string): ManifestDocumen
         position?.col,
       );
     }
+    const duplicate = firstDuplicateKey(doc);
+    if (duplicate !== undefined) {
+      const { line, col } = lines.linePos(duplicate);
+      throw new ManifestParseError(`cannot parse the YAML in ${source} (line ${line}, column ${col}): Map keys must be unique`, source, line, col);
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -63,6 +72,26 @@ export function parseManifestText(text: string, source: string): ManifestDocumen
     documents.push(...unfold(value, source, index));
   }
   return documents;
+}
+
+/** Where the first key that repeats an earlier key of its map starts, if any. */
+function firstDuplicateKey(doc: Document.Parsed): number | undefined {
+  let found: number | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          found = pair.key.range?.[0];
+          return visit.BREAK;
+        }
+        seen.add(pair.key.value);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }
 
 /** Documents from values already parsed (a data part): a list of objects, or one. */
