@@ -106,7 +106,8 @@ function readKustomization(file: string): Record<string, unknown> | string {
   if (deep !== undefined) return `nests deeper than ${MAX_NESTING} levels (line ${deep})`;
   let value: unknown;
   try {
-    value = parse(text, { maxAliasCount: 100 });
+    // Without the parser's duplicate-key check, which compares every key with all before it.
+    value = parse(text, { maxAliasCount: 100, uniqueKeys: false });
   } catch (error) {
     return `is not valid YAML: ${(error as Error).message.split('\n')[0]}`;
   }
