@@ -22,6 +22,7 @@ import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
+import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
@@ -87,9 +88,18 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
   const metrics = new Metrics();
 
+  const egress = new EgressGuard({
+    allow: egressAllowList(config),
+    onRefused: (refused) => {
+      metrics.egressRefused.inc({ reason: refused.reason });
+      logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
+    },
+  });
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    // The peer's URL is the operator's; where a redirect points is the peer's word.
+    fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
@@ -98,7 +108,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
+  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod, egress });
   let runSubTask: RunSkill | undefined;
   const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
@@ -256,6 +266,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       server.closeAllConnections();
       await closed;
       await store.close();
+      await egress.close();
       logger.info('stopped');
     })());
   return {
@@ -364,6 +375,16 @@ function defaultSkill(config: Config, skills: readonly Skill[]): string {
     return config.DEFAULT_SKILL;
   }
   return skills.some((skill) => skill.descriptor.id === 'assistant') ? 'assistant' : 'help';
+}
+
+/** EGRESS_ALLOW, each entry checked before anything starts. */
+function egressAllowList(config: Config): AllowList {
+  try {
+    return new AllowList(config.EGRESS_ALLOW);
+  } catch (error) {
+    if (error instanceof AllowListError) throw new ConfigError('EGRESS_ALLOW', 'settings', error.message);
+    throw error;
+  }
 }
 
 /** A secret mounted as a file, trimmed; an unreadable or empty file is a bad setting. */

@@ -60,6 +60,13 @@ export const SETTINGS = {
   VAPORA_URL: { type: { kind: 'url' }, default: undefined, live: true, description: 'base URL of the VAPORA orchestrator, discovered like a peer' },
   A2A_PEERS: { type: { kind: 'list' }, default: '', live: true, description: 'base URLs of other A2A agents to discover (comma or space separated)' },
   A2A_DISCOVERY_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: true, description: 'how often peer agent cards are fetched (jittered)' },
+  EGRESS_ALLOW: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description:
+      'hosts (peer.internal, *.agents.internal), IP addresses or CIDRs the egress guard admits although they are loopback, private, link-local or otherwise internal (comma separated)',
+  },
   READY_REQUIRES_VAPORA: {
     type: { kind: 'bool' },
     default: 'false',
