@@ -92,6 +92,7 @@ describe('a task id cannot make a replica call anything but its siblings', () =>
   };
 
   test('GetTask, CancelTask and SubscribeToTask with a hostile id: TaskNotFound, and no request leaves', async () => {
+    recorder.seen.length = 0;
     const auth = { 'A2A-Version': '1.0', Authorization: 'Bearer caller-secret' };
     for (const id of hostile()) {
       for (const method of ['GetTask', 'CancelTask', 'SubscribeToTask']) {
@@ -106,6 +107,7 @@ describe('a task id cannot make a replica call anything but its siblings', () =>
   });
 
   test('SendMessage and SendStreamingMessage naming a hostile task (taskId or task_id): TaskNotFound, and no request leaves', async () => {
+    recorder.seen.length = 0;
     for (const id of hostile()) {
       for (const method of ['SendMessage', 'SendStreamingMessage']) {
         const camel = await rpc(pod.url, method, { message: textMessage('hi', { taskId: id }) }, { 'A2A-Version': '1.0', Authorization: 'Bearer caller-secret' });
@@ -118,6 +120,7 @@ describe('a task id cannot make a replica call anything but its siblings', () =>
   });
 
   test('a caller that sets the hop header itself only gets this replica\'s own view', async () => {
+    recorder.seen.length = 0;
     // x-kagent-forwarded-by is a routing hint, not a credential: with it the replica serves the
     // request itself — a sibling's task is not found here, the list holds this replica's tasks.
     const own = await rpc(pod.url, 'SendMessage', { message: textMessage('mine', { metadata: { skill: 'echo' } }) });
@@ -131,6 +134,7 @@ describe('a task id cannot make a replica call anything but its siblings', () =>
   });
 
   test('a stream opened with a hostile id is refused before it starts', async () => {
+    recorder.seen.length = 0;
     const stream = await openStream(pod.url, 'SubscribeToTask', { id: `localhost:${recorder.port}/x?.y` });
     assert.match(stream.headers.get('content-type') ?? '', /application\/json/);
     stream.close();
