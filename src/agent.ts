@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { podUrlFor, resolveIdentity } from './cluster/identity.js';
-import { findSiblings } from './cluster/siblings.js';
+import { findSiblings, siblingNames } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
@@ -38,6 +38,7 @@ import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-car
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
+import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -184,6 +185,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           self: provisional.pod,
           urlOf: (pod) => podUrlFor(template, pod, provisional.namespace),
           siblings: () => (siblings.length > 0 ? siblings.map((s) => s.pod) : [provisional.pod]),
+          isSibling: siblingNames({ pod: provisional.pod, replicas: config.A2A_REPLICAS, discovered: provisional.namespace !== undefined }),
+          client: new PodClient({
+            connectMs: config.A2A_POD_CONNECT_TIMEOUT,
+            responseMs: config.A2A_POD_RESPONSE_TIMEOUT,
+            streamIdleMs: 2 * config.STREAM_HEARTBEAT_INTERVAL + config.A2A_POD_RESPONSE_TIMEOUT,
+          }),
         }
       : undefined;
   const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
@@ -265,6 +272,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
+      await routing?.client.close();
       await store.close();
       await egress.close();
       logger.info('stopped');

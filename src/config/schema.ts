@@ -57,6 +57,19 @@ export const SETTINGS = {
     live: false,
     description: 'number of replicas: siblings are ordinals 0..N-1 through A2A_POD_URL_TEMPLATE (default: from the headless Service DNS)',
   },
+  A2A_POD_CONNECT_TIMEOUT: {
+    type: { kind: 'duration', minMs: 10 },
+    default: '2s',
+    live: false,
+    description: 'per-pod stores: longest wait for a connection to another replica (owner routing, ListTasks)',
+  },
+  A2A_POD_RESPONSE_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '10s',
+    live: false,
+    description:
+      'per-pod stores: longest wait for another replica to begin answering (a blocking send waits for its task instead, while the owner\'s /healthz answers within it); a relayed stream silent for twice STREAM_HEARTBEAT_INTERVAL plus this is ended as OWNER_UNAVAILABLE',
+  },
   VAPORA_URL: { type: { kind: 'url' }, default: undefined, live: true, description: 'base URL of the VAPORA orchestrator, discovered like a peer' },
   A2A_PEERS: { type: { kind: 'list' }, default: '', live: true, description: 'base URLs of other A2A agents to discover (comma or space separated)' },
   A2A_DISCOVERY_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: true, description: 'how often peer agent cards are fetched (jittered)' },

@@ -12,7 +12,7 @@ import type { Operation } from '../protocol/methods.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { listAcrossPods } from './cluster-list.js';
+import { listAcrossPods, MISSING_REPLICAS_HEADER } from './cluster-list.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
@@ -64,7 +64,7 @@ export class JsonRpcHandler {
         const owner = foreignOwner(req, routing, taskId);
         if (owner !== undefined && taskId !== undefined) {
           record.taskId = taskId;
-          await forwardToOwner(req, res, body, taskId, owner, routing);
+          await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing);
           this.finish(record, 'forwarded', started);
           return;
         }
@@ -132,7 +132,12 @@ export class JsonRpcHandler {
         const query = listing.decodeListTasks(params);
         const { routing } = this.options;
         const local = () => service.listTasks(caller, query);
-        const page = routing !== undefined && req.headers[HOP_HEADER] === undefined ? await listAcrossPods(req, routing, query, params, local) : await local();
+        if (routing === undefined || req.headers[HOP_HEADER] !== undefined) return reply(listing.encodeTaskPage(await local(), query.includeArtifacts));
+        const { page, missing } = await listAcrossPods(req, routing, query, params, local);
+        if (missing.length > 0) {
+          this.options.logger.warn({ missing }, 'ListTasks answered without the replicas that did not answer');
+          res.setHeader(MISSING_REPLICAS_HEADER, missing.join(', '));
+        }
         return reply(listing.encodeTaskPage(page, query.includeArtifacts));
       }
       case 'cancel': {
