@@ -222,6 +222,8 @@ export class TaskService {
       status: { state: 'submitted', timestamp: now() },
       artifacts: [],
       history: [userMessage],
+      // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
+      metadata: { skill: skill.descriptor.id },
     };
     let version: number;
     try {
