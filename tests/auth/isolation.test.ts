@@ -115,6 +115,14 @@ describe('a caller sees only its own tasks (two API-key callers on one agent)', 
     assert.equal(ok(await rpc(url, 'SendMessage', { message }, alice)).task.id, first.id);
   });
 
+  test('a forged relay header from outside grants nothing: no credential is still 401, another caller still sees nothing', async () => {
+    const hop = { 'x-kagent-forwarded-by': 'kagent-0' };
+    const anonymous = await rpc(url, 'GetTask', { id: tasks.done }, { 'A2A-Version': '1.0', ...hop });
+    assert.equal(anonymous.status, 401);
+    await assertNotFound(await rpc(url, 'GetTask', { id: tasks.done }, { ...bob, ...hop }), tasks.done);
+    assert.equal(ok(await rpc(url, 'ListTasks', { contextId: tasks.context }, { ...bob, ...hop })).totalSize, 0);
+  });
+
   test('the owner can still do everything with its tasks', async () => {
     assert.equal(ok(await rpc(url, 'CancelTask', { id: tasks.working }, alice)).status.state, 'TASK_STATE_CANCELED');
     const followUp = textMessage('my answer', { taskId: tasks.waiting, messageId: `tck-complete-task-${unique()}` });
