@@ -112,6 +112,19 @@ describe('AUTH_MODE=jwt against a JWKS endpoint (a real service process)', () =>
     assert.match(error.message, /manifest-review.*kagent:review/);
   });
 
+  test('the card declares a JWT bearer scheme; the extended card shows the scope a restricted skill needs', async () => {
+    const card = (await (await fetch(`${service.url}/.well-known/agent-card.json`)).json()) as any;
+    assert.deepEqual(card.securitySchemes, {
+      bearer: { httpAuthSecurityScheme: { description: 'an OAuth 2.0 / OIDC access token (JWT) from the trusted issuer', scheme: 'Bearer', bearerFormat: 'JWT' } },
+    });
+    assert.equal(card.skills.some((s: any) => s.id === 'manifest-review'), false);
+    const extended = ok(await rpc(service.url, 'GetExtendedAgentCard', {}, bearer(await signToken(rsa, { claims: { scope: 'kagent:review' } }))));
+    const review = extended.skills.find((s: any) => s.id === 'manifest-review');
+    assert.deepEqual(review.securityRequirements, [{ schemes: { bearer: { list: ['kagent:review'] } } }]);
+    const plain = ok(await rpc(service.url, 'GetExtendedAgentCard', {}, bearer(await signToken(rsa))));
+    assert.equal(plain.skills.some((s: any) => s.id === 'manifest-review'), false);
+  });
+
   test('a key added to the JWKS (rotation) is fetched when a token names it', async () => {
     const rotated = await newSigningKey('rsa-2', 'RS256');
     jwks.keys = [...jwks.keys, rotated.publicJwk];
