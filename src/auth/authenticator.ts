@@ -63,7 +63,7 @@ export class Authenticator {
 
   async authenticate(request: RequestFacts): Promise<Caller> {
     if (this.mode === 'none') return ANONYMOUS;
-    // Behind a proxy, Authorization belongs to the proxy's scheme (it may be Basic, or a session): not ours to read.
+    // Behind a proxy, Authorization belongs to the proxy's scheme (Basic, or a token meant for the proxy): not ours to read.
     const credential = this.mode === 'trusted-proxy' ? undefined : presentedCredential(request);
     for (const verifier of this.verifiers) {
       const caller = await verifier.verify(request, credential);
