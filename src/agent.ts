@@ -7,7 +7,13 @@ import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
-import { ANONYMOUS } from './model/model.js';
+import type { Caller, Message } from './model/model.js';
+import { createCallerAuth } from './auth/setup.js';
+import type { CallerAuth } from './auth/setup.js';
+import { KeyedSlots } from './core/keyed-slots.js';
+import type { ProtocolVersion } from './protocol/codec.js';
+import type { AgentCardInput } from './transport/agent-card.js';
+import { AuthGate } from './transport/auth-gate.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
@@ -88,6 +94,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
   const metrics = new Metrics();
+  const auth = createCallerAuth(config, logger);
+  if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
 
   const egress = new EgressGuard({
     allow: egressAllowList(config),
@@ -130,6 +138,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
+    maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -156,7 +166,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
   leases?.start();
-  runSubTask = runSkillVia(service, ANONYMOUS);
+  // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
+  runSubTask = runSkillVia(service, (message: Message): Caller => {
+    const parent = message.referenceTaskIds?.[0];
+    const caller = parent === undefined ? undefined : service.callerOf(parent);
+    if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
+    return caller;
+  });
   const recovered = await service.recoverInterrupted();
   if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
 
@@ -193,7 +209,17 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           }),
         }
       : undefined;
-  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
+  let cardInput: AgentCardInput | undefined;
+  const jsonRpc = new JsonRpcHandler({
+    service,
+    logger,
+    metrics,
+    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
+    routing,
+    extendedCard: auth.authenticator.enabled ? (caller, version) => extendedCard(cardInput!, auth, caller, version) : undefined,
+    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+  });
+  auth.start();
   const server = createHttpServer({
     jsonRpc,
     cards,
@@ -203,6 +229,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     logger,
     isReady,
     peers: () => discovery.list(),
+    gate: new AuthGate({
+      authenticator: auth.authenticator,
+      rateLimiter: auth.rateLimiter,
+      metricsToken: auth.metricsToken,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      metrics,
+      logger,
+    }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -213,9 +247,21 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
-  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
-  cards.v1 = cachedDocument(agentCardV1(cardInput));
-  cards.v03 = cachedDocument(agentCardV03(cardInput));
+  cardInput = {
+    name: config.AGENT_NAME,
+    description: config.AGENT_DESCRIPTION,
+    version: VERSION,
+    url: identity.publicUrl,
+    skills: registry.descriptors(),
+    security: auth.authenticator.declarations,
+    extendedCard: auth.authenticator.enabled,
+    // Scopes mean something to token callers only.
+    skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
+  };
+  // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
+  const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+  cards.v1 = cachedDocument(agentCardV1(publicCard));
+  cards.v03 = cachedDocument(agentCardV03(publicCard));
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -258,6 +304,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      auth.stop();
       siblingRefresh?.stop();
       discovery.stop();
       await service.drain(Date.now() + config.DRAIN_TIMEOUT);
@@ -287,6 +334,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     reloadConfig: () => void watcher?.reload(),
     stop,
   };
+}
+
+/** The card an authenticated caller gets: every skill it may use, in the version it speaks. */
+function extendedCard(input: AgentCardInput, auth: CallerAuth, caller: Caller, version: ProtocolVersion): Record<string, unknown> {
+  const own = { ...input, skills: input.skills.filter((skill) => auth.permissions.allows(caller, skill.id)) };
+  return version === '1.0' ? agentCardV1(own) : agentCardV03(own);
 }
 
 /** Looks up the StatefulSet's replicas now and then every discovery interval; lookups never block requests. */

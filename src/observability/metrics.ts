@@ -69,6 +69,18 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly authFailures = new Counter({
+    name: 'kagent_auth_failures_total',
+    help: 'Requests refused because they were not authenticated, by reason (missing, rejected, malformed, expired, wrong-audience, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly limited = new Counter({
+    name: 'kagent_limited_total',
+    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly discoverySeconds = new Histogram({
     name: 'a2a_peer_discovery_duration_seconds',
     help: 'Time to fetch one peer agent card',
