@@ -93,8 +93,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
+  if (config.AUTH_MODE !== 'none' && config.STORE === 'sqlite' && provisional.podUrlTemplate !== undefined && config.A2A_REPLICAS !== 1 && config.AUTH_CLUSTER_SECRET_FILE === undefined) {
+    throw new ConfigError('AUTH_CLUSTER_SECRET_FILE', 'settings', `AUTH_MODE=${config.AUTH_MODE} with per-pod stores needs a secret the replicas share, to relay a caller to the pod that owns its task`);
+  }
   const metrics = new Metrics();
-  const auth = createCallerAuth(config, logger);
+  const auth = createCallerAuth(config, logger, provisional.pod);
   if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
 
   const egress = new EgressGuard({
@@ -207,6 +210,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
             responseMs: config.A2A_POD_RESPONSE_TIMEOUT,
             streamIdleMs: 2 * config.STREAM_HEARTBEAT_INTERVAL + config.A2A_POD_RESPONSE_TIMEOUT,
           }),
+          vouch: vouchFor(auth),
         }
       : undefined;
   let cardInput: AgentCardInput | undefined;
@@ -417,6 +421,13 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
 }
 
 /** Skills picked by what a message holds, when it names none: manifests to review, cluster questions. */
+/** How a relaying pod names the caller to the owner: only with authentication on, and then only with the shared secret. */
+function vouchFor(auth: CallerAuth): ClusterRouting['vouch'] {
+  const assertion = auth.clusterAssertion;
+  if (!auth.authenticator.enabled || assertion === undefined) return undefined;
+  return (caller, pod) => assertion.sign(caller, pod);
+}
+
 function contentRoutes(skills: readonly Skill[]): RoutingOptions['byContent'] {
   const offered = new Set(skills.map((skill) => skill.descriptor.id));
   const routes: NonNullable<RoutingOptions['byContent']> = [{ skillId: 'manifest-review', matches: looksLikeManifests }];

@@ -4,6 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import { ApiKeyStore } from './api-keys.js';
 import type { CredentialVerifier } from './authenticator.js';
 import { apiKeyVerifier, Authenticator, declarationsFor, jwtVerifier, trustedProxyVerifier } from './authenticator.js';
+import { ClusterAssertion, clusterAssertionVerifier } from './cluster-assertion.js';
 import { JwtVerifier, keyFromFile, keysFromUrl } from './jwt.js';
 import type { JwksCache } from './jwks-cache.js';
 import { parseRateLimit, RateLimiter } from './rate-limit.js';
@@ -17,20 +18,25 @@ export interface CallerAuth {
   permissions: SkillPermissions;
   rateLimiter: RateLimiter | undefined;
   metricsToken: StaticToken | undefined;
+  /** Vouches for an authenticated caller to a sibling pod (relayed requests); absent without a cluster secret. */
+  clusterAssertion: ClusterAssertion | undefined;
   /** Starts watching the key directory and fetching the JWKS. */
   start(): void;
   stop(): void;
 }
 
 /** Checks and builds the auth settings; a missing or bad one is a ConfigError naming it. Nothing runs until start(). */
-export function createCallerAuth(config: Config, logger: Logger): CallerAuth {
+export function createCallerAuth(config: Config, logger: Logger, self: string): CallerAuth {
   const mode = config.AUTH_MODE;
   const permissions = SkillPermissions.parse(config.SKILL_PERMISSIONS);
   const limit = parseRateLimit(config.RATE_LIMIT);
   const rateLimiter = limit === undefined ? undefined : new RateLimiter(limit);
   const metricsToken = config.METRICS_TOKEN_FILE === undefined ? undefined : StaticToken.fromFile(config.METRICS_TOKEN_FILE, 'METRICS_TOKEN_FILE');
 
-  const verifiers: CredentialVerifier[] = [];
+  const clusterAssertion =
+    config.AUTH_CLUSTER_SECRET_FILE === undefined ? undefined : ClusterAssertion.fromFile(config.AUTH_CLUSTER_SECRET_FILE, 'AUTH_CLUSTER_SECRET_FILE');
+  // First in the chain: a relayed request names its caller by assertion, and a bad one is refused outright.
+  const verifiers: CredentialVerifier[] = [clusterAssertionVerifier(clusterAssertion, self)];
   let keys: ApiKeyStore | undefined;
   let jwks: JwksCache | undefined;
   if (mode === 'apikey' || mode === 'apikey+jwt') {
@@ -81,6 +87,7 @@ export function createCallerAuth(config: Config, logger: Logger): CallerAuth {
     permissions,
     rateLimiter,
     metricsToken,
+    clusterAssertion,
     start() {
       keys?.start();
       // Warm the key cache so the first caller does not wait for it; a failure is logged and retried on demand.

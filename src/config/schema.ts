@@ -218,6 +218,12 @@ export const SETTINGS = {
   RATE_LIMIT: { type: { kind: 'string' }, default: '', live: false, description: 'A2A requests per principal, a token bucket: <n>/s|m|h[,burst=<n>] (e.g. 20/s,burst=40); empty: no limit' },
   MAX_TASKS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'running tasks a principal may have at once on a replica (default: no cap)' },
   MAX_STREAMS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'open SSE streams a principal may have at once on a replica (default: no cap)' },
+  AUTH_CLUSTER_SECRET_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
+  },
   METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret)' },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../model/errors.js';
-import type { ListTasksQuery, Task, TaskPage } from '../model/model.js';
+import type { Caller, ListTasksQuery, Task, TaskPage } from '../model/model.js';
 import { decodeTask } from '../protocol/v1/codec.js';
 import { encodePageToken } from '../store/page-token.js';
 import type { ClusterRouting } from './owner-routing.js';
@@ -38,6 +38,7 @@ export async function listAcrossPods(
   routing: ClusterRouting,
   query: ListTasksQuery,
   rawParams: unknown,
+  caller: Caller,
   local: () => Promise<TaskPage>,
 ): Promise<ClusterPage> {
   const missing: { pod: string; why: string }[] = [];
@@ -45,7 +46,7 @@ export async function listAcrossPods(
     routing.siblings().map(async (pod): Promise<TaskPage | undefined> => {
       if (pod === routing.self) return local();
       try {
-        return await remotePage(req, routing, pod, rawParams);
+        return await remotePage(req, routing, pod, rawParams, caller);
       } catch (error) {
         missing.push({ pod, why: describe(error) });
         return undefined;
@@ -78,10 +79,10 @@ function newestFirst(a: Task, b: Task): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown): Promise<TaskPage> {
+async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller): Promise<TaskPage> {
   const answer = await routing.client.post(
     `${routing.urlOf(pod)}/`,
-    { ...forwardHeaders(req, routing.self), 'a2a-version': '1.0', accept: 'application/json' },
+    { ...forwardHeaders(req, routing, caller, pod), 'a2a-version': '1.0', accept: 'application/json' },
     JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'ListTasks', params: rawParams ?? {} }),
     'prompt',
   );

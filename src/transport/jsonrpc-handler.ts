@@ -73,7 +73,7 @@ export class JsonRpcHandler {
         const owner = foreignOwner(req, routing, taskId);
         if (owner !== undefined && taskId !== undefined) {
           record.taskId = taskId;
-          await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing);
+          await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
           this.finish(record, 'forwarded', started);
           return;
         }
@@ -153,7 +153,7 @@ export class JsonRpcHandler {
         const { routing } = this.options;
         const local = () => service.listTasks(caller, query);
         if (routing === undefined || req.headers[HOP_HEADER] !== undefined) return reply(listing.encodeTaskPage(await local(), query.includeArtifacts));
-        const { page, missing } = await listAcrossPods(req, routing, query, params, local);
+        const { page, missing } = await listAcrossPods(req, routing, query, params, caller, local);
         if (missing.length > 0) {
           this.options.logger.warn({ missing }, 'ListTasks answered without the replicas that did not answer');
           res.setHeader(MISSING_REPLICAS_HEADER, missing.join(', '));

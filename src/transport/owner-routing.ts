@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CALLER_ASSERTION_HEADER } from '../auth/cluster-assertion.js';
 import { ownerOf } from '../core/task-id.js';
 import { OwnerUnavailableError } from '../model/errors.js';
+import type { Caller } from '../model/model.js';
 import type { Operation } from '../protocol/methods.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
@@ -16,6 +18,12 @@ export interface ClusterRouting {
   isSibling(pod: string): boolean;
   /** Calls to siblings, with connect, response and stall deadlines. */
   client: PodClient;
+  /**
+   * The header value that tells `pod` who the authenticated caller is (the
+   * caller's own credential is never passed on); absent when authentication is
+   * off, where every caller is the anonymous one anyway.
+   */
+  vouch?: (caller: Caller, pod: string) => string;
 }
 
 /**
@@ -31,7 +39,7 @@ export const HOP_HEADER = 'x-kagent-forwarded-by';
  * keys): a pod is not the place the caller addressed them to.
  */
 const PASSED_HEADERS = ['a2a-version', 'a2a-extensions', 'traceparent', 'tracestate', 'baggage', 'accept', 'x-request-id'];
-const RELAYED_HEADERS = ['content-type', 'retry-after', 'cache-control', 'x-accel-buffering'];
+const RELAYED_HEADERS = ['content-type', 'retry-after', 'cache-control', 'x-accel-buffering', 'www-authenticate'];
 const OWNER_RETRY_AFTER_SECONDS = 5;
 
 /** The task a request is about, read from the raw params (the owner validates them). */
@@ -69,12 +77,14 @@ export function foreignOwner(req: IncomingMessage, routing: ClusterRouting, task
   return owner;
 }
 
-export function forwardHeaders(req: IncomingMessage, self: string): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', [HOP_HEADER]: self };
+/** The headers a request to `pod` carries on the caller's behalf. */
+export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, caller: Caller, pod: string): Record<string, string> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', [HOP_HEADER]: routing.self };
   for (const name of PASSED_HEADERS) {
     const value = req.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
+  if (routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = routing.vouch(caller, pod);
   return headers;
 }
 
@@ -101,6 +111,7 @@ export async function forwardToOwner(
   taskId: string,
   owner: string,
   routing: ClusterRouting,
+  caller: Caller,
 ): Promise<void> {
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
@@ -108,7 +119,7 @@ export async function forwardToOwner(
   try {
     let upstream: PodAnswer;
     try {
-      upstream = await routing.client.post(`${routing.urlOf(owner)}/`, forwardHeaders(req, routing.self), body, answerKind(operation), controller.signal);
+      upstream = await routing.client.post(`${routing.urlOf(owner)}/`, forwardHeaders(req, routing, caller, owner), body, answerKind(operation), controller.signal);
     } catch (error) {
       throw new OwnerUnavailableError(taskId, owner, describe(error), OWNER_RETRY_AFTER_SECONDS);
     }
