@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { warningLines } from '../support/process-warnings.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -16,10 +18,12 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 15_000): Promise<Run> {
-  return new Promise((resolve) => {
+function cli(args: string[], env: Record<string, string> = {}, timeoutMs = PATIENCE_MS): Promise<Run> {
+  return new Promise((resolve, reject) => {
     execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      const warnings = warningLines(stderr);
+      if (warnings.length > 0) return reject(new Error(`kagent-a2a ${args[0]} wrote process warnings:\n${warnings.join('\n')}`));
       resolve({ code, stdout, stderr });
     });
   });

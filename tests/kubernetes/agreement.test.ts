@@ -18,6 +18,7 @@ import { loadConfig, parseDuration, readSettingsPath } from '../../src/config/lo
 import { SETTINGS } from '../../src/config/schema.js';
 import type { SettingName } from '../../src/config/schema.js';
 import { startTestAgent } from '../support/agent.js';
+import { assertNoWarnings } from '../support/process-warnings.js';
 import { ConfigMapVolume } from './configmap-volume.js';
 import type { KubeObject } from './manifests.js';
 import { kustomizeTargets, only, ofKind, REPO_ROOT, renderAll } from './manifests.js';
@@ -254,7 +255,8 @@ describe('the container as the dev pod runs it', () => {
     });
     const stderr: string[] = [];
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close': the process has exited and all it wrote has been read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     const logs: Record<string, unknown>[] = [];
     const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
     createInterface({ input: child.stdout }).on('line', (text) => {
@@ -297,6 +299,7 @@ describe('the container as the dev pod runs it', () => {
       if (code === 'timeout') child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });
       assert.equal(code, 0, `exit after SIGTERM; stderr: ${stderr.join('')}`);
+      assertNoWarnings('the dev pod', stderr.join(''));
     }
   });
 });
