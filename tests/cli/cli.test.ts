@@ -127,7 +127,7 @@ describe('kagent-a2a client commands against a running agent', () => {
   });
 
   test('send --no-wait returns at once; cancel stops the running task', async () => {
-    const started = await cli(['send', url, 'slow', '--no-wait', '--metadata', '{"delayMs": 5000}', '--json']);
+    const started = await cli(['send', url, 'slow', '--no-wait', '--metadata', '{"delayMs": 300000}', '--json']);
     assert.equal(started.code, 0, started.stderr);
     const { task } = JSON.parse(started.stdout) as { task: { id: string; status: { state: string } } };
     assert.notEqual(task.status.state, 'completed');

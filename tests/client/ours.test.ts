@@ -138,7 +138,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
-    const { task } = (await client.send(slow('cancel me', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('cancel me', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     const canceled = await client.cancelTask(task.id, within());
     assert.equal(canceled.status.state, 'canceled');
     const error = await rejection(() => client.cancelTask(task.id, within()));
@@ -195,7 +195,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   });
 
   test('non-blocking send, get, stream, subscribe and cancel use the 0.3 methods', async () => {
-    const { task } = (await client.send(slow('slow 0.3', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('slow 0.3', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     assert.notEqual(task.status.state, 'completed');
     const got = await client.getTask(task.id, { ...within(), historyLength: 1 });
     assert.equal(got.id, task.id);

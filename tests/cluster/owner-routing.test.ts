@@ -58,7 +58,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     }
 
     const slow = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('slow', { metadata: { skill: 'echo', delayMs: 10_000 } }),
+      message: message('slow', { metadata: { skill: 'echo', delayMs: 300_000 } }),
       configuration: { returnImmediately: true },
     });
     const slowId = slow.body.result.task.id as string;

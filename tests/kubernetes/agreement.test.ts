@@ -23,6 +23,7 @@ import { ConfigMapVolume } from './configmap-volume.js';
 import type { KubeObject } from './manifests.js';
 import { kustomizeTargets, only, ofKind, REPO_ROOT, renderAll } from './manifests.js';
 import { needKustomize } from '../support/prerequisites.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // Renders with a real Kustomize: skipped with a notice without kubectl or kustomize, failing under CI=true.
 const kustomize = needKustomize();
@@ -228,7 +229,7 @@ for (const target of kustomizeTargets()) {
         for (const [kind, probe] of probesOf(pod.container)) {
           const path = probe?.httpGet?.path;
           assert.ok(path, `${kind} is not an HTTP GET`);
-          const response = await fetch(`http://127.0.0.1:${agent.port}${path}`, { signal: AbortSignal.timeout(5000) });
+          const response = await fetch(`http://127.0.0.1:${agent.port}${path}`, { signal: AbortSignal.timeout(PATIENCE_MS) });
           await response.body?.cancel();
           // The kubelet counts 200..399 as success.
           assert.ok(response.status >= 200 && response.status < 400, `${kind} GET ${path} answered ${response.status}`);
@@ -277,7 +278,7 @@ describe('the container as the dev pod runs it', kustomize, () => {
       new Promise<Record<string, unknown>>((resolve, reject) => {
         const earlier = logs.find(match);
         if (earlier) return resolve(earlier);
-        const timer = setTimeout(() => reject(new Error(`no log line "${what}" within 10s; stderr: ${stderr.join('')}`)), 10_000);
+        const timer = setTimeout(() => reject(new Error(`no log line "${what}" within ${PATIENCE_MS} ms; stderr: ${stderr.join('')}`)), PATIENCE_MS);
         timer.unref();
         waiters.push({ match, resolve: (line) => (clearTimeout(timer), resolve(line)) });
         void exited.then((code) => reject(new Error(`the agent exited (${code}) before "${what}"; stderr: ${stderr.join('')}`)));
@@ -286,7 +287,7 @@ describe('the container as the dev pod runs it', kustomize, () => {
       const serving = await logged((l) => l.msg === 'kagent-a2a serving', 'kagent-a2a serving');
       assert.equal(serving.podUrl, `http://kagent-0.kagent-headless.kagent.svc.cluster.local:${serving.port}`);
       for (const [kind, probe] of probesOf(pod.container)) {
-        const response = await fetch(`http://127.0.0.1:${serving.port}${probe!.httpGet!.path}`, { signal: AbortSignal.timeout(5000) });
+        const response = await fetch(`http://127.0.0.1:${serving.port}${probe!.httpGet!.path}`, { signal: AbortSignal.timeout(PATIENCE_MS) });
         await response.body?.cancel();
         assert.equal(response.status, 200, `${kind} ${probe!.httpGet!.path}`);
       }
@@ -298,7 +299,7 @@ describe('the container as the dev pod runs it', kustomize, () => {
     } finally {
       child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;
-      const code = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 15_000)))]);
+      const code = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), PATIENCE_MS)))]);
       clearTimeout(timer);
       if (code === 'timeout') child.kill('SIGKILL');
       rmSync(dataDir, { recursive: true, force: true });

@@ -65,13 +65,13 @@ describe('peer discovery', () => {
     try {
       await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy');
       await p.close();
-      await eventually(() => discovery.get(p.url)?.state === 'unreachable', 'the peer to be unreachable', 2000);
+      await eventually(() => discovery.get(p.url)?.state === 'unreachable', 'the peer to be unreachable');
       const down = discovery.get(p.url)!;
       assert.match(down.lastError ?? '', /ECONNREFUSED|connect/i);
       assert.ok(down.lastErrorAt !== undefined);
       await peer('flaky', port);
       // Backoff doubles the wait after each failure, up to 8 intervals: allow for it.
-      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy again', 4000);
+      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy again');
       assert.equal(discovery.get(p.url)!.consecutiveFailures, 0);
     } finally {
       discovery.stop();
@@ -146,7 +146,7 @@ describe('discovery in the service', () => {
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status, 503);
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status, 200, 'alive while not ready');
       await peer('vapora', port);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers', 4000);
+      await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers');
     } finally {
       await agent.dispose();
     }

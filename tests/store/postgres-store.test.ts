@@ -601,7 +601,8 @@ describe('PostgresTaskStore concurrent writers', postgres, () => {
 });
 
 describe('PostgresTaskStore leases', postgres, () => {
-  const TTL = 1000;
+  // Long enough that seeding and a renewal round never take as long, even on a loaded machine.
+  const TTL = 5000;
   let schema: string;
   let store: PostgresTaskStore;
   let other: PostgresTaskStore;
