@@ -20,6 +20,7 @@ import type { SettingName } from '../../src/config/schema.js';
 import { startTestAgent } from '../support/agent.js';
 import { assertNoWarnings } from '../support/process-warnings.js';
 import { ConfigMapVolume } from './configmap-volume.js';
+import { readDockerfile } from './dockerfile.js';
 import type { KubeObject } from './manifests.js';
 import { kustomizeTargets, only, ofKind, REPO_ROOT, renderAll } from './manifests.js';
 import { needKustomize } from '../support/prerequisites.js';
@@ -309,28 +310,9 @@ describe('the container as the dev pod runs it', kustomize, () => {
   });
 });
 
-describe('the image the Dockerfile builds', () => {
-  interface Instruction {
-    stage: number;
-    keyword: string;
-    args: string;
-  }
-  const dockerfile: Instruction[] = [];
-  let stage = -1;
-  for (const line of readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8')
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/)) {
-    const text = line.trim();
-    if (text === '' || text.startsWith('#')) continue;
-    const [keyword, ...rest] = text.split(/\s+/);
-    if (keyword!.toUpperCase() === 'FROM') stage += 1;
-    dockerfile.push({ stage, keyword: keyword!.toUpperCase(), args: rest.join(' ') });
-  }
-  const runtime = dockerfile.filter((i) => i.stage === stage);
-  const runtimeEnv: Record<string, string> = {};
-  for (const { args } of runtime.filter((i) => i.keyword === 'ENV')) {
-    for (const match of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) runtimeEnv[match[1]!] = match[2]!.replace(/^"|"$/g, '');
-  }
+describe('the image the Dockerfile builds', kustomize, () => {
+  const { instructions: dockerfile, runtime, runtimeEnv } = readDockerfile();
+  const stage = runtime[0]!.stage;
   const jsonArgs = (keyword: string) => JSON.parse(runtime.find((i) => i.keyword === keyword)?.args ?? 'null') as string[] | null;
 
   test('is built in stages and runs on node:20-bookworm-slim', () => {
@@ -372,9 +354,9 @@ describe('the image the Dockerfile builds', () => {
     assert.deepEqual(jsonArgs('CMD'), ['serve']);
   });
 
-  test('the runtime stage carries only package.json, production node_modules and the compiled service', () => {
+  test('the runtime stage carries only package.json, production node_modules, the compiled service and Kustomize', () => {
     const copied = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--'))[0]);
-    assert.deepEqual(copied.sort(), ['/app/dist/src', '/app/node_modules', '/app/package.json']);
+    assert.deepEqual(copied.sort(), ['/app/dist/src', '/app/node_modules', '/app/package.json', '/usr/local/bin/kustomize']);
     const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN').map((i) => i.args).join('\n');
     assert.match(build, /npm ci\b/);
     assert.match(build, /npm run build\b/);
