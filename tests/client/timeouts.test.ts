@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { A2AClient, A2AClientError, A2ATimeoutError, userText } from '../../src/peers/client/index.js';
-import type { Message, StreamItem } from '../../src/peers/client/index.js';
+import type { StreamItem } from '../../src/peers/client/index.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { replyJson, rpcResult, startScriptedServer, wireTask } from './servers.js';
 import type { Received, ScriptedServer } from './servers.js';
-import { collect, describeItem, rejection } from './util.js';
+import { collect, describeItem, rejection, within } from './util.js';
 import { PATIENCE_MS } from '../support/patience.js';
 
 // Per-call timeouts, the overall deadline, the caller's AbortSignal and the
@@ -161,33 +161,44 @@ describe('limits of a stream', () => {
 });
 
 describe('heartbeats keep a stream alive', () => {
+  // A task waiting for input sends no event at all until it is continued: only
+  // heartbeats can keep its subscription alive, whatever the machine's speed.
+  const STALL_MS = 1500;
   let chatty: TestAgent;
   let quiet: TestAgent;
   before(async () => {
-    chatty = await startTestAgent({ STREAM_HEARTBEAT_INTERVAL: '100ms' });
-    quiet = await startTestAgent({ STREAM_HEARTBEAT_INTERVAL: '30s' });
+    chatty = await startTestAgent({ STREAM_HEARTBEAT_INTERVAL: '100ms', CONFORMANCE_AGENT: 'true' });
+    quiet = await startTestAgent({ STREAM_HEARTBEAT_INTERVAL: '30s', CONFORMANCE_AGENT: 'true' });
   });
   after(async () => {
     await chatty.dispose();
     await quiet.dispose();
   });
 
-  function waiting(): Message {
-    const message = userText('take your time');
-    // Longer than the stall timeout, shorter than the echo skill's first progress update (1 s).
-    message.metadata = { delayMs: 900 };
-    return message;
+  async function waitingTask(client: A2AClient): Promise<{ id: string; contextId: string }> {
+    const sent = await client.send({ ...userText('ask me'), messageId: `tck-input-required-${Math.random().toString(36).slice(2)}` }, within());
+    assert.equal(sent.kind, 'task');
+    const { task } = sent as Extract<typeof sent, { kind: 'task' }>;
+    assert.equal(task.status.state, 'input-required');
+    return task;
   }
 
-  test('with heartbeats every 100 ms, a 500 ms stall timeout does not fire during 900 ms of work', async () => {
+  test(`with heartbeats every 100 ms, a ${STALL_MS} ms stall timeout does not fire while the task waits for longer`, async () => {
     const client = await A2AClient.connect(chatty.url);
-    const items = await collect(client.stream(waiting(), { stallTimeoutMs: 500, deadlineMs: PATIENCE_MS }));
+    const task = await waitingTask(client);
+    const reading = collect(client.subscribe(task.id, { stallTimeoutMs: STALL_MS, deadlineMs: PATIENCE_MS }));
+    // The scenario, not a wait for work: the task stays silent for more than twice the stall timeout.
+    await new Promise((resolve) => setTimeout(resolve, 2 * STALL_MS + 500));
+    await client.send({ ...userText('here you are', { taskId: task.id, contextId: task.contextId }), messageId: `tck-complete-task-${Math.random().toString(36).slice(2)}` }, within());
+    const items = await reading;
+    assert.equal(describeItem(items[0]!), 'task:input-required');
     assert.equal(describeItem(items.at(-1)!), 'status:completed');
   });
 
-  test('without them, the same stream stalls', async () => {
+  test('without them, the same subscription stalls', async () => {
     const client = await A2AClient.connect(quiet.url);
-    const error = await rejection(() => collect(client.stream(waiting(), { stallTimeoutMs: 500, deadlineMs: PATIENCE_MS })));
+    const task = await waitingTask(client);
+    const error = await rejection(() => collect(client.subscribe(task.id, { stallTimeoutMs: STALL_MS, deadlineMs: PATIENCE_MS })));
     assert.ok(error instanceof A2ATimeoutError, String(error));
     assert.equal(error.limit, 'stall');
   });

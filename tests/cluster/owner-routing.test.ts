@@ -78,7 +78,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
 
   test('a subscription through another pod relays every event in order', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 1500 } }),
+      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;

@@ -83,7 +83,7 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
 
   test('a subscriber on one pod receives, in order, the events of a task running on another', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 1500 } }),
+      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;

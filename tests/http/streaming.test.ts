@@ -109,7 +109,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('SubscribeToTask starts with the current task, then live events until the end', async () => {
-    const task = await startWorking(1200);
+    const task = await startWorking(3000);
     const call = await streamCall(url, 'SubscribeToTask', { id: task.id });
     assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
     const events = await results(call);
@@ -120,7 +120,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('two subscribers of one running task see the same events', async () => {
-    const task = await startWorking(1200);
+    const task = await startWorking(3000);
     const [first, second] = await Promise.all([streamCall(url, 'SubscribeToTask', { id: task.id }), streamCall(url, 'SubscribeToTask', { id: task.id })]);
     const [a, b] = await Promise.all([results(first!), results(second!)]);
     assert.ok(a.length >= 3);
@@ -179,7 +179,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('a subscriber that leaves does not disturb another', async () => {
-    const task = await startWorking(800);
+    const task = await startWorking(3000);
     const leaving = await streamCall(url, 'SubscribeToTask', { id: task.id });
     const staying = await streamCall(url, 'SubscribeToTask', { id: task.id });
     await within(PATIENCE_MS, 'the first event', (async () => {

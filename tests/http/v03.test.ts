@@ -111,7 +111,7 @@ describe('A2A 0.3 over JSON-RPC', () => {
   });
 
   test('tasks/resubscribe streams the current task and then its updates', async () => {
-    const task = await runningTask(500);
+    const task = await runningTask(3000);
     const call = await streamCall(url, 'tasks/resubscribe', { id: task.id }, V03);
     const events = await results(call);
     assert.equal(events[0].kind, 'task');

@@ -170,7 +170,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
 
     test('resubscribing to a running task starts with the task and ends with completed', TIMEOUT, async () => {
       const started = await sdk.client.sendMessage(
-        sendRequest(userMessage('follow me', { metadata: { delayMs: 800 } }), { returnImmediately: true }),
+        sendRequest(userMessage('follow me', { metadata: { delayMs: 3000 } }), { returnImmediately: true }),
         within(),
       );
       assertIsTask(started);
