@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
+  LimitExceededError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -23,9 +24,11 @@ import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import type { TaskStore, TransitionResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { KeyedSlots } from './keyed-slots.js';
 import { messageKey } from './message-key.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
+import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
 export interface TaskServiceOptions {
@@ -37,6 +40,14 @@ export interface TaskServiceOptions {
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
   observer?: TaskObserver;
+  /**
+   * Throws (SkillNotAllowedError) when the caller may not use the skill. Asked
+   * for the skill a message is routed to — by name or by content — for a name
+   * the message asks a peer for, and again when a task is continued.
+   */
+  authorizeSkill?: (caller: Caller, skillId: string) => void;
+  /** Most tasks one caller may have running at once in this process; absent: no cap. */
+  maxRunningPerCaller?: number;
 }
 
 /** Told about every state a task enters, for metrics and logs. */
@@ -48,7 +59,11 @@ export interface TaskObserver {
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  caller: Caller;
 }
+
+/** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
+const RUNNING_CAP_RETRY_SECONDS = 2;
 
 const ACTIVE: readonly TaskState[] = ['submitted', 'working'];
 const RESUMABLE_FROM: readonly TaskState[] = ['input-required', 'auth-required'];
@@ -65,16 +80,23 @@ export class TaskService {
   private readonly skills: SkillRegistry;
   private readonly serial = new KeyedQueue();
   private readonly running = new Map<string, Running>();
+  private readonly runningPerCaller: KeyedSlots | undefined;
   private accepting = true;
 
   constructor(private readonly options: TaskServiceOptions) {
     this.store = options.store;
     this.bus = options.bus;
     this.skills = options.skills;
+    this.runningPerCaller = options.maxRunningPerCaller === undefined ? undefined : new KeyedSlots(options.maxRunningPerCaller);
   }
 
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Who started (or last continued) a task whose skill runs in this process: sub-tasks a skill starts run as that caller. */
+  callerOf(taskId: string): Caller | undefined {
+    return this.running.get(taskId)?.caller;
   }
 
   /** Ids of the tasks whose skills run in this process. */
@@ -195,6 +217,7 @@ export class TaskService {
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
     const skill = this.skills.route(message);
+    this.authorize(caller, skill, message);
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again.
     const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
@@ -222,11 +245,15 @@ export class TaskService {
       status: { state: 'submitted', timestamp: now() },
       artifacts: [],
       history: [userMessage],
+      // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
+      metadata: { skill: skill.descriptor.id },
     };
+    const release = this.reserveRun(caller);
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
+      release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
       if (winner === undefined) throw error;
@@ -235,7 +262,7 @@ export class TaskService {
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
-    this.run(skill, task, userMessage, [userMessage]);
+    this.run(caller, skill, task, userMessage, [userMessage], release);
     return { kind: 'task', taskId, stream };
   }
 
@@ -268,10 +295,20 @@ export class TaskService {
       );
     }
     const skill = this.skills.get(stored.skill);
+    // Permissions may have changed since the task started: the caller needs them for every turn.
+    this.options.authorizeSkill?.(caller, skill.descriptor.id);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    const release = this.reserveRun(caller);
+    let changed: TransitionResult;
+    try {
+      changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    } catch (error) {
+      release();
+      throw error;
+    }
     if (!changed.applied) {
+      release();
       if (changed.reason === 'duplicate-message') return { kind: 'task', taskId, stream: await this.subscribeTo(caller, taskId, { allowEnded: true }) };
       throw new UnsupportedOperationError(`task ${taskId} is ${changed.current} and accepts no further messages`, { taskId, state: changed.current });
     }
@@ -279,8 +316,37 @@ export class TaskService {
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed });
-    this.run(skill, resumed, userMessage, history);
+    this.run(caller, skill, resumed, userMessage, history, release);
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * The skill a message is routed to, a skill it names that this agent lacks
+   * (it goes to a peer), and the peer skill it asks the delegate for: the
+   * caller needs permission for each.
+   */
+  private authorize(caller: Caller, skill: Skill, message: Message): void {
+    const check = this.options.authorizeSkill;
+    if (check === undefined) return;
+    check(caller, skill.descriptor.id);
+    const named = requestedSkill(message);
+    if (typeof named === 'string' && named !== skill.descriptor.id) check(caller, named);
+    const target = message.metadata?.targetSkill;
+    if (typeof target === 'string') check(caller, target);
+  }
+
+  /** Holds one of the caller's running-task slots; the release runs when the skill run ends, or at once if none starts. */
+  private reserveRun(caller: Caller): () => void {
+    if (this.runningPerCaller === undefined) return () => undefined;
+    const release = this.runningPerCaller.tryAcquire(callerKey(caller));
+    if (release === undefined) {
+      throw new LimitExceededError(
+        'TOO_MANY_TASKS',
+        `this caller already has ${this.runningPerCaller.max} tasks running, the most allowed at once; retry when one has ended`,
+        RUNNING_CAP_RETRY_SECONDS,
+      );
+    }
+    return release;
   }
 
   private async subscribeTo(caller: Caller, taskId: string, opts: { allowEnded: boolean }): Promise<TaskStream> {
@@ -352,7 +418,7 @@ export class TaskService {
     });
   }
 
-  private run(skill: Skill, task: Task, message: Message, history: readonly Message[]): void {
+  private run(caller: Caller, skill: Skill, task: Task, message: Message, history: readonly Message[], release: () => void): void {
     const controller = new AbortController();
     const { id: taskId, contextId } = task;
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
@@ -405,8 +471,9 @@ export class TaskService {
       .finally(() => {
         stopOnEnd();
         this.running.delete(taskId);
+        release();
       });
-    this.running.set(taskId, { controller, done });
+    this.running.set(taskId, { controller, done, caller });
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus): Promise<void> {
@@ -417,6 +484,10 @@ export class TaskService {
 function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
   const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
   return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
+}
+
+function callerKey(caller: Caller): string {
+  return `${caller.tenant}\u0000${caller.principal}`;
 }
 
 function now(): string {

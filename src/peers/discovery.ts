@@ -30,6 +30,11 @@ export interface DiscoveryOptions {
   /** 0..1: random lengthening of each wait, so replicas do not fetch in lockstep. */
   jitter?: number;
   random?: () => number;
+  /**
+   * Fetches a card from a peer's configured URL. The agent passes its egress
+   * guard's, which checks every redirect hop; without one, no redirect is followed.
+   */
+  fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
 }
 
 interface Entry {
@@ -202,7 +207,7 @@ export class PeerDiscovery {
     for (const path of CARD_PATHS) {
       let res: Response;
       try {
-        res = await fetch(url + path, {
+        res = await (this.options.fetch ?? fetchNoRedirect)(url + path, {
           headers: { accept: 'application/json', ...(etag !== undefined && path === CARD_PATHS[0] ? { 'if-none-match': etag } : {}) },
           signal,
         });
@@ -290,6 +295,11 @@ function whenAborted(signal: AbortSignal): Promise<never> {
     if (signal.aborted) reject(signal.reason);
     else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
   });
+}
+
+/** A redirect from a peer's URL leads somewhere the operator did not name: without a guard to check it, it is not followed. */
+function fetchNoRedirect(url: string, init: { headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+  return fetch(url, { ...init, redirect: 'manual' });
 }
 
 function normalize(url: string): string {
