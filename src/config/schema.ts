@@ -8,7 +8,8 @@ export type SettingType =
   | { kind: 'string' }
   | { kind: 'url' }
   | { kind: 'bool' }
-  | { kind: 'duration'; minMs: number }
+  /** maxMs defaults to the longest wait a Node timer can hold (2^31-1 ms, about 24.8 days). */
+  | { kind: 'duration'; minMs: number; maxMs?: number }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'list' };
 
@@ -108,7 +109,7 @@ export const SETTINGS = {
     live: false,
     description: 'events a stream may hold for a slow client before it is disconnected',
   },
-  TASK_RETENTION: { type: { kind: 'duration', minMs: 1000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
+  TASK_RETENTION: { type: { kind: 'duration', minMs: 1000, maxMs: 3650 * 86_400_000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
   RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },
   ECHO_MAX_DELAY: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'longest metadata.delayMs the echo skill honours' },
   STORE: {

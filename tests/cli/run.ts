@@ -2,6 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { PATIENCE_MS } from '../support/patience.js';
+import { assertNoWarnings, warningLines } from '../support/process-warnings.js';
 
 // The CLI as a user runs it: a separate node process on the built main.js.
 
@@ -13,11 +15,13 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the CLI to its end. */
-export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<Run> {
-  return new Promise((resolve) => {
+/** Runs the CLI to its end; a process warning on its stderr fails the call. */
+export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = PATIENCE_MS): Promise<Run> {
+  return new Promise((resolve, reject) => {
     execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      const warnings = warningLines(stderr);
+      if (warnings.length > 0) return reject(new Error(`kagent-a2a ${args[0]} wrote process warnings:\n${warnings.join('\n')}`));
       resolve({ code, stdout, stderr });
     });
   });
@@ -41,7 +45,7 @@ export function liveCli(args: string[]): LiveRun {
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? -1)));
   const lines: string[] = [];
   const waiting: ((line: string | undefined) => void)[] = [];
   let ended = false;
@@ -64,7 +68,7 @@ export function liveCli(args: string[]): LiveRun {
   };
   return {
     child,
-    nextLine(timeoutMs = 30_000) {
+    nextLine(timeoutMs = PATIENCE_MS) {
       const queued = lines.shift();
       if (queued !== undefined) return Promise.resolve(queued);
       if (ended) return Promise.reject(new Error(`stdout ended; stderr: ${err}`));
@@ -74,7 +78,11 @@ export function liveCli(args: string[]): LiveRun {
       return within(line, timeoutMs, 'no line on stdout');
     },
     stderr: () => err,
-    exit: (timeoutMs = 30_000) => within(exited, timeoutMs, 'the CLI did not exit'),
+    exit: async (timeoutMs = PATIENCE_MS) => {
+      const code = await within(exited, timeoutMs, 'the CLI did not exit');
+      assertNoWarnings(`kagent-a2a ${args[0]}`, err);
+      return code;
+    },
     closeStdout() {
       reader.close();
       child.stdout!.destroy();

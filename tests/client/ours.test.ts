@@ -94,7 +94,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('subscribe follows a running task to its end', async () => {
-    const started = await client.send(slow('followed', 500), { ...within(), returnImmediately: true });
+    const started = await client.send(slow('followed', 3000), { ...within(), returnImmediately: true });
     const { task } = started as { kind: 'task'; task: Task };
     const items = await collect(client.subscribe(task.id, within()));
     assert.equal(items[0]?.kind, 'task');
@@ -138,7 +138,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
-    const { task } = (await client.send(slow('cancel me', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('cancel me', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     const canceled = await client.cancelTask(task.id, within());
     assert.equal(canceled.status.state, 'canceled');
     const error = await rejection(() => client.cancelTask(task.id, within()));
@@ -195,7 +195,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   });
 
   test('non-blocking send, get, stream, subscribe and cancel use the 0.3 methods', async () => {
-    const { task } = (await client.send(slow('slow 0.3', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('slow 0.3', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     assert.notEqual(task.status.state, 'completed');
     const got = await client.getTask(task.id, { ...within(), historyLength: 1 });
     assert.equal(got.id, task.id);
@@ -211,7 +211,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
     assert.equal(last.final, true);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'message/stream');
 
-    const running = (await client.send(slow('sub 0.3', 400), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const running = (await client.send(slow('sub 0.3', 3000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     const followed = await collect(client.subscribe(running.task.id, within()));
     assert.equal(describeItem(followed.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/resubscribe');

@@ -58,7 +58,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     }
 
     const slow = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('slow', { metadata: { skill: 'echo', delayMs: 10_000 } }),
+      message: message('slow', { metadata: { skill: 'echo', delayMs: 300_000 } }),
       configuration: { returnImmediately: true },
     });
     const slowId = slow.body.result.task.id as string;
@@ -78,7 +78,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
 
   test('a subscription through another pod relays every event in order', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 1500 } }),
+      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;

@@ -119,10 +119,10 @@ describe('two replicas discover each other', () => {
 
     await second.dispose();
     // One interval is 300 ms; allow a few for the first failure to be noticed.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'unreachable', 'the stopped replica to be unreachable', 3000);
+    await eventually(async () => (await peers(first)).get(urls[1]!) === 'unreachable', 'the stopped replica to be unreachable');
 
     second = await replica(1, ports);
     // Backoff after failures may stretch the wait up to eight intervals.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'healthy', 'the returned replica to be healthy again', 6000);
+    await eventually(async () => (await peers(first)).get(urls[1]!) === 'healthy', 'the returned replica to be healthy again');
   });
 });
