@@ -123,9 +123,10 @@ export function delegateSkill(options: DelegateOptions): Skill {
  * connect time.
  */
 async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
-  const client = await A2AClient.connect(base);
+  // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
+  const client = await A2AClient.connect(base, { endpoint: 'card' });
   if (new URL(client.card.url).origin === new URL(base).origin) return client;
-  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher });
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
   await egress.check(guarded.card.url);
   return guarded;
 }
