@@ -119,12 +119,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxResumes: config.MAX_RESUMES,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
         metrics.skillFailed();
         logger.warn({ taskId, err: error }, 'skill failed');
       },
+      taskResumed: (_taskId, why) => metrics.taskResumed(why),
     },
   });
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
@@ -138,16 +140,19 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           pod: provisional.pod,
           ttlMs: config.LEASE_TTL,
           running: () => service.runningTaskIds(),
-          failOrphan: async (taskId, contextId, formerPod) => {
-            await service.failOrphan(taskId, contextId, formerPod);
-            logger.warn({ taskId, formerPod }, 'failed a task whose pod stopped renewing its lease');
+          takeOver: async (orphan) => {
+            const outcome = await service.takeOver(orphan);
+            if (outcome === 'skipped') return;
+            logger.warn({ taskId: orphan.id, formerPod: orphan.holder }, `${outcome} a task whose pod stopped renewing its lease`);
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
-  leases?.start();
   runSubTask = runSkillVia(service, ANONYMOUS);
+  // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
   const recovered = await service.recoverInterrupted();
-  if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.resumed > 0) logger.warn({ tasks: recovered.resumed }, 'resumed tasks that were running when the agent last stopped');
+  leases?.start();
 
   const retention = new RetentionSweeper({
     store,
@@ -243,8 +248,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       watcher?.stop();
       siblingRefresh?.stop();
       discovery.stop();
-      await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
+      await leases?.handOver(left);
       await relay?.stop();
       await retention.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -335,6 +342,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         apiKey: config.LLM_API_KEY_FILE === undefined ? undefined : secretFile('LLM_API_KEY_FILE', config.LLM_API_KEY_FILE),
         maxToolRounds: config.LLM_MAX_TOOL_ROUNDS,
         maxTokens: config.LLM_MAX_TOKENS,
+        resumable: config.ASSISTANT_RESUMABLE,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
       }),
