@@ -127,6 +127,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
         logger.warn({ taskId, err: error }, 'skill failed');
       },
       taskResumed: (_taskId, why) => metrics.taskResumed(why),
+      runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.

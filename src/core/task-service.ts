@@ -20,7 +20,7 @@ import type {
   TaskStatus,
 } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
-import type { InterruptedTask, StatusChange, TaskStore, TransitionResult } from '../store/task-store.js';
+import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { messageKey } from './message-key.js';
@@ -48,6 +48,8 @@ export interface TaskObserver {
   taskEntered(state: TaskState, previous: TaskState | undefined): void;
   skillFailed(taskId: string, error: unknown): void;
   taskResumed?(taskId: string, why: Interruption['kind']): void;
+  /** A run here found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
+  runSuperseded?(taskId: string): void;
 }
 
 interface Running {
@@ -347,14 +349,13 @@ export class TaskService {
     });
   }
 
-  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<void> {
-    await this.serial.run(taskId, async () => {
+  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<WriteResult> {
+    return this.serial.run(taskId, async () => {
       const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk, run);
-      if (!result.applied) {
-        throw new UnsupportedOperationError(`task ${taskId} is ${result.current}; it takes no more artifacts`, { taskId, state: result.current });
-      }
+      if (!result.applied) return result;
       const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
       this.bus.publish(taskId, { event, version: result.version });
+      return result;
     });
   }
 
@@ -379,10 +380,16 @@ export class TaskService {
         undefined,
         { run: generation },
       );
-      if (!result.applied) {
-        const why = result.reason === 'superseded' ? 'was taken over by another run' : 'has ended';
-        throw new UnsupportedOperationError(`task ${taskId} ${why}; the skill cannot move it to ${state}`, { taskId });
+      if (!result.applied) throw refused(result, `the skill cannot move it to ${state}`);
+    };
+    // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
+    const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
+      if (result.reason === 'superseded' && !controller.signal.aborted) {
+        controller.abort(new Error(`task ${taskId} was taken over by another run`));
+        this.options.observer?.runSuperseded?.(taskId);
       }
+      const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
+      return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
     };
     const ctx: SkillContext = {
       taskId,
@@ -393,7 +400,8 @@ export class TaskService {
       working: (reply) => status('working', reply, ACTIVE),
       artifact: async (artifact, chunk) => {
         if (leftForResume()) throw controller.signal.reason;
-        await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+        const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+        if (!result.applied) throw refused(result, 'it takes no more artifacts');
       },
       complete: (reply) => status('completed', reply, ACTIVE),
       fail: (reply) => status('failed', reply, ACTIVE),

@@ -9,7 +9,7 @@ import { eventually } from '../support/fake-peer.js';
 import { openStream, rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { hangingReply, startChatServer } from '../skills/assistant/chat-server.js';
+import { DONE, chunk, hangingReply, startChatServer } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
 
 // Three replicas as real processes sharing the machine's real PostgreSQL (a
@@ -141,5 +141,49 @@ describe('a pod takes over the tasks of a pod whose lease lapsed (shared Postgre
 
     const canceled = await rpc(pods[2]!.url, 'CancelTask', { id });
     assert.equal(canceled.body.result?.status.state, 'TASK_STATE_CANCELED');
+  });
+
+  test('a pod that was frozen past its lease finds its task taken over: its late writes are refused and its run stops', { timeout: 60_000 }, async () => {
+    // The frozen pod's model answers late; the taker's model never does, so the task stays the taker's to finish.
+    chat.enqueue(
+      { steps: [chunk({ role: 'assistant', content: '' }), { delayMs: 1500 }, chunk({ content: 'a stale answer' }), chunk({}, 'stop'), DONE] },
+      hangingReply(),
+    );
+    const asked = chat.requests.length;
+    const sent = await rpc(pods[2]!.url, 'SendMessage', {
+      message: message('a question asked twice', { skill: 'assistant' }),
+      configuration: { returnImmediately: true },
+    });
+    const id: string = sent.body.result.task.id;
+    await eventually(() => chat.requests.length > asked, 'the model to be asked', 10_000);
+    // SIGSTOP: alive but silent, as a pod in a long pause or cut off from the database is.
+    pods[2]!.child.kill('SIGSTOP');
+    try {
+      await eventually(
+        async () => takeoverNotes((await rpc(pods[0]!.url, 'GetTask', { id })).body.result).length === 1,
+        'another pod to take the task over',
+        15_000,
+      );
+      await eventually(() => chat.requests.length > asked + 1, 'the taker to ask the model again', 10_000);
+    } finally {
+      pods[2]!.child.kill('SIGCONT');
+    }
+    // Either the frozen pod notices, or its stale run got through (which the assertions below then show).
+    await eventually(
+      async () =>
+        pods[2]!.output().includes('"msg":"stopped running a task another pod took over while this pod had lost its lease"') ||
+        (await rpc(pods[1]!.url, 'GetTask', { id })).body.result?.status.state !== 'TASK_STATE_WORKING',
+      'the frozen pod to notice and stop its run',
+      15_000,
+    );
+
+    const task = (await rpc(pods[1]!.url, 'GetTask', { id })).body.result;
+    assert.equal(task.status.state, 'TASK_STATE_WORKING', `the stale run neither completed nor failed the task: ${JSON.stringify(task.status)}`);
+    assert.deepEqual(task.artifacts ?? [], [], 'the stale answer was not stored');
+    assert.ok(!task.history.some((m: any) => /stale answer/.test(textOf(m))));
+    const lease = await admin.query<{ lease_pod: string }>(`SELECT lease_pod FROM ${SCHEMA}.tasks WHERE id = $1`, [id]);
+    assert.match(lease.rows[0]!.lease_pod, /^kagent-[01]$/, 'the taker keeps the lease');
+    assert.doesNotMatch(pods[2]!.output(), /skill failed/, 'a superseded run is not a skill failure');
+    assert.equal((await rpc(pods[2]!.url, 'CancelTask', { id })).body.result?.status.state, 'TASK_STATE_CANCELED');
   });
 });
