@@ -2,12 +2,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { podUrlFor, resolveIdentity } from './cluster/identity.js';
-import { findSiblings } from './cluster/siblings.js';
+import { findSiblings, siblingNames } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
-import { ANONYMOUS } from './model/model.js';
+import type { Caller, Message } from './model/model.js';
+import { createCallerAuth } from './auth/setup.js';
+import type { CallerAuth } from './auth/setup.js';
+import { KeyedSlots } from './core/keyed-slots.js';
+import type { ProtocolVersion } from './protocol/codec.js';
+import type { AgentCardInput } from './transport/agent-card.js';
+import { AuthGate } from './transport/auth-gate.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
@@ -22,6 +28,7 @@ import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
+import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
@@ -37,6 +44,7 @@ import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-car
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
+import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -86,10 +94,21 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
   const metrics = new Metrics();
+  const auth = createCallerAuth(config, logger);
+  if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
 
+  const egress = new EgressGuard({
+    allow: egressAllowList(config),
+    onRefused: (refused) => {
+      metrics.egressRefused.inc({ reason: refused.reason });
+      logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
+    },
+  });
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    // The peer's URL is the operator's; where a redirect points is the peer's word.
+    fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
@@ -98,7 +117,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
+  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod, egress });
   let runSubTask: RunSkill | undefined;
   const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
@@ -120,6 +139,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
     maxResumes: config.MAX_RESUMES,
+    authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
+    maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -148,7 +169,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
-  runSubTask = runSkillVia(service, ANONYMOUS);
+  // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
+  runSubTask = runSkillVia(service, (message: Message): Caller => {
+    const parent = message.referenceTaskIds?.[0];
+    const caller = parent === undefined ? undefined : service.callerOf(parent);
+    if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
+    return caller;
+  });
   // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
   const recovered = await service.recoverInterrupted();
   if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
@@ -180,9 +207,25 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           self: provisional.pod,
           urlOf: (pod) => podUrlFor(template, pod, provisional.namespace),
           siblings: () => (siblings.length > 0 ? siblings.map((s) => s.pod) : [provisional.pod]),
+          isSibling: siblingNames({ pod: provisional.pod, replicas: config.A2A_REPLICAS, discovered: provisional.namespace !== undefined }),
+          client: new PodClient({
+            connectMs: config.A2A_POD_CONNECT_TIMEOUT,
+            responseMs: config.A2A_POD_RESPONSE_TIMEOUT,
+            streamIdleMs: 2 * config.STREAM_HEARTBEAT_INTERVAL + config.A2A_POD_RESPONSE_TIMEOUT,
+          }),
         }
       : undefined;
-  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
+  let cardInput: AgentCardInput | undefined;
+  const jsonRpc = new JsonRpcHandler({
+    service,
+    logger,
+    metrics,
+    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
+    routing,
+    extendedCard: auth.authenticator.enabled ? (caller, version) => extendedCard(cardInput!, auth, caller, version) : undefined,
+    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+  });
+  auth.start();
   const server = createHttpServer({
     jsonRpc,
     cards,
@@ -192,6 +235,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     logger,
     isReady,
     peers: () => discovery.list(),
+    gate: new AuthGate({
+      authenticator: auth.authenticator,
+      rateLimiter: auth.rateLimiter,
+      metricsToken: auth.metricsToken,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      metrics,
+      logger,
+    }),
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -202,9 +253,21 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
-  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
-  cards.v1 = cachedDocument(agentCardV1(cardInput));
-  cards.v03 = cachedDocument(agentCardV03(cardInput));
+  cardInput = {
+    name: config.AGENT_NAME,
+    description: config.AGENT_DESCRIPTION,
+    version: VERSION,
+    url: identity.publicUrl,
+    skills: registry.descriptors(),
+    security: auth.authenticator.declarations,
+    extendedCard: auth.authenticator.enabled,
+    // Scopes mean something to token callers only.
+    skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
+  };
+  // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
+  const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+  cards.v1 = cachedDocument(agentCardV1(publicCard));
+  cards.v03 = cachedDocument(agentCardV03(publicCard));
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -247,6 +310,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      auth.stop();
       siblingRefresh?.stop();
       discovery.stop();
       const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);
@@ -263,7 +327,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
+      await routing?.client.close();
       await store.close();
+      await egress.close();
       logger.info('stopped');
     })());
   return {
@@ -276,6 +342,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     reloadConfig: () => void watcher?.reload(),
     stop,
   };
+}
+
+/** The card an authenticated caller gets: every skill it may use, in the version it speaks. */
+function extendedCard(input: AgentCardInput, auth: CallerAuth, caller: Caller, version: ProtocolVersion): Record<string, unknown> {
+  const own = { ...input, skills: input.skills.filter((skill) => auth.permissions.allows(caller, skill.id)) };
+  return version === '1.0' ? agentCardV1(own) : agentCardV03(own);
 }
 
 /** Looks up the StatefulSet's replicas now and then every discovery interval; lookups never block requests. */
@@ -373,6 +445,16 @@ function defaultSkill(config: Config, skills: readonly Skill[]): string {
     return config.DEFAULT_SKILL;
   }
   return skills.some((skill) => skill.descriptor.id === 'assistant') ? 'assistant' : 'help';
+}
+
+/** EGRESS_ALLOW, each entry checked before anything starts. */
+function egressAllowList(config: Config): AllowList {
+  try {
+    return new AllowList(config.EGRESS_ALLOW);
+  } catch (error) {
+    if (error instanceof AllowListError) throw new ConfigError('EGRESS_ALLOW', 'settings', error.message);
+    throw error;
+  }
 }
 
 /** A secret mounted as a file, trimmed; an unreadable or empty file is a bad setting. */

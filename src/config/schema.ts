@@ -57,9 +57,29 @@ export const SETTINGS = {
     live: false,
     description: 'number of replicas: siblings are ordinals 0..N-1 through A2A_POD_URL_TEMPLATE (default: from the headless Service DNS)',
   },
+  A2A_POD_CONNECT_TIMEOUT: {
+    type: { kind: 'duration', minMs: 10 },
+    default: '2s',
+    live: false,
+    description: 'per-pod stores: longest wait for a connection to another replica (owner routing, ListTasks)',
+  },
+  A2A_POD_RESPONSE_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '10s',
+    live: false,
+    description:
+      'per-pod stores: longest wait for another replica to begin answering (a blocking send waits for its task instead, while the owner\'s /healthz answers within it); a relayed stream silent for twice STREAM_HEARTBEAT_INTERVAL plus this is ended as OWNER_UNAVAILABLE',
+  },
   VAPORA_URL: { type: { kind: 'url' }, default: undefined, live: true, description: 'base URL of the VAPORA orchestrator, discovered like a peer' },
   A2A_PEERS: { type: { kind: 'list' }, default: '', live: true, description: 'base URLs of other A2A agents to discover (comma or space separated)' },
   A2A_DISCOVERY_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: true, description: 'how often peer agent cards are fetched (jittered)' },
+  EGRESS_ALLOW: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description:
+      'hosts (peer.internal, *.agents.internal), IP addresses or CIDRs the egress guard admits although they are loopback, private, link-local or otherwise internal (comma separated)',
+  },
   READY_REQUIRES_VAPORA: {
     type: { kind: 'bool' },
     default: 'false',
@@ -170,6 +190,49 @@ export const SETTINGS = {
     description: 'resume an assistant turn interrupted by a restart (its model calls are paid again); off: it fails like a non-resumable task',
   },
   CARD_CACHE_MAX_AGE: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'Cache-Control max-age of the agent card' },
+  AUTH_MODE: {
+    type: { kind: 'enum', values: ['none', 'apikey', 'jwt', 'apikey+jwt', 'trusted-proxy'] },
+    default: 'none',
+    live: false,
+    description: "who may call: 'none' (anyone; a warning at start), 'apikey', 'jwt', 'apikey+jwt', or 'trusted-proxy' (a header set by a proxy at AUTH_TRUSTED_PROXIES)",
+  },
+  AUTH_API_KEYS_DIR: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'directory of API keys (a mounted Secret): each file is named by its principal and holds its key; watched, a removed key is refused at once',
+  },
+  AUTH_JWKS_URL: { type: { kind: 'url' }, default: undefined, live: false, description: 'JWKS URL of the token issuer (JWT modes); keys are cached and refetched on an unknown kid' },
+  AUTH_JWT_PUBLIC_KEY_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set)',
+  },
+  AUTH_ISSUER: { type: { kind: 'string' }, default: undefined, live: false, description: "the issuer ('iss') tokens must name (required in JWT modes)" },
+  AUTH_AUDIENCE: { type: { kind: 'string' }, default: undefined, live: false, description: "the audience ('aud') tokens must name (required in JWT modes)" },
+  AUTH_PRINCIPAL_CLAIM: { type: { kind: 'string' }, default: 'sub', live: false, description: 'token claim naming the caller' },
+  AUTH_TENANT_CLAIM: { type: { kind: 'string' }, default: undefined, live: false, description: "token claim naming the caller's tenant (default: every caller's tenant is empty)" },
+  AUTH_CLOCK_SKEW: { type: { kind: 'duration', minMs: 0 }, default: '60s', live: false, description: 'clock skew allowed when checking exp and nbf' },
+  AUTH_JWKS_COOLDOWN: { type: { kind: 'duration', minMs: 1000 }, default: '30s', live: false, description: 'least time between two JWKS fetches (an unknown kid waits for one)' },
+  AUTH_JWKS_MAX_AGE: { type: { kind: 'duration', minMs: 1000 }, default: '10m', live: false, description: 'age after which the cached JWKS is refreshed in the background (it keeps serving meanwhile)' },
+  AUTH_PROXY_HEADER: {
+    type: { kind: 'string' },
+    default: 'x-forwarded-user',
+    live: false,
+    description: "trusted-proxy: header naming the caller; 'x-forwarded-client-cert' takes the client's URI (SPIFFE id), else Subject",
+  },
+  AUTH_TRUSTED_PROXIES: { type: { kind: 'list' }, default: '', live: false, description: 'trusted-proxy: addresses or CIDRs the proxy connects from (loopback only if listed)' },
+  SKILL_PERMISSIONS: {
+    type: { kind: 'string' },
+    default: '',
+    live: false,
+    description: 'skill=scope|principal,…;skill=… (a trailing * matches a prefix); a skill not named is open to every authenticated caller',
+  },
+  RATE_LIMIT: { type: { kind: 'string' }, default: '', live: false, description: 'A2A requests per principal, a token bucket: <n>/s|m|h[,burst=<n>] (e.g. 20/s,burst=40); empty: no limit' },
+  MAX_TASKS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'running tasks a principal may have at once on a replica (default: no cap)' },
+  MAX_STREAMS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'open SSE streams a principal may have at once on a replica (default: no cap)' },
+  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret)' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -18,14 +18,22 @@ export type RecoveryDecision = { resume: true; note: string } | { resume: false;
  * Resume or fail. `skill` is undefined when this agent no longer offers the
  * task's skill. `maxResumes` bounds how often one task is resumed: a request
  * that stops the process every time it runs must not do so forever.
+ * `callerAllowed` is false when the task's caller may no longer use its skill.
  */
-export function decideRecovery(task: InterruptedTask, skill: Skill | undefined, maxResumes: number, why: Interruption): RecoveryDecision {
+export function decideRecovery(
+  task: InterruptedTask,
+  skill: Skill | undefined,
+  maxResumes: number,
+  why: Interruption,
+  callerAllowed = true,
+): RecoveryDecision {
   const cause =
     why.kind === 'restart'
       ? 'the agent restarted while this task was running'
       : `the pod running this task (${why.formerPod}) stopped renewing its lease and is presumed gone`;
   if (skill === undefined) return { resume: false, reason: `${cause}, and this agent no longer offers its skill ${task.skill}; send the request again` };
   if (skill.resumable !== true) return { resume: false, reason: `${cause}; send the request again` };
+  if (!callerAllowed) return { resume: false, reason: `${cause}; its caller may no longer use the ${task.skill} skill, so it is not run again` };
   if (maxResumes === 0) return { resume: false, reason: `${cause}; send the request again (resuming interrupted tasks is turned off)` };
   if (task.resumes >= maxResumes) {
     return {

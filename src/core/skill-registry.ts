@@ -59,7 +59,8 @@ export class SkillRegistry {
   }
 }
 
-function requestedSkill(message: Message): unknown {
+/** The skill a message names, in `metadata.skill` or a data part's `skill`; not necessarily a string. */
+export function requestedSkill(message: Message): unknown {
   const named = message.metadata?.skill;
   if (named !== undefined) return named;
   for (const part of message.parts) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
+  LimitExceededError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -23,11 +24,13 @@ import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { KeyedSlots } from './keyed-slots.js';
 import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
+import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
 export interface TaskServiceOptions {
@@ -41,6 +44,14 @@ export interface TaskServiceOptions {
   /** How often one task may be resumed after interruptions; 0 (the default) fails every interrupted task. */
   maxResumes?: number;
   observer?: TaskObserver;
+  /**
+   * Throws (SkillNotAllowedError) when the caller may not use the skill. Asked
+   * for the skill a message is routed to — by name or by content — for a name
+   * the message asks a peer for, and again when a task is continued.
+   */
+  authorizeSkill?: (caller: Caller, skillId: string) => void;
+  /** Most tasks one caller may have running at once in this process; absent: no cap. */
+  maxRunningPerCaller?: number;
 }
 
 /** Told about every state a task enters, for metrics and logs. */
@@ -55,12 +66,16 @@ export interface TaskObserver {
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  caller: Caller;
   /** Left for the next start to resume, instead of failed, when a shutdown cuts it short. */
   resumable: boolean;
 }
 
 /** What became of an interrupted task: run again here, failed, or left alone because another change won. */
 export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
+
+/** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
+const RUNNING_CAP_RETRY_SECONDS = 2;
 
 const ACTIVE: readonly TaskState[] = ['submitted', 'working'];
 const RESUMABLE_FROM: readonly TaskState[] = ['input-required', 'auth-required'];
@@ -77,16 +92,23 @@ export class TaskService {
   private readonly skills: SkillRegistry;
   private readonly serial = new KeyedQueue();
   private readonly running = new Map<string, Running>();
+  private readonly runningPerCaller: KeyedSlots | undefined;
   private accepting = true;
 
   constructor(private readonly options: TaskServiceOptions) {
     this.store = options.store;
     this.bus = options.bus;
     this.skills = options.skills;
+    this.runningPerCaller = options.maxRunningPerCaller === undefined ? undefined : new KeyedSlots(options.maxRunningPerCaller);
   }
 
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Who started (or last continued) a task whose skill runs in this process: sub-tasks a skill starts run as that caller. */
+  callerOf(taskId: string): Caller | undefined {
+    return this.running.get(taskId)?.caller;
   }
 
   /** Ids of the tasks whose skills run in this process. */
@@ -202,6 +224,7 @@ export class TaskService {
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
     const skill = this.skills.route(message);
+    this.authorize(caller, skill, message);
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again.
     const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
@@ -229,11 +252,15 @@ export class TaskService {
       status: { state: 'submitted', timestamp: now() },
       artifacts: [],
       history: [userMessage],
+      // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
+      metadata: { skill: skill.descriptor.id },
     };
+    const release = this.reserveRun(caller);
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
+      release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
       if (winner === undefined) throw error;
@@ -242,7 +269,7 @@ export class TaskService {
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
-    this.run(skill, task, userMessage, [userMessage], 0);
+    this.run(caller, skill, task, userMessage, [userMessage], release, 0);
     return { kind: 'task', taskId, stream };
   }
 
@@ -275,10 +302,20 @@ export class TaskService {
       );
     }
     const skill = this.skills.get(stored.skill);
+    // Permissions may have changed since the task started: the caller needs them for every turn.
+    this.options.authorizeSkill?.(caller, skill.descriptor.id);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    const release = this.reserveRun(caller);
+    let changed: TransitionResult;
+    try {
+      changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    } catch (error) {
+      release();
+      throw error;
+    }
     if (!changed.applied) {
+      release();
       if (changed.reason === 'duplicate-message') return { kind: 'task', taskId, stream: await this.subscribeTo(caller, taskId, { allowEnded: true }) };
       throw new UnsupportedOperationError(`task ${taskId} is ${changed.current} and accepts no further messages`, { taskId, state: changed.current });
     }
@@ -286,8 +323,37 @@ export class TaskService {
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed });
-    this.run(skill, resumed, userMessage, history, stored.resumes);
+    this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * The skill a message is routed to, a skill it names that this agent lacks
+   * (it goes to a peer), and the peer skill it asks the delegate for: the
+   * caller needs permission for each.
+   */
+  private authorize(caller: Caller, skill: Skill, message: Message): void {
+    const check = this.options.authorizeSkill;
+    if (check === undefined) return;
+    check(caller, skill.descriptor.id);
+    const named = requestedSkill(message);
+    if (typeof named === 'string' && named !== skill.descriptor.id) check(caller, named);
+    const target = message.metadata?.targetSkill;
+    if (typeof target === 'string') check(caller, target);
+  }
+
+  /** Holds one of the caller's running-task slots; the release runs when the skill run ends, or at once if none starts. */
+  private reserveRun(caller: Caller): () => void {
+    if (this.runningPerCaller === undefined) return () => undefined;
+    const release = this.runningPerCaller.tryAcquire(callerKey(caller));
+    if (release === undefined) {
+      throw new LimitExceededError(
+        'TOO_MANY_TASKS',
+        `this caller already has ${this.runningPerCaller.max} tasks running, the most allowed at once; retry when one has ended`,
+        RUNNING_CAP_RETRY_SECONDS,
+      );
+    }
+    return release;
   }
 
   private async subscribeTo(caller: Caller, taskId: string, opts: { allowEnded: boolean }): Promise<TaskStream> {
@@ -365,7 +431,15 @@ export class TaskService {
    * pod superseded (it resumed the task after this pod's lease lapsed) writes
    * nothing.
    */
-  private run(skill: Skill, task: Task, message: Message, history: readonly Message[], generation: number): void {
+  private run(
+    caller: Caller,
+    skill: Skill,
+    task: Task,
+    message: Message,
+    history: readonly Message[],
+    release: () => void,
+    generation: number,
+  ): void {
     const controller = new AbortController();
     const { id: taskId, contextId } = task;
     // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
@@ -443,8 +517,9 @@ export class TaskService {
       .finally(() => {
         stopOnEnd();
         this.running.delete(taskId);
+        release();
       });
-    this.running.set(taskId, { controller, done, resumable: skill.resumable === true && generation < this.maxResumes });
+    this.running.set(taskId, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {
@@ -458,7 +533,7 @@ export class TaskService {
    */
   private async recover(task: InterruptedTask, why: Interruption): Promise<RecoveryOutcome> {
     const { id: taskId, contextId } = task;
-    let decision = decideRecovery(task, this.skills.find(task.skill), this.maxResumes, why);
+    let decision = decideRecovery(task, this.skills.find(task.skill), this.maxResumes, why, this.mayStillUse(task.caller, task.skill));
     if (decision.resume) {
       const stored = await this.store.getTask(task.caller, taskId);
       if (stored === undefined) return 'skipped';
@@ -469,7 +544,9 @@ export class TaskService {
         if (!changed.applied) return 'skipped';
         this.options.observer?.taskResumed?.(taskId, why.kind);
         const resumed: Task = { ...stored.task, status, history: [...stored.task.history, status.message!] };
-        this.run(this.skills.get(task.skill), resumed, request.message, request.history, task.resumes + 1);
+        // Work accepted before the interruption is not refused by the caller's running-task cap now; it counts when a slot is free.
+        const release = this.runningPerCaller?.tryAcquire(callerKey(task.caller)) ?? (() => undefined);
+        this.run(task.caller, this.skills.get(task.skill), resumed, request.message, request.history, release, task.resumes + 1);
         return 'resumed';
       }
       decision = { resume: false, reason: 'the task was interrupted and its stored history holds no request to run again; send the request again' };
@@ -477,6 +554,16 @@ export class TaskService {
     const status: TaskStatus = { state: 'failed', timestamp: now(), message: agentMessage(taskId, contextId, decision.reason) };
     const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version });
     return changed.applied ? 'failed' : 'skipped';
+  }
+
+  /** Permissions may have changed since the task started: a resumed run needs them as a new turn does. */
+  private mayStillUse(caller: Caller, skillId: string): boolean {
+    try {
+      this.options.authorizeSkill?.(caller, skillId);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private get maxResumes(): number {
@@ -487,6 +574,10 @@ export class TaskService {
 function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
   const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
   return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
+}
+
+function callerKey(caller: Caller): string {
+  return `${caller.tenant}\u0000${caller.principal}`;
 }
 
 function now(): string {

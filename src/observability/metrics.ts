@@ -69,6 +69,24 @@ export class Metrics {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
+  readonly egressRefused = new Counter({
+    name: 'a2a_egress_refused_total',
+    help: 'Calls the egress guard refused (a URL a peer or caller supplied that leads to an internal address), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'kagent_auth_failures_total',
+    help: 'Requests refused because they were not authenticated, by reason (missing, rejected, malformed, expired, wrong-audience, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly limited = new Counter({
+    name: 'kagent_limited_total',
+    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly discoverySeconds = new Histogram({
     name: 'a2a_peer_discovery_duration_seconds',
     help: 'Time to fetch one peer agent card',

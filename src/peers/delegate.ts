@@ -4,6 +4,8 @@ import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskSt
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
+import { EgressRefusedError } from './egress/index.js';
+import type { EgressGuard } from './egress/index.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -13,6 +15,8 @@ export interface DelegateOptions {
   /** Polling a peer that cannot stream: first wait, growing to at most maxPollMs. */
   pollMs?: number;
   maxPollMs?: number;
+  /** Checks an interface a peer's card advertises away from the peer's configured origin. */
+  egress: EgressGuard;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
 }
@@ -72,7 +76,7 @@ interface Remote {
  */
 export function delegateSkill(options: DelegateOptions): Skill {
   const remotes = new Map<string, Remote>();
-  const connect = options.connect ?? ((url: string) => A2AClient.connect(url));
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress));
   return {
     descriptor: {
       id: 'delegate',
@@ -98,11 +102,32 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
       await ctx.working(`delegating to ${peer.name ?? peer.url}`);
-      const client = await connect(peer.url);
+      let client: A2AClient;
+      try {
+        client = await connect(peer.url);
+      } catch (error) {
+        if (!(error instanceof EgressRefusedError)) throw error;
+        return ctx.fail(`the card of peer ${peer.name ?? peer.url} advertises an interface this agent will not call: ${error.message}`);
+      }
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirror(ctx, client, outgoing, options, remotes);
     },
   };
+}
+
+/**
+ * A client for a discovered peer. Its card comes from the URL the operator
+ * configured; the interface the card advertises is the peer's word only, so
+ * one on another origin (it could name 169.254.169.254) must pass the egress
+ * guard, and is then called through the guard's pool, which checks again at
+ * connect time.
+ */
+async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
+  const client = await A2AClient.connect(base);
+  if (new URL(client.card.url).origin === new URL(base).origin) return client;
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher });
+  await egress.check(guarded.card.url);
+  return guarded;
 }
 
 async function relayFollowUp(ctx: SkillContext, remote: Remote, options: DelegateOptions, remotes: Map<string, Remote>): Promise<void> {

@@ -30,6 +30,11 @@ export interface DiscoveryOptions {
   /** 0..1: random lengthening of each wait, so replicas do not fetch in lockstep. */
   jitter?: number;
   random?: () => number;
+  /**
+   * Fetches a card from a peer's configured URL. The agent passes its egress
+   * guard's, which checks every redirect hop; without one, no redirect is followed.
+   */
+  fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
 }
 
 interface Entry {
@@ -154,7 +159,7 @@ export class PeerDiscovery {
     for (const path of CARD_PATHS) {
       let res: Response;
       try {
-        res = await fetch(status.url + path, {
+        res = await (this.options.fetch ?? fetchNoRedirect)(status.url + path, {
           headers: { accept: 'application/json', ...(entry.etag !== undefined && path === CARD_PATHS[0] ? { 'if-none-match': entry.etag } : {}) },
           signal: AbortSignal.timeout(timeout),
         });
@@ -229,6 +234,11 @@ export class PeerDiscovery {
     const random = this.options.random ?? Math.random;
     return Math.round(base * (1 + jitter * random()));
   }
+}
+
+/** A redirect from a peer's URL leads somewhere the operator did not name: without a guard to check it, it is not followed. */
+function fetchNoRedirect(url: string, init: { headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+  return fetch(url, { ...init, redirect: 'manual' });
 }
 
 function normalize(url: string): string {

@@ -34,7 +34,8 @@ export function echoSkill(options: EchoOptions): Skill {
       while (elapsed < delayMs) {
         await sleep(Math.min(1000, delayMs - elapsed), undefined, { signal: ctx.signal });
         elapsed = Date.now() - started;
-        if (elapsed < delayMs) await ctx.working(`working: ${Math.floor(elapsed / 1000)}s of ${Math.ceil(delayMs / 1000)}s`);
+        // The state travels beside the text: every client shows "working" already.
+        if (elapsed < delayMs) await ctx.working(`${Math.floor(elapsed / 1000)}s of ${Math.ceil(delayMs / 1000)}s`);
       }
       const parts: Part[] = ctx.message.parts;
       await ctx.artifact({ artifactId: 'echo', name: 'echo', parts }, { lastChunk: true });

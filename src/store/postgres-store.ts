@@ -541,14 +541,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }
 
-  async onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>> {
+  async onTaskChanged(listener: (taskId: string, version: number) => void, onMissed?: () => void): Promise<() => Promise<void>> {
     if (this.pool === undefined) throw new Error('task store is not open');
     let feed = this.feed;
     if (feed === undefined) {
       feed = new ChangeFeed(this.connectionConfig('listen'), this.channel, (error) => this.reportBackground(error));
       this.feed = feed;
     }
-    feed.add(listener);
+    feed.add(listener, onMissed);
     try {
       await feed.ready;
     } catch (error) {

@@ -117,8 +117,12 @@ export interface TaskStore {
 export interface SharedStore {
   /** The task's events with a version above `version`, in order. */
   eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
-  /** Calls `listener` whenever any pod commits a change to any task; resolves to an unsubscribe. */
-  onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` whenever any pod commits a change to any task; resolves to
+   * an unsubscribe. Changes committed while the signal is down are announced
+   * to nobody: `onMissed` is called once it is back, to catch up from the events.
+   */
+  onTaskChanged(listener: (taskId: string, version: number) => void, onMissed?: () => void): Promise<() => Promise<void>>;
   /** Extends the leases of tasks this pod runs. */
   renewLeases(pod: string, taskIds: readonly string[]): Promise<void>;
   /** Lets the leases of these tasks run out now, so another pod takes them over without waiting for the TTL. */

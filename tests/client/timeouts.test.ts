@@ -54,9 +54,9 @@ describe('limits of a call', () => {
   });
 
   test("the caller's AbortSignal ends the call as 'aborted', not retried", async () => {
-    const server = await scripted(() => {});
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('user pressed ctrl-c')), 100);
+    // The caller gives up while the agent holds the request (it never answers).
+    const server = await scripted(() => controller.abort(new Error('user pressed ctrl-c')));
     const error = await rejection(() => A2AClient.fromUrl(`${server.url}/a2a`).getTask('x', { signal: controller.signal, deadlineMs: 5000 }));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'aborted');
