@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -198,5 +198,43 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     assert.deepEqual(task.artifacts.map(textOf), ['the whole answer'], 'one answer: the resumed turn replaced the partial one');
     const resent = chat.requests[asked]!.body.messages as { role: string; content: string }[];
     assert.deepEqual(resent.filter((m) => m.role === 'user').map((m) => m.content), ['second question'], 'the model is asked the stored question again');
+  });
+
+  test('a task is resumed in its caller\'s name, and not at all once that caller may no longer use the skill', { timeout: 60_000 }, async () => {
+    const dir = newDir();
+    const keys = join(dir, 'keys');
+    mkdirSync(keys);
+    writeFileSync(join(keys, 'alice'), 'alice-key-0123456789abcdef');
+    writeFileSync(join(keys, 'bob'), 'bob-key-0123456789abcdef01');
+    const as = (who: 'alice' | 'bob') => ({ 'A2A-Version': '1.0', 'X-API-Key': `${who}-key-0123456789abcdef${who === 'bob' ? '01' : ''}` });
+    const env = { AUTH_MODE: 'apikey', AUTH_API_KEYS_DIR: keys };
+    const send = async (svc: ServiceProcess, text: string) => {
+      const sent = await rpc(svc.url, 'SendMessage', { message: message(text, { delayMs: 600_000 }), configuration: { returnImmediately: true } }, as('alice'));
+      assert.ok(sent.body.result, JSON.stringify(sent.body));
+      const id: string = sent.body.result.task.id;
+      await eventually(async () => (await rpc(svc.url, 'GetTask', { id }, as('alice'))).body.result?.status.state === 'TASK_STATE_WORKING', 'the task to run', 10_000);
+      return id;
+    };
+
+    let svc = await start(dir, env);
+    const kept = await send(svc, 'alice may go on');
+    await kill(svc);
+    svc = await start(dir, { ...env, SKILL_PERMISSIONS: 'echo=alice' });
+    const resumed = (await rpc(svc.url, 'GetTask', { id: kept }, as('alice'))).body.result;
+    assert.equal(resumed.status.state, 'TASK_STATE_WORKING');
+    assert.equal(resumeNotes(resumed).length, 1);
+    assert.equal((await rpc(svc.url, 'GetTask', { id: kept }, as('bob'))).body.error?.code, -32001, 'the resumed task is still alice\'s alone');
+    assert.equal((await rpc(svc.url, 'CancelTask', { id: kept }, as('alice'))).body.result?.status.state, 'TASK_STATE_CANCELED');
+
+    const revoked = await send(svc, 'alice may not go on');
+    await kill(svc);
+    svc = await start(dir, { ...env, SKILL_PERMISSIONS: 'echo=bob' });
+    const failed = (await rpc(svc.url, 'GetTask', { id: revoked }, as('alice'))).body.result;
+    assert.equal(failed.status.state, 'TASK_STATE_FAILED');
+    assert.equal(
+      textOf(failed.status.message),
+      'the agent restarted while this task was running; its caller may no longer use the echo skill, so it is not run again',
+    );
+    assert.equal(resumeNotes(failed).length, 0);
   });
 });
