@@ -141,6 +141,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxResumes: config.MAX_RESUMES,
     authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
     maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     observer: {
@@ -149,6 +150,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
         metrics.skillFailed();
         logger.warn({ taskId, err: error }, 'skill failed');
       },
+      taskResumed: (_taskId, why) => metrics.taskResumed(why),
+      runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
@@ -162,13 +165,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           pod: provisional.pod,
           ttlMs: config.LEASE_TTL,
           running: () => service.runningTaskIds(),
-          failOrphan: async (taskId, contextId, formerPod) => {
-            await service.failOrphan(taskId, contextId, formerPod);
-            logger.warn({ taskId, formerPod }, 'failed a task whose pod stopped renewing its lease');
+          takeOver: async (orphan) => {
+            const outcome = await service.takeOver(orphan);
+            if (outcome === 'skipped') return;
+            logger.warn({ taskId: orphan.id, formerPod: orphan.holder }, `${outcome} a task whose pod stopped renewing its lease`);
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
-  leases?.start();
   // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
   runSubTask = runSkillVia(service, (message: Message): Caller => {
     const parent = message.referenceTaskIds?.[0];
@@ -176,8 +179,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
     return caller;
   });
+  // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
   const recovered = await service.recoverInterrupted();
-  if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.resumed > 0) logger.warn({ tasks: recovered.resumed }, 'resumed tasks that were running when the agent last stopped');
+  leases?.start();
 
   const retention = new RetentionSweeper({
     store,
@@ -311,8 +317,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       auth.stop();
       siblingRefresh?.stop();
       discovery.stop();
-      await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
+      await leases?.handOver(left);
       await relay?.stop();
       await retention.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -411,6 +419,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         apiKey: config.LLM_API_KEY_FILE === undefined ? undefined : secretFile('LLM_API_KEY_FILE', config.LLM_API_KEY_FILE),
         maxToolRounds: config.LLM_MAX_TOOL_ROUNDS,
         maxTokens: config.LLM_MAX_TOKENS,
+        resumable: config.ASSISTANT_RESUMABLE,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
       }),

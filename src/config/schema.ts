@@ -131,7 +131,7 @@ export const SETTINGS = {
     type: { kind: 'duration', minMs: 500 },
     default: '30s',
     live: false,
-    description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is failed by another pod',
+    description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is taken over by another pod (resumed, or failed)',
   },
   DEFAULT_SKILL: {
     type: { kind: 'string' },
@@ -174,7 +174,21 @@ export const SETTINGS = {
     type: { kind: 'duration', minMs: 0 },
     default: '20s',
     live: false,
-    description: 'on SIGTERM, how long running tasks may take to finish before they are failed (keep it below the grace period)',
+    description:
+      'on SIGTERM, how long running tasks may take to finish before they are failed, or left for the next start to resume when their skill is resumable (keep it below the grace period)',
+  },
+  MAX_RESUMES: {
+    type: { kind: 'int', min: 0, max: 100 },
+    default: '3',
+    live: false,
+    description:
+      'how often one task of a resumable skill is run again after a restart or a lapsed lease before it is failed instead (0: interrupted tasks always fail)',
+  },
+  ASSISTANT_RESUMABLE: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: false,
+    description: 'resume an assistant turn interrupted by a restart (its model calls are paid again); off: it fails like a non-resumable task',
   },
   CARD_CACHE_MAX_AGE: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'Cache-Control max-age of the agent card' },
   AUTH_MODE: {

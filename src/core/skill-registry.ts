@@ -32,6 +32,11 @@ export class SkillRegistry {
     return [...this.skills.values()].map((skill) => skill.descriptor);
   }
 
+  /** The skill, or undefined when this agent does not offer it (any more). */
+  find(id: string): Skill | undefined {
+    return this.skills.get(id);
+  }
+
   get(id: string): Skill {
     const skill = this.skills.get(id);
     if (skill === undefined) throw new UnknownSkillError(id, [...this.skills.keys()]);

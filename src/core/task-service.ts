@@ -21,11 +21,13 @@ import type {
   TaskStatus,
 } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
-import type { TaskStore, TransitionResult } from '../store/task-store.js';
+import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { KeyedSlots } from './keyed-slots.js';
 import { messageKey } from './message-key.js';
+import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
+import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
@@ -39,6 +41,8 @@ export interface TaskServiceOptions {
   pod: string;
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
+  /** How often one task may be resumed after interruptions; 0 (the default) fails every interrupted task. */
+  maxResumes?: number;
   observer?: TaskObserver;
   /**
    * Throws (SkillNotAllowedError) when the caller may not use the skill. Asked
@@ -54,13 +58,21 @@ export interface TaskServiceOptions {
 export interface TaskObserver {
   taskEntered(state: TaskState, previous: TaskState | undefined): void;
   skillFailed(taskId: string, error: unknown): void;
+  taskResumed?(taskId: string, why: Interruption['kind']): void;
+  /** A run here found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
+  runSuperseded?(taskId: string): void;
 }
 
 interface Running {
   controller: AbortController;
   done: Promise<void>;
   caller: Caller;
+  /** Left for the next start to resume, instead of failed, when a shutdown cuts it short. */
+  resumable: boolean;
 }
+
+/** What became of an interrupted task: run again here, failed, or left alone because another change won. */
+export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
 
 /** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
 const RUNNING_CAP_RETRY_SECONDS = 2;
@@ -104,18 +116,13 @@ export class TaskService {
     return [...this.running.keys()];
   }
 
-  /** Fails a task another pod was running and stopped renewing (shared store): nobody will finish it. */
-  async failOrphan(taskId: string, contextId: string, formerPod: string): Promise<void> {
-    await this.changeStatus(
-      taskId,
-      contextId,
-      {
-        state: 'failed',
-        timestamp: now(),
-        message: agentMessage(taskId, contextId, `the pod running this task (${formerPod}) stopped renewing its lease and is presumed gone; send the request again`),
-      },
-      ACTIVE,
-    );
+  /**
+   * Takes over a task whose pod stopped renewing its lease (shared store):
+   * resumes it here, or fails it. A stopping pod takes nothing over.
+   */
+  async takeOver(orphan: InterruptedTask): Promise<RecoveryOutcome> {
+    if (!this.accepting) return 'skipped';
+    return this.recover(orphan, { kind: 'lease', formerPod: orphan.holder, by: this.options.pod });
   }
 
   /** From now on, new messages are refused with a retryable error; reads still work. */
@@ -174,36 +181,36 @@ export class TaskService {
   }
 
   /**
-   * Marks tasks this pod was running when it last stopped: nobody will finish
-   * them, so they fail with a reason instead of staying "working" forever.
+   * Deals with the tasks this pod was running when it last stopped: each is
+   * resumed from its stored request or failed with a reason, so none stays
+   * "working" forever.
    */
-  async recoverInterrupted(): Promise<number> {
-    const orphans = await this.store.unfinished(this.options.pod);
-    for (const orphan of orphans) {
-      await this.changeStatus(
-        orphan.id,
-        orphan.contextId,
-        {
-          state: 'failed',
-          timestamp: now(),
-          message: agentMessage(orphan.id, orphan.contextId, 'the agent restarted while this task was running; send the request again'),
-        },
-        ACTIVE,
-      );
+  async recoverInterrupted(): Promise<{ resumed: number; failed: number }> {
+    const counts = { resumed: 0, failed: 0 };
+    for (const task of await this.store.unfinished(this.options.pod)) {
+      const outcome = await this.recover(task, { kind: 'restart' });
+      if (outcome !== 'skipped') counts[outcome]++;
     }
-    return orphans.length;
+    return counts;
   }
 
   /**
    * Waits for running skills until the deadline; whatever still runs then is
-   * aborted, which fails its task with the reason, so no task stays "working".
+   * aborted. A resumable task is left as it is, for the next start (or another
+   * pod) to resume; any other fails with the reason, so no task stays
+   * "working" with nobody to finish it. Returns the ids of the tasks left.
    */
-  async drain(deadlineMs: number): Promise<void> {
+  async drain(deadlineMs: number): Promise<string[]> {
     this.stopAccepting();
     const allDone = () => Promise.all([...this.running.values()].map((r) => r.done)).then(() => true);
-    if (await Promise.race([allDone(), delay(Math.max(0, deadlineMs - Date.now())).then(() => false)])) return;
-    for (const run of this.running.values()) run.controller.abort(new Error('the agent shut down before the task finished; send the request again'));
+    if (await Promise.race([allDone(), delay(Math.max(0, deadlineMs - Date.now())).then(() => false)])) return [];
+    const left: string[] = [];
+    for (const [taskId, run] of this.running) {
+      if (run.resumable) left.push(taskId);
+      run.controller.abort(run.resumable ? new LeftForResume() : new Error('the agent shut down before the task finished; send the request again'));
+    }
     await Promise.race([allDone(), delay(2000)]);
+    return left;
   }
 
   // ---------------------------------------------------------------------------
@@ -262,7 +269,7 @@ export class TaskService {
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
-    this.run(caller, skill, task, userMessage, [userMessage], release);
+    this.run(caller, skill, task, userMessage, [userMessage], release, 0);
     return { kind: 'task', taskId, stream };
   }
 
@@ -316,7 +323,7 @@ export class TaskService {
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed });
-    this.run(caller, skill, resumed, userMessage, history, release);
+    this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
     return { kind: 'task', taskId, stream };
   }
 
@@ -396,9 +403,10 @@ export class TaskService {
     status: TaskStatus,
     allowedFrom: readonly TaskState[],
     userMessage?: { message: Message; key: string },
+    conditions: Pick<StatusChange, 'run' | 'ifVersion' | 'resume'> = {},
   ): Promise<TransitionResult> {
     return this.serial.run(taskId, async () => {
-      const result = await this.store.transition(taskId, { status, allowedFrom, userMessage });
+      const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
       if (!result.applied) return result;
       this.options.observer?.taskEntered(status.state, result.from);
       const event: TaskEvent = { kind: 'status-update', taskId, contextId, status, final: endsStream(status.state) };
@@ -407,28 +415,55 @@ export class TaskService {
     });
   }
 
-  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean): Promise<void> {
-    await this.serial.run(taskId, async () => {
-      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk);
-      if (!result.applied) {
-        throw new UnsupportedOperationError(`task ${taskId} is ${result.current}; it takes no more artifacts`, { taskId, state: result.current });
-      }
+  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<WriteResult> {
+    return this.serial.run(taskId, async () => {
+      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk, run);
+      if (!result.applied) return result;
       const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
       this.bus.publish(taskId, { event, version: result.version });
+      return result;
     });
   }
 
-  private run(caller: Caller, skill: Skill, task: Task, message: Message, history: readonly Message[], release: () => void): void {
+  /**
+   * Runs a skill on a task. `generation` is the task's resume count when this
+   * run starts: every write of the run is fenced by it, so a run that another
+   * pod superseded (it resumed the task after this pod's lease lapsed) writes
+   * nothing.
+   */
+  private run(
+    caller: Caller,
+    skill: Skill,
+    task: Task,
+    message: Message,
+    history: readonly Message[],
+    release: () => void,
+    generation: number,
+  ): void {
     const controller = new AbortController();
     const { id: taskId, contextId } = task;
+    // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
+    const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
+      if (leftForResume()) throw controller.signal.reason;
       const result = await this.changeStatus(
         taskId,
         contextId,
         { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
         from,
+        undefined,
+        { run: generation },
       );
-      if (!result.applied) throw new UnsupportedOperationError(`task ${taskId} has ended; the skill cannot move it to ${state}`, { taskId });
+      if (!result.applied) throw refused(result, `the skill cannot move it to ${state}`);
+    };
+    // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
+    const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
+      if (result.reason === 'superseded' && !controller.signal.aborted) {
+        controller.abort(new Error(`task ${taskId} was taken over by another run`));
+        this.options.observer?.runSuperseded?.(taskId);
+      }
+      const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
+      return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
     };
     const ctx: SkillContext = {
       taskId,
@@ -437,7 +472,11 @@ export class TaskService {
       history,
       signal: controller.signal,
       working: (reply) => status('working', reply, ACTIVE),
-      artifact: (artifact, chunk) => this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false),
+      artifact: async (artifact, chunk) => {
+        if (leftForResume()) throw controller.signal.reason;
+        const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+        if (!result.applied) throw refused(result, 'it takes no more artifacts');
+      },
       complete: (reply) => status('completed', reply, ACTIVE),
       fail: (reply) => status('failed', reply, ACTIVE),
       reject: (reply) => status('rejected', reply, ACTIVE),
@@ -453,18 +492,25 @@ export class TaskService {
     const done = (async () => {
       try {
         await skill.execute(ctx);
-        await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() });
+        if (leftForResume()) return;
+        await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
       } catch (error) {
         // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
         const aborted = controller.signal.aborted;
+        if (leftForResume()) return;
         if (!aborted) this.options.observer?.skillFailed(taskId, error);
         const cause: unknown = aborted ? controller.signal.reason : error;
         const reason = cause instanceof Error ? cause.message : String(cause);
-        await this.finishIfActive(taskId, contextId, {
-          state: 'failed',
-          timestamp: now(),
-          message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
-        });
+        await this.finishIfActive(
+          taskId,
+          contextId,
+          {
+            state: 'failed',
+            timestamp: now(),
+            message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
+          },
+          generation,
+        );
       }
     })()
       .catch((error: unknown) => this.options.observer?.skillFailed(taskId, error))
@@ -473,11 +519,55 @@ export class TaskService {
         this.running.delete(taskId);
         release();
       });
-    this.running.set(taskId, { controller, done, caller });
+    this.running.set(taskId, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
   }
 
-  private async finishIfActive(taskId: string, contextId: string, status: TaskStatus): Promise<void> {
-    await this.changeStatus(taskId, contextId, status, ACTIVE);
+  private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {
+    await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { run: generation });
+  }
+
+  /**
+   * Resumes an interrupted task from its stored request, or fails it with the
+   * reason. Both are conditional on the task being still as `task` saw it:
+   * when pods race to take a task over, one of them wins.
+   */
+  private async recover(task: InterruptedTask, why: Interruption): Promise<RecoveryOutcome> {
+    const { id: taskId, contextId } = task;
+    let decision = decideRecovery(task, this.skills.find(task.skill), this.maxResumes, why, this.mayStillUse(task.caller, task.skill));
+    if (decision.resume) {
+      const stored = await this.store.getTask(task.caller, taskId);
+      if (stored === undefined) return 'skipped';
+      const request = resumeRequest(stored.task.history);
+      if (request !== undefined) {
+        const status: TaskStatus = { state: 'working', timestamp: now(), message: agentMessage(taskId, contextId, decision.note) };
+        const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version, resume: true });
+        if (!changed.applied) return 'skipped';
+        this.options.observer?.taskResumed?.(taskId, why.kind);
+        const resumed: Task = { ...stored.task, status, history: [...stored.task.history, status.message!] };
+        // Work accepted before the interruption is not refused by the caller's running-task cap now; it counts when a slot is free.
+        const release = this.runningPerCaller?.tryAcquire(callerKey(task.caller)) ?? (() => undefined);
+        this.run(task.caller, this.skills.get(task.skill), resumed, request.message, request.history, release, task.resumes + 1);
+        return 'resumed';
+      }
+      decision = { resume: false, reason: 'the task was interrupted and its stored history holds no request to run again; send the request again' };
+    }
+    const status: TaskStatus = { state: 'failed', timestamp: now(), message: agentMessage(taskId, contextId, decision.reason) };
+    const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version });
+    return changed.applied ? 'failed' : 'skipped';
+  }
+
+  /** Permissions may have changed since the task started: a resumed run needs them as a new turn does. */
+  private mayStillUse(caller: Caller, skillId: string): boolean {
+    try {
+      this.options.authorizeSkill?.(caller, skillId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private get maxResumes(): number {
+    return this.options.maxResumes ?? 0;
   }
 }
 

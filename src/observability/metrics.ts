@@ -39,6 +39,12 @@ export class Metrics {
     help: 'Skill runs that threw',
     registers: [this.registry],
   });
+  readonly tasksResumed = new Counter({
+    name: 'a2a_tasks_resumed_total',
+    help: 'Interrupted tasks run again from their stored request: after a restart, or taken over from a pod whose lease lapsed',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
   readonly tasksExpired = new Counter({
     name: 'a2a_tasks_expired_total',
     help: 'Terminal tasks deleted by the retention sweep',
@@ -116,5 +122,9 @@ export class Metrics {
 
   skillFailed(): void {
     this.skillFailures.inc();
+  }
+
+  taskResumed(trigger: 'restart' | 'lease'): void {
+    this.tasksResumed.inc({ trigger });
   }
 }

@@ -25,6 +25,7 @@ export function echoSkill(options: EchoOptions): Skill {
       inputModes: ['text/plain', 'application/json', 'application/octet-stream'],
       outputModes: ['text/plain', 'application/json', 'application/octet-stream'],
     },
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       const delayMs = Math.min(requestedDelay(ctx.message.metadata?.delayMs), options.maxDelayMs);
       await ctx.working(delayMs > 0 ? `echoing in ${delayMs} ms` : undefined);

@@ -17,7 +17,9 @@ import { TASK_STATES } from '../model/model.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { MIGRATIONS } from './postgres/migrations.js';
 import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
   SharedStore,
   StatusChange,
   StoredTask,
@@ -62,6 +64,7 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
   history?: string[];
   artifacts?: string[];
 }
@@ -74,6 +77,15 @@ interface HeadRow {
   skill: string;
   pod: string;
 }
+
+interface InterruptedRow extends HeadRow {
+  tenant: string;
+  principal: string;
+  resumes: number;
+  lease_pod: string | null;
+}
+
+const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant, principal, resumes, lease_pod';
 
 /** The transaction is rolled back and the call answers with `value`. */
 class Rollback<T> {
@@ -252,14 +264,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
   }
 
-  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string }> {
-    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string }>(
-      `SELECT state, version, context_id FROM ${this.s}.tasks WHERE id = $1`,
+  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string; resumes: number }> {
+    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string; resumes: number }>(
+      `SELECT state, version, context_id, resumes FROM ${this.s}.tasks WHERE id = $1`,
       [taskId],
     );
     const row = rows[0];
     if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
-    return { state: row.state, version: row.version, contextId: row.context_id };
+    return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
   private async compareAndSwap(client: pg.PoolClient, sql: string, params: unknown[]): Promise<number> {
@@ -321,7 +333,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   private taskSelect(historyParam: string, includeArtifacts: boolean): string {
     // One statement reads the row, its history and its artifacts from one snapshot.
-    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod,
+    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod, t.resumes,
         ARRAY(SELECT h.json FROM (
           SELECT m.json, m.n FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
         ) h ORDER BY h.n) AS history
@@ -336,7 +348,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { task: assemble(row), version: row.version, skill: row.skill };
+    return { task: assemble(row), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
@@ -366,11 +378,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return this.casWrite<TransitionResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, change.run, change.ifVersion)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       // Taking the row first serialises the writers of one task before any of them touches its messages.
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
-           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint
+           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
          WHERE id = $1 AND version = $2 RETURNING version`,
         [
           taskId,
@@ -380,6 +393,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(change.status.timestamp),
           leased ? this.options.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          change.resume === true ? 1 : 0,
         ],
       );
       if (change.userMessage !== undefined) {
@@ -405,10 +419,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     append: boolean,
     allowedFrom: readonly TaskState[],
     lastChunk = false,
+    run?: number,
   ): Promise<WriteResult> {
     return this.casWrite<WriteResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, run, undefined)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
@@ -480,12 +496,13 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     };
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE pod = $1 AND state IN ${ACTIVE_SQL}`,
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    // By the lease holder, not the creator: a task another pod took over or continued is that pod's to run.
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks WHERE lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
       [pod],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
@@ -562,14 +579,23 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     );
   }
 
-  async expiredLeases(limit: number): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks
+  async releaseLeases(pod: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.query(
+      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} - 1
+       WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
+      [pod, [...taskIds]],
+    );
+  }
+
+  async expiredLeases(limit: number): Promise<InterruptedTask[]> {
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks
        WHERE state IN ${ACTIVE_SQL} AND lease_expires_at < ${NOW_MS}
        ORDER BY lease_expires_at, id LIMIT $1`,
       [limit],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 }
 
@@ -591,6 +617,10 @@ function assemble(row: TaskRow): Task {
 
 function head(row: HeadRow): TaskHead {
   return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+}
+
+function interrupted(row: InterruptedRow): InterruptedTask {
+  return { ...head(row), caller: { tenant: row.tenant, principal: row.principal }, holder: row.lease_pod ?? row.pod, resumes: row.resumes };
 }
 
 /** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */

@@ -4,7 +4,9 @@ import Database from 'better-sqlite3';
 import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
   StatusChange,
   StoredTask,
   TaskHead,
@@ -82,6 +84,8 @@ const MIGRATIONS: readonly string[] = [
     next_attempt_at INTEGER NOT NULL
   );
   `,
+  // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
+  `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 interface TaskRow {
@@ -94,6 +98,7 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
 }
 
 export class SqliteTaskStore implements TaskStore {
@@ -151,10 +156,10 @@ export class SqliteTaskStore implements TaskStore {
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes
          FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
       ),
-      getState: db.prepare(`SELECT state, version FROM tasks WHERE id = ?`),
+      getState: db.prepare(`SELECT state, version, resumes FROM tasks WHERE id = ?`),
       historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
       historyLast: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n DESC LIMIT ?`),
       artifacts: db.prepare(`SELECT json FROM artifacts WHERE task_id = ? ORDER BY n`),
@@ -166,12 +171,12 @@ export class SqliteTaskStore implements TaskStore {
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
-        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1
+        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
          WHERE id = ? AND version = ? RETURNING version`,
       ),
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
       unfinished: db.prepare(
-        `SELECT id, context_id, state, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
          WHERE pod = ? AND state IN ('submitted','working')`,
       ),
       expired: db.prepare(
@@ -256,7 +261,7 @@ export class SqliteTaskStore implements TaskStore {
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
     if (row === undefined) return undefined;
-    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill };
+    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
@@ -301,11 +306,12 @@ export class SqliteTaskStore implements TaskStore {
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
     return this.write((): TransitionResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!change.allowedFrom.includes(current.state)) {
         return { applied: false, reason: 'state', current: current.state };
       }
+      if (superseded(current, change.run, change.ifVersion)) return { applied: false, reason: 'superseded', current: current.state };
       if (change.userMessage !== undefined) {
         const { message, key } = change.userMessage;
         const inserted = this.stmts.insertMessage.run(taskId, key, JSON.stringify(message));
@@ -319,6 +325,7 @@ export class SqliteTaskStore implements TaskStore {
         change.status.state,
         JSON.stringify(change.status),
         Date.parse(change.status.timestamp),
+        change.resume === true ? 1 : 0,
         taskId,
         current.version,
       ) as { version: number };
@@ -326,11 +333,19 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+  async putArtifact(
+    taskId: string,
+    artifact: Artifact,
+    append: boolean,
+    allowedFrom: readonly TaskState[],
+    _lastChunk?: boolean,
+    run?: number,
+  ): Promise<WriteResult> {
     return this.write((): WriteResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
+      if (superseded(current, run, undefined)) return { applied: false, reason: 'superseded', current: current.state };
       let stored = artifact;
       if (append) {
         const existing = this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined;
@@ -372,7 +387,7 @@ export class SqliteTaskStore implements TaskStore {
     params.limit = query.pageSize + 1;
     const rows = this.database
       .prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes FROM tasks
          WHERE ${pageWhere.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
       )
       .all(params) as TaskRow[];
@@ -387,8 +402,8 @@ export class SqliteTaskStore implements TaskStore {
     };
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const rows = this.stmts.unfinished.all(pod) as TaskRow[];
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    const rows = this.stmts.unfinished.all(pod) as (TaskRow & { tenant: string; principal: string })[];
     return rows.map((row) => ({
       id: row.id,
       contextId: row.context_id,
@@ -396,6 +411,9 @@ export class SqliteTaskStore implements TaskStore {
       version: row.version,
       skill: row.skill,
       pod: row.pod,
+      caller: { tenant: row.tenant, principal: row.principal },
+      holder: row.pod,
+      resumes: row.resumes,
     }));
   }
 
@@ -421,4 +439,10 @@ export class SqliteTaskStore implements TaskStore {
     for (const row of this.stmts.countByState.all() as { state: TaskState; n: number }[]) counts[row.state] = row.n;
     return counts;
   }
+}
+
+interface StateRow {
+  state: TaskState;
+  version: number;
+  resumes: number;
 }

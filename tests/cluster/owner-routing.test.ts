@@ -189,9 +189,14 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.match(complete.body.error!.message, /kagent-0/);
 
     pods[0] = await startPod(0);
+    // Echo is resumable: its owner runs it again from the stored request.
     const back = await rpc(pods[1]!.url, 'GetTask', { id });
-    assert.equal(back.body.result?.status.state, 'TASK_STATE_FAILED', JSON.stringify(back.body));
-    assert.match(back.body.result.status.message.parts[0].text, /restarted while this task was running/);
+    assert.equal(back.body.result?.status.state, 'TASK_STATE_WORKING', JSON.stringify(back.body));
+    assert.ok(
+      back.body.result.history.some((m: { parts: { text?: string }[] }) => /restarted while this task was running; resumed/.test(m.parts[0]?.text ?? '')),
+      JSON.stringify(back.body.result.history),
+    );
+    assert.equal((await rpc(pods[2]!.url, 'CancelTask', { id })).body.result?.status.state, 'TASK_STATE_CANCELED');
     const kept = await rpc(pods[2]!.url, 'GetTask', { id: doneId });
     assert.equal(kept.body.result.status.state, 'TASK_STATE_COMPLETED');
   });

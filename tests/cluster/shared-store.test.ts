@@ -111,9 +111,10 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
     assert.equal(seen.body.result.status.state, 'TASK_STATE_COMPLETED');
   });
 
-  test('when a pod dies mid-task, another fails the task after its lease expires', async () => {
+  test('when a pod dies mid-task, another fails the task after its lease expires (a skill that is not resumable)', async () => {
+    // The conformance agent's resubscribe scenario works for a few seconds and is not resumable.
     const sent = await rpc(pods[2]!.url, 'SendMessage', {
-      message: message('orphaned', { metadata: { skill: 'echo', delayMs: 60_000 } }),
+      message: { ...message('orphaned'), messageId: `test-resubscribe-message-id-${counter++}` },
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;

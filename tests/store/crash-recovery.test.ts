@@ -8,7 +8,10 @@ import { PATIENCE_MS } from '../support/patience.js';
 
 // The service runs as a real child process on a real data dir; it is killed
 // with SIGKILL (no chance to flush or clean up) or stopped with SIGTERM, then
-// started again on the same data dir under the same pod name.
+// started again on the same data dir under the same pod name. Resuming is off
+// here (MAX_RESUMES=0): tasks running at the kill end failed, so what is checked
+// is what the store kept (tests/cluster/resume.test.ts covers resuming).
+const NO_RESUME = { MAX_RESUMES: '0' };
 
 interface RpcReply {
   status: number;
@@ -111,7 +114,7 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
   test('every acknowledged task survives; tasks running at the crash end failed with the reason; nothing is half-written', { timeout: 3 * PATIENCE_MS }, async (t) => {
     tmp = tempDir('kagent-a2a-crash-');
     const dataDir = tmp.dir;
-    first = await startService(dataDir);
+    first = await startService(dataDir, NO_RESUME);
     await withOutput(() => [first, second], async () => {
       const run = Math.random().toString(36).slice(2, 8);
       const specs: Spec[] = [];
@@ -187,7 +190,7 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
         `at the kill: ${startedAtKill} requests started, ${inFlightAtKill} in flight; acknowledged ${ackedFast.length} completed and ${ackedBackground.length} running tasks`,
       );
 
-      second = await startService(dataDir);
+      second = await startService(dataDir, NO_RESUME);
       const restartedWith = recoveredCount(second.output());
       assert.ok(
         restartedWith >= ackedBackground.length,

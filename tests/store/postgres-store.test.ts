@@ -119,7 +119,7 @@ describe('PostgresTaskStore schema and migrations', postgres, () => {
       'tasks_listing',
       'tasks_context',
       'tasks_expiry',
-      'tasks_unfinished',
+      'tasks_leased_by',
       'tasks_leases',
       'messages_by_task',
       'messages_order',
@@ -642,7 +642,19 @@ describe('PostgresTaskStore leases', postgres, () => {
         return heads.length > 0 ? heads : undefined;
       });
       // Created together: had the renewals not worked, the kept task would have run out with the idle one.
-      assert.deepEqual(expired, [{ id: 'kagent-0.lease-idle', contextId: 'ctx-idle', state: 'submitted', version: 1, skill: 'echo', pod: 'kagent-0' }]);
+      assert.deepEqual(expired, [
+        {
+          id: 'kagent-0.lease-idle',
+          contextId: 'ctx-idle',
+          state: 'submitted',
+          version: 1,
+          skill: 'echo',
+          pod: 'kagent-0',
+          caller: ALICE,
+          holder: 'kagent-0',
+          resumes: 0,
+        },
+      ]);
       assert.deepEqual(await other.expiredLeases(100), expired, 'every pod sees the same expiry');
     } finally {
       renewing = false;
@@ -688,6 +700,33 @@ describe('PostgresTaskStore leases', postgres, () => {
     await other.renewLeases('kagent-1', [id]);
     assert.deepEqual(await leaseOf(id), { lease_pod: null, lease_expires_at: null }, 'renewing does not bring back a released lease');
     await other.transition(id, { status: status('canceled', T0 + 2), allowedFrom: NOT_TERMINAL });
+  });
+
+  test('unfinished names the tasks whose lease a pod holds, not those it created', async () => {
+    const id = 'kagent-0.lease-continued';
+    await seed(store, { id, at: T0 });
+    await store.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+    // Continued through the other pod: that pod runs it now.
+    await other.transition(id, { status: status('working', T0 + 2), allowedFrom: ['input-required'] });
+    assert.ok(!(await store.unfinished('kagent-0')).some((h) => h.id === id), 'the creator does not claim it');
+    const held = (await other.unfinished('kagent-1')).find((h) => h.id === id);
+    assert.equal(held?.holder, 'kagent-1');
+    assert.equal(held?.pod, 'kagent-0', 'the creator is still known');
+    await other.transition(id, { status: status('completed', T0 + 3), allowedFrom: ACTIVE });
+  });
+
+  test('releaseLeases lets only the holder\'s leases of running tasks run out at once', async () => {
+    const mine = 'kagent-0.lease-released';
+    const theirs = 'kagent-1.lease-not-mine';
+    await seed(store, { id: mine, at: T0, state: 'working' });
+    await seed(other, { id: theirs, at: T0, state: 'working', pod: 'kagent-1' });
+    assert.deepEqual(await expiredIds(), []);
+    await store.releaseLeases('kagent-0', [mine, theirs]);
+    await store.releaseLeases('kagent-0', []);
+    assert.deepEqual(await expiredIds(), [mine], 'another pod\'s lease stays');
+    const [head] = await other.expiredLeases(10);
+    assert.equal(head?.holder, 'kagent-0');
+    for (const id of [mine, theirs]) await store.transition(id, { status: status('canceled', T0 + 1), allowedFrom: NOT_TERMINAL });
   });
 
   test('expiredLeases lists the longest-expired first, up to the limit, and only submitted or working tasks', async () => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { JsonObject, Message, Part } from '../../model/model.js';
 import type { Skill, SkillContext } from '../skill.js';
 import { ChatError, streamChat } from './chat-completions.js';
@@ -21,6 +20,8 @@ export interface AssistantOptions {
   tools: AssistantTool[];
   /** Replaces the default system prompt. */
   systemPrompt?: string;
+  /** Whether a turn interrupted by a restart is run again (its model calls are paid twice). */
+  resumable?: boolean;
   /**
    * Streamed text is written as an artifact chunk at most this often (ms), so
    * a fast model does not cost a store write per token. Default 100; 0 writes
@@ -65,6 +66,7 @@ export function assistantSkill(options: AssistantOptions): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['text/markdown'],
     },
+    resumable: options.resumable === true,
     execute: (ctx) => runTurn(ctx, endpoint, options, tools, toolSpecs),
   };
 }
@@ -252,7 +254,7 @@ function shorten(text: string, max: number): string {
  * is written at most every `intervalMs`.
  */
 class AnswerWriter {
-  private readonly artifactId = randomUUID();
+  private readonly artifactId: string;
   private pending = '';
   private written = false;
   private lastWrite = 0;
@@ -263,7 +265,10 @@ class AnswerWriter {
   constructor(
     private readonly ctx: SkillContext,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    // One id per turn, so a turn run again after a restart replaces its partial answer instead of adding another.
+    this.artifactId = `answer-${ctx.message.messageId}`;
+  }
 
   get wroteText(): boolean {
     return this.written || this.pending !== '';
