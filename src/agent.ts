@@ -122,7 +122,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
   const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod, egress });
   let runSubTask: RunSkill | undefined;
-  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
+  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -144,6 +144,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     maxResumes: config.MAX_RESUMES,
     authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
     maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
+    maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+    maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -238,7 +240,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     metrics,
     logger,
     isReady,
-    peers: () => discovery.list(),
+    peers: () => discovery.publicView(),
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
@@ -395,8 +397,8 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Promise<Skill[]> {
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS })];
+async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, logger: Logger): Promise<Skill[]> {
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
     // The Kubernetes client takes a while to load: only when the skills are on.
@@ -422,6 +424,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         resumable: config.ASSISTANT_RESUMABLE,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
+        log: (fields, message) => logger.warn(fields, message),
       }),
     );
   }

@@ -6,6 +6,7 @@ import { MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../protocol/codec.js';
 import { v1Codec } from '../protocol/v1/codec.js';
 import { A2AClient, A2AClientError, agentBaseUrl, userText } from '../peers/a2a-client.js';
 import { formatSendResult, formatStreamItem, formatTask, formatTaskLine } from './format.js';
+import { withoutTrailingSlashes } from '../model/text.js';
 
 /** Exit codes of the client commands, so scripts can tell failures apart. */
 export const EXIT = { ok: 0, agentError: 1, usage: 2, unreachable: 3, badResponse: 4 } as const;
@@ -321,7 +322,7 @@ interface PeerView {
 }
 
 async function fetchPeers(base: string): Promise<PeerView[]> {
-  const url = `${base}/peers`;
+  const url = `${withoutTrailingSlashes(base)}/peers`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SettingName, SettingType } from './schema.js';
 import { SETTINGS } from './schema.js';
+import { withoutTrailingSlashes } from '../model/text.js';
+import { redactCredentials } from '../observability/redact.js';
 
 type ValueOf<T extends SettingType> = T extends { kind: 'int' } | { kind: 'duration' }
   ? number
@@ -81,10 +83,10 @@ function parseValue(name: string, type: SettingType, raw: string, source: string
       try {
         url = new URL(text);
       } catch {
-        throw new ConfigError(name, source, `"${raw}" is not an absolute URL`);
+        throw new ConfigError(name, source, `"${redactCredentials(raw)}" is not an absolute URL`);
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, source, `"${raw}" is not an http(s) URL`);
-      return text.replace(/\/+$/, '');
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, source, `"${redactCredentials(raw)}" is not an http(s) URL`);
+      return withoutTrailingSlashes(text);
     }
     case 'list':
       return text === '' ? [] : text.split(/[\s,]+/).filter((item) => item !== '');

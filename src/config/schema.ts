@@ -102,6 +102,24 @@ export const SETTINGS = {
     description: 'route messages to the A2A conformance-suite (TCK) agent by default',
   },
   MAX_BODY_BYTES: { type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: String(1024 * 1024), live: false, description: 'largest request body accepted' },
+  MAX_ARTIFACT_BYTES: {
+    type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
+    default: String(4 * 1024 * 1024),
+    live: false,
+    description: 'most bytes (as JSON) the artifacts of one task may add up to; a skill that writes more fails, saying so',
+  },
+  MAX_LIST_PAGE_BYTES: {
+    type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
+    default: String(4 * 1024 * 1024),
+    live: false,
+    description: 'a ListTasks page stops before the task that would take it past this size (nextPageToken goes on from there); it always holds one task',
+  },
+  MAX_FINDINGS: {
+    type: { kind: 'int', min: 1, max: 100_000 },
+    default: '200',
+    live: false,
+    description: 'most findings one manifest review lists; the summary counts all and says how many are not shown',
+  },
   STREAM_HEARTBEAT_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '15s', live: false, description: 'interval of SSE keep-alive comments' },
   STREAM_BUFFER_EVENTS: {
     type: { kind: 'int', min: 1, max: 1_000_000 },

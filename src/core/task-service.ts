@@ -22,6 +22,7 @@ import type {
 } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import { encodePageToken } from '../store/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { KeyedSlots } from './keyed-slots.js';
@@ -29,6 +30,7 @@ import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
+import { redactCredentials } from '../observability/redact.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
@@ -43,6 +45,10 @@ export interface TaskServiceOptions {
   streamCapacity: number;
   /** How often one task may be resumed after interruptions; 0 (the default) fails every interrupted task. */
   maxResumes?: number;
+  /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when not set. */
+  maxArtifactBytes?: number;
+  /** Most bytes of stored JSON one ListTasks page holds (it always holds one task); unbounded when not set. */
+  maxListPageBytes?: number;
   observer?: TaskObserver;
   /**
    * Throws (SkillNotAllowedError) when the caller may not use the skill. Asked
@@ -52,6 +58,18 @@ export interface TaskServiceOptions {
   authorizeSkill?: (caller: Caller, skillId: string) => void;
   /** Most tasks one caller may have running at once in this process; absent: no cap. */
   maxRunningPerCaller?: number;
+}
+
+/** A skill tried to write more artifact bytes than one task may hold. */
+export class ArtifactLimitError extends Error {
+  constructor(
+    readonly artifactId: string,
+    readonly wouldBe: number,
+    readonly limit: number,
+  ) {
+    super(`artifact "${artifactId}" would bring this task's artifacts to ${wouldBe} bytes, over the limit of ${limit} bytes per task (MAX_ARTIFACT_BYTES)`);
+    this.name = 'ArtifactLimitError';
+  }
 }
 
 /** Told about every state a task enters, for metrics and logs. */
@@ -167,7 +185,23 @@ export class TaskService {
   }
 
   async listTasks(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
-    return this.store.list(caller, query);
+    const maxBytes = this.options.maxListPageBytes;
+    return this.store.list(caller, query, maxBytes === undefined ? undefined : { maxBytes });
+  }
+
+  /** A page merged from several replicas' pages, cut to the byte budget each of them kept to. */
+  boundPage(page: TaskPage): TaskPage {
+    const maxBytes = this.options.maxListPageBytes;
+    if (maxBytes === undefined) return page;
+    let bytes = 0;
+    const kept = page.tasks.findIndex((task, i) => {
+      bytes += jsonBytes(task);
+      return i > 0 && bytes > maxBytes;
+    });
+    if (kept === -1) return page;
+    const tasks = page.tasks.slice(0, kept);
+    const last = tasks[tasks.length - 1]!;
+    return { ...page, tasks, nextPageToken: encodePageToken({ updatedAt: Date.parse(last.status.timestamp), id: last.id }) };
   }
 
   async cancelTask(caller: Caller, taskId: string): Promise<Task> {
@@ -444,6 +478,9 @@ export class TaskService {
     const { id: taskId, contextId } = task;
     // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
     const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
+    // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
+    const artifactLimit = this.options.maxArtifactBytes;
+    let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
       if (leftForResume()) throw controller.signal.reason;
       const result = await this.changeStatus(
@@ -474,6 +511,11 @@ export class TaskService {
       working: (reply) => status('working', reply, ACTIVE),
       artifact: async (artifact, chunk) => {
         if (leftForResume()) throw controller.signal.reason;
+        if (artifactLimit !== undefined) {
+          const wouldBe = artifactBytes + jsonBytes(artifact);
+          if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
+          artifactBytes = wouldBe;
+        }
         const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
         if (!result.applied) throw refused(result, 'it takes no more artifacts');
       },
@@ -500,7 +542,8 @@ export class TaskService {
         if (leftForResume()) return;
         if (!aborted) this.options.observer?.skillFailed(taskId, error);
         const cause: unknown = aborted ? controller.signal.reason : error;
-        const reason = cause instanceof Error ? cause.message : String(cause);
+        // Whoever reads the task sees this: an error quoting a URL must not carry its credentials along.
+        const reason = redactCredentials(cause instanceof Error ? cause.message : String(cause));
         await this.finishIfActive(
           taskId,
           contextId,
@@ -578,6 +621,10 @@ function agentMessage(taskId: string, contextId: string, reply: AgentReply): Mes
 
 function callerKey(caller: Caller): string {
   return `${caller.tenant}\u0000${caller.principal}`;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
 }
 
 function now(): string {

@@ -6,6 +6,8 @@ import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
 import { EgressRefusedError } from './egress/index.js';
 import type { EgressGuard } from './egress/index.js';
+import { withoutTrailingSlashes } from '../model/text.js';
+import { redactCredentials } from '../observability/redact.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -57,7 +59,7 @@ export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarge
 }
 
 function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  return withoutTrailingSlashes(a) === withoutTrailingSlashes(b);
 }
 
 /** Where a delegated local task's remote twin lives, for follow-up input and cancel. */
@@ -101,13 +103,13 @@ export function delegateSkill(options: DelegateOptions): Skill {
       }
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
-      await ctx.working(`delegating to ${peer.name ?? peer.url}`);
+      await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
       let client: A2AClient;
       try {
         client = await connect(peer.url);
       } catch (error) {
         if (!(error instanceof EgressRefusedError)) throw error;
-        return ctx.fail(`the card of peer ${peer.name ?? peer.url} advertises an interface this agent will not call: ${error.message}`);
+        return ctx.fail(`the card of peer ${peer.name ?? redactCredentials(peer.url)} advertises an interface this agent will not call: ${error.message}`);
       }
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirror(ctx, client, outgoing, options, remotes);

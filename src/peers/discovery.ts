@@ -1,3 +1,6 @@
+import { withoutTrailingSlashes } from '../model/text.js';
+import { redactCredentials } from '../observability/redact.js';
+
 /** What discovery knows of one peer agent. */
 export interface PeerStatus {
   /** The base URL it was configured with. */
@@ -26,6 +29,7 @@ export interface DiscoveryOptions {
   intervalMs: number;
   /** Per-fetch timeout. */
   timeoutMs?: number;
+  /** Told after every check, with the peer as anyone may see it (credentials hidden). */
   onChecked?: (peer: PeerStatus, seconds: number) => void;
   /** 0..1: random lengthening of each wait, so replicas do not fetch in lockstep. */
   jitter?: number;
@@ -139,8 +143,14 @@ export class PeerDiscovery {
     this.schedule();
   }
 
+  /** Every peer as this agent uses it: the URLs as configured, credentials included. */
   list(): PeerStatus[] {
     return [...this.peers.values()].map((entry) => ({ ...entry.status }));
+  }
+
+  /** Every peer as anyone may see it (GET /peers, logs): credentials in URLs and errors hidden. */
+  publicView(): PeerStatus[] {
+    return [...this.peers.values()].map((entry) => publicStatus(entry.status));
   }
 
   get(url: string): PeerStatus | undefined {
@@ -198,7 +208,7 @@ export class PeerDiscovery {
     const failures = entry.status.consecutiveFailures;
     const factor = failures === 0 ? 1 : Math.min(2 ** (failures - 1), MAX_BACKOFF_FACTOR);
     this.setNext(entry, Date.now() + this.wait(this.intervalMs * factor));
-    this.options.onChecked?.({ ...entry.status }, Number(process.hrtime.bigint() - started) / 1e9);
+    this.options.onChecked?.(publicStatus(entry.status), Number(process.hrtime.bigint() - started) / 1e9);
     if (this.peers.get(entry.status.url) === entry) this.schedule();
   }
 
@@ -302,8 +312,14 @@ function fetchNoRedirect(url: string, init: { headers: Record<string, string>; s
   return fetch(url, { ...init, redirect: 'manual' });
 }
 
+function publicStatus(status: PeerStatus): PeerStatus {
+  const shown: PeerStatus = { ...status, url: redactCredentials(status.url) };
+  if (status.lastError !== undefined) shown.lastError = redactCredentials(status.lastError);
+  return shown;
+}
+
 function normalize(url: string): string {
-  return url.replace(/\/+$/, '');
+  return withoutTrailingSlashes(url);
 }
 
 function describe(error: unknown): string {

@@ -20,6 +20,7 @@ import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
 import { superseded } from './task-store.js';
 import type {
   InterruptedTask,
+  PageBudget,
   SharedStore,
   StatusChange,
   StoredTask,
@@ -459,7 +460,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     });
   }
 
-  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+  async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {
     const where = ['t.tenant = $1', 't.principal = $2'];
     const params: unknown[] = [caller.tenant, caller.principal];
     const param = (value: unknown): string => {
@@ -470,8 +471,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     if (query.state !== undefined) where.push(`t.state = ${param(query.state)}`);
     if (query.statusTimestampAfter !== undefined) where.push(`t.updated_at >= ${param(query.statusTimestampAfter)}::bigint`);
     const cursor = query.pageToken !== undefined && query.pageToken !== '' ? decodePageToken(query.pageToken) : undefined;
-    const db = this.db;
-    const total = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.s}.tasks t WHERE ${where.join(' AND ')}`, params);
+    const total = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.s}.tasks t WHERE ${where.join(' AND ')}`, params);
 
     const pageWhere = [...where];
     if (cursor !== undefined) {
@@ -480,11 +480,9 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
     const history = param(query.historyLength ?? null);
     const limit = param(query.pageSize + 1);
-    const { rows } = await db.query<TaskRow>(
-      `${this.taskSelect(`${history}::bigint`, query.includeArtifacts)}
-       WHERE ${pageWhere.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`,
-      params,
-    );
+    const order = `ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`;
+    if (budget !== undefined) return this.listWithin(budget, query, pageWhere, params, history, order, total.rows[0]!.n);
+    const { rows } = await this.db.query<TaskRow>(`${this.taskSelect(`${history}::bigint`, query.includeArtifacts)} WHERE ${pageWhere.join(' AND ')} ${order}`, params);
     const more = rows.length > query.pageSize;
     const page = more ? rows.slice(0, query.pageSize) : rows;
     const last = page[page.length - 1];
@@ -494,6 +492,54 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       pageSize: query.pageSize,
       totalSize: total.rows[0]!.n,
     };
+  }
+
+  /** Sizes first, content only for the tasks that fit: a page never loads more than its budget and one task. */
+  private async listWithin(
+    budget: PageBudget,
+    query: ListTasksQuery,
+    pageWhere: string[],
+    params: unknown[],
+    history: string,
+    order: string,
+    totalSize: number,
+  ): Promise<TaskPage> {
+    const sized = await this.db.query<{ id: string; updated_at: number; bytes: number }>(
+      `SELECT t.id, t.updated_at, ${this.storedBytesSql(`${history}::bigint`, query.includeArtifacts)} AS bytes
+       FROM ${this.s}.tasks t WHERE ${pageWhere.join(' AND ')} ${order}`,
+      params,
+    );
+    const fitting: string[] = [];
+    let bytes = 0;
+    for (const row of sized.rows.slice(0, query.pageSize)) {
+      const size = Number(row.bytes);
+      if (fitting.length > 0 && bytes + size > budget.maxBytes) break;
+      bytes += size;
+      fitting.push(row.id);
+    }
+    const more = sized.rows.length > fitting.length;
+    const content = await this.db.query<TaskRow>(`${this.taskSelect('$2::bigint', query.includeArtifacts)} WHERE t.id = ANY($1::text[])`, [
+      fitting,
+      query.historyLength ?? null,
+    ]);
+    const byId = new Map(content.rows.map((row) => [row.id, row]));
+    const last = sized.rows[fitting.length - 1];
+    return {
+      // A task deleted between the two reads is left out; the page still ends where the sizes said.
+      tasks: fitting.flatMap((id) => byId.get(id) ?? []).map(assemble),
+      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize,
+    };
+  }
+
+  /** Bytes of JSON a task's status, metadata, history (its last `historyParam` messages) and artifacts take. */
+  private storedBytesSql(historyParam: string, includeArtifacts: boolean): string {
+    return `(octet_length(t.status_json) + COALESCE(octet_length(t.metadata_json), 0)
+        + COALESCE((SELECT SUM(octet_length(h.json)) FROM (
+            SELECT m.json FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
+          ) h), 0)
+        ${includeArtifacts ? `+ COALESCE((SELECT SUM(octet_length(a.json)) FROM ${this.s}.artifacts a WHERE a.task_id = t.id), 0)` : ''})`;
   }
 
   async unfinished(pod: string): Promise<InterruptedTask[]> {

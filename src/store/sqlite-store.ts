@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
+import type { Artifact, Caller, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { parseTask, storedBytes } from './stored-json.js';
+import type { StoredJson } from './stored-json.js';
 import { superseded } from './task-store.js';
 import type {
   InterruptedTask,
+  PageBudget,
   StatusChange,
   StoredTask,
   TaskHead,
@@ -265,28 +268,16 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
-    const task: Task = {
-      id: row.id,
-      contextId: row.context_id,
-      status: JSON.parse(row.status_json) as TaskStatus,
-      artifacts: includeArtifacts ? this.readArtifacts(row.id) : [],
-      history: this.readHistory(row.id, historyLength),
-    };
-    if (row.metadata_json !== null) task.metadata = JSON.parse(row.metadata_json) as Task['metadata'];
-    return task;
+    return parseTask(row, this.readStored(row, historyLength, includeArtifacts));
   }
 
-  private readHistory(taskId: string, historyLength: number | undefined): Message[] {
-    if (historyLength === 0) return [];
-    if (historyLength === undefined) {
-      return (this.stmts.historyAll.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Message);
-    }
-    const rows = this.stmts.historyLast.all(taskId, historyLength) as { json: string }[];
-    return rows.reverse().map((r) => JSON.parse(r.json) as Message);
-  }
-
-  private readArtifacts(taskId: string): Artifact[] {
-    return (this.stmts.artifacts.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Artifact);
+  /** A task's history and artifacts as stored (JSON text): their size is known before anything is parsed. */
+  private readStored(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): StoredJson {
+    const artifacts = includeArtifacts ? (this.stmts.artifacts.all(row.id) as { json: string }[]).map((r) => r.json) : [];
+    if (historyLength === 0) return { history: [], artifacts };
+    if (historyLength === undefined) return { history: (this.stmts.historyAll.all(row.id) as { json: string }[]).map((r) => r.json), artifacts };
+    const rows = this.stmts.historyLast.all(row.id, historyLength) as { json: string }[];
+    return { history: rows.reverse().map((r) => r.json), artifacts };
   }
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
@@ -360,7 +351,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+  async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {
     const where = ['tenant = @tenant', 'principal = @principal'];
     const params: Record<string, string | number> = { tenant: caller.tenant, principal: caller.principal };
     if (query.contextId !== undefined) {
@@ -391,11 +382,25 @@ export class SqliteTaskStore implements TaskStore {
          WHERE ${pageWhere.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
       )
       .all(params) as TaskRow[];
-    const more = rows.length > query.pageSize;
-    const page = more ? rows.slice(0, query.pageSize) : rows;
-    const last = page[page.length - 1];
+    // Tasks are read one at a time, and reading stops before the one that would pass the byte budget.
+    const tasks: Task[] = [];
+    let bytes = 0;
+    let cut = false;
+    let last: TaskRow | undefined;
+    for (const row of rows.slice(0, query.pageSize)) {
+      const stored = this.readStored(row, query.historyLength, query.includeArtifacts);
+      const size = storedBytes(row, stored);
+      if (budget !== undefined && tasks.length > 0 && bytes + size > budget.maxBytes) {
+        cut = true;
+        break;
+      }
+      bytes += size;
+      tasks.push(parseTask(row, stored));
+      last = row;
+    }
+    const more = cut || rows.length > query.pageSize;
     return {
-      tasks: page.map((row) => this.assemble(row, query.historyLength, query.includeArtifacts)),
+      tasks,
       nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
       pageSize: query.pageSize,
       totalSize: total.n,

@@ -55,6 +55,12 @@ export interface StatusChange {
   resume?: boolean;
 }
 
+/** How much one page of a listing may hold. */
+export interface PageBudget {
+  /** Bytes of stored JSON (status, history, artifacts) the page's tasks may add up to. */
+  maxBytes: number;
+}
+
 export type WriteResult =
   | { applied: true; version: number; from: TaskState }
   | { applied: false; reason: 'state'; current: TaskState }
@@ -96,7 +102,12 @@ export interface TaskStore {
     run?: number,
   ): Promise<WriteResult>;
 
-  list(caller: Caller, query: ListTasksQuery): Promise<TaskPage>;
+  /**
+   * A page of the caller's tasks, newest first. With a budget the page ends
+   * before the task that would take it past `maxBytes` (it always holds one),
+   * and its nextPageToken goes on from there.
+   */
+  list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage>;
   /**
    * Submitted or working tasks this pod was running (a per-pod store: its own;
    * a shared store: those whose lease it holds): after a restart nobody runs them.

@@ -149,5 +149,7 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  // Serialized before the status line goes out, so a failure still leaves room for a 500.
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
 }

@@ -9,6 +9,7 @@ import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
 import type { Operation } from '../protocol/methods.js';
+import { checkNesting } from '../protocol/read.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -67,6 +68,7 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
+      checkNesting(rpc.params, 'params');
       const { routing } = this.options;
       if (routing !== undefined) {
         const taskId = routedTaskId(resolved.operation, rpc.params);
@@ -95,8 +97,11 @@ export class JsonRpcHandler {
     }
     this.finish(record, wire.reason, started);
     if (res.headersSent) {
-      // A stream already started: end it with the error as its last event.
-      if (!res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      // A stream already started: end it with the error as its last event. Any other answer
+      // cannot be mended once begun (an SSE frame in a JSON body is not JSON-RPC): cut it.
+      const stream = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+      if (stream && !res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      else res.destroy();
       return;
     }
     // JSON-RPC errors travel in a 200 response; only refusals the transport itself makes change the status,
@@ -119,7 +124,9 @@ export class JsonRpcHandler {
   ): Promise<void> {
     const { service } = this.options;
     const reply = (result: unknown): void => {
-      res.writeHead(200, JSON_HEADERS).end(resultEnvelope(id, result));
+      // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
+      const body = resultEnvelope(id, result);
+      res.writeHead(200, JSON_HEADERS).end(body);
     };
     switch (operation) {
       case 'send': {
@@ -153,7 +160,8 @@ export class JsonRpcHandler {
         const { routing } = this.options;
         const local = () => service.listTasks(caller, query);
         if (routing === undefined || req.headers[HOP_HEADER] !== undefined) return reply(listing.encodeTaskPage(await local(), query.includeArtifacts));
-        const { page, missing } = await listAcrossPods(req, routing, query, params, caller, local);
+        const { page: merged, missing } = await listAcrossPods(req, routing, query, params, caller, local);
+        const page = service.boundPage(merged);
         if (missing.length > 0) {
           this.options.logger.warn({ missing }, 'ListTasks answered without the replicas that did not answer');
           res.setHeader(MISSING_REPLICAS_HEADER, missing.join(', '));

@@ -409,6 +409,64 @@ export function registerStoreContract(factory: StoreFactory): void {
     });
   });
 
+  describe(`${factory.name} list within a byte budget`, { skip: factory.skip ?? false }, () => {
+    let subject: StoreUnderTest;
+    let store: TaskStore;
+    const ARTIFACT_TEXT = 10_000;
+    before(async () => {
+      subject = await factory.create('budget');
+      store = subject.store;
+      for (let i = 1; i <= 6; i++) {
+        await seed(store, { id: `kagent-0.b${i}`, at: T0 + i * 1000, state: 'working' });
+        await store.putArtifact(`kagent-0.b${i}`, { artifactId: 'big', parts: [text('x'.repeat(ARTIFACT_TEXT))] }, false, ACTIVE);
+      }
+    });
+    after(async () => {
+      await subject.dispose();
+    });
+
+    const ids = (tasks: Task[]) => tasks.map((t) => t.id);
+    const bytes = (tasks: Task[]) => tasks.reduce((sum, task) => sum + Buffer.byteLength(JSON.stringify(task)), 0);
+
+    test('a page stops before the task that would pass the budget, and its token goes on from there: every task once, in order', async () => {
+      const all = ids((await store.list(ALICE, query({ includeArtifacts: true }))).tasks);
+      assert.equal(all.length, 6);
+      const seen: string[] = [];
+      const sizes: number[] = [];
+      let token = '';
+      for (let pages = 0; pages < 10; pages++) {
+        const page = await store.list(ALICE, query({ pageSize: 10, includeArtifacts: true, pageToken: token }), { maxBytes: 2.5 * ARTIFACT_TEXT });
+        assert.ok(bytes(page.tasks) <= 2.5 * ARTIFACT_TEXT, `a page of ${bytes(page.tasks)} bytes`);
+        assert.equal(page.totalSize, 6);
+        seen.push(...ids(page.tasks));
+        sizes.push(page.tasks.length);
+        if (page.nextPageToken === '') break;
+        token = page.nextPageToken;
+      }
+      assert.deepEqual(sizes, [2, 2, 2]);
+      assert.deepEqual(seen, all);
+    });
+
+    test('a task larger than the whole budget still makes a page of its own', async () => {
+      const page = await store.list(ALICE, query({ pageSize: 10, includeArtifacts: true }), { maxBytes: 1000 });
+      assert.equal(page.tasks.length, 1);
+      assert.equal(page.tasks[0]!.artifacts[0]!.parts.length, 1, 'the task comes whole');
+      assert.notEqual(page.nextPageToken, '');
+    });
+
+    test('without includeArtifacts the artifacts cost nothing: the same budget holds every task', async () => {
+      const page = await store.list(ALICE, query({ pageSize: 10 }), { maxBytes: 2.5 * ARTIFACT_TEXT });
+      assert.equal(page.tasks.length, 6);
+      assert.equal(page.nextPageToken, '');
+    });
+
+    test('a budget that holds exactly the last page leaves an empty token', async () => {
+      const page = await store.list(ALICE, query({ pageSize: 10, includeArtifacts: true }), { maxBytes: 100 * ARTIFACT_TEXT });
+      assert.equal(page.tasks.length, 6);
+      assert.equal(page.nextPageToken, '');
+    });
+  });
+
   describe(`${factory.name} list paging while tasks change`, { skip: factory.skip ?? false }, () => {
     let subject: StoreUnderTest;
     let store: TaskStore;

@@ -1,3 +1,5 @@
+import { withoutTrailingSlashes } from '../../model/text.js';
+
 // What a person types or pastes as "the agent's URL", made into the base URL
 // the client reads the card under.
 
@@ -24,7 +26,7 @@ export function agentBaseUrl(input: string): string {
   // Neither survives joining a card or endpoint path onto the base; credentials would end up in logs and errors.
   if (url.username !== '' || url.password !== '') throw new TypeError(`"${url.host}${url.pathname}" carries credentials in the URL; send them as a header instead`);
   if (url.search !== '' || url.hash !== '') throw new TypeError(`"${input}" has a query or fragment; give the agent's base URL, e.g. ${url.origin}`);
-  let path = url.pathname.replace(/\/+$/, '');
+  let path = withoutTrailingSlashes(url.pathname);
   const card = CARD_PATHS.find((p) => path.endsWith(p));
   if (card !== undefined) path = path.slice(0, -card.length);
   return url.origin + path;

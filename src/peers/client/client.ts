@@ -11,6 +11,7 @@ import { protocolFor } from './protocol.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { readSse } from './sse.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
 export interface CallOptions {
@@ -150,7 +151,7 @@ export class A2AClient {
 
   /** A client for a card already in hand (e.g. from discovery); `baseUrl` is where it came from. */
   static fromCard(card: unknown, options: ClientOptions & { baseUrl?: string } = {}): A2AClient {
-    const base = options.baseUrl?.replace(/\/+$/, '');
+    const base = options.baseUrl === undefined ? undefined : withoutTrailingSlashes(options.baseUrl);
     return new A2AClient(summarizeCard(card, base, options), options);
   }
 
