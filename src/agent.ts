@@ -34,6 +34,7 @@ import { PostgresTaskStore } from './store/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
+import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
@@ -80,6 +81,9 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   }
   if (initial.A2A_REPLICAS !== undefined && initial.A2A_POD_URL_TEMPLATE === undefined && initial.POD_NAMESPACE === undefined) {
     throw new ConfigError('A2A_REPLICAS', 'settings', 'outside Kubernetes it needs A2A_POD_URL_TEMPLATE to know where the replicas are');
+  }
+  if (initial.HEADERS_TIMEOUT > initial.REQUEST_TIMEOUT) {
+    throw new ConfigError('HEADERS_TIMEOUT', 'settings', `(${initial.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${initial.REQUEST_TIMEOUT} ms): the headers are part of the request`);
   }
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
@@ -165,7 +169,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
 
   let accepting = false;
   const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
-  const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
+  let cards: { v1: CachedDocument; v03: CachedDocument } | undefined;
   // Per-pod stores answer for every task by routing to its owner; a shared store needs no routing.
   const template = provisional.podUrlTemplate;
   const routing: ClusterRouting | undefined =
@@ -179,9 +183,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
   const server = createHttpServer({
     jsonRpc,
-    cards,
+    cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    headersTimeoutMs: config.HEADERS_TIMEOUT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT,
+    maxConnections: config.MAX_CONNECTIONS,
     metrics,
     logger,
     isReady,
@@ -197,8 +204,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
   const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
-  cards.v1 = cachedDocument(agentCardV1(cardInput));
-  cards.v03 = cachedDocument(agentCardV03(cardInput));
+  cards = { v1: cachedDocument(agentCardV1(cardInput)), v03: cachedDocument(agentCardV03(cardInput)) };
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();

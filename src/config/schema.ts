@@ -81,6 +81,19 @@ export const SETTINGS = {
     description: 'route messages to the A2A conformance-suite (TCK) agent by default',
   },
   MAX_BODY_BYTES: { type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: String(1024 * 1024), live: false, description: 'largest request body accepted' },
+  HEADERS_TIMEOUT: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: false, description: 'time a client has to send its request headers before the connection is closed' },
+  REQUEST_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '60s',
+    live: false,
+    description: 'time a client has to send a whole request, body included (at least HEADERS_TIMEOUT); responses such as SSE streams are not limited',
+  },
+  MAX_CONNECTIONS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '4096',
+    live: false,
+    description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
+  },
   STREAM_HEARTBEAT_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '15s', live: false, description: 'interval of SSE keep-alive comments' },
   STREAM_BUFFER_EVENTS: {
     type: { kind: 'int', min: 1, max: 1_000_000 },

@@ -70,6 +70,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly httpConnections: Gauge = new Gauge({
+    name: 'a2a_http_connections',
+    help: 'Open HTTP connections (A2A clients, probes and scrapes)',
+    registers: [this.registry],
+    collect: (): void => this.httpConnections.set(this.connectionCount()),
+  });
+  readonly httpRejected = new Counter({
+    name: 'a2a_http_rejected_total',
+    help: 'Connections and requests cut or refused before an A2A answer: request_timeout, bad_request, client_aborted, connection_limit',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private connectionCount: () => number = () => 0;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -94,6 +108,11 @@ export class Metrics {
       this.tasks.dec({ state }, count);
       this.tasksExpired.inc(count);
     }
+  }
+
+  /** Where a2a_http_connections reads the open connection count at scrape time. */
+  countConnections(count: () => number): void {
+    this.connectionCount = count;
   }
 
   skillFailed(): void {
