@@ -74,8 +74,19 @@ function peerTargets(config: Config): PeerTarget[] {
   ];
 }
 
-/** Wires the layers together and starts serving. */
+/** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
 export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(initial, source, undo);
+  } catch (error) {
+    // Left running, the store's connections and the background loops would keep the process alive.
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function start(initial: Config, source: ConfigSource | undefined, undo: (() => unknown)[]): Promise<RunningAgent> {
   if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
     throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
   }
@@ -114,6 +125,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   // Settings are all checked (skills included) before the store is opened.
   const store = createStore(config, provisional.pod, logger);
   await store.open();
+  undo.push(() => store.close());
   metrics.setTaskCounts(await store.countByState());
 
   const bus = new EventBus();
@@ -131,9 +143,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       },
     },
   });
+  undo.push(() => service.drain(Date.now()));
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
   const relay = store.shared === undefined ? undefined : new ClusterRelay(store.shared, bus, (error) => logger.warn({ err: error }, 'relaying a task event failed'));
   await relay?.start();
+  undo.push(() => relay?.stop());
   const leases =
     store.shared === undefined
       ? undefined
@@ -149,6 +163,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
   leases?.start();
+  undo.push(() => leases?.stop());
   runSubTask = runSkillVia(service, ANONYMOUS);
   const recovered = await service.recoverInterrupted();
   if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
@@ -161,11 +176,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     onError: (error) => logger.error({ err: error }, 'retention sweep failed'),
   });
   retention.start();
+  undo.push(() => retention.stop());
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();
   discovery.start();
+  undo.push(() => discovery.stop());
 
   let accepting = false;
   const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
@@ -195,9 +212,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     peers: () => discovery.list(),
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (settings HOST, PORT): ${why}`, { cause: error }));
+    };
+    server.once('error', failed);
     server.listen(config.PORT, config.HOST, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
