@@ -135,6 +135,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxRunning: () => config.MAX_RUNNING_TASKS,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {

@@ -90,7 +90,7 @@ export const SETTINGS = {
   },
   MAX_CONNECTIONS: {
     type: { kind: 'int', min: 1, max: 1_000_000 },
-    default: '4096',
+    default: '10000',
     live: false,
     description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
   },
@@ -100,6 +100,12 @@ export const SETTINGS = {
     default: '1024',
     live: false,
     description: 'events a stream may hold for a slow client before it is disconnected',
+  },
+  MAX_RUNNING_TASKS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '1000',
+    live: true,
+    description: 'most tasks this pod runs at once; a message that would start another is refused with a retryable error (HTTP 503, Retry-After, -32050) and creates no task',
   },
   TASK_RETENTION: { type: { kind: 'duration', minMs: 1000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
   RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },

@@ -36,6 +36,8 @@ export interface TaskServiceOptions {
   pod: string;
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
+  /** Most skill runs at once; a message that would start one more is refused with a retryable error. */
+  maxRunning?: () => number;
   observer?: TaskObserver;
 }
 
@@ -65,6 +67,8 @@ export class TaskService {
   private readonly skills: SkillRegistry;
   private readonly serial = new KeyedQueue();
   private readonly running = new Map<string, Running>();
+  /** Runs admitted but not yet in `running` (their task is being written). */
+  private admitting = 0;
   private accepting = true;
 
   constructor(private readonly options: TaskServiceOptions) {
@@ -223,20 +227,40 @@ export class TaskService {
       artifacts: [],
       history: [userMessage],
     };
+    const release = this.admit();
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
+      release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
       if (winner === undefined) throw error;
       return { kind: 'task', taskId: winner, stream: await this.subscribeTo(caller, winner, { allowEnded: true }) };
     }
+    release();
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
     this.run(skill, task, userMessage, [userMessage]);
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * Holds a place for one more skill run, or refuses before anything is written:
+   * past MAX_RUNNING_TASKS the pod would only get slower for everyone.
+   */
+  private admit(): () => void {
+    const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
+    if (this.running.size + this.admitting >= max) {
+      throw new UnavailableError(`this agent is running its maximum of ${max} tasks (MAX_RUNNING_TASKS); retry shortly or on another replica`, 1);
+    }
+    this.admitting++;
+    let held = true;
+    return () => {
+      if (held) this.admitting--;
+      held = false;
+    };
   }
 
   private async continueTask(
@@ -270,7 +294,13 @@ export class TaskService {
     const skill = this.skills.get(stored.skill);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    const release = this.admit();
+    let changed: TransitionResult;
+    try {
+      changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    } finally {
+      release();
+    }
     if (!changed.applied) {
       if (changed.reason === 'duplicate-message') return { kind: 'task', taskId, stream: await this.subscribeTo(caller, taskId, { allowEnded: true }) };
       throw new UnsupportedOperationError(`task ${taskId} is ${changed.current} and accepts no further messages`, { taskId, state: changed.current });
