@@ -7,10 +7,12 @@ import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
+import { StoreFullError } from './model/errors.js';
 import { ANONYMOUS } from './model/model.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
+import { FullStoreRecovery } from './core/full-store-recovery.js';
 import { LeaseKeeper } from './core/lease-keeper.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
@@ -66,6 +68,9 @@ export interface ConfigSource {
 }
 
 export const DATABASE_FILE = 'kagent-a2a.sqlite';
+
+/** While the store is full: how often to sweep and try a write again. */
+const STORE_FULL_PROBE_MS = 2_000;
 
 function peerTargets(config: Config): PeerTarget[] {
   return [
@@ -123,7 +128,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   });
 
   // Settings are all checked (skills included) before the store is opened.
-  const store = createStore(config, provisional.pod, logger);
+  let recovery: FullStoreRecovery | undefined;
+  const store = createStore(config, provisional.pod, logger, () => {
+    metrics.storeWriteFailures.inc({ reason: 'full' });
+    recovery?.noticeFull();
+  });
+  metrics.watchStore(() => store.isFull);
   await store.open();
   undo.push(() => store.close());
   metrics.setTaskCounts(await store.countByState());
@@ -174,10 +184,21 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     retentionMs: config.TASK_RETENTION,
     intervalMs: config.RETENTION_SWEEP_INTERVAL,
     onDeleted: (deleted) => metrics.tasksDeleted(deleted),
-    onError: (error) => logger.error({ err: error }, 'retention sweep failed'),
+    onError: (error) =>
+      error instanceof StoreFullError ? logger.warn({ reason: error.reason }, 'retention sweep found the store full') : logger.error({ err: error }, 'retention sweep failed'),
   });
   retention.start();
   undo.push(() => retention.stop());
+  // A full store: not ready, sweep now rather than at the next interval, probe until writes fit again.
+  recovery = new FullStoreRecovery({
+    store,
+    sweep: () => retention.sweep(),
+    intervalMs: STORE_FULL_PROBE_MS,
+    onFull: () => logger.warn('the task store is full: writes are refused with a retryable error and the pod is not ready until they fit again'),
+    onRecovered: () => logger.info('the task store takes writes again'),
+  });
+  const fullRecovery = recovery;
+  undo.push(() => fullRecovery.stop());
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
@@ -186,7 +207,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   undo.push(() => discovery.stop());
 
   let accepting = false;
-  const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
+  const isReady = () => accepting && store.isOpen && !store.isFull && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
   let cards: { v1: CachedDocument; v03: CachedDocument } | undefined;
   // Per-pod stores answer for every task by routing to its owner; a shared store needs no routing.
   const template = provisional.podUrlTemplate;
@@ -275,6 +296,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       leases?.stop();
       await relay?.stop();
       await retention.stop();
+      await fullRecovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
@@ -283,7 +305,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
-      await store.close();
+      try {
+        await store.close();
+      } catch (error) {
+        // Every acknowledged write is already durable; a store that cannot close cleanly (a full disk) is no reason to fail the stop.
+        logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
+      }
       logger.info('stopped');
     })());
   return {
@@ -406,9 +433,9 @@ function secretFile(setting: string, path: string): string {
   return value;
 }
 
-function createStore(config: Config, pod: string, logger: Logger): TaskStore {
+function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): TaskStore {
   if (config.STORE === 'sqlite') {
-    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
+    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS, maxPages: config.SQLITE_MAX_PAGES, onFull });
   }
   return new PostgresTaskStore({
     connectionString: databaseUrl(config),
@@ -417,6 +444,7 @@ function createStore(config: Config, pod: string, logger: Logger): TaskStore {
     leaseTtlMs: config.LEASE_TTL,
     pod,
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection problem'),
+    onFull,
   });
 }
 

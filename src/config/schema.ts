@@ -168,6 +168,13 @@ export const SETTINGS = {
     live: false,
     description: "'full': every commit survives power loss; 'normal': survives process crashes only (faster)",
   },
+  SQLITE_MAX_PAGES: {
+    type: { kind: 'int', min: 16, max: 4_294_967_294 },
+    default: undefined,
+    live: false,
+    description:
+      'caps the SQLite database at this many pages (PRAGMA max_page_count; pages are 4096 bytes): reaching it is handled exactly like a full disk. Unset: no cap but the disk',
+  },
   DRAIN_TIMEOUT: {
     type: { kind: 'duration', minMs: 0 },
     default: '20s',

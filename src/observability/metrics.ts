@@ -82,10 +82,25 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly storeFull: Gauge = new Gauge({
+    name: 'a2a_store_full',
+    help: '1 while the task store refuses writes for lack of room (disk or database full); the pod is not ready meanwhile',
+    registers: [this.registry],
+    collect: (): void => this.storeFull.set(this.storeIsFull() ? 1 : 0),
+  });
+  readonly storeWriteFailures = new Counter({
+    name: 'a2a_store_write_failures_total',
+    help: 'Task store writes that failed, by reason (full: no room on the disk or in the database)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   private connectionCount: () => number = () => 0;
+  private storeIsFull: () => boolean = () => false;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present from the start, so that alerts on its rate see a zero rather than no series.
+    this.storeWriteFailures.inc({ reason: 'full' }, 0);
   }
 
   /** Seeds the per-state gauge from the store once; transitions keep it current. */
@@ -113,6 +128,11 @@ export class Metrics {
   /** Where a2a_http_connections reads the open connection count at scrape time. */
   countConnections(count: () => number): void {
     this.connectionCount = count;
+  }
+
+  /** Where a2a_store_full reads the store's state at scrape time. */
+  watchStore(isFull: () => boolean): void {
+    this.storeIsFull = isFull;
   }
 
   skillFailed(): void {

@@ -7,6 +7,7 @@ import {
   InvalidStateTransitionError,
   OwnerUnavailableError,
   PushNotificationNotSupportedError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -32,7 +33,7 @@ export const JSONRPC = {
   EXTENDED_CARD_NOT_CONFIGURED: -32007,
   EXTENSION_SUPPORT_REQUIRED: -32008,
   VERSION_NOT_SUPPORTED: -32009,
-  /** Implementation-defined server error: the agent is draining or the owner is unavailable; retry. */
+  /** Implementation-defined server error: the agent is draining, the owner is unavailable or the store is full; retry. */
   UNAVAILABLE: -32050,
 } as const;
 
@@ -51,6 +52,7 @@ export const REASON_CODES: Readonly<Record<string, number>> = {
   VERSION_NOT_SUPPORTED: JSONRPC.VERSION_NOT_SUPPORTED,
   UNAVAILABLE: JSONRPC.UNAVAILABLE,
   OWNER_UNAVAILABLE: JSONRPC.UNAVAILABLE,
+  STORE_FULL: JSONRPC.UNAVAILABLE,
 };
 
 export interface WireError {
@@ -132,6 +134,9 @@ export function toWireError(error: unknown): WireError {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
     if (error instanceof OwnerUnavailableError) {
+      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    if (error instanceof StoreFullError) {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
     if (error instanceof ConcurrentUpdateError) return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: 1 };

@@ -47,6 +47,10 @@ export interface TaskStore {
   open(): Promise<void>;
   close(): Promise<void>;
   readonly isOpen: boolean;
+  /** Writes fail for lack of room (disk or database full) — StoreFullError — until one succeeds again. */
+  readonly isFull: boolean;
+  /** A small write, rolled back: resolves when writes fit again (clearing isFull), rejects with StoreFullError while they do not. */
+  probeWrite(): Promise<void>;
 
   createTask(task: Task, ownership: TaskOwnership): Promise<number>;
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
