@@ -113,7 +113,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
-      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
+      // Only the VAPORA configured now counts: a check of the one before a live change may still land.
+      if (peer.source === 'vapora' && peer.state === 'healthy' && config.VAPORA_URL !== undefined && discovery.get(config.VAPORA_URL)?.url === peer.url) {
+        vaporaAnswered = true;
+      }
       const level = peer.state === 'healthy' ? 'debug' : 'warn';
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
@@ -271,6 +274,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
             config = next;
             if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
             if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
+            // Another VAPORA has not answered yet: readiness waits for it again.
+            if (live.includes('VAPORA_URL')) vaporaAnswered = false;
             if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
