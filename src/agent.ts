@@ -121,7 +121,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
+  const delegate = delegateSkill({
+    peers: () => discovery.list(),
+    self: provisional.pod,
+    // Skills run only once the store below is open.
+    taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
+  });
   let runSubTask: RunSkill | undefined;
   const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {

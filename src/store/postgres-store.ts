@@ -4,6 +4,7 @@ import { endsStream } from '../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
+  JsonObject,
   ListTasksQuery,
   Message,
   Task,
@@ -382,6 +383,23 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
     const { rowCount } = await this.db.query(`SELECT 1 FROM ${this.s}.messages WHERE task_id = $1 AND message_key = $2`, [taskId, messageKey]);
     return rowCount !== null && rowCount > 0;
+  }
+
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    const { rows } = await this.db.query<{ metadata_json: string | null }>(`SELECT metadata_json FROM ${this.s}.tasks WHERE id = $1`, [taskId]);
+    const json = rows[0]?.metadata_json;
+    return json == null ? undefined : (JSON.parse(json) as JsonObject);
+  }
+
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    // One statement: concurrent merges of other keys are not lost, and the task's version (its events) is untouched.
+    await this.inTransaction(async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE ${this.s}.tasks SET metadata_json = (COALESCE(metadata_json::jsonb, '{}'::jsonb) || $2::jsonb)::text WHERE id = $1`,
+        [taskId, JSON.stringify(patch)],
+      );
+      if (rowCount === 0) throw new Error(`task ${taskId} vanished from the store`);
+    });
   }
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {

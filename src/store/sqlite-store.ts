@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
@@ -194,6 +194,8 @@ export class SqliteTaskStore implements TaskStore {
          FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
       ),
       getState: db.prepare(`SELECT state, version FROM tasks WHERE id = ?`),
+      getMetadata: db.prepare(`SELECT metadata_json FROM tasks WHERE id = ?`),
+      setMetadata: db.prepare(`UPDATE tasks SET metadata_json = ? WHERE id = ?`),
       historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
       historyLast: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n DESC LIMIT ?`),
       artifacts: db.prepare(`SELECT json FROM artifacts WHERE task_id = ? ORDER BY n`),
@@ -369,6 +371,20 @@ export class SqliteTaskStore implements TaskStore {
 
   async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
     return this.stmts.hasMessage.get(taskId, messageKey) !== undefined;
+  }
+
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    const row = this.stmts.getMetadata.get(taskId) as { metadata_json: string | null } | undefined;
+    return row?.metadata_json == null ? undefined : (JSON.parse(row.metadata_json) as JsonObject);
+  }
+
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    await this.write(() => {
+      const row = this.stmts.getMetadata.get(taskId) as { metadata_json: string | null } | undefined;
+      if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      const merged = { ...(row.metadata_json === null ? {} : (JSON.parse(row.metadata_json) as JsonObject)), ...patch };
+      this.stmts.setMetadata.run(JSON.stringify(merged), taskId);
+    });
   }
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
