@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { startTestAgent } from '../support/agent.js';
 import { collect, openStream, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -143,4 +144,8 @@ describe('the connection cap keeps room for health probes', () => {
     const squatter = await rawClient(service.port, '');
     await within(30_000, 'the idle reserve connection to be dropped', squatter.closed);
   });
+});
+
+test('HEADERS_TIMEOUT longer than REQUEST_TIMEOUT is refused at start, naming both', async () => {
+  await assert.rejects(startTestAgent({ HEADERS_TIMEOUT: '2m', REQUEST_TIMEOUT: '1m' }), /HEADERS_TIMEOUT.*REQUEST_TIMEOUT/);
 });
