@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -440,7 +441,16 @@ export class TaskService {
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus): Promise<void> {
-    await this.changeStatus(taskId, contextId, status, ACTIVE);
+    // A full store only delays a run's last word: the task must not stay "working" once room is back.
+    for (let wait = 500; ; wait = Math.min(2 * wait, 10_000)) {
+      try {
+        await this.changeStatus(taskId, contextId, status, ACTIVE);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreFullError) || !this.accepting) throw error;
+      }
+      await delay(wait);
+    }
   }
 }
 

@@ -3,14 +3,25 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { EventBus } from '../../src/core/event-bus.js';
+import { SkillRegistry } from '../../src/core/skill-registry.js';
+import { TaskService } from '../../src/core/task-service.js';
 import { StoreFullError } from '../../src/model/errors.js';
+import { ANONYMOUS } from '../../src/model/model.js';
+import type { Skill } from '../../src/skills/skill.js';
 import { FullState } from '../../src/store/full-store.js';
 import { PostgresTaskStore } from '../../src/store/postgres-store.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
-import { ALICE, T0, buildTask, seed, tempDir, userMessage } from './fixtures.js';
+import { ALICE, T0, buildTask, seed, tempDir, userMessage, waitFor } from './fixtures.js';
 import type { SeedOptions, TempDir } from './fixtures.js';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 /** A task whose first message is `bytes` long. */
 function bigTask(id: string, bytes: number, state: 'completed' | 'submitted' = 'completed'): SeedOptions {
@@ -76,6 +87,69 @@ describe('SQLite store at its page cap', () => {
     assert.equal(store.isFull, false);
     const counts = await store.countByState();
     assert.equal(counts.submitted, 2, 'only the two small tasks remain');
+  });
+});
+
+describe('a task whose run finds the store full', () => {
+  let tmp: TempDir;
+  let store: SqliteTaskStore;
+  let refusedWrites = 0;
+
+  before(async () => {
+    tmp = tempDir('kagent-full-run-');
+    store = new SqliteTaskStore({ path: join(tmp.dir, 'run.sqlite'), synchronous: 'normal', maxPages: 80, onFull: () => refusedWrites++ });
+    await store.open();
+  });
+
+  after(async () => {
+    await store.close();
+    tmp.cleanup();
+  });
+
+  test('ends once room is back instead of staying "working"', async () => {
+    const write = deferred();
+    const refused = deferred<unknown>();
+    const giveUp = deferred();
+    const gated: Skill = {
+      descriptor: { id: 'gated', name: 'gated', description: 'writes when told, gives up when told', tags: [] },
+      async execute(ctx) {
+        await write.promise;
+        try {
+          await ctx.artifact({ artifactId: 'big', parts: [{ kind: 'text', text: 'y'.repeat(20_000) }] });
+        } catch (error) {
+          refused.resolve(error);
+          await giveUp.promise;
+          throw error;
+        }
+      },
+    };
+    const service = new TaskService({ store, bus: new EventBus(), skills: new SkillRegistry([gated], 'gated'), pod: 'kagent-0', streamCapacity: 16 });
+    const sent = await service.sendMessage(ANONYMOUS, userMessage('m-gated', 'go'), { returnImmediately: true });
+    const taskId = sent.kind === 'task' ? sent.task.id : assert.fail('expected a task');
+
+    // Fill the store behind the running task's back: its write is refused.
+    for (let i = 0; !store.isFull && i < 200; i++) await seed(store, bigTask(`filler-${i}`, 20_000)).catch(() => undefined);
+    write.resolve();
+    assert.ok((await refused.promise) instanceof StoreFullError);
+    // Full even for small writes, so that the run's last status is refused too.
+    for (let i = 0; i < 500; i++) {
+      const fits = await seed(store, bigTask(`tiny-${i}`, 10)).then(() => true, () => false);
+      if (!fits) break;
+    }
+    const before = refusedWrites;
+    giveUp.resolve();
+    await waitFor('the last status to be refused', async () => (refusedWrites > before ? true : undefined));
+    assert.equal(service.runningCount, 1, 'the run waits for room to write its last status');
+
+    // Once room is freed, the last status lands.
+    await store.deleteTerminalBefore(T0 + 1, 1000);
+    const task = await waitFor('the task to end', async () => {
+      const current = await service.getTask(ANONYMOUS, taskId);
+      return current.status.state === 'working' || current.status.state === 'submitted' ? undefined : current;
+    }, 30_000);
+    assert.equal(task.status.state, 'failed');
+    assert.match(JSON.stringify(task.status.message), /store is full/);
+    await service.drain(Date.now() + 5000);
   });
 });
 
