@@ -184,7 +184,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   leases?.start();
   undo.push(() => leases?.stop());
   runSubTask = runSkillVia(service, ANONYMOUS);
-  const recovered = await service.recoverInterrupted();
+  const recovered = await service.recoverInterrupted().catch((error: unknown) => {
+    // A full disk must not turn into a crash loop: start unready, free room, and settle these tasks at the next start.
+    if (!(error instanceof StoreFullError)) throw error;
+    logger.warn('the task store is full: tasks interrupted by the last stop stay as they are until the next start');
+    return 0;
+  });
   if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
 
   const retention = new RetentionSweeper({
@@ -207,6 +212,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   });
   const fullRecovery = recovery;
   undo.push(() => fullRecovery.stop());
+  if (store.isFull) fullRecovery.noticeFull();
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);

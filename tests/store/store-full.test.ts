@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { DATABASE_FILE } from '../../src/agent.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -75,6 +77,40 @@ describe('a full store (SQLite at its page cap)', () => {
     assert.ok((await metric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
     const after = await rpc(service.url, 'SendMessage', { message: textMessage('fits again') });
     assert.equal(ok(after).task.status.state, 'TASK_STATE_COMPLETED');
+  });
+
+  test('a start on a full store with interrupted tasks stays up, unready, instead of crash-looping', async () => {
+    const dir = tempDir();
+    const first = await startService(dir, { ECHO_MAX_DELAY: '1h' });
+    // Some history, so the database is larger than the smallest cap the setting takes.
+    for (let i = 0; i < 8; i++) ok(await rpc(first.url, 'SendMessage', { message: textMessage(`${BIG}${i}`) }));
+    ok(await rpc(first.url, 'SendMessage', { message: textMessage('interrupted', { metadata: { delayMs: 3_600_000 } }), configuration: { returnImmediately: true } }));
+    await first.dispose(); // SIGKILL: the task stays "working" in the store
+    // Pack the database to its last byte: any write that needs room fails.
+    const db = new Database(join(dir, DATABASE_FILE));
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    assert.ok(pages >= 16, `${pages} pages`);
+    db.pragma(`max_page_count = ${pages}`);
+    const junk = db.prepare(`INSERT INTO messages (task_id, message_key, json) VALUES (' junk', ?, ?)`);
+    let n = 0;
+    for (const size of [65_536, 16_384, 4096, 1024, 256, 64, 16, 1]) {
+      try {
+        for (;;) junk.run(`j-${n++}`, 'j'.repeat(size));
+      } catch (error) {
+        assert.equal((error as { code?: string }).code, 'SQLITE_FULL');
+      }
+    }
+    db.close();
+
+    const second = await startService(dir, { SQLITE_MAX_PAGES: String(pages), TASK_RETENTION: '7d' }, 30_000, '/healthz');
+    try {
+      await eventually(() => /tasks interrupted by the last stop stay as they are/.test(second.output()), 'the start to report what it could not write', 30_000);
+      assert.equal(await status(second.url, '/readyz'), 503);
+      assert.equal(await status(second.url, '/healthz'), 200);
+      assert.equal(second.child.exitCode, null, 'still running');
+    } finally {
+      await second.dispose();
+    }
   });
 
   test('while the store stays full, /readyz is 503 and a2a_store_full is 1; SIGTERM still exits 0', async () => {

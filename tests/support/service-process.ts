@@ -57,8 +57,8 @@ export interface ServiceProcess {
   dispose(): Promise<void>;
 }
 
-/** Runs `kagent-a2a serve` as a child process and waits until /readyz answers 200. */
-export async function startService(dataDir: string, env: Record<string, string> = {}, readyTimeoutMs = 15_000): Promise<ServiceProcess> {
+/** Runs `kagent-a2a serve` as a child process and waits until /readyz (or the given probe) answers 200. */
+export async function startService(dataDir: string, env: Record<string, string> = {}, readyTimeoutMs = 15_000, probe: '/readyz' | '/healthz' = '/readyz'): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
@@ -110,7 +110,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
   for (;;) {
     if (hasExited) throw new Error(`the service exited before it was ready (${JSON.stringify(await exited)}); output:\n${out}`);
     try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.status === 200) return service;
     } catch {
