@@ -23,7 +23,7 @@ export interface HttpServerOptions {
   maxConnections: number;
   metrics: Metrics;
   logger: Logger;
-  /** Ready to take traffic: the store is open and the service is not draining. */
+  /** Ready to take traffic: the store is open and takes writes, and the service is not draining. */
   isReady: () => boolean;
   /** The peer registry, as served at /peers. */
   peers: () => unknown;
