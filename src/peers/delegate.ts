@@ -82,15 +82,13 @@ function readLink(metadata: JsonObject | undefined): RemoteLink | undefined {
   return typeof peer === 'string' && typeof taskId === 'string' && typeof contextId === 'string' ? { peer, taskId, contextId } : undefined;
 }
 
-/** A peer URL fit to store and show: credentials in it stay in the configuration. */
+/** A peer URL fit to store and show: credentials in it (user info, a query) stay in the configuration. */
 function withoutCredentials(url: string): string {
   try {
     const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href.replace(/\/+$/, '');
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
   } catch {
-    return url;
+    return '(unparsable peer URL)';
   }
 }
 
