@@ -2,13 +2,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { podUrlFor, resolveIdentity } from './cluster/identity.js';
-import { findSiblings } from './cluster/siblings.js';
+import { findSiblings, siblingNames } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { StoreFullError } from './model/errors.js';
-import { ANONYMOUS } from './model/model.js';
+import type { Caller, Message } from './model/model.js';
+import { createCallerAuth } from './auth/setup.js';
+import type { CallerAuth } from './auth/setup.js';
+import { KeyedSlots } from './core/keyed-slots.js';
+import type { ProtocolVersion } from './protocol/codec.js';
+import type { AgentCardInput } from './transport/agent-card.js';
+import { AuthGate } from './transport/auth-gate.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
@@ -24,6 +30,7 @@ import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
+import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
@@ -40,6 +47,7 @@ import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
+import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -105,11 +113,26 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
+  if (config.AUTH_MODE !== 'none' && config.STORE === 'sqlite' && provisional.podUrlTemplate !== undefined && config.A2A_REPLICAS !== 1 && config.AUTH_CLUSTER_SECRET_FILE === undefined) {
+    throw new ConfigError('AUTH_CLUSTER_SECRET_FILE', 'settings', `AUTH_MODE=${config.AUTH_MODE} with per-pod stores needs a secret the replicas share, to relay a caller to the pod that owns its task`);
+  }
   const metrics = new Metrics();
+  const auth = createCallerAuth(config, logger, provisional.pod);
+  if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
 
+  const egress = new EgressGuard({
+    allow: egressAllowList(config),
+    onRefused: (refused) => {
+      metrics.egressRefused.inc({ reason: refused.reason });
+      logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
+    },
+  });
+  undo.push(() => egress.close());
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    // The peer's URL is the operator's; where a redirect points is the peer's word.
+    fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
@@ -124,11 +147,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   const delegate = delegateSkill({
     peers: () => discovery.list(),
     self: provisional.pod,
+    egress,
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
   let runSubTask: RunSkill | undefined;
-  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal));
+  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -154,12 +178,19 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
     maxRunning: () => config.MAX_RUNNING_TASKS,
+    maxResumes: config.MAX_RESUMES,
+    authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
+    maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
+    maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
+    maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
         metrics.skillFailed();
         logger.warn({ taskId, err: error }, 'skill failed');
       },
+      taskResumed: (_taskId, why) => metrics.taskResumed(why),
+      runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
   undo.push(() => service.drain(Date.now()));
@@ -175,22 +206,29 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
           pod: provisional.pod,
           ttlMs: config.LEASE_TTL,
           running: () => service.runningTaskIds(),
-          failOrphan: async (taskId, contextId, formerPod) => {
-            await service.failOrphan(taskId, contextId, formerPod);
-            logger.warn({ taskId, formerPod }, 'failed a task whose pod stopped renewing its lease');
+          takeOver: async (orphan) => {
+            const outcome = await service.takeOver(orphan);
+            if (outcome === 'skipped') return;
+            logger.warn({ taskId: orphan.id, formerPod: orphan.holder }, `${outcome} a task whose pod stopped renewing its lease`);
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
+  // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
+  runSubTask = runSkillVia(service, (message: Message): Caller => {
+    const parent = message.referenceTaskIds?.[0];
+    const caller = parent === undefined ? undefined : service.callerOf(parent);
+    if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
+    return caller;
+  });
+  // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
+  const recovered = await service.recoverInterrupted();
+  if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.resumed > 0) logger.warn({ tasks: recovered.resumed }, 'resumed tasks that were running when the agent last stopped');
+  // A full disk must not turn into a crash loop: start unready, free room, and settle the rest once writes fit.
+  let interrupted = recovered.pending;
+  if (interrupted.length > 0) logger.warn({ tasks: interrupted.length }, 'the task store is full: tasks interrupted by the last stop are resumed or failed once it takes writes again');
   leases?.start();
   undo.push(() => leases?.stop());
-  runSubTask = runSkillVia(service, ANONYMOUS);
-  const recovered = await service.recoverInterrupted().catch((error: unknown) => {
-    // A full disk must not turn into a crash loop: start unready, free room, and settle these tasks at the next start.
-    if (!(error instanceof StoreFullError)) throw error;
-    logger.warn('the task store is full: tasks interrupted by the last stop stay as they are until the next start');
-    return 0;
-  });
-  if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
 
   const retention = new RetentionSweeper({
     store,
@@ -208,7 +246,20 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     sweep: () => retention.sweep(),
     intervalMs: STORE_FULL_PROBE_MS,
     onFull: () => logger.warn('the task store is full: writes are refused with a retryable error and the pod is not ready until they fit again'),
-    onRecovered: () => logger.info('the task store takes writes again'),
+    onRecovered: () => {
+      logger.info('the task store takes writes again');
+      if (interrupted.length === 0) return;
+      const left = interrupted;
+      interrupted = [];
+      // The same InterruptedTask versions: a task another pod took over meanwhile is skipped.
+      void service.recoverInterrupted(left).then(
+        (done) => {
+          interrupted = [...done.pending, ...interrupted];
+          if (done.failed + done.resumed > 0) logger.warn({ resumed: done.resumed, failed: done.failed }, 'settled tasks interrupted by the last stop, now that the store takes writes');
+        },
+        (error: unknown) => logger.error({ err: error }, 'settling tasks interrupted by the last stop failed'),
+      );
+    },
   });
   const fullRecovery = recovery;
   undo.push(() => fullRecovery.stop());
@@ -231,9 +282,28 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
           self: provisional.pod,
           urlOf: (pod) => podUrlFor(template, pod, provisional.namespace),
           siblings: () => (siblings.length > 0 ? siblings.map((s) => s.pod) : [provisional.pod]),
+          isSibling: siblingNames({ pod: provisional.pod, replicas: config.A2A_REPLICAS, discovered: provisional.namespace !== undefined }),
+          client: new PodClient({
+            connectMs: config.A2A_POD_CONNECT_TIMEOUT,
+            responseMs: config.A2A_POD_RESPONSE_TIMEOUT,
+            streamIdleMs: 2 * config.STREAM_HEARTBEAT_INTERVAL + config.A2A_POD_RESPONSE_TIMEOUT,
+          }),
+          vouch: vouchFor(auth),
         }
       : undefined;
-  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
+  let cardInput: AgentCardInput | undefined;
+  const jsonRpc = new JsonRpcHandler({
+    service,
+    logger,
+    metrics,
+    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
+    routing,
+    extendedCard: auth.authenticator.enabled ? (caller, version) => extendedCard(cardInput!, auth, caller, version) : undefined,
+    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+  });
+  auth.start();
+  undo.push(() => auth.stop());
+  undo.push(() => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
     cards: () => cards,
@@ -245,7 +315,15 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     metrics,
     logger,
     isReady,
-    peers: () => discovery.list(),
+    peers: () => discovery.publicView(),
+    gate: new AuthGate({
+      authenticator: auth.authenticator,
+      rateLimiter: auth.rateLimiter,
+      metricsToken: auth.metricsToken,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      metrics,
+      logger,
+    }),
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
@@ -260,8 +338,20 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
-  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
-  cards = { v1: cachedDocument(agentCardV1(cardInput)), v03: cachedDocument(agentCardV03(cardInput)) };
+  cardInput = {
+    name: config.AGENT_NAME,
+    description: config.AGENT_DESCRIPTION,
+    version: VERSION,
+    url: identity.publicUrl,
+    skills: registry.descriptors(),
+    security: auth.authenticator.declarations,
+    extendedCard: auth.authenticator.enabled,
+    // Scopes mean something to token callers only.
+    skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
+  };
+  // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
+  const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+  cards = { v1: cachedDocument(agentCardV1(publicCard)), v03: cachedDocument(agentCardV03(publicCard)) };
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -306,10 +396,13 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      auth.stop();
       siblingRefresh?.stop();
       discovery.stop();
-      await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
+      await leases?.handOver(left);
       await relay?.stop();
       await retention.stop();
       await fullRecovery.stop();
@@ -321,12 +414,14 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
+      await routing?.client.close();
       try {
         await store.close();
       } catch (error) {
         // Every acknowledged write is already durable; a store that cannot close cleanly (a full disk) is no reason to fail the stop.
         logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
       }
+      await egress.close();
       logger.info('stopped');
     })());
   return {
@@ -339,6 +434,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     reloadConfig: () => void watcher?.reload(),
     stop,
   };
+}
+
+/** The card an authenticated caller gets: every skill it may use, in the version it speaks. */
+function extendedCard(input: AgentCardInput, auth: CallerAuth, caller: Caller, version: ProtocolVersion): Record<string, unknown> {
+  const own = { ...input, skills: input.skills.filter((skill) => auth.permissions.allows(caller, skill.id)) };
+  return version === '1.0' ? agentCardV1(own) : agentCardV03(own);
 }
 
 /** Looks up the StatefulSet's replicas now and then every discovery interval; lookups never block requests. */
@@ -382,8 +483,8 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill): Promise<Skill[]> {
-  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS })];
+async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, logger: Logger): Promise<Skill[]> {
+  const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
     // The Kubernetes client takes a while to load: only when the skills are on.
@@ -406,8 +507,10 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         apiKey: config.LLM_API_KEY_FILE === undefined ? undefined : secretFile('LLM_API_KEY_FILE', config.LLM_API_KEY_FILE),
         maxToolRounds: config.LLM_MAX_TOOL_ROUNDS,
         maxTokens: config.LLM_MAX_TOKENS,
+        resumable: config.ASSISTANT_RESUMABLE,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
+        log: (fields, message) => logger.warn(fields, message),
       }),
     );
   }
@@ -416,6 +519,13 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
 }
 
 /** Skills picked by what a message holds, when it names none: manifests to review, cluster questions. */
+/** How a relaying pod names the caller to the owner: only with authentication on, and then only with the shared secret. */
+function vouchFor(auth: CallerAuth): ClusterRouting['vouch'] {
+  const assertion = auth.clusterAssertion;
+  if (!auth.authenticator.enabled || assertion === undefined) return undefined;
+  return (caller, pod) => assertion.sign(caller, pod);
+}
+
 function contentRoutes(skills: readonly Skill[]): RoutingOptions['byContent'] {
   const offered = new Set(skills.map((skill) => skill.descriptor.id));
   const routes: NonNullable<RoutingOptions['byContent']> = [{ skillId: 'manifest-review', matches: looksLikeManifests }];
@@ -435,6 +545,16 @@ function defaultSkill(config: Config, skills: readonly Skill[]): string {
     return config.DEFAULT_SKILL;
   }
   return skills.some((skill) => skill.descriptor.id === 'assistant') ? 'assistant' : 'help';
+}
+
+/** EGRESS_ALLOW, each entry checked before anything starts. */
+function egressAllowList(config: Config): AllowList {
+  try {
+    return new AllowList(config.EGRESS_ALLOW);
+  } catch (error) {
+    if (error instanceof AllowListError) throw new ConfigError('EGRESS_ALLOW', 'settings', error.message);
+    throw error;
+  }
 }
 
 /** A secret mounted as a file, trimmed; an unreadable or empty file is a bad setting. */

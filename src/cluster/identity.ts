@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { withoutTrailingSlashes } from '../model/text.js';
 
 /** Who this replica is and where it can be reached. */
 export interface PodIdentity {
@@ -41,11 +42,12 @@ export function defaultPodUrlTemplate(headlessService: string, port: number): st
 /** Fills {pod}, {ordinal} and {namespace} in a per-pod URL template. */
 export function podUrlFor(template: string, pod: string, namespace: string | undefined): string {
   const ordinal = parseOrdinal(pod);
-  return template
-    .replaceAll('{pod}', pod)
-    .replaceAll('{ordinal}', ordinal === undefined ? '' : String(ordinal))
-    .replaceAll('{namespace}', namespace ?? 'default')
-    .replace(/\/+$/, '');
+  return withoutTrailingSlashes(
+    template
+      .replaceAll('{pod}', pod)
+      .replaceAll('{ordinal}', ordinal === undefined ? '' : String(ordinal))
+      .replaceAll('{namespace}', namespace ?? 'default'),
+  );
 }
 
 export function resolveIdentity(input: IdentityInput): PodIdentity {

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { redactCredentials } from './redact.js';
 
 export type { Logger };
 
@@ -10,5 +11,14 @@ export function createLogger(level: string, base: Record<string, string>): Logge
     base,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // An error's message often quotes the URL it failed on, credentials and all.
+    serializers: { err: redactedError },
   });
+}
+
+function redactedError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error);
+  if (typeof serialized.message === 'string') serialized.message = redactCredentials(serialized.message);
+  if (typeof serialized.stack === 'string') serialized.stack = redactCredentials(serialized.stack);
+  return serialized;
 }

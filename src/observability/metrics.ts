@@ -39,6 +39,12 @@ export class Metrics {
     help: 'Skill runs that threw',
     registers: [this.registry],
   });
+  readonly tasksResumed = new Counter({
+    name: 'a2a_tasks_resumed_total',
+    help: 'Interrupted tasks run again from their stored request: after a restart, or taken over from a pod whose lease lapsed',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
   readonly tasksExpired = new Counter({
     name: 'a2a_tasks_expired_total',
     help: 'Terminal tasks deleted by the retention sweep',
@@ -61,6 +67,24 @@ export class Metrics {
     name: 'a2a_peers',
     help: 'Discovered peer agents by state',
     labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly egressRefused = new Counter({
+    name: 'a2a_egress_refused_total',
+    help: 'Calls the egress guard refused (a URL a peer or caller supplied that leads to an internal address), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'kagent_auth_failures_total',
+    help: 'Requests refused because they were not authenticated, by reason (missing, rejected, malformed, expired, wrong-audience, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly limited = new Counter({
+    name: 'kagent_limited_total',
+    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    labelNames: ['limit'] as const,
     registers: [this.registry],
   });
   readonly discoverySeconds = new Histogram({
@@ -137,5 +161,9 @@ export class Metrics {
 
   skillFailed(): void {
     this.skillFailures.inc();
+  }
+
+  taskResumed(trigger: 'restart' | 'lease'): void {
+    this.tasksResumed.inc({ trigger });
   }
 }

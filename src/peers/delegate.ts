@@ -4,6 +4,10 @@ import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskSt
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
+import { EgressRefusedError } from './egress/index.js';
+import type { EgressGuard } from './egress/index.js';
+import { withoutTrailingSlashes } from '../model/text.js';
+import { redactCredentials } from '../observability/redact.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -13,6 +17,8 @@ export interface DelegateOptions {
   /** Polling a peer that cannot stream: first wait, growing to at most maxPollMs. */
   pollMs?: number;
   maxPollMs?: number;
+  /** Checks an interface a peer's card advertises away from the peer's configured origin. */
+  egress: EgressGuard;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
   /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
@@ -61,7 +67,7 @@ export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarge
 }
 
 function sameUrl(a: string, b: string): boolean {
-  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+  return withoutTrailingSlashes(a) === withoutTrailingSlashes(b);
 }
 
 /** A delegated local task's remote twin, for follow-up input and cancel. */
@@ -100,7 +106,7 @@ function withoutCredentials(url: string): string {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const connect = options.connect ?? ((url: string) => A2AClient.connect(url));
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress));
   return {
     descriptor: {
       id: 'delegate',
@@ -126,12 +132,40 @@ export function delegateSkill(options: DelegateOptions): Skill {
       }
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
-      await ctx.working(`delegating to ${peer.name ?? peer.url}`);
-      const client = await connect(peer.url);
+      await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
+      const client = await connectOrFail(ctx, peer, connect);
+      if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirror(ctx, client, peer.url, outgoing, options);
     },
   };
+}
+
+/**
+ * A client for a discovered peer. Its card comes from the URL the operator
+ * configured; the interface the card advertises is the peer's word only, so
+ * one on another origin (it could name 169.254.169.254) must pass the egress
+ * guard, and is then called through the guard's pool, which checks again at
+ * connect time.
+ */
+async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
+  // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
+  const client = await A2AClient.connect(base, { endpoint: 'card' });
+  if (new URL(client.card.url).origin === new URL(base).origin) return client;
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
+  await egress.check(guarded.card.url);
+  return guarded;
+}
+
+/** Connects through the egress guard; undefined (the task failed, saying why) when the peer's card points where this agent will not call. */
+async function connectOrFail(ctx: SkillContext, peer: PeerStatus, connect: (url: string) => Promise<A2AClient>): Promise<A2AClient | undefined> {
+  try {
+    return await connect(peer.url);
+  } catch (error) {
+    if (!(error instanceof EgressRefusedError)) throw error;
+    await ctx.fail(`the card of peer ${peer.name ?? redactCredentials(peer.url)} advertises an interface this agent will not call: ${error.message}`);
+    return undefined;
+  }
 }
 
 async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: DelegateOptions, connect: (url: string) => Promise<A2AClient>): Promise<void> {
@@ -140,7 +174,8 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
     return ctx.fail(`the peer agent ${link.peer} that holds the delegated task ${link.taskId} is no longer configured; start a new task`);
   }
   await ctx.working();
-  const client = await connect(peer.url);
+  const client = await connectOrFail(ctx, peer, connect);
+  if (client === undefined) return;
   const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
   await mirror(ctx, client, peer.url, outgoing, options);
 }

@@ -1,5 +1,6 @@
 import { InvalidParamsError } from '../model/errors.js';
 import type { JsonObject, JsonValue } from '../model/model.js';
+import { trimEndChars } from '../model/text.js';
 
 // Field readers for decoding wire input. Each takes the value and its path in
 // the request, and either returns the typed value or throws InvalidParamsError
@@ -74,14 +75,16 @@ export function json(value: unknown): JsonValue {
   return value as JsonValue;
 }
 
+const BASE64_ALPHABET = /^[A-Za-z0-9+/_-]*$/;
+
 /** Standard base64 (as ProtoJSON writes bytes) or its URL-safe variant. */
 export function base64(value: unknown, path: string): string {
   const s = string(value, path);
-  const unpadded = s.replace(/=+$/, '');
+  const unpadded = trimEndChars(s, '=');
   const padding = s.length - unpadded.length;
   // The alphabet alone is not enough: a length no encoder produces ("A", "abcde") is not base64 either.
   const wellFormed =
-    /^[A-Za-z0-9+/_-]*={0,2}$/.test(s) && unpadded.length % 4 !== 1 && (padding === 0 || s.length % 4 === 0);
+    padding <= 2 && BASE64_ALPHABET.test(unpadded) && unpadded.length % 4 !== 1 && (padding === 0 || s.length % 4 === 0);
   if (!wellFormed) throw new InvalidParamsError(`${path} must be base64-encoded bytes`, path);
   return s;
 }
@@ -117,4 +120,63 @@ export function protoObject(value: unknown, path: string): Obj {
 
 export function optionalProtoObject(value: unknown, path: string): Obj | undefined {
   return value === undefined || value === null ? undefined : protoObject(value, path);
+}
+
+/**
+ * The deepest nesting of objects and arrays a request may carry. JSON.parse
+ * takes any depth, but what walks the value afterwards (hashing, storing,
+ * encoding) recurses, and a few thousand levels overflow the stack.
+ */
+export const MAX_NESTING_DEPTH = 100;
+
+/** Throws InvalidParamsError naming the first place where `value` nests deeper than `maxDepth`; walks without recursion. */
+export function checkNesting(value: unknown, path: string, maxDepth = MAX_NESTING_DEPTH): void {
+  if (!isContainer(value)) return;
+  // Depth first, one level per open container: memory grows with the depth, never with the breadth.
+  interface Level {
+    value: object;
+    keys: string[] | undefined;
+    next: number;
+    key: string | number;
+  }
+  const level = (container: object, key: string | number): Level => ({
+    value: container,
+    keys: Array.isArray(container) ? undefined : Object.keys(container),
+    next: 0,
+    key,
+  });
+  const stack: Level[] = [level(value, path)];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const size = top.keys === undefined ? (top.value as unknown[]).length : top.keys.length;
+    if (top.next >= size) {
+      stack.pop();
+      continue;
+    }
+    const key = top.keys === undefined ? top.next : top.keys[top.next]!;
+    top.next++;
+    const child: unknown = typeof key === 'number' ? (top.value as unknown[])[key] : (top.value as Obj)[key];
+    if (!isContainer(child)) continue;
+    if (stack.length >= maxDepth) {
+      const where = nestingPath([...stack.map((l) => l.key), key]);
+      throw new InvalidParamsError(`${where} nests objects and arrays deeper than ${maxDepth} levels, the most this agent accepts`, where);
+    }
+    stack.push(level(child, key));
+  }
+}
+
+function isContainer(value: unknown): value is object {
+  return typeof value === 'object' && value !== null;
+}
+
+/** "params.message.metadata.a[0].b", shortened in the middle: the path of a hostile value can be as long as the body. */
+function nestingPath(keys: readonly (string | number)[]): string {
+  const segment = (key: string | number, first: boolean) => {
+    if (typeof key === 'number') return `[${key}]`;
+    const short = key.length > 40 ? `${key.slice(0, 40)}…` : key;
+    return first ? short : `.${short}`;
+  };
+  const segments = keys.map((key, i) => segment(key, i === 0));
+  if (segments.length <= 12) return segments.join('');
+  return `${segments.slice(0, 8).join('')}…${segments.slice(-3).join('')}`;
 }

@@ -19,7 +19,10 @@ import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { MIGRATIONS } from './postgres/migrations.js';
 import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
+  PageBudget,
   SharedStore,
   StatusChange,
   StoredTask,
@@ -66,6 +69,7 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
   history?: string[];
   artifacts?: string[];
 }
@@ -78,6 +82,15 @@ interface HeadRow {
   skill: string;
   pod: string;
 }
+
+interface InterruptedRow extends HeadRow {
+  tenant: string;
+  principal: string;
+  resumes: number;
+  lease_pod: string | null;
+}
+
+const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant, principal, resumes, lease_pod';
 
 /** The transaction is rolled back and the call answers with `value`. */
 class Rollback<T> {
@@ -277,14 +290,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
   }
 
-  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string }> {
-    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string }>(
-      `SELECT state, version, context_id FROM ${this.s}.tasks WHERE id = $1`,
+  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string; resumes: number }> {
+    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string; resumes: number }>(
+      `SELECT state, version, context_id, resumes FROM ${this.s}.tasks WHERE id = $1`,
       [taskId],
     );
     const row = rows[0];
     if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
-    return { state: row.state, version: row.version, contextId: row.context_id };
+    return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
   private async compareAndSwap(client: pg.PoolClient, sql: string, params: unknown[]): Promise<number> {
@@ -346,7 +359,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   private taskSelect(historyParam: string, includeArtifacts: boolean): string {
     // One statement reads the row, its history and its artifacts from one snapshot.
-    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod,
+    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod, t.resumes,
         ARRAY(SELECT h.json FROM (
           SELECT m.json, m.n FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
         ) h ORDER BY h.n) AS history
@@ -361,7 +374,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { task: assemble(row), version: row.version, skill: row.skill };
+    return { task: assemble(row), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
@@ -408,11 +421,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return this.casWrite<TransitionResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, change.run, change.ifVersion)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       // Taking the row first serialises the writers of one task before any of them touches its messages.
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
-           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint
+           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
          WHERE id = $1 AND version = $2 RETURNING version`,
         [
           taskId,
@@ -422,6 +436,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(change.status.timestamp),
           leased ? this.options.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          change.resume === true ? 1 : 0,
         ],
       );
       if (change.userMessage !== undefined) {
@@ -447,10 +462,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     append: boolean,
     allowedFrom: readonly TaskState[],
     lastChunk = false,
+    run?: number,
   ): Promise<WriteResult> {
     return this.casWrite<WriteResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, run, undefined)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
@@ -485,7 +502,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     });
   }
 
-  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+  async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {
     const where = ['t.tenant = $1', 't.principal = $2'];
     const params: unknown[] = [caller.tenant, caller.principal];
     const param = (value: unknown): string => {
@@ -496,8 +513,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     if (query.state !== undefined) where.push(`t.state = ${param(query.state)}`);
     if (query.statusTimestampAfter !== undefined) where.push(`t.updated_at >= ${param(query.statusTimestampAfter)}::bigint`);
     const cursor = query.pageToken !== undefined && query.pageToken !== '' ? decodePageToken(query.pageToken) : undefined;
-    const db = this.db;
-    const total = await db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.s}.tasks t WHERE ${where.join(' AND ')}`, params);
+    const total = await this.db.query<{ n: number }>(`SELECT COUNT(*) AS n FROM ${this.s}.tasks t WHERE ${where.join(' AND ')}`, params);
 
     const pageWhere = [...where];
     if (cursor !== undefined) {
@@ -506,11 +522,9 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
     const history = param(query.historyLength ?? null);
     const limit = param(query.pageSize + 1);
-    const { rows } = await db.query<TaskRow>(
-      `${this.taskSelect(`${history}::bigint`, query.includeArtifacts)}
-       WHERE ${pageWhere.join(' AND ')} ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`,
-      params,
-    );
+    const order = `ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`;
+    if (budget !== undefined) return this.listWithin(budget, query, pageWhere, params, history, order, total.rows[0]!.n);
+    const { rows } = await this.db.query<TaskRow>(`${this.taskSelect(`${history}::bigint`, query.includeArtifacts)} WHERE ${pageWhere.join(' AND ')} ${order}`, params);
     const more = rows.length > query.pageSize;
     const page = more ? rows.slice(0, query.pageSize) : rows;
     const last = page[page.length - 1];
@@ -522,12 +536,61 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     };
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE pod = $1 AND state IN ${ACTIVE_SQL}`,
+  /** Sizes first, content only for the tasks that fit: a page never loads more than its budget and one task. */
+  private async listWithin(
+    budget: PageBudget,
+    query: ListTasksQuery,
+    pageWhere: string[],
+    params: unknown[],
+    history: string,
+    order: string,
+    totalSize: number,
+  ): Promise<TaskPage> {
+    const sized = await this.db.query<{ id: string; updated_at: number; bytes: number }>(
+      `SELECT t.id, t.updated_at, ${this.storedBytesSql(`${history}::bigint`, query.includeArtifacts)} AS bytes
+       FROM ${this.s}.tasks t WHERE ${pageWhere.join(' AND ')} ${order}`,
+      params,
+    );
+    const fitting: string[] = [];
+    let bytes = 0;
+    for (const row of sized.rows.slice(0, query.pageSize)) {
+      const size = Number(row.bytes);
+      if (fitting.length > 0 && bytes + size > budget.maxBytes) break;
+      bytes += size;
+      fitting.push(row.id);
+    }
+    const more = sized.rows.length > fitting.length;
+    const content = await this.db.query<TaskRow>(`${this.taskSelect('$2::bigint', query.includeArtifacts)} WHERE t.id = ANY($1::text[])`, [
+      fitting,
+      query.historyLength ?? null,
+    ]);
+    const byId = new Map(content.rows.map((row) => [row.id, row]));
+    const last = sized.rows[fitting.length - 1];
+    return {
+      // A task deleted between the two reads is left out; the page still ends where the sizes said.
+      tasks: fitting.flatMap((id) => byId.get(id) ?? []).map(assemble),
+      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize,
+    };
+  }
+
+  /** Bytes of JSON a task's status, metadata, history (its last `historyParam` messages) and artifacts take. */
+  private storedBytesSql(historyParam: string, includeArtifacts: boolean): string {
+    return `(octet_length(t.status_json) + COALESCE(octet_length(t.metadata_json), 0)
+        + COALESCE((SELECT SUM(octet_length(h.json)) FROM (
+            SELECT m.json FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
+          ) h), 0)
+        ${includeArtifacts ? `+ COALESCE((SELECT SUM(octet_length(a.json)) FROM ${this.s}.artifacts a WHERE a.task_id = t.id), 0)` : ''})`;
+  }
+
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    // By the lease holder, not the creator: a task another pod took over or continued is that pod's to run.
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks WHERE lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
       [pod],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
@@ -567,14 +630,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }
 
-  async onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>> {
+  async onTaskChanged(listener: (taskId: string, version: number) => void, onMissed?: () => void): Promise<() => Promise<void>> {
     if (this.pool === undefined) throw new Error('task store is not open');
     let feed = this.feed;
     if (feed === undefined) {
       feed = new ChangeFeed(this.connectionConfig('listen'), this.channel, (error) => this.reportBackground(error));
       this.feed = feed;
     }
-    feed.add(listener);
+    feed.add(listener, onMissed);
     try {
       await feed.ready;
     } catch (error) {
@@ -609,14 +672,23 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       });
   }
 
-  async expiredLeases(limit: number): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks
+  async releaseLeases(pod: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.query(
+      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} - 1
+       WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
+      [pod, [...taskIds]],
+    );
+  }
+
+  async expiredLeases(limit: number): Promise<InterruptedTask[]> {
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks
        WHERE state IN ${ACTIVE_SQL} AND lease_expires_at < ${NOW_MS}
        ORDER BY lease_expires_at, id LIMIT $1`,
       [limit],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 }
 
@@ -638,6 +710,10 @@ function assemble(row: TaskRow): Task {
 
 function head(row: HeadRow): TaskHead {
   return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+}
+
+function interrupted(row: InterruptedRow): InterruptedTask {
+  return { ...head(row), caller: { tenant: row.tenant, principal: row.principal }, holder: row.lease_pod ?? row.pod, resumes: row.resumes };
 }
 
 /** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */

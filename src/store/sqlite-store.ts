@@ -1,11 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus } from '../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
+import { parseTask, storedBytes } from './stored-json.js';
+import type { StoredJson } from './stored-json.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
+  PageBudget,
   StatusChange,
   StoredTask,
   TaskHead,
@@ -87,6 +92,8 @@ const MIGRATIONS: readonly string[] = [
     next_attempt_at INTEGER NOT NULL
   );
   `,
+  // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
+  `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Errors a checkpoint on a full or failing disk may raise. */
@@ -111,6 +118,7 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
 }
 
 export class SqliteTaskStore implements TaskStore {
@@ -190,10 +198,10 @@ export class SqliteTaskStore implements TaskStore {
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes
          FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
       ),
-      getState: db.prepare(`SELECT state, version FROM tasks WHERE id = ?`),
+      getState: db.prepare(`SELECT state, version, resumes FROM tasks WHERE id = ?`),
       getMetadata: db.prepare(`SELECT metadata_json FROM tasks WHERE id = ?`),
       setMetadata: db.prepare(`UPDATE tasks SET metadata_json = ? WHERE id = ?`),
       historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
@@ -207,12 +215,12 @@ export class SqliteTaskStore implements TaskStore {
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
-        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1
+        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
          WHERE id = ? AND version = ? RETURNING version`,
       ),
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
       unfinished: db.prepare(
-        `SELECT id, context_id, state, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
          WHERE pod = ? AND state IN ('submitted','working')`,
       ),
       expired: db.prepare(
@@ -330,32 +338,20 @@ export class SqliteTaskStore implements TaskStore {
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
     if (row === undefined) return undefined;
-    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill };
+    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
-    const task: Task = {
-      id: row.id,
-      contextId: row.context_id,
-      status: JSON.parse(row.status_json) as TaskStatus,
-      artifacts: includeArtifacts ? this.readArtifacts(row.id) : [],
-      history: this.readHistory(row.id, historyLength),
-    };
-    if (row.metadata_json !== null) task.metadata = JSON.parse(row.metadata_json) as Task['metadata'];
-    return task;
+    return parseTask(row, this.readStored(row, historyLength, includeArtifacts));
   }
 
-  private readHistory(taskId: string, historyLength: number | undefined): Message[] {
-    if (historyLength === 0) return [];
-    if (historyLength === undefined) {
-      return (this.stmts.historyAll.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Message);
-    }
-    const rows = this.stmts.historyLast.all(taskId, historyLength) as { json: string }[];
-    return rows.reverse().map((r) => JSON.parse(r.json) as Message);
-  }
-
-  private readArtifacts(taskId: string): Artifact[] {
-    return (this.stmts.artifacts.all(taskId) as { json: string }[]).map((r) => JSON.parse(r.json) as Artifact);
+  /** A task's history and artifacts as stored (JSON text): their size is known before anything is parsed. */
+  private readStored(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): StoredJson {
+    const artifacts = includeArtifacts ? (this.stmts.artifacts.all(row.id) as { json: string }[]).map((r) => r.json) : [];
+    if (historyLength === 0) return { history: [], artifacts };
+    if (historyLength === undefined) return { history: (this.stmts.historyAll.all(row.id) as { json: string }[]).map((r) => r.json), artifacts };
+    const rows = this.stmts.historyLast.all(row.id, historyLength) as { json: string }[];
+    return { history: rows.reverse().map((r) => r.json), artifacts };
   }
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
@@ -389,11 +385,12 @@ export class SqliteTaskStore implements TaskStore {
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
     return this.write((): TransitionResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!change.allowedFrom.includes(current.state)) {
         return { applied: false, reason: 'state', current: current.state };
       }
+      if (superseded(current, change.run, change.ifVersion)) return { applied: false, reason: 'superseded', current: current.state };
       if (change.userMessage !== undefined) {
         const { message, key } = change.userMessage;
         const inserted = this.stmts.insertMessage.run(taskId, key, JSON.stringify(message));
@@ -407,6 +404,7 @@ export class SqliteTaskStore implements TaskStore {
         change.status.state,
         JSON.stringify(change.status),
         Date.parse(change.status.timestamp),
+        change.resume === true ? 1 : 0,
         taskId,
         current.version,
       ) as { version: number };
@@ -414,11 +412,19 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+  async putArtifact(
+    taskId: string,
+    artifact: Artifact,
+    append: boolean,
+    allowedFrom: readonly TaskState[],
+    _lastChunk?: boolean,
+    run?: number,
+  ): Promise<WriteResult> {
     return this.write((): WriteResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
+      if (superseded(current, run, undefined)) return { applied: false, reason: 'superseded', current: current.state };
       let stored = artifact;
       if (append) {
         const existing = this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined;
@@ -433,7 +439,7 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async list(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
+  async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {
     const where = ['tenant = @tenant', 'principal = @principal'];
     const params: Record<string, string | number> = { tenant: caller.tenant, principal: caller.principal };
     if (query.contextId !== undefined) {
@@ -460,23 +466,37 @@ export class SqliteTaskStore implements TaskStore {
     params.limit = query.pageSize + 1;
     const rows = this.database
       .prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes FROM tasks
          WHERE ${pageWhere.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
       )
       .all(params) as TaskRow[];
-    const more = rows.length > query.pageSize;
-    const page = more ? rows.slice(0, query.pageSize) : rows;
-    const last = page[page.length - 1];
+    // Tasks are read one at a time, and reading stops before the one that would pass the byte budget.
+    const tasks: Task[] = [];
+    let bytes = 0;
+    let cut = false;
+    let last: TaskRow | undefined;
+    for (const row of rows.slice(0, query.pageSize)) {
+      const stored = this.readStored(row, query.historyLength, query.includeArtifacts);
+      const size = storedBytes(row, stored);
+      if (budget !== undefined && tasks.length > 0 && bytes + size > budget.maxBytes) {
+        cut = true;
+        break;
+      }
+      bytes += size;
+      tasks.push(parseTask(row, stored));
+      last = row;
+    }
+    const more = cut || rows.length > query.pageSize;
     return {
-      tasks: page.map((row) => this.assemble(row, query.historyLength, query.includeArtifacts)),
+      tasks,
       nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
       pageSize: query.pageSize,
       totalSize: total.n,
     };
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const rows = this.stmts.unfinished.all(pod) as TaskRow[];
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    const rows = this.stmts.unfinished.all(pod) as (TaskRow & { tenant: string; principal: string })[];
     return rows.map((row) => ({
       id: row.id,
       contextId: row.context_id,
@@ -484,6 +504,9 @@ export class SqliteTaskStore implements TaskStore {
       version: row.version,
       skill: row.skill,
       pod: row.pod,
+      caller: { tenant: row.tenant, principal: row.principal },
+      holder: row.pod,
+      resumes: row.resumes,
     }));
   }
 
@@ -509,4 +532,10 @@ export class SqliteTaskStore implements TaskStore {
     for (const row of this.stmts.countByState.all() as { state: TaskState; n: number }[]) counts[row.state] = row.n;
     return counts;
   }
+}
+
+interface StateRow {
+  state: TaskState;
+  version: number;
+  resumes: number;
 }

@@ -5,8 +5,10 @@ import { UnavailableError } from '../model/errors.js';
 import { protocolErrors } from '../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Caller } from '../model/model.js';
 import type { CachedDocument } from './agent-card.js';
 import { ConnectionLimit } from './connection-limit.js';
+import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 
 export interface HttpServerOptions {
@@ -27,6 +29,8 @@ export interface HttpServerOptions {
   isReady: () => boolean;
   /** The peer registry, as served at /peers. */
   peers: () => unknown;
+  /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
+  gate: AuthGate;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -98,7 +102,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   const method = req.method ?? 'GET';
   if (JSONRPC_PATHS.has(path)) {
     if (method !== 'POST') return methodNotAllowed(res, 'POST');
-    return jsonRpc(req, res, options);
+    const caller = await options.gate.admit(req, res);
+    if (caller === undefined) return;
+    return jsonRpc(req, res, options, caller);
   }
   switch (path) {
     case '/.well-known/agent-card.json':
@@ -110,8 +116,11 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     case '/readyz':
       return options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
     case '/peers':
+      // The peer list shows the topology: callers only, when authentication is on.
+      if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
       return sendJson(res, 200, { peers: options.peers() });
     case '/metrics': {
+      if (!options.gate.metricsAllowed(req, res)) return;
       const text = await options.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text);
       return;
@@ -121,7 +130,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   }
 }
 
-async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
   const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!isJson(contentType)) {
     req.resume();
@@ -149,7 +158,7 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
     });
     return;
   }
-  return options.jsonRpc.handle(req, res, body);
+  return options.jsonRpc.handle(req, res, body, caller);
 }
 
 function isJson(contentType: string): boolean {
@@ -209,5 +218,7 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+  // Serialized before the status line goes out, so a failure still leaves room for a 500.
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
 }

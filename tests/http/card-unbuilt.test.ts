@@ -13,6 +13,8 @@ import { cachedDocument } from '../../src/transport/agent-card.js';
 import type { CachedDocument } from '../../src/transport/agent-card.js';
 import { createHttpServer } from '../../src/transport/http-server.js';
 import { JsonRpcHandler } from '../../src/transport/jsonrpc-handler.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { AuthGate } from '../../src/transport/auth-gate.js';
 
 // The agent starts listening before it knows its port, hence its URL, hence its
 // card: in that window a card request must not get a placeholder that clients
@@ -41,6 +43,7 @@ describe('the agent card before it is built', () => {
       logger,
       isReady: () => cards !== undefined,
       peers: () => [],
+      gate: new AuthGate({ authenticator: Authenticator.none(), maxBodyBytes: 1024 * 1024, metrics, logger }),
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

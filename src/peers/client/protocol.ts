@@ -11,6 +11,7 @@ import type { HttpRequest, RawResponse } from './http.js';
 import { header } from './http.js';
 import { parseRetryAfter } from './retry.js';
 import type { SseItem } from './sse.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
 
 // The wire side of each operation, per binding and version: the request to
 // send and how to read its answer. The model types in and out are the same
@@ -374,7 +375,7 @@ class RestProtocol implements Protocol {
   }
 
   private url(path: string): string {
-    const base = this.endpoint.url.replace(/\/+$/, '');
+    const base = withoutTrailingSlashes(this.endpoint.url);
     const tenant = this.endpoint.tenant === undefined ? '' : `/${encodeURIComponent(this.endpoint.tenant)}`;
     return `${base}${tenant}${path}`;
   }

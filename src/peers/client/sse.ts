@@ -8,14 +8,20 @@ export type SseItem =
   | { type: 'comment'; text: string };
 
 export class SseParser {
-  private buffer = '';
+  /** The line being read: what arrived since the last line break, in pieces (joined once, when the line ends). */
+  private partial: string[] = [];
+  private partialLength = 0;
   /** The previous chunk ended in CR: an LF starting the next one belongs to it. */
   private pendingCr = false;
   private started = false;
   private data: string[] = [];
+  private dataLength = 0;
   private event = '';
   private id: string | undefined;
   private readonly decoder = new TextDecoder('utf-8');
+
+  /** `maxEventLength`: the longest line or event (in characters) a server may send before the stream is refused. */
+  constructor(private readonly maxEventLength = 64 * 1024 * 1024) {}
 
   /** Feeds bytes (or text); returns the items completed by them. */
   push(chunk: Uint8Array | string): SseItem[] {
@@ -26,24 +32,39 @@ export class SseParser {
     }
     if (this.pendingCr && text.startsWith('\n')) text = text.slice(1);
     this.pendingCr = false;
-    this.buffer += text;
+    // Only the new text is scanned: rescanning a long unfinished line on every chunk would cost its length squared.
     const items: SseItem[] = [];
     let start = 0;
-    for (let i = 0; i < this.buffer.length; i++) {
-      const c = this.buffer.charCodeAt(i);
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      this.line(this.buffer.slice(start, i), items);
+      const piece = text.slice(start, i);
+      this.grow(piece.length);
+      const line = this.partial.length === 0 ? piece : [...this.partial, piece].join('');
+      this.partial = [];
+      this.partialLength = 0;
+      this.line(line, items);
       if (c === 13) {
-        if (i + 1 < this.buffer.length) {
-          if (this.buffer.charCodeAt(i + 1) === 10) i++;
+        if (i + 1 < text.length) {
+          if (text.charCodeAt(i + 1) === 10) i++;
         } else {
           this.pendingCr = true;
         }
       }
       start = i + 1;
     }
-    this.buffer = this.buffer.slice(start);
+    if (start < text.length) {
+      this.grow(text.length - start);
+      this.partial.push(text.slice(start));
+      this.partialLength += text.length - start;
+    }
     return items;
+  }
+
+  private grow(added: number): void {
+    if (this.partialLength + added + this.dataLength > this.maxEventLength) {
+      throw new Error(`the server sent an event longer than ${this.maxEventLength} characters`);
+    }
   }
 
   /** At the end of the stream: an event not closed by a blank line is dropped, as the standard says. */
@@ -60,6 +81,7 @@ export class SseParser {
         items.push(item);
       }
       this.data = [];
+      this.dataLength = 0;
       this.event = '';
       return;
     }
@@ -74,6 +96,7 @@ export class SseParser {
     switch (field) {
       case 'data':
         this.data.push(value);
+        this.dataLength += value.length;
         break;
       case 'event':
         this.event = value;

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import type { JsonObject, Message, Part } from '../../model/model.js';
 import type { Skill, SkillContext } from '../skill.js';
 import { ChatError, streamChat } from './chat-completions.js';
 import type { ChatEndpoint, ChatMessage, ChatReply, ChatToolCall, ChatToolSpec } from './chat-completions.js';
 import { partsAsText } from './tools.js';
 import type { AssistantTool } from './tools.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
+import { redactSecrets } from '../../observability/redact.js';
 
 export interface AssistantOptions {
   /** OpenAI-compatible base URL, up to `/chat/completions` (e.g. http://ollama:11434/v1). */
@@ -21,6 +22,10 @@ export interface AssistantOptions {
   tools: AssistantTool[];
   /** Replaces the default system prompt. */
   systemPrompt?: string;
+  /** Whether a turn interrupted by a restart is run again (its model calls are paid twice). */
+  resumable?: boolean;
+  /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
+  log?: (fields: Record<string, unknown>, message: string) => void;
   /**
    * Streamed text is written as an artifact chunk at most this often (ms), so
    * a fast model does not cost a store write per token. Default 100; 0 writes
@@ -65,6 +70,7 @@ export function assistantSkill(options: AssistantOptions): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['text/markdown'],
     },
+    resumable: options.resumable === true,
     execute: (ctx) => runTurn(ctx, endpoint, options, tools, toolSpecs),
   };
 }
@@ -81,7 +87,7 @@ function validate(options: AssistantOptions): ChatEndpoint {
   if (!(options.maxTokens > 0)) throw new Error('assistant: maxTokens must be positive');
   if (!(options.timeoutMs > 0)) throw new Error('assistant: timeoutMs must be positive');
   if (!(options.maxToolRounds >= 0)) throw new Error('assistant: maxToolRounds must be 0 or more');
-  const endpoint: ChatEndpoint = { baseUrl: options.baseUrl.replace(/\/+$/, ''), model: options.model };
+  const endpoint: ChatEndpoint = { baseUrl: withoutTrailingSlashes(options.baseUrl), model: options.model };
   if (options.apiKey !== undefined && options.apiKey !== '') endpoint.apiKey = options.apiKey;
   return endpoint;
 }
@@ -185,8 +191,12 @@ async function runTurn(
       : error instanceof ChatError
         ? error.message
         : `the assistant failed while ${activity}: ${error instanceof Error ? error.message : String(error)}`;
+    if (error instanceof ChatError && error.detail !== undefined) {
+      options.log?.({ taskId: ctx.taskId, status: error.status, detail: redactSecrets(error.detail, [endpoint.apiKey]) }, 'model endpoint error');
+    }
     await answer.finish().catch(() => {});
-    await ctx.fail(reason);
+    // Said by us, not the endpoint; the key is taken out all the same, in case anything quoted it.
+    await ctx.fail(redactSecrets(reason, [endpoint.apiKey]));
   } finally {
     clearTimeout(timer);
     ctx.signal.removeEventListener('abort', onCancel);
@@ -252,7 +262,7 @@ function shorten(text: string, max: number): string {
  * is written at most every `intervalMs`.
  */
 class AnswerWriter {
-  private readonly artifactId = randomUUID();
+  private readonly artifactId: string;
   private pending = '';
   private written = false;
   private lastWrite = 0;
@@ -263,7 +273,10 @@ class AnswerWriter {
   constructor(
     private readonly ctx: SkillContext,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    // One id per turn, so a turn run again after a restart replaces its partial answer instead of adding another.
+    this.artifactId = `answer-${ctx.message.messageId}`;
+  }
 
   get wroteText(): boolean {
     return this.written || this.pending !== '';

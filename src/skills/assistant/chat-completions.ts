@@ -1,5 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import { SseParser } from '../../peers/client/sse.js';
 import type { JsonObject } from '../../model/model.js';
+import { withoutTrailingSlashes } from '../../model/text.js';
+import { redactCredentials } from '../../observability/redact.js';
 
 // The OpenAI chat-completions wire format, streaming flavour: the dialect
 // Ollama, vLLM, llama.cpp and the hosted APIs all speak. Only what the
@@ -59,11 +62,17 @@ export interface ChatCallbacks {
   onText(text: string): Promise<boolean> | boolean;
 }
 
-/** The endpoint could not be reached, refused the request, or answered something that is not a chat completion. */
+/**
+ * The endpoint could not be reached, refused the request, or answered
+ * something that is not a chat completion. `message` is ours and says what
+ * happened; `detail` is what the endpoint sent, which may echo what it was
+ * sent (the API key among it): for the log, redacted, never for the task.
+ */
 export class ChatError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'ChatError';
@@ -74,7 +83,7 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 
 /** POSTs a streaming chat completion and reads it to the end (or until `onText` says stop). */
 export async function streamChat(endpoint: ChatEndpoint, request: ChatRequest, callbacks: ChatCallbacks): Promise<ChatReply> {
-  const url = `${endpoint.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+  const url = `${withoutTrailingSlashes(endpoint.baseUrl)}/chat/completions`;
   const body: JsonObject = {
     model: endpoint.model,
     messages: request.messages as unknown as JsonObject[],
@@ -97,14 +106,14 @@ export async function streamChat(endpoint: ChatEndpoint, request: ChatRequest, c
       res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: controller.signal });
     } catch (error) {
       if (callbacks.signal.aborted) throw callbacks.signal.reason;
-      throw new ChatError(`could not reach the model endpoint ${url}: ${describe(error)}`);
+      throw new ChatError(`could not reach the model endpoint ${redactCredentials(url)}: ${describe(error)}`);
     }
     if (!res.ok) throw await httpError(url, res);
     const type = (res.headers.get('content-type') ?? '').toLowerCase();
     if (type.includes('application/json')) return await readWhole(res, callbacks);
     if (type !== '' && !type.includes('text/event-stream')) {
       await res.body?.cancel().catch(() => {});
-      throw new ChatError(`the model endpoint answered with ${type}, not an event stream of chat-completion chunks`);
+      throw new ChatError(`the model endpoint answered with ${mediaTypeName(type)}, not an event stream of chat-completion chunks`);
     }
     return await readStream(res, callbacks, controller);
   } catch (error) {
@@ -157,11 +166,11 @@ async function readWhole(res: Response, callbacks: ChatCallbacks): Promise<ChatR
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw new ChatError(`the model endpoint sent a malformed reply: ${snippet(text)} is not JSON`);
+    throw new ChatError('the model endpoint sent a malformed reply: it is not JSON', undefined, snippet(text, 500));
   }
   const choice = firstChoice(parsed);
   const message = isObject(choice?.message) ? choice.message : undefined;
-  if (message === undefined) throw new ChatError(`the model endpoint sent a reply without choices[0].message: ${snippet(text)}`);
+  if (message === undefined) throw new ChatError('the model endpoint sent a reply without choices[0].message', undefined, snippet(text, 500));
   const reply = new ReplyBuilder();
   const content = reply.add({ ...(parsed as JsonObject), choices: [{ index: 0, delta: message, finish_reason: choice!.finish_reason ?? 'stop' }] });
   if (content !== '') await callbacks.onText(content);
@@ -173,12 +182,12 @@ function parseChunk(data: string): JsonObject {
   try {
     parsed = JSON.parse(data);
   } catch {
-    throw new ChatError(`the model endpoint sent a malformed stream: ${snippet(data)} is not JSON`);
+    throw new ChatError('the model endpoint sent a malformed stream: a chunk is not JSON', undefined, snippet(data, 500));
   }
-  if (!isObject(parsed)) throw new ChatError(`the model endpoint sent a malformed stream: ${snippet(data)} is not a chat-completion chunk`);
-  if (parsed.error !== undefined) throw new ChatError(`the model endpoint reported an error mid-stream: ${errorText(parsed.error)}`);
+  if (!isObject(parsed)) throw new ChatError('the model endpoint sent a malformed stream: a chunk is not a chat-completion chunk', undefined, snippet(data, 500));
+  if (parsed.error !== undefined) throw new ChatError('the model endpoint reported an error mid-stream', undefined, errorText(parsed.error));
   if (parsed.choices !== undefined && !Array.isArray(parsed.choices)) {
-    throw new ChatError(`the model endpoint sent a malformed stream: "choices" is not an array in ${snippet(data)}`);
+    throw new ChatError('the model endpoint sent a malformed stream: "choices" is not an array', undefined, snippet(data, 500));
   }
   return parsed;
 }
@@ -201,7 +210,7 @@ class ReplyBuilder {
     this.content += added;
     if (Array.isArray(delta.tool_calls)) {
       delta.tool_calls.forEach((raw, position) => {
-        if (!isObject(raw)) throw new ChatError(`the model endpoint sent a malformed tool call: ${snippet(JSON.stringify(raw))}`);
+        if (!isObject(raw)) throw new ChatError('the model endpoint sent a malformed tool call', undefined, snippet(JSON.stringify(raw), 500));
         const index = typeof raw.index === 'number' ? raw.index : position;
         let call = this.calls.get(index);
         if (call === undefined) {
@@ -246,8 +255,12 @@ async function httpError(url: string, res: Response): Promise<ChatError> {
     // Not JSON: the raw text is the message.
   }
   const retryAfter = res.headers.get('retry-after');
-  const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`;
-  return new ChatError(`the model endpoint ${url} answered ${status}: ${detail}${retryAfter ? ` (retry after ${retryAfter}s)` : ''}`, res.status);
+  const seconds = retryAfter !== null && /^\d{1,6}$/.test(retryAfter.trim()) ? ` (retry after ${retryAfter.trim()}s)` : '';
+  // The standard reason phrase, not the server's: that one is the server's to fill too.
+  const phrase = STATUS_CODES[res.status];
+  const status = `HTTP ${res.status}${phrase === undefined ? '' : ` ${phrase}`}`;
+  // The body stays out of the message: a server may echo the request, Authorization header included.
+  return new ChatError(`the model endpoint answered ${status}${seconds}`, res.status, `${redactCredentials(url)}: ${detail}`);
 }
 
 async function readBounded(res: Response, limit: number): Promise<string> {
@@ -271,6 +284,12 @@ function errorText(error: unknown): string {
     return code === undefined ? message : `${message} (${code})`;
   }
   return JSON.stringify(error);
+}
+
+/** "text/html" from a Content-Type, or a neutral word when the header is not a plain media type. */
+function mediaTypeName(contentType: string): string {
+  const type = contentType.split(';', 1)[0]!.trim();
+  return /^[\w.+-]{1,64}\/[\w.+-]{1,64}$/.test(type) ? type : 'an unexpected content type';
 }
 
 function firstChoice(value: unknown): JsonObject | undefined {

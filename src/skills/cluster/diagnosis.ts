@@ -92,7 +92,7 @@ export function eventsFor(observed: Observed, kind: string, name: string, uid?: 
 
 /** The container an event is about: involvedObject.fieldPath "spec.containers{agent}". */
 function eventContainer(event: CoreV1Event): string | undefined {
-  return /\{([^}]+)\}/.exec(event.involvedObject.fieldPath ?? '')?.[1];
+  return /\{([^{}]+)\}/.exec(event.involvedObject.fieldPath ?? '')?.[1];
 }
 
 function probeFailures(events: CoreV1Event[]): ProbeFailure[] {
@@ -321,10 +321,17 @@ function probeFix(failure: ProbeFailure, probe: V1Probe | undefined, container: 
 function mountFix(message: string): string {
   const missing = /(configmap|secret) "([^"]+)" not found/i.exec(message);
   if (missing) return `Create the ${missing[1]!.toLowerCase()} ${missing[2]} in the pod's namespace, or mark the volume optional: true if the pod can run without it.`;
-  if (/Multi-Attach|already.*attached|exclusively attached/i.test(message)) {
+  if (multiAttach(message)) {
     return 'A ReadWriteOnce volume is still attached to another node (often a pod that was moved): wait for the old attachment to be released, or delete the pod stuck on the old node.';
   }
   return 'Check the volume source named in the message exists and is reachable from the node; the CSI driver or node log has the details.';
+}
+
+/** "Multi-Attach error", "already attached", "exclusively attached"; without /already.*attached/, whose cost grows with the square of the message. */
+function multiAttach(message: string): boolean {
+  const lower = message.toLowerCase();
+  const already = lower.indexOf('already');
+  return lower.includes('multi-attach') || lower.includes('exclusively attached') || (already >= 0 && lower.includes('attached', already + 7));
 }
 
 function imagePull(pod: V1Pod, cs: V1ContainerStatus, events: CoreV1Event[]): Finding {
@@ -606,7 +613,7 @@ function analyzeClaim(claim: V1PersistentVolumeClaim, observed: Observed): Findi
   }
   let cause: string;
   let fix: string;
-  const missingClass = /storageclass[.\w]* "([^"]+)" not found/i.exec(message);
+  const missingClass = /storageclass(?:\.storage\.k8s\.io)? "([^"]+)" not found/i.exec(message);
   if (missingClass) {
     cause = `the claim asks for StorageClass ${missingClass[1]}, which does not exist, so no volume is provisioned`;
     fix = `Create StorageClass ${missingClass[1]}, or set storageClassName to one that exists (kubectl get storageclass). storageClassName cannot change on an existing claim: delete and recreate it (for a StatefulSet, fix volumeClaimTemplates, then delete the claim and its pod).`;

@@ -12,6 +12,7 @@
 //          event(s)/ev, persistentvolumeclaim(s)/pvc(s), node(s)/no, namespace/ns, all
 
 import type { JsonObject, JsonValue, Message } from '../../model/model.js';
+import { trimEndChars, trimStartChars } from '../../model/text.js';
 
 export type Kind = 'pod' | 'deployment' | 'statefulset' | 'replicaset' | 'event' | 'pvc' | 'node' | 'namespace';
 export type Action = 'list' | 'describe' | 'logs' | 'rollout-status' | 'diagnose';
@@ -72,6 +73,14 @@ const FILLER = new Set([
 
 const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+// An error names what it could not read, but never echoes a whole (possibly huge) message back.
+const MAX_QUOTED_WORDS = 5;
+const MAX_QUOTED_LENGTH = 80;
+
+function quoted(word: string): string {
+  return `"${word.length > MAX_QUOTED_LENGTH ? `${word.slice(0, MAX_QUOTED_LENGTH)}…` : word}"`;
+}
+
 export function kindOf(word: string): Kind | undefined {
   return KIND_WORDS[word.toLowerCase()]?.[0];
 }
@@ -119,7 +128,7 @@ function implied(request: ClusterRequest): ClusterRequest {
 
 function bareWord(message: Message): string | undefined {
   if (message.parts.length !== 1 || message.parts[0]!.kind !== 'text') return undefined;
-  const words = message.parts[0]!.text.trim().replace(/[.?!]+$/, '').split(/\s+/);
+  const words = trimEndChars(message.parts[0]!.text.trim(), '.?!').split(/\s+/);
   if (words.length !== 1 || words[0] === '') return undefined;
   const word = words[0]!;
   return ACTION_WORDS[word.toLowerCase()] === undefined && !word.includes('/') ? word : undefined;
@@ -129,7 +138,7 @@ export function parseText(text: string): ClusterRequest {
   const words = text
     .trim()
     .split(/\s+/)
-    .map((w) => w.replace(/^["'`(]+|["'`),;:?!]+$/g, '').replace(/\.$/, ''))
+    .map((w) => trimEndChars(trimStartChars(w, '"\'`('), '"\'`),;:?!').replace(/\.$/, ''))
     .filter((w) => w !== '');
   const request: ClusterRequest = {};
   const unknown: string[] = [];
@@ -138,7 +147,7 @@ export function parseText(text: string): ClusterRequest {
     const lower = word.toLowerCase();
     const next = () => {
       const value = words[++i];
-      if (value === undefined) throw new RequestError(`"${word}" must be followed by a value`);
+      if (value === undefined) throw new RequestError(`${quoted(word)} must be followed by a value`);
       return value;
     };
     const flag = /^--?([a-z-]+)=(.*)$/i.exec(word);
@@ -147,7 +156,7 @@ export function parseText(text: string): ClusterRequest {
       if (key === 'namespace' || key === 'n') request.namespace = checkName(value!, 'namespace');
       else if (key === 'container' || key === 'c') request.container = checkName(value!, 'container');
       else if (key === 'tail') request.tailLines = tailValue(value!);
-      else throw new RequestError(`unknown option ${word}`);
+      else throw new RequestError(`unknown option ${quoted(word)}`);
       continue;
     }
     if (lower === 'rollout' && words[i + 1]?.toLowerCase() === 'status') {
@@ -173,7 +182,7 @@ export function parseText(text: string): ClusterRequest {
     } else if (request.kind === undefined && word.includes('/')) {
       const [kindWord, name] = word.split('/', 2) as [string, string];
       const kind = kindOf(kindWord);
-      if (kind === undefined) throw new RequestError(`unknown kind "${kindWord}" in "${word}"`);
+      if (kind === undefined) throw new RequestError(`unknown kind ${quoted(kindWord)} in ${quoted(word)}`);
       request.kind = kind;
       request.plural = false;
       request.name = checkName(name, 'name');
@@ -191,7 +200,10 @@ export function parseText(text: string): ClusterRequest {
       unknown.push(word);
     }
   }
-  if (unknown.length > 0) throw new RequestError(`could not read ${unknown.map((w) => `"${w}"`).join(', ')}`);
+  if (unknown.length > 0) {
+    const more = unknown.length > MAX_QUOTED_WORDS ? ` and ${unknown.length - MAX_QUOTED_WORDS} more words` : '';
+    throw new RequestError(`could not read ${unknown.slice(0, MAX_QUOTED_WORDS).map(quoted).join(', ')}${more}`);
+  }
   if (request.kind === 'namespace') delete request.name;
   return request;
 }
@@ -203,12 +215,12 @@ function isKeyword(word: string): boolean {
 
 function tailValue(value: string, source: RequestError['source'] = 'text'): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new RequestError(`tail must be a positive whole number of lines, not "${value}"`, source);
+  if (!Number.isInteger(n) || n <= 0) throw new RequestError(`tail must be a positive whole number of lines, not ${quoted(value)}`, source);
   return n;
 }
 
 function checkName(value: string, field: string, source: RequestError['source'] = 'text'): string {
-  if (!DNS_NAME.test(value) || value.length > 253) throw new RequestError(`${field} "${value}" is not a valid Kubernetes name`, source);
+  if (!DNS_NAME.test(value) || value.length > 253) throw new RequestError(`${field} ${quoted(value)} is not a valid Kubernetes name`, source);
   return value;
 }
 
@@ -236,7 +248,7 @@ function parseData(data: JsonValue): ClusterRequest {
   const kind = string('kind');
   if (kind !== undefined) {
     const found = KIND_WORDS[kind.toLowerCase()];
-    if (found === undefined) throw new RequestError(`data.kind "${kind}" is not one of pod, deployment, statefulset, replicaset, event, pvc, node, namespace`, 'data');
+    if (found === undefined) throw new RequestError(`data.kind ${quoted(kind)} is not one of pod, deployment, statefulset, replicaset, event, pvc, node, namespace`, 'data');
     [request.kind, request.plural] = found;
   }
   const name = string('name');
@@ -248,7 +260,7 @@ function parseData(data: JsonValue): ClusterRequest {
   if (action !== undefined) {
     const normalized = action.toLowerCase().replace(/[\s_]+/g, '-');
     const found = normalized === 'rollout-status' ? 'rollout-status' : ACTION_WORDS[normalized];
-    if (found === undefined) throw new RequestError(`data.action "${action}" is not one of list, describe, logs, rollout-status, diagnose`, 'data');
+    if (found === undefined) throw new RequestError(`data.action ${quoted(action)} is not one of list, describe, logs, rollout-status, diagnose`, 'data');
     request.action = found;
   }
   const container = string('container');

@@ -5,10 +5,11 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Skill, SkillContext, SkillDescriptor } from '../skill.js';
 import { BadRequest, readRequest } from './input.js';
 import type { ReviewRequest } from './input.js';
-import { findRenderer, isKustomizeDir, renderKustomize, resolveUnderRoots } from './kustomize.js';
+import { findRenderer, isKustomizeDir, realRoots, RenderError, renderKustomize, resolveUnderRoots } from './kustomize.js';
+import { checkKustomizationTree } from './kustomize-check.js';
 import type { Renderer } from './kustomize.js';
 import { ManifestParseError, parseManifestText } from './parse.js';
-import { countFindings, markdownReport, summaryLine } from './report.js';
+import { boundedReport, markdownReport, notShownNote, summaryLine } from './report.js';
 import { reviewManifests } from './rules.js';
 
 export { looksLikeManifests } from './input.js';
@@ -22,7 +23,13 @@ export interface ManifestReviewOptions {
   renderTimeoutMs?: number;
   /** Which Kustomize to run; found on PATH (kubectl kustomize, else kustomize build) when not given. */
   renderer?: () => Renderer;
+  /** Most findings one review lists (MAX_FINDINGS); the counts cover all. Default 200. */
+  maxFindings?: number;
+  /** Where details the caller must not see (Kustomize's own error output) go. */
+  log?: (fields: Record<string, unknown>, message: string) => void;
 }
+
+const DEFAULT_MAX_FINDINGS = 200;
 
 const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
@@ -52,8 +59,11 @@ export function manifestReviewDescriptor(options: Pick<ManifestReviewOptions, 'r
 
 export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
   const roots = [...options.roots];
+  const maxFindings = options.maxFindings ?? DEFAULT_MAX_FINDINGS;
   return {
     descriptor: manifestReviewDescriptor(options),
+    // A review reads what it was sent (or files under the roots) and writes its artifacts by fixed ids: running it again is harmless.
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       let request: ReviewRequest;
       try {
@@ -70,6 +80,8 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
         const stat = statSync(resolved.realPath);
         if (stat.isDirectory()) {
           if (!isKustomizeDir(resolved.realPath)) return ctx.reject(`cannot review ${path}: it is a directory without a kustomization.yaml`);
+          const tree = checkKustomizationTree(resolved.realPath, realRoots(roots));
+          if (!tree.ok) return ctx.reject(`cannot render ${path}: ${tree.message}`);
           let renderer: Renderer;
           try {
             renderer = (options.renderer ?? findRenderer)();
@@ -79,9 +91,11 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           await ctx.working(`rendering ${path} with ${renderer.describe}`);
           let yaml: string;
           try {
-            yaml = await renderKustomize(resolved.realPath, { renderer, signal: ctx.signal, timeoutMs: options.renderTimeoutMs ?? 60_000 });
+            yaml = await renderKustomize(resolved.realPath, { renderer, signal: ctx.signal, timeoutMs: options.renderTimeoutMs ?? 60_000 }, path);
           } catch (error) {
             if (ctx.signal.aborted) throw ctx.signal.reason;
+            // What Kustomize said names server paths: the log has it whole, the caller a short reason.
+            if (error instanceof RenderError) options.log?.({ taskId: ctx.taskId, path, stderr: error.detail }, 'kustomize failed');
             return ctx.fail((error as Error).message);
           }
           const source = `${path} (kustomize)`;
@@ -111,20 +125,31 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           'a data part {"manifests": …}',
           ...(roots.length > 0 ? ['the path of a Kustomize directory under an allowed root'] : []),
         ];
-        const skipped = request.skipped.length > 0 ? ` (not used: ${request.skipped.join('; ')})` : '';
+        // A message of thousands of parts gets a reply of a few lines, not one line per part.
+        const listed = request.skipped.slice(0, 5).join('; ') + (request.skipped.length > 5 ? `; and ${request.skipped.length - 5} more parts` : '');
+        const skipped = request.skipped.length > 0 ? ` (not used: ${listed})` : '';
         return ctx.requireInput(`Send the Kubernetes manifests to review: ${ways.join(', ')}.${skipped}`);
       }
 
       await ctx.working(`reviewing ${request.documents.length} object(s)`);
       const result = await reviewManifests(request.documents, request.nodeCount === undefined ? {} : { nodeCount: request.nodeCount });
       if (ctx.signal.aborted) throw ctx.signal.reason;
-      const counts = countFindings(result);
+      const report = boundedReport(result, maxFindings);
       await ctx.artifact(
         {
           artifactId: 'manifest-review-findings',
           name: 'findings',
           description: 'Findings of the manifest review, errors first',
-          parts: [{ kind: 'data', mediaType: 'application/json', data: { findings: result.findings.map((f) => ({ ...f })), summary: { ...counts } } }],
+          parts: [
+            {
+              kind: 'data',
+              mediaType: 'application/json',
+              data: {
+                findings: report.findings.map((f) => ({ ...f })),
+                summary: { ...report.counts, ...(report.notShown > 0 ? { notShown: report.notShown } : {}) },
+              },
+            },
+          ],
         },
         { lastChunk: true },
       );
@@ -133,11 +158,11 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
           artifactId: 'manifest-review-report',
           name: 'report.md',
           description: 'The manifest review as Markdown',
-          parts: [{ kind: 'text', mediaType: 'text/markdown', text: markdownReport(result, request.sources) }],
+          parts: [{ kind: 'text', mediaType: 'text/markdown', text: markdownReport(report, request.sources, maxFindings) }],
         },
         { lastChunk: true },
       );
-      await ctx.complete(summaryLine(counts));
+      await ctx.complete(summaryLine(report.counts) + notShownNote(report, maxFindings));
     },
   };
 }

@@ -1,6 +1,10 @@
 // Reading manifests: multi-document YAML (JSON is YAML too), `kind: List`
 // wrappers unfolded, each document remembered with where it came from.
 import { parseAllDocuments } from 'yaml';
+import { findDeepNesting } from './nesting.js';
+
+/** Deepest nesting of YAML collections read; the parser recurses per level and must never reach the end of the stack. */
+export const MAX_YAML_DEPTH = 100;
 
 /** One document of the input, before anything is known about it. */
 export interface ManifestDocument {
@@ -25,6 +29,15 @@ export class ManifestParseError extends Error {
 
 /** Parses YAML or JSON text into documents; a syntax error throws with its line and column. */
 export function parseManifestText(text: string, source: string): ManifestDocument[] {
+  const deep = findDeepNesting(text, MAX_YAML_DEPTH);
+  if (deep !== undefined) {
+    throw new ManifestParseError(
+      `cannot parse the YAML in ${source} (line ${deep}): it nests collections deeper than ${MAX_YAML_DEPTH} levels, far more than any Kubernetes object needs`,
+      source,
+      deep,
+      undefined,
+    );
+  }
   const documents: ManifestDocument[] = [];
   let index = 0;
   for (const doc of parseAllDocuments(text, { prettyErrors: true })) {
@@ -83,5 +96,6 @@ export function textHasManifests(text: string): boolean {
 /** Does a text mean to be YAML or JSON manifests, even if it does not parse? */
 export function textMeansManifests(text: string): boolean {
   const trimmed = text.trimStart();
-  return /^\s*["']?(apiVersion|kind)["']?\s*:/m.test(text) || trimmed.startsWith('---') || trimmed.startsWith('{') || trimmed.startsWith('[');
+  // Blanks, not \s: \s also matches newlines, and from every line start it would scan all the blank lines after it.
+  return /^[ \t]*["']?(apiVersion|kind)["']?[ \t]*:/m.test(text) || trimmed.startsWith('---') || trimmed.startsWith('{') || trimmed.startsWith('[');
 }

@@ -10,14 +10,18 @@ import { eventually } from '../../support/fake-peer.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { chunk, DONE, errorReply, hangingReply, sse, startChatServer, textReply, toolCallReply, usageChunk } from './chat-server.js';
 import type { ChatServer } from './chat-server.js';
+import { PATIENCE_MS } from '../../support/patience.js';
 
 // The model endpoint is a scripted chat-completions server on loopback that
 // stands in for a paid API: see chat-server.ts.
 
-const T = { timeout: 15_000 };
+const T = { timeout: PATIENCE_MS };
 
 let server: ChatServer;
 const harnesses: SkillHarness[] = [];
+/** What the skill logged: where upstream error bodies go instead of the task. */
+const logged: { fields: Record<string, unknown>; message: string }[] = [];
+const lastLogged = () => last(logged).fields;
 
 before(async () => {
   server = await startChatServer();
@@ -37,6 +41,7 @@ async function start(options: Partial<AssistantOptions> = {}): Promise<SkillHarn
     timeoutMs: 5000,
     tools: [],
     chunkIntervalMs: 0,
+    log: (fields, message) => logged.push({ fields, message }),
     ...options,
   });
   const harness = await SkillHarness.start([skill]);
@@ -510,38 +515,64 @@ describe('assistant skill: cancellation', () => {
 });
 
 describe('assistant skill: endpoint errors', () => {
-  const cases: [string, ReturnType<typeof errorReply>, RegExp][] = [
+  // The task says what happened in our words; what the endpoint sent goes to the log only (it may quote the request).
+  const cases: [string, ReturnType<typeof errorReply>, string, RegExp][] = [
     [
       '401 with an OpenAI error object',
       errorReply(401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } }),
-      /answered HTTP 401 Unauthorized: Incorrect API key provided \(invalid_api_key\)$/,
+      'the model endpoint answered HTTP 401 Unauthorized',
+      /: Incorrect API key provided \(invalid_api_key\)$/,
     ],
     [
       '429 with Retry-After',
       errorReply(429, { error: { message: 'Rate limit reached', type: 'requests' } }, { 'retry-after': '20' }),
-      /answered HTTP 429 Too Many Requests: Rate limit reached \(requests\) \(retry after 20s\)$/,
+      'the model endpoint answered HTTP 429 Too Many Requests (retry after 20s)',
+      /: Rate limit reached \(requests\)$/,
     ],
-    ['500 with an Ollama-style error string', errorReply(500, { error: 'model "llama9" not found, try pulling it first' }), /answered HTTP 500 Internal Server Error: model "llama9" not found, try pulling it first$/],
-    ['502 with a plain-text body', errorReply(502, 'upstream connect error'), /answered HTTP 502 Bad Gateway: "upstream connect error"$/],
+    [
+      '500 with an Ollama-style error string',
+      errorReply(500, { error: 'model "llama9" not found, try pulling it first' }),
+      'the model endpoint answered HTTP 500 Internal Server Error',
+      /: model "llama9" not found, try pulling it first$/,
+    ],
+    ['502 with a plain-text body', errorReply(502, 'upstream connect error'), 'the model endpoint answered HTTP 502 Bad Gateway', /: "upstream connect error"$/],
   ];
-  for (const [name, reply, expected] of cases) {
-    test(`HTTP error: ${name} fails the task with the status and the server's message`, T, async () => {
+  for (const [name, reply, expected, loggedDetail] of cases) {
+    test(`HTTP error: ${name} fails the task with the status; the server's message goes to the log`, T, async () => {
       const harness = await start();
       server.enqueue(reply);
       const task = await harness.task(await harness.send('hi'));
       assert.equal(task.status.state, 'failed');
-      const reason = text(task.status.message?.parts);
-      assert.match(reason, new RegExp(`^the model endpoint ${server.baseUrl.replace(/[.]/g, '\\.')}/chat/completions`));
-      assert.match(reason, expected);
+      assert.equal(text(task.status.message?.parts), expected);
+      assert.equal(last(logged).message, 'model endpoint error');
+      assert.match(String(lastLogged().detail), new RegExp(`^${server.baseUrl.replace(/[.]/g, '\\.')}/chat/completions: `));
+      assert.match(String(lastLogged().detail), loggedDetail);
+      assert.equal(lastLogged().taskId, task.id);
     });
   }
+
+  test('a 401 body quoting the Authorization header: the key is neither in the task nor in the log', T, async () => {
+    const harness = await start({ apiKey: 'sk-live-0123456789abcdef' });
+    server.enqueue({
+      status: 401,
+      headers: { 'content-type': 'application/json' },
+      steps: [{ write: '{"error": {"message": "Incorrect API key provided: ' }, { echoHeader: 'authorization' }, { write: '", "code": "invalid_api_key"}}' }],
+    });
+    const task = await harness.task(await harness.send('hi'));
+    assert.equal(task.status.state, 'failed');
+    assert.equal(last(server.requests).headers.authorization, 'Bearer sk-live-0123456789abcdef', 'the key was sent, and so echoed');
+    assert.doesNotMatch(JSON.stringify(task), /0123456789abcdef/);
+    assert.doesNotMatch(JSON.stringify(logged), /0123456789abcdef/);
+    assert.match(String(lastLogged().detail), /Incorrect API key provided: Bearer \*\*\*/);
+  });
 
   test('a chunk that is not JSON fails the task as a malformed stream', T, async () => {
     const harness = await start();
     server.enqueue({ steps: [chunk({ role: 'assistant', content: 'Hel' }), { write: 'data: {"choices": [\n\n' }, DONE] });
     const items = await harness.stream('hi');
     assert.equal(finalStatus(items).state, 'failed');
-    assert.equal(text(finalStatus(items).message?.parts), 'the model endpoint sent a malformed stream: "{\\"choices\\": [" is not JSON');
+    assert.equal(text(finalStatus(items).message?.parts), 'the model endpoint sent a malformed stream: a chunk is not JSON');
+    assert.equal(lastLogged().detail, '"{\\"choices\\": ["');
   });
 
   test('choices that are not an array fail the task as a malformed stream', T, async () => {
@@ -552,12 +583,13 @@ describe('assistant skill: endpoint errors', () => {
     assert.match(text(task.status.message?.parts), /malformed stream: "choices" is not an array/);
   });
 
-  test('an error event mid-stream fails the task with its message', T, async () => {
+  test('an error event mid-stream fails the task; its message goes to the log', T, async () => {
     const harness = await start();
     server.enqueue({ steps: [chunk({ content: 'Start' }), sse({ error: { message: 'the GPU fell over', code: 'server_error' } }), DONE] });
     const task = await harness.task(await harness.send('hi'));
     assert.equal(task.status.state, 'failed');
-    assert.equal(text(task.status.message?.parts), 'the model endpoint reported an error mid-stream: the GPU fell over (server_error)');
+    assert.equal(text(task.status.message?.parts), 'the model endpoint reported an error mid-stream');
+    assert.equal(lastLogged().detail, 'the GPU fell over (server_error)');
   });
 
   test('a stream that ends before finishing fails the task', T, async () => {

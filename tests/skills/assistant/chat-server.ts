@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
  * what the client sent and whether it hung up before the response was over.
  */
 
-export type Step = { write: string } | { delayMs: number } | { hang: true };
+/** `echoHeader` writes what the client sent in that request header, as a server that quotes the request back does. */
+export type Step = { write: string } | { delayMs: number } | { hang: true } | { echoHeader: string };
 
 export interface ScriptedResponse {
   status?: number;
@@ -76,7 +77,7 @@ export async function startChatServer(): Promise<ChatServer> {
         res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no scripted response for ${req.method} ${req.url}` } }));
         return;
       }
-      void play(script, res, () => {
+      void play(script, res, req.headers, () => {
         over = true;
       });
     });
@@ -98,12 +99,13 @@ export async function startChatServer(): Promise<ChatServer> {
   };
 }
 
-async function play(script: ScriptedResponse, res: ServerResponse, markOver: () => void): Promise<void> {
+async function play(script: ScriptedResponse, res: ServerResponse, requestHeaders: IncomingHttpHeaders, markOver: () => void): Promise<void> {
   res.writeHead(script.status ?? 200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...script.headers });
   res.flushHeaders();
   for (const step of script.steps) {
     if (res.destroyed) return;
     if ('write' in step) res.write(step.write);
+    else if ('echoHeader' in step) res.write(String(requestHeaders[step.echoHeader.toLowerCase()] ?? ''));
     else if ('delayMs' in step) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
     else return; // hang: keep the connection open until the client leaves
   }
