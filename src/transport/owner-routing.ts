@@ -129,7 +129,9 @@ export async function forwardToOwner(
       if (value !== undefined) headers[name] = value;
     }
     const isStream = (headers['content-type'] ?? '').startsWith('text/event-stream');
-    res.writeHead(upstream.status, headers);
+    // Set one by one so that an error after this point can tell a stream (end it with an error event) from a JSON answer.
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    res.writeHead(upstream.status);
     res.flushHeaders();
     const frames = new FrameSplitter(isStream);
     try {

@@ -53,7 +53,7 @@ describe('a slow subscriber', () => {
   let url: string;
 
   before(async () => {
-    agent = await startTestAgent({ STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS), MAX_BODY_BYTES: String(32 * 1024 * 1024) });
+    agent = await startTestAgent({ STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS), MAX_BODY_BYTES: String(32 * 1024 * 1024), MAX_ARTIFACT_BYTES: String(64 * 1024 * 1024) });
     url = agent.url;
   });
 

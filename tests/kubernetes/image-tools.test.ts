@@ -66,7 +66,7 @@ test('the runtime image has it on PATH under the name the manifest-review render
     const renderer = findRenderer();
     assert.equal(renderer.command, binary);
     assert.equal(basename(renderer.command), 'kustomize');
-    assert.deepEqual(renderer.args('/manifests/overlays/prod'), ['build', '/manifests/overlays/prod']);
+    assert.deepEqual(renderer.args('/manifests/overlays/prod'), ['build', '--load-restrictor=LoadRestrictionsRootOnly', '/manifests/overlays/prod']);
   } finally {
     process.env.PATH = saved;
   }

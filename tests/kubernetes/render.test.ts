@@ -64,7 +64,7 @@ test('without kubectl, a standalone kustomize is used as `kustomize build <dir>`
   try {
     // A kustomize that accepts only the standalone CLI's syntax.
     const script = join(dir, 'kustomize');
-    writeFileSync(script, `#!/bin/sh\n[ "$1" = build ] || { echo "usage: kustomize build DIR" >&2; exit 2; }\nexec '${kubectl.command}' kustomize "$2"\n`);
+    writeFileSync(script, `#!/bin/sh\n[ "$1" = build ] || { echo "usage: kustomize build DIR" >&2; exit 2; }\nshift; exec '${kubectl.command}' kustomize "$@"\n`);
     chmodSync(script, 0o755);
     const renderer = withPath(dir, () => findRenderer());
     assert.equal(renderer.command, script);
