@@ -7,6 +7,7 @@ import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
+import { StoreFullError } from './model/errors.js';
 import type { Caller, Message } from './model/model.js';
 import { createCallerAuth } from './auth/setup.js';
 import type { CallerAuth } from './auth/setup.js';
@@ -17,6 +18,7 @@ import { AuthGate } from './transport/auth-gate.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
+import { FullStoreRecovery } from './core/full-store-recovery.js';
 import { LeaseKeeper } from './core/lease-keeper.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
@@ -41,6 +43,7 @@ import { PostgresTaskStore } from './store/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
+import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
@@ -74,6 +77,9 @@ export interface ConfigSource {
 
 export const DATABASE_FILE = 'kagent-a2a.sqlite';
 
+/** While the store is full: how often to sweep and try a write again. */
+const STORE_FULL_PROBE_MS = 2_000;
+
 function peerTargets(config: Config): PeerTarget[] {
   return [
     ...(config.VAPORA_URL === undefined ? [] : [{ url: config.VAPORA_URL, source: 'vapora' }]),
@@ -81,13 +87,27 @@ function peerTargets(config: Config): PeerTarget[] {
   ];
 }
 
-/** Wires the layers together and starts serving. */
+/** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
 export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(initial, source, undo);
+  } catch (error) {
+    // Left running, the store's connections and the background loops would keep the process alive.
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function start(initial: Config, source: ConfigSource | undefined, undo: (() => unknown)[]): Promise<RunningAgent> {
   if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
     throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
   }
   if (initial.A2A_REPLICAS !== undefined && initial.A2A_POD_URL_TEMPLATE === undefined && initial.POD_NAMESPACE === undefined) {
     throw new ConfigError('A2A_REPLICAS', 'settings', 'outside Kubernetes it needs A2A_POD_URL_TEMPLATE to know where the replicas are');
+  }
+  if (initial.HEADERS_TIMEOUT > initial.REQUEST_TIMEOUT) {
+    throw new ConfigError('HEADERS_TIMEOUT', 'settings', `(${initial.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${initial.REQUEST_TIMEOUT} ms): the headers are part of the request`);
   }
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
@@ -107,6 +127,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
     },
   });
+  undo.push(() => egress.close());
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
@@ -115,12 +136,21 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
-      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
+      // Only the VAPORA configured now counts: a check of the one before a live change may still land.
+      if (peer.source === 'vapora' && peer.state === 'healthy' && config.VAPORA_URL !== undefined && discovery.get(config.VAPORA_URL)?.url === peer.url) {
+        vaporaAnswered = true;
+      }
       const level = peer.state === 'healthy' ? 'debug' : 'warn';
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod, egress });
+  const delegate = delegateSkill({
+    peers: () => discovery.list(),
+    self: provisional.pod,
+    egress,
+    // Skills run only once the store below is open.
+    taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
+  });
   let runSubTask: RunSkill | undefined;
   const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
@@ -130,8 +160,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
 
   // Settings are all checked (skills included) before the store is opened.
-  const store = createStore(config, provisional.pod, logger);
+  let recovery: FullStoreRecovery | undefined;
+  const store = createStore(config, provisional.pod, logger, () => {
+    metrics.storeWriteFailures.inc({ reason: 'full' });
+    recovery?.noticeFull();
+  });
+  metrics.watchStore(() => store.isFull);
   await store.open();
+  undo.push(() => store.close());
   metrics.setTaskCounts(await store.countByState());
 
   const bus = new EventBus();
@@ -141,6 +177,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxRunning: () => config.MAX_RUNNING_TASKS,
     maxResumes: config.MAX_RESUMES,
     authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
     maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
@@ -156,9 +193,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
+  undo.push(() => service.drain(Date.now()));
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
   const relay = store.shared === undefined ? undefined : new ClusterRelay(store.shared, bus, (error) => logger.warn({ err: error }, 'relaying a task event failed'));
   await relay?.start();
+  undo.push(() => relay?.stop());
   const leases =
     store.shared === undefined
       ? undefined
@@ -185,25 +224,56 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   const recovered = await service.recoverInterrupted();
   if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
   if (recovered.resumed > 0) logger.warn({ tasks: recovered.resumed }, 'resumed tasks that were running when the agent last stopped');
+  // A full disk must not turn into a crash loop: start unready, free room, and settle the rest once writes fit.
+  let interrupted = recovered.pending;
+  if (interrupted.length > 0) logger.warn({ tasks: interrupted.length }, 'the task store is full: tasks interrupted by the last stop are resumed or failed once it takes writes again');
   leases?.start();
+  undo.push(() => leases?.stop());
 
   const retention = new RetentionSweeper({
     store,
     retentionMs: config.TASK_RETENTION,
     intervalMs: config.RETENTION_SWEEP_INTERVAL,
     onDeleted: (deleted) => metrics.tasksDeleted(deleted),
-    onError: (error) => logger.error({ err: error }, 'retention sweep failed'),
+    onError: (error) =>
+      error instanceof StoreFullError ? logger.warn({ reason: error.reason }, 'retention sweep found the store full') : logger.error({ err: error }, 'retention sweep failed'),
   });
   retention.start();
+  undo.push(() => retention.stop());
+  // A full store: not ready, sweep now rather than at the next interval, probe until writes fit again.
+  recovery = new FullStoreRecovery({
+    store,
+    sweep: () => retention.sweep(),
+    intervalMs: STORE_FULL_PROBE_MS,
+    onFull: () => logger.warn('the task store is full: writes are refused with a retryable error and the pod is not ready until they fit again'),
+    onRecovered: () => {
+      logger.info('the task store takes writes again');
+      if (interrupted.length === 0) return;
+      const left = interrupted;
+      interrupted = [];
+      // The same InterruptedTask versions: a task another pod took over meanwhile is skipped.
+      void service.recoverInterrupted(left).then(
+        (done) => {
+          interrupted = [...done.pending, ...interrupted];
+          if (done.failed + done.resumed > 0) logger.warn({ resumed: done.resumed, failed: done.failed }, 'settled tasks interrupted by the last stop, now that the store takes writes');
+        },
+        (error: unknown) => logger.error({ err: error }, 'settling tasks interrupted by the last stop failed'),
+      );
+    },
+  });
+  const fullRecovery = recovery;
+  undo.push(() => fullRecovery.stop());
+  if (store.isFull) fullRecovery.noticeFull();
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();
   discovery.start();
+  undo.push(() => discovery.stop());
 
   let accepting = false;
-  const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
-  const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
+  const isReady = () => accepting && store.isOpen && !store.isFull && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
+  let cards: { v1: CachedDocument; v03: CachedDocument } | undefined;
   // Per-pod stores answer for every task by routing to its owner; a shared store needs no routing.
   const template = provisional.podUrlTemplate;
   const routing: ClusterRouting | undefined =
@@ -232,11 +302,16 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
   });
   auth.start();
+  undo.push(() => auth.stop());
+  undo.push(() => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
-    cards,
+    cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    headersTimeoutMs: config.HEADERS_TIMEOUT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT,
+    maxConnections: config.MAX_CONNECTIONS,
     metrics,
     logger,
     isReady,
@@ -251,9 +326,13 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     }),
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (settings HOST, PORT): ${why}`, { cause: error }));
+    };
+    server.once('error', failed);
     server.listen(config.PORT, config.HOST, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
@@ -272,8 +351,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   };
   // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
   const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
-  cards.v1 = cachedDocument(agentCardV1(publicCard));
-  cards.v03 = cachedDocument(agentCardV03(publicCard));
+  cards = { v1: cachedDocument(agentCardV1(publicCard)), v03: cachedDocument(agentCardV03(publicCard)) };
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -297,6 +375,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
             config = next;
             if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
             if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
+            // Another VAPORA has not answered yet: readiness waits for it again.
+            if (live.includes('VAPORA_URL')) vaporaAnswered = false;
             if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
@@ -325,6 +405,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       await leases?.handOver(left);
       await relay?.stop();
       await retention.stop();
+      await fullRecovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
@@ -334,7 +415,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       server.closeAllConnections();
       await closed;
       await routing?.client.close();
-      await store.close();
+      try {
+        await store.close();
+      } catch (error) {
+        // Every acknowledged write is already durable; a store that cannot close cleanly (a full disk) is no reason to fail the stop.
+        logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
+      }
       await egress.close();
       logger.info('stopped');
     })());
@@ -483,9 +569,9 @@ function secretFile(setting: string, path: string): string {
   return value;
 }
 
-function createStore(config: Config, pod: string, logger: Logger): TaskStore {
+function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): TaskStore {
   if (config.STORE === 'sqlite') {
-    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
+    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS, maxPages: config.SQLITE_MAX_PAGES, onFull });
   }
   return new PostgresTaskStore({
     connectionString: databaseUrl(config),
@@ -494,6 +580,7 @@ function createStore(config: Config, pod: string, logger: Logger): TaskStore {
     leaseTtlMs: config.LEASE_TTL,
     pod,
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection problem'),
+    onFull,
   });
 }
 

@@ -102,6 +102,19 @@ export const SETTINGS = {
     description: 'route messages to the A2A conformance-suite (TCK) agent by default',
   },
   MAX_BODY_BYTES: { type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: String(1024 * 1024), live: false, description: 'largest request body accepted' },
+  HEADERS_TIMEOUT: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: false, description: 'time a client has to send its request headers before the connection is closed' },
+  REQUEST_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '60s',
+    live: false,
+    description: 'time a client has to send a whole request, body included (at least HEADERS_TIMEOUT); responses such as SSE streams are not limited',
+  },
+  MAX_CONNECTIONS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '10000',
+    live: false,
+    description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
+  },
   MAX_ARTIFACT_BYTES: {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
     default: String(4 * 1024 * 1024),
@@ -126,6 +139,12 @@ export const SETTINGS = {
     default: '1024',
     live: false,
     description: 'events a stream may hold for a slow client before it is disconnected',
+  },
+  MAX_RUNNING_TASKS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '1000',
+    live: true,
+    description: 'most tasks this pod runs at once; a message that would start another is refused with a retryable error (HTTP 503, Retry-After, -32050) and creates no task',
   },
   TASK_RETENTION: { type: { kind: 'duration', minMs: 1000, maxMs: 3650 * 86_400_000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
   RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },
@@ -187,6 +206,13 @@ export const SETTINGS = {
     default: 'full',
     live: false,
     description: "'full': every commit survives power loss; 'normal': survives process crashes only (faster)",
+  },
+  SQLITE_MAX_PAGES: {
+    type: { kind: 'int', min: 16, max: 4_294_967_294 },
+    default: undefined,
+    live: false,
+    description:
+      'caps the SQLite database at this many pages (PRAGMA max_page_count; pages are 4096 bytes): reaching it is handled exactly like a full disk. Unset: no cap but the disk',
   },
   DRAIN_TIMEOUT: {
     type: { kind: 'duration', minMs: 0 },

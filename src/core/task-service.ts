@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
   LimitExceededError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -43,6 +44,8 @@ export interface TaskServiceOptions {
   pod: string;
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
+  /** Most skill runs at once; a message that would start one more is refused with a retryable error. */
+  maxRunning?: () => number;
   /** How often one task may be resumed after interruptions; 0 (the default) fails every interrupted task. */
   maxResumes?: number;
   /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when not set. */
@@ -110,6 +113,8 @@ export class TaskService {
   private readonly skills: SkillRegistry;
   private readonly serial = new KeyedQueue();
   private readonly running = new Map<string, Running>();
+  /** Runs admitted but not yet in `running` (their task is being written). */
+  private admitting = 0;
   private readonly runningPerCaller: KeyedSlots | undefined;
   private accepting = true;
 
@@ -219,13 +224,21 @@ export class TaskService {
    * resumed from its stored request or failed with a reason, so none stays
    * "working" forever.
    */
-  async recoverInterrupted(): Promise<{ resumed: number; failed: number }> {
+  async recoverInterrupted(tasks?: readonly InterruptedTask[]): Promise<{ resumed: number; failed: number; pending: InterruptedTask[] }> {
     const counts = { resumed: 0, failed: 0 };
-    for (const task of await this.store.unfinished(this.options.pod)) {
-      const outcome = await this.recover(task, { kind: 'restart' });
+    const interrupted = tasks ?? (await this.store.unfinished(this.options.pod));
+    for (const [i, task] of interrupted.entries()) {
+      let outcome: RecoveryOutcome;
+      try {
+        outcome = await this.recover(task, { kind: 'restart' });
+      } catch (error) {
+        // A full store refuses the marks: the rest wait for room (pass them again then), the start goes on unready.
+        if (error instanceof StoreFullError) return { ...counts, pending: interrupted.slice(i) };
+        throw error;
+      }
       if (outcome !== 'skipped') counts[outcome]++;
     }
-    return counts;
+    return { ...counts, pending: [] };
   }
 
   /**
@@ -289,11 +302,19 @@ export class TaskService {
       // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
       metadata: { skill: skill.descriptor.id },
     };
-    const release = this.reserveRun(caller);
+    const admitted = this.admit();
+    let release: () => void;
+    try {
+      release = this.reserveRun(caller);
+    } catch (error) {
+      admitted();
+      throw error;
+    }
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
+      admitted();
       release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
@@ -304,7 +325,31 @@ export class TaskService {
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
     this.run(caller, skill, task, userMessage, [userMessage], release, 0);
+    // Counted in `running` from here on.
+    admitted();
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * Holds a place for one more skill run, or refuses before anything is written:
+   * past MAX_RUNNING_TASKS the pod would only get slower for everyone.
+   */
+  private admit(): () => void {
+    if (this.atCapacity()) {
+      const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
+      throw new UnavailableError(`this agent is running its maximum of ${max} tasks (MAX_RUNNING_TASKS); retry shortly or on another replica`, 1);
+    }
+    this.admitting++;
+    let held = true;
+    return () => {
+      if (held) this.admitting--;
+      held = false;
+    };
+  }
+
+  private atCapacity(): boolean {
+    const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
+    return this.running.size + this.admitting >= max;
   }
 
   private async continueTask(
@@ -340,15 +385,24 @@ export class TaskService {
     this.options.authorizeSkill?.(caller, skill.descriptor.id);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const release = this.reserveRun(caller);
+    const admitted = this.admit();
+    let release: () => void;
+    try {
+      release = this.reserveRun(caller);
+    } catch (error) {
+      admitted();
+      throw error;
+    }
     let changed: TransitionResult;
     try {
       changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
     } catch (error) {
+      admitted();
       release();
       throw error;
     }
     if (!changed.applied) {
+      admitted();
       release();
       if (changed.reason === 'duplicate-message') return { kind: 'task', taskId, stream: await this.subscribeTo(caller, taskId, { allowEnded: true }) };
       throw new UnsupportedOperationError(`task ${taskId} is ${changed.current} and accepts no further messages`, { taskId, state: changed.current });
@@ -358,6 +412,7 @@ export class TaskService {
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed });
     this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
+    admitted();
     return { kind: 'task', taskId, stream };
   }
 
@@ -566,7 +621,16 @@ export class TaskService {
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {
-    await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { run: generation });
+    // A full store only delays a run's last word: the task must not stay "working" once room is back.
+    for (let wait = 500; ; wait = Math.min(2 * wait, 10_000)) {
+      try {
+        await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { run: generation });
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreFullError) || !this.accepting) throw error;
+      }
+      await delay(wait);
+    }
   }
 
   /**
@@ -577,6 +641,8 @@ export class TaskService {
   private async recover(task: InterruptedTask, why: Interruption): Promise<RecoveryOutcome> {
     const { id: taskId, contextId } = task;
     let decision = decideRecovery(task, this.skills.find(task.skill), this.maxResumes, why, this.mayStillUse(task.caller, task.skill));
+    // An orphan to resume waits for a pod below MAX_RUNNING_TASKS (its lease stays lapsed); this pod's own, after a restart, run regardless — accepted work.
+    if (decision.resume && why.kind === 'lease' && this.atCapacity()) return 'skipped';
     if (decision.resume) {
       const stored = await this.store.getTask(task.caller, taskId);
       if (stored === undefined) return 'skipped';

@@ -81,6 +81,14 @@ export class UnavailableError extends DomainError {
   }
 }
 
+/** The task store has no room left (disk or database full): nothing was written; retry later or elsewhere. */
+export class StoreFullError extends DomainError {
+  readonly reason = 'STORE_FULL';
+  constructor(detail: string, readonly retryAfterSeconds: number) {
+    super(`the task store is full (${detail}); nothing was written, retry later or on another replica`, { retryAfterSeconds: String(retryAfterSeconds) });
+  }
+}
+
 /** The pod that owns a task cannot be reached (rescheduling, node loss); ask again shortly. */
 export class OwnerUnavailableError extends DomainError {
   readonly reason = 'OWNER_UNAVAILABLE';

@@ -94,8 +94,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly httpConnections: Gauge = new Gauge({
+    name: 'a2a_http_connections',
+    help: 'Open HTTP connections (A2A clients, probes and scrapes)',
+    registers: [this.registry],
+    collect: (): void => this.httpConnections.set(this.connectionCount()),
+  });
+  readonly httpRejected = new Counter({
+    name: 'a2a_http_rejected_total',
+    help: 'Connections and requests cut or refused before an A2A answer: request_timeout, bad_request, client_aborted, connection_limit',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly storeFull: Gauge = new Gauge({
+    name: 'a2a_store_full',
+    help: '1 while the task store refuses writes for lack of room (disk or database full); the pod is not ready meanwhile',
+    registers: [this.registry],
+    collect: (): void => this.storeFull.set(this.storeIsFull() ? 1 : 0),
+  });
+  readonly storeWriteFailures = new Counter({
+    name: 'a2a_store_write_failures_total',
+    help: 'Task store writes that failed, by reason (full: no room on the disk or in the database)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private connectionCount: () => number = () => 0;
+  private storeIsFull: () => boolean = () => false;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present from the start, so that alerts on its rate see a zero rather than no series.
+    this.storeWriteFailures.inc({ reason: 'full' }, 0);
   }
 
   /** Seeds the per-state gauge from the store once; transitions keep it current. */
@@ -118,6 +147,16 @@ export class Metrics {
       this.tasks.dec({ state }, count);
       this.tasksExpired.inc(count);
     }
+  }
+
+  /** Where a2a_http_connections reads the open connection count at scrape time. */
+  countConnections(count: () => number): void {
+    this.connectionCount = count;
+  }
+
+  /** Where a2a_store_full reads the store's state at scrape time. */
+  watchStore(isFull: () => boolean): void {
+    this.storeIsFull = isFull;
   }
 
   skillFailed(): void {

@@ -8,6 +8,7 @@ import {
   LimitExceededError,
   OwnerUnavailableError,
   PushNotificationNotSupportedError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
   SkillNotAllowedError,
@@ -35,7 +36,7 @@ export const JSONRPC = {
   EXTENDED_CARD_NOT_CONFIGURED: -32007,
   EXTENSION_SUPPORT_REQUIRED: -32008,
   VERSION_NOT_SUPPORTED: -32009,
-  /** Implementation-defined server error: the agent is draining or the owner is unavailable; retry. */
+  /** Implementation-defined server error: the agent is draining, the owner is unavailable or the store is full; retry. */
   UNAVAILABLE: -32050,
   /** Implementation-defined: no credential, or one not accepted (HTTP 401). */
   UNAUTHENTICATED: -32051,
@@ -60,6 +61,7 @@ export const REASON_CODES: Readonly<Record<string, number>> = {
   VERSION_NOT_SUPPORTED: JSONRPC.VERSION_NOT_SUPPORTED,
   UNAVAILABLE: JSONRPC.UNAVAILABLE,
   OWNER_UNAVAILABLE: JSONRPC.UNAVAILABLE,
+  STORE_FULL: JSONRPC.UNAVAILABLE,
   UNAUTHENTICATED: JSONRPC.UNAUTHENTICATED,
   SKILL_NOT_ALLOWED: JSONRPC.PERMISSION_DENIED,
   RATE_LIMITED: JSONRPC.RESOURCE_EXHAUSTED,
@@ -146,6 +148,9 @@ export function toWireError(error: unknown): WireError {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
     if (error instanceof OwnerUnavailableError) {
+      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
+    }
+    if (error instanceof StoreFullError) {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
     if (error instanceof ConcurrentUpdateError) return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: 1 };

@@ -4,6 +4,7 @@ import { endsStream } from '../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
+  JsonObject,
   ListTasksQuery,
   Message,
   Task,
@@ -14,6 +15,7 @@ import type {
   VersionedEvent,
 } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
+import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { MIGRATIONS } from './postgres/migrations.js';
 import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
@@ -44,6 +46,8 @@ export interface PostgresStoreOptions {
   pod: string;
   /** Errors no caller awaits: a dropped idle or listening connection, a throwing change listener. */
   onBackgroundError?: (error: unknown) => void;
+  /** Called for every write refused because the database server's disk is full. */
+  onFull?: () => void;
 }
 
 const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
@@ -118,6 +122,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private pool: pg.Pool | undefined;
   private feed: ChangeFeed | undefined;
   private readonly s: string;
+  private readonly fullState: FullState;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -135,6 +140,25 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     if (typeof options.pod !== 'string' || options.pod === '') throw new Error('PostgreSQL store: pod is required');
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
+    this.fullState = new FullState(options.onFull);
+  }
+
+  get isFull(): boolean {
+    return this.fullState.isFull;
+  }
+
+  async probeWrite(): Promise<void> {
+    // Committed, so it reaches the disk and the WAL as real writes do; deleted in the same transaction, so nothing stays.
+    await this.inTransaction(async (client) => {
+      const probe = `${PROBE_TASK_ID}${this.options.pod}`;
+      // Rows below the TOAST threshold are stored as they are, uncompressed.
+      await client.query(
+        `INSERT INTO ${this.s}.task_events (task_id, version, event_json)
+         SELECT $1, g, repeat(md5(g::text), 6) FROM generate_series(1, $2::int) g`,
+        [probe, Math.ceil(PROBE_BYTES / 192)],
+      );
+      await client.query(`DELETE FROM ${this.s}.task_events WHERE task_id = $1`, [probe]);
+    });
   }
 
   get shared(): SharedStore {
@@ -240,10 +264,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         return outcome.value;
       }
       await client.query('COMMIT');
+      this.fullState.succeeded();
       return outcome;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
+      throw this.fullState.failed(error);
     } finally {
       client.release(broken);
     }
@@ -371,6 +396,23 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
     const { rowCount } = await this.db.query(`SELECT 1 FROM ${this.s}.messages WHERE task_id = $1 AND message_key = $2`, [taskId, messageKey]);
     return rowCount !== null && rowCount > 0;
+  }
+
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    const { rows } = await this.db.query<{ metadata_json: string | null }>(`SELECT metadata_json FROM ${this.s}.tasks WHERE id = $1`, [taskId]);
+    const json = rows[0]?.metadata_json;
+    return json == null ? undefined : (JSON.parse(json) as JsonObject);
+  }
+
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    // One statement: concurrent merges of other keys are not lost, and the task's version (its events) is untouched.
+    await this.inTransaction(async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE ${this.s}.tasks SET metadata_json = (COALESCE(metadata_json::jsonb, '{}'::jsonb) || $2::jsonb)::text WHERE id = $1`,
+        [taskId, JSON.stringify(patch)],
+      );
+      if (rowCount === 0) throw new Error(`task ${taskId} vanished from the store`);
+    });
   }
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
@@ -560,7 +602,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         [cutoffMs, limit],
       );
       const deleted: Partial<Record<TaskState, number>> = {};
-      if (rows.length === 0) return deleted;
+      // Nothing written is no sign that writes fit again.
+      if (rows.length === 0) return new Rollback(deleted);
       const ids = rows.map((row) => row.id);
       for (const table of ['messages', 'artifacts', 'task_events', 'push_configs', 'push_outbox']) {
         await client.query(`DELETE FROM ${this.s}.${table} WHERE task_id = ANY($1::text[])`, [ids]);
@@ -618,11 +661,15 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   async renewLeases(pod: string, taskIds: readonly string[]): Promise<void> {
     const db = this.db;
     if (taskIds.length === 0) return;
-    await db.query(
-      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} + $3::bigint
-       WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
-      [pod, [...taskIds], this.options.leaseTtlMs],
-    );
+    await db
+      .query(
+        `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} + $3::bigint
+         WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
+        [pod, [...taskIds], this.options.leaseTtlMs],
+      )
+      .catch((error: unknown) => {
+        throw this.fullState.failed(error);
+      });
   }
 
   async releaseLeases(pod: string, taskIds: readonly string[]): Promise<void> {

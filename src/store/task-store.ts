@@ -1,4 +1,4 @@
-import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
 
 /** Facts about a task that are not part of the protocol's Task object. */
 export interface TaskOwnership {
@@ -79,6 +79,10 @@ export interface TaskStore {
   open(): Promise<void>;
   close(): Promise<void>;
   readonly isOpen: boolean;
+  /** Writes fail for lack of room (disk or database full) — StoreFullError — until one succeeds again. */
+  readonly isFull: boolean;
+  /** A small write, rolled back: resolves when writes fit again (clearing isFull), rejects with StoreFullError while they do not. */
+  probeWrite(): Promise<void>;
 
   createTask(task: Task, ownership: TaskOwnership): Promise<number>;
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
@@ -86,6 +90,10 @@ export interface TaskStore {
   findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined>;
   /** Whether the task's history holds the message with this key. */
   hasMessage(taskId: string, messageKey: string): Promise<boolean>;
+  /** The task's metadata, for the agent's own use (no caller scoping). */
+  taskMetadata(taskId: string): Promise<JsonObject | undefined>;
+  /** Sets top-level keys of the task's metadata, keeping the others; not a task event, so no new version. */
+  mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void>;
 
   transition(taskId: string, change: StatusChange): Promise<TransitionResult>;
   /**

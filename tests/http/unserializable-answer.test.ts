@@ -31,9 +31,12 @@ const logger = createLogger('silent', { pod: 'test' });
 const metrics = new Metrics();
 const server = createHttpServer({
   jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: 60_000 }),
-  cards: { v1: cachedDocument({}), v03: cachedDocument({}) },
+  cards: () => ({ v1: cachedDocument({}), v03: cachedDocument({}) }),
   cardMaxAgeSeconds: 0,
   maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 100,
   metrics,
   logger,
   isReady: () => true,

@@ -7,6 +7,7 @@ import { after, describe, test } from 'node:test';
 import { PeerDiscovery } from '../../src/peers/discovery.js';
 import type { PeerStatus } from '../../src/peers/discovery.js';
 import { startTestAgent } from '../support/agent.js';
+import { ConfigMapDir } from '../support/configmap-dir.js';
 import { eventually, startFakePeer, startSilentPeer } from '../support/fake-peer.js';
 import type { FakePeer } from '../support/fake-peer.js';
 import { PATIENCE_MS } from '../support/patience.js';
@@ -149,6 +150,31 @@ describe('discovery in the service', () => {
       await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers');
     } finally {
       await agent.dispose();
+    }
+  });
+
+  test('with READY_REQUIRES_VAPORA, a live change of VAPORA_URL waits for the new VAPORA to answer', async () => {
+    const first = await peer('vapora');
+    const gone = await peer('vapora-gone');
+    const goneUrl = gone.url;
+    await gone.close();
+    const second = await peer('vapora-2');
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-vapora-change-'));
+    const configMap = new ConfigMapDir(join(dir, 'config'));
+    configMap.update({ VAPORA_URL: first.url, A2A_DISCOVERY_INTERVAL: '100ms' });
+    const agent = await startTestAgent({ READY_REQUIRES_VAPORA: 'true' }, undefined, { configPath: configMap.path, pollMs: 600_000 });
+    const ready = async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200;
+    try {
+      await eventually(ready, 'ready once the first VAPORA answers', 10_000);
+      // The new VAPORA does not answer: the old one's answer no longer counts.
+      configMap.update({ VAPORA_URL: goneUrl, A2A_DISCOVERY_INTERVAL: '100ms' });
+      await eventually(async () => agent.config().VAPORA_URL === goneUrl, 'the new VAPORA_URL to apply', 10_000);
+      await eventually(async () => !(await ready()), 'not ready while the new VAPORA has not answered', 10_000);
+      configMap.update({ VAPORA_URL: second.url, A2A_DISCOVERY_INTERVAL: '100ms' });
+      await eventually(ready, 'ready again once the next VAPORA answers', 10_000);
+    } finally {
+      await agent.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -158,6 +158,26 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.equal(await store.hasMessage(id, 'something-else'), false);
       assert.equal(await store.hasMessage('kagent-0.rt', 'rk-has'), false, 'keys belong to one task');
     });
+
+    test('mergeTaskMetadata sets keys, keeps the others, survives a reopen, and makes no new version', async () => {
+      const id = 'kagent-0.meta';
+      await seed(store, { id, at: T0, metadata: { origin: 'test' } });
+      assert.deepEqual(await store.taskMetadata(id), { origin: 'test' });
+      await store.mergeTaskMetadata(id, { link: { taskId: 'remote-1', n: 2 } });
+      await store.mergeTaskMetadata(id, { other: true });
+      const expected = { origin: 'test', link: { taskId: 'remote-1', n: 2 }, other: true };
+      assert.deepEqual(await store.taskMetadata(id), expected);
+      const stored = await store.getTask(ALICE, id);
+      assert.deepEqual(stored?.task.metadata, expected, 'callers read it with the task');
+      assert.equal(stored?.version, 1, 'metadata is not a task event');
+      store = await subject.reopen();
+      assert.deepEqual(await store.taskMetadata(id), expected);
+      await seed(store, { id: 'kagent-0.meta-none', at: T0 });
+      assert.equal(await store.taskMetadata('kagent-0.meta-none'), undefined);
+      await store.mergeTaskMetadata('kagent-0.meta-none', { link: 'x' });
+      assert.deepEqual(await store.taskMetadata('kagent-0.meta-none'), { link: 'x' });
+      await assert.rejects(store.mergeTaskMetadata('kagent-0.nobody', { link: 'x' }), /vanished/);
+    });
   });
 
   describe(`${factory.name} transition`, { skip: factory.skip ?? false }, () => {

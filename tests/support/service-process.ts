@@ -60,11 +60,16 @@ export interface ServiceProcess {
 }
 
 /**
- * Runs `kagent-a2a serve` as a child process and waits until /readyz answers 200.
+ * Runs `kagent-a2a serve` as a child process and waits until /readyz (or the given probe) answers 200.
  * A process warning on its stderr (a Node "(node:PID) …Warning: …" line) fails
  * the test when the process is disposed of or has exited.
  */
-export async function startService(dataDir: string, env: Record<string, string> = {}, readyTimeoutMs = PATIENCE_MS): Promise<ServiceProcess> {
+export async function startService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = PATIENCE_MS,
+  probe: '/readyz' | '/healthz' = '/readyz',
+): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
@@ -130,7 +135,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
   for (;;) {
     if (hasExited) throw new Error(`the service exited before it was ready (${JSON.stringify(await exited)}); output:\n${out}`);
     try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.status === 200) return service;
     } catch {

@@ -16,6 +16,7 @@ import {
   TaskNotFoundError,
   UnavailableError,
   OwnerUnavailableError,
+  StoreFullError,
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
@@ -114,6 +115,14 @@ const DOMAIN_CASES: Record<string, Expected> = {
     reason: 'OWNER_UNAVAILABLE',
     details: { taskId: 'kagent-2.t-6', owner: 'kagent-2', retryAfterSeconds: '5' },
     retryAfterSeconds: 5,
+  },
+  StoreFullError: {
+    error: new StoreFullError('database or disk is full', 10),
+    code: -32050,
+    httpStatus: 503,
+    reason: 'STORE_FULL',
+    details: { retryAfterSeconds: '10' },
+    retryAfterSeconds: 10,
   },
   ConcurrentUpdateError: {
     error: new ConcurrentUpdateError('t-5'),
