@@ -302,14 +302,7 @@ export class TaskService {
       // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
       metadata: { skill: skill.descriptor.id },
     };
-    const admitted = this.admit();
-    let release: () => void;
-    try {
-      release = this.reserveRun(caller);
-    } catch (error) {
-      admitted();
-      throw error;
-    }
+    const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
@@ -334,6 +327,17 @@ export class TaskService {
    * Holds a place for one more skill run, or refuses before anything is written:
    * past MAX_RUNNING_TASKS the pod would only get slower for everyone.
    */
+  /** A pod-wide admission (held until the run starts) and one of the caller's running slots (held until it ends), or neither. */
+  private claimRun(caller: Caller): { admitted: () => void; release: () => void } {
+    const admitted = this.admit();
+    try {
+      return { admitted, release: this.reserveRun(caller) };
+    } catch (error) {
+      admitted();
+      throw error;
+    }
+  }
+
   private admit(): () => void {
     if (this.atCapacity()) {
       const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
@@ -385,14 +389,7 @@ export class TaskService {
     this.options.authorizeSkill?.(caller, skill.descriptor.id);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const admitted = this.admit();
-    let release: () => void;
-    try {
-      release = this.reserveRun(caller);
-    } catch (error) {
-      admitted();
-      throw error;
-    }
+    const { admitted, release } = this.claimRun(caller);
     let changed: TransitionResult;
     try {
       changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
