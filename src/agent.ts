@@ -2,15 +2,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { podUrlFor, resolveIdentity } from './cluster/identity.js';
-import { findSiblings } from './cluster/siblings.js';
+import { findSiblings, siblingNames } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
-import { ANONYMOUS } from './model/model.js';
+import { StoreFullError } from './model/errors.js';
+import type { Caller, Message } from './model/model.js';
+import { createCallerAuth } from './auth/setup.js';
+import type { CallerAuth } from './auth/setup.js';
+import { KeyedSlots } from './core/keyed-slots.js';
+import type { ProtocolVersion } from './protocol/codec.js';
+import type { AgentCardInput } from './transport/agent-card.js';
+import { AuthGate } from './transport/auth-gate.js';
 import { ConfigWatcher } from './config/watch.js';
 import { ClusterRelay } from './core/cluster-relay.js';
 import { EventBus } from './core/event-bus.js';
+import { FullStoreRecovery } from './core/full-store-recovery.js';
 import { LeaseKeeper } from './core/lease-keeper.js';
 import { RetentionSweeper } from './core/retention.js';
 import { SkillRegistry } from './core/skill-registry.js';
@@ -22,6 +30,7 @@ import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
+import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
@@ -34,9 +43,11 @@ import { PostgresTaskStore } from './store/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
+import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
+import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
 
 export interface RunningAgent {
@@ -66,6 +77,9 @@ export interface ConfigSource {
 
 export const DATABASE_FILE = 'kagent-a2a.sqlite';
 
+/** While the store is full: how often to sweep and try a write again. */
+const STORE_FULL_PROBE_MS = 2_000;
+
 function peerTargets(config: Config): PeerTarget[] {
   return [
     ...(config.VAPORA_URL === undefined ? [] : [{ url: config.VAPORA_URL, source: 'vapora' }]),
@@ -73,32 +87,70 @@ function peerTargets(config: Config): PeerTarget[] {
   ];
 }
 
-/** Wires the layers together and starts serving. */
+/** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
 export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
+  const undo: (() => unknown)[] = [];
+  try {
+    return await start(initial, source, undo);
+  } catch (error) {
+    // Left running, the store's connections and the background loops would keep the process alive.
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function start(initial: Config, source: ConfigSource | undefined, undo: (() => unknown)[]): Promise<RunningAgent> {
   if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
     throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
   }
   if (initial.A2A_REPLICAS !== undefined && initial.A2A_POD_URL_TEMPLATE === undefined && initial.POD_NAMESPACE === undefined) {
     throw new ConfigError('A2A_REPLICAS', 'settings', 'outside Kubernetes it needs A2A_POD_URL_TEMPLATE to know where the replicas are');
   }
+  if (initial.HEADERS_TIMEOUT > initial.REQUEST_TIMEOUT) {
+    throw new ConfigError('HEADERS_TIMEOUT', 'settings', `(${initial.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${initial.REQUEST_TIMEOUT} ms): the headers are part of the request`);
+  }
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
+  if (config.AUTH_MODE !== 'none' && config.STORE === 'sqlite' && provisional.podUrlTemplate !== undefined && config.A2A_REPLICAS !== 1 && config.AUTH_CLUSTER_SECRET_FILE === undefined) {
+    throw new ConfigError('AUTH_CLUSTER_SECRET_FILE', 'settings', `AUTH_MODE=${config.AUTH_MODE} with per-pod stores needs a secret the replicas share, to relay a caller to the pod that owns its task`);
+  }
   const metrics = new Metrics();
+  const auth = createCallerAuth(config, logger, provisional.pod);
+  if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
 
+  const egress = new EgressGuard({
+    allow: egressAllowList(config),
+    onRefused: (refused) => {
+      metrics.egressRefused.inc({ reason: refused.reason });
+      logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
+    },
+  });
+  undo.push(() => egress.close());
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
+    // The peer's URL is the operator's; where a redirect points is the peer's word.
+    fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
       metrics.setPeerStates(discovery.list().map((p) => p.state));
-      if (peer.source === 'vapora' && peer.state === 'healthy') vaporaAnswered = true;
+      // Only the VAPORA configured now counts: a check of the one before a live change may still land.
+      if (peer.source === 'vapora' && peer.state === 'healthy' && config.VAPORA_URL !== undefined && discovery.get(config.VAPORA_URL)?.url === peer.url) {
+        vaporaAnswered = true;
+      }
       const level = peer.state === 'healthy' ? 'debug' : 'warn';
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
     },
   });
-  const delegate = delegateSkill({ peers: () => discovery.list(), self: provisional.pod });
+  const delegate = delegateSkill({
+    peers: () => discovery.list(),
+    self: provisional.pod,
+    egress,
+    // Skills run only once the store below is open.
+    taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
+  });
   let runSubTask: RunSkill | undefined;
   const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
@@ -108,8 +160,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   });
 
   // Settings are all checked (skills included) before the store is opened.
-  const store = createStore(config, provisional.pod, logger);
+  let recovery: FullStoreRecovery | undefined;
+  const store = createStore(config, provisional.pod, logger, () => {
+    metrics.storeWriteFailures.inc({ reason: 'full' });
+    recovery?.noticeFull();
+  });
+  metrics.watchStore(() => store.isFull);
   await store.open();
+  undo.push(() => store.close());
   metrics.setTaskCounts(await store.countByState());
 
   const bus = new EventBus();
@@ -119,6 +177,10 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     skills: registry,
     pod: provisional.pod,
     streamCapacity: config.STREAM_BUFFER_EVENTS,
+    maxRunning: () => config.MAX_RUNNING_TASKS,
+    maxResumes: config.MAX_RESUMES,
+    authorizeSkill: (caller, skillId) => auth.permissions.authorize(caller, skillId),
+    maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
     maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
     observer: {
@@ -127,11 +189,15 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
         metrics.skillFailed();
         logger.warn({ taskId, err: error }, 'skill failed');
       },
+      taskResumed: (_taskId, why) => metrics.taskResumed(why),
+      runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
+  undo.push(() => service.drain(Date.now()));
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
   const relay = store.shared === undefined ? undefined : new ClusterRelay(store.shared, bus, (error) => logger.warn({ err: error }, 'relaying a task event failed'));
   await relay?.start();
+  undo.push(() => relay?.stop());
   const leases =
     store.shared === undefined
       ? undefined
@@ -140,34 +206,74 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           pod: provisional.pod,
           ttlMs: config.LEASE_TTL,
           running: () => service.runningTaskIds(),
-          failOrphan: async (taskId, contextId, formerPod) => {
-            await service.failOrphan(taskId, contextId, formerPod);
-            logger.warn({ taskId, formerPod }, 'failed a task whose pod stopped renewing its lease');
+          takeOver: async (orphan) => {
+            const outcome = await service.takeOver(orphan);
+            if (outcome === 'skipped') return;
+            logger.warn({ taskId: orphan.id, formerPod: orphan.holder }, `${outcome} a task whose pod stopped renewing its lease`);
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
-  leases?.start();
-  runSubTask = runSkillVia(service, ANONYMOUS);
+  // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
+  runSubTask = runSkillVia(service, (message: Message): Caller => {
+    const parent = message.referenceTaskIds?.[0];
+    const caller = parent === undefined ? undefined : service.callerOf(parent);
+    if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
+    return caller;
+  });
+  // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
   const recovered = await service.recoverInterrupted();
-  if (recovered > 0) logger.warn({ tasks: recovered }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
+  if (recovered.resumed > 0) logger.warn({ tasks: recovered.resumed }, 'resumed tasks that were running when the agent last stopped');
+  // A full disk must not turn into a crash loop: start unready, free room, and settle the rest once writes fit.
+  let interrupted = recovered.pending;
+  if (interrupted.length > 0) logger.warn({ tasks: interrupted.length }, 'the task store is full: tasks interrupted by the last stop are resumed or failed once it takes writes again');
+  leases?.start();
+  undo.push(() => leases?.stop());
 
   const retention = new RetentionSweeper({
     store,
     retentionMs: config.TASK_RETENTION,
     intervalMs: config.RETENTION_SWEEP_INTERVAL,
     onDeleted: (deleted) => metrics.tasksDeleted(deleted),
-    onError: (error) => logger.error({ err: error }, 'retention sweep failed'),
+    onError: (error) =>
+      error instanceof StoreFullError ? logger.warn({ reason: error.reason }, 'retention sweep found the store full') : logger.error({ err: error }, 'retention sweep failed'),
   });
   retention.start();
+  undo.push(() => retention.stop());
+  // A full store: not ready, sweep now rather than at the next interval, probe until writes fit again.
+  recovery = new FullStoreRecovery({
+    store,
+    sweep: () => retention.sweep(),
+    intervalMs: STORE_FULL_PROBE_MS,
+    onFull: () => logger.warn('the task store is full: writes are refused with a retryable error and the pod is not ready until they fit again'),
+    onRecovered: () => {
+      logger.info('the task store takes writes again');
+      if (interrupted.length === 0) return;
+      const left = interrupted;
+      interrupted = [];
+      // The same InterruptedTask versions: a task another pod took over meanwhile is skipped.
+      void service.recoverInterrupted(left).then(
+        (done) => {
+          interrupted = [...done.pending, ...interrupted];
+          if (done.failed + done.resumed > 0) logger.warn({ resumed: done.resumed, failed: done.failed }, 'settled tasks interrupted by the last stop, now that the store takes writes');
+        },
+        (error: unknown) => logger.error({ err: error }, 'settling tasks interrupted by the last stop failed'),
+      );
+    },
+  });
+  const fullRecovery = recovery;
+  undo.push(() => fullRecovery.stop());
+  if (store.isFull) fullRecovery.noticeFull();
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();
   discovery.start();
+  undo.push(() => discovery.stop());
 
   let accepting = false;
-  const isReady = () => accepting && store.isOpen && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
-  const cards = { v1: cachedDocument({}), v03: cachedDocument({}) };
+  const isReady = () => accepting && store.isOpen && !store.isFull && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
+  let cards: { v1: CachedDocument; v03: CachedDocument } | undefined;
   // Per-pod stores answer for every task by routing to its owner; a shared store needs no routing.
   const template = provisional.podUrlTemplate;
   const routing: ClusterRouting | undefined =
@@ -176,31 +282,76 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
           self: provisional.pod,
           urlOf: (pod) => podUrlFor(template, pod, provisional.namespace),
           siblings: () => (siblings.length > 0 ? siblings.map((s) => s.pod) : [provisional.pod]),
+          isSibling: siblingNames({ pod: provisional.pod, replicas: config.A2A_REPLICAS, discovered: provisional.namespace !== undefined }),
+          client: new PodClient({
+            connectMs: config.A2A_POD_CONNECT_TIMEOUT,
+            responseMs: config.A2A_POD_RESPONSE_TIMEOUT,
+            streamIdleMs: 2 * config.STREAM_HEARTBEAT_INTERVAL + config.A2A_POD_RESPONSE_TIMEOUT,
+          }),
+          vouch: vouchFor(auth),
         }
       : undefined;
-  const jsonRpc = new JsonRpcHandler({ service, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL, routing });
+  let cardInput: AgentCardInput | undefined;
+  const jsonRpc = new JsonRpcHandler({
+    service,
+    logger,
+    metrics,
+    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
+    routing,
+    extendedCard: auth.authenticator.enabled ? (caller, version) => extendedCard(cardInput!, auth, caller, version) : undefined,
+    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+  });
+  auth.start();
+  undo.push(() => auth.stop());
+  undo.push(() => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
-    cards,
+    cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     maxBodyBytes: config.MAX_BODY_BYTES,
+    headersTimeoutMs: config.HEADERS_TIMEOUT,
+    requestTimeoutMs: config.REQUEST_TIMEOUT,
+    maxConnections: config.MAX_CONNECTIONS,
     metrics,
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    gate: new AuthGate({
+      authenticator: auth.authenticator,
+      rateLimiter: auth.rateLimiter,
+      metricsToken: auth.metricsToken,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      metrics,
+      logger,
+    }),
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) => {
+      const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      reject(new Error(`cannot listen on ${config.HOST}:${config.PORT} (settings HOST, PORT): ${why}`, { cause: error }));
+    };
+    server.once('error', failed);
     server.listen(config.PORT, config.HOST, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
-  const cardInput = { name: config.AGENT_NAME, description: config.AGENT_DESCRIPTION, version: VERSION, url: identity.publicUrl, skills: registry.descriptors() };
-  cards.v1 = cachedDocument(agentCardV1(cardInput));
-  cards.v03 = cachedDocument(agentCardV03(cardInput));
+  cardInput = {
+    name: config.AGENT_NAME,
+    description: config.AGENT_DESCRIPTION,
+    version: VERSION,
+    url: identity.publicUrl,
+    skills: registry.descriptors(),
+    security: auth.authenticator.declarations,
+    extendedCard: auth.authenticator.enabled,
+    // Scopes mean something to token callers only.
+    skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
+  };
+  // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
+  const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+  cards = { v1: cachedDocument(agentCardV1(publicCard)), v03: cachedDocument(agentCardV03(publicCard)) };
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -224,6 +375,8 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
             config = next;
             if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
             if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
+            // Another VAPORA has not answered yet: readiness waits for it again.
+            if (live.includes('VAPORA_URL')) vaporaAnswered = false;
             if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
@@ -243,12 +396,16 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      auth.stop();
       siblingRefresh?.stop();
       discovery.stop();
-      await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);
+      if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
+      await leases?.handOver(left);
       await relay?.stop();
       await retention.stop();
+      await fullRecovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
@@ -257,7 +414,14 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
-      await store.close();
+      await routing?.client.close();
+      try {
+        await store.close();
+      } catch (error) {
+        // Every acknowledged write is already durable; a store that cannot close cleanly (a full disk) is no reason to fail the stop.
+        logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
+      }
+      await egress.close();
       logger.info('stopped');
     })());
   return {
@@ -270,6 +434,12 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
     reloadConfig: () => void watcher?.reload(),
     stop,
   };
+}
+
+/** The card an authenticated caller gets: every skill it may use, in the version it speaks. */
+function extendedCard(input: AgentCardInput, auth: CallerAuth, caller: Caller, version: ProtocolVersion): Record<string, unknown> {
+  const own = { ...input, skills: input.skills.filter((skill) => auth.permissions.allows(caller, skill.id)) };
+  return version === '1.0' ? agentCardV1(own) : agentCardV03(own);
 }
 
 /** Looks up the StatefulSet's replicas now and then every discovery interval; lookups never block requests. */
@@ -337,6 +507,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
         apiKey: config.LLM_API_KEY_FILE === undefined ? undefined : secretFile('LLM_API_KEY_FILE', config.LLM_API_KEY_FILE),
         maxToolRounds: config.LLM_MAX_TOOL_ROUNDS,
         maxTokens: config.LLM_MAX_TOKENS,
+        resumable: config.ASSISTANT_RESUMABLE,
         timeoutMs: config.LLM_TIMEOUT,
         tools,
         log: (fields, message) => logger.warn(fields, message),
@@ -348,6 +519,13 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
 }
 
 /** Skills picked by what a message holds, when it names none: manifests to review, cluster questions. */
+/** How a relaying pod names the caller to the owner: only with authentication on, and then only with the shared secret. */
+function vouchFor(auth: CallerAuth): ClusterRouting['vouch'] {
+  const assertion = auth.clusterAssertion;
+  if (!auth.authenticator.enabled || assertion === undefined) return undefined;
+  return (caller, pod) => assertion.sign(caller, pod);
+}
+
 function contentRoutes(skills: readonly Skill[]): RoutingOptions['byContent'] {
   const offered = new Set(skills.map((skill) => skill.descriptor.id));
   const routes: NonNullable<RoutingOptions['byContent']> = [{ skillId: 'manifest-review', matches: looksLikeManifests }];
@@ -369,6 +547,16 @@ function defaultSkill(config: Config, skills: readonly Skill[]): string {
   return skills.some((skill) => skill.descriptor.id === 'assistant') ? 'assistant' : 'help';
 }
 
+/** EGRESS_ALLOW, each entry checked before anything starts. */
+function egressAllowList(config: Config): AllowList {
+  try {
+    return new AllowList(config.EGRESS_ALLOW);
+  } catch (error) {
+    if (error instanceof AllowListError) throw new ConfigError('EGRESS_ALLOW', 'settings', error.message);
+    throw error;
+  }
+}
+
 /** A secret mounted as a file, trimmed; an unreadable or empty file is a bad setting. */
 function secretFile(setting: string, path: string): string {
   let value: string;
@@ -381,9 +569,9 @@ function secretFile(setting: string, path: string): string {
   return value;
 }
 
-function createStore(config: Config, pod: string, logger: Logger): TaskStore {
+function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): TaskStore {
   if (config.STORE === 'sqlite') {
-    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS });
+    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS, maxPages: config.SQLITE_MAX_PAGES, onFull });
   }
   return new PostgresTaskStore({
     connectionString: databaseUrl(config),
@@ -392,6 +580,7 @@ function createStore(config: Config, pod: string, logger: Logger): TaskStore {
     leaseTtlMs: config.LEASE_TTL,
     pod,
     onBackgroundError: (error) => logger.warn({ err: error }, 'database connection problem'),
+    onFull,
   });
 }
 

@@ -19,6 +19,7 @@ export function partText(part: Part): string {
 }
 
 const DATA_PREVIEW = 160;
+const SNIPPET = 48;
 
 /** A message as a person reads it: its text parts, when it has any. */
 function messageText(message: Message): string {
@@ -26,13 +27,49 @@ function messageText(message: Message): string {
   return (texts.length > 0 ? texts : message.parts).map(partText).join(' ');
 }
 
-export function formatTask(task: Task): string {
+/** The start of a text on one line, quoted, so a listing stays one line per task. */
+function snippet(text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(line.length > SNIPPET ? `${line.slice(0, SNIPPET - 1)}…` : line);
+}
+
+export interface TaskView {
+  /** Show the task's history (the messages the agent returned, at most the last N asked for). */
+  history?: boolean;
+}
+
+export function formatTask(task: Task, view: TaskView = {}): string {
   const lines = [`task ${task.id}  ${task.status.state}  (context ${task.contextId})`];
   if (task.status.message !== undefined) lines.push(`  status: ${messageText(task.status.message)}`);
   for (const artifact of task.artifacts) {
     lines.push(`  artifact ${artifact.name ?? artifact.artifactId}: ${artifact.parts.map(partText).join(' ')}`);
   }
+  if (view.history === true) {
+    if (task.history.length === 0) lines.push('  history: none');
+    else {
+      lines.push(`  history (${task.history.length} message${task.history.length === 1 ? '' : 's'}, oldest first):`);
+      for (const message of task.history) lines.push(`    ${message.role}: ${messageText(message)}`);
+    }
+  }
   return lines.join('\n');
+}
+
+/**
+ * The skill running a task: what the agent recorded in the task's metadata
+ * (kagent-a2a does), else what the first message asked for.
+ */
+export function taskSkill(task: Task): string | undefined {
+  const recorded = task.metadata?.skill;
+  if (typeof recorded === 'string' && recorded !== '') return recorded;
+  const asked = task.history.find((m) => m.role === 'user')?.metadata?.skill;
+  return typeof asked === 'string' && asked !== '' ? asked : undefined;
+}
+
+/** One line of a task listing: id, state, last change, skill, and the start of what was asked. */
+export function formatTaskLine(task: Task): string {
+  const first = task.history.find((m) => m.role === 'user') ?? task.status.message;
+  const text = first === undefined ? '' : `  ${snippet(messageText(first))}`;
+  return `${task.id}  ${task.status.state.padEnd(14)}  ${task.status.timestamp}  ${(taskSkill(task) ?? '-').padEnd(15)}${text}`;
 }
 
 export function formatSendResult(result: SendResult): string {
@@ -41,8 +78,11 @@ export function formatSendResult(result: SendResult): string {
 
 export function formatStreamItem(item: StreamItem): string {
   switch (item.kind) {
-    case 'task':
-      return `task ${item.task.id}  ${item.task.status.state}`;
+    case 'task': {
+      // Reattaching to a running task: its latest progress says where it is.
+      const { status } = item.task;
+      return `task ${item.task.id}  ${status.state}${status.message ? `: ${messageText(status.message)}` : ''}`;
+    }
     case 'message':
       return `message from agent: ${messageText(item.message)}`;
     case 'status-update':

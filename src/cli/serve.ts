@@ -13,7 +13,11 @@ const FLAG_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function settingsHelp(): string {
+/** The flags `serve` accepts, e.g. '--port'. */
+export const SERVE_FLAGS: readonly string[] = Object.keys(FLAG_OPTIONS).map((name) => `--${name}`);
+
+/** The usage of `serve` and every setting it reads. */
+export function serveHelp(): string {
   const lines = Object.entries(SETTINGS).map(([name, spec]) => {
     const flag = 'flag' in spec ? ` (--${spec.flag})` : '';
     const def = spec.default === undefined ? '' : ` [default: ${spec.default}]`;
@@ -32,12 +36,12 @@ export async function serve(args: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args, options: FLAG_OPTIONS, allowPositionals: false, strict: true });
   } catch (error) {
-    console.error(`kagent-a2a serve: ${error instanceof Error ? error.message : String(error)}\n\n${settingsHelp()}`);
+    console.error(`kagent-a2a serve: ${error instanceof Error ? error.message : String(error)}\n\n${serveHelp()}`);
     return 2;
   }
   const flags = parsed.values;
   if (flags.help === true) {
-    console.log(settingsHelp());
+    console.log(serveHelp());
     return 0;
   }
   const flagSettings: RawSettings = {

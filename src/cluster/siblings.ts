@@ -30,6 +30,30 @@ export function statefulSetName(pod: string): string {
   return pod.replace(/-\d+$/, '');
 }
 
+/** Ordinals as Kubernetes writes them: decimal, no leading zero, well inside a safe integer. */
+const ORDINAL = /^(0|[1-9][0-9]{0,8})$/;
+
+/**
+ * Which names are replicas of this StatefulSet — the only pods this one may
+ * ever call. With A2A_REPLICAS: exactly `<statefulset>-0` … `<statefulset>-(N-1)`.
+ * With DNS discovery (in Kubernetes): any `<statefulset>-<ordinal>`, since the
+ * headless Service lists ready pods only and a pod being restarted still owns
+ * its tasks; the default URL template keeps such a name inside the headless
+ * Service's domain. Otherwise (no replicas known): this pod alone.
+ */
+export function siblingNames(options: { pod: string; replicas: number | undefined; discovered: boolean }): (name: string) => boolean {
+  const set = statefulSetName(options.pod);
+  const prefix = `${set}-`;
+  return (name) => {
+    if (name === options.pod) return true;
+    if (!name.startsWith(prefix)) return false;
+    const ordinal = name.slice(prefix.length);
+    if (!ORDINAL.test(ordinal)) return false;
+    if (options.replicas !== undefined) return Number(ordinal) < options.replicas;
+    return options.discovered;
+  };
+}
+
 /**
  * The replicas of this StatefulSet, this one included. With A2A_REPLICAS they
  * are computed; otherwise they come from the SRV records Kubernetes publishes

@@ -40,11 +40,18 @@ export interface ConfigSources {
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** Durations drive timers, and a Node timer set beyond 2^31-1 ms fires after 1 ms (with a warning) instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (match === null) return undefined;
   return Math.round(Number(match[1]) * DURATION_UNITS[match[2] ?? 'ms']!);
+}
+
+function describeMs(ms: number): string {
+  if (ms === MAX_TIMER_MS) return `${ms}ms (about 24.8 days, the longest a timer can wait)`;
+  return ms % DURATION_UNITS.d! === 0 ? `${ms / DURATION_UNITS.d!}d` : `${ms}ms`;
 }
 
 function parseValue(name: string, type: SettingType, raw: string, source: string): unknown {
@@ -60,6 +67,8 @@ function parseValue(name: string, type: SettingType, raw: string, source: string
       const ms = parseDuration(text);
       if (ms === undefined) throw new ConfigError(name, source, `"${raw}" is not a duration (e.g. 500ms, 30s, 5m, 2h, 7d)`);
       if (ms < type.minMs) throw new ConfigError(name, source, `${raw} is shorter than the minimum ${type.minMs}ms`);
+      const maxMs = type.maxMs ?? MAX_TIMER_MS;
+      if (ms > maxMs) throw new ConfigError(name, source, `${raw} is longer than the maximum ${describeMs(maxMs)}`);
       return ms;
     }
     case 'bool':

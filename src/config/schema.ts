@@ -8,7 +8,8 @@ export type SettingType =
   | { kind: 'string' }
   | { kind: 'url' }
   | { kind: 'bool' }
-  | { kind: 'duration'; minMs: number }
+  /** maxMs defaults to the longest wait a Node timer can hold (2^31-1 ms, about 24.8 days). */
+  | { kind: 'duration'; minMs: number; maxMs?: number }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'list' };
 
@@ -57,9 +58,29 @@ export const SETTINGS = {
     live: false,
     description: 'number of replicas: siblings are ordinals 0..N-1 through A2A_POD_URL_TEMPLATE (default: from the headless Service DNS)',
   },
+  A2A_POD_CONNECT_TIMEOUT: {
+    type: { kind: 'duration', minMs: 10 },
+    default: '2s',
+    live: false,
+    description: 'per-pod stores: longest wait for a connection to another replica (owner routing, ListTasks)',
+  },
+  A2A_POD_RESPONSE_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '10s',
+    live: false,
+    description:
+      'per-pod stores: longest wait for another replica to begin answering (a blocking send waits for its task instead, while the owner\'s /healthz answers within it); a relayed stream silent for twice STREAM_HEARTBEAT_INTERVAL plus this is ended as OWNER_UNAVAILABLE',
+  },
   VAPORA_URL: { type: { kind: 'url' }, default: undefined, live: true, description: 'base URL of the VAPORA orchestrator, discovered like a peer' },
   A2A_PEERS: { type: { kind: 'list' }, default: '', live: true, description: 'base URLs of other A2A agents to discover (comma or space separated)' },
   A2A_DISCOVERY_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: true, description: 'how often peer agent cards are fetched (jittered)' },
+  EGRESS_ALLOW: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description:
+      'hosts (peer.internal, *.agents.internal), IP addresses or CIDRs the egress guard admits although they are loopback, private, link-local or otherwise internal (comma separated)',
+  },
   READY_REQUIRES_VAPORA: {
     type: { kind: 'bool' },
     default: 'false',
@@ -81,6 +102,19 @@ export const SETTINGS = {
     description: 'route messages to the A2A conformance-suite (TCK) agent by default',
   },
   MAX_BODY_BYTES: { type: { kind: 'int', min: 1024, max: 64 * 1024 * 1024 }, default: String(1024 * 1024), live: false, description: 'largest request body accepted' },
+  HEADERS_TIMEOUT: { type: { kind: 'duration', minMs: 100 }, default: '30s', live: false, description: 'time a client has to send its request headers before the connection is closed' },
+  REQUEST_TIMEOUT: {
+    type: { kind: 'duration', minMs: 100 },
+    default: '60s',
+    live: false,
+    description: 'time a client has to send a whole request, body included (at least HEADERS_TIMEOUT); responses such as SSE streams are not limited',
+  },
+  MAX_CONNECTIONS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '10000',
+    live: false,
+    description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
+  },
   MAX_ARTIFACT_BYTES: {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
     default: String(4 * 1024 * 1024),
@@ -106,7 +140,13 @@ export const SETTINGS = {
     live: false,
     description: 'events a stream may hold for a slow client before it is disconnected',
   },
-  TASK_RETENTION: { type: { kind: 'duration', minMs: 1000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
+  MAX_RUNNING_TASKS: {
+    type: { kind: 'int', min: 1, max: 1_000_000 },
+    default: '1000',
+    live: true,
+    description: 'most tasks this pod runs at once; a message that would start another is refused with a retryable error (HTTP 503, Retry-After, -32050) and creates no task',
+  },
+  TASK_RETENTION: { type: { kind: 'duration', minMs: 1000, maxMs: 3650 * 86_400_000 }, default: '7d', live: false, description: 'age after which terminal tasks are deleted' },
   RETENTION_SWEEP_INTERVAL: { type: { kind: 'duration', minMs: 100 }, default: '1m', live: false, description: 'how often expired tasks are swept' },
   ECHO_MAX_DELAY: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'longest metadata.delayMs the echo skill honours' },
   STORE: {
@@ -128,7 +168,7 @@ export const SETTINGS = {
     type: { kind: 'duration', minMs: 500 },
     default: '30s',
     live: false,
-    description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is failed by another pod',
+    description: 'STORE=postgres: a running task whose pod has not renewed its lease for this long is taken over by another pod (resumed, or failed)',
   },
   DEFAULT_SKILL: {
     type: { kind: 'string' },
@@ -167,13 +207,83 @@ export const SETTINGS = {
     live: false,
     description: "'full': every commit survives power loss; 'normal': survives process crashes only (faster)",
   },
+  SQLITE_MAX_PAGES: {
+    type: { kind: 'int', min: 16, max: 4_294_967_294 },
+    default: undefined,
+    live: false,
+    description:
+      'caps the SQLite database at this many pages (PRAGMA max_page_count; pages are 4096 bytes): reaching it is handled exactly like a full disk. Unset: no cap but the disk',
+  },
   DRAIN_TIMEOUT: {
     type: { kind: 'duration', minMs: 0 },
     default: '20s',
     live: false,
-    description: 'on SIGTERM, how long running tasks may take to finish before they are failed (keep it below the grace period)',
+    description:
+      'on SIGTERM, how long running tasks may take to finish before they are failed, or left for the next start to resume when their skill is resumable (keep it below the grace period)',
+  },
+  MAX_RESUMES: {
+    type: { kind: 'int', min: 0, max: 100 },
+    default: '3',
+    live: false,
+    description:
+      'how often one task of a resumable skill is run again after a restart or a lapsed lease before it is failed instead (0: interrupted tasks always fail)',
+  },
+  ASSISTANT_RESUMABLE: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: false,
+    description: 'resume an assistant turn interrupted by a restart (its model calls are paid again); off: it fails like a non-resumable task',
   },
   CARD_CACHE_MAX_AGE: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'Cache-Control max-age of the agent card' },
+  AUTH_MODE: {
+    type: { kind: 'enum', values: ['none', 'apikey', 'jwt', 'apikey+jwt', 'trusted-proxy'] },
+    default: 'none',
+    live: false,
+    description: "who may call: 'none' (anyone; a warning at start), 'apikey', 'jwt', 'apikey+jwt', or 'trusted-proxy' (a header set by a proxy at AUTH_TRUSTED_PROXIES)",
+  },
+  AUTH_API_KEYS_DIR: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'directory of API keys (a mounted Secret): each file is named by its principal and holds its key; watched, a removed key is refused at once',
+  },
+  AUTH_JWKS_URL: { type: { kind: 'url' }, default: undefined, live: false, description: 'JWKS URL of the token issuer (JWT modes); keys are cached and refetched on an unknown kid' },
+  AUTH_JWT_PUBLIC_KEY_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set)',
+  },
+  AUTH_ISSUER: { type: { kind: 'string' }, default: undefined, live: false, description: "the issuer ('iss') tokens must name (required in JWT modes)" },
+  AUTH_AUDIENCE: { type: { kind: 'string' }, default: undefined, live: false, description: "the audience ('aud') tokens must name (required in JWT modes)" },
+  AUTH_PRINCIPAL_CLAIM: { type: { kind: 'string' }, default: 'sub', live: false, description: 'token claim naming the caller' },
+  AUTH_TENANT_CLAIM: { type: { kind: 'string' }, default: undefined, live: false, description: "token claim naming the caller's tenant (default: every caller's tenant is empty)" },
+  AUTH_CLOCK_SKEW: { type: { kind: 'duration', minMs: 0 }, default: '60s', live: false, description: 'clock skew allowed when checking exp and nbf' },
+  AUTH_JWKS_COOLDOWN: { type: { kind: 'duration', minMs: 1000 }, default: '30s', live: false, description: 'least time between two JWKS fetches (an unknown kid waits for one)' },
+  AUTH_JWKS_MAX_AGE: { type: { kind: 'duration', minMs: 1000 }, default: '10m', live: false, description: 'age after which the cached JWKS is refreshed in the background (it keeps serving meanwhile)' },
+  AUTH_PROXY_HEADER: {
+    type: { kind: 'string' },
+    default: 'x-forwarded-user',
+    live: false,
+    description: "trusted-proxy: header naming the caller; 'x-forwarded-client-cert' takes the client's URI (SPIFFE id), else Subject",
+  },
+  AUTH_TRUSTED_PROXIES: { type: { kind: 'list' }, default: '', live: false, description: 'trusted-proxy: addresses or CIDRs the proxy connects from (loopback only if listed)' },
+  SKILL_PERMISSIONS: {
+    type: { kind: 'string' },
+    default: '',
+    live: false,
+    description: 'skill=scope|principal,…;skill=… (a trailing * matches a prefix); a skill not named is open to every authenticated caller',
+  },
+  RATE_LIMIT: { type: { kind: 'string' }, default: '', live: false, description: 'A2A requests per principal, a token bucket: <n>/s|m|h[,burst=<n>] (e.g. 20/s,burst=40); empty: no limit' },
+  MAX_TASKS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'running tasks a principal may have at once on a replica (default: no cap)' },
+  MAX_STREAMS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'open SSE streams a principal may have at once on a replica (default: no cap)' },
+  AUTH_CLUSTER_SECRET_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
+  },
+  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret)' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -11,6 +11,7 @@ import { KeyedQueue } from './keyed-queue.js';
  * that was published locally and relayed too is delivered once.
  */
 export class ClusterRelay {
+  /** The last version relayed, per task that still has listeners here and has not stopped. */
   private readonly relayed = new Map<string, number>();
   private readonly serial = new KeyedQueue();
   private unsubscribe: (() => Promise<void>) | undefined;
@@ -22,11 +23,19 @@ export class ClusterRelay {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe = await this.store.onTaskChanged((taskId, version) => this.changed(taskId, version));
+    this.unsubscribe = await this.store.onTaskChanged(
+      (taskId, version) => this.changed(taskId, version),
+      () => this.catchUp(),
+    );
   }
 
   async stop(): Promise<void> {
     await this.unsubscribe?.();
+  }
+
+  /** Tasks the relay keeps a position for (for tests and diagnostics). */
+  get size(): number {
+    return this.relayed.size;
   }
 
   private changed(taskId: string, version: number): void {
@@ -34,14 +43,33 @@ export class ClusterRelay {
       this.relayed.delete(taskId);
       return;
     }
+    this.relay(taskId, version - 1, version);
+  }
+
+  /**
+   * The change signal was down for a while (the store reconnected): whatever
+   * was committed meanwhile was announced to nobody here. Reads every watched
+   * task's events since the last one relayed — all of them for a task with
+   * none relayed yet; subscribers drop the versions they already have.
+   */
+  private catchUp(): void {
+    for (const taskId of this.bus.taskIds()) this.relay(taskId, 0);
+  }
+
+  private relay(taskId: string, fallbackAfter: number, upTo?: number): void {
     void this.serial
       .run(taskId, async () => {
-        const after = this.relayed.get(taskId) ?? version - 1;
-        if (version <= after) return;
-        for (const event of await this.store.eventsAfter(taskId, after)) {
-          this.bus.publish(taskId, event);
-          this.relayed.set(taskId, event.version);
+        const after = this.relayed.get(taskId) ?? fallbackAfter;
+        if (upTo !== undefined && upTo <= after) return;
+        let stopped = false;
+        for (const versioned of await this.store.eventsAfter(taskId, after)) {
+          this.bus.publish(taskId, versioned);
+          this.relayed.set(taskId, versioned.version);
+          stopped = versioned.event.kind === 'status-update' && versioned.event.final;
         }
+        // A task that stopped (ended, or waits for input) or that nobody here watches any more needs no position:
+        // should it move again, its next change starts from that change.
+        if (stopped || !this.bus.hasListeners(taskId)) this.relayed.delete(taskId);
       })
       .catch(this.onError);
   }

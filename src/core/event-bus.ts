@@ -35,4 +35,9 @@ export class EventBus {
   hasListeners(taskId: string): boolean {
     return this.listeners.has(taskId);
   }
+
+  /** The tasks that have listeners now. */
+  taskIds(): string[] {
+    return [...this.listeners.keys()];
+  }
 }

@@ -1,4 +1,4 @@
-import type { SharedStore } from '../store/task-store.js';
+import type { InterruptedTask, SharedStore } from '../store/task-store.js';
 
 export interface LeaseKeeperOptions {
   store: SharedStore;
@@ -6,15 +6,15 @@ export interface LeaseKeeperOptions {
   ttlMs: number;
   /** The tasks this pod is running now. */
   running: () => string[];
-  /** Fails a task whose pod stopped renewing its lease (compare-and-swap: one pod wins). */
-  failOrphan: (taskId: string, contextId: string, formerPod: string) => Promise<void>;
+  /** Takes over a task whose pod stopped renewing its lease: resumes or fails it (compare-and-swap: one pod wins). */
+  takeOver: (orphan: InterruptedTask) => Promise<void>;
   onError: (error: unknown) => void;
 }
 
 /**
- * Keeps this pod's running tasks leased, and fails tasks whose pod let its
- * lease lapse — it died or lost the database — so no task stays "working"
- * forever when a pod vanishes.
+ * Keeps this pod's running tasks leased, and takes over tasks whose pod let
+ * its lease lapse — it died or lost the database — so no task stays
+ * "working" forever when a pod vanishes.
  */
 export class LeaseKeeper {
   private timers: NodeJS.Timeout[] = [];
@@ -40,10 +40,15 @@ export class LeaseKeeper {
     await this.options.store.renewLeases(this.options.pod, ids).catch(this.options.onError);
   }
 
+  /** Gives up the leases of tasks this pod stops running, so that another pod takes them over now rather than after the TTL. */
+  async handOver(taskIds: readonly string[]): Promise<void> {
+    await this.options.store.releaseLeases(this.options.pod, taskIds).catch(this.options.onError);
+  }
+
   async reap(): Promise<void> {
     try {
       for (const orphan of await this.options.store.expiredLeases(100)) {
-        await this.options.failOrphan(orphan.id, orphan.contextId, orphan.pod);
+        await this.options.takeOver(orphan);
       }
     } catch (error) {
       this.options.onError(error);

@@ -32,6 +32,11 @@ export class SkillRegistry {
     return [...this.skills.values()].map((skill) => skill.descriptor);
   }
 
+  /** The skill, or undefined when this agent does not offer it (any more). */
+  find(id: string): Skill | undefined {
+    return this.skills.get(id);
+  }
+
   get(id: string): Skill {
     const skill = this.skills.get(id);
     if (skill === undefined) throw new UnknownSkillError(id, [...this.skills.keys()]);
@@ -54,7 +59,8 @@ export class SkillRegistry {
   }
 }
 
-function requestedSkill(message: Message): unknown {
+/** The skill a message names, in `metadata.skill` or a data part's `skill`; not necessarily a string. */
+export function requestedSkill(message: Message): unknown {
   const named = message.metadata?.skill;
   if (named !== undefined) return named;
   for (const part of message.parts) {

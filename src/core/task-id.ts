@@ -22,8 +22,17 @@ export function timeOrderedUuid(now = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** The pod that created the task, or undefined for an id this agent did not make. */
+/** A pod name: an RFC 1123 DNS label (lowercase letters, digits, inner hyphens, at most 63). */
+const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The pod that created the task, or undefined for an id this agent did not
+ * make. Ids come from callers: whatever precedes the dot is only a name if it
+ * is a DNS label, never a host, port or path.
+ */
 export function ownerOf(taskId: string): string | undefined {
   const dot = taskId.indexOf('.');
-  return dot > 0 ? taskId.slice(0, dot) : undefined;
+  if (dot <= 0) return undefined;
+  const owner = taskId.slice(0, dot);
+  return owner.length <= 63 && DNS_LABEL.test(owner) ? owner : undefined;
 }

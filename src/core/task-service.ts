@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
+  LimitExceededError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
@@ -20,14 +22,18 @@ import type {
   TaskStatus,
 } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import { encodePageToken } from '../store/page-token.js';
-import type { TaskStore, TransitionResult } from '../store/task-store.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
+import { KeyedSlots } from './keyed-slots.js';
 import { messageKey } from './message-key.js';
+import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
+import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
 import { redactCredentials } from '../observability/redact.js';
 import type { SkillRegistry } from './skill-registry.js';
+import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 
 export interface TaskServiceOptions {
@@ -38,11 +44,23 @@ export interface TaskServiceOptions {
   pod: string;
   /** How many undelivered events a stream may hold before it is cut. */
   streamCapacity: number;
+  /** Most skill runs at once; a message that would start one more is refused with a retryable error. */
+  maxRunning?: () => number;
+  /** How often one task may be resumed after interruptions; 0 (the default) fails every interrupted task. */
+  maxResumes?: number;
   /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when not set. */
   maxArtifactBytes?: number;
   /** Most bytes of stored JSON one ListTasks page holds (it always holds one task); unbounded when not set. */
   maxListPageBytes?: number;
   observer?: TaskObserver;
+  /**
+   * Throws (SkillNotAllowedError) when the caller may not use the skill. Asked
+   * for the skill a message is routed to — by name or by content — for a name
+   * the message asks a peer for, and again when a task is continued.
+   */
+  authorizeSkill?: (caller: Caller, skillId: string) => void;
+  /** Most tasks one caller may have running at once in this process; absent: no cap. */
+  maxRunningPerCaller?: number;
 }
 
 /** A skill tried to write more artifact bytes than one task may hold. */
@@ -61,12 +79,24 @@ export class ArtifactLimitError extends Error {
 export interface TaskObserver {
   taskEntered(state: TaskState, previous: TaskState | undefined): void;
   skillFailed(taskId: string, error: unknown): void;
+  taskResumed?(taskId: string, why: Interruption['kind']): void;
+  /** A run here found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
+  runSuperseded?(taskId: string): void;
 }
 
 interface Running {
   controller: AbortController;
   done: Promise<void>;
+  caller: Caller;
+  /** Left for the next start to resume, instead of failed, when a shutdown cuts it short. */
+  resumable: boolean;
 }
+
+/** What became of an interrupted task: run again here, failed, or left alone because another change won. */
+export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
+
+/** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
+const RUNNING_CAP_RETRY_SECONDS = 2;
 
 const ACTIVE: readonly TaskState[] = ['submitted', 'working'];
 const RESUMABLE_FROM: readonly TaskState[] = ['input-required', 'auth-required'];
@@ -83,16 +113,25 @@ export class TaskService {
   private readonly skills: SkillRegistry;
   private readonly serial = new KeyedQueue();
   private readonly running = new Map<string, Running>();
+  /** Runs admitted but not yet in `running` (their task is being written). */
+  private admitting = 0;
+  private readonly runningPerCaller: KeyedSlots | undefined;
   private accepting = true;
 
   constructor(private readonly options: TaskServiceOptions) {
     this.store = options.store;
     this.bus = options.bus;
     this.skills = options.skills;
+    this.runningPerCaller = options.maxRunningPerCaller === undefined ? undefined : new KeyedSlots(options.maxRunningPerCaller);
   }
 
   get runningCount(): number {
     return this.running.size;
+  }
+
+  /** Who started (or last continued) a task whose skill runs in this process: sub-tasks a skill starts run as that caller. */
+  callerOf(taskId: string): Caller | undefined {
+    return this.running.get(taskId)?.caller;
   }
 
   /** Ids of the tasks whose skills run in this process. */
@@ -100,18 +139,13 @@ export class TaskService {
     return [...this.running.keys()];
   }
 
-  /** Fails a task another pod was running and stopped renewing (shared store): nobody will finish it. */
-  async failOrphan(taskId: string, contextId: string, formerPod: string): Promise<void> {
-    await this.changeStatus(
-      taskId,
-      contextId,
-      {
-        state: 'failed',
-        timestamp: now(),
-        message: agentMessage(taskId, contextId, `the pod running this task (${formerPod}) stopped renewing its lease and is presumed gone; send the request again`),
-      },
-      ACTIVE,
-    );
+  /**
+   * Takes over a task whose pod stopped renewing its lease (shared store):
+   * resumes it here, or fails it. A stopping pod takes nothing over.
+   */
+  async takeOver(orphan: InterruptedTask): Promise<RecoveryOutcome> {
+    if (!this.accepting) return 'skipped';
+    return this.recover(orphan, { kind: 'lease', formerPod: orphan.holder, by: this.options.pod });
   }
 
   /** From now on, new messages are refused with a retryable error; reads still work. */
@@ -186,36 +220,44 @@ export class TaskService {
   }
 
   /**
-   * Marks tasks this pod was running when it last stopped: nobody will finish
-   * them, so they fail with a reason instead of staying "working" forever.
+   * Deals with the tasks this pod was running when it last stopped: each is
+   * resumed from its stored request or failed with a reason, so none stays
+   * "working" forever.
    */
-  async recoverInterrupted(): Promise<number> {
-    const orphans = await this.store.unfinished(this.options.pod);
-    for (const orphan of orphans) {
-      await this.changeStatus(
-        orphan.id,
-        orphan.contextId,
-        {
-          state: 'failed',
-          timestamp: now(),
-          message: agentMessage(orphan.id, orphan.contextId, 'the agent restarted while this task was running; send the request again'),
-        },
-        ACTIVE,
-      );
+  async recoverInterrupted(tasks?: readonly InterruptedTask[]): Promise<{ resumed: number; failed: number; pending: InterruptedTask[] }> {
+    const counts = { resumed: 0, failed: 0 };
+    const interrupted = tasks ?? (await this.store.unfinished(this.options.pod));
+    for (const [i, task] of interrupted.entries()) {
+      let outcome: RecoveryOutcome;
+      try {
+        outcome = await this.recover(task, { kind: 'restart' });
+      } catch (error) {
+        // A full store refuses the marks: the rest wait for room (pass them again then), the start goes on unready.
+        if (error instanceof StoreFullError) return { ...counts, pending: interrupted.slice(i) };
+        throw error;
+      }
+      if (outcome !== 'skipped') counts[outcome]++;
     }
-    return orphans.length;
+    return { ...counts, pending: [] };
   }
 
   /**
    * Waits for running skills until the deadline; whatever still runs then is
-   * aborted, which fails its task with the reason, so no task stays "working".
+   * aborted. A resumable task is left as it is, for the next start (or another
+   * pod) to resume; any other fails with the reason, so no task stays
+   * "working" with nobody to finish it. Returns the ids of the tasks left.
    */
-  async drain(deadlineMs: number): Promise<void> {
+  async drain(deadlineMs: number): Promise<string[]> {
     this.stopAccepting();
     const allDone = () => Promise.all([...this.running.values()].map((r) => r.done)).then(() => true);
-    if (await Promise.race([allDone(), delay(Math.max(0, deadlineMs - Date.now())).then(() => false)])) return;
-    for (const run of this.running.values()) run.controller.abort(new Error('the agent shut down before the task finished; send the request again'));
+    if (await Promise.race([allDone(), delay(Math.max(0, deadlineMs - Date.now())).then(() => false)])) return [];
+    const left: string[] = [];
+    for (const [taskId, run] of this.running) {
+      if (run.resumable) left.push(taskId);
+      run.controller.abort(run.resumable ? new LeftForResume() : new Error('the agent shut down before the task finished; send the request again'));
+    }
     await Promise.race([allDone(), delay(2000)]);
+    return left;
   }
 
   // ---------------------------------------------------------------------------
@@ -229,6 +271,7 @@ export class TaskService {
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
     const skill = this.skills.route(message);
+    this.authorize(caller, skill, message);
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again.
     const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
@@ -256,11 +299,16 @@ export class TaskService {
       status: { state: 'submitted', timestamp: now() },
       artifacts: [],
       history: [userMessage],
+      // Which skill runs the task, for whoever lists tasks; routing may have chosen it from the content.
+      metadata: { skill: skill.descriptor.id },
     };
+    const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
       version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
     } catch (error) {
+      admitted();
+      release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
       if (winner === undefined) throw error;
@@ -269,8 +317,43 @@ export class TaskService {
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task });
-    this.run(skill, task, userMessage, [userMessage]);
+    this.run(caller, skill, task, userMessage, [userMessage], release, 0);
+    // Counted in `running` from here on.
+    admitted();
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * Holds a place for one more skill run, or refuses before anything is written:
+   * past MAX_RUNNING_TASKS the pod would only get slower for everyone.
+   */
+  /** A pod-wide admission (held until the run starts) and one of the caller's running slots (held until it ends), or neither. */
+  private claimRun(caller: Caller): { admitted: () => void; release: () => void } {
+    const admitted = this.admit();
+    try {
+      return { admitted, release: this.reserveRun(caller) };
+    } catch (error) {
+      admitted();
+      throw error;
+    }
+  }
+
+  private admit(): () => void {
+    if (this.atCapacity()) {
+      const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
+      throw new UnavailableError(`this agent is running its maximum of ${max} tasks (MAX_RUNNING_TASKS); retry shortly or on another replica`, 1);
+    }
+    this.admitting++;
+    let held = true;
+    return () => {
+      if (held) this.admitting--;
+      held = false;
+    };
+  }
+
+  private atCapacity(): boolean {
+    const max = this.options.maxRunning?.() ?? Number.POSITIVE_INFINITY;
+    return this.running.size + this.admitting >= max;
   }
 
   private async continueTask(
@@ -302,10 +385,22 @@ export class TaskService {
       );
     }
     const skill = this.skills.get(stored.skill);
+    // Permissions may have changed since the task started: the caller needs them for every turn.
+    this.options.authorizeSkill?.(caller, skill.descriptor.id);
     const userMessage: Message = { ...message, taskId, contextId: task.contextId };
     const status: TaskStatus = { state: 'working', timestamp: now() };
-    const changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    const { admitted, release } = this.claimRun(caller);
+    let changed: TransitionResult;
+    try {
+      changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+    } catch (error) {
+      admitted();
+      release();
+      throw error;
+    }
     if (!changed.applied) {
+      admitted();
+      release();
       if (changed.reason === 'duplicate-message') return { kind: 'task', taskId, stream: await this.subscribeTo(caller, taskId, { allowEnded: true }) };
       throw new UnsupportedOperationError(`task ${taskId} is ${changed.current} and accepts no further messages`, { taskId, state: changed.current });
     }
@@ -313,8 +408,38 @@ export class TaskService {
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed });
-    this.run(skill, resumed, userMessage, history);
+    this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
+    admitted();
     return { kind: 'task', taskId, stream };
+  }
+
+  /**
+   * The skill a message is routed to, a skill it names that this agent lacks
+   * (it goes to a peer), and the peer skill it asks the delegate for: the
+   * caller needs permission for each.
+   */
+  private authorize(caller: Caller, skill: Skill, message: Message): void {
+    const check = this.options.authorizeSkill;
+    if (check === undefined) return;
+    check(caller, skill.descriptor.id);
+    const named = requestedSkill(message);
+    if (typeof named === 'string' && named !== skill.descriptor.id) check(caller, named);
+    const target = message.metadata?.targetSkill;
+    if (typeof target === 'string') check(caller, target);
+  }
+
+  /** Holds one of the caller's running-task slots; the release runs when the skill run ends, or at once if none starts. */
+  private reserveRun(caller: Caller): () => void {
+    if (this.runningPerCaller === undefined) return () => undefined;
+    const release = this.runningPerCaller.tryAcquire(callerKey(caller));
+    if (release === undefined) {
+      throw new LimitExceededError(
+        'TOO_MANY_TASKS',
+        `this caller already has ${this.runningPerCaller.max} tasks running, the most allowed at once; retry when one has ended`,
+        RUNNING_CAP_RETRY_SECONDS,
+      );
+    }
+    return release;
   }
 
   private async subscribeTo(caller: Caller, taskId: string, opts: { allowEnded: boolean }): Promise<TaskStream> {
@@ -364,9 +489,10 @@ export class TaskService {
     status: TaskStatus,
     allowedFrom: readonly TaskState[],
     userMessage?: { message: Message; key: string },
+    conditions: Pick<StatusChange, 'run' | 'ifVersion' | 'resume'> = {},
   ): Promise<TransitionResult> {
     return this.serial.run(taskId, async () => {
-      const result = await this.store.transition(taskId, { status, allowedFrom, userMessage });
+      const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
       if (!result.applied) return result;
       this.options.observer?.taskEntered(status.state, result.from);
       const event: TaskEvent = { kind: 'status-update', taskId, contextId, status, final: endsStream(status.state) };
@@ -375,39 +501,58 @@ export class TaskService {
     });
   }
 
-  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean): Promise<void> {
-    await this.serial.run(taskId, async () => {
-      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk);
-      if (!result.applied) {
-        throw new UnsupportedOperationError(`task ${taskId} is ${result.current}; it takes no more artifacts`, { taskId, state: result.current });
-      }
+  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<WriteResult> {
+    return this.serial.run(taskId, async () => {
+      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk, run);
+      if (!result.applied) return result;
       const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
       this.bus.publish(taskId, { event, version: result.version });
+      return result;
     });
   }
 
-  private run(skill: Skill, task: Task, message: Message, history: readonly Message[]): void {
+  /**
+   * Runs a skill on a task. `generation` is the task's resume count when this
+   * run starts: every write of the run is fenced by it, so a run that another
+   * pod superseded (it resumed the task after this pod's lease lapsed) writes
+   * nothing.
+   */
+  private run(
+    caller: Caller,
+    skill: Skill,
+    task: Task,
+    message: Message,
+    history: readonly Message[],
+    release: () => void,
+    generation: number,
+  ): void {
     const controller = new AbortController();
     const { id: taskId, contextId } = task;
+    // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
+    const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
     // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
     const artifactLimit = this.options.maxArtifactBytes;
     let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
-    const artifact = async (artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }) => {
-      if (artifactLimit !== undefined) {
-        const wouldBe = artifactBytes + jsonBytes(artifact);
-        if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
-        artifactBytes = wouldBe;
-      }
-      await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false);
-    };
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
+      if (leftForResume()) throw controller.signal.reason;
       const result = await this.changeStatus(
         taskId,
         contextId,
         { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
         from,
+        undefined,
+        { run: generation },
       );
-      if (!result.applied) throw new UnsupportedOperationError(`task ${taskId} has ended; the skill cannot move it to ${state}`, { taskId });
+      if (!result.applied) throw refused(result, `the skill cannot move it to ${state}`);
+    };
+    // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
+    const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
+      if (result.reason === 'superseded' && !controller.signal.aborted) {
+        controller.abort(new Error(`task ${taskId} was taken over by another run`));
+        this.options.observer?.runSuperseded?.(taskId);
+      }
+      const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
+      return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
     };
     const ctx: SkillContext = {
       taskId,
@@ -416,7 +561,16 @@ export class TaskService {
       history,
       signal: controller.signal,
       working: (reply) => status('working', reply, ACTIVE),
-      artifact,
+      artifact: async (artifact, chunk) => {
+        if (leftForResume()) throw controller.signal.reason;
+        if (artifactLimit !== undefined) {
+          const wouldBe = artifactBytes + jsonBytes(artifact);
+          if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
+          artifactBytes = wouldBe;
+        }
+        const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+        if (!result.applied) throw refused(result, 'it takes no more artifacts');
+      },
       complete: (reply) => status('completed', reply, ACTIVE),
       fail: (reply) => status('failed', reply, ACTIVE),
       reject: (reply) => status('rejected', reply, ACTIVE),
@@ -432,37 +586,104 @@ export class TaskService {
     const done = (async () => {
       try {
         await skill.execute(ctx);
-        await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() });
+        if (leftForResume()) return;
+        await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
       } catch (error) {
         // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
         const aborted = controller.signal.aborted;
+        if (leftForResume()) return;
         if (!aborted) this.options.observer?.skillFailed(taskId, error);
         const cause: unknown = aborted ? controller.signal.reason : error;
         // Whoever reads the task sees this: an error quoting a URL must not carry its credentials along.
         const reason = redactCredentials(cause instanceof Error ? cause.message : String(cause));
-        await this.finishIfActive(taskId, contextId, {
-          state: 'failed',
-          timestamp: now(),
-          message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
-        });
+        await this.finishIfActive(
+          taskId,
+          contextId,
+          {
+            state: 'failed',
+            timestamp: now(),
+            message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
+          },
+          generation,
+        );
       }
     })()
       .catch((error: unknown) => this.options.observer?.skillFailed(taskId, error))
       .finally(() => {
         stopOnEnd();
         this.running.delete(taskId);
+        release();
       });
-    this.running.set(taskId, { controller, done });
+    this.running.set(taskId, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
   }
 
-  private async finishIfActive(taskId: string, contextId: string, status: TaskStatus): Promise<void> {
-    await this.changeStatus(taskId, contextId, status, ACTIVE);
+  private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {
+    // A full store only delays a run's last word: the task must not stay "working" once room is back.
+    for (let wait = 500; ; wait = Math.min(2 * wait, 10_000)) {
+      try {
+        await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { run: generation });
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreFullError) || !this.accepting) throw error;
+      }
+      await delay(wait);
+    }
+  }
+
+  /**
+   * Resumes an interrupted task from its stored request, or fails it with the
+   * reason. Both are conditional on the task being still as `task` saw it:
+   * when pods race to take a task over, one of them wins.
+   */
+  private async recover(task: InterruptedTask, why: Interruption): Promise<RecoveryOutcome> {
+    const { id: taskId, contextId } = task;
+    let decision = decideRecovery(task, this.skills.find(task.skill), this.maxResumes, why, this.mayStillUse(task.caller, task.skill));
+    // An orphan to resume waits for a pod below MAX_RUNNING_TASKS (its lease stays lapsed); this pod's own, after a restart, run regardless — accepted work.
+    if (decision.resume && why.kind === 'lease' && this.atCapacity()) return 'skipped';
+    if (decision.resume) {
+      const stored = await this.store.getTask(task.caller, taskId);
+      if (stored === undefined) return 'skipped';
+      const request = resumeRequest(stored.task.history);
+      if (request !== undefined) {
+        const status: TaskStatus = { state: 'working', timestamp: now(), message: agentMessage(taskId, contextId, decision.note) };
+        const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version, resume: true });
+        if (!changed.applied) return 'skipped';
+        this.options.observer?.taskResumed?.(taskId, why.kind);
+        const resumed: Task = { ...stored.task, status, history: [...stored.task.history, status.message!] };
+        // Work accepted before the interruption is not refused by the caller's running-task cap now; it counts when a slot is free.
+        const release = this.runningPerCaller?.tryAcquire(callerKey(task.caller)) ?? (() => undefined);
+        this.run(task.caller, this.skills.get(task.skill), resumed, request.message, request.history, release, task.resumes + 1);
+        return 'resumed';
+      }
+      decision = { resume: false, reason: 'the task was interrupted and its stored history holds no request to run again; send the request again' };
+    }
+    const status: TaskStatus = { state: 'failed', timestamp: now(), message: agentMessage(taskId, contextId, decision.reason) };
+    const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version });
+    return changed.applied ? 'failed' : 'skipped';
+  }
+
+  /** Permissions may have changed since the task started: a resumed run needs them as a new turn does. */
+  private mayStillUse(caller: Caller, skillId: string): boolean {
+    try {
+      this.options.authorizeSkill?.(caller, skillId);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private get maxResumes(): number {
+    return this.options.maxResumes ?? 0;
   }
 }
 
 function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
   const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
   return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
+}
+
+function callerKey(caller: Caller): string {
+  return `${caller.tenant}\u0000${caller.principal}`;
 }
 
 function jsonBytes(value: unknown): number {

@@ -81,6 +81,14 @@ export class UnavailableError extends DomainError {
   }
 }
 
+/** The task store has no room left (disk or database full): nothing was written; retry later or elsewhere. */
+export class StoreFullError extends DomainError {
+  readonly reason = 'STORE_FULL';
+  constructor(detail: string, readonly retryAfterSeconds: number) {
+    super(`the task store is full (${detail}); nothing was written, retry later or on another replica`, { retryAfterSeconds: String(retryAfterSeconds) });
+  }
+}
+
 /** The pod that owns a task cannot be reached (rescheduling, node loss); ask again shortly. */
 export class OwnerUnavailableError extends DomainError {
   readonly reason = 'OWNER_UNAVAILABLE';
@@ -103,5 +111,49 @@ export class ConcurrentUpdateError extends DomainError {
   readonly reason = 'CONCURRENT_UPDATE';
   constructor(readonly taskId: string) {
     super(`task ${taskId} was changed concurrently`, { taskId });
+  }
+}
+
+/**
+ * The request carries no credential, or one that is not accepted. The message
+ * is fixed per kind and never says which part of a credential was wrong.
+ */
+export class UnauthenticatedError extends DomainError {
+  readonly reason = 'UNAUTHENTICATED';
+  /**
+   * RFC 6750 error code for the WWW-Authenticate challenge: absent when the
+   * request had no credential at all, 'invalid_token' for a rejected one,
+   * 'invalid_request' for a malformed or ambiguous one.
+   */
+  readonly tokenError: 'invalid_token' | 'invalid_request' | undefined;
+  constructor(message: string, tokenError?: 'invalid_token' | 'invalid_request') {
+    super(message);
+    this.tokenError = tokenError;
+  }
+}
+
+/** An authenticated caller whose principal and scopes do not include what a skill asks for. */
+export class SkillNotAllowedError extends DomainError {
+  readonly reason = 'SKILL_NOT_ALLOWED';
+  constructor(readonly skillId: string, requiredScopes: readonly string[]) {
+    super(
+      requiredScopes.length > 0
+        ? `skill "${skillId}" needs one of the scopes ${requiredScopes.join(', ')}, which this caller's credential does not carry`
+        : `skill "${skillId}" is restricted to principals this caller is not one of`,
+      { skill: skillId, requiredScopes: requiredScopes.join(' ') },
+    );
+  }
+}
+
+/** A per-caller limit was reached (request rate, running tasks, open streams); retry after the delay. */
+export class LimitExceededError extends DomainError {
+  readonly reason: 'RATE_LIMITED' | 'TOO_MANY_TASKS' | 'TOO_MANY_STREAMS';
+  constructor(
+    reason: 'RATE_LIMITED' | 'TOO_MANY_TASKS' | 'TOO_MANY_STREAMS',
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message, { retryAfterSeconds: String(retryAfterSeconds) });
+    this.reason = reason;
   }
 }

@@ -115,10 +115,12 @@ export type StreamItem = { kind: 'task'; task: Task } | { kind: 'message'; messa
 /** What a sent message produced: a direct reply, or the task it started or continued. */
 export type SendResult = { kind: 'message'; message: Message } | { kind: 'task'; task: Task };
 
-/** Who is asking, as far as the core cares: scoping of stored tasks. */
+/** Who is asking, as far as the core cares: scoping of stored tasks, and what the credential grants. */
 export interface Caller {
   tenant: string;
   principal: string;
+  /** Scopes the credential carries (a JWT's `scope`/`scp`); none for API keys and proxy identities. */
+  scopes?: readonly string[];
 }
 
 export const ANONYMOUS: Caller = Object.freeze({ tenant: '', principal: 'anonymous' });

@@ -39,6 +39,12 @@ export class Metrics {
     help: 'Skill runs that threw',
     registers: [this.registry],
   });
+  readonly tasksResumed = new Counter({
+    name: 'a2a_tasks_resumed_total',
+    help: 'Interrupted tasks run again from their stored request: after a restart, or taken over from a pod whose lease lapsed',
+    labelNames: ['trigger'] as const,
+    registers: [this.registry],
+  });
   readonly tasksExpired = new Counter({
     name: 'a2a_tasks_expired_total',
     help: 'Terminal tasks deleted by the retention sweep',
@@ -63,6 +69,24 @@ export class Metrics {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
+  readonly egressRefused = new Counter({
+    name: 'a2a_egress_refused_total',
+    help: 'Calls the egress guard refused (a URL a peer or caller supplied that leads to an internal address), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'kagent_auth_failures_total',
+    help: 'Requests refused because they were not authenticated, by reason (missing, rejected, malformed, expired, wrong-audience, …)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly limited = new Counter({
+    name: 'kagent_limited_total',
+    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
   readonly discoverySeconds = new Histogram({
     name: 'a2a_peer_discovery_duration_seconds',
     help: 'Time to fetch one peer agent card',
@@ -70,8 +94,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly httpConnections: Gauge = new Gauge({
+    name: 'a2a_http_connections',
+    help: 'Open HTTP connections (A2A clients, probes and scrapes)',
+    registers: [this.registry],
+    collect: (): void => this.httpConnections.set(this.connectionCount()),
+  });
+  readonly httpRejected = new Counter({
+    name: 'a2a_http_rejected_total',
+    help: 'Connections and requests cut or refused before an A2A answer: request_timeout, bad_request, client_aborted, connection_limit',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly storeFull: Gauge = new Gauge({
+    name: 'a2a_store_full',
+    help: '1 while the task store refuses writes for lack of room (disk or database full); the pod is not ready meanwhile',
+    registers: [this.registry],
+    collect: (): void => this.storeFull.set(this.storeIsFull() ? 1 : 0),
+  });
+  readonly storeWriteFailures = new Counter({
+    name: 'a2a_store_write_failures_total',
+    help: 'Task store writes that failed, by reason (full: no room on the disk or in the database)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  private connectionCount: () => number = () => 0;
+  private storeIsFull: () => boolean = () => false;
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present from the start, so that alerts on its rate see a zero rather than no series.
+    this.storeWriteFailures.inc({ reason: 'full' }, 0);
   }
 
   /** Seeds the per-state gauge from the store once; transitions keep it current. */
@@ -96,7 +149,21 @@ export class Metrics {
     }
   }
 
+  /** Where a2a_http_connections reads the open connection count at scrape time. */
+  countConnections(count: () => number): void {
+    this.connectionCount = count;
+  }
+
+  /** Where a2a_store_full reads the store's state at scrape time. */
+  watchStore(isFull: () => boolean): void {
+    this.storeIsFull = isFull;
+  }
+
   skillFailed(): void {
     this.skillFailures.inc();
+  }
+
+  taskResumed(trigger: 'restart' | 'lease'): void {
+    this.tasksResumed.inc({ trigger });
   }
 }

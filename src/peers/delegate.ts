@@ -4,6 +4,8 @@ import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskSt
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import { A2AClient } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
+import { EgressRefusedError } from './egress/index.js';
+import type { EgressGuard } from './egress/index.js';
 import { withoutTrailingSlashes } from '../model/text.js';
 import { redactCredentials } from '../observability/redact.js';
 
@@ -15,12 +17,22 @@ export interface DelegateOptions {
   /** Polling a peer that cannot stream: first wait, growing to at most maxPollMs. */
   pollMs?: number;
   maxPollMs?: number;
+  /** Checks an interface a peer's card advertises away from the peer's configured origin. */
+  egress: EgressGuard;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
+  /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
+  taskMetadata: {
+    read(taskId: string): Promise<JsonObject | undefined>;
+    merge(taskId: string, patch: JsonObject): Promise<void>;
+  };
 }
 
 /** Metadata key listing the pods a delegated message has passed through. */
 export const DELEGATED_BY = 'kagentDelegatedBy';
+
+/** Task metadata key naming the remote twin of a delegated task: `{ peer, taskId, contextId }`, the peer's URL without credentials. */
+export const DELEGATED_TO = 'kagentDelegatedTo';
 
 /** What the delegated work asks for: a skill id (else a tag), and optionally a peer. */
 export interface DelegationTarget {
@@ -58,11 +70,32 @@ function sameUrl(a: string, b: string): boolean {
   return withoutTrailingSlashes(a) === withoutTrailingSlashes(b);
 }
 
-/** Where a delegated local task's remote twin lives, for follow-up input and cancel. */
+/** A delegated local task's remote twin, for follow-up input and cancel. */
 interface Remote {
-  client: A2AClient;
   taskId: string;
   contextId: string;
+}
+
+/** The remote twin as stored with the local task (so it survives a restart). */
+interface RemoteLink extends Remote {
+  peer: string;
+}
+
+function readLink(metadata: JsonObject | undefined): RemoteLink | undefined {
+  const value = metadata?.[DELEGATED_TO];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { peer, taskId, contextId } = value;
+  return typeof peer === 'string' && typeof taskId === 'string' && typeof contextId === 'string' ? { peer, taskId, contextId } : undefined;
+}
+
+/** A peer URL fit to store and show: credentials in it (user info, a query) stay in the configuration. */
+function withoutCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+  } catch {
+    return '(unparsable peer URL)';
+  }
 }
 
 /**
@@ -73,8 +106,7 @@ interface Remote {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const remotes = new Map<string, Remote>();
-  const connect = options.connect ?? ((url: string) => A2AClient.connect(url));
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress));
   return {
     descriptor: {
       id: 'delegate',
@@ -87,8 +119,9 @@ export function delegateSkill(options: DelegateOptions): Skill {
       outputModes: ['text/plain', 'application/json', 'application/octet-stream'],
     },
     async execute(ctx: SkillContext): Promise<void> {
-      const existing = remotes.get(ctx.taskId);
-      if (existing !== undefined) return relayFollowUp(ctx, existing, options, remotes);
+      // A follow-up (input the remote asked for) goes to the same remote task, also after a restart.
+      const link = readLink(await options.taskMetadata.read(ctx.taskId));
+      if (link !== undefined) return relayFollowUp(ctx, link, options, connect);
       const passedThrough = chain(ctx.message);
       if (passedThrough.includes(options.self)) {
         return ctx.fail(`this work was already delegated through ${passedThrough.join(' → ')}; refusing to pass it around in a circle`);
@@ -100,17 +133,51 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
       await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
-      const client = await connect(peer.url);
+      const client = await connectOrFail(ctx, peer, connect);
+      if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
-      await mirror(ctx, client, outgoing, options, remotes);
+      await mirror(ctx, client, peer.url, outgoing, options);
     },
   };
 }
 
-async function relayFollowUp(ctx: SkillContext, remote: Remote, options: DelegateOptions, remotes: Map<string, Remote>): Promise<void> {
+/**
+ * A client for a discovered peer. Its card comes from the URL the operator
+ * configured; the interface the card advertises is the peer's word only, so
+ * one on another origin (it could name 169.254.169.254) must pass the egress
+ * guard, and is then called through the guard's pool, which checks again at
+ * connect time.
+ */
+async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
+  // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
+  const client = await A2AClient.connect(base, { endpoint: 'card' });
+  if (new URL(client.card.url).origin === new URL(base).origin) return client;
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
+  await egress.check(guarded.card.url);
+  return guarded;
+}
+
+/** Connects through the egress guard; undefined (the task failed, saying why) when the peer's card points where this agent will not call. */
+async function connectOrFail(ctx: SkillContext, peer: PeerStatus, connect: (url: string) => Promise<A2AClient>): Promise<A2AClient | undefined> {
+  try {
+    return await connect(peer.url);
+  } catch (error) {
+    if (!(error instanceof EgressRefusedError)) throw error;
+    await ctx.fail(`the card of peer ${peer.name ?? redactCredentials(peer.url)} advertises an interface this agent will not call: ${error.message}`);
+    return undefined;
+  }
+}
+
+async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: DelegateOptions, connect: (url: string) => Promise<A2AClient>): Promise<void> {
+  const peer = options.peers().find((p) => withoutCredentials(p.url) === link.peer);
+  if (peer === undefined) {
+    return ctx.fail(`the peer agent ${link.peer} that holds the delegated task ${link.taskId} is no longer configured; start a new task`);
+  }
   await ctx.working();
-  const outgoing = outgoingMessage(ctx.message, remote, [...chain(ctx.message), options.self]);
-  await mirror(ctx, remote.client, outgoing, options, remotes);
+  const client = await connectOrFail(ctx, peer, connect);
+  if (client === undefined) return;
+  const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
+  await mirror(ctx, client, peer.url, outgoing, options);
 }
 
 function chain(message: Message): string[] {
@@ -136,17 +203,19 @@ function outgoingMessage(message: Message, remote: Remote | undefined, passedThr
   return out;
 }
 
-async function mirror(ctx: SkillContext, client: A2AClient, message: Message, options: DelegateOptions, remotes: Map<string, Remote>): Promise<void> {
+async function mirror(ctx: SkillContext, client: A2AClient, peerUrl: string, message: Message, options: DelegateOptions): Promise<void> {
   let remote: Remote | undefined;
+  // Only a local task that is canceled (or shut down) while its remote twin still runs cancels the twin.
   const onAbort = () => {
     if (remote !== undefined) void client.cancelTask(remote.taskId).catch(() => undefined);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {
     let final: TaskStatus | undefined;
-    const track = (task: { id: string; contextId: string }) => {
-      remote = { client, taskId: task.id, contextId: task.contextId };
-      remotes.set(ctx.taskId, remote);
+    const track = async (task: { id: string; contextId: string }) => {
+      if (remote?.taskId === task.id && remote.contextId === task.contextId) return;
+      remote = { taskId: task.id, contextId: task.contextId };
+      await options.taskMetadata.merge(ctx.taskId, { [DELEGATED_TO]: { peer: withoutCredentials(peerUrl), ...remote } });
       if (ctx.signal.aborted) onAbort();
     };
     if (client.card.streaming) {
@@ -157,21 +226,23 @@ async function mirror(ctx: SkillContext, client: A2AClient, message: Message, op
     } else {
       final = await poll(ctx, client, message, options, track);
     }
-    await finish(ctx, final, remotes);
+    // The remote task has ended or waits for input: ending the local one must not cancel it.
+    ctx.signal.removeEventListener('abort', onAbort);
+    await finish(ctx, final);
   } finally {
     ctx.signal.removeEventListener('abort', onAbort);
   }
 }
 
 /** Mirrors one remote stream item; returns the remote's status when it ends or waits. */
-async function mirrorItem(ctx: SkillContext, item: StreamItem, track: (task: { id: string; contextId: string }) => void): Promise<TaskStatus | undefined> {
+async function mirrorItem(ctx: SkillContext, item: StreamItem, track: (task: { id: string; contextId: string }) => Promise<void>): Promise<TaskStatus | undefined> {
   switch (item.kind) {
     case 'message':
       // A peer that answers with a message alone: that is the result.
       await ctx.complete(item.message.parts);
       return undefined;
     case 'task':
-      track(item.task);
+      await track(item.task);
       for (const artifact of item.task.artifacts) await ctx.artifact(artifact, { lastChunk: true });
       return isTerminal(item.task.status.state) || isInterrupted(item.task.status.state) ? item.task.status : undefined;
     case 'artifact-update':
@@ -192,7 +263,7 @@ async function poll(
   client: A2AClient,
   message: Message,
   options: DelegateOptions,
-  track: (task: { id: string; contextId: string }) => void,
+  track: (task: { id: string; contextId: string }) => Promise<void>,
 ): Promise<TaskStatus | undefined> {
   const sent = await client.send(message, { returnImmediately: true, signal: ctx.signal });
   if (sent.kind === 'message') {
@@ -200,7 +271,7 @@ async function poll(
     return undefined;
   }
   let task: Task = sent.task;
-  track(task);
+  await track(task);
   const seen = new Map<string, string>();
   let wait = options.pollMs ?? 500;
   for (;;) {
@@ -220,10 +291,9 @@ async function mirrorArtifact(ctx: SkillContext, artifact: Artifact, seen: Map<s
   await ctx.artifact(artifact, { lastChunk: true });
 }
 
-async function finish(ctx: SkillContext, status: TaskStatus | undefined, remotes: Map<string, Remote>): Promise<void> {
+async function finish(ctx: SkillContext, status: TaskStatus | undefined): Promise<void> {
   if (status === undefined) return;
   const reply: AgentReply | undefined = status.message?.parts;
-  if (!isInterrupted(status.state)) remotes.delete(ctx.taskId);
   switch (status.state) {
     case 'completed':
       return ctx.complete(reply);

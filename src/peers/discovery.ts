@@ -34,22 +34,54 @@ export interface DiscoveryOptions {
   /** 0..1: random lengthening of each wait, so replicas do not fetch in lockstep. */
   jitter?: number;
   random?: () => number;
+  /**
+   * Fetches a card from a peer's configured URL. The agent passes its egress
+   * guard's, which checks every redirect hop; without one, no redirect is followed.
+   */
+  fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
 }
 
 interface Entry {
   status: PeerStatus;
   etag?: string;
+  /** When the next check is due; meaningless while one is in flight. */
   nextAt: number;
-  checking: boolean;
+  /** The check in flight, if any: it ends (answered, failed or timed out) by its deadline. */
+  inFlight?: AbortController;
 }
+
+type CardInfo = Pick<PeerStatus, 'name' | 'description' | 'protocolVersions' | 'skills'>;
+
+/** What one check found; applied to the peer's status only if the check was not withdrawn. */
+type Outcome =
+  | { kind: 'healthy'; card?: CardInfo; etag: string | undefined }
+  | { kind: 'stale' | 'unreachable'; error: string };
+
+/** A check ran past its deadline. */
+class CheckTimedOut extends Error {
+  override name = 'TimeoutError';
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/** A check no longer wanted: discovery stopped, or the peer was removed. */
+class Withdrawn extends Error {}
 
 const CARD_PATHS = ['/.well-known/agent-card.json', '/.well-known/agent.json'];
 const MAX_BACKOFF_FACTOR = 8;
+/** Node's timers hold at most 2^31-1 ms; a longer (or infinite) delay fires after 1 ms with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Fetches each peer's agent card every interval (jittered), with
  * If-None-Match, in the background. A failing peer is retried with backoff,
  * never more often than the interval. Requests never wait on discovery.
+ *
+ * One timer serves every peer: it is set for the earliest due time among the
+ * peers not being checked. A peer being checked is not due; its check ends by
+ * its deadline and then sets the peer's next due time and the timer. With
+ * every peer mid-check there is no timer at all.
  */
 export class PeerDiscovery {
   private readonly peers = new Map<string, Entry>();
@@ -69,6 +101,8 @@ export class PeerDiscovery {
   stop(): void {
     this.running = false;
     clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const entry of this.peers.values()) entry.inFlight?.abort(new Withdrawn());
   }
 
   get interval(): number {
@@ -88,7 +122,11 @@ export class PeerDiscovery {
   /** Replaces the peer list: new peers are checked at once, removed ones forgotten. */
   setPeers(targets: readonly PeerTarget[]): void {
     const wanted = new Map(targets.map((t) => [normalize(t.url), t]));
-    for (const url of this.peers.keys()) if (!wanted.has(url)) this.peers.delete(url);
+    for (const [url, entry] of this.peers) {
+      if (wanted.has(url)) continue;
+      entry.inFlight?.abort(new Withdrawn());
+      this.peers.delete(url);
+    }
     for (const [url, target] of wanted) {
       const existing = this.peers.get(url);
       if (existing !== undefined) {
@@ -98,7 +136,6 @@ export class PeerDiscovery {
       const entry: Entry = {
         status: { url, source: target.source, state: 'pending', protocolVersions: [], skills: [], consecutiveFailures: 0, nextCheckAt: '' },
         nextAt: 0,
-        checking: false,
       };
       this.setNext(entry, Date.now());
       this.peers.set(url, entry);
@@ -128,104 +165,105 @@ export class PeerDiscovery {
 
   private schedule(): void {
     clearTimeout(this.timer);
-    if (!this.running || this.peers.size === 0) return;
-    const next = Math.min(...[...this.peers.values()].map((e) => e.nextAt));
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now()));
+    this.timer = undefined;
+    if (!this.running) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.peers.values()) if (entry.inFlight === undefined && entry.nextAt < next) next = entry.nextAt;
+    // Nothing is due while every peer is being checked: the end of a check schedules again.
+    if (next === Number.POSITIVE_INFINITY) return;
+    // A due time beyond what a timer holds is reached in several waits.
+    this.timer = setTimeout(() => this.tick(), Math.min(MAX_TIMER_MS, Math.max(0, next - Date.now())));
     this.timer.unref();
   }
 
   private tick(): void {
+    this.timer = undefined;
     const now = Date.now();
-    for (const entry of this.peers.values()) if (entry.nextAt <= now && !entry.checking) void this.check(entry);
+    for (const entry of this.peers.values()) if (entry.inFlight === undefined && entry.nextAt <= now) void this.check(entry);
     this.schedule();
   }
 
   private async check(entry: Entry): Promise<void> {
-    if (entry.checking) return;
-    entry.checking = true;
-    // Until this check ends, the peer is not due again.
-    entry.nextAt = Number.POSITIVE_INFINITY;
+    if (entry.inFlight !== undefined) return;
+    const timeoutMs = this.options.timeoutMs ?? Math.min(this.intervalMs, 10_000);
+    // One deadline for the whole check (every card path, headers and body), whatever the peer does.
+    const controller = new AbortController();
+    entry.inFlight = controller;
+    const deadline = setTimeout(() => controller.abort(new CheckTimedOut(timeoutMs)), Math.min(MAX_TIMER_MS, timeoutMs));
+    deadline.unref();
     const started = process.hrtime.bigint();
+    let outcome: Outcome;
     try {
-      await this.fetchCard(entry);
+      // The race ends the check at its deadline even if the fetch is slow to notice the abort.
+      outcome = await Promise.race([this.fetchCard(entry.status.url, entry.etag, controller.signal), whenAborted(controller.signal)]);
+    } catch (error) {
+      outcome = { kind: 'unreachable', error: describe(error) };
     } finally {
-      entry.checking = false;
-      const failures = entry.status.consecutiveFailures;
-      const factor = failures === 0 ? 1 : Math.min(2 ** (failures - 1), MAX_BACKOFF_FACTOR);
-      this.setNext(entry, Date.now() + this.wait(this.intervalMs * factor));
-      this.options.onChecked?.(publicStatus(entry.status), Number(process.hrtime.bigint() - started) / 1e9);
-      if (this.peers.get(entry.status.url) === entry) this.schedule();
+      clearTimeout(deadline);
+      entry.inFlight = undefined;
     }
+    // Stopped, or the peer was removed meanwhile: nothing to record.
+    if (controller.signal.reason instanceof Withdrawn) return;
+    this.record(entry, outcome);
+    const failures = entry.status.consecutiveFailures;
+    const factor = failures === 0 ? 1 : Math.min(2 ** (failures - 1), MAX_BACKOFF_FACTOR);
+    this.setNext(entry, Date.now() + this.wait(this.intervalMs * factor));
+    this.options.onChecked?.(publicStatus(entry.status), Number(process.hrtime.bigint() - started) / 1e9);
+    if (this.peers.get(entry.status.url) === entry) this.schedule();
   }
 
-  private async fetchCard(entry: Entry): Promise<void> {
-    const { status } = entry;
-    const timeout = this.options.timeoutMs ?? Math.min(this.intervalMs, 10_000);
+  /** Fetches the card, trying each path; touches nothing of the peer's status (a late answer must not count). */
+  private async fetchCard(url: string, etag: string | undefined, signal: AbortSignal): Promise<Outcome> {
     for (const path of CARD_PATHS) {
       let res: Response;
       try {
-        res = await fetch(status.url + path, {
-          headers: { accept: 'application/json', ...(entry.etag !== undefined && path === CARD_PATHS[0] ? { 'if-none-match': entry.etag } : {}) },
-          signal: AbortSignal.timeout(timeout),
+        res = await (this.options.fetch ?? fetchNoRedirect)(url + path, {
+          headers: { accept: 'application/json', ...(etag !== undefined && path === CARD_PATHS[0] ? { 'if-none-match': etag } : {}) },
+          signal,
         });
       } catch (error) {
-        return this.failed(entry, 'unreachable', describe(error));
+        return { kind: 'unreachable', error: describe(error) };
       }
       if (res.status === 404 && path !== CARD_PATHS[CARD_PATHS.length - 1]) {
         await res.body?.cancel();
         continue;
       }
-      if (res.status === 304) return this.succeeded(entry);
+      if (res.status === 304) return { kind: 'healthy', etag };
       if (!res.ok) {
         await res.body?.cancel();
-        return this.failed(entry, 'unreachable', `GET ${path} answered HTTP ${res.status}`);
+        return { kind: 'unreachable', error: `GET ${path} answered HTTP ${res.status}` };
       }
-      let card: unknown;
+      let raw: unknown;
       try {
-        card = await res.json();
-      } catch {
-        return this.failed(entry, 'stale', `the card at ${path} is not JSON`);
+        raw = await res.json();
+      } catch (error) {
+        if (signal.aborted) return { kind: 'unreachable', error: describe(error) };
+        return { kind: 'stale', error: `the card at ${path} is not JSON` };
       }
-      const problem = this.absorbCard(status, card);
-      if (problem !== undefined) return this.failed(entry, 'stale', `the card at ${path} is unusable: ${problem}`);
-      const etag = res.headers.get('etag');
-      if (etag !== null && path === CARD_PATHS[0]) entry.etag = etag;
-      else delete entry.etag;
-      return this.succeeded(entry);
+      const card = readCard(raw);
+      if (typeof card === 'string') return { kind: 'stale', error: `the card at ${path} is unusable: ${card}` };
+      const newEtag = res.headers.get('etag');
+      return { kind: 'healthy', card, etag: newEtag !== null && path === CARD_PATHS[0] ? newEtag : undefined };
     }
+    return { kind: 'unreachable', error: 'no card path answered' };
   }
 
-  /** Takes what routing needs from a card; returns what is wrong with it, if anything. */
-  private absorbCard(status: PeerStatus, raw: unknown): string | undefined {
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
-    const card = raw as Record<string, unknown>;
-    if (typeof card.name !== 'string') return 'no name';
-    const interfaces = Array.isArray(card.supportedInterfaces) ? (card.supportedInterfaces as Record<string, unknown>[]) : [];
-    const versions = new Set(interfaces.map((i) => String(i.protocolVersion ?? '')).filter((v) => v !== ''));
-    if (typeof card.protocolVersion === 'string') versions.add(card.protocolVersion);
-    if (versions.size === 0) versions.add('0.3');
-    const skills = Array.isArray(card.skills) ? (card.skills as Record<string, unknown>[]) : [];
-    status.name = card.name;
-    if (typeof card.description === 'string') status.description = card.description;
-    status.protocolVersions = [...versions];
-    status.skills = skills
-      .filter((s) => typeof s.id === 'string')
-      .map((s) => ({ id: String(s.id), name: String(s.name ?? s.id), tags: Array.isArray(s.tags) ? s.tags.map(String) : [] }));
-    return undefined;
-  }
-
-  private succeeded(entry: Entry): void {
-    entry.status.state = 'healthy';
-    entry.status.lastSeen = new Date().toISOString();
-    entry.status.consecutiveFailures = 0;
-  }
-
-  private failed(entry: Entry, state: 'stale' | 'unreachable', error: string): void {
-    // A peer that answers with an unusable card keeps its last good one; one that never gave one has nothing to keep.
-    entry.status.state = state === 'stale' && entry.status.name === undefined ? 'unreachable' : state;
-    entry.status.lastError = error;
-    entry.status.lastErrorAt = new Date().toISOString();
-    entry.status.consecutiveFailures += 1;
+  private record(entry: Entry, outcome: Outcome): void {
+    const { status } = entry;
+    if (outcome.kind !== 'healthy') {
+      // A peer that answers with an unusable card keeps its last good one; one that never gave one has nothing to keep.
+      status.state = outcome.kind === 'stale' && status.name === undefined ? 'unreachable' : outcome.kind;
+      status.lastError = outcome.error;
+      status.lastErrorAt = new Date().toISOString();
+      status.consecutiveFailures += 1;
+      return;
+    }
+    if (outcome.card !== undefined) Object.assign(status, outcome.card);
+    if (outcome.etag === undefined) delete entry.etag;
+    else entry.etag = outcome.etag;
+    status.state = 'healthy';
+    status.lastSeen = new Date().toISOString();
+    status.consecutiveFailures = 0;
   }
 
   private setNext(entry: Entry, at: number): void {
@@ -239,6 +277,39 @@ export class PeerDiscovery {
     const random = this.options.random ?? Math.random;
     return Math.round(base * (1 + jitter * random()));
   }
+}
+
+/** Takes what routing needs from a card, or says what is wrong with it. */
+function readCard(raw: unknown): CardInfo | string {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return 'not a JSON object';
+  const card = raw as Record<string, unknown>;
+  if (typeof card.name !== 'string') return 'no name';
+  const interfaces = Array.isArray(card.supportedInterfaces) ? (card.supportedInterfaces as Record<string, unknown>[]) : [];
+  const versions = new Set(interfaces.map((i) => String(i.protocolVersion ?? '')).filter((v) => v !== ''));
+  if (typeof card.protocolVersion === 'string') versions.add(card.protocolVersion);
+  if (versions.size === 0) versions.add('0.3');
+  const skills = Array.isArray(card.skills) ? (card.skills as Record<string, unknown>[]) : [];
+  return {
+    name: card.name,
+    ...(typeof card.description === 'string' ? { description: card.description } : {}),
+    protocolVersions: [...versions],
+    skills: skills
+      .filter((s) => typeof s.id === 'string')
+      .map((s) => ({ id: String(s.id), name: String(s.name ?? s.id), tags: Array.isArray(s.tags) ? s.tags.map(String) : [] })),
+  };
+}
+
+/** Rejects with the signal's reason once it aborts. */
+function whenAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+/** A redirect from a peer's URL leads somewhere the operator did not name: without a guard to check it, it is not followed. */
+function fetchNoRedirect(url: string, init: { headers: Record<string, string>; signal: AbortSignal }): Promise<Response> {
+  return fetch(url, { ...init, redirect: 'manual' });
 }
 
 function publicStatus(status: PeerStatus): PeerStatus {

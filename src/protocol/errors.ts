@@ -5,10 +5,14 @@ import {
   ExtendedAgentCardNotConfiguredError,
   InvalidParamsError,
   InvalidStateTransitionError,
+  LimitExceededError,
   OwnerUnavailableError,
   PushNotificationNotSupportedError,
+  StoreFullError,
   TaskNotCancelableError,
   TaskNotFoundError,
+  SkillNotAllowedError,
+  UnauthenticatedError,
   UnavailableError,
   UnknownSkillError,
   UnsupportedOperationError,
@@ -32,8 +36,14 @@ export const JSONRPC = {
   EXTENDED_CARD_NOT_CONFIGURED: -32007,
   EXTENSION_SUPPORT_REQUIRED: -32008,
   VERSION_NOT_SUPPORTED: -32009,
-  /** Implementation-defined server error: the agent is draining or the owner is unavailable; retry. */
+  /** Implementation-defined server error: the agent is draining, the owner is unavailable or the store is full; retry. */
   UNAVAILABLE: -32050,
+  /** Implementation-defined: no credential, or one not accepted (HTTP 401). */
+  UNAUTHENTICATED: -32051,
+  /** Implementation-defined: authenticated, but not allowed to use the skill (HTTP 403). */
+  PERMISSION_DENIED: -32052,
+  /** Implementation-defined: a per-caller limit was reached; retry after the delay (HTTP 429). */
+  RESOURCE_EXHAUSTED: -32053,
 } as const;
 
 export const ERROR_DOMAIN = 'a2a-protocol.org';
@@ -51,6 +61,12 @@ export const REASON_CODES: Readonly<Record<string, number>> = {
   VERSION_NOT_SUPPORTED: JSONRPC.VERSION_NOT_SUPPORTED,
   UNAVAILABLE: JSONRPC.UNAVAILABLE,
   OWNER_UNAVAILABLE: JSONRPC.UNAVAILABLE,
+  STORE_FULL: JSONRPC.UNAVAILABLE,
+  UNAUTHENTICATED: JSONRPC.UNAUTHENTICATED,
+  SKILL_NOT_ALLOWED: JSONRPC.PERMISSION_DENIED,
+  RATE_LIMITED: JSONRPC.RESOURCE_EXHAUSTED,
+  TOO_MANY_TASKS: JSONRPC.RESOURCE_EXHAUSTED,
+  TOO_MANY_STREAMS: JSONRPC.RESOURCE_EXHAUSTED,
 };
 
 export interface WireError {
@@ -134,7 +150,15 @@ export function toWireError(error: unknown): WireError {
     if (error instanceof OwnerUnavailableError) {
       return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
     }
+    if (error instanceof StoreFullError) {
+      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
+    }
     if (error instanceof ConcurrentUpdateError) return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: 1 };
+    if (error instanceof UnauthenticatedError) return { ...base, code: JSONRPC.UNAUTHENTICATED, httpStatus: 401 };
+    if (error instanceof SkillNotAllowedError) return { ...base, code: JSONRPC.PERMISSION_DENIED, httpStatus: 403 };
+    if (error instanceof LimitExceededError) {
+      return { ...base, code: JSONRPC.RESOURCE_EXHAUSTED, httpStatus: 429, retryAfterSeconds: error.retryAfterSeconds };
+    }
   }
   // Anything else is our bug: say so without leaking internals.
   return { code: JSONRPC.INTERNAL_ERROR, httpStatus: 500, message: 'Internal error', reason: 'INTERNAL', details: {} };

@@ -25,6 +25,7 @@ export function echoSkill(options: EchoOptions): Skill {
       inputModes: ['text/plain', 'application/json', 'application/octet-stream'],
       outputModes: ['text/plain', 'application/json', 'application/octet-stream'],
     },
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       const delayMs = Math.min(requestedDelay(ctx.message.metadata?.delayMs), options.maxDelayMs);
       await ctx.working(delayMs > 0 ? `echoing in ${delayMs} ms` : undefined);
@@ -33,7 +34,8 @@ export function echoSkill(options: EchoOptions): Skill {
       while (elapsed < delayMs) {
         await sleep(Math.min(1000, delayMs - elapsed), undefined, { signal: ctx.signal });
         elapsed = Date.now() - started;
-        if (elapsed < delayMs) await ctx.working(`working: ${Math.floor(elapsed / 1000)}s of ${Math.ceil(delayMs / 1000)}s`);
+        // The state travels beside the text: every client shows "working" already.
+        if (elapsed < delayMs) await ctx.working(`${Math.floor(elapsed / 1000)}s of ${Math.ceil(delayMs / 1000)}s`);
       }
       const parts: Part[] = ctx.message.parts;
       await ctx.artifact({ artifactId: 'echo', name: 'echo', parts }, { lastChunk: true });

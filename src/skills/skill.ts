@@ -47,6 +47,13 @@ export interface Skill {
    */
   readonly deduplicateRequests?: boolean;
   /**
+   * Whether a run interrupted by a restart (or by its pod losing its lease) may
+   * run again from the stored request: true only when running the request twice
+   * does no harm nor costs anything that matters. Default false: such a task
+   * fails with a reason, and the caller decides whether to send it again.
+   */
+  readonly resumable?: boolean;
+  /**
    * Answers a message with a message alone, creating no task; returning
    * undefined makes the message start a task that `execute` runs.
    */

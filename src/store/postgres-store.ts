@@ -4,6 +4,7 @@ import { endsStream } from '../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
+  JsonObject,
   ListTasksQuery,
   Message,
   Task,
@@ -14,10 +15,13 @@ import type {
   VersionedEvent,
 } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
+import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { MIGRATIONS } from './postgres/migrations.js';
 import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
   PageBudget,
   SharedStore,
   StatusChange,
@@ -42,6 +46,8 @@ export interface PostgresStoreOptions {
   pod: string;
   /** Errors no caller awaits: a dropped idle or listening connection, a throwing change listener. */
   onBackgroundError?: (error: unknown) => void;
+  /** Called for every write refused because the database server's disk is full. */
+  onFull?: () => void;
 }
 
 const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
@@ -63,6 +69,7 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
   history?: string[];
   artifacts?: string[];
 }
@@ -75,6 +82,15 @@ interface HeadRow {
   skill: string;
   pod: string;
 }
+
+interface InterruptedRow extends HeadRow {
+  tenant: string;
+  principal: string;
+  resumes: number;
+  lease_pod: string | null;
+}
+
+const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant, principal, resumes, lease_pod';
 
 /** The transaction is rolled back and the call answers with `value`. */
 class Rollback<T> {
@@ -106,6 +122,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private pool: pg.Pool | undefined;
   private feed: ChangeFeed | undefined;
   private readonly s: string;
+  private readonly fullState: FullState;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -123,6 +140,25 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     if (typeof options.pod !== 'string' || options.pod === '') throw new Error('PostgreSQL store: pod is required');
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
+    this.fullState = new FullState(options.onFull);
+  }
+
+  get isFull(): boolean {
+    return this.fullState.isFull;
+  }
+
+  async probeWrite(): Promise<void> {
+    // Committed, so it reaches the disk and the WAL as real writes do; deleted in the same transaction, so nothing stays.
+    await this.inTransaction(async (client) => {
+      const probe = `${PROBE_TASK_ID}${this.options.pod}`;
+      // Rows below the TOAST threshold are stored as they are, uncompressed.
+      await client.query(
+        `INSERT INTO ${this.s}.task_events (task_id, version, event_json)
+         SELECT $1, g, repeat(md5(g::text), 6) FROM generate_series(1, $2::int) g`,
+        [probe, Math.ceil(PROBE_BYTES / 192)],
+      );
+      await client.query(`DELETE FROM ${this.s}.task_events WHERE task_id = $1`, [probe]);
+    });
   }
 
   get shared(): SharedStore {
@@ -228,10 +264,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         return outcome.value;
       }
       await client.query('COMMIT');
+      this.fullState.succeeded();
       return outcome;
     } catch (error) {
       await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
+      throw this.fullState.failed(error);
     } finally {
       client.release(broken);
     }
@@ -253,14 +290,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
   }
 
-  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string }> {
-    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string }>(
-      `SELECT state, version, context_id FROM ${this.s}.tasks WHERE id = $1`,
+  private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string; resumes: number }> {
+    const { rows } = await client.query<{ state: TaskState; version: number; context_id: string; resumes: number }>(
+      `SELECT state, version, context_id, resumes FROM ${this.s}.tasks WHERE id = $1`,
       [taskId],
     );
     const row = rows[0];
     if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
-    return { state: row.state, version: row.version, contextId: row.context_id };
+    return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
   private async compareAndSwap(client: pg.PoolClient, sql: string, params: unknown[]): Promise<number> {
@@ -322,7 +359,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   private taskSelect(historyParam: string, includeArtifacts: boolean): string {
     // One statement reads the row, its history and its artifacts from one snapshot.
-    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod,
+    return `SELECT t.id, t.context_id, t.state, t.status_json, t.metadata_json, t.updated_at, t.version, t.skill, t.pod, t.resumes,
         ARRAY(SELECT h.json FROM (
           SELECT m.json, m.n FROM ${this.s}.messages m WHERE m.task_id = t.id ORDER BY m.n DESC LIMIT ${historyParam}
         ) h ORDER BY h.n) AS history
@@ -337,7 +374,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     );
     const row = rows[0];
     if (row === undefined) return undefined;
-    return { task: assemble(row), version: row.version, skill: row.skill };
+    return { task: assemble(row), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
@@ -361,17 +398,35 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return rowCount !== null && rowCount > 0;
   }
 
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    const { rows } = await this.db.query<{ metadata_json: string | null }>(`SELECT metadata_json FROM ${this.s}.tasks WHERE id = $1`, [taskId]);
+    const json = rows[0]?.metadata_json;
+    return json == null ? undefined : (JSON.parse(json) as JsonObject);
+  }
+
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    // One statement: concurrent merges of other keys are not lost, and the task's version (its events) is untouched.
+    await this.inTransaction(async (client) => {
+      const { rowCount } = await client.query(
+        `UPDATE ${this.s}.tasks SET metadata_json = (COALESCE(metadata_json::jsonb, '{}'::jsonb) || $2::jsonb)::text WHERE id = $1`,
+        [taskId, JSON.stringify(patch)],
+      );
+      if (rowCount === 0) throw new Error(`task ${taskId} vanished from the store`);
+    });
+  }
+
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
     const state = change.status.state;
     const leased = holdsLease(state);
     return this.casWrite<TransitionResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, change.run, change.ifVersion)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       // Taking the row first serialises the writers of one task before any of them touches its messages.
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
-           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint
+           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
          WHERE id = $1 AND version = $2 RETURNING version`,
         [
           taskId,
@@ -381,6 +436,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(change.status.timestamp),
           leased ? this.options.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          change.resume === true ? 1 : 0,
         ],
       );
       if (change.userMessage !== undefined) {
@@ -406,10 +462,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     append: boolean,
     allowedFrom: readonly TaskState[],
     lastChunk = false,
+    run?: number,
   ): Promise<WriteResult> {
     return this.casWrite<WriteResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
+      if (superseded(current, run, undefined)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       const version = await this.compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
@@ -526,12 +584,13 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         ${includeArtifacts ? `+ COALESCE((SELECT SUM(octet_length(a.json)) FROM ${this.s}.artifacts a WHERE a.task_id = t.id), 0)` : ''})`;
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE pod = $1 AND state IN ${ACTIVE_SQL}`,
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    // By the lease holder, not the creator: a task another pod took over or continued is that pod's to run.
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks WHERE lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
       [pod],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
@@ -543,7 +602,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         [cutoffMs, limit],
       );
       const deleted: Partial<Record<TaskState, number>> = {};
-      if (rows.length === 0) return deleted;
+      // Nothing written is no sign that writes fit again.
+      if (rows.length === 0) return new Rollback(deleted);
       const ids = rows.map((row) => row.id);
       for (const table of ['messages', 'artifacts', 'task_events', 'push_configs', 'push_outbox']) {
         await client.query(`DELETE FROM ${this.s}.${table} WHERE task_id = ANY($1::text[])`, [ids]);
@@ -570,14 +630,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }
 
-  async onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>> {
+  async onTaskChanged(listener: (taskId: string, version: number) => void, onMissed?: () => void): Promise<() => Promise<void>> {
     if (this.pool === undefined) throw new Error('task store is not open');
     let feed = this.feed;
     if (feed === undefined) {
       feed = new ChangeFeed(this.connectionConfig('listen'), this.channel, (error) => this.reportBackground(error));
       this.feed = feed;
     }
-    feed.add(listener);
+    feed.add(listener, onMissed);
     try {
       await feed.ready;
     } catch (error) {
@@ -601,21 +661,34 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   async renewLeases(pod: string, taskIds: readonly string[]): Promise<void> {
     const db = this.db;
     if (taskIds.length === 0) return;
-    await db.query(
-      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} + $3::bigint
+    await db
+      .query(
+        `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} + $3::bigint
+         WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
+        [pod, [...taskIds], this.options.leaseTtlMs],
+      )
+      .catch((error: unknown) => {
+        throw this.fullState.failed(error);
+      });
+  }
+
+  async releaseLeases(pod: string, taskIds: readonly string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.db.query(
+      `UPDATE ${this.s}.tasks SET lease_expires_at = ${NOW_MS} - 1
        WHERE id = ANY($2::text[]) AND lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
-      [pod, [...taskIds], this.options.leaseTtlMs],
+      [pod, [...taskIds]],
     );
   }
 
-  async expiredLeases(limit: number): Promise<TaskHead[]> {
-    const { rows } = await this.db.query<HeadRow>(
-      `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks
+  async expiredLeases(limit: number): Promise<InterruptedTask[]> {
+    const { rows } = await this.db.query<InterruptedRow>(
+      `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks
        WHERE state IN ${ACTIVE_SQL} AND lease_expires_at < ${NOW_MS}
        ORDER BY lease_expires_at, id LIMIT $1`,
       [limit],
     );
-    return rows.map(head);
+    return rows.map(interrupted);
   }
 }
 
@@ -637,6 +710,10 @@ function assemble(row: TaskRow): Task {
 
 function head(row: HeadRow): TaskHead {
   return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+}
+
+function interrupted(row: InterruptedRow): InterruptedTask {
+  return { ...head(row), caller: { tenant: row.tenant, principal: row.principal }, holder: row.lease_pod ?? row.pod, resumes: row.resumes };
 }
 
 /** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */

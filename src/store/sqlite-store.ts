@@ -1,12 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
+import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
 import { decodePageToken, encodePageToken } from './page-token.js';
 import { parseTask, storedBytes } from './stored-json.js';
 import type { StoredJson } from './stored-json.js';
+import { superseded } from './task-store.js';
 import type {
+  InterruptedTask,
   PageBudget,
   StatusChange,
   StoredTask,
@@ -22,6 +25,10 @@ export interface SqliteStoreOptions {
   path: string;
   /** 'full' syncs the WAL on every commit (survives power loss); 'normal' survives process crashes only. */
   synchronous: 'full' | 'normal';
+  /** Most pages the database may hold (PRAGMA max_page_count, set on every open: SQLite does not keep it). */
+  maxPages?: number;
+  /** Called for every write refused because the database or its disk is full. */
+  onFull?: () => void;
 }
 
 const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
@@ -85,7 +92,21 @@ const MIGRATIONS: readonly string[] = [
     next_attempt_at INTEGER NOT NULL
   );
   `,
+  // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
+  `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
 ];
+
+/** Errors a checkpoint on a full or failing disk may raise. */
+function isOutOfSpaceOrIo(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return isOutOfSpace(error) || (typeof code === 'string' && code.startsWith('SQLITE_IOERR'));
+}
+
+interface PendingWrite {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
 
 interface TaskRow {
   id: string;
@@ -97,20 +118,37 @@ interface TaskRow {
   version: number;
   skill: string;
   pod: string;
+  resumes: number;
 }
 
 export class SqliteTaskStore implements TaskStore {
   readonly kind = 'sqlite';
   private db: Database.Database | undefined;
-  private readonly pending: { run: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
+  private readonly pending: PendingWrite[] = [];
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
   /** Runs one write inside the batch's transaction, in a savepoint of its own. */
   private savepoint!: (job: () => unknown) => unknown;
+  private readonly fullState: FullState;
 
-  constructor(private readonly options: SqliteStoreOptions) {}
+  constructor(private readonly options: SqliteStoreOptions) {
+    this.fullState = new FullState(options.onFull);
+  }
 
   get isOpen(): boolean {
     return this.db?.open === true;
+  }
+
+  get isFull(): boolean {
+    return this.fullState.isFull;
+  }
+
+  async probeWrite(): Promise<void> {
+    // Committed, so the write reaches the disk as real ones do; deleted in the same transaction, so nothing stays.
+    await this.write(() => {
+      this.stmts.insertMessage.run(PROBE_TASK_ID, 'probe', 'x'.repeat(PROBE_BYTES));
+      this.stmts.deleteMessages.run(PROBE_TASK_ID);
+    });
+    this.fullState.succeeded();
   }
 
   async open(): Promise<void> {
@@ -119,6 +157,7 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
+    if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
     const applied = db.pragma('user_version', { simple: true }) as number;
     if (applied > MIGRATIONS.length) {
       db.close();
@@ -139,8 +178,13 @@ export class SqliteTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (!this.db?.open) return;
     if (this.pending.length > 0) this.flush();
-    // Fold the WAL back into the main file so the next start opens fast.
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      // Fold the WAL back into the main file so the next start opens fast.
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      // A full disk can refuse the checkpoint; the WAL keeps every commit and the next open replays it.
+      if (!isOutOfSpaceOrIo(error)) throw error;
+    }
     this.db.close();
   }
 
@@ -154,10 +198,12 @@ export class SqliteTaskStore implements TaskStore {
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes
          FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
       ),
-      getState: db.prepare(`SELECT state, version FROM tasks WHERE id = ?`),
+      getState: db.prepare(`SELECT state, version, resumes FROM tasks WHERE id = ?`),
+      getMetadata: db.prepare(`SELECT metadata_json FROM tasks WHERE id = ?`),
+      setMetadata: db.prepare(`UPDATE tasks SET metadata_json = ? WHERE id = ?`),
       historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
       historyLast: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n DESC LIMIT ?`),
       artifacts: db.prepare(`SELECT json FROM artifacts WHERE task_id = ? ORDER BY n`),
@@ -169,12 +215,12 @@ export class SqliteTaskStore implements TaskStore {
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
-        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1
+        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
          WHERE id = ? AND version = ? RETURNING version`,
       ),
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
       unfinished: db.prepare(
-        `SELECT id, context_id, state, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
          WHERE pod = ? AND state IN ('submitted','working')`,
       ),
       expired: db.prepare(
@@ -186,6 +232,7 @@ export class SqliteTaskStore implements TaskStore {
       deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
       deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
+      totalChanges: db.prepare(`SELECT total_changes() AS n`),
     };
   }
 
@@ -204,28 +251,60 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   private flush(): void {
-    const batch = this.pending.splice(0);
+    let batch = this.pending.splice(0);
+    while (batch.length > 0) batch = this.commit(batch);
+  }
+
+  /**
+   * Runs a batch in one transaction and settles its writes. Returns the writes
+   * to run again: when one write made SQLite undo the whole transaction (a
+   * full database or disk, an I/O error), that write fails and the others,
+   * undone with it, run again in a new transaction.
+   */
+  private commit(batch: PendingWrite[]): PendingWrite[] {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const database = this.database;
+    // While full, only a batch that changed rows shows that writes fit again.
+    const changesBefore = this.fullState.isFull ? this.totalChanges() : 0;
+    let culprit: number | undefined;
     try {
-      this.database.transaction(() => {
-        for (const job of batch) {
+      database.transaction(() => {
+        for (const [i, job] of batch.entries()) {
           try {
             outcomes.push({ ok: true, value: job.run() });
           } catch (error) {
+            // Outside the transaction, the writes after this one would each commit on their own.
+            if (!database.inTransaction) {
+              culprit = i;
+              throw error;
+            }
             outcomes.push({ ok: false, error });
           }
         }
       })();
     } catch (error) {
+      if (culprit !== undefined) {
+        batch[culprit]!.reject(this.fullState.failed(error));
+        return batch.filter((_, i) => i !== culprit);
+      }
       // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-      for (const job of batch) job.reject(error);
-      return;
+      const failure = this.fullState.failed(error);
+      for (const job of batch) job.reject(failure);
+      return [];
+    }
+    if (this.fullState.isFull && this.totalChanges() > changesBefore && !outcomes.some((o) => !o.ok && isOutOfSpace(o.error))) {
+      this.fullState.succeeded();
     }
     batch.forEach((job, i) => {
       const outcome = outcomes[i]!;
       if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(outcome.error);
+      else job.reject(this.fullState.failed(outcome.error));
     });
+    return [];
+  }
+
+  private totalChanges(): number {
+    return (this.stmts.totalChanges.get() as { n: number }).n;
   }
 
   private get database(): Database.Database {
@@ -259,7 +338,7 @@ export class SqliteTaskStore implements TaskStore {
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
     if (row === undefined) return undefined;
-    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill };
+    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill, resumes: row.resumes };
   }
 
   private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
@@ -290,13 +369,28 @@ export class SqliteTaskStore implements TaskStore {
     return this.stmts.hasMessage.get(taskId, messageKey) !== undefined;
   }
 
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    const row = this.stmts.getMetadata.get(taskId) as { metadata_json: string | null } | undefined;
+    return row?.metadata_json == null ? undefined : (JSON.parse(row.metadata_json) as JsonObject);
+  }
+
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    await this.write(() => {
+      const row = this.stmts.getMetadata.get(taskId) as { metadata_json: string | null } | undefined;
+      if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      const merged = { ...(row.metadata_json === null ? {} : (JSON.parse(row.metadata_json) as JsonObject)), ...patch };
+      this.stmts.setMetadata.run(JSON.stringify(merged), taskId);
+    });
+  }
+
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
     return this.write((): TransitionResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!change.allowedFrom.includes(current.state)) {
         return { applied: false, reason: 'state', current: current.state };
       }
+      if (superseded(current, change.run, change.ifVersion)) return { applied: false, reason: 'superseded', current: current.state };
       if (change.userMessage !== undefined) {
         const { message, key } = change.userMessage;
         const inserted = this.stmts.insertMessage.run(taskId, key, JSON.stringify(message));
@@ -310,6 +404,7 @@ export class SqliteTaskStore implements TaskStore {
         change.status.state,
         JSON.stringify(change.status),
         Date.parse(change.status.timestamp),
+        change.resume === true ? 1 : 0,
         taskId,
         current.version,
       ) as { version: number };
@@ -317,11 +412,19 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[]): Promise<WriteResult> {
+  async putArtifact(
+    taskId: string,
+    artifact: Artifact,
+    append: boolean,
+    allowedFrom: readonly TaskState[],
+    _lastChunk?: boolean,
+    run?: number,
+  ): Promise<WriteResult> {
     return this.write((): WriteResult => {
-      const current = this.stmts.getState.get(taskId) as { state: TaskState; version: number } | undefined;
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
+      if (superseded(current, run, undefined)) return { applied: false, reason: 'superseded', current: current.state };
       let stored = artifact;
       if (append) {
         const existing = this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined;
@@ -363,7 +466,7 @@ export class SqliteTaskStore implements TaskStore {
     params.limit = query.pageSize + 1;
     const rows = this.database
       .prepare(
-        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod FROM tasks
+        `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes FROM tasks
          WHERE ${pageWhere.join(' AND ')} ORDER BY updated_at DESC, id DESC LIMIT @limit`,
       )
       .all(params) as TaskRow[];
@@ -392,8 +495,8 @@ export class SqliteTaskStore implements TaskStore {
     };
   }
 
-  async unfinished(pod: string): Promise<TaskHead[]> {
-    const rows = this.stmts.unfinished.all(pod) as TaskRow[];
+  async unfinished(pod: string): Promise<InterruptedTask[]> {
+    const rows = this.stmts.unfinished.all(pod) as (TaskRow & { tenant: string; principal: string })[];
     return rows.map((row) => ({
       id: row.id,
       contextId: row.context_id,
@@ -401,6 +504,9 @@ export class SqliteTaskStore implements TaskStore {
       version: row.version,
       skill: row.skill,
       pod: row.pod,
+      caller: { tenant: row.tenant, principal: row.principal },
+      holder: row.pod,
+      resumes: row.resumes,
     }));
   }
 
@@ -426,4 +532,10 @@ export class SqliteTaskStore implements TaskStore {
     for (const row of this.stmts.countByState.all() as { state: TaskState; n: number }[]) counts[row.state] = row.n;
     return counts;
   }
+}
+
+interface StateRow {
+  state: TaskState;
+  version: number;
+  resumes: number;
 }

@@ -1,4 +1,4 @@
-import type { Artifact, Caller, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
 
 /** Facts about a task that are not part of the protocol's Task object. */
 export interface TaskOwnership {
@@ -19,10 +19,22 @@ export interface TaskHead {
   pod: string;
 }
 
+/** A submitted or working task whose run was interrupted (its pod restarted, or let its lease lapse). */
+export interface InterruptedTask extends TaskHead {
+  /** Who created it: the run goes on in their name. */
+  caller: Caller;
+  /** The pod that was running it (with a shared store, the last holder of its lease). */
+  holder: string;
+  /** How often it was resumed after an interruption already. */
+  resumes: number;
+}
+
 export interface StoredTask {
   task: Task;
   version: number;
   skill: string;
+  /** How often the task was resumed after an interruption: the generation of its current run. */
+  resumes: number;
 }
 
 export interface StatusChange {
@@ -31,6 +43,16 @@ export interface StatusChange {
   allowedFrom: readonly TaskState[];
   /** A user message that arrives with the change (a continued task); stored in history under its key. */
   userMessage?: { message: Message; key: string };
+  /**
+   * The change comes from the run of this generation (the task's resume count
+   * when the run started): it applies only while that run is the task's
+   * current one, so a run that was superseded by a resume writes nothing.
+   */
+  run?: number;
+  /** The change applies only if the task is still at this version: a pod taking over a task loses to any other change. */
+  ifVersion?: number;
+  /** The change starts a new run of the task: its resume count goes up by one. */
+  resume?: boolean;
 }
 
 /** How much one page of a listing may hold. */
@@ -39,7 +61,11 @@ export interface PageBudget {
   maxBytes: number;
 }
 
-export type WriteResult = { applied: true; version: number; from: TaskState } | { applied: false; reason: 'state'; current: TaskState };
+export type WriteResult =
+  | { applied: true; version: number; from: TaskState }
+  | { applied: false; reason: 'state'; current: TaskState }
+  /** The writing run, or the version the change was meant for, is no longer the task's current one. */
+  | { applied: false; reason: 'superseded'; current: TaskState };
 
 export type TransitionResult = WriteResult | { applied: false; reason: 'duplicate-message' };
 
@@ -53,6 +79,10 @@ export interface TaskStore {
   open(): Promise<void>;
   close(): Promise<void>;
   readonly isOpen: boolean;
+  /** Writes fail for lack of room (disk or database full) — StoreFullError — until one succeeds again. */
+  readonly isFull: boolean;
+  /** A small write, rolled back: resolves when writes fit again (clearing isFull), rejects with StoreFullError while they do not. */
+  probeWrite(): Promise<void>;
 
   createTask(task: Task, ownership: TaskOwnership): Promise<number>;
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
@@ -60,13 +90,25 @@ export interface TaskStore {
   findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined>;
   /** Whether the task's history holds the message with this key. */
   hasMessage(taskId: string, messageKey: string): Promise<boolean>;
+  /** The task's metadata, for the agent's own use (no caller scoping). */
+  taskMetadata(taskId: string): Promise<JsonObject | undefined>;
+  /** Sets top-level keys of the task's metadata, keeping the others; not a task event, so no new version. */
+  mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void>;
 
   transition(taskId: string, change: StatusChange): Promise<TransitionResult>;
   /**
    * Adds or replaces an artifact, or with `append` adds its parts to the stored
-   * one; only while the task is in one of `allowedFrom`.
+   * one; only while the task is in one of `allowedFrom` (and, given `run`, while
+   * that run is the task's current one, as for a transition).
    */
-  putArtifact(taskId: string, artifact: Artifact, append: boolean, allowedFrom: readonly TaskState[], lastChunk?: boolean): Promise<WriteResult>;
+  putArtifact(
+    taskId: string,
+    artifact: Artifact,
+    append: boolean,
+    allowedFrom: readonly TaskState[],
+    lastChunk?: boolean,
+    run?: number,
+  ): Promise<WriteResult>;
 
   /**
    * A page of the caller's tasks, newest first. With a budget the page ends
@@ -74,8 +116,11 @@ export interface TaskStore {
    * and its nextPageToken goes on from there.
    */
   list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage>;
-  /** Tasks of this pod that were submitted or working: after a crash nobody runs them. */
-  unfinished(pod: string): Promise<TaskHead[]>;
+  /**
+   * Submitted or working tasks this pod was running (a per-pod store: its own;
+   * a shared store: those whose lease it holds): after a restart nobody runs them.
+   */
+  unfinished(pod: string): Promise<InterruptedTask[]>;
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */
   deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>>;
   countByState(): Promise<Partial<Record<TaskState, number>>>;
@@ -91,10 +136,21 @@ export interface TaskStore {
 export interface SharedStore {
   /** The task's events with a version above `version`, in order. */
   eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
-  /** Calls `listener` whenever any pod commits a change to any task; resolves to an unsubscribe. */
-  onTaskChanged(listener: (taskId: string, version: number) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `listener` whenever any pod commits a change to any task; resolves to
+   * an unsubscribe. Changes committed while the signal is down are announced
+   * to nobody: `onMissed` is called once it is back, to catch up from the events.
+   */
+  onTaskChanged(listener: (taskId: string, version: number) => void, onMissed?: () => void): Promise<() => Promise<void>>;
   /** Extends the leases of tasks this pod runs. */
   renewLeases(pod: string, taskIds: readonly string[]): Promise<void>;
+  /** Lets the leases of these tasks run out now, so another pod takes them over without waiting for the TTL. */
+  releaseLeases(pod: string, taskIds: readonly string[]): Promise<void>;
   /** Submitted or working tasks whose lease ran out: their pod is gone. */
-  expiredLeases(limit: number): Promise<TaskHead[]>;
+  expiredLeases(limit: number): Promise<InterruptedTask[]>;
+}
+
+/** A write of a run that is no longer the task's current one, or one meant for a version that has passed. */
+export function superseded(current: { version: number; resumes: number }, run: number | undefined, ifVersion: number | undefined): boolean {
+  return (run !== undefined && current.resumes !== run) || (ifVersion !== undefined && current.version !== ifVersion);
 }

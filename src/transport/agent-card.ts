@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { SecurityDeclaration } from '../auth/authenticator.js';
 import type { SkillDescriptor } from '../skills/skill.js';
 
 export interface AgentCardInput {
@@ -8,13 +9,19 @@ export interface AgentCardInput {
   /** Base URL clients reach this agent at; JSON-RPC is served at its root. */
   url: string;
   skills: readonly SkillDescriptor[];
+  /** How callers authenticate; empty or absent: the agent is open and the card says nothing. */
+  security?: readonly SecurityDeclaration[];
+  /** Whether GetExtendedAgentCard serves a card (it does whenever authentication is on). */
+  extendedCard?: boolean;
+  /** Scopes that unlock a restricted skill, declared on the skill (an empty list: none to declare). */
+  skillScopes?: (skillId: string) => readonly string[];
 }
 
 const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream'];
 const OUTPUT_MODES = ['text/plain', 'application/json'];
 const PROVIDER = { organization: 'kagent', url: 'https://kagent.dev' };
 
-function skillEntry(skill: SkillDescriptor): Record<string, unknown> {
+function skillEntry(skill: SkillDescriptor, security?: Record<string, unknown>): Record<string, unknown> {
   return {
     id: skill.id,
     name: skill.name,
@@ -23,7 +30,75 @@ function skillEntry(skill: SkillDescriptor): Record<string, unknown> {
     ...(skill.examples ? { examples: skill.examples } : {}),
     ...(skill.inputModes ? { inputModes: skill.inputModes } : {}),
     ...(skill.outputModes ? { outputModes: skill.outputModes } : {}),
+    ...(security ?? {}),
   };
+}
+
+/** The bearer scheme's name on the card, when there is one: scopes ride on it. */
+function bearerScheme(input: AgentCardInput): string | undefined {
+  return input.security?.find((scheme) => scheme.type === 'http')?.name;
+}
+
+/** 1.0 (a2a.proto): a oneof per scheme, and requirements as `{schemes: {name: {list: scopes}}}`; any one requirement suffices. */
+function securityV1(input: AgentCardInput): Record<string, unknown> {
+  const schemes = input.security ?? [];
+  if (schemes.length === 0) return {};
+  const securitySchemes: Record<string, unknown> = {};
+  for (const scheme of schemes) {
+    switch (scheme.type) {
+      case 'apiKey':
+        securitySchemes[scheme.name] = { apiKeySecurityScheme: { description: scheme.description, location: 'header', name: scheme.header } };
+        break;
+      case 'http':
+        securitySchemes[scheme.name] = {
+          httpAuthSecurityScheme: { description: scheme.description, scheme: scheme.scheme, ...(scheme.bearerFormat ? { bearerFormat: scheme.bearerFormat } : {}) },
+        };
+        break;
+      case 'mtls':
+        securitySchemes[scheme.name] = { mtlsSecurityScheme: { description: scheme.description } };
+        break;
+    }
+  }
+  return { securitySchemes, securityRequirements: schemes.map((scheme) => ({ schemes: { [scheme.name]: { list: [] } } })) };
+}
+
+/** 0.3 (OpenAPI-style): `type`/`in`/`scheme`, and `security` as `[{name: scopes}]`. */
+function securityV03(input: AgentCardInput): Record<string, unknown> {
+  const schemes = input.security ?? [];
+  if (schemes.length === 0) return {};
+  const securitySchemes: Record<string, unknown> = {};
+  for (const scheme of schemes) {
+    switch (scheme.type) {
+      case 'apiKey':
+        securitySchemes[scheme.name] = { type: 'apiKey', in: 'header', name: scheme.header, description: scheme.description };
+        break;
+      case 'http':
+        securitySchemes[scheme.name] = { type: 'http', scheme: 'bearer', ...(scheme.bearerFormat ? { bearerFormat: scheme.bearerFormat } : {}), description: scheme.description };
+        break;
+      case 'mtls':
+        securitySchemes[scheme.name] = { type: 'mutualTLS', description: scheme.description };
+        break;
+    }
+  }
+  return { securitySchemes, security: schemes.map((scheme) => ({ [scheme.name]: [] })) };
+}
+
+function skillScopes(input: AgentCardInput, skill: SkillDescriptor): readonly string[] {
+  return bearerScheme(input) === undefined ? [] : (input.skillScopes?.(skill.id) ?? []);
+}
+
+function skillSecurityV1(input: AgentCardInput, skill: SkillDescriptor): Record<string, unknown> | undefined {
+  const scopes = skillScopes(input, skill);
+  if (scopes.length === 0) return undefined;
+  const bearer = bearerScheme(input)!;
+  return { securityRequirements: scopes.map((scope) => ({ schemes: { [bearer]: { list: [scope] } } })) };
+}
+
+function skillSecurityV03(input: AgentCardInput, skill: SkillDescriptor): Record<string, unknown> | undefined {
+  const scopes = skillScopes(input, skill);
+  if (scopes.length === 0) return undefined;
+  const bearer = bearerScheme(input)!;
+  return { security: scopes.map((scope) => ({ [bearer]: [scope] })) };
 }
 
 /** The A2A 1.0 agent card, served at /.well-known/agent-card.json. */
@@ -37,10 +112,11 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ],
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: input.extendedCard ?? false },
+    ...securityV1(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
-    skills: input.skills.map(skillEntry),
+    skills: input.skills.map((skill) => skillEntry(skill, skillSecurityV1(input, skill))),
   };
 }
 
@@ -61,10 +137,11 @@ export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
     version: input.version,
     provider: PROVIDER,
     capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+    ...securityV03(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
-    skills: input.skills.map(skillEntry),
-    supportsAuthenticatedExtendedCard: false,
+    skills: input.skills.map((skill) => skillEntry(skill, skillSecurityV03(input, skill))),
+    supportsAuthenticatedExtendedCard: input.extendedCard ?? false,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../model/errors.js';
-import type { ListTasksQuery, Task, TaskPage } from '../model/model.js';
+import type { Caller, ListTasksQuery, Task, TaskPage } from '../model/model.js';
 import { decodeTask } from '../protocol/v1/codec.js';
 import { encodePageToken } from '../store/page-token.js';
 import type { ClusterRouting } from './owner-routing.js';
@@ -10,28 +10,66 @@ import { describe, forwardHeaders } from './owner-routing.js';
 const REPLICA_RETRY_AFTER_SECONDS = 5;
 
 /**
+ * Response header of a ListTasks that some replicas did not answer: their pod
+ * names, comma separated. Its tasks are the reachable replicas' only. A client
+ * that knows nothing of it still gets a valid, if partial, list.
+ */
+export const MISSING_REPLICAS_HEADER = 'x-kagent-missing-replicas';
+
+/** Request header: `true` asks for every replica's tasks or a retryable error (HTTP 503, -32050) instead of a partial list. */
+export const REQUIRE_ALL_REPLICAS_HEADER = 'x-kagent-require-all-replicas';
+
+export interface ClusterPage {
+  page: TaskPage;
+  /** Replicas that did not answer in time; their tasks are not in the page. */
+  missing: string[];
+}
+
+/**
  * ListTasks through any pod: every replica answers for its own tasks (the
  * same query and page token), and the pages are merged newest-first. A page
  * token is a position in that global order, so one token resumes every
- * replica's list where the merged page ended.
+ * replica's list where the merged page ended. A replica that does not answer
+ * within the pod deadlines is left out and named, unless the caller asked for
+ * all of them.
  */
 export async function listAcrossPods(
   req: IncomingMessage,
   routing: ClusterRouting,
   query: ListTasksQuery,
   rawParams: unknown,
+  caller: Caller,
   local: () => Promise<TaskPage>,
-): Promise<TaskPage> {
-  const pages = await Promise.all(routing.siblings().map((pod) => (pod === routing.self ? local() : remotePage(req, routing, pod, rawParams))));
-  const merged = pages.flatMap((page) => page.tasks).sort(newestFirst);
+): Promise<ClusterPage> {
+  const missing: { pod: string; why: string }[] = [];
+  const pages = await Promise.all(
+    routing.siblings().map(async (pod): Promise<TaskPage | undefined> => {
+      if (pod === routing.self) return local();
+      try {
+        return await remotePage(req, routing, pod, rawParams, caller);
+      } catch (error) {
+        missing.push({ pod, why: describe(error) });
+        return undefined;
+      }
+    }),
+  );
+  if (missing.length > 0 && header(req, REQUIRE_ALL_REPLICAS_HEADER)?.toLowerCase() === 'true') {
+    const names = missing.map((m) => `${m.pod} (${m.why})`).join(', ');
+    throw new UnavailableError(`the task list would be incomplete: ${names} did not answer; retry shortly`, REPLICA_RETRY_AFTER_SECONDS);
+  }
+  const answered = pages.filter((page): page is TaskPage => page !== undefined);
+  const merged = answered.flatMap((page) => page.tasks).sort(newestFirst);
   const tasks = merged.slice(0, query.pageSize);
-  const more = merged.length > query.pageSize || pages.some((page) => page.nextPageToken !== '');
+  const more = merged.length > query.pageSize || answered.some((page) => page.nextPageToken !== '');
   const last = tasks[tasks.length - 1];
   return {
-    tasks,
-    nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: Date.parse(last.status.timestamp), id: last.id }) : '',
-    pageSize: query.pageSize,
-    totalSize: pages.reduce((sum, page) => sum + page.totalSize, 0),
+    page: {
+      tasks,
+      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: Date.parse(last.status.timestamp), id: last.id }) : '',
+      pageSize: query.pageSize,
+      totalSize: answered.reduce((sum, page) => sum + page.totalSize, 0),
+    },
+    missing: missing.map((m) => m.pod).sort(),
   };
 }
 
@@ -41,21 +79,21 @@ function newestFirst(a: Task, b: Task): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
-async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown): Promise<TaskPage> {
-  const unavailable = (why: string) =>
-    new UnavailableError(`replica ${pod} is unavailable (${why}), so the task list would be incomplete; retry shortly`, REPLICA_RETRY_AFTER_SECONDS);
+async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller): Promise<TaskPage> {
+  const answer = await routing.client.post(
+    `${routing.urlOf(pod)}/`,
+    { ...forwardHeaders(req, routing, caller, pod), 'a2a-version': '1.0', accept: 'application/json' },
+    JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'ListTasks', params: rawParams ?? {} }),
+    'prompt',
+  );
+  const text = await answer.text();
   let body: { result?: { tasks?: unknown[]; nextPageToken?: unknown; totalSize?: unknown }; error?: { message?: unknown } };
   try {
-    const res = await fetch(`${routing.urlOf(pod)}/`, {
-      method: 'POST',
-      headers: { ...forwardHeaders(req, routing.self), 'a2a-version': '1.0', accept: 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'ListTasks', params: rawParams ?? {} }),
-    });
-    body = (await res.json()) as typeof body;
-  } catch (error) {
-    throw unavailable(describe(error));
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new Error(`its answer (HTTP ${answer.status}) is not JSON`);
   }
-  if (body.result === undefined) throw unavailable(`it answered: ${String(body.error?.message ?? 'no result')}`);
+  if (body.result === undefined) throw new Error(`it answered: ${String(body.error?.message ?? 'no result')}`);
   try {
     return {
       tasks: (body.result.tasks ?? []).map((task, i) => decodeTask(task, `result.tasks[${i}]`)),
@@ -64,6 +102,11 @@ async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: st
       totalSize: typeof body.result.totalSize === 'number' ? body.result.totalSize : 0,
     };
   } catch (error) {
-    throw unavailable(`its answer is malformed: ${describe(error)}`);
+    throw new Error(`its answer is malformed: ${describe(error)}`);
   }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -1,39 +1,100 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { UnavailableError } from '../model/errors.js';
 import { protocolErrors } from '../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Caller } from '../model/model.js';
 import type { CachedDocument } from './agent-card.js';
+import { ConnectionLimit } from './connection-limit.js';
+import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
-  cards: { v1: CachedDocument; v03: CachedDocument };
+  /** The agent cards, once built; until then card requests get 503, never a placeholder. */
+  cards: () => { v1: CachedDocument; v03: CachedDocument } | undefined;
   cardMaxAgeSeconds: number;
   maxBodyBytes: number;
+  /** Time a client has to send the request headers. */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, body included; responses (streams) are not limited. */
+  requestTimeoutMs: number;
+  /** Connections for A2A work; a small reserve above it serves probes and metrics only. */
+  maxConnections: number;
   metrics: Metrics;
   logger: Logger;
-  /** Ready to take traffic: the store is open and the service is not draining. */
+  /** Ready to take traffic: the store is open and takes writes, and the service is not draining. */
   isReady: () => boolean;
   /** The peer registry, as served at /peers. */
   peers: () => unknown;
+  /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
+  gate: AuthGate;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
+/** What a reserve connection (one above MAX_CONNECTIONS) may ask for. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /** Routes HTTP requests: agent cards, JSON-RPC, health and metrics. */
 export function createHttpServer(options: HttpServerOptions): Server {
-  const server = createServer((req, res) => {
-    route(req, res, options).catch((error: unknown) => {
-      options.logger.error({ err: error, path: req.url }, 'unhandled error in request');
-      if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-      else res.destroy();
-    });
-  });
-  // Streams are long-lived; idle sockets between requests are not.
-  server.requestTimeout = 0;
+  const { logger, metrics } = options;
+  const server = createServer(
+    {
+      // Slow or silent clients are cut once they overrun the header or request deadline;
+      // a response, however long (an SSE stream), is never cut by these.
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: options.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(options.headersTimeoutMs / 4))),
+    },
+    (req, res) => {
+      if (limit.isReserve(req.socket)) return reserveRequest(req, res, options);
+      route(req, res, options).catch((error: unknown) => {
+        logger.error({ err: error, path: req.url }, 'unhandled error in request');
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    },
+  );
   server.keepAliveTimeout = 65_000;
+  const limit = new ConnectionLimit(server, options.maxConnections, {
+    dropped: () => {
+      metrics.httpRejected.inc({ reason: 'connection_limit' });
+      logger.debug({ max: options.maxConnections }, 'connection dropped: the connection limit and its probe reserve are full');
+    },
+  });
+  metrics.countConnections(() => limit.count);
+  // A client that overran a deadline or sent garbage: expected under attack, so no stack, no error level.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    const reason = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : error.code === 'ECONNRESET' ? 'client_aborted' : 'bad_request';
+    metrics.httpRejected.inc({ reason });
+    logger.debug({ reason, code: error.code }, 'client connection closed');
+    if (reason !== 'client_aborted' && socket.writable && socket.bytesWritten === 0) {
+      const status = reason === 'request_timeout' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    socket.destroy();
+  });
   return server;
+}
+
+/** A request on a reserve connection: probes and metrics are answered, anything else is refused. */
+function reserveRequest(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): void {
+  res.shouldKeepAlive = false;
+  const path = (req.url ?? '/').split('?', 1)[0]!;
+  if (PROBE_PATHS.has(path)) {
+    route(req, res, options).catch(() => res.destroy());
+    return;
+  }
+  options.metrics.httpRejected.inc({ reason: 'connection_limit' });
+  const refusal = new UnavailableError(
+    `the agent holds its maximum of ${options.maxConnections} connections (MAX_CONNECTIONS); retry shortly or on another replica`,
+    1,
+  );
+  req.resume();
+  if (JSONRPC_PATHS.has(path)) return options.jsonRpc.reject(res, null, refusal);
+  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: refusal.message }));
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
@@ -41,20 +102,25 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   const method = req.method ?? 'GET';
   if (JSONRPC_PATHS.has(path)) {
     if (method !== 'POST') return methodNotAllowed(res, 'POST');
-    return jsonRpc(req, res, options);
+    const caller = await options.gate.admit(req, res);
+    if (caller === undefined) return;
+    return jsonRpc(req, res, options, caller);
   }
   switch (path) {
     case '/.well-known/agent-card.json':
-      return card(req, res, options.cards.v1, options.cardMaxAgeSeconds);
+      return card(req, res, options.cards()?.v1, options.cardMaxAgeSeconds);
     case '/.well-known/agent.json':
-      return card(req, res, options.cards.v03, options.cardMaxAgeSeconds);
+      return card(req, res, options.cards()?.v03, options.cardMaxAgeSeconds);
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
     case '/readyz':
       return options.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' });
     case '/peers':
+      // The peer list shows the topology: callers only, when authentication is on.
+      if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
       return sendJson(res, 200, { peers: options.peers() });
     case '/metrics': {
+      if (!options.gate.metricsAllowed(req, res)) return;
       const text = await options.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text);
       return;
@@ -64,13 +130,18 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   }
 }
 
-async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
   const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!isJson(contentType)) {
     req.resume();
     return options.jsonRpc.reject(res, null, protocolErrors.contentType(contentType || '(none)'));
   }
   const body = await readBody(req, options.maxBodyBytes);
+  if (body === ABORTED) {
+    // The client went away or overran REQUEST_TIMEOUT mid-body: nobody is left to answer.
+    options.logger.debug({ path: req.url }, 'request body aborted');
+    return;
+  }
   if (body === undefined) {
     options.jsonRpc.reject(res, null, protocolErrors.bodyTooLarge(options.maxBodyBytes));
     // Closing with request bytes unread makes the kernel send a reset, which can overtake
@@ -87,18 +158,20 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
     });
     return;
   }
-  return options.jsonRpc.handle(req, res, body);
+  return options.jsonRpc.handle(req, res, body, caller);
 }
 
 function isJson(contentType: string): boolean {
   return contentType === 'application/json' || (contentType.startsWith('application/') && contentType.endsWith('+json'));
 }
 
-/** The body as text, or undefined once it exceeds the limit (it is never buffered past it). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+const ABORTED = Symbol('aborted');
+
+/** The body as text, undefined once it exceeds the limit (it is never buffered past it), or ABORTED when the client left. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined | typeof ABORTED> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.resolve(undefined);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -114,12 +187,17 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
     };
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('error', reject);
+    req.once('error', () => resolve(ABORTED));
   });
 }
 
-function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument, maxAge: number): void {
+function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument | undefined, maxAge: number): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
+  if (doc === undefined) {
+    // Starting up: a placeholder with a validator would be cached by clients as the card.
+    res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', 'retry-after': '1' }).end(JSON.stringify({ error: 'the agent card is not built yet; retry shortly' }));
+    return;
+  }
   const headers = {
     'content-type': 'application/json',
     'cache-control': `public, max-age=${maxAge}`,

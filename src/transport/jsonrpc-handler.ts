@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskService } from '../core/task-service.js';
 import type { TaskStream } from '../core/task-stream.js';
-import { PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
+import type { KeyedSlots } from '../core/keyed-slots.js';
+import { LimitExceededError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
-import { ANONYMOUS } from '../model/model.js';
-import type { Codec, ListingCodec } from '../protocol/codec.js';
+import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
@@ -13,7 +13,7 @@ import { checkNesting } from '../protocol/read.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { listAcrossPods } from './cluster-list.js';
+import { listAcrossPods, MISSING_REPLICAS_HEADER } from './cluster-list.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
@@ -26,7 +26,14 @@ export interface JsonRpcHandlerOptions {
   logger: Logger;
   metrics: Metrics;
   heartbeatMs: number;
+  /** The extended card for an authenticated caller, in the version asked; absent: the agent offers none. */
+  extendedCard?: (caller: Caller, version: ProtocolVersion) => unknown;
+  /** Caps the streams one caller may have open at once; absent: no cap. */
+  streamsPerCaller?: KeyedSlots;
 }
+
+/** Seconds a caller at its stream cap is told to wait: streams end when their tasks do. */
+const STREAM_CAP_RETRY_SECONDS = 5;
 
 /** What one call did, for its log line and metrics. */
 interface CallRecord {
@@ -36,6 +43,7 @@ interface CallRecord {
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+const TRANSPORT_STATUSES: ReadonlySet<number> = new Set([401, 403, 413, 429, 503]);
 
 /** Serves A2A JSON-RPC (1.0 and 0.3) over one decoded request body. */
 export class JsonRpcHandler {
@@ -48,7 +56,8 @@ export class JsonRpcHandler {
     for (const stream of this.openStreams) stream.close();
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+  /** Serves one call for a caller the transport has authenticated (the anonymous caller when authentication is off). */
+  async handle(req: IncomingMessage, res: ServerResponse, body: string, caller: Caller): Promise<void> {
     const started = process.hrtime.bigint();
     const record: CallRecord = { method: 'unknown', version: 'unknown' };
     let id: JsonRpcId = null;
@@ -66,12 +75,12 @@ export class JsonRpcHandler {
         const owner = foreignOwner(req, routing, taskId);
         if (owner !== undefined && taskId !== undefined) {
           record.taskId = taskId;
-          await forwardToOwner(req, res, body, taskId, owner, routing);
+          await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
           this.finish(record, 'forwarded', started);
           return;
         }
       }
-      await this.dispatch(req, res, resolved.operation, resolved.codec, rpc.params, id, ANONYMOUS, record);
+      await this.dispatch(req, res, resolved.operation, resolved.codec, rpc.params, id, caller, record);
       this.finish(record, 'ok', started);
     } catch (error) {
       if (id === null) id = salvageId(body);
@@ -83,6 +92,9 @@ export class JsonRpcHandler {
   reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
     const wire = toWireError(error);
     if (wire.code === -32603) this.options.logger.error({ err: error, method: record.method }, 'request failed');
+    if (error instanceof LimitExceededError && error.reason !== 'RATE_LIMITED') {
+      this.options.metrics.limited.inc({ limit: error.reason === 'TOO_MANY_TASKS' ? 'tasks' : 'streams' });
+    }
     this.finish(record, wire.reason, started);
     if (res.headersSent) {
       // A stream already started: end it with the error as its last event. Any other answer
@@ -92,8 +104,9 @@ export class JsonRpcHandler {
       else res.destroy();
       return;
     }
-    // JSON-RPC errors travel in a 200 response; only refusals the transport itself makes change the status.
-    const status = wire.httpStatus === 503 || wire.httpStatus === 413 ? wire.httpStatus : 200;
+    // JSON-RPC errors travel in a 200 response; only refusals the transport itself makes change the status,
+    // and those about the caller (401, 403, 429), so that proxies, clients and dashboards see them as such.
+    const status = TRANSPORT_STATUSES.has(wire.httpStatus) ? wire.httpStatus : 200;
     const headers: Record<string, string> = { ...JSON_HEADERS };
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
     res.writeHead(status, headers).end(errorEnvelope(id, jsonRpcError(wire)));
@@ -125,9 +138,16 @@ export class JsonRpcHandler {
       }
       case 'stream': {
         const request = codec.decodeSend(params);
-        const stream = await service.sendStreamingMessage(caller, request.message);
+        const release = this.streamSlot(caller);
+        let stream: TaskStream;
+        try {
+          stream = await service.sendStreamingMessage(caller, request.message);
+        } catch (error) {
+          release();
+          throw error;
+        }
         record.taskId = stream.taskId;
-        return this.stream(res, stream, codec, id);
+        return this.stream(res, stream, codec, id, release);
       }
       case 'get': {
         const query = codec.decodeTaskQuery(params);
@@ -139,8 +159,13 @@ export class JsonRpcHandler {
         const query = listing.decodeListTasks(params);
         const { routing } = this.options;
         const local = () => service.listTasks(caller, query);
-        const page =
-          routing !== undefined && req.headers[HOP_HEADER] === undefined ? service.boundPage(await listAcrossPods(req, routing, query, params, local)) : await local();
+        if (routing === undefined || req.headers[HOP_HEADER] !== undefined) return reply(listing.encodeTaskPage(await local(), query.includeArtifacts));
+        const { page: merged, missing } = await listAcrossPods(req, routing, query, params, caller, local);
+        const page = service.boundPage(merged);
+        if (missing.length > 0) {
+          this.options.logger.warn({ missing }, 'ListTasks answered without the replicas that did not answer');
+          res.setHeader(MISSING_REPLICAS_HEADER, missing.join(', '));
+        }
         return reply(listing.encodeTaskPage(page, query.includeArtifacts));
       }
       case 'cancel': {
@@ -151,20 +176,46 @@ export class JsonRpcHandler {
       case 'subscribe': {
         const query = codec.decodeTaskQuery(params);
         record.taskId = query.id;
-        return this.stream(res, await service.subscribe(caller, query.id), codec, id);
+        const release = this.streamSlot(caller);
+        let stream: TaskStream;
+        try {
+          stream = await service.subscribe(caller, query.id);
+        } catch (error) {
+          release();
+          throw error;
+        }
+        return this.stream(res, stream, codec, id, release);
       }
       case 'push-config-create':
       case 'push-config-get':
       case 'push-config-list':
       case 'push-config-delete':
         throw new PushNotificationNotSupportedError();
-      case 'extended-card':
-        // The card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
-        throw new UnsupportedOperationError('this agent has no extended agent card (capabilities.extendedAgentCard is false)');
+      case 'extended-card': {
+        const { extendedCard } = this.options;
+        // Without authentication the card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
+        if (extendedCard === undefined) throw new UnsupportedOperationError('this agent has no extended agent card (capabilities.extendedAgentCard is false)');
+        return reply(extendedCard(caller, record.version as ProtocolVersion));
+      }
     }
   }
 
-  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId): Promise<void> {
+  /** One of the caller's stream slots, released when its stream ends; a caller at the cap is refused before any work starts. */
+  private streamSlot(caller: Caller): () => void {
+    const slots = this.options.streamsPerCaller;
+    if (slots === undefined) return () => undefined;
+    const release = slots.tryAcquire(`${caller.tenant}\u0000${caller.principal}`);
+    if (release === undefined) {
+      throw new LimitExceededError(
+        'TOO_MANY_STREAMS',
+        `this caller already has ${slots.max} streams open, the most allowed at once; close one or retry later`,
+        STREAM_CAP_RETRY_SECONDS,
+      );
+    }
+    return release;
+  }
+
+  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void): Promise<void> {
     const { metrics } = this.options;
     metrics.streamSubscribers.inc();
     this.openStreams.add(stream);
@@ -177,6 +228,7 @@ export class JsonRpcHandler {
     } finally {
       this.openStreams.delete(stream);
       metrics.streamSubscribers.dec();
+      release();
     }
   }
 

@@ -24,7 +24,9 @@ export const SSE_HEADERS = {
  * connection is cut). A client leaving never cancels the task.
  */
 export async function writeSse(res: ServerResponse, stream: TaskStream, options: SseOptions): Promise<void> {
-  res.writeHead(200, SSE_HEADERS);
+  // Set one by one (not passed to writeHead) so that whoever ends the response later can read them back.
+  for (const [name, value] of Object.entries(SSE_HEADERS)) res.setHeader(name, value);
+  res.writeHead(200);
   res.flushHeaders();
   const ended = new Promise<void>((resolve) => stream.onClose(resolve));
   const onClientGone = () => stream.close();

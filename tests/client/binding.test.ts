@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Agent } from 'undici';
 import { afterEach, describe, test } from 'node:test';
-import { A2AClient, A2AClientError, cardInterfaces, chooseInterface, summarizeCard, userText } from '../../src/peers/client/index.js';
+import { A2AClient, A2AClientError, agentBaseUrl, cardInterfaces, chooseInterface, summarizeCard, userText } from '../../src/peers/client/index.js';
 import { replyJson, rpcResult, startScriptedServer, wireTask } from './servers.js';
 import type { ScriptedServer } from './servers.js';
 import { rejection } from './util.js';
@@ -73,12 +73,77 @@ describe('choosing an interface from a card', () => {
     assert.match(error.message, /GRPC 1\.0, JSONRPC 2\.0/);
   });
 
-  test("endpoint 'base' keeps the card's path and query on the given origin; 'card' resolves a relative URL", () => {
+  test("by default ('base') the card's path and query on the given origin; 'card' keeps the advertised URL and resolves a relative one", () => {
     const card = { supportedInterfaces: [{ url: 'http://kagent-0.kagent-headless.ns.svc:8080/a2a?x=1', protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] };
+    const given = summarizeCard(card, 'http://localhost:9999');
+    assert.equal(given.url, 'http://localhost:9999/a2a?x=1');
+    assert.equal(given.advertisedUrl, 'http://kagent-0.kagent-headless.ns.svc:8080/a2a?x=1');
     assert.equal(summarizeCard(card, 'http://localhost:9999', { endpoint: 'base' }).url, 'http://localhost:9999/a2a?x=1');
-    assert.equal(summarizeCard(card, 'http://localhost:9999').url, 'http://kagent-0.kagent-headless.ns.svc:8080/a2a?x=1');
+    assert.equal(summarizeCard(card, 'http://localhost:9999', { endpoint: 'card' }).url, 'http://kagent-0.kagent-headless.ns.svc:8080/a2a?x=1');
+    // A card in hand with no base URL: only the card's URL exists.
+    assert.equal(summarizeCard(card, undefined).url, 'http://kagent-0.kagent-headless.ns.svc:8080/a2a?x=1');
     const relative = { supportedInterfaces: [{ url: '/rpc', protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] };
+    assert.equal(summarizeCard(relative, 'http://h:1/agents/x', { endpoint: 'card' }).url, 'http://h:1/rpc');
     assert.equal(summarizeCard(relative, 'http://h:1/agents/x').url, 'http://h:1/rpc');
+  });
+
+  test('a card a client cannot use at all is malformed (invalid-response), saying why', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ name: 'no interfaces', skills: [] }, /malformed: it declares no interface/],
+      [{ name: 'x', supportedInterfaces: [{ protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] }, /declares no interface/],
+      [{ name: 'x', supportedInterfaces: [{ url: 'http://[broken', protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] }, /interface URL "http:\/\/\[broken" is not a URL/],
+      [{ name: 'x', supportedInterfaces: [{ url: 'relative/only', protocolBinding: 'JSONRPC', protocolVersion: '1.0' }] }, /is not a URL/],
+      [[1, 2], /malformed: it is not a JSON object/],
+      ['card', /malformed: it is not a JSON object/],
+    ];
+    for (const [card, message] of cases) {
+      let error: unknown;
+      try {
+        summarizeCard(card, undefined);
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof A2AClientError, JSON.stringify(card));
+      assert.equal(error.kind, 'invalid-response', JSON.stringify(card));
+      assert.match(error.message, message);
+    }
+  });
+});
+
+describe('the URL a person gives', () => {
+  test('a card URL is taken back to its base; trailing slashes go', () => {
+    assert.equal(agentBaseUrl('http://host:8080/.well-known/agent-card.json'), 'http://host:8080');
+    assert.equal(agentBaseUrl('http://host:8080/.well-known/agent.json'), 'http://host:8080');
+    assert.equal(agentBaseUrl('https://gw.example/agents/kagent/.well-known/agent-card.json'), 'https://gw.example/agents/kagent');
+    assert.equal(agentBaseUrl(' http://localhost:8080/ '), 'http://localhost:8080');
+    assert.equal(agentBaseUrl('http://[::1]:8080'), 'http://[::1]:8080');
+  });
+
+  test('anything else is a TypeError naming the input, never a request', () => {
+    const cases: [string, RegExp][] = [
+      ['', /"" is not a URL/],
+      ['kagent', /"kagent" is not a URL; did you mean http:\/\/kagent\?/],
+      ['localhost:8080', /not an http or https URL; did you mean http:\/\/localhost:8080\?/],
+      ['file:///etc/passwd', /not an http or https URL/],
+      ['http://h/?q=1', /query or fragment/],
+      ['http://admin:hunter2@h/', /carries credentials/],
+    ];
+    for (const [input, message] of cases) {
+      assert.throws(() => agentBaseUrl(input), (error: unknown) => error instanceof TypeError && message.test(error.message) && !error.message.includes('hunter2'), input);
+    }
+  });
+});
+
+describe('userText', () => {
+  test('metadata is an option; the older taskId, contextId and skill options still work', () => {
+    assert.deepEqual(userText('hi', { metadata: { skill: 'echo', delayMs: 10 } }).metadata, { skill: 'echo', delayMs: 10 });
+    const old = userText('hi', { taskId: 't', contextId: 'c', skill: 'echo' });
+    assert.equal(old.taskId, 't');
+    assert.equal(old.contextId, 'c');
+    assert.deepEqual(old.metadata, { skill: 'echo' });
+    assert.deepEqual(userText('hi', { metadata: { skill: 'a', n: 1 }, skill: 'b' }).metadata, { skill: 'b', n: 1 }, 'skill wins over metadata.skill');
+    assert.equal(userText('hi').metadata, undefined);
+    assert.deepEqual(userText('hi').parts, [{ kind: 'text', text: 'hi' }]);
   });
 });
 

@@ -94,7 +94,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('subscribe follows a running task to its end', async () => {
-    const started = await client.send(slow('followed', 500), { ...within(), returnImmediately: true });
+    const started = await client.send(slow('followed', 3000), { ...within(), returnImmediately: true });
     const { task } = started as { kind: 'task'; task: Task };
     const items = await collect(client.subscribe(task.id, within()));
     assert.equal(items[0]?.kind, 'task');
@@ -138,7 +138,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
-    const { task } = (await client.send(slow('cancel me', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('cancel me', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     const canceled = await client.cancelTask(task.id, within());
     assert.equal(canceled.status.state, 'canceled');
     const error = await rejection(() => client.cancelTask(task.id, within()));
@@ -195,7 +195,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   });
 
   test('non-blocking send, get, stream, subscribe and cancel use the 0.3 methods', async () => {
-    const { task } = (await client.send(slow('slow 0.3', 5000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { task } = (await client.send(slow('slow 0.3', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     assert.notEqual(task.status.state, 'completed');
     const got = await client.getTask(task.id, { ...within(), historyLength: 1 });
     assert.equal(got.id, task.id);
@@ -211,7 +211,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
     assert.equal(last.final, true);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'message/stream');
 
-    const running = (await client.send(slow('sub 0.3', 400), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const running = (await client.send(slow('sub 0.3', 3000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
     const followed = await collect(client.subscribe(running.task.id, within()));
     assert.equal(describeItem(followed.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/resubscribe');
@@ -257,32 +257,47 @@ describe('which URL the requests go to', () => {
     await elsewhere.dispose();
   });
 
-  test("by default the card's URL, as advertised", async () => {
+  test("by default the card's path on the URL given: through a proxy, every call goes through it", async () => {
     const client = await A2AClient.connect(proxy.url);
+    assert.equal(new URL(client.card.url).origin, proxy.url);
+    assert.equal(new URL(client.card.advertisedUrl).origin, agent.url);
+    const before = proxy.forwarded.length;
+    await client.send(userText('via proxy'), within());
+    assert.equal(proxy.forwarded.length, before + 1);
+    assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'SendMessage');
+  });
+
+  test("with endpoint 'card', the card's URL as advertised", async () => {
+    const client = await A2AClient.connect(proxy.url, { endpoint: 'card' });
     assert.equal(new URL(client.card.url).origin, agent.url);
     const before = proxy.forwarded.length;
     await client.send(userText('direct'), within());
     assert.equal(proxy.forwarded.length, before, 'the call went to the advertised URL, not through the proxy');
   });
 
-  test("with endpoint 'base', the card's path on the caller's origin", async () => {
-    const client = await A2AClient.connect(proxy.url, { endpoint: 'base' });
-    assert.equal(new URL(client.card.url).origin, proxy.url);
-    await client.send(userText('via proxy'), within());
-    assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'SendMessage');
-  });
-
-  test("an unreachable advertised URL fails with 'card' and works with 'base'", async () => {
+  test('a card advertising an address the caller cannot reach (a port-forward) works by default; trusting it fails', async () => {
     const reachable = `http://127.0.0.1:${elsewhere.port}`;
-    const advertised = await A2AClient.connect(reachable, { retry: false });
-    assert.equal(advertised.card.url, `${elsewhere.url}/`);
-    const error = await rejection(() => advertised.send(userText('lost'), within()));
+    const client = await A2AClient.connect(reachable, { retry: false });
+    assert.equal(client.card.advertisedUrl, `${elsewhere.url}/`);
+    assert.equal(client.card.url, `${reachable}/`);
+    const result = await client.send(userText('found'), within());
+    assert.equal(result.kind, 'task');
+    const trusting = await A2AClient.connect(reachable, { retry: false, endpoint: 'card' });
+    const error = await rejection(() => trusting.send(userText('lost'), within()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'connection');
     assert.equal(error.networkCode, 'ECONNREFUSED');
-    const based = await A2AClient.connect(reachable, { endpoint: 'base' });
-    const result = await based.send(userText('found'), within());
-    assert.equal(result.kind, 'task');
+  });
+
+  test("a pasted card URL connects to the agent it describes", async () => {
+    for (const path of ['/.well-known/agent-card.json', '/.well-known/agent.json']) {
+      const client = await A2AClient.connect(`${proxy.url}${path}`);
+      assert.equal(proxy.forwarded.at(-1)?.path, '/.well-known/agent-card.json', path);
+      assert.equal(client.protocolVersion, '1.0');
+      const result = await client.send(userText('pasted', { metadata: { skill: 'echo' } }), within());
+      assert.equal(result.kind === 'task' && result.task.metadata?.skill, 'echo');
+    }
+    await assert.rejects(A2AClient.connect('localhost:8080'), /did you mean http:\/\/localhost:8080/);
   });
 
   test('agent-card.json missing: the client falls back to agent.json and speaks 0.3', async () => {

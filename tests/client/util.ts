@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import type { StreamItem } from '../../src/peers/client/index.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 /** Per-call limits for a test: a hang fails the call instead of blocking the run. */
-export function within(ms = 5000): { deadlineMs: number } {
+export function within(ms = PATIENCE_MS): { deadlineMs: number } {
   return { deadlineMs: ms };
 }
 
 /** Reads a stream to its end, failing if it has not ended after `ms`. */
-export async function collect<T>(items: AsyncIterable<T>, ms = 8000): Promise<T[]> {
+export async function collect<T>(items: AsyncIterable<T>, ms = PATIENCE_MS): Promise<T[]> {
   const all: T[] = [];
   let timer: NodeJS.Timeout | undefined;
   const reading = (async () => {

@@ -58,7 +58,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     }
 
     const slow = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('slow', { metadata: { skill: 'echo', delayMs: 10_000 } }),
+      message: message('slow', { metadata: { skill: 'echo', delayMs: 300_000 } }),
       configuration: { returnImmediately: true },
     });
     const slowId = slow.body.result.task.id as string;
@@ -78,7 +78,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
 
   test('a subscription through another pod relays every event in order', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 1500 } }),
+      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;
@@ -131,6 +131,33 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.deepEqual(walked, (all.body.result.tasks as { id: string }[]).map((t) => t.id));
   });
 
+  test('when the owner dies mid-stream, the stream relayed through another pod ends with a retryable OWNER_UNAVAILABLE event', async () => {
+    const sent = await rpc(pods[0]!.url, 'SendMessage', {
+      message: message('dying', { metadata: { skill: 'echo', delayMs: 60_000 } }),
+      configuration: { returnImmediately: true },
+    });
+    const id = sent.body.result.task.id as string;
+    const stream = await openStream(pods[1]!.url, 'SubscribeToTask', { id }, { 'A2A-Version': '1.0' }, 'dying-stream');
+    const events = stream.events();
+    const first = await events.next();
+    assert.equal(first.value.result.task.id, id);
+
+    await pods[0]!.dispose();
+    const rest: any[] = [];
+    for (let next = await events.next(); !next.done; next = await events.next()) rest.push(next.value);
+    const last = rest.at(-1);
+    assert.ok(last?.error, `the stream ends with an error event, got ${JSON.stringify(rest)}`);
+    assert.equal(last.id, 'dying-stream');
+    assert.equal(last.error.code, -32050);
+    const info = last.error.data.find((d: { '@type': string }) => d['@type'].endsWith('ErrorInfo'));
+    assert.equal(info.reason, 'OWNER_UNAVAILABLE');
+    assert.equal(info.metadata.owner, 'kagent-0');
+    assert.ok(last.error.data.some((d: { '@type': string }) => d['@type'].endsWith('RetryInfo')), 'the error says when to retry');
+    assert.ok(rest.slice(0, -1).every((e) => e.result !== undefined), 'every event before it is whole');
+
+    pods[0] = await startPod(0);
+  });
+
   test('when the owner is down, others answer with a retryable error naming it; back up, its tasks are there', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
       message: message('interrupted', { metadata: { skill: 'echo', delayMs: 30_000 } }),
@@ -148,14 +175,28 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     const info = down.body.error!.data.find((d: { '@type': string }) => d['@type'].endsWith('ErrorInfo'));
     assert.equal(info.reason, 'OWNER_UNAVAILABLE');
     assert.equal(info.metadata.owner, 'kagent-0');
-    const list = await rpc(pods[2]!.url, 'ListTasks', {});
-    assert.equal(list.status, 503);
-    assert.match(list.body.error!.message, /kagent-0/);
+    // The list still answers, with the reachable replicas' tasks, and names the one missing.
+    const list = await rpc(pods[2]!.url, 'ListTasks', { pageSize: 100 });
+    assert.equal(list.status, 200, JSON.stringify(list.body));
+    assert.equal(list.headers.get('x-kagent-missing-replicas'), 'kagent-0');
+    const owners = new Set((list.body.result.tasks as { id: string }[]).map((t) => t.id.split('.')[0]));
+    assert.deepEqual([...owners].sort(), ['kagent-1', 'kagent-2']);
+    // A caller that needs all of them says so, and gets a retryable error instead.
+    const complete = await rpc(pods[2]!.url, 'ListTasks', {}, { 'A2A-Version': '1.0', 'X-Kagent-Require-All-Replicas': 'true' });
+    assert.equal(complete.status, 503);
+    assert.ok(Number(complete.headers.get('retry-after')) > 0);
+    assert.equal(complete.body.error?.code, -32050);
+    assert.match(complete.body.error!.message, /kagent-0/);
 
     pods[0] = await startPod(0);
+    // Echo is resumable: its owner runs it again from the stored request.
     const back = await rpc(pods[1]!.url, 'GetTask', { id });
-    assert.equal(back.body.result?.status.state, 'TASK_STATE_FAILED', JSON.stringify(back.body));
-    assert.match(back.body.result.status.message.parts[0].text, /restarted while this task was running/);
+    assert.equal(back.body.result?.status.state, 'TASK_STATE_WORKING', JSON.stringify(back.body));
+    assert.ok(
+      back.body.result.history.some((m: { parts: { text?: string }[] }) => /restarted while this task was running; resumed/.test(m.parts[0]?.text ?? '')),
+      JSON.stringify(back.body.result.history),
+    );
+    assert.equal((await rpc(pods[2]!.url, 'CancelTask', { id })).body.result?.status.state, 'TASK_STATE_CANCELED');
     const kept = await rpc(pods[2]!.url, 'GetTask', { id: doneId });
     assert.equal(kept.body.result.status.state, 'TASK_STATE_COMPLETED');
   });

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { findSiblings, statefulSetName } from '../../src/cluster/siblings.js';
+import { findSiblings, siblingNames, statefulSetName } from '../../src/cluster/siblings.js';
 import { eventually } from '../support/fake-peer.js';
 import { freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -56,6 +56,22 @@ describe('sibling replicas', () => {
     );
   });
 
+  test('the names this pod may call: the ordinal range with A2A_REPLICAS, any ordinal of the set with DNS, else itself', () => {
+    const counted = siblingNames({ pod: 'kagent-1', replicas: 3, discovered: true });
+    assert.deepEqual(['kagent-0', 'kagent-1', 'kagent-2'].map(counted), [true, true, true]);
+    for (const name of ['kagent-3', 'kagent-99', 'kagent-01', 'kagent--1', 'Kagent-1', 'other-1', 'kagent', 'kagent-1x', 'kagent-1e2', '2130706433']) {
+      assert.equal(counted(name), false, name);
+    }
+    const discovered = siblingNames({ pod: 'my-agent-0', replicas: undefined, discovered: true });
+    assert.equal(discovered('my-agent-57'), true, 'a pod DNS does not list (not ready) still owns its tasks');
+    assert.equal(discovered('my-agent-007'), false);
+    assert.equal(discovered('my-agent-1234567890'), false);
+    assert.equal(discovered('agent-1'), false);
+    const alone = siblingNames({ pod: 'laptop', replicas: undefined, discovered: false });
+    assert.equal(alone('laptop'), true);
+    assert.equal(alone('laptop-1'), false);
+  });
+
   test('outside Kubernetes, without A2A_REPLICAS, there are no siblings', async () => {
     const siblings = await findSiblings({ pod: 'laptop', namespace: undefined, headlessService: 'h', podUrlTemplate: 'http://{pod}', replicas: undefined });
     assert.deepEqual(siblings, []);
@@ -103,10 +119,10 @@ describe('two replicas discover each other', () => {
 
     await second.dispose();
     // One interval is 300 ms; allow a few for the first failure to be noticed.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'unreachable', 'the stopped replica to be unreachable', 3000);
+    await eventually(async () => (await peers(first)).get(urls[1]!) === 'unreachable', 'the stopped replica to be unreachable');
 
     second = await replica(1, ports);
     // Backoff after failures may stretch the wait up to eight intervals.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'healthy', 'the returned replica to be healthy again', 6000);
+    await eventually(async () => (await peers(first)).get(urls[1]!) === 'healthy', 'the returned replica to be healthy again');
   });
 });

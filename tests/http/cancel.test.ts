@@ -33,7 +33,7 @@ describe('CancelTask', () => {
   }
 
   test('a working task is canceled at once and stays canceled', async () => {
-    const task = await workingEchoTask(5000);
+    const task = await workingEchoTask(300_000);
     const canceled = ok(await rpc(url, 'CancelTask', { id: task.id }));
     assert.equal(canceled.id, task.id);
     assert.equal(canceled.status.state, 'TASK_STATE_CANCELED');
@@ -56,7 +56,7 @@ describe('CancelTask', () => {
   });
 
   test('canceling a canceled task is -32002', async () => {
-    const task = await workingEchoTask(3000);
+    const task = await workingEchoTask(300_000);
     ok(await rpc(url, 'CancelTask', { id: task.id }));
     assertRpcError((await rpc(url, 'CancelTask', { id: task.id })).body, -32002);
   });
@@ -82,7 +82,7 @@ describe('CancelTask', () => {
   });
 
   test('a blocking send of a task canceled meanwhile returns the canceled task', async () => {
-    const message = textMessage('block then cancel', { metadata: { skill: 'echo', delayMs: 5000 } });
+    const message = textMessage('block then cancel', { metadata: { skill: 'echo', delayMs: 300_000 } });
     const pending = rpc(url, 'SendMessage', { message });
     const taskId = await waitFor('the task to exist', async () => {
       const page = ok(await rpc(url, 'ListTasks', { status: 'TASK_STATE_WORKING' }));

@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openStream, rpc } from '../support/rpc.js';
 import type { RpcResponse } from '../support/rpc.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 export const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
@@ -63,7 +64,7 @@ export function ok(res: RpcResponse): any {
 }
 
 /** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 5000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = PATIENCE_MS, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -87,7 +88,7 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
 }
 
 /** Waits until the task reaches a terminal state and returns it. */
-export async function waitForTerminal(url: string, taskId: string, timeoutMs = 5000): Promise<any> {
+export async function waitForTerminal(url: string, taskId: string, timeoutMs = PATIENCE_MS): Promise<any> {
   const terminal = ['TASK_STATE_COMPLETED', 'TASK_STATE_FAILED', 'TASK_STATE_CANCELED', 'TASK_STATE_REJECTED'];
   return waitFor(`task ${taskId} to end`, async () => {
     const task = ok(await rpc(url, 'GetTask', { id: taskId }));
@@ -216,7 +217,7 @@ export async function streamCall(
 }
 
 /** Every envelope of a stream until the server closes it (bounded). */
-export async function collectEnvelopes(call: SseCall, timeoutMs = 5000): Promise<any[]> {
+export async function collectEnvelopes(call: SseCall, timeoutMs = PATIENCE_MS): Promise<any[]> {
   const all: any[] = [];
   await within(timeoutMs, `stream ${call.id} to close`, (async () => {
     for await (const envelope of call.events()) all.push(envelope);

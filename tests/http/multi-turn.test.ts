@@ -89,7 +89,7 @@ describe('multi-turn tasks (conformance agent)', () => {
   test('a follow-up while the task is working is -32004', async () => {
     const { task } = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage('busy', { metadata: { skill: 'echo', delayMs: 2000 } }),
+        message: textMessage('busy', { metadata: { skill: 'echo', delayMs: 300_000 } }),
         configuration: { returnImmediately: true },
       }),
     );

@@ -7,6 +7,7 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { assertRpcError, collectEnvelopes, errorInfo, metricValue, metrics, ok, streamCall, waitFor, within } from './helpers.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 describe('operational endpoints', () => {
   let agent: TestAgent;
@@ -88,8 +89,9 @@ describe('graceful stop', () => {
   test('turns not-ready at once, refuses new work with a retryable error, and finishes running tasks', async () => {
     stopped = await startTestAgent({}, dataDir);
     const url = stopped.url;
+    // Long enough to be still running when the stop has begun (a few requests later, on however loaded a machine), well within DRAIN_TIMEOUT.
     const { task } = ok(
-      await rpc(url, 'SendMessage', { message: textMessage('finish me', { metadata: { delayMs: 800 } }), configuration: { returnImmediately: true } }),
+      await rpc(url, 'SendMessage', { message: textMessage('finish me', { metadata: { delayMs: 6000 } }), configuration: { returnImmediately: true } }),
     );
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
 
@@ -98,7 +100,7 @@ describe('graceful stop', () => {
       const res = await fetch(`${url}/readyz`);
       await res.arrayBuffer();
       return res.status === 503 ? true : undefined;
-    }, 2000, 10);
+    }, PATIENCE_MS, 10);
 
     // Still draining: reads work, new work is refused with a retry hint.
     const refused = await rpc(url, 'SendMessage', { message: textMessage('too late') });
@@ -108,7 +110,7 @@ describe('graceful stop', () => {
     assert.equal(errorInfo(error).reason, 'UNAVAILABLE');
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_WORKING');
 
-    await within(10_000, 'the agent to stop', stopping);
+    await within(PATIENCE_MS, 'the agent to stop', stopping);
     stopped = undefined;
     await assert.rejects(fetch(`${url}/healthz`), 'the port is closed after stop');
 
@@ -128,12 +130,12 @@ describe('graceful stop', () => {
       );
       assert.equal(task.status.state, 'TASK_STATE_INPUT_REQUIRED');
       const call = await streamCall(waiting.url, 'SubscribeToTask', { id: task.id });
-      const events = collectEnvelopes(call, 10_000);
+      const events = collectEnvelopes(call);
       await waitFor('the subscription to be open', async () => {
         const open = metricValue(await metrics(waiting.url), 'a2a_stream_subscribers') ?? 0;
         return open >= 1 ? true : undefined;
       });
-      await within(10_000, 'the agent to stop with a stream open', waiting.stop());
+      await within(PATIENCE_MS, 'the agent to stop with a stream open', waiting.stop());
       const received = await events;
       assert.equal(received[0].result.task.status.state, 'TASK_STATE_INPUT_REQUIRED');
     } finally {

@@ -6,6 +6,7 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { collectEnvelopes, metrics, metricValue, ok, streamCall, trace, waitFor, within } from './helpers.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // A reader that stops reading must be cut once it falls STREAM_BUFFER_EVENTS
 // events behind, without holding up the task or the other readers. Events
@@ -52,7 +53,7 @@ describe('a slow subscriber', () => {
   let url: string;
 
   before(async () => {
-    agent = await startTestAgent({ STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS), MAX_BODY_BYTES: String(32 * 1024 * 1024) });
+    agent = await startTestAgent({ STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS), MAX_BODY_BYTES: String(32 * 1024 * 1024), MAX_ARTIFACT_BYTES: String(64 * 1024 * 1024) });
     url = agent.url;
   });
 
@@ -63,11 +64,12 @@ describe('a slow subscriber', () => {
   test('is disconnected, while a reading subscriber gets every event and the task completes', async () => {
     const bigText = 'x'.repeat(BIG_TEXT_BYTES);
     const cutBefore = metricValue(await metrics(url), 'a2a_streams_disconnected_total') ?? 0;
-    // Long enough for two progress updates after both subscriptions are open; with the
-    // artifact and the completion that is more events than the stalled stream may hold.
+    // Long enough for two progress updates after both subscriptions are open, even when
+    // opening them takes seconds on a loaded machine; with the artifact and the completion
+    // that is more events than the stalled stream may hold.
     const { task } = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage(bigText, { metadata: { delayMs: 2500 } }),
+        message: textMessage(bigText, { metadata: { delayMs: 6000 } }),
         configuration: { returnImmediately: true, historyLength: 0 },
       }),
     );
@@ -80,7 +82,7 @@ describe('a slow subscriber', () => {
       });
 
       const reader = await streamCall(url, 'SubscribeToTask', { id: task.id });
-      const envelopes = await collectEnvelopes(reader, 10_000);
+      const envelopes = await collectEnvelopes(reader);
       const events = envelopes.map((e) => e.result);
       for (const envelope of envelopes) assert.equal(envelope.id, reader.id);
 
@@ -104,7 +106,7 @@ describe('a slow subscriber', () => {
 
       // The server dropped what it had not sent: reading now gets the start of
       // the stream, then the connection ends without the task's completion.
-      const received = await within(10_000, 'the stalled connection to end', readToEnd(stalled));
+      const received = await within(PATIENCE_MS, 'the stalled connection to end', readToEnd(stalled));
       assert.equal(received.how, 'end');
       assert.match(received.text, /^HTTP\/1\.1 200/);
       assert.match(received.text, /text\/event-stream/);
@@ -123,7 +125,7 @@ describe('a slow subscriber', () => {
   test('a reader keeping up with a small buffer is never cut', async () => {
     const cutBefore = metricValue(await metrics(url), 'a2a_streams_disconnected_total') ?? 0;
     const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('small and steady', { metadata: { delayMs: 1100 } }) });
-    const events = (await collectEnvelopes(call, 5000)).map((e) => e.result);
+    const events = (await collectEnvelopes(call)).map((e) => e.result);
     // More events than the buffer holds, delivered because the reader keeps up.
     assert.ok(events.length > BUFFER_EVENTS, trace(events).join(', '));
     assert.equal(trace(events).at(-1), 'statusUpdate:TASK_STATE_COMPLETED');

@@ -5,6 +5,7 @@ import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import type { SseCall } from './helpers.js';
 import { assertRpcError, collectEnvelopes, ok, streamCall, trace, waitFor, waitForTerminal, within } from './helpers.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 const unique = () => Math.random().toString(36).slice(2);
 
@@ -23,7 +24,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   /** The results of a stream, after checking that every event is a 2.0 envelope with the call's id. */
-  async function results(call: SseCall, timeoutMs = 5000): Promise<any[]> {
+  async function results(call: SseCall, timeoutMs = PATIENCE_MS): Promise<any[]> {
     const envelopes = await collectEnvelopes(call, timeoutMs);
     for (const envelope of envelopes) {
       assert.equal(envelope.jsonrpc, '2.0');
@@ -108,7 +109,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('SubscribeToTask starts with the current task, then live events until the end', async () => {
-    const task = await startWorking(1200);
+    const task = await startWorking(3000);
     const call = await streamCall(url, 'SubscribeToTask', { id: task.id });
     assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
     const events = await results(call);
@@ -119,7 +120,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('two subscribers of one running task see the same events', async () => {
-    const task = await startWorking(1200);
+    const task = await startWorking(3000);
     const [first, second] = await Promise.all([streamCall(url, 'SubscribeToTask', { id: task.id }), streamCall(url, 'SubscribeToTask', { id: task.id })]);
     const [a, b] = await Promise.all([results(first!), results(second!)]);
     assert.ok(a.length >= 3);
@@ -147,7 +148,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
     const call = await streamCall(url, 'SubscribeToTask', { id: task.id });
     const pending = results(call);
     // The first event arrives while the task waits; the stream must not have ended by then.
-    await waitFor('the subscription to be open', async () => (call.comments.length > 0 ? true : undefined), 2000, 20);
+    await waitFor('the subscription to be open', async () => (call.comments.length > 0 ? true : undefined), PATIENCE_MS, 20);
     ok(await rpc(url, 'SendMessage', { message: textMessage('more', { messageId: `tck-complete-task-${unique()}`, taskId: task.id }) }));
     const events = await pending;
     assert.equal(events[0].task.status.state, 'TASK_STATE_INPUT_REQUIRED');
@@ -164,7 +165,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   test('a client that leaves mid-stream does not cancel the task', async () => {
     const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('leave', { metadata: { skill: 'echo', delayMs: 600 } }) });
     let taskId: string | undefined;
-    await within(3000, 'the first event', (async () => {
+    await within(PATIENCE_MS, 'the first event', (async () => {
       for await (const envelope of call.events()) {
         taskId = envelope.result.task.id;
         break;
@@ -178,10 +179,10 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('a subscriber that leaves does not disturb another', async () => {
-    const task = await startWorking(800);
+    const task = await startWorking(3000);
     const leaving = await streamCall(url, 'SubscribeToTask', { id: task.id });
     const staying = await streamCall(url, 'SubscribeToTask', { id: task.id });
-    await within(3000, 'the first event', (async () => {
+    await within(PATIENCE_MS, 'the first event', (async () => {
       for await (const _ of leaving.events()) break;
     })());
     leaving.close();

@@ -12,6 +12,8 @@ import type { Task } from '../../src/model/model.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { cachedDocument } from '../../src/transport/agent-card.js';
+import { Authenticator } from '../../src/auth/authenticator.js';
+import { AuthGate } from '../../src/transport/auth-gate.js';
 import { createHttpServer } from '../../src/transport/http-server.js';
 import { JsonRpcHandler } from '../../src/transport/jsonrpc-handler.js';
 
@@ -29,13 +31,17 @@ const logger = createLogger('silent', { pod: 'test' });
 const metrics = new Metrics();
 const server = createHttpServer({
   jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: 60_000 }),
-  cards: { v1: cachedDocument({}), v03: cachedDocument({}) },
+  cards: () => ({ v1: cachedDocument({}), v03: cachedDocument({}) }),
   cardMaxAgeSeconds: 0,
   maxBodyBytes: 1024 * 1024,
+  headersTimeoutMs: 30_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 100,
   metrics,
   logger,
   isReady: () => true,
   peers: () => [],
+  gate: new AuthGate({ authenticator: Authenticator.none(), maxBodyBytes: 1024 * 1024, metrics, logger }),
 });
 let url: string;
 

@@ -102,7 +102,7 @@ describe('A2A 0.3 over JSON-RPC', () => {
   });
 
   test('tasks/cancel cancels a running task and refuses a finished one', async () => {
-    const task = await runningTask(3000);
+    const task = await runningTask(300_000);
     const canceled = ok(await rpc(url, 'tasks/cancel', { id: task.id }, V03));
     assert.equal(canceled.kind, 'task');
     assert.equal(canceled.status.state, 'canceled');
@@ -111,7 +111,7 @@ describe('A2A 0.3 over JSON-RPC', () => {
   });
 
   test('tasks/resubscribe streams the current task and then its updates', async () => {
-    const task = await runningTask(500);
+    const task = await runningTask(3000);
     const call = await streamCall(url, 'tasks/resubscribe', { id: task.id }, V03);
     const events = await results(call);
     assert.equal(events[0].kind, 'task');

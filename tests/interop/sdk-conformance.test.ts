@@ -22,12 +22,13 @@ import {
   within,
 } from './sdk.js';
 import type { Flavour, SdkClient } from './sdk.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // The conformance agent's scenarios that need more than the echo skill: a
 // reply that is a bare Message (no task), and a task that asks for input and
 // continues with the caller's next message.
 
-const TIMEOUT = { timeout: 10_000 };
+const TIMEOUT = { timeout: PATIENCE_MS };
 
 let agent: TestAgent;
 

@@ -5,11 +5,12 @@ import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcT
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { assertIsTask, sendRequest, stateName, texts, userMessage, v03Client, v1Client, within } from './sdk.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // How the SDK discovers our agent: which card it reads, which interface it
 // picks, and so which protocol version it then speaks.
 
-const TIMEOUT = { timeout: 10_000 };
+const TIMEOUT = { timeout: PATIENCE_MS };
 const LEGACY = { legacyCompat: { enabled: true } } as const;
 
 let agent: TestAgent;

@@ -23,11 +23,12 @@ import {
   within,
 } from './sdk.js';
 import type { Flavour, SdkClient } from './sdk.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // The echo skill driven by the official SDK client, once over A2A 1.0 and once
 // over its 0.3 compatibility transport: both must see the same behaviour.
 
-const TIMEOUT = { timeout: 10_000 };
+const TIMEOUT = { timeout: PATIENCE_MS };
 /** Long enough that the task is still working when the next call arrives. */
 const SLOW = 400;
 
@@ -153,7 +154,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
 
     test('CancelTask stops a running task and returns it canceled', TIMEOUT, async () => {
       const started = await sdk.client.sendMessage(
-        sendRequest(userMessage('cancel me', { metadata: { delayMs: 5000 } }), { returnImmediately: true }),
+        sendRequest(userMessage('cancel me', { metadata: { delayMs: 300_000 } }), { returnImmediately: true }),
         within(),
       );
       assertIsTask(started);
@@ -169,7 +170,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
 
     test('resubscribing to a running task starts with the task and ends with completed', TIMEOUT, async () => {
       const started = await sdk.client.sendMessage(
-        sendRequest(userMessage('follow me', { metadata: { delayMs: 800 } }), { returnImmediately: true }),
+        sendRequest(userMessage('follow me', { metadata: { delayMs: 3000 } }), { returnImmediately: true }),
         within(),
       );
       assertIsTask(started);

@@ -7,12 +7,13 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { TaskState, assertIsTask, envelopeCode, rejection, sendRequest, stateName, texts, userMessage, v1Client, within } from './sdk.js';
 import type { SdkClient } from './sdk.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // ListTasks through the SDK's 1.0 client. A2A 0.3 has no tasks/list, and the
 // SDK's 0.3 compatibility client refuses listTasks itself (-32601) without
 // sending anything, so there is no 0.3 counterpart here.
 
-const TIMEOUT = { timeout: 10_000 };
+const TIMEOUT = { timeout: PATIENCE_MS };
 
 let agent: TestAgent;
 let sdk: SdkClient;
@@ -29,7 +30,7 @@ before(async () => {
   const second = await sdk.client.sendMessage(sendRequest(userMessage('two', { contextId })), within());
   assertIsTask(second);
   const third = await sdk.client.sendMessage(
-    sendRequest(userMessage('three', { contextId, metadata: { delayMs: 5000 } }), { returnImmediately: true }),
+    sendRequest(userMessage('three', { contextId, metadata: { delayMs: 300_000 } }), { returnImmediately: true }),
     within(),
   );
   assertIsTask(third);

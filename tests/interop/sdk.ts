@@ -17,6 +17,7 @@ import type { Part, StreamResponse } from '@a2a-js/sdk';
 import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import type { RequestOptions } from '@a2a-js/sdk/client';
 import { isJsonRpcError } from '@a2a-js/sdk/errors';
+import { PATIENCE_MS } from '../support/patience.js';
 
 export type Flavour = '1.0' | '0.3';
 
@@ -107,7 +108,7 @@ export const METHOD: Readonly<Record<Flavour, Readonly<Record<'send' | 'stream' 
 };
 
 /** Bounds one SDK call: a hang aborts the request and fails the test instead of blocking it. */
-export function within(ms = 5000): RequestOptions {
+export function within(ms = PATIENCE_MS): RequestOptions {
   return { signal: AbortSignal.timeout(ms) };
 }
 
@@ -185,7 +186,7 @@ export function eventTaskId(event: StreamResponse): string {
 }
 
 /** Polls GetTask until the task reaches `state`, failing after `timeoutMs`. */
-export async function pollUntil(client: Client, id: string, state: TaskState, timeoutMs = 5000): Promise<Task> {
+export async function pollUntil(client: Client, id: string, state: TaskState, timeoutMs = PATIENCE_MS): Promise<Task> {
   const deadline = Date.now() + timeoutMs;
   let last: Task | undefined;
   while (Date.now() < deadline) {

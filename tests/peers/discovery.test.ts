@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
+import { createHook } from 'node:async_hooks';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { PeerDiscovery } from '../../src/peers/discovery.js';
+import type { PeerStatus } from '../../src/peers/discovery.js';
 import { startTestAgent } from '../support/agent.js';
-import { eventually, startFakePeer } from '../support/fake-peer.js';
+import { ConfigMapDir } from '../support/configmap-dir.js';
+import { eventually, startFakePeer, startSilentPeer } from '../support/fake-peer.js';
 import type { FakePeer } from '../support/fake-peer.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { freePort, startService } from '../support/service-process.js';
 
 const peers: FakePeer[] = [];
 async function peer(name?: string, port?: number): Promise<FakePeer> {
@@ -58,13 +66,13 @@ describe('peer discovery', () => {
     try {
       await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy');
       await p.close();
-      await eventually(() => discovery.get(p.url)?.state === 'unreachable', 'the peer to be unreachable', 2000);
+      await eventually(() => discovery.get(p.url)?.state === 'unreachable', 'the peer to be unreachable');
       const down = discovery.get(p.url)!;
       assert.match(down.lastError ?? '', /ECONNREFUSED|connect/i);
       assert.ok(down.lastErrorAt !== undefined);
       await peer('flaky', port);
       // Backoff doubles the wait after each failure, up to 8 intervals: allow for it.
-      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy again', 4000);
+      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy again');
       assert.equal(discovery.get(p.url)!.consecutiveFailures, 0);
     } finally {
       discovery.stop();
@@ -139,13 +147,224 @@ describe('discovery in the service', () => {
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status, 503);
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status, 200, 'alive while not ready');
       await peer('vapora', port);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers', 4000);
+      await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers');
     } finally {
       await agent.dispose();
     }
   });
 
+  test('with READY_REQUIRES_VAPORA, a live change of VAPORA_URL waits for the new VAPORA to answer', async () => {
+    const first = await peer('vapora');
+    const gone = await peer('vapora-gone');
+    const goneUrl = gone.url;
+    await gone.close();
+    const second = await peer('vapora-2');
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-vapora-change-'));
+    const configMap = new ConfigMapDir(join(dir, 'config'));
+    configMap.update({ VAPORA_URL: first.url, A2A_DISCOVERY_INTERVAL: '100ms' });
+    const agent = await startTestAgent({ READY_REQUIRES_VAPORA: 'true' }, undefined, { configPath: configMap.path, pollMs: 600_000 });
+    const ready = async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200;
+    try {
+      await eventually(ready, 'ready once the first VAPORA answers', 10_000);
+      // The new VAPORA does not answer: the old one's answer no longer counts.
+      configMap.update({ VAPORA_URL: goneUrl, A2A_DISCOVERY_INTERVAL: '100ms' });
+      await eventually(async () => agent.config().VAPORA_URL === goneUrl, 'the new VAPORA_URL to apply', 10_000);
+      await eventually(async () => !(await ready()), 'not ready while the new VAPORA has not answered', 10_000);
+      configMap.update({ VAPORA_URL: second.url, A2A_DISCOVERY_INTERVAL: '100ms' });
+      await eventually(ready, 'ready again once the next VAPORA answers', 10_000);
+    } finally {
+      await agent.dispose();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('READY_REQUIRES_VAPORA without VAPORA_URL is refused at start, naming the setting', async () => {
     await assert.rejects(startTestAgent({ READY_REQUIRES_VAPORA: 'true' }), /READY_REQUIRES_VAPORA/);
+  });
+});
+
+/** Process warnings emitted while `run` goes on (a timer given Infinity or more than 2^31-1 ms warns). */
+async function warningsDuring(run: () => Promise<void>): Promise<string[]> {
+  const seen: string[] = [];
+  const listener = (warning: Error) => seen.push(`${warning.name}: ${warning.message}`);
+  process.on('warning', listener);
+  try {
+    await run();
+    // Warnings are emitted on the next tick: let any pending one arrive.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', listener);
+  }
+  return seen;
+}
+
+/** Counts the timers created while `run` goes on: a scheduler that spins creates one per turn. */
+async function timersDuring(run: () => Promise<void>): Promise<number> {
+  let created = 0;
+  const hook = createHook({
+    init(_id, type) {
+      if (type === 'Timeout') created++;
+    },
+  });
+  hook.enable();
+  try {
+    await run();
+  } finally {
+    hook.disable();
+  }
+  return created;
+}
+
+/** Resolves when `condition` holds after a check; the deadline timer is made here, before any counting starts. */
+function afterChecks(condition: () => boolean, what: string): { done: Promise<void>; checked: () => void } {
+  let checked = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`timed out after ${PATIENCE_MS} ms waiting for ${what}`)), PATIENCE_MS);
+    checked = () => {
+      if (!condition()) return;
+      clearTimeout(deadline);
+      resolve();
+    };
+  });
+  return { done, checked };
+}
+
+describe('discovery never spins', () => {
+  // Short interval and timeout so that a few checks take well under a second; the bounds below
+  // are "at most", which a slow machine only makes easier to meet.
+  const INTERVAL_MS = 100;
+  const TIMEOUT_MS = 300;
+
+  test('a peer that accepts and never answers: one check at a time, each ending at its deadline; no timer storm, no warning', async () => {
+    const silent = await startSilentPeer();
+    const checks: PeerStatus[] = [];
+    // Waited for through the checks themselves: a polling wait would add timers of its own to the count.
+    const three = afterChecks(() => checks.length >= 3, 'three checks of the silent peer to end');
+    const discovery = new PeerDiscovery({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      jitter: 0,
+      onChecked: (peer) => {
+        checks.push(peer);
+        three.checked();
+      },
+    });
+    discovery.setPeers([{ url: silent.url, source: 'vapora' }]);
+    let elapsed = 0;
+    let timers = 0;
+    try {
+      const warnings = await warningsDuring(async () => {
+        timers = await timersDuring(async () => {
+          const started = Date.now();
+          discovery.start();
+          // While its only peer is mid-check the scheduler has nothing due: this is where it used to spin.
+          await three.done;
+          discovery.stop();
+          elapsed = Date.now() - started;
+        });
+      });
+      assert.deepEqual(warnings, [], 'no process warning');
+      for (const check of checks) {
+        assert.equal(check.state, 'unreachable');
+        assert.equal(check.lastError, 'timed out');
+      }
+      // Each check holds one connection until its deadline, and the next starts only after it ended.
+      assert.ok(silent.connections <= checks.length + 1, `${silent.connections} connections for ${checks.length} checks`);
+      assert.ok(silent.connections <= Math.floor(elapsed / TIMEOUT_MS) + 1, `${silent.connections} checks in ${elapsed} ms with a ${TIMEOUT_MS} ms deadline`);
+      // A handful of timers per check (the schedule, the deadline, the HTTP client's own); a spinning scheduler makes hundreds.
+      assert.ok(timers <= 10 * (checks.length + 1), `${timers} timers created for ${checks.length} checks`);
+    } finally {
+      discovery.stop();
+      await silent.close();
+    }
+  });
+
+  test('a silent, a healthy and a down peer together: each checked at most once per interval, no warning', async () => {
+    const silent = await startSilentPeer();
+    const healthy = await peer('healthy');
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const checks = new Map<string, PeerStatus[]>();
+    const count = (url: string) => checks.get(url)?.length ?? 0;
+    const several = afterChecks(() => count(silent.url) >= 3 && count(healthy.url) >= 5 && count(down) >= 3, 'several checks of every peer');
+    const discovery = new PeerDiscovery({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      jitter: 0,
+      onChecked: (p) => {
+        checks.set(p.url, [...(checks.get(p.url) ?? []), p]);
+        several.checked();
+      },
+    });
+    discovery.setPeers([
+      { url: silent.url, source: 'vapora' },
+      { url: healthy.url, source: 'config' },
+      { url: down, source: 'config' },
+    ]);
+    let elapsed = 0;
+    let timers = 0;
+    try {
+      const warnings = await warningsDuring(async () => {
+        timers = await timersDuring(async () => {
+          const started = Date.now();
+          discovery.start();
+          await several.done;
+          discovery.stop();
+          elapsed = Date.now() - started;
+        });
+      });
+      assert.deepEqual(warnings, [], 'no process warning');
+      const most = Math.floor(elapsed / INTERVAL_MS) + 1;
+      for (const url of [silent.url, healthy.url, down]) assert.ok(count(url) <= most, `${url}: ${count(url)} checks in ${elapsed} ms, at most ${most}`);
+      assert.ok(silent.connections <= Math.floor(elapsed / TIMEOUT_MS) + 1, `the silent peer: ${silent.connections} checks in ${elapsed} ms`);
+      assert.equal(healthy.cardFetches, count(healthy.url), 'one card fetch per check of the healthy peer');
+      assert.ok(checks.get(healthy.url)!.every((p) => p.state === 'healthy'));
+      assert.ok(checks.get(down)!.every((p) => p.state === 'unreachable' && /ECONNREFUSED|connect/i.test(p.lastError ?? '')));
+      const total = count(silent.url) + count(healthy.url) + count(down);
+      assert.ok(timers <= 10 * (total + 1), `${timers} timers created for ${total} checks`);
+    } finally {
+      discovery.stop();
+      await silent.close();
+    }
+  });
+
+  test('stop() ends a check in flight and records nothing more', async () => {
+    const silent = await startSilentPeer();
+    const checks: PeerStatus[] = [];
+    const discovery = new PeerDiscovery({ intervalMs: INTERVAL_MS, timeoutMs: 600_000, onChecked: (p) => checks.push(p) });
+    discovery.setPeers([{ url: silent.url, source: 'vapora' }]);
+    try {
+      discovery.start();
+      await eventually(() => silent.connections >= 1, 'the check to connect');
+      discovery.stop();
+      // The check ended when stop() aborted it (it would otherwise hold its socket for ten minutes).
+      await discovery.checkAll();
+      assert.equal(discovery.get(silent.url)!.state, 'pending');
+    } finally {
+      discovery.stop();
+      await silent.close();
+    }
+  });
+
+  test('a service whose VAPORA never answers: bounded checks, no warning on its stderr', async () => {
+    const silent = await startSilentPeer();
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-silent-vapora-'));
+    const service = await startService(dir, { VAPORA_URL: silent.url, A2A_DISCOVERY_INTERVAL: '200ms', LOG_LEVEL: 'error' });
+    try {
+      const started = Date.now();
+      let peers: { url: string; state: string; lastError?: string }[] = [];
+      await eventually(async () => {
+        peers = ((await (await fetch(`${service.url}/peers`)).json()) as { peers: typeof peers }).peers;
+        return silent.connections >= 3 && peers[0]?.lastError === 'timed out';
+      }, 'VAPORA to have been checked, and timed out, several times');
+      const elapsed = Date.now() - started;
+      assert.equal(peers[0]!.state, 'unreachable');
+      // The per-check deadline is the interval (200 ms): at most one check per 200 ms, plus the one at start.
+      assert.ok(silent.connections <= Math.floor(elapsed / 200) + 2, `${silent.connections} checks in ${elapsed} ms`);
+      assert.doesNotMatch(service.output(), /Warning/, 'the service wrote no process warning');
+    } finally {
+      await service.dispose();
+      await silent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,10 +4,14 @@ import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { tempDir, waitFor } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 // The service runs as a real child process on a real data dir; it is killed
 // with SIGKILL (no chance to flush or clean up) or stopped with SIGTERM, then
-// started again on the same data dir under the same pod name.
+// started again on the same data dir under the same pod name. Resuming is off
+// here (MAX_RESUMES=0): tasks running at the kill end failed, so what is checked
+// is what the store kept (tests/cluster/resume.test.ts covers resuming).
+const NO_RESUME = { MAX_RESUMES: '0' };
 
 interface RpcReply {
   status: number;
@@ -17,7 +21,7 @@ interface RpcReply {
 
 let rpcId = 1;
 
-async function call(url: string, method: string, params: unknown, timeoutMs = 20_000): Promise<RpcReply> {
+async function call(url: string, method: string, params: unknown, timeoutMs = PATIENCE_MS): Promise<RpcReply> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
@@ -36,7 +40,7 @@ interface Spec {
 }
 
 // Long enough that no delayed task can finish before the kill, however slow the machine.
-const LONG_DELAY_MS = 30_000;
+const LONG_DELAY_MS = 300_000;
 
 function sendParams(spec: Spec): Record<string, unknown> {
   const message: Record<string, unknown> = { role: 'ROLE_USER', messageId: spec.messageId, parts: [{ text: spec.text }] };
@@ -107,10 +111,10 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
     tmp?.cleanup();
   });
 
-  test('every acknowledged task survives; tasks running at the crash end failed with the reason; nothing is half-written', { timeout: 90_000 }, async (t) => {
+  test('every acknowledged task survives; tasks running at the crash end failed with the reason; nothing is half-written', { timeout: 3 * PATIENCE_MS }, async (t) => {
     tmp = tempDir('kagent-a2a-crash-');
     const dataDir = tmp.dir;
-    first = await startService(dataDir);
+    first = await startService(dataDir, NO_RESUME);
     await withOutput(() => [first, second], async () => {
       const run = Math.random().toString(36).slice(2, 8);
       const specs: Spec[] = [];
@@ -155,18 +159,18 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
       const pool = Promise.all(Array.from({ length: 20 }, () => worker()));
 
       const ackedPool = () => [...acked.values()].filter((a) => a.spec.kind !== 'stuck').length;
-      await waitFor('120 acknowledged SendMessage calls', async () => ackedPool() >= 120 || unexpected.length > 0, 30_000, 5);
+      await waitFor('120 acknowledged SendMessage calls', async () => ackedPool() >= 120 || unexpected.length > 0, PATIENCE_MS, 5);
       assert.deepEqual(unexpected, [], 'no request failed before the kill');
 
       const inFlightAtKill = inFlight;
       const startedAtKill = started;
       killed = true;
       first!.child.kill('SIGKILL');
-      const exit = await first!.waitExit(10_000);
+      const exit = await first!.waitExit();
       assert.equal(exit.signal, 'SIGKILL');
       await Promise.race([
         Promise.all([pool, ...stuckCalls]),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('requests still pending 20 s after the kill')), 20_000).unref()),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`requests still pending ${PATIENCE_MS} ms after the kill`)), PATIENCE_MS).unref()),
       ]);
 
       // The kill landed mid-flight: requests were outstanding and delayed tasks were running.
@@ -186,7 +190,7 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
         `at the kill: ${startedAtKill} requests started, ${inFlightAtKill} in flight; acknowledged ${ackedFast.length} completed and ${ackedBackground.length} running tasks`,
       );
 
-      second = await startService(dataDir);
+      second = await startService(dataDir, NO_RESUME);
       const restartedWith = recoveredCount(second.output());
       assert.ok(
         restartedWith >= ackedBackground.length,
@@ -250,7 +254,7 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
       assert.match(metrics, new RegExp(`^a2a_tasks\\{state="failed"\\} ${byState.TASK_STATE_FAILED ?? 0}$`, 'm'));
 
       second.child.kill('SIGTERM');
-      assert.deepEqual(await second.waitExit(15_000), { code: 0, signal: null });
+      assert.deepEqual(await second.waitExit(), { code: 0, signal: null });
     });
   });
 });
@@ -265,17 +269,18 @@ describe('graceful stop (SIGTERM) and restart', () => {
     tmp?.cleanup();
   });
 
-  test('running work finishes, new work is refused with a retryable error, the process exits 0, and the tasks are completed after restart', { timeout: 60_000 }, async () => {
+  test('running work finishes, new work is refused with a retryable error, the process exits 0, and the tasks are completed after restart', { timeout: 3 * PATIENCE_MS }, async () => {
     tmp = tempDir('kagent-a2a-sigterm-');
     first = await startService(tmp.dir);
     await withOutput(() => [first, second], async () => {
       const url = first!.url;
       const inFlight = call(url, 'SendMessage', {
-        message: { role: 'ROLE_USER', messageId: 'drain-blocking', parts: [{ text: 'finish me' }], metadata: { delayMs: 1000 } },
+        message: { role: 'ROLE_USER', messageId: 'drain-blocking', parts: [{ text: 'finish me' }], metadata: { delayMs: 5000 } },
       });
-      // A longer task keeps the agent draining while the refused request is sent.
+      // Both run long enough to be still working after the SIGTERM on a loaded machine, and end well within DRAIN_TIMEOUT (20 s).
+      // The longer one keeps the agent draining while the refused request is sent.
       const background = await call(url, 'SendMessage', {
-        message: { role: 'ROLE_USER', messageId: 'drain-background', parts: [{ text: 'me too' }], metadata: { delayMs: 3000 } },
+        message: { role: 'ROLE_USER', messageId: 'drain-background', parts: [{ text: 'me too' }], metadata: { delayMs: 10_000 } },
         configuration: { returnImmediately: true },
       });
       const backgroundId: string = background.body.result?.task?.id;
@@ -287,7 +292,7 @@ describe('graceful stop (SIGTERM) and restart', () => {
 
       first!.child.kill('SIGTERM');
       await waitFor('readiness to drop', async () => {
-        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(PATIENCE_MS) });
         await res.arrayBuffer();
         return res.status === 503;
       });
@@ -315,7 +320,7 @@ describe('graceful stop (SIGTERM) and restart', () => {
       assert.equal(blockingTask?.status?.state, 'TASK_STATE_COMPLETED', JSON.stringify(finished.body));
       assert.equal(textOf(blockingTask.artifacts?.[0]), 'finish me');
 
-      assert.deepEqual(await first!.waitExit(15_000), { code: 0, signal: null });
+      assert.deepEqual(await first!.waitExit(), { code: 0, signal: null });
       await assert.rejects(fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2000) }), 'the listener is closed after the exit');
 
       second = await startService(tmp!.dir);
@@ -332,7 +337,7 @@ describe('graceful stop (SIGTERM) and restart', () => {
       assert.equal(listing.body.result.totalSize, 2, 'the refused message created no task');
 
       second.child.kill('SIGTERM');
-      assert.deepEqual(await second.waitExit(15_000), { code: 0, signal: null });
+      assert.deepEqual(await second.waitExit(), { code: 0, signal: null });
     });
   });
 });

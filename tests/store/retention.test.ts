@@ -9,6 +9,7 @@ import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { ALICE, openStore, seed, tempDir, waitFor } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 type Counts = Partial<Record<TaskState, number>>;
 
@@ -146,7 +147,7 @@ describe('RetentionSweeper with a SQLite store', () => {
     try {
       await seed(store, { id: 'kagent-0.t', at: Date.now() - 2 * HOUR, state: 'rejected' });
       s.start();
-      await waitFor('a sweep on the interval', async () => deleted.length > 0, 3000, 20);
+      await waitFor('a sweep on the interval', async () => deleted.length > 0, PATIENCE_MS, 20);
       assert.deepEqual(deleted, [{ rejected: 1 }]);
       assert.deepEqual(errors, []);
     } finally {
@@ -186,7 +187,7 @@ describe('retention in a running agent', () => {
         const [a, b] = await Promise.all([rpc(agent.url, 'GetTask', { id: doneId }), rpc(agent.url, 'GetTask', { id: echoedId })]);
         return a.body.error?.code === -32001 && b.body.error?.code === -32001 ? a : undefined;
       },
-      8000,
+      undefined,
       100,
     );
     assert.match(gone.body.error!.message, new RegExp(doneId.replace(/\./g, '\\.')));

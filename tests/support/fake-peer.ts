@@ -1,6 +1,8 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { PATIENCE_MS } from './patience.js';
 
 /**
  * A minimal foreign A2A agent on loopback that serves only its agent card, and
@@ -65,8 +67,40 @@ export async function startFakePeer(
   return peer;
 }
 
+/**
+ * A peer that accepts connections and never answers a byte: the worst case
+ * for anything that waits on a peer. Counts the connections it was offered.
+ */
+export interface SilentPeer {
+  url: string;
+  connections: number;
+  close(): Promise<void>;
+}
+
+export async function startSilentPeer(): Promise<SilentPeer> {
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((socket) => {
+    peer.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  const peer: SilentPeer = {
+    url: '',
+    connections: 0,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return peer;
+}
+
 /** Polls `condition` until it holds or `timeoutMs` passes; fails with `what` on timeout. */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);

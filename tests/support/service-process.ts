@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { PATIENCE_MS } from './patience.js';
+import { assertNoWarnings } from './process-warnings.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -51,14 +53,23 @@ export interface ServiceProcess {
   /** Everything the process wrote so far, for assertion messages. */
   output(): string;
   readonly exited: Promise<Exit>;
-  /** Waits for the exit, failing (with the output) if it takes longer than `timeoutMs`. */
-  waitExit(timeoutMs: number): Promise<Exit>;
-  /** SIGKILL if still running; for cleanup. */
+  /** Waits for the exit, failing (with the output) if it takes longer than `timeoutMs`, or if the process wrote a warning. */
+  waitExit(timeoutMs?: number): Promise<Exit>;
+  /** SIGKILL if still running; for cleanup. Fails if the process wrote a warning to stderr. */
   dispose(): Promise<void>;
 }
 
-/** Runs `kagent-a2a serve` as a child process and waits until /readyz answers 200. */
-export async function startService(dataDir: string, env: Record<string, string> = {}, readyTimeoutMs = 15_000): Promise<ServiceProcess> {
+/**
+ * Runs `kagent-a2a serve` as a child process and waits until /readyz (or the given probe) answers 200.
+ * A process warning on its stderr (a Node "(node:PID) …Warning: …" line) fails
+ * the test when the process is disposed of or has exited.
+ */
+export async function startService(
+  dataDir: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = PATIENCE_MS,
+  probe: '/readyz' | '/healthz' = '/readyz',
+): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
@@ -74,9 +85,19 @@ export async function startService(dataDir: string, env: Record<string, string> 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    stderr += chunk;
+  });
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after the last of its output has been read.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const checkWarnings = async () => {
+    await closed;
+    assertNoWarnings(`the service ${dataDir} (pid ${child.pid})`, stderr);
+  };
   let hasExited = false;
   void exited.then(() => (hasExited = true));
   const url = `http://127.0.0.1:${port}`;
@@ -87,22 +108,26 @@ export async function startService(dataDir: string, env: Record<string, string> 
     port,
     output: () => out,
     exited,
-    async waitExit(timeoutMs) {
+    async waitExit(timeoutMs = PATIENCE_MS) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`process ${child.pid} did not exit within ${timeoutMs} ms; output:\n${out}`)), timeoutMs);
       });
+      let exit: Exit;
       try {
-        return await Promise.race([exited, timeout]);
+        exit = await Promise.race([exited, timeout]);
       } finally {
         clearTimeout(timer);
       }
+      await checkWarnings();
+      return exit;
     },
     async dispose() {
       if (!hasExited) {
         child.kill('SIGKILL');
         await exited;
       }
+      await checkWarnings();
     },
   };
 
@@ -110,7 +135,7 @@ export async function startService(dataDir: string, env: Record<string, string> 
   for (;;) {
     if (hasExited) throw new Error(`the service exited before it was ready (${JSON.stringify(await exited)}); output:\n${out}`);
     try {
-      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`${url}${probe}`, { signal: AbortSignal.timeout(1000) });
       await res.arrayBuffer();
       if (res.status === 200) return service;
     } catch {

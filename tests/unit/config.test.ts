@@ -171,6 +171,22 @@ describe('duration', () => {
     assert.equal(env({ STREAM_HEARTBEAT_INTERVAL: '100ms' }).STREAM_HEARTBEAT_INTERVAL, 100);
     assert.equal(env({ DRAIN_TIMEOUT: '0' }).DRAIN_TIMEOUT, 0);
   });
+
+  // A Node timer set beyond 2^31-1 ms fires after 1 ms instead: an interval of 30d would run every millisecond.
+  test('a duration longer than a timer can wait is refused, naming the setting and the limit', () => {
+    const timed = Object.entries(SETTINGS).filter(([name, spec]) => spec.type.kind === 'duration' && name !== 'TASK_RETENTION');
+    assert.ok(timed.length >= 8, timed.map(([name]) => name).join(', '));
+    for (const [name] of timed) {
+      assert.match(envError(name, '25d').message, /longer than the maximum 2147483647ms/, name);
+      assert.equal(env({ [name]: '24d' })[name as keyof typeof SETTINGS], 24 * 86_400_000, name);
+    }
+    assert.match(envError('A2A_DISCOVERY_INTERVAL', '99999999999999999999999999d').message, /longer than the maximum/);
+  });
+
+  test('the retention is an age, not a timer: it may be years, up to ten', () => {
+    assert.equal(env({ TASK_RETENTION: '365d' }).TASK_RETENTION, 365 * 86_400_000);
+    assert.match(envError('TASK_RETENTION', '3651d').message, /longer than the maximum 3650d/);
+  });
 });
 
 describe('bool', () => {

@@ -8,11 +8,15 @@ import {
   ExtendedAgentCardNotConfiguredError,
   InvalidParamsError,
   InvalidStateTransitionError,
+  LimitExceededError,
   PushNotificationNotSupportedError,
+  SkillNotAllowedError,
+  UnauthenticatedError,
   TaskNotCancelableError,
   TaskNotFoundError,
   UnavailableError,
   OwnerUnavailableError,
+  StoreFullError,
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
@@ -112,6 +116,14 @@ const DOMAIN_CASES: Record<string, Expected> = {
     details: { taskId: 'kagent-2.t-6', owner: 'kagent-2', retryAfterSeconds: '5' },
     retryAfterSeconds: 5,
   },
+  StoreFullError: {
+    error: new StoreFullError('database or disk is full', 10),
+    code: -32050,
+    httpStatus: 503,
+    reason: 'STORE_FULL',
+    details: { retryAfterSeconds: '10' },
+    retryAfterSeconds: 10,
+  },
   ConcurrentUpdateError: {
     error: new ConcurrentUpdateError('t-5'),
     code: -32050,
@@ -119,6 +131,29 @@ const DOMAIN_CASES: Record<string, Expected> = {
     reason: 'CONCURRENT_UPDATE',
     details: { taskId: 't-5' },
     retryAfterSeconds: 1,
+  },
+  // Authentication and per-caller refusals: implementation-defined codes, and the HTTP status the spec's examples name.
+  UnauthenticatedError: {
+    error: new UnauthenticatedError('the credential was not accepted', 'invalid_token'),
+    code: -32051,
+    httpStatus: 401,
+    reason: 'UNAUTHENTICATED',
+    details: {},
+  },
+  SkillNotAllowedError: {
+    error: new SkillNotAllowedError('cluster-inspect', ['kagent:cluster-read']),
+    code: -32052,
+    httpStatus: 403,
+    reason: 'SKILL_NOT_ALLOWED',
+    details: { skill: 'cluster-inspect', requiredScopes: 'kagent:cluster-read' },
+  },
+  LimitExceededError: {
+    error: new LimitExceededError('RATE_LIMITED', 'too many requests', 3),
+    code: -32053,
+    httpStatus: 429,
+    reason: 'RATE_LIMITED',
+    details: { retryAfterSeconds: '3' },
+    retryAfterSeconds: 3,
   },
 };
 

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { InvalidParamsError } from '../../src/model/errors.js';
+import { PATIENCE_MS } from '../support/patience.js';
 
 /** Fails (instead of hanging the run) when `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms = 2000, label = 'operation'): Promise<T> {
+export async function withTimeout<T>(promise: Promise<T>, ms = PATIENCE_MS, label = 'operation'): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${label} did not settle within ${ms} ms`)), ms);

@@ -18,3 +18,13 @@ test('task ids are UUIDv7: version 7, RFC variant, and later ids sort after earl
   assert.equal(parseInt(uuid.slice(0, 8) + uuid.slice(9, 13), 16) <= Date.now(), true, 'the leading 48 bits are the creation time');
   assert.equal(new Set(Array.from({ length: 1000 }, () => timeOrderedUuid(1))).size, 1000, 'the same millisecond still gives distinct ids');
 });
+
+test('only a DNS label before the first dot is an owner: never a host, port, path or address', () => {
+  assert.equal(ownerOf('kagent-12.0190a5f2-0000-7000-8000-000000000000'), 'kagent-12');
+  for (const id of ['localhost:8080/admin?.x', '[::1]:9/#.x', '127:80/x?.y', 'Kagent-1.x', '-kagent.x', 'kagent-.x', '.x', 'a b.x', `${'a'.repeat(64)}.x`]) {
+    assert.equal(ownerOf(id), undefined, id);
+  }
+  // Numbers are DNS labels, but no pod's names: the sibling check turns them away.
+  assert.equal(ownerOf('2130706433.x'), '2130706433');
+  assert.equal(ownerOf('127.0.0.1:80.x'), '127');
+});

@@ -30,8 +30,10 @@ export interface AgentCardSummary {
   name: string;
   description: string;
   version: string;
-  /** The endpoint chosen from the card (after the `endpoint` option is applied). */
+  /** Where requests go: the endpoint chosen from the card, after the `endpoint` rule is applied. */
   url: string;
+  /** That endpoint's URL as the card advertises it (resolved against where the card came from). */
+  advertisedUrl: string;
   /** The protocol version and binding the client speaks to this agent. */
   protocolVersion: ProtocolVersion;
   binding: Binding;
@@ -149,36 +151,46 @@ export function onBaseOrigin(advertised: string, base: string): string {
 }
 
 export type EndpointRule =
-  /** Use the URL the card advertises (what a peer inside the cluster wants). */
+  /** Use the URL the card advertises, host and port included. */
   | 'card'
-  /** Keep the card's path, but on the origin of the URL the client was given. */
+  /** Keep the card's path, but on the origin of the URL the client was given (the default when there is one). */
   | 'base';
 
 export interface SummaryOptions extends InterfaceChoice {
   endpoint?: EndpointRule;
 }
 
-/** Reads a card and picks the endpoint to talk to; throws 'unsupported' when it offers nothing this client speaks. */
+/**
+ * Reads a card and picks the endpoint to talk to. Throws 'invalid-response'
+ * for a card a client cannot use at all (not an object, no interface, an
+ * interface URL that is not a URL) and 'unsupported' when it offers nothing
+ * this client speaks.
+ */
 export function summarizeCard(raw: unknown, base: string | undefined, options: SummaryOptions = {}): AgentCardSummary {
   const where = base ?? 'the agent';
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new A2AClientError('invalid-response', `the agent card of ${where} is not a JSON object`);
+    throw new A2AClientError('invalid-response', `the agent card of ${where} is malformed: it is not a JSON object`);
   }
   const card = raw as Record<string, unknown>;
   const interfaces = cardInterfaces(card);
+  if (interfaces.length === 0) {
+    throw new A2AClientError('invalid-response', `the agent card of ${where} is malformed: it declares no interface (supportedInterfaces[].url, or url)`);
+  }
   const chosen = chooseInterface(interfaces, options);
   if (chosen === undefined) {
-    const offered = interfaces.map((i) => `${i.binding} ${i.version}`).join(', ') || 'no interfaces';
+    const offered = interfaces.map((i) => `${i.binding} ${i.version}`).join(', ');
     const wanted = options.protocolVersion === undefined ? '' : ` (version ${options.protocolVersion} was asked for)`;
     throw new A2AClientError('unsupported', `the agent card of ${where} offers ${offered}; this client speaks JSONRPC 1.0, HTTP+JSON 1.0 and JSONRPC 0.3${wanted}`);
   }
-  let url: string;
-  if ((options.endpoint ?? 'card') === 'base') {
+  // A relative interface URL is relative to where the card came from.
+  const advertisedUrl = base === undefined ? chosen.url : URL.canParse(chosen.url, `${base}/`) ? new URL(chosen.url, `${base}/`).toString() : undefined;
+  if (advertisedUrl === undefined || !URL.canParse(advertisedUrl)) {
+    throw new A2AClientError('invalid-response', `the agent card of ${where} is malformed: its ${chosen.binding} interface URL "${chosen.url}" is not a URL`);
+  }
+  let url = advertisedUrl;
+  if ((options.endpoint ?? (base === undefined ? 'card' : 'base')) === 'base') {
     if (base === undefined) throw new TypeError("endpoint 'base' needs the base URL the card was read from");
-    url = onBaseOrigin(chosen.url, base);
-  } else {
-    // A relative interface URL is relative to where the card came from.
-    url = base === undefined ? chosen.url : new URL(chosen.url, `${base}/`).toString();
+    url = onBaseOrigin(advertisedUrl, base);
   }
   const skills = Array.isArray(card.skills) ? (card.skills as Record<string, unknown>[]) : [];
   const capabilities = typeof card.capabilities === 'object' && card.capabilities !== null ? (card.capabilities as Record<string, unknown>) : {};
@@ -187,6 +199,7 @@ export function summarizeCard(raw: unknown, base: string | undefined, options: S
     description: String(card.description ?? ''),
     version: String(card.version ?? ''),
     url,
+    advertisedUrl,
     protocolVersion: chosen.version as ProtocolVersion,
     binding: chosen.binding as Binding,
     streaming: capabilities.streaming === true,

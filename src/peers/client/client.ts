@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Message, SendResult, StreamItem, Task, TaskPage } from '../../model/model.js';
+import { CARD_PATHS, agentBaseUrl } from './agent-url.js';
 import type { AgentCardSummary, Binding, EndpointRule, ProtocolVersion } from './card.js';
 import { summarizeCard } from './card.js';
 import { A2AClientError } from './errors.js';
@@ -41,9 +42,12 @@ export interface GetTaskOptions extends CallOptions {
 
 export interface ClientOptions {
   /**
-   * Where requests go: 'card' (default) uses the URL the agent card advertises;
-   * 'base' keeps the card's path on the origin of the URL given to connect()
-   * (what works through a port-forward or proxy).
+   * Where requests go. 'base' (the default when the card was read from a URL):
+   * the endpoint path the card advertises, on the origin of the URL given to
+   * connect(); the card's host is often a name only its own network resolves,
+   * and this is what works through localhost, a port-forward or a proxy.
+   * 'card': the URL exactly as the card advertises it, for an agent whose card
+   * is served from another host or port than its endpoint.
    */
   endpoint?: EndpointRule;
   /** Speak only this protocol version (default: the newest the card offers, 1.0 before 0.3). */
@@ -74,7 +78,7 @@ export interface ConnectOptions extends ClientOptions {
   signal?: AbortSignal;
 }
 
-export const CARD_PATHS = ['/.well-known/agent-card.json', '/.well-known/agent.json'] as const;
+export { CARD_PATHS };
 
 const DEFAULTS = { timeoutMs: 30_000, stallTimeoutMs: 60_000, maxResponseBytes: 32 * 1024 * 1024 };
 
@@ -100,10 +104,12 @@ export class A2AClient {
 
   /**
    * Reads the agent card at a base URL (/.well-known/agent-card.json, then
-   * /.well-known/agent.json) and picks the interface to speak.
+   * /.well-known/agent.json) and picks the interface to speak. A card's own URL
+   * is taken as the base it belongs to. Throws a TypeError for a URL that is
+   * not http(s).
    */
   static async connect(baseUrl: string, options: ConnectOptions = {}): Promise<A2AClient> {
-    const base = withoutTrailingSlashes(baseUrl);
+    const base = agentBaseUrl(baseUrl);
     const paths = options.cardPath === undefined ? CARD_PATHS : [options.cardPath.startsWith('/') ? options.cardPath : `/${options.cardPath}`];
     const dispatcher = options.dispatcher ?? sharedDispatcher();
     let last: A2AClientError | undefined;
@@ -151,6 +157,7 @@ export class A2AClient {
 
   /** A client for a known endpoint, without reading a card (default: A2A 1.0 over JSON-RPC). */
   static fromUrl(url: string, options: ClientOptions = {}): A2AClient {
+    if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) throw new TypeError(`"${url}" is not an http or https URL`);
     const binding = options.bindings?.[0] ?? 'JSONRPC';
     const version = options.protocolVersion ?? '1.0';
     if (version === '0.3' && binding !== 'JSONRPC') throw new A2AClientError('unsupported', 'A2A 0.3 is spoken over JSONRPC only by this client');

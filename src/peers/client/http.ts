@@ -44,6 +44,15 @@ export function header(headers: RawResponse['headers'], name: string): string | 
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Node's timers hold at most 2^31-1 ms: a longer (or infinite) delay fires after 1 ms, with a warning. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A limit as a timer delay: none for 0, a negative, NaN or Infinity (no limit); at most what a timer holds. */
+function limitDelay(ms: number | undefined): number | undefined {
+  if (ms === undefined || !(ms > 0) || ms === Number.POSITIVE_INFINITY) return undefined;
+  return Math.min(ms, MAX_TIMER_MS);
+}
+
 /** One public call: the caller's signal and the overall deadline. */
 export class CallScope {
   readonly startedAt = Date.now();
@@ -57,9 +66,10 @@ export class CallScope {
     private readonly callerSignal: AbortSignal | undefined,
     private readonly deadlineMs: number | undefined,
   ) {
-    if (deadlineMs !== undefined && deadlineMs > 0) {
-      this.deadlineAt = this.startedAt + deadlineMs;
-      this.timer = setTimeout(() => this.fire('deadline'), deadlineMs);
+    const delay = limitDelay(deadlineMs);
+    if (delay !== undefined) {
+      this.deadlineAt = this.startedAt + delay;
+      this.timer = setTimeout(() => this.fire('deadline'), delay);
     }
     if (callerSignal?.aborted) this.fire('aborted');
     else callerSignal?.addEventListener('abort', this.onAbort, { once: true });
@@ -97,7 +107,7 @@ export class CallScope {
         this.signal.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(done, ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0);
       this.signal.addEventListener('abort', done, { once: true });
     });
     if (this.aborted) throw this.error();
@@ -129,7 +139,8 @@ export class AttemptScope {
     private readonly call: CallScope,
     private readonly timeoutMs: number | undefined,
   ) {
-    if (timeoutMs !== undefined && timeoutMs > 0) this.callTimer = setTimeout(() => this.fire('call'), timeoutMs);
+    const delay = limitDelay(timeoutMs);
+    if (delay !== undefined) this.callTimer = setTimeout(() => this.fire('call'), delay);
     if (call.signal.aborted) this.onCallAbort();
     else call.signal.addEventListener('abort', this.onCallAbort, { once: true });
   }
@@ -146,7 +157,7 @@ export class AttemptScope {
 
   /** Starts (or restarts) the stall timer; 0 or undefined turns it off. */
   watchStall(ms: number | undefined): void {
-    this.stallMs = ms ?? 0;
+    this.stallMs = limitDelay(ms) ?? 0;
     this.touch();
   }
 

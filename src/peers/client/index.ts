@@ -1,7 +1,11 @@
 // The A2A client's public API: `import { A2AClient } from 'kagent-a2a/client'`.
 //
 //   const agent = await A2AClient.connect('http://kagent-0.kagent-headless:8080');
-//   const result = await agent.send(userText('hello'), { deadlineMs: 10_000 });
+//   const result = await agent.send(userText('hello', { metadata: { skill: 'echo' } }), { deadlineMs: 10_000 });
+//
+// Requests go to the endpoint path the card advertises on the origin given to
+// connect() (so localhost, port-forwards and proxies work); `endpoint: 'card'`
+// uses the card's URL as advertised, host and port included.
 //
 // Version and binding come from the agent card (1.0 JSON-RPC, else 1.0
 // HTTP+JSON, else 0.3 JSON-RPC) unless forced with `protocolVersion` or
@@ -13,6 +17,7 @@
 // Retry-After; a stream is retried only until it has begun.
 
 export { A2AClient, CARD_PATHS } from './client.js';
+export { agentBaseUrl } from './agent-url.js';
 export type { CallOptions, ClientOptions, ConnectOptions, GetTaskOptions, SendOptions, StreamOptions, StreamSendOptions } from './client.js';
 export { cardInterfaces, chooseInterface, summarizeCard } from './card.js';
 export type { AgentCardSummary, AgentInterface, Binding, EndpointRule, InterfaceChoice, ProtocolVersion } from './card.js';
@@ -25,6 +30,7 @@ export { SseParser, readSse } from './sse.js';
 export type { SseItem } from './sse.js';
 export { sharedDispatcher } from './http.js';
 export { userText } from './messages.js';
+export type { UserTextOptions } from './messages.js';
 export type {
   Artifact,
   ArtifactUpdateEvent,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { JsonObject, Message, Part } from '../../model/model.js';
 import type { Skill, SkillContext } from '../skill.js';
 import { ChatError, streamChat } from './chat-completions.js';
@@ -23,6 +22,8 @@ export interface AssistantOptions {
   tools: AssistantTool[];
   /** Replaces the default system prompt. */
   systemPrompt?: string;
+  /** Whether a turn interrupted by a restart is run again (its model calls are paid twice). */
+  resumable?: boolean;
   /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
   log?: (fields: Record<string, unknown>, message: string) => void;
   /**
@@ -69,6 +70,7 @@ export function assistantSkill(options: AssistantOptions): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['text/markdown'],
     },
+    resumable: options.resumable === true,
     execute: (ctx) => runTurn(ctx, endpoint, options, tools, toolSpecs),
   };
 }
@@ -260,7 +262,7 @@ function shorten(text: string, max: number): string {
  * is written at most every `intervalMs`.
  */
 class AnswerWriter {
-  private readonly artifactId = randomUUID();
+  private readonly artifactId: string;
   private pending = '';
   private written = false;
   private lastWrite = 0;
@@ -271,7 +273,10 @@ class AnswerWriter {
   constructor(
     private readonly ctx: SkillContext,
     private readonly intervalMs: number,
-  ) {}
+  ) {
+    // One id per turn, so a turn run again after a restart replaces its partial answer instead of adding another.
+    this.artifactId = `answer-${ctx.message.messageId}`;
+  }
 
   get wroteText(): boolean {
     return this.written || this.pending !== '';

@@ -149,11 +149,14 @@ export interface SubTaskService {
  * A RunSkill over the agent's own task service: the skill runs as a real task
  * (listed, stored, cancelable) in the caller's conversation. A sub-task that
  * asks for input is canceled after it is read, since nobody will answer it;
- * the model learns what it asked.
+ * the model learns what it asked. `caller` may be chosen per message (the
+ * caller of the task the message references), so that sub-tasks are the
+ * caller's own and its skill permissions apply to them.
  */
-export function runSkillVia(service: SubTaskService, caller: Caller): RunSkill {
+export function runSkillVia(service: SubTaskService, callerFor: Caller | ((message: Message) => Caller)): RunSkill {
   return async (skillId, message, signal) => {
     signal.throwIfAborted();
+    const caller = typeof callerFor === 'function' ? callerFor(message) : callerFor;
     const stream = await service.sendStreamingMessage(caller, { ...message, metadata: { ...message.metadata, skill: skillId } });
     let taskId: string | undefined;
     let canceled = false;

@@ -52,6 +52,8 @@ export function clusterDiagnoseSkill(options: DiagnoseOptions): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['application/json', 'text/markdown'],
     },
+    // Read-only: looking again is harmless.
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       const request = await readRequest(ctx, EXAMPLES);
       if (request === undefined) return;

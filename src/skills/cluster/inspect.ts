@@ -66,6 +66,8 @@ export function clusterInspectSkill(options: InspectOptions): Skill {
       inputModes: ['text/plain', 'application/json'],
       outputModes: ['application/json', 'text/markdown'],
     },
+    // Read-only: looking again is harmless.
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       const parsed = await readRequest(ctx, EXAMPLES);
       if (parsed === undefined) return;

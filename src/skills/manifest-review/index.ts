@@ -63,6 +63,8 @@ export function manifestReviewSkill(options: ManifestReviewOptions): Skill {
   const reviewer = new Reviewer();
   return {
     descriptor: manifestReviewDescriptor(options),
+    // A review reads what it was sent (or files under the roots) and writes its artifacts by fixed ids: running it again is harmless.
+    resumable: true,
     async execute(ctx: SkillContext): Promise<void> {
       let request: ReviewRequest;
       try {

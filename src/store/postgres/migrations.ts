@@ -80,4 +80,12 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
   );
   CREATE INDEX push_outbox_by_task ON ${s}.push_outbox (task_id);
   `,
+  (s) => `
+  -- How often a task was resumed after its pod restarted or lost its lease:
+  -- bounds resume loops, and numbers the runs so that a superseded one writes nothing.
+  ALTER TABLE ${s}.tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;
+  -- A restarting pod looks for the tasks whose lease it holds, not those it created.
+  DROP INDEX ${s}.tasks_unfinished;
+  CREATE INDEX tasks_leased_by ON ${s}.tasks (lease_pod) WHERE state IN ${ACTIVE_SQL};
+  `,
 ];

@@ -12,6 +12,9 @@ const RECONNECT_MAX_MS = 5000;
  */
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
+  /** Per listener: what to do after a reconnect, when changes may have gone unannounced. */
+  private readonly onMissed = new Map<ChangeListener, () => void>();
+  private wasConnected = false;
   private client: pg.Client | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay = RECONNECT_MIN_MS;
@@ -32,12 +35,14 @@ export class ChangeFeed {
     return this.listeners.size;
   }
 
-  add(listener: ChangeListener): void {
+  add(listener: ChangeListener, onMissed?: () => void): void {
     this.listeners.add(listener);
+    if (onMissed !== undefined) this.onMissed.set(listener, onMissed);
   }
 
   delete(listener: ChangeListener): void {
     this.listeners.delete(listener);
+    this.onMissed.delete(listener);
   }
 
   private async connect(): Promise<void> {
@@ -73,6 +78,19 @@ export class ChangeFeed {
     client.on('end', () => onLost());
     this.client = client;
     this.retryDelay = RECONNECT_MIN_MS;
+    // NOTIFY reaches only current listeners: what was committed while this connection was down is told by nobody.
+    if (this.wasConnected) this.announceGap();
+    this.wasConnected = true;
+  }
+
+  private announceGap(): void {
+    for (const onMissed of [...this.onMissed.values()]) {
+      try {
+        onMissed();
+      } catch (error) {
+        this.onError(error);
+      }
+    }
   }
 
   private scheduleReconnect(): void {
@@ -111,6 +129,7 @@ export class ChangeFeed {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.onMissed.clear();
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     await this.ready.catch(() => undefined);

@@ -10,11 +10,12 @@ import { eventually } from '../../support/fake-peer.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { chunk, DONE, errorReply, hangingReply, sse, startChatServer, textReply, toolCallReply, usageChunk } from './chat-server.js';
 import type { ChatServer } from './chat-server.js';
+import { PATIENCE_MS } from '../../support/patience.js';
 
 // The model endpoint is a scripted chat-completions server on loopback that
 // stands in for a paid API: see chat-server.ts.
 
-const T = { timeout: 15_000 };
+const T = { timeout: PATIENCE_MS };
 
 let server: ChatServer;
 const harnesses: SkillHarness[] = [];

@@ -10,11 +10,12 @@ import { eventually } from '../../support/fake-peer.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { startChatServer, textReply, toolCallReply } from './chat-server.js';
 import type { ChatServer } from './chat-server.js';
+import { PATIENCE_MS } from '../../support/patience.js';
 
 // Skills offered to the model as tools run as real sub-tasks of the agent's
 // task service; the model endpoint is the scripted stand-in of chat-server.ts.
 
-const T = { timeout: 15_000 };
+const T = { timeout: PATIENCE_MS };
 
 const echo = echoSkill({ maxDelayMs: 10_000 });
 const broken: Skill = {
@@ -135,7 +136,7 @@ describe('skillAsTool', () => {
 describe('runSkillVia', () => {
   test('aborting the signal cancels the running sub-task', T, async () => {
     const controller = new AbortController();
-    const message: Message = { ...userMessage('wait'), contextId: parent.contextId, metadata: { delayMs: 5000 } };
+    const message: Message = { ...userMessage('wait'), contextId: parent.contextId, metadata: { delayMs: 300_000 } };
     const running = runSkill('echo', message, controller.signal);
     let sub: Task | undefined;
     await eventually(async () => {

@@ -13,6 +13,7 @@ import { clusterSkills } from '../../../src/skills/cluster/index.js';
 import { KubeConfigError, SERVICE_ACCOUNT_DIR, loadKubeConfig } from '../../../src/skills/cluster/kubeconfig.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { ClusterRig, dataOf, statusText } from './helpers.js';
+import { PATIENCE_MS } from '../../support/patience.js';
 
 let rig: ClusterRig;
 
@@ -223,7 +224,7 @@ describe('finding the cluster', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+async function waitFor(condition: () => boolean, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);

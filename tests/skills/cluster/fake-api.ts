@@ -12,6 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { PATIENCE_MS } from '../../support/patience.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../../../tests/skills/cluster/fixtures/', import.meta.url));
 
@@ -111,7 +112,7 @@ export class FakeApiServer {
   }
 
   /** The next request matching, once it has arrived. */
-  arrived(match: (request: RecordedRequest) => boolean, timeoutMs = 5000): Promise<RecordedRequest> {
+  arrived(match: (request: RecordedRequest) => boolean, timeoutMs = PATIENCE_MS): Promise<RecordedRequest> {
     const earlier = this.requests.find(match);
     if (earlier) return Promise.resolve(earlier);
     return new Promise((resolve, reject) => {

@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Builds (npm run build) only when a TypeScript source under the given
+// directories is newer than what it compiles to in dist/, or has not been
+// compiled at all, or tsconfig.json changed since. `npm start` and `npm test`
+// run it first, so neither waits for a full compile when nothing changed.
+//
+//   node scripts/build-if-stale.mjs src tests
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) {
+  console.error('usage: build-if-stale.mjs DIR... (source directories compiled into dist/)');
+  process.exit(2);
+}
+
+function* sources(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sources(path);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) yield path;
+  }
+}
+
+function mtime(path) {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first reason to build, or undefined when dist/ is up to date. */
+function staleness() {
+  const config = mtime('tsconfig.json') ?? 0;
+  for (const dir of dirs) {
+    for (const source of sources(dir)) {
+      const output = join('dist', relative('.', source).replace(/\.ts$/, '.js'));
+      const built = mtime(output);
+      if (built === undefined) return `${output} is missing`;
+      if (built < mtime(source)) return `${source} changed`;
+      if (built < config) return 'tsconfig.json changed';
+    }
+  }
+  return undefined;
+}
+
+const reason = staleness();
+if (reason !== undefined) {
+  console.error(`build-if-stale: ${reason}; building`);
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  const run = spawnSync(npm, ['run', '--silent', 'build'], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
+}

@@ -1,0 +1,109 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../config/load.js';
+import { UnauthenticatedError } from '../model/errors.js';
+import type { Caller } from '../model/model.js';
+import type { CredentialVerifier } from './authenticator.js';
+
+/**
+ * The header a replica uses to tell the owner of a task who the caller is.
+ * The caller's own credential never travels to another pod: the entry pod
+ * authenticated it, and vouches for the result with a MAC over a secret the
+ * StatefulSet's pods share.
+ */
+export const CALLER_ASSERTION_HEADER = 'x-kagent-caller';
+
+const VERSION = 'v1';
+/** Long enough for a request to cross the cluster, short enough that a copied header is soon worthless. */
+const LIFETIME_MS = 30_000;
+const MIN_SECRET_BYTES = 32;
+const MAX_HEADER_LENGTH = 8192;
+
+interface Claims {
+  /** Tenant, principal and scopes of the authenticated caller. */
+  t: string;
+  p: string;
+  s?: readonly string[];
+  /** The pod the assertion is for: it is refused anywhere else. */
+  aud: string;
+  exp: number;
+  /** Makes two assertions for the same caller differ. */
+  n: string;
+}
+
+/** Signs and checks caller assertions between the replicas of one StatefulSet. */
+export class ClusterAssertion {
+  private constructor(private readonly secret: Buffer) {}
+
+  static fromFile(path: string, setting: string): ClusterAssertion {
+    let secret: string;
+    try {
+      secret = readFileSync(path, 'utf8').trim();
+    } catch (error) {
+      throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
+    }
+    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new ConfigError(setting, path, `the shared secret must be at least ${MIN_SECRET_BYTES} bytes`);
+    return new ClusterAssertion(Buffer.from(secret, 'utf8'));
+  }
+
+  /** An assertion that `caller` was authenticated, valid for `pod` only, for a short while. */
+  sign(caller: Caller, pod: string, now = Date.now()): string {
+    const claims: Claims = { t: caller.tenant, p: caller.principal, aud: pod, exp: now + LIFETIME_MS, n: randomBytes(8).toString('base64url') };
+    if (caller.scopes !== undefined && caller.scopes.length > 0) claims.s = caller.scopes;
+    const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+    return `${VERSION}.${payload}.${this.mac(payload)}`;
+  }
+
+  /** The caller an assertion names, if it is ours, for this pod and not expired; otherwise UnauthenticatedError. */
+  verify(value: string, self: string, now = Date.now()): Caller {
+    const parts = value.length <= MAX_HEADER_LENGTH ? value.split('.') : [];
+    if (parts.length !== 3 || parts[0] !== VERSION) throw refused();
+    const [, payload, mac] = parts as [string, string, string];
+    const expected = Buffer.from(this.mac(payload), 'base64url');
+    const given = Buffer.from(mac, 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused();
+    const claims = parseClaims(payload);
+    if (claims === undefined || claims.aud !== self || claims.exp < now) throw refused();
+    const caller: Caller = { tenant: claims.t, principal: claims.p };
+    return claims.s === undefined ? caller : { ...caller, scopes: claims.s };
+  }
+
+  private mac(payload: string): string {
+    return createHmac('sha256', this.secret).update(`${VERSION}.${payload}`).digest('base64url');
+  }
+}
+
+/**
+ * Believes a relayed caller only with a valid assertion. A request that carries
+ * the header but fails the check is refused outright — it never falls through
+ * to the other verifiers, so a caller who sets the header from outside gains
+ * nothing. Without a shared secret the header is refused whenever it appears.
+ */
+export function clusterAssertionVerifier(assertion: ClusterAssertion | undefined, self: string): CredentialVerifier {
+  return {
+    async verify(request) {
+      const values = request.headersDistinct[CALLER_ASSERTION_HEADER];
+      if (values === undefined) return undefined;
+      if (assertion === undefined || values.length !== 1) throw refused();
+      return assertion.verify(values[0]!, self);
+    },
+  };
+}
+
+function refused(): UnauthenticatedError {
+  return new UnauthenticatedError('the relayed caller assertion was not accepted', 'invalid_token');
+}
+
+function parseClaims(payload: string): Claims | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  if (typeof c.t !== 'string' || typeof c.p !== 'string' || typeof c.aud !== 'string' || typeof c.exp !== 'number' || c.p === '') return undefined;
+  if (c.s !== undefined && !(Array.isArray(c.s) && c.s.every((s) => typeof s === 'string'))) return undefined;
+  return { t: c.t, p: c.p, aud: c.aud, exp: c.exp, n: String(c.n), ...(c.s === undefined ? {} : { s: c.s as string[] }) };
+}

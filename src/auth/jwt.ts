@@ -1,0 +1,138 @@
+import { createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, errors, jwtVerify } from 'jose';
+import type { JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { ConfigError } from '../config/load.js';
+import { UnauthenticatedError, UnavailableError } from '../model/errors.js';
+import type { Caller } from '../model/model.js';
+import { JwksCache } from './jwks-cache.js';
+
+/** Asymmetric algorithms only: no `none`, and no HS* that would let a public key act as a shared secret. */
+export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+
+export interface JwtSettings {
+  issuer: string;
+  audience: string;
+  principalClaim: string;
+  /** A claim naming the caller's tenant; without it every caller's tenant is ''. */
+  tenantClaim?: string;
+  clockSkewMs: number;
+}
+
+/** The categories a rejected token falls in: fixed words for the challenge, the log and the metric. */
+export type JwtFailure = 'expired' | 'not-yet-valid' | 'wrong-issuer' | 'wrong-audience' | 'bad-signature' | 'unknown-key' | 'algorithm' | 'malformed' | 'no-principal';
+
+const DESCRIPTIONS: Readonly<Record<JwtFailure, string>> = {
+  expired: 'the token has expired',
+  'not-yet-valid': 'the token is not valid yet',
+  'wrong-issuer': 'the token is not from the issuer this agent trusts',
+  'wrong-audience': 'the token is not meant for this agent',
+  'bad-signature': 'the token signature does not verify',
+  'unknown-key': 'the token is signed with a key this agent does not know',
+  algorithm: 'the token signing algorithm is not accepted',
+  malformed: 'the token is malformed or lacks a required claim',
+  'no-principal': 'the token does not name its subject',
+};
+
+/** A token that was refused, with the category it fell in. */
+export class JwtRejected extends UnauthenticatedError {
+  constructor(readonly failure: JwtFailure) {
+    super(`invalid token: ${DESCRIPTIONS[failure]}`, 'invalid_token');
+  }
+}
+
+/** Verifies bearer JWTs: signature against the configured keys, then iss, aud, exp and nbf with the allowed clock skew. */
+export class JwtVerifier {
+  constructor(
+    private readonly key: JWTVerifyGetKey | KeyObject,
+    private readonly settings: JwtSettings,
+  ) {}
+
+  async verify(token: string): Promise<Caller> {
+    let payload: JWTPayload;
+    try {
+      const options = {
+        algorithms: [...JWT_ALGORITHMS],
+        issuer: this.settings.issuer,
+        audience: this.settings.audience,
+        clockTolerance: Math.round(this.settings.clockSkewMs / 1000),
+        requiredClaims: ['exp'],
+      };
+      const result = typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
+      payload = result.payload;
+    } catch (error) {
+      if (error instanceof UnavailableError) throw error;
+      throw new JwtRejected(classify(error));
+    }
+    const principal = payload[this.settings.principalClaim];
+    if (typeof principal !== 'string' || principal === '' || principal.length > 512) throw new JwtRejected('no-principal');
+    let tenant = '';
+    if (this.settings.tenantClaim !== undefined) {
+      const claimed = payload[this.settings.tenantClaim];
+      if (typeof claimed !== 'string' || claimed.length > 512) throw new JwtRejected('malformed');
+      tenant = claimed;
+    }
+    return { tenant, principal, scopes: scopesOf(payload) };
+  }
+}
+
+function classify(error: unknown): JwtFailure {
+  if (error instanceof errors.JWTExpired) return 'expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return 'not-yet-valid';
+    if (error.claim === 'iss') return 'wrong-issuer';
+    if (error.claim === 'aud') return 'wrong-audience';
+    return 'malformed';
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad-signature';
+  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) return 'unknown-key';
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'algorithm';
+  // A key of the wrong type for the token's algorithm (an RSA key named by an ES256 token).
+  if (error instanceof TypeError) return 'algorithm';
+  return 'malformed';
+}
+
+/** `scope` (space-separated, RFC 8693) and `scp` (an array, or a string in some issuers), together. */
+function scopesOf(payload: JWTPayload): string[] {
+  const scopes = new Set<string>();
+  const add = (value: unknown) => {
+    if (typeof value === 'string') for (const scope of value.split(' ')) if (scope !== '') scopes.add(scope);
+    if (Array.isArray(value)) for (const scope of value) if (typeof scope === 'string' && scope !== '') scopes.add(scope);
+  };
+  add(payload.scope);
+  add(payload.scp);
+  return [...scopes];
+}
+
+/**
+ * The verification key from a file: a PEM public key (or certificate), a JWK,
+ * or a JWK set ({"keys": [...]}) whose entries are chosen by `kid`. A
+ * symmetric key is refused: tokens are verified with public keys only.
+ */
+export function keyFromFile(path: string, setting = 'AUTH_JWT_PUBLIC_KEY_FILE'): JWTVerifyGetKey | KeyObject {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
+  }
+  try {
+    if (text.startsWith('{')) {
+      const doc = JSON.parse(text) as JSONWebKeySet | JWK;
+      const keys = 'keys' in doc && Array.isArray(doc.keys) ? doc.keys : [doc as JWK];
+      if (keys.length === 0) throw new Error('the key set is empty');
+      if (keys.some((key) => key.kty === 'oct')) throw new Error('symmetric (oct) keys are not accepted; give public keys');
+      return createLocalJWKSet({ keys });
+    }
+    const key = createPublicKey(text);
+    return key;
+  } catch (error) {
+    throw new ConfigError(setting, path, `not a PEM public key, JWK or JWK set: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** The JWKS endpoint's keys, cached (see JwksCache). */
+export function keysFromUrl(url: string, options: { cooldownMs: number; maxAgeMs: number; onFetchError?: (error: unknown) => void }): JwksCache {
+  return new JwksCache({ url: new URL(url), cooldownMs: options.cooldownMs, maxAgeMs: options.maxAgeMs, timeoutMs: 5000, onFetchError: options.onFetchError });
+}

@@ -1,0 +1,120 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticator } from '../auth/authenticator.js';
+import { JwtRejected } from '../auth/jwt.js';
+import type { RateLimiter } from '../auth/rate-limit.js';
+import type { StaticToken } from '../auth/static-token.js';
+import { LimitExceededError, UnauthenticatedError, UnavailableError } from '../model/errors.js';
+import type { Caller } from '../model/model.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { toWireError, jsonRpcError } from '../protocol/errors.js';
+import { errorEnvelope } from '../protocol/jsonrpc.js';
+
+export interface AuthGateOptions {
+  authenticator: Authenticator;
+  rateLimiter?: RateLimiter;
+  /** When set, /metrics needs `Authorization: Bearer <this token>`. */
+  metricsToken?: StaticToken;
+  /** How much of a refused request's body is read and dropped before the connection is closed instead. */
+  maxBodyBytes: number;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const REALM = 'kagent';
+
+/**
+ * The door of every route that needs a caller: authenticates from the
+ * headers alone (a refused request's body is never parsed), then applies the
+ * caller's request rate. Refusals are answered here — 401 with a
+ * WWW-Authenticate challenge, 429 with Retry-After — as JSON-RPC error
+ * envelopes, never inside a 200.
+ */
+export class AuthGate {
+  constructor(private readonly options: AuthGateOptions) {}
+
+  get enabled(): boolean {
+    return this.options.authenticator.enabled;
+  }
+
+  /** The caller, or undefined once the refusal has been answered. */
+  async admit(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
+    let caller: Caller;
+    try {
+      caller = await this.options.authenticator.authenticate({
+        headers: req.headers,
+        headersDistinct: req.headersDistinct,
+        remoteAddress: req.socket.remoteAddress,
+      });
+    } catch (error) {
+      this.refuse(req, res, error);
+      return undefined;
+    }
+    const limiter = this.options.rateLimiter;
+    if (limiter !== undefined) {
+      const admission = limiter.take(`${caller.tenant}\u0000${caller.principal}`);
+      if (!admission.allowed) {
+        this.options.metrics.limited.inc({ limit: 'rate' });
+        this.refuse(req, res, new LimitExceededError('RATE_LIMITED', 'too many requests from this caller; retry after the delay', admission.retryAfterSeconds));
+        return undefined;
+      }
+    }
+    return caller;
+  }
+
+  /** Whether /metrics may be read; answers 401 itself when not. */
+  metricsAllowed(req: IncomingMessage, res: ServerResponse): boolean {
+    const token = this.options.metricsToken;
+    if (token === undefined || token.matches(req.headers.authorization)) return true;
+    this.options.metrics.authFailures.inc({ reason: 'metrics-token' });
+    req.resume();
+    res
+      .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${REALM}-metrics"` })
+      .end(JSON.stringify({ error: 'this endpoint needs Authorization: Bearer <metrics token>' }));
+    return false;
+  }
+
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+    const wire = toWireError(error);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (error instanceof UnauthenticatedError) {
+      headers['www-authenticate'] = challenge(error);
+      const reason = error instanceof JwtRejected ? error.failure : error.tokenError === undefined ? 'missing' : error.tokenError === 'invalid_request' ? 'malformed' : 'rejected';
+      this.options.metrics.authFailures.inc({ reason });
+      // Who was refused and why in words; never the credential.
+      this.options.logger.info({ remote: req.socket.remoteAddress, path: req.url, reason }, 'request not authenticated');
+    } else if (error instanceof UnavailableError) {
+      this.options.logger.warn({ remote: req.socket.remoteAddress }, 'a token could not be checked: the signing keys are unavailable');
+    } else if (!(error instanceof LimitExceededError)) {
+      this.options.logger.error({ err: error, path: req.url }, 'authentication failed unexpectedly');
+    }
+    if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
+    res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
+    discardBody(req, res, this.options.maxBodyBytes);
+  }
+}
+
+/** RFC 6750: the realm, and for a refused credential its error code and a fixed description. */
+function challenge(error: UnauthenticatedError): string {
+  if (error.tokenError === undefined) return `Bearer realm="${REALM}"`;
+  return `Bearer realm="${REALM}", error="${error.tokenError}", error_description="${error.message.replace(/["\\]/g, '')}"`;
+}
+
+/**
+ * Reads and drops the body of a request answered before it was read, so the
+ * answer is not overtaken by a connection reset; a body past the bound, or
+ * one that trickles too long, gets the connection closed instead.
+ */
+function discardBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
+  if (req.complete) return;
+  res.once('finish', () => {
+    let discarded = 0;
+    const timer = setTimeout(() => req.destroy(), 5000).unref();
+    req.on('data', (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > limit) req.destroy();
+    });
+    req.once('close', () => clearTimeout(timer));
+    req.resume();
+  });
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, describe, test } from 'node:test';
+import { PATIENCE_MS } from './support/patience.js';
+
+// `npm start` and `npm test` build first only when the sources changed. The
+// script runs in a scratch project whose "build" only leaves a mark, with file
+// times set explicitly (no waiting for the clock to move).
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(REPO_ROOT, 'scripts', 'build-if-stale.mjs');
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const T0 = new Date('2026-01-01T00:00:00Z');
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+function project(build = "require('node:fs').writeFileSync('built', 'yes')"): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kagent-stale-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'scratch', private: true, scripts: { build: `node -e "${build}"` } }));
+  mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
+  mkdirSync(join(dir, 'dist', 'src', 'cli'), { recursive: true });
+  const files: [string, number][] = [
+    ['tsconfig.json', 0],
+    ['src/cli/main.ts', 1],
+    ['src/agent.ts', 1],
+    ['dist/src/cli/main.js', 2],
+    ['dist/src/agent.js', 2],
+  ];
+  for (const [file, second] of files) {
+    writeFileSync(join(dir, file), '');
+    utimesSync(join(dir, file), at(second), at(second));
+  }
+  return dir;
+}
+
+function run(dir: string): Promise<{ code: number; stderr: string; built: boolean }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [SCRIPT, 'src'], { cwd: dir, timeout: PATIENCE_MS }, (error, _stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stderr, built: existsSync(join(dir, 'built')) });
+    });
+  });
+}
+
+describe('build-if-stale', () => {
+  test('up to date: no build', async () => {
+    const result = await run(project());
+    assert.deepEqual(result, { code: 0, stderr: '', built: false });
+  });
+
+  test('a source newer than its output: builds, naming it', async () => {
+    const dir = project();
+    utimesSync(join(dir, 'src/agent.ts'), at(3), at(3));
+    const result = await run(dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(result.built);
+    assert.match(result.stderr, /src\/agent\.ts changed; building/);
+    assert.equal(readFileSync(join(dir, 'built'), 'utf8'), 'yes');
+  });
+
+  test('a source never compiled: builds', async () => {
+    const dir = project();
+    writeFileSync(join(dir, 'src', 'new.ts'), '');
+    utimesSync(join(dir, 'src/new.ts'), at(1), at(1));
+    const result = await run(dir);
+    assert.ok(result.built);
+    assert.match(result.stderr, /dist\/src\/new\.js is missing/);
+  });
+
+  test('tsconfig.json changed since the build: builds', async () => {
+    const dir = project();
+    utimesSync(join(dir, 'tsconfig.json'), at(3), at(3));
+    const result = await run(dir);
+    assert.ok(result.built);
+    assert.match(result.stderr, /tsconfig\.json changed/);
+  });
+
+  test('a failing build fails the script, so npm start and npm test do not go on with stale code', async () => {
+    const dir = project('process.exit(3)');
+    utimesSync(join(dir, 'src/cli/main.ts'), at(3), at(3));
+    const result = await run(dir);
+    assert.equal(result.code, 3);
+  });
+
+  test('npm start and npm test use it; the install still builds everything', () => {
+    const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    assert.equal(scripts.prestart, 'node scripts/build-if-stale.mjs src');
+    assert.equal(scripts.pretest, 'node scripts/build-if-stale.mjs src tests');
+    assert.equal(scripts.prepare, 'npm run build');
+  });
+});

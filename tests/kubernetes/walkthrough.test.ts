@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { parse } from 'yaml';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { needKustomize } from '../support/prerequisites.js';
+import type { KubeObject } from './manifests.js';
+import { KAGENT_DIR, only, render } from './manifests.js';
+
+// The walkthrough in kubernetes/kagent/README.md names real things: every
+// namespace, object, volume, port and image name it uses is the one the
+// manifests render.
+
+const kustomize = needKustomize();
+const walkthrough = readFileSync(join(KAGENT_DIR, 'README.md'), 'utf8');
+let base: KubeObject[];
+before(() => {
+  if (kustomize.skip === false) base = render('base');
+});
+
+test('it builds, loads or pushes, points an overlay at the image, applies, checks, forwards and reads the card', () => {
+  for (const step of [
+    /docker build -t kagent-a2a:dev \./,
+    /kind load docker-image kagent-a2a:dev/,
+    /docker push \S+/,
+    /kustomize edit set image \S+=\S+/,
+    /kubectl apply -k kubernetes\/kagent\/overlays\/dev/,
+    /kubectl -n \S+ rollout status statefulset\/\S+/,
+    /kubectl -n \S+ port-forward svc\/\S+ \d+/,
+    /kagent-a2a card http:\/\/localhost:\d+/,
+    /kubectl -n \S+ scale statefulset\/\S+ --replicas=\d+/,
+    /VAPORA_URL: /,
+  ]) {
+    assert.match(walkthrough, step);
+  }
+});
+
+test('the image it replaces is the placeholder the base kustomization sets', () => {
+  const kustomization = parse(readFileSync(join(KAGENT_DIR, 'base', 'kustomization.yaml'), 'utf8')) as { images: { name: string; newName: string }[] };
+  const placeholder = kustomization.images.find((i) => i.name === 'kagent-a2a')!.newName;
+  for (const match of walkthrough.matchAll(/kustomize edit set image (\S+)=/g)) assert.equal(match[1], placeholder);
+  assert.match(walkthrough, new RegExp(`- name: ${placeholder.replace(/[./]/g, '\\$&')}\\n`));
+});
+
+test('namespace, StatefulSet, Service, port, volume and VAPORA address are those of the manifests', kustomize, () => {
+  const sts = only<IStatefulSet>(base, 'StatefulSet');
+  const namespace = sts.metadata!.namespace!;
+  const service = only<IService>(base, 'Service', 'kagent');
+  const port = service.spec!.ports![0]!.port;
+  for (const match of walkthrough.matchAll(/kubectl -n (\S+)/g)) assert.equal(match[1], namespace);
+  for (const match of walkthrough.matchAll(/statefulset\/([\w-]+)/g)) assert.equal(match[1], sts.metadata!.name);
+  assert.match(walkthrough, new RegExp(`port-forward svc/${service.metadata!.name} ${port}\\b`));
+  assert.match(walkthrough, new RegExp(`kagent-a2a card http://localhost:${port}\\b`));
+  const claim = sts.spec!.volumeClaimTemplates![0]!.metadata!.name!;
+  for (const match of walkthrough.matchAll(/\b(\w+)-(kagent-\d+)\b/g)) if (match[1] === 'data') assert.equal(`${match[1]}-${match[2]}`, `${claim}-${match[2]}`);
+  assert.match(walkthrough, new RegExp(`\`${claim}-${sts.metadata!.name}-2\``));
+  assert.equal(sts.spec!.persistentVolumeClaimRetentionPolicy?.whenScaled, 'Retain', 'the walkthrough says volumes are kept when scaled down');
+  const configMap = only<IConfigMap>(base, 'ConfigMap');
+  assert.ok(walkthrough.includes(`\`${configMap.data!.VAPORA_URL}\``), 'the default VAPORA address it names');
+  assert.ok(walkthrough.includes(`http://${service.metadata!.name}.${namespace}.svc.cluster.local:${port}`), 'the URL the card advertises');
+});

@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseRateLimit, RateLimiter } from '../../src/auth/rate-limit.js';
+import { SkillPermissions } from '../../src/auth/skill-permissions.js';
+import { TrustedNetworks } from '../../src/auth/trusted-proxy.js';
+import { parseXfcc, xfccIdentity } from '../../src/auth/xfcc.js';
+import { ConfigError } from '../../src/config/load.js';
+import { SkillNotAllowedError } from '../../src/model/errors.js';
+
+describe('SKILL_PERMISSIONS', () => {
+  const rules = SkillPermissions.parse('cluster-*=kagent:cluster-read; cluster-diagnose=kagent:diagnose,sre; assistant=kagent:llm|vapora; *=kagent:any');
+
+  test('an exact rule beats a prefix, a longer prefix beats a shorter, and `*` alone covers the rest', () => {
+    const reader = { tenant: '', principal: 'x', scopes: ['kagent:cluster-read'] };
+    assert.equal(rules.allows(reader, 'cluster-inspect'), true);
+    assert.equal(rules.allows(reader, 'cluster-diagnose'), false);
+    assert.equal(rules.allows({ tenant: '', principal: 'sre' }, 'cluster-diagnose'), true);
+    assert.equal(rules.allows({ tenant: '', principal: 'x', scopes: ['kagent:any'] }, 'echo'), true);
+    assert.equal(rules.allows({ tenant: '', principal: 'x' }, 'echo'), false);
+  });
+
+  test('a grant is a principal name or a scope', () => {
+    assert.equal(rules.allows({ tenant: '', principal: 'vapora' }, 'assistant'), true);
+    assert.equal(rules.allows({ tenant: '', principal: 'other', scopes: ['kagent:llm'] }, 'assistant'), true);
+    assert.equal(rules.allows({ tenant: '', principal: 'other', scopes: ['kagent:llm-lite'] }, 'assistant'), false);
+  });
+
+  test('a refusal names the skill and the scopes, never the principals', () => {
+    assert.throws(
+      () => rules.authorize({ tenant: '', principal: 'x' }, 'assistant'),
+      (error: unknown) => error instanceof SkillNotAllowedError && /"assistant".*kagent:llm/.test(error.message) && !/vapora/.test(error.message),
+    );
+  });
+
+  test('no rules: everything is open', () => {
+    assert.equal(SkillPermissions.parse('').allows({ tenant: '', principal: 'x' }, 'cluster-inspect'), true);
+    assert.equal(SkillPermissions.parse(' ; ').isRestricted('echo'), false);
+  });
+
+  test('malformed rules are ConfigErrors naming the setting and the rule', () => {
+    for (const bad of ['cluster-inspect', '=scope', 'cluster-inspect=', 'clu*ster=scope', 'echo=a b', 'echo=a;echo=b']) {
+      assert.throws(() => SkillPermissions.parse(bad), (error: unknown) => error instanceof ConfigError && error.key === 'SKILL_PERMISSIONS', bad);
+    }
+  });
+});
+
+describe('RATE_LIMIT', () => {
+  test('parses rates per second, minute and hour, with an optional burst', () => {
+    assert.deepEqual(parseRateLimit('20/s,burst=40'), { perSecond: 20, burst: 40 });
+    assert.deepEqual(parseRateLimit('120/m'), { perSecond: 2, burst: 120 });
+    assert.deepEqual(parseRateLimit(' 36/h , burst = 3 '), { perSecond: 0.01, burst: 3 });
+    assert.equal(parseRateLimit(''), undefined);
+    for (const bad of ['20', '20/d', '0/s', 'fast', '20/s,burst=0', '20/s;burst=4']) {
+      assert.throws(() => parseRateLimit(bad), (error: unknown) => error instanceof ConfigError && error.key === 'RATE_LIMIT', bad);
+    }
+  });
+
+  test('a bucket allows its burst, refills with time and says how long to wait', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ perSecond: 2, burst: 3 }, 100, () => now);
+    for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take('a'), { allowed: true });
+    assert.deepEqual(limiter.take('a'), { allowed: false, retryAfterSeconds: 1 });
+    assert.deepEqual(limiter.take('b'), { allowed: true });
+    now += 500;
+    assert.deepEqual(limiter.take('a'), { allowed: true });
+    assert.equal(limiter.take('a').allowed, false);
+  });
+
+  test('the map of buckets stays bounded: refilled buckets go first, then the least recently used', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ perSecond: 1, burst: 1 }, 3, () => now);
+    for (const key of ['a', 'b', 'c']) limiter.take(key);
+    for (let i = 0; i < 1000; i++) limiter.take(`k${i}`);
+    assert.equal(limiter.size, 3);
+    // Every bucket is spent; the newest ones are kept.
+    assert.equal(limiter.take('k999').allowed, false);
+    now += 10_000;
+    limiter.take('fresh');
+    assert.equal(limiter.size, 1, 'refilled buckets are dropped before anything else');
+  });
+});
+
+describe('x-forwarded-client-cert', () => {
+  test('quoted values may hold separators and escaped quotes', () => {
+    const [element] = parseXfcc('By=spiffe://a;Hash=ff;Subject="CN=x,O=Acme\\, \\"Inc\\";OU=y";URI=spiffe://cluster.local/ns/v/sa/o;DNS=a;DNS=b');
+    assert.equal(element!.get('subject'), 'CN=x,O=Acme, "Inc";OU=y');
+    assert.equal(element!.get('uri'), 'spiffe://cluster.local/ns/v/sa/o');
+    assert.equal(element!.get('dns'), 'a');
+  });
+
+  test('the last element names the caller, by URI, else Subject', () => {
+    assert.equal(xfccIdentity('URI=spiffe://first,By=spiffe://self;URI=spiffe://last'), 'spiffe://last');
+    assert.equal(xfccIdentity('By=spiffe://self;Subject="CN=client"'), 'CN=client');
+    assert.equal(xfccIdentity('By=spiffe://self;Hash=ab'), undefined);
+    assert.equal(xfccIdentity(''), undefined);
+  });
+
+  test('parsing is linear on hostile input', () => {
+    const hostile = `${'"'.repeat(50_000)}${';=,'.repeat(50_000)}`;
+    const started = process.hrtime.bigint();
+    parseXfcc(hostile);
+    // Generous: a quadratic parser takes minutes on this input.
+    assert.ok(Number(process.hrtime.bigint() - started) / 1e9 < 5);
+  });
+});
+
+describe('AUTH_TRUSTED_PROXIES', () => {
+  test('addresses and CIDRs of both families; IPv4-mapped IPv6 counts as IPv4', () => {
+    const networks = TrustedNetworks.parse(['127.0.0.1', '10.0.0.0/8', 'fd00::/8']);
+    assert.equal(networks.contains('127.0.0.1'), true);
+    assert.equal(networks.contains('::ffff:127.0.0.1'), true);
+    assert.equal(networks.contains('127.0.0.2'), false);
+    assert.equal(networks.contains('10.200.3.4'), true);
+    assert.equal(networks.contains('fd12::1'), true);
+    assert.equal(networks.contains('::1'), false);
+    assert.equal(networks.contains(undefined), false);
+    assert.equal(networks.contains('not-an-ip'), false);
+  });
+
+  test('malformed entries are ConfigErrors', () => {
+    for (const bad of ['10.0.0.0/33', 'localhost', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
+      assert.throws(() => TrustedNetworks.parse([bad]), (error: unknown) => error instanceof ConfigError && error.key === 'AUTH_TRUSTED_PROXIES', bad);
+    }
+  });
+});
