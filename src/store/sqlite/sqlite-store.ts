@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
-import { TASK_STATES } from '../model/model.js';
-import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
-import { parseTask, storedBytes } from './stored-json.js';
-import type { StoredJson } from './stored-json.js';
-import { superseded } from './task-store.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../../model/model.js';
+import { TASK_STATES } from '../../model/model.js';
+import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { decodePageToken, encodePageToken } from '../page-token.js';
+import { parseTask, storedBytes } from '../rows.js';
+import type { StoredJson } from '../rows.js';
+import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
@@ -18,7 +18,7 @@ import type {
   TaskStore,
   TransitionResult,
   WriteResult,
-} from './task-store.js';
+} from '../task-store.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
-import { endsStream } from '../model/lifecycle.js';
+import { endsStream } from '../../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -13,13 +13,13 @@ import type {
   TaskState,
   TaskStatus,
   VersionedEvent,
-} from '../model/model.js';
-import { TASK_STATES } from '../model/model.js';
-import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
-import { MIGRATIONS } from './postgres/migrations.js';
-import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
-import { superseded } from './task-store.js';
+} from '../../model/model.js';
+import { TASK_STATES } from '../../model/model.js';
+import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { decodePageToken, encodePageToken } from '../page-token.js';
+import { MIGRATIONS } from './migrations.js';
+import { ChangeFeed, quoteIdent } from './notifications.js';
+import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
@@ -31,7 +31,7 @@ import type {
   TaskStore,
   TransitionResult,
   WriteResult,
-} from './task-store.js';
+} from '../task-store.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
