@@ -1,3 +1,5 @@
+import type Database from 'better-sqlite3';
+import { refuseNewerSchema } from '../schema-version.js';
 import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
 
 // Schema of the per-pod SQLite store. Each migration runs once, in order,
@@ -63,3 +65,15 @@ export const MIGRATIONS: readonly string[] = [
   // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
   `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
 ];
+
+/** Applies the migrations `db` (the database at `path`) has not had yet. */
+export function applyMigrations(db: Database.Database, path: string): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  refuseNewerSchema(path, applied, MIGRATIONS.length);
+  for (let i = applied; i < MIGRATIONS.length; i++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[i]!);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}

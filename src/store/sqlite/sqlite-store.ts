@@ -7,7 +7,6 @@ import { decodePageToken } from '../page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts, storedBytes } from '../rows.js';
 import type { InterruptedRow, StoredJson, TaskRow } from '../rows.js';
-import { refuseNewerSchema } from '../schema-version.js';
 import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
 import { superseded } from '../task-store.js';
 import type {
@@ -21,7 +20,8 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
-import { MIGRATIONS } from './migrations.js';
+import { GroupCommit } from './group-commit.js';
+import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -40,19 +40,11 @@ function isOutOfSpaceOrIo(error: unknown): boolean {
   return isOutOfSpace(error) || (typeof code === 'string' && code.startsWith('SQLITE_IOERR'));
 }
 
-interface PendingWrite {
-  run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
 export class SqliteTaskStore implements TaskStore {
   readonly kind = 'sqlite';
   private db: Database.Database | undefined;
-  private readonly pending: PendingWrite[] = [];
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
-  /** Runs one write inside the batch's transaction, in a savepoint of its own. */
-  private savepoint!: (job: () => unknown) => unknown;
+  private commits: GroupCommit | undefined;
   private readonly fullState: FullState;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -83,27 +75,20 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
-    const applied = db.pragma('user_version', { simple: true }) as number;
     try {
-      refuseNewerSchema(this.options.path, applied, MIGRATIONS.length);
+      applyMigrations(db, this.options.path);
     } catch (error) {
       db.close();
       throw error;
     }
-    for (let i = applied; i < MIGRATIONS.length; i++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[i]!);
-        db.pragma(`user_version = ${i + 1}`);
-      })();
-    }
     this.db = db;
     this.stmts = this.prepare(db);
-    this.savepoint = db.transaction((job: () => unknown) => job());
+    this.commits = new GroupCommit(db, this.fullState);
   }
 
   async close(): Promise<void> {
     if (!this.db?.open) return;
-    if (this.pending.length > 0) this.flush();
+    this.commits?.flush();
     try {
       // Fold the WAL back into the main file so the next start opens fast.
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -158,79 +143,13 @@ export class SqliteTaskStore implements TaskStore {
       deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
       deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
-      totalChanges: db.prepare(`SELECT total_changes() AS n`),
     };
   }
 
-  /**
-   * Group commit: writes requested in the same turn of the event loop share
-   * one transaction, so one WAL sync makes a whole batch durable. Each write
-   * runs in its own savepoint, so one failing write does not undo the others,
-   * and each promise resolves only after the batch has committed.
-   */
+  /** Durable when its promise resolves: writes of one turn of the event loop commit together. */
   private write<T>(job: () => T): Promise<T> {
-    if (!this.isOpen) return Promise.reject(new Error('task store is not open'));
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    let batch = this.pending.splice(0);
-    while (batch.length > 0) batch = this.commit(batch);
-  }
-
-  /**
-   * Runs a batch in one transaction and settles its writes. Returns the writes
-   * to run again: when one write made SQLite undo the whole transaction (a
-   * full database or disk, an I/O error), that write fails and the others,
-   * undone with it, run again in a new transaction.
-   */
-  private commit(batch: PendingWrite[]): PendingWrite[] {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    const database = this.database;
-    // While full, only a batch that changed rows shows that writes fit again.
-    const changesBefore = this.fullState.isFull ? this.totalChanges() : 0;
-    let culprit: number | undefined;
-    try {
-      database.transaction(() => {
-        for (const [i, job] of batch.entries()) {
-          try {
-            outcomes.push({ ok: true, value: job.run() });
-          } catch (error) {
-            // Outside the transaction, the writes after this one would each commit on their own.
-            if (!database.inTransaction) {
-              culprit = i;
-              throw error;
-            }
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (error) {
-      if (culprit !== undefined) {
-        batch[culprit]!.reject(this.fullState.failed(error));
-        return batch.filter((_, i) => i !== culprit);
-      }
-      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-      const failure = this.fullState.failed(error);
-      for (const job of batch) job.reject(failure);
-      return [];
-    }
-    if (this.fullState.isFull && this.totalChanges() > changesBefore && !outcomes.some((o) => !o.ok && isOutOfSpace(o.error))) {
-      this.fullState.succeeded();
-    }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(this.fullState.failed(outcome.error));
-    });
-    return [];
-  }
-
-  private totalChanges(): number {
-    return (this.stmts.totalChanges.get() as { n: number }).n;
+    if (this.commits === undefined || !this.isOpen) return Promise.reject(new Error('task store is not open'));
+    return this.commits.run(job);
   }
 
   private get database(): Database.Database {
