@@ -488,7 +488,8 @@ export class TaskService {
     userMessage?: { message: Message; key: string },
     conditions: Pick<StatusChange, 'run' | 'ifVersion' | 'resume'> = {},
   ): Promise<TransitionResult> {
-    // The store applies the change only from a state in `allowedFrom`: when each of them may move to the new state, every change it applies is one the lifecycle allows.
+    // The store applies the change only from a state in `allowedFrom`: when each of them may
+    // move to the new state, every change it applies is one the lifecycle allows.
     for (const from of allowedFrom) assertTransition(taskId, from, status.state);
     return this.serial.run(taskId, async () => {
       const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
@@ -543,7 +544,8 @@ export class TaskService {
         { run: generation },
       );
       if (!result.applied) {
-        // A run that reports after its task ended asks for a move the lifecycle forbids; one that ended at an interruption is merely over.
+        // A run that reports after its task ended asks for a move the lifecycle forbids;
+        // one whose task waits for input (input-required -> working is allowed) is merely over.
         if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
         throw refused(result, `the skill cannot move it to ${state}`);
       }
