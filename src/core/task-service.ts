@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
+  InvalidStateTransitionError,
   LimitExceededError,
   StoreFullError,
   TaskNotCancelableError,
@@ -8,7 +9,7 @@ import {
   UnavailableError,
   UnsupportedOperationError,
 } from '../model/errors.js';
-import { endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, canTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -97,10 +98,6 @@ export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
 
 /** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
 const RUNNING_CAP_RETRY_SECONDS = 2;
-
-const ACTIVE: readonly TaskState[] = ['submitted', 'working'];
-const RESUMABLE_FROM: readonly TaskState[] = ['input-required', 'auth-required'];
-const NOT_TERMINAL: readonly TaskState[] = ['submitted', 'working', 'input-required', 'auth-required'];
 
 /**
  * The agent's task semantics: creating and continuing tasks from messages,
@@ -213,7 +210,7 @@ export class TaskService {
     const head = await this.store.getHead(caller, taskId);
     if (head === undefined) throw new TaskNotFoundError(taskId);
     if (isTerminal(head.state)) throw new TaskNotCancelableError(taskId, head.state);
-    const changed = await this.changeStatus(taskId, head.contextId, { state: 'canceled', timestamp: now() }, NOT_TERMINAL);
+    const changed = await this.changeStatus(taskId, head.contextId, { state: 'canceled', timestamp: now() }, OPEN_STATES);
     if (!changed.applied) throw new TaskNotCancelableError(taskId, changed.reason === 'state' ? changed.current : head.state);
     this.running.get(taskId)?.controller.abort(new Error('task canceled'));
     return this.readTask(caller, taskId);
@@ -392,7 +389,7 @@ export class TaskService {
     const { admitted, release } = this.claimRun(caller);
     let changed: TransitionResult;
     try {
-      changed = await this.changeStatus(taskId, task.contextId, status, RESUMABLE_FROM, { message: userMessage, key });
+      changed = await this.changeStatus(taskId, task.contextId, status, INTERRUPTED_STATES, { message: userMessage, key });
     } catch (error) {
       admitted();
       release();
@@ -491,6 +488,9 @@ export class TaskService {
     userMessage?: { message: Message; key: string },
     conditions: Pick<StatusChange, 'run' | 'ifVersion' | 'resume'> = {},
   ): Promise<TransitionResult> {
+    // The store applies the change only from a state in `allowedFrom`: when each of them may
+    // move to the new state, every change it applies is one the lifecycle allows.
+    for (const from of allowedFrom) assertTransition(taskId, from, status.state);
     return this.serial.run(taskId, async () => {
       const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
       if (!result.applied) return result;
@@ -503,7 +503,7 @@ export class TaskService {
 
   private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<WriteResult> {
     return this.serial.run(taskId, async () => {
-      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE, lastChunk, run);
+      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE_STATES, lastChunk, run);
       if (!result.applied) return result;
       const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
       this.bus.publish(taskId, { event, version: result.version });
@@ -543,7 +543,12 @@ export class TaskService {
         undefined,
         { run: generation },
       );
-      if (!result.applied) throw refused(result, `the skill cannot move it to ${state}`);
+      if (!result.applied) {
+        // A run that reports after its task ended asks for a move the lifecycle forbids;
+        // one whose task waits for input (input-required -> working is allowed) is merely over.
+        if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
+        throw refused(result, `the skill cannot move it to ${state}`);
+      }
     };
     // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
     const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
@@ -560,7 +565,7 @@ export class TaskService {
       message,
       history,
       signal: controller.signal,
-      working: (reply) => status('working', reply, ACTIVE),
+      working: (reply) => status('working', reply, ACTIVE_STATES),
       artifact: async (artifact, chunk) => {
         if (leftForResume()) throw controller.signal.reason;
         if (artifactLimit !== undefined) {
@@ -571,11 +576,11 @@ export class TaskService {
         const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
         if (!result.applied) throw refused(result, 'it takes no more artifacts');
       },
-      complete: (reply) => status('completed', reply, ACTIVE),
-      fail: (reply) => status('failed', reply, ACTIVE),
-      reject: (reply) => status('rejected', reply, ACTIVE),
-      requireInput: (reply) => status('input-required', reply, ACTIVE),
-      requireAuth: (reply) => status('auth-required', reply, ACTIVE),
+      complete: (reply) => status('completed', reply, ACTIVE_STATES),
+      fail: (reply) => status('failed', reply, ACTIVE_STATES),
+      reject: (reply) => status('rejected', reply, ACTIVE_STATES),
+      requireInput: (reply) => status('input-required', reply, ACTIVE_STATES),
+      requireAuth: (reply) => status('auth-required', reply, ACTIVE_STATES),
     };
     // A cancel committed by another pod reaches this one as an event: stop the skill.
     const stopOnEnd = this.bus.subscribe(taskId, ({ event }) => {
@@ -621,7 +626,7 @@ export class TaskService {
     // A full store only delays a run's last word: the task must not stay "working" once room is back.
     for (let wait = 500; ; wait = Math.min(2 * wait, 10_000)) {
       try {
-        await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { run: generation });
+        await this.changeStatus(taskId, contextId, status, ACTIVE_STATES, undefined, { run: generation });
         return;
       } catch (error) {
         if (!(error instanceof StoreFullError) || !this.accepting) throw error;
@@ -646,7 +651,7 @@ export class TaskService {
       const request = resumeRequest(stored.task.history);
       if (request !== undefined) {
         const status: TaskStatus = { state: 'working', timestamp: now(), message: agentMessage(taskId, contextId, decision.note) };
-        const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version, resume: true });
+        const changed = await this.changeStatus(taskId, contextId, status, ACTIVE_STATES, undefined, { ifVersion: task.version, resume: true });
         if (!changed.applied) return 'skipped';
         this.options.observer?.taskResumed?.(taskId, why.kind);
         const resumed: Task = { ...stored.task, status, history: [...stored.task.history, status.message!] };
@@ -658,7 +663,7 @@ export class TaskService {
       decision = { resume: false, reason: 'the task was interrupted and its stored history holds no request to run again; send the request again' };
     }
     const status: TaskStatus = { state: 'failed', timestamp: now(), message: agentMessage(taskId, contextId, decision.reason) };
-    const changed = await this.changeStatus(taskId, contextId, status, ACTIVE, undefined, { ifVersion: task.version });
+    const changed = await this.changeStatus(taskId, contextId, status, ACTIVE_STATES, undefined, { ifVersion: task.version });
     return changed.applied ? 'failed' : 'skipped';
   }
 

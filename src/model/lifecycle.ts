@@ -1,21 +1,39 @@
 import { InvalidStateTransitionError } from './errors.js';
 import type { TaskState } from './model.js';
 
-const TERMINAL: ReadonlySet<TaskState> = new Set(['completed', 'failed', 'canceled', 'rejected']);
-const INTERRUPTED: ReadonlySet<TaskState> = new Set(['input-required', 'auth-required']);
+// The task lifecycle, declared once: the named sets below are what the task
+// service, the stores (their SQL lists are rendered from these) and the codecs
+// mean by "active", "terminal" and so on.
+
+/** A skill runs the task: it may report progress, artifacts and its end. */
+export const ACTIVE_STATES: readonly TaskState[] = Object.freeze(['submitted', 'working']);
+/** The task waits for the caller (more input, or credentials); a new message resumes it. */
+export const INTERRUPTED_STATES: readonly TaskState[] = Object.freeze(['input-required', 'auth-required']);
+/** Final: nothing changes a task in these states, and retention may delete it. */
+export const TERMINAL_STATES: readonly TaskState[] = Object.freeze(['completed', 'failed', 'canceled', 'rejected']);
+/** Not yet ended: a cancel applies. */
+export const OPEN_STATES: readonly TaskState[] = Object.freeze([...ACTIVE_STATES, ...INTERRUPTED_STATES]);
+
+const TERMINAL: ReadonlySet<TaskState> = new Set(TERMINAL_STATES);
+const INTERRUPTED: ReadonlySet<TaskState> = new Set(INTERRUPTED_STATES);
+const ACTIVE: ReadonlySet<TaskState> = new Set(ACTIVE_STATES);
 
 // Which states a task may move to from each state. Terminal states go nowhere.
 // A task waiting for input resumes (working) when the input arrives, or ends.
 const NEXT: Readonly<Record<TaskState, readonly TaskState[]>> = {
-  submitted: ['working', 'input-required', 'auth-required', 'completed', 'failed', 'canceled', 'rejected'],
-  working: ['working', 'input-required', 'auth-required', 'completed', 'failed', 'canceled', 'rejected'],
-  'input-required': ['working', 'completed', 'failed', 'canceled', 'rejected'],
-  'auth-required': ['working', 'completed', 'failed', 'canceled', 'rejected'],
+  submitted: ['working', ...INTERRUPTED_STATES, ...TERMINAL_STATES],
+  working: ['working', ...INTERRUPTED_STATES, ...TERMINAL_STATES],
+  'input-required': ['working', ...TERMINAL_STATES],
+  'auth-required': ['working', ...TERMINAL_STATES],
   completed: [],
   failed: [],
   canceled: [],
   rejected: [],
 };
+
+export function isActive(state: TaskState): boolean {
+  return ACTIVE.has(state);
+}
 
 export function isTerminal(state: TaskState): boolean {
   return TERMINAL.has(state);

@@ -17,7 +17,8 @@ export type AgentReply = string | Part[];
 /**
  * What a running skill can do to its task. Every call resolves once the change
  * is durable and published; after the task has ended (completed, canceled…)
- * each call rejects, so a skill that ignores `signal` still cannot write.
+ * each call rejects (InvalidStateTransitionError where the lifecycle forbids
+ * the move), so a skill that ignores `signal` still cannot write.
  */
 export interface SkillContext {
   readonly taskId: string;

@@ -8,7 +8,7 @@ import { TaskService } from '../../src/core/task-service.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { echoSkill } from '../../src/skills/echo.js';
-import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { cachedDocument } from '../../src/transport/agent-card.js';
 import type { CachedDocument } from '../../src/transport/agent-card.js';
 import { createHttpServer } from '../../src/transport/http-server.js';

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { ClusterRelay } from '../../src/core/cluster-relay.js';
 import { EventBus } from '../../src/core/event-bus.js';
 import type { VersionedEvent } from '../../src/model/model.js';
-import { PostgresTaskStore } from '../../src/store/postgres-store.js';
+import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import { ACTIVE, NOT_TERMINAL } from './contract.js';
 import { T0, seed, status, waitFor } from './fixtures.js';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Caller, Message, Task, TaskState, TaskStatus } from '../../src/model/model.js';
-import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { PATIENCE_MS } from '../support/patience.js';
 

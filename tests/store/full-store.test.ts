@@ -10,8 +10,8 @@ import { StoreFullError } from '../../src/model/errors.js';
 import { ANONYMOUS } from '../../src/model/model.js';
 import type { Skill } from '../../src/skills/skill.js';
 import { FullState } from '../../src/store/full-store.js';
-import { PostgresTaskStore } from '../../src/store/postgres-store.js';
-import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ALICE, T0, buildTask, seed, tempDir, userMessage, waitFor } from './fixtures.js';
 import type { SeedOptions, TempDir } from './fixtures.js';
 

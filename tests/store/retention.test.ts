@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RetentionSweeper } from '../../src/core/retention.js';
 import type { TaskState } from '../../src/model/model.js';
-import type { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import type { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { registerStoreContract } from './contract.js';
 import type { StoreUnderTest } from './contract.js';
 import { ALICE, T0, openStore, seed, tempDir } from './fixtures.js';

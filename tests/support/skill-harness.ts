@@ -4,7 +4,7 @@ import { TaskService } from '../../src/core/task-service.js';
 import { ANONYMOUS } from '../../src/model/model.js';
 import type { Message, Part, SendResult, StreamItem, Task } from '../../src/model/model.js';
 import type { Skill } from '../../src/skills/skill.js';
-import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /**
  * Runs skills the way the agent does — a real TaskService over a real

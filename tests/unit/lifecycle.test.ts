@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DomainError, InvalidStateTransitionError } from '../../src/model/errors.js';
-import { assertTransition, canTransition, endsStream, isInterrupted, isTerminal } from '../../src/model/lifecycle.js';
+import {
+  ACTIVE_STATES,
+  INTERRUPTED_STATES,
+  OPEN_STATES,
+  TERMINAL_STATES,
+  assertTransition,
+  canTransition,
+  endsStream,
+  isActive,
+  isInterrupted,
+  isTerminal,
+} from '../../src/model/lifecycle.js';
 import { TASK_STATES } from '../../src/model/model.js';
 import type { TaskState } from '../../src/model/model.js';
 
@@ -23,6 +34,7 @@ const ALLOWED: Readonly<Record<TaskState, readonly TaskState[]>> = {
 
 const TERMINAL: readonly TaskState[] = ['completed', 'failed', 'canceled', 'rejected'];
 const INTERRUPTED: readonly TaskState[] = ['input-required', 'auth-required'];
+const ACTIVE: readonly TaskState[] = ['submitted', 'working'];
 
 test('the model declares exactly the eight A2A task states', () => {
   assert.deepEqual([...TASK_STATES].sort(), Object.keys(ALLOWED).sort());
@@ -71,6 +83,7 @@ describe('state classification', () => {
     test(`${state}: terminal=${TERMINAL.includes(state)} interrupted=${INTERRUPTED.includes(state)}`, () => {
       assert.equal(isTerminal(state), TERMINAL.includes(state));
       assert.equal(isInterrupted(state), INTERRUPTED.includes(state));
+      assert.equal(isActive(state), ACTIVE.includes(state));
       assert.equal(endsStream(state), TERMINAL.includes(state) || INTERRUPTED.includes(state));
     });
   }
@@ -113,4 +126,36 @@ test('assertTransition carries the pair it was given, not a fixed one', () => {
       error.details.to === 'submitted' &&
       error.details.taskId === 't-7',
   );
+});
+
+describe('named state sets', () => {
+  const sorted = (states: readonly TaskState[]) => [...states].sort();
+
+  test('each set holds exactly the states the A2A lifecycle gives it', () => {
+    assert.deepEqual(sorted(ACTIVE_STATES), sorted(ACTIVE));
+    assert.deepEqual(sorted(INTERRUPTED_STATES), sorted(INTERRUPTED));
+    assert.deepEqual(sorted(TERMINAL_STATES), sorted(TERMINAL));
+    assert.deepEqual(sorted(OPEN_STATES), sorted([...ACTIVE, ...INTERRUPTED]));
+  });
+
+  test('active, interrupted and terminal split the eight states: each state is in exactly one', () => {
+    for (const state of TASK_STATES) {
+      const homes = [ACTIVE_STATES, INTERRUPTED_STATES, TERMINAL_STATES].filter((set) => set.includes(state));
+      assert.equal(homes.length, 1, state);
+    }
+  });
+
+  test('the sets agree with the table: terminal goes nowhere, the others can still end', () => {
+    for (const state of TASK_STATES) {
+      const next = TASK_STATES.filter((to) => canTransition(state, to));
+      assert.equal(next.length === 0, TERMINAL_STATES.includes(state), `${state} -> ${next.join(', ')}`);
+      if (OPEN_STATES.includes(state)) assert.ok(canTransition(state, 'canceled'), `${state} can be canceled`);
+    }
+  });
+
+  test('the sets cannot be changed at run time', () => {
+    for (const set of [ACTIVE_STATES, INTERRUPTED_STATES, TERMINAL_STATES, OPEN_STATES]) {
+      assert.throws(() => (set as TaskState[]).push('working'), TypeError);
+    }
+  });
 });

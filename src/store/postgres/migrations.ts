@@ -1,9 +1,12 @@
+import type pg from 'pg';
+import { refuseNewerSchema } from '../schema-version.js';
+import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
+import { quoteIdent } from './notifications.js';
+import { transaction } from './transactions.js';
+
 // Schema of the shared PostgreSQL store. Each migration runs once, in order,
 // in one transaction with the others that are pending; <schema>.schema_version
 // records progress. `s` is the quoted schema name.
-
-const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
-const ACTIVE_SQL = `('submitted','working')`;
 
 export const MIGRATIONS: readonly ((s: string) => string)[] = [
   (s) => `
@@ -89,3 +92,25 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
   CREATE INDEX tasks_leased_by ON ${s}.tasks (lease_pod) WHERE state IN ${ACTIVE_SQL};
   `,
 ];
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock, so
+ * that pods starting together apply each migration exactly once. Releases `client`.
+ */
+export async function applyMigrations(client: pg.PoolClient, schema: string): Promise<void> {
+  const s = quoteIdent(schema);
+  await transaction(client, async () => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`kagent-a2a migrations ${schema}`]);
+    // CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS; a schema made by an admin is enough.
+    const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${s}.schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    const current = await client.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0) AS v FROM ${s}.schema_version`);
+    const applied = current.rows[0]!.v;
+    refuseNewerSchema(`PostgreSQL schema "${schema}"`, applied, MIGRATIONS.length);
+    for (let i = applied; i < MIGRATIONS.length; i++) {
+      await client.query(MIGRATIONS[i]!(s));
+      await client.query(`INSERT INTO ${s}.schema_version (version) VALUES ($1)`, [i + 1]);
+    }
+  });
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export type ChangeListener = (taskId: string, version: number) => void;
@@ -143,4 +144,12 @@ export class ChangeFeed {
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A NOTIFY channel is an identifier: at most 63 bytes. A long schema name keeps a hash of itself so channels stay distinct. */
+export function channelName(schema: string): string {
+  const plain = `${schema}_task_changed`;
+  if (plain.length <= 63) return plain;
+  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 16);
+  return `${schema.slice(0, 63 - 1 - hash.length - '_task_changed'.length)}_${hash}_task_changed`;
 }

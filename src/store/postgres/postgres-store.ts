@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
-import pg from 'pg';
-import { endsStream } from '../model/lifecycle.js';
+import type pg from 'pg';
+import { endsStream, isActive } from '../../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -11,15 +10,15 @@ import type {
   TaskEvent,
   TaskPage,
   TaskState,
-  TaskStatus,
   VersionedEvent,
-} from '../model/model.js';
-import { TASK_STATES } from '../model/model.js';
-import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
-import { MIGRATIONS } from './postgres/migrations.js';
-import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
-import { superseded } from './task-store.js';
+} from '../../model/model.js';
+import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { decodePageToken } from '../page-token.js';
+import { nextPageToken, takeWithin } from '../paging.js';
+import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
+import type { HeadRow, InterruptedRow, TaskRow } from '../rows.js';
+import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
+import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
@@ -31,7 +30,10 @@ import type {
   TaskStore,
   TransitionResult,
   WriteResult,
-} from './task-store.js';
+} from '../task-store.js';
+import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
+import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
+import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
@@ -50,63 +52,21 @@ export interface PostgresStoreOptions {
   onFull?: () => void;
 }
 
-const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
-const ACTIVE_SQL = `('submitted','working')`;
 /** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
 const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-/** A lost compare-and-swap is retried; under heavy contention on one task each round lets one writer through. */
-const MAX_WRITE_ATTEMPTS = 64;
-const CONNECT_TIMEOUT_MS = 30_000;
 
-interface TaskRow {
-  id: string;
-  context_id: string;
-  state: TaskState;
-  status_json: string;
-  metadata_json: string | null;
-  updated_at: number;
-  version: number;
-  skill: string;
-  pod: string;
-  resumes: number;
+/** A task row with its history and artifacts, read in the same statement. */
+interface TaskContentRow extends TaskRow {
   history?: string[];
   artifacts?: string[];
 }
 
-interface HeadRow {
-  id: string;
-  context_id: string;
-  state: TaskState;
-  version: number;
-  skill: string;
-  pod: string;
-}
-
-interface InterruptedRow extends HeadRow {
-  tenant: string;
-  principal: string;
-  resumes: number;
+interface LeasedRow extends InterruptedRow {
   lease_pod: string | null;
 }
 
 const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant, principal, resumes, lease_pod';
-
-/** The transaction is rolled back and the call answers with `value`. */
-class Rollback<T> {
-  constructor(readonly value: T) {}
-}
-
-/** Another writer changed the task between our read and our compare-and-swap. */
-class LostRace extends Error {}
-
-// BIGINT columns hold millisecond times and counts, well inside a double's exact range.
-const TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.INT8 && format !== 'binary'
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
 
 /**
  * The task store shared by every pod of a deployment. Each write is one
@@ -171,19 +131,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   async open(): Promise<void> {
     if (this.pool !== undefined) return;
-    const pool = new pg.Pool({
-      ...this.connectionConfig('pool'),
-      max: this.options.poolSize,
-    });
-    // An idle connection the server dropped: the pool replaces it; nobody awaits this error.
-    pool.on('error', (error) => this.reportBackground(error));
-    try {
-      await this.migrate(pool);
-    } catch (error) {
-      await pool.end().catch(() => undefined);
-      throw error;
-    }
-    this.pool = pool;
+    this.pool = await openPool(this.options, (error) => this.reportBackground(error));
   }
 
   async close(): Promise<void> {
@@ -196,56 +144,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     await pool.end();
   }
 
-  private connectionConfig(role: 'pool' | 'listen'): pg.ClientConfig {
-    return {
-      connectionString: this.options.connectionString,
-      application_name: `kagent-a2a ${this.options.pod}${role === 'listen' ? ' listen' : ''}`,
-      types: TYPES,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-    };
-  }
-
   private reportBackground(error: unknown): void {
     this.options.onBackgroundError?.(error);
-  }
-
-  /**
-   * Applies pending migrations in one transaction under an advisory lock, so
-   * that pods starting together apply each migration exactly once.
-   */
-  private async migrate(pool: pg.Pool): Promise<void> {
-    const client = await pool.connect().catch((error: unknown) => {
-      throw new Error(`PostgreSQL store: cannot connect to ${describeTarget(this.options.connectionString)}: ${messageOf(error)}`, { cause: error });
-    });
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`kagent-a2a migrations ${this.options.schema}`]);
-      // CREATE SCHEMA needs the CREATE privilege on the database even with IF NOT EXISTS; a schema made by an admin is enough.
-      const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [this.options.schema]);
-      if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${this.s}`);
-      await client.query(
-        `CREATE TABLE IF NOT EXISTS ${this.s}.schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`,
-      );
-      const current = await client.query<{ v: number }>(`SELECT COALESCE(MAX(version), 0) AS v FROM ${this.s}.schema_version`);
-      const applied = current.rows[0]!.v;
-      if (applied > MIGRATIONS.length) {
-        // Running older code on a newer schema could corrupt what the newer code wrote.
-        throw new Error(
-          `PostgreSQL schema "${this.options.schema}" has schema version ${applied}; this build knows up to ${MIGRATIONS.length} (was it written by a newer kagent-a2a?)`,
-        );
-      }
-      for (let i = applied; i < MIGRATIONS.length; i++) {
-        await client.query(MIGRATIONS[i]!(this.s));
-        await client.query(`INSERT INTO ${this.s}.schema_version (version) VALUES ($1)`, [i + 1]);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
-      throw error;
-    } finally {
-      client.release(broken);
-    }
   }
 
   private get db(): pg.Pool {
@@ -253,41 +153,17 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return this.pool;
   }
 
+  /** One transaction; a commit shows that writes fit (again), an out-of-space failure that they do not. */
   private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
     const client = await this.db.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const outcome = await work(client);
-      if (outcome instanceof Rollback) {
-        await client.query('ROLLBACK');
-        return outcome.value;
-      }
-      await client.query('COMMIT');
-      this.fullState.succeeded();
-      return outcome;
-    } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken = rollbackError));
+    return transaction(client, work, () => this.fullState.succeeded()).catch((error: unknown) => {
       throw this.fullState.failed(error);
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Read-check-write on one task, retried while other writers win the compare-and-swap. */
-  private async casWrite<T>(taskId: string, work: (client: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.inTransaction(work);
-      } catch (error) {
-        if (!(error instanceof LostRace) && !isTransient(error)) throw error;
-        if (attempt >= MAX_WRITE_ATTEMPTS) {
-          throw new Error(`task ${taskId} kept changing under concurrent writers; gave up after ${attempt} attempts`, { cause: error });
-        }
-        // Jitter spreads the losers out so that the next round is not the same stampede.
-        await sleep(Math.random() * Math.min(50, 2 ** attempt));
-      }
-    }
+  private casWrite<T>(taskId: string, work: (client: pg.PoolClient) => Promise<T | Rollback<T>>): Promise<T> {
+    return retryLostRaces(taskId, () => this.inTransaction(work));
   }
 
   private async readForWrite(client: pg.PoolClient, taskId: string): Promise<{ state: TaskState; version: number; contextId: string; resumes: number }> {
@@ -298,12 +174,6 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     const row = rows[0];
     if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
     return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
-  }
-
-  private async compareAndSwap(client: pg.PoolClient, sql: string, params: unknown[]): Promise<number> {
-    const { rows } = await client.query<{ version: number }>(sql, params);
-    if (rows.length === 0) throw new LostRace();
-    return rows[0]!.version;
   }
 
   /** Stores the event under the version it produced and signals it; NOTIFY is delivered when the transaction commits. */
@@ -327,7 +197,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
-    const leased = holdsLease(task.status.state);
+    const leased = isActive(task.status.state);
     await this.inTransaction(async (client) => {
       await client.query(
         `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
@@ -349,10 +219,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           leased ? this.options.leaseTtlMs : null,
         ],
       );
-      // The first message is keyed by the request key (a retry finds it); any further ones by their ids.
-      for (const [i, message] of task.history.entries()) {
-        await this.insertMessage(client, task.id, i === 0 ? ownership.requestKey : message.messageId, message);
-      }
+      for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
     });
     return 1;
   }
@@ -368,7 +235,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
-    const { rows } = await this.db.query<TaskRow>(
+    const { rows } = await this.db.query<TaskContentRow>(
       `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
       [id, caller.tenant, caller.principal, historyLength ?? null],
     );
@@ -382,7 +249,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       `SELECT id, context_id, state, version, skill, pod FROM ${this.s}.tasks WHERE id = $1 AND tenant = $2 AND principal = $3`,
       [id, caller.tenant, caller.principal],
     );
-    return rows[0] === undefined ? undefined : head(rows[0]);
+    return rows[0] === undefined ? undefined : headOf(rows[0]);
   }
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
@@ -417,13 +284,13 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
     const state = change.status.state;
-    const leased = holdsLease(state);
+    const leased = isActive(state);
     return this.casWrite<TransitionResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
       if (superseded(current, change.run, change.ifVersion)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
       // Taking the row first serialises the writers of one task before any of them touches its messages.
-      const version = await this.compareAndSwap(
+      const version = await compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
            lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
@@ -468,23 +335,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
       if (superseded(current, run, undefined)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
-      const version = await this.compareAndSwap(
+      const version = await compareAndSwap(
         client,
         `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
         [taskId, current.version],
       );
       // The row is ours until commit, so the artifact read here is the latest one.
-      let stored = artifact;
-      if (append) {
-        const { rows } = await client.query<{ json: string }>(
-          `SELECT json FROM ${this.s}.artifacts WHERE task_id = $1 AND artifact_id = $2`,
-          [taskId, artifact.artifactId],
-        );
-        if (rows[0] !== undefined) {
-          const previous = JSON.parse(rows[0].json) as Artifact;
-          stored = { ...previous, ...artifact, parts: [...previous.parts, ...artifact.parts] };
-        }
-      }
+      const previous = append
+        ? await client.query<{ json: string }>(`SELECT json FROM ${this.s}.artifacts WHERE task_id = $1 AND artifact_id = $2`, [taskId, artifact.artifactId])
+        : undefined;
+      const stored = mergedArtifact(previous?.rows[0]?.json, artifact, append);
       await client.query(
         `INSERT INTO ${this.s}.artifacts (task_id, artifact_id, json) VALUES ($1, $2, $3)
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
@@ -524,13 +384,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     const limit = param(query.pageSize + 1);
     const order = `ORDER BY t.updated_at DESC, t.id DESC LIMIT ${limit}`;
     if (budget !== undefined) return this.listWithin(budget, query, pageWhere, params, history, order, total.rows[0]!.n);
-    const { rows } = await this.db.query<TaskRow>(`${this.taskSelect(`${history}::bigint`, query.includeArtifacts)} WHERE ${pageWhere.join(' AND ')} ${order}`, params);
-    const more = rows.length > query.pageSize;
-    const page = more ? rows.slice(0, query.pageSize) : rows;
-    const last = page[page.length - 1];
+    const { rows } = await this.db.query<TaskContentRow>(`${this.taskSelect(`${history}::bigint`, query.includeArtifacts)} WHERE ${pageWhere.join(' AND ')} ${order}`, params);
+    const page = rows.slice(0, query.pageSize);
     return {
       tasks: page.map(assemble),
-      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      nextPageToken: nextPageToken(rows, page.length),
       pageSize: query.pageSize,
       totalSize: total.rows[0]!.n,
     };
@@ -551,25 +409,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
        FROM ${this.s}.tasks t WHERE ${pageWhere.join(' AND ')} ${order}`,
       params,
     );
-    const fitting: string[] = [];
-    let bytes = 0;
-    for (const row of sized.rows.slice(0, query.pageSize)) {
-      const size = Number(row.bytes);
-      if (fitting.length > 0 && bytes + size > budget.maxBytes) break;
-      bytes += size;
-      fitting.push(row.id);
-    }
-    const more = sized.rows.length > fitting.length;
-    const content = await this.db.query<TaskRow>(`${this.taskSelect('$2::bigint', query.includeArtifacts)} WHERE t.id = ANY($1::text[])`, [
+    const fitting = takeWithin(sized.rows.slice(0, query.pageSize), budget.maxBytes, (row) => Number(row.bytes)).map((row) => row.id);
+    const content = await this.db.query<TaskContentRow>(`${this.taskSelect('$2::bigint', query.includeArtifacts)} WHERE t.id = ANY($1::text[])`, [
       fitting,
       query.historyLength ?? null,
     ]);
     const byId = new Map(content.rows.map((row) => [row.id, row]));
-    const last = sized.rows[fitting.length - 1];
     return {
       // A task deleted between the two reads is left out; the page still ends where the sizes said.
       tasks: fitting.flatMap((id) => byId.get(id) ?? []).map(assemble),
-      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      nextPageToken: nextPageToken(sized.rows, fitting.length),
       pageSize: query.pageSize,
       totalSize,
     };
@@ -586,7 +435,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   async unfinished(pod: string): Promise<InterruptedTask[]> {
     // By the lease holder, not the creator: a task another pod took over or continued is that pod's to run.
-    const { rows } = await this.db.query<InterruptedRow>(
+    const { rows } = await this.db.query<LeasedRow>(
       `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks WHERE lease_pod = $1 AND state IN ${ACTIVE_SQL}`,
       [pod],
     );
@@ -615,11 +464,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async countByState(): Promise<Partial<Record<TaskState, number>>> {
-    const counts: Partial<Record<TaskState, number>> = {};
-    for (const state of TASK_STATES) counts[state] = 0;
     const { rows } = await this.db.query<{ state: TaskState; n: number }>(`SELECT state, COUNT(*) AS n FROM ${this.s}.tasks GROUP BY state`);
-    for (const row of rows) counts[row.state] = row.n;
-    return counts;
+    return stateCounts(rows);
   }
 
   async eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]> {
@@ -634,7 +480,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     if (this.pool === undefined) throw new Error('task store is not open');
     let feed = this.feed;
     if (feed === undefined) {
-      feed = new ChangeFeed(this.connectionConfig('listen'), this.channel, (error) => this.reportBackground(error));
+      feed = new ChangeFeed(connectionConfig(this.options, 'listen'), this.channel, (error) => this.reportBackground(error));
       this.feed = feed;
     }
     feed.add(listener, onMissed);
@@ -682,7 +528,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async expiredLeases(limit: number): Promise<InterruptedTask[]> {
-    const { rows } = await this.db.query<InterruptedRow>(
+    const { rows } = await this.db.query<LeasedRow>(
       `SELECT ${INTERRUPTED_COLUMNS} FROM ${this.s}.tasks
        WHERE state IN ${ACTIVE_SQL} AND lease_expires_at < ${NOW_MS}
        ORDER BY lease_expires_at, id LIMIT $1`,
@@ -692,61 +538,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 }
 
-function holdsLease(state: TaskState): boolean {
-  return state === 'submitted' || state === 'working';
+function interrupted(row: LeasedRow): InterruptedTask {
+  return interruptedOf(row, row.lease_pod ?? row.pod);
 }
 
-function assemble(row: TaskRow): Task {
-  const task: Task = {
-    id: row.id,
-    contextId: row.context_id,
-    status: JSON.parse(row.status_json) as TaskStatus,
-    artifacts: (row.artifacts ?? []).map((json) => JSON.parse(json) as Artifact),
-    history: (row.history ?? []).map((json) => JSON.parse(json) as Message),
-  };
-  if (row.metadata_json !== null) task.metadata = JSON.parse(row.metadata_json) as Task['metadata'];
-  return task;
-}
-
-function head(row: HeadRow): TaskHead {
-  return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
-}
-
-function interrupted(row: InterruptedRow): InterruptedTask {
-  return { ...head(row), caller: { tenant: row.tenant, principal: row.principal }, holder: row.lease_pod ?? row.pod, resumes: row.resumes };
-}
-
-/** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */
-function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
-}
-
-/** A NOTIFY channel is an identifier: at most 63 bytes. A long schema name keeps a hash of itself so channels stay distinct. */
-export function channelName(schema: string): string {
-  const plain = `${schema}_task_changed`;
-  if (plain.length <= 63) return plain;
-  const hash = createHash('sha256').update(schema).digest('hex').slice(0, 16);
-  return `${schema.slice(0, 63 - 1 - hash.length - '_task_changed'.length)}_${hash}_task_changed`;
-}
-
-/** Where the store connects, without credentials, for error messages. */
-function describeTarget(connectionString: string): string {
-  try {
-    const url = new URL(connectionString);
-    const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-    return `${url.hostname || 'localhost'}:${url.port || '5432'}${database === '' ? '' : `/${database}`}`;
-  } catch {
-    return 'the configured PostgreSQL server';
-  }
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.errors.length > 0) return error.errors.map(messageOf).join('; ');
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function assemble(row: TaskContentRow): Task {
+  return parseTask(row, { history: row.history ?? [], artifacts: row.artifacts ?? [] });
 }

@@ -1,13 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
-import { TASK_STATES } from '../model/model.js';
-import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
-import { parseTask, storedBytes } from './stored-json.js';
-import type { StoredJson } from './stored-json.js';
-import { superseded } from './task-store.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../../model/model.js';
+import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { decodePageToken } from '../page-token.js';
+import { nextPageToken, takeWithin } from '../paging.js';
+import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts, storedBytes } from '../rows.js';
+import type { InterruptedRow, StoredJson, TaskRow } from '../rows.js';
+import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
+import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
@@ -18,7 +19,9 @@ import type {
   TaskStore,
   TransitionResult,
   WriteResult,
-} from './task-store.js';
+} from '../task-store.js';
+import { GroupCommit } from './group-commit.js';
+import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -31,103 +34,17 @@ export interface SqliteStoreOptions {
   onFull?: () => void;
 }
 
-const TERMINAL_SQL = `('completed','failed','canceled','rejected')`;
-
-// Each migration runs once, in order, inside a transaction; user_version records progress.
-const MIGRATIONS: readonly string[] = [
-  `
-  CREATE TABLE tasks (
-    id TEXT PRIMARY KEY,
-    tenant TEXT NOT NULL,
-    principal TEXT NOT NULL,
-    pod TEXT NOT NULL,
-    skill TEXT NOT NULL,
-    context_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    status_json TEXT NOT NULL,
-    metadata_json TEXT,
-    request_key TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    version INTEGER NOT NULL
-  ) WITHOUT ROWID;
-  CREATE UNIQUE INDEX tasks_request ON tasks(tenant, principal, request_key);
-  CREATE INDEX tasks_listing ON tasks(tenant, principal, updated_at DESC, id DESC);
-  CREATE INDEX tasks_context ON tasks(tenant, principal, context_id, updated_at DESC);
-  CREATE INDEX tasks_expiry ON tasks(updated_at) WHERE state IN ${TERMINAL_SQL};
-  CREATE INDEX tasks_unfinished ON tasks(pod) WHERE state IN ('submitted','working');
-
-  CREATE TABLE messages (
-    n INTEGER PRIMARY KEY,
-    task_id TEXT NOT NULL,
-    message_key TEXT NOT NULL,
-    json TEXT NOT NULL
-  );
-  CREATE UNIQUE INDEX messages_by_task ON messages(task_id, message_key);
-  CREATE INDEX messages_order ON messages(task_id, n);
-
-  CREATE TABLE artifacts (
-    n INTEGER PRIMARY KEY,
-    task_id TEXT NOT NULL,
-    artifact_id TEXT NOT NULL,
-    json TEXT NOT NULL
-  );
-  CREATE UNIQUE INDEX artifacts_by_task ON artifacts(task_id, artifact_id);
-
-  -- Push delivery is an outbox written in the same transaction as the event it
-  -- carries; the tables exist from the first schema so that adding delivery is
-  -- not a data migration.
-  CREATE TABLE push_configs (
-    task_id TEXT NOT NULL,
-    config_id TEXT NOT NULL,
-    json TEXT NOT NULL,
-    PRIMARY KEY (task_id, config_id)
-  ) WITHOUT ROWID;
-  CREATE TABLE push_outbox (
-    n INTEGER PRIMARY KEY,
-    task_id TEXT NOT NULL,
-    config_id TEXT NOT NULL,
-    payload_json TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL
-  );
-  `,
-  // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
-  `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
-];
-
 /** Errors a checkpoint on a full or failing disk may raise. */
 function isOutOfSpaceOrIo(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return isOutOfSpace(error) || (typeof code === 'string' && code.startsWith('SQLITE_IOERR'));
 }
 
-interface PendingWrite {
-  run: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-interface TaskRow {
-  id: string;
-  context_id: string;
-  state: TaskState;
-  status_json: string;
-  metadata_json: string | null;
-  updated_at: number;
-  version: number;
-  skill: string;
-  pod: string;
-  resumes: number;
-}
-
 export class SqliteTaskStore implements TaskStore {
   readonly kind = 'sqlite';
   private db: Database.Database | undefined;
-  private readonly pending: PendingWrite[] = [];
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
-  /** Runs one write inside the batch's transaction, in a savepoint of its own. */
-  private savepoint!: (job: () => unknown) => unknown;
+  private commits: GroupCommit | undefined;
   private readonly fullState: FullState;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -158,26 +75,20 @@ export class SqliteTaskStore implements TaskStore {
     db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
-    const applied = db.pragma('user_version', { simple: true }) as number;
-    if (applied > MIGRATIONS.length) {
+    try {
+      applyMigrations(db, this.options.path);
+    } catch (error) {
       db.close();
-      // Running older code on a newer schema could corrupt what the newer code wrote.
-      throw new Error(`${this.options.path} has schema version ${applied}; this build knows up to ${MIGRATIONS.length} (was it written by a newer kagent-a2a?)`);
-    }
-    for (let i = applied; i < MIGRATIONS.length; i++) {
-      db.transaction(() => {
-        db.exec(MIGRATIONS[i]!);
-        db.pragma(`user_version = ${i + 1}`);
-      })();
+      throw error;
     }
     this.db = db;
     this.stmts = this.prepare(db);
-    this.savepoint = db.transaction((job: () => unknown) => job());
+    this.commits = new GroupCommit(db, this.fullState);
   }
 
   async close(): Promise<void> {
     if (!this.db?.open) return;
-    if (this.pending.length > 0) this.flush();
+    this.commits?.flush();
     try {
       // Fold the WAL back into the main file so the next start opens fast.
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -221,7 +132,7 @@ export class SqliteTaskStore implements TaskStore {
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
       unfinished: db.prepare(
         `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
-         WHERE pod = ? AND state IN ('submitted','working')`,
+         WHERE pod = ? AND state IN ${ACTIVE_SQL}`,
       ),
       expired: db.prepare(
         `SELECT id, state FROM tasks WHERE state IN ${TERMINAL_SQL} AND updated_at < ? ORDER BY updated_at LIMIT ?`,
@@ -232,79 +143,13 @@ export class SqliteTaskStore implements TaskStore {
       deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
       deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
-      totalChanges: db.prepare(`SELECT total_changes() AS n`),
     };
   }
 
-  /**
-   * Group commit: writes requested in the same turn of the event loop share
-   * one transaction, so one WAL sync makes a whole batch durable. Each write
-   * runs in its own savepoint, so one failing write does not undo the others,
-   * and each promise resolves only after the batch has committed.
-   */
+  /** Durable when its promise resolves: writes of one turn of the event loop commit together. */
   private write<T>(job: () => T): Promise<T> {
-    if (!this.isOpen) return Promise.reject(new Error('task store is not open'));
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
-    });
-  }
-
-  private flush(): void {
-    let batch = this.pending.splice(0);
-    while (batch.length > 0) batch = this.commit(batch);
-  }
-
-  /**
-   * Runs a batch in one transaction and settles its writes. Returns the writes
-   * to run again: when one write made SQLite undo the whole transaction (a
-   * full database or disk, an I/O error), that write fails and the others,
-   * undone with it, run again in a new transaction.
-   */
-  private commit(batch: PendingWrite[]): PendingWrite[] {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-    const database = this.database;
-    // While full, only a batch that changed rows shows that writes fit again.
-    const changesBefore = this.fullState.isFull ? this.totalChanges() : 0;
-    let culprit: number | undefined;
-    try {
-      database.transaction(() => {
-        for (const [i, job] of batch.entries()) {
-          try {
-            outcomes.push({ ok: true, value: job.run() });
-          } catch (error) {
-            // Outside the transaction, the writes after this one would each commit on their own.
-            if (!database.inTransaction) {
-              culprit = i;
-              throw error;
-            }
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
-    } catch (error) {
-      if (culprit !== undefined) {
-        batch[culprit]!.reject(this.fullState.failed(error));
-        return batch.filter((_, i) => i !== culprit);
-      }
-      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-      const failure = this.fullState.failed(error);
-      for (const job of batch) job.reject(failure);
-      return [];
-    }
-    if (this.fullState.isFull && this.totalChanges() > changesBefore && !outcomes.some((o) => !o.ok && isOutOfSpace(o.error))) {
-      this.fullState.succeeded();
-    }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(this.fullState.failed(outcome.error));
-    });
-    return [];
-  }
-
-  private totalChanges(): number {
-    return (this.stmts.totalChanges.get() as { n: number }).n;
+    if (this.commits === undefined || !this.isOpen) return Promise.reject(new Error('task store is not open'));
+    return this.commits.run(job);
   }
 
   private get database(): Database.Database {
@@ -327,10 +172,9 @@ export class SqliteTaskStore implements TaskStore {
         requestKey: ownership.requestKey,
         now: Date.parse(task.status.timestamp),
       });
-      // The first message is keyed by the request key (a retry finds it); any further ones by their ids.
-      task.history.forEach((message, i) => {
-        this.stmts.insertMessage.run(task.id, i === 0 ? ownership.requestKey : message.messageId, JSON.stringify(message));
-      });
+      for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
+        this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
+      }
     });
     return 1;
   }
@@ -357,7 +201,7 @@ export class SqliteTaskStore implements TaskStore {
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
     if (row === undefined) return undefined;
-    return { id: row.id, contextId: row.context_id, state: row.state, version: row.version, skill: row.skill, pod: row.pod };
+    return headOf(row);
   }
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
@@ -425,14 +269,8 @@ export class SqliteTaskStore implements TaskStore {
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
       if (!allowedFrom.includes(current.state)) return { applied: false, reason: 'state', current: current.state };
       if (superseded(current, run, undefined)) return { applied: false, reason: 'superseded', current: current.state };
-      let stored = artifact;
-      if (append) {
-        const existing = this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined;
-        if (existing !== undefined) {
-          const previous = JSON.parse(existing.json) as Artifact;
-          stored = { ...previous, ...artifact, parts: [...previous.parts, ...artifact.parts] };
-        }
-      }
+      const previous = append ? (this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined) : undefined;
+      const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
       return { applied: true, version: row.version, from: current.state };
@@ -471,43 +309,22 @@ export class SqliteTaskStore implements TaskStore {
       )
       .all(params) as TaskRow[];
     // Tasks are read one at a time, and reading stops before the one that would pass the byte budget.
-    const tasks: Task[] = [];
-    let bytes = 0;
-    let cut = false;
-    let last: TaskRow | undefined;
-    for (const row of rows.slice(0, query.pageSize)) {
-      const stored = this.readStored(row, query.historyLength, query.includeArtifacts);
-      const size = storedBytes(row, stored);
-      if (budget !== undefined && tasks.length > 0 && bytes + size > budget.maxBytes) {
-        cut = true;
-        break;
-      }
-      bytes += size;
-      tasks.push(parseTask(row, stored));
-      last = row;
-    }
-    const more = cut || rows.length > query.pageSize;
+    const page = takeWithin(this.readEach(rows.slice(0, query.pageSize), query), budget?.maxBytes, ({ row, json }) => storedBytes(row, json));
     return {
-      tasks,
-      nextPageToken: more && last !== undefined ? encodePageToken({ updatedAt: last.updated_at, id: last.id }) : '',
+      tasks: page.map(({ row, json }) => parseTask(row, json)),
+      nextPageToken: nextPageToken(rows, page.length),
       pageSize: query.pageSize,
       totalSize: total.n,
     };
   }
 
+  private *readEach(rows: readonly TaskRow[], query: ListTasksQuery): Generator<{ row: TaskRow; json: StoredJson }> {
+    for (const row of rows) yield { row, json: this.readStored(row, query.historyLength, query.includeArtifacts) };
+  }
+
   async unfinished(pod: string): Promise<InterruptedTask[]> {
-    const rows = this.stmts.unfinished.all(pod) as (TaskRow & { tenant: string; principal: string })[];
-    return rows.map((row) => ({
-      id: row.id,
-      contextId: row.context_id,
-      state: row.state,
-      version: row.version,
-      skill: row.skill,
-      pod: row.pod,
-      caller: { tenant: row.tenant, principal: row.principal },
-      holder: row.pod,
-      resumes: row.resumes,
-    }));
+    const rows = this.stmts.unfinished.all(pod) as InterruptedRow[];
+    return rows.map((row) => interruptedOf(row, row.pod));
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
@@ -527,10 +344,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async countByState(): Promise<Partial<Record<TaskState, number>>> {
-    const counts: Partial<Record<TaskState, number>> = {};
-    for (const state of TASK_STATES) counts[state] = 0;
-    for (const row of this.stmts.countByState.all() as { state: TaskState; n: number }[]) counts[row.state] = row.n;
-    return counts;
+    return stateCounts(this.stmts.countByState.all() as { state: TaskState; n: number }[]);
   }
 }
 
