@@ -316,7 +316,9 @@ describe('discovery never spins', () => {
       const most = Math.floor(elapsed / INTERVAL_MS) + 1;
       for (const url of [silent.url, healthy.url, down]) assert.ok(count(url) <= most, `${url}: ${count(url)} checks in ${elapsed} ms, at most ${most}`);
       assert.ok(silent.connections <= Math.floor(elapsed / TIMEOUT_MS) + 1, `the silent peer: ${silent.connections} checks in ${elapsed} ms`);
-      assert.equal(healthy.cardFetches, count(healthy.url), 'one card fetch per check of the healthy peer');
+      // One card fetch per check of the healthy peer; a check still in flight at stop() reached the peer but records nothing.
+      const fetches = healthy.cardFetches;
+      assert.ok(fetches >= count(healthy.url) && fetches <= count(healthy.url) + 1, `${fetches} card fetches for ${count(healthy.url)} checks`);
       assert.ok(checks.get(healthy.url)!.every((p) => p.state === 'healthy'));
       assert.ok(checks.get(down)!.every((p) => p.state === 'unreachable' && /ECONNREFUSED|connect/i.test(p.lastError ?? '')));
       const total = count(silent.url) + count(healthy.url) + count(down);
