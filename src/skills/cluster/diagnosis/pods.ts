@@ -1,79 +1,14 @@
-// Turns what was read from the API into findings: a cause, a fix and the
-// evidence for each problem. Pure functions over the objects; reading them is
-// the skill's job (diagnose.ts).
-import type {
-  CoreV1Event,
-  V1Container,
-  V1ContainerStatus,
-  V1Deployment,
-  V1Node,
-  V1PersistentVolumeClaim,
-  V1Pod,
-  V1Probe,
-  V1ReplicaSet,
-  V1StatefulSet,
-} from '@kubernetes/client-node';
-import type { JsonObject } from '../../model/model.js';
-import { byTimeDesc, eventCount, iso, isPodReady, ordinalOf, ownedBy, podCondition, podStatusText } from './objects.js';
-
-export type Severity = 'critical' | 'warning' | 'info';
-
-export interface Finding {
-  severity: Severity;
-  /** A stable name for the kind of problem: CrashLoopBackOff, OOMKilled, Unschedulable… */
-  reason: string;
-  /** "Pod/kagent-3", "StatefulSet/kagent". */
-  object: string;
-  cause: string;
-  fix: string;
-  evidence: string[];
-}
-
-/** Everything the skill read for one diagnosis. */
-export interface Observed {
-  namespace: string;
-  pods: V1Pod[];
-  statefulSets: V1StatefulSet[];
-  deployments: V1Deployment[];
-  replicaSets: V1ReplicaSet[];
-  /** Warning events of the namespace, plus every event of the claims that are not bound. */
-  events: CoreV1Event[];
-  pvcs: V1PersistentVolumeClaim[];
-  /** Read only when a pod cannot be scheduled; a string says why they could not be read. */
-  nodes?: V1Node[] | string;
-  /** Last lines of a crashed container's previous run, by "pod/container"; a string error when unreadable. */
-  logs: Map<string, { text: string } | { error: string }>;
-  /** The workloads were read only as the context of a pod (its replica count), not to be diagnosed themselves. */
-  workloadsAsContext?: boolean;
-  /** What limited the reading (a list cut at its limit…), for the report. */
-  notes: string[];
-}
-
-export const SEVERITY_ORDER: Readonly<Record<Severity, number>> = { critical: 0, warning: 1, info: 2 };
+// Pods: image pulls, container configuration, crashes, OOM kills, probes,
+// readiness and volume mounts.
+import type { CoreV1Event, V1Container, V1ContainerStatus, V1Pod, V1Probe } from '@kubernetes/client-node';
+import { eventCount, iso, isPodReady, podCondition } from '../objects.js';
+import type { DiagnosisFinding } from './finding.js';
+import { eventsFor } from './observed.js';
+import type { Observed } from './observed.js';
+import { unschedulable } from './scheduling.js';
 
 const PULL_REASONS = new Set(['ImagePullBackOff', 'ErrImagePull', 'InvalidImageName', 'ErrImageNeverPull', 'RegistryUnavailable']);
 const CONFIG_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'RunContainerError']);
-
-export function diagnose(observed: Observed): Finding[] {
-  const findings: Finding[] = [];
-  const podFindings = new Map<string, Finding[]>();
-  for (const pod of observed.pods) {
-    const found = analyzePod(pod, observed);
-    podFindings.set(pod.metadata?.name ?? '', found);
-    findings.push(...found);
-  }
-  for (const claim of claimsToReport(observed)) findings.push(...analyzeClaim(claim, observed));
-  if (observed.workloadsAsContext !== true) {
-    for (const set of observed.statefulSets) findings.push(...analyzeStatefulSet(set, observed, podFindings));
-    for (const deployment of observed.deployments) findings.push(...analyzeDeployment(deployment, observed, podFindings));
-  }
-  return findings
-    .map((finding, index) => ({ finding, index }))
-    .sort((a, b) => SEVERITY_ORDER[a.finding.severity] - SEVERITY_ORDER[b.finding.severity] || a.index - b.index)
-    .map(({ finding }) => finding);
-}
-
-// ---------------------------------------------------------------- pods
 
 interface ProbeFailure {
   probe: 'Readiness' | 'Liveness' | 'Startup';
@@ -81,13 +16,6 @@ interface ProbeFailure {
   message: string;
   count: number;
   lastSeen: string | null;
-}
-
-/** Events about one object, newest first. */
-export function eventsFor(observed: Observed, kind: string, name: string, uid?: string): CoreV1Event[] {
-  return observed.events
-    .filter((e) => e.involvedObject.kind === kind && e.involvedObject.name === name && (uid === undefined || e.involvedObject.uid === undefined || e.involvedObject.uid === uid))
-    .sort(byTimeDesc);
 }
 
 /** The container an event is about: involvedObject.fieldPath "spec.containers{agent}". */
@@ -159,13 +87,13 @@ function memoryLimit(pod: V1Pod, container: string): string | undefined {
   return specOf(pod, container)?.resources?.limits?.memory;
 }
 
-function analyzePod(pod: V1Pod, observed: Observed): Finding[] {
+export function analyzePod(pod: V1Pod, observed: Observed): DiagnosisFinding[] {
   const name = pod.metadata?.name ?? '';
   const object = `Pod/${name}`;
   const namespace = pod.metadata?.namespace ?? observed.namespace;
   const events = eventsFor(observed, 'Pod', name, pod.metadata?.uid);
   const probes = probeFailures(events);
-  const findings: Finding[] = [];
+  const findings: DiagnosisFinding[] = [];
 
   const scheduled = podCondition(pod, 'PodScheduled');
   if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') findings.push(unschedulable(pod, scheduled.message ?? '', observed));
@@ -334,7 +262,7 @@ function multiAttach(message: string): boolean {
   return lower.includes('multi-attach') || lower.includes('exclusively attached') || (already >= 0 && lower.includes('attached', already + 7));
 }
 
-function imagePull(pod: V1Pod, cs: V1ContainerStatus, events: CoreV1Event[]): Finding {
+function imagePull(pod: V1Pod, cs: V1ContainerStatus, events: CoreV1Event[]): DiagnosisFinding {
   const waiting = cs.state!.waiting!;
   const image = specOf(pod, cs.name)?.image ?? cs.image;
   const failed = events.filter((e) => e.reason === 'Failed' && (eventContainer(e) === undefined || eventContainer(e) === cs.name) && /pull|image/i.test(e.message ?? ''));
@@ -378,7 +306,7 @@ function registryOf(image: string | undefined): string {
   return (image ?? '').includes('/') && /[.:]|^localhost$/.test(first) ? first : 'docker.io';
 }
 
-function containerConfig(pod: V1Pod, cs: V1ContainerStatus): Finding {
+function containerConfig(pod: V1Pod, cs: V1ContainerStatus): DiagnosisFinding {
   const waiting = cs.state!.waiting!;
   const message = waiting.message ?? '';
   const missing = /(configmap|secret) "([^"]+)" not found/i.exec(message);
@@ -396,7 +324,7 @@ function containerConfig(pod: V1Pod, cs: V1ContainerStatus): Finding {
   };
 }
 
-function crashLoop(pod: V1Pod, cs: V1ContainerStatus, where: string, liveness: ProbeFailure | undefined, observed: Observed, namespace: string): Finding {
+function crashLoop(pod: V1Pod, cs: V1ContainerStatus, where: string, liveness: ProbeFailure | undefined, observed: Observed, namespace: string): DiagnosisFinding {
   const name = pod.metadata?.name ?? '';
   const terminated = cs.lastState?.terminated ?? cs.state?.terminated;
   const code = terminated?.exitCode;
@@ -427,355 +355,4 @@ function crashLoop(pod: V1Pod, cs: V1ContainerStatus, where: string, liveness: P
     fix = `Read why it exits — the previous run's log (below, or kubectl logs -n ${namespace} ${name} -c ${cs.name} --previous) — and fix the application error or the configuration it reads (env, ConfigMap, Secret, a dependency it cannot reach).`;
   }
   return { severity: 'critical', reason: 'CrashLoopBackOff', object: `Pod/${name}`, cause, fix, evidence };
-}
-
-// ---------------------------------------------------------------- scheduling
-
-interface ScheduleReason {
-  count: number | undefined;
-  text: string;
-}
-
-/** "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match pod anti-affinity rules. preemption: …" */
-export function parseSchedulerMessage(message: string): { available?: number; total?: number; reasons: ScheduleReason[] } {
-  const head = /^(\d+)\/(\d+) nodes are available:\s*/.exec(message);
-  let body = head ? message.slice(head[0].length) : message;
-  body = body.split(/\.\s*preemption:/)[0]!.replace(/\.\s*$/, '');
-  const reasons = body
-    .split(/,\s*(?=\d+ )/)
-    .map((part) => part.trim())
-    .filter((part) => part !== '')
-    .map((part) => {
-      const counted = /^(\d+)\s+(.*)$/s.exec(part);
-      return counted ? { count: Number(counted[1]), text: counted[2]! } : { count: undefined, text: part };
-    });
-  return head ? { available: Number(head[1]), total: Number(head[2]), reasons } : { reasons };
-}
-
-interface WorkloadOf {
-  kind: string;
-  name: string;
-  replicas: number;
-}
-
-function workloadOf(pod: V1Pod, observed: Observed): WorkloadOf | undefined {
-  for (const ref of pod.metadata?.ownerReferences ?? []) {
-    if (ref.kind === 'StatefulSet') {
-      const set = observed.statefulSets.find((s) => s.metadata?.uid === ref.uid || s.metadata?.name === ref.name);
-      if (set) return { kind: 'StatefulSet', name: set.metadata?.name ?? ref.name, replicas: set.spec?.replicas ?? 1 };
-    }
-    if (ref.kind === 'ReplicaSet') {
-      const rs = observed.replicaSets.find((r) => r.metadata?.uid === ref.uid || r.metadata?.name === ref.name);
-      const deployment = observed.deployments.find((d) => (rs !== undefined && ownedBy(rs, d.metadata?.uid)) || deploymentNameOf(pod) === d.metadata?.name);
-      if (deployment) return { kind: 'Deployment', name: deployment.metadata?.name ?? '', replicas: deployment.spec?.replicas ?? 1 };
-    }
-  }
-  return undefined;
-}
-
-/** A Deployment's ReplicaSet is named <deployment>-<pod-template-hash>. */
-export function deploymentNameOf(pod: V1Pod): string | undefined {
-  const rs = pod.metadata?.ownerReferences?.find((r) => r.kind === 'ReplicaSet')?.name;
-  const hash = pod.metadata?.labels?.['pod-template-hash'];
-  return rs !== undefined && hash !== undefined && rs.endsWith(`-${hash}`) ? rs.slice(0, -hash.length - 1) : undefined;
-}
-
-function schedulableNodes(nodes: V1Node[]): V1Node[] {
-  return nodes.filter(
-    (n) =>
-      n.spec?.unschedulable !== true &&
-      n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' &&
-      !(n.spec?.taints ?? []).some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute'),
-  );
-}
-
-function unschedulable(pod: V1Pod, message: string, observed: Observed): Finding {
-  const name = pod.metadata?.name ?? '';
-  const parsed = parseSchedulerMessage(message);
-  const causes: string[] = [];
-  const fixes: string[] = [];
-  const evidence = [`condition PodScheduled=False, reason Unschedulable: ${message}`];
-  const workload = workloadOf(pod, observed);
-  const nodes = Array.isArray(observed.nodes) ? observed.nodes : undefined;
-  if (typeof observed.nodes === 'string') evidence.push(`nodes not listed: ${observed.nodes}`);
-  const requests = (pod.spec?.containers ?? []).map((c) => `${c.name}: cpu ${c.resources?.requests?.cpu ?? '–'}, memory ${c.resources?.requests?.memory ?? '–'}`);
-
-  for (const { count, text } of parsed.reasons) {
-    const on = count === undefined ? '' : `on ${count} node(s) `;
-    if (/didn't match pod anti-affinity rules|didn't satisfy existing pods anti-affinity rules/.test(text)) {
-      const terms = pod.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
-      const key = terms[0]?.topologyKey ?? 'kubernetes.io/hostname';
-      let domains: number | undefined;
-      if (nodes !== undefined) {
-        const usable = schedulableNodes(nodes);
-        domains = new Set(usable.map((n) => n.metadata?.labels?.[key]).filter((v) => v !== undefined)).size;
-        evidence.push(
-          `nodes: ${nodes.length} in the cluster, ${usable.length} schedulable (${usable.map((n) => n.metadata?.name).join(', ') || 'none'}), ${domains} distinct ${key}`,
-        );
-      } else if (parsed.total !== undefined) {
-        domains = parsed.total;
-      }
-      if (terms.length > 0) evidence.push(`required pod anti-affinity: one pod per ${key}, selecting ${JSON.stringify(terms[0]?.labelSelector?.matchLabels ?? {})}`);
-      if (workload !== undefined && domains !== undefined && workload.replicas > domains) {
-        causes.push(
-          `its required pod anti-affinity allows one ${workload.name} pod per ${key}; ${workload.kind} ${workload.name} asks for ${workload.replicas} replicas ` +
-            `but the cluster has only ${domains} schedulable ${key === 'kubernetes.io/hostname' ? 'node(s)' : `${key} domain(s)`}, each already running one`,
-        );
-        fixes.push(
-          `Give the cluster at least ${workload.replicas} schedulable nodes (${workload.replicas - domains} more), or scale ${workload.kind} ${workload.name} to ${domains} replica(s), ` +
-            `or relax the rule to preferredDuringSchedulingIgnoredDuringExecution if two ${workload.name} pods may share a node.`,
-        );
-      } else {
-        causes.push(`${on}placing it would break a pod anti-affinity rule (its own or a running pod's)`.trim());
-        fixes.push('Free a node of the pods the anti-affinity rule selects, add nodes, or relax the rule to preferredDuringSchedulingIgnoredDuringExecution.');
-      }
-    } else if (/^Insufficient (\S+)/.test(text)) {
-      const resource = /^Insufficient (\S+)/.exec(text)![1]!;
-      causes.push(`${count ?? 'the'} node(s) lack free ${resource} for its requests`);
-      fixes.push(`Lower the pod's ${resource} request if it asks for more than it uses, free capacity, or add nodes (requests: ${requests.join('; ')}).`);
-    } else if (/untolerated taint|had taint/.test(text)) {
-      causes.push(`${count ?? 'some'} node(s) ${text.replace(/^node\(s\) /, '')}`);
-      fixes.push('Add a matching toleration to the pod if it may run there, or make untainted nodes available.');
-    } else if (/node affinity\/selector|didn't match node selector|node\(s\) didn't match Pod's node affinity/.test(text)) {
-      causes.push(`${count ?? 'the'} node(s) do not match its nodeSelector or node affinity`);
-      fixes.push(`Label nodes to match, or correct the pod's nodeSelector/affinity (nodeSelector: ${JSON.stringify(pod.spec?.nodeSelector ?? {})}).`);
-    } else if (/unbound immediate PersistentVolumeClaims/.test(text)) {
-      const claims = (pod.spec?.volumes ?? []).flatMap((v) => (v.persistentVolumeClaim ? [v.persistentVolumeClaim.claimName] : []));
-      causes.push(`its PersistentVolumeClaim(s) ${claims.join(', ')} are not bound`);
-      fixes.push('Get the claim bound first (see its finding).');
-    } else if (/were unschedulable/.test(text)) {
-      causes.push(`${count ?? 'some'} node(s) are cordoned (unschedulable)`);
-      fixes.push('Uncordon the nodes (kubectl uncordon) once their maintenance is over.');
-    } else if (/volume node affinity conflict/.test(text)) {
-      causes.push(`its volume is bound to a zone or node the pod cannot reach (${count ?? 'some'} node(s))`);
-      fixes.push('Schedule the pod in the volume’s zone (node affinity), or use a StorageClass with volumeBindingMode: WaitForFirstConsumer.');
-    } else if (/didn't match pod affinity rules/.test(text)) {
-      causes.push(`${count ?? 'the'} node(s) do not run the pods its pod affinity requires`);
-      fixes.push('Start the pods it must run next to, or relax the pod affinity.');
-    } else if (/Too many pods/.test(text)) {
-      causes.push(`${count ?? 'the'} node(s) already run their maximum number of pods`);
-      fixes.push('Add nodes or raise the kubelet maxPods.');
-    } else {
-      causes.push(count === undefined ? text : `${count} ${text}`);
-    }
-  }
-  if (causes.length === 0) causes.push(message || 'the scheduler gave no reason');
-  const header = parsed.total !== undefined ? `pod ${name} cannot be scheduled on any of the ${parsed.total} node(s)` : `pod ${name} cannot be scheduled`;
-  return {
-    severity: 'critical',
-    reason: 'Unschedulable',
-    object: `Pod/${name}`,
-    cause: `${header}: ${causes.join('; ')}.`,
-    fix: fixes.length > 0 ? [...new Set(fixes)].join(' ') : 'Read the scheduler message in the evidence.',
-    evidence,
-  };
-}
-
-// ---------------------------------------------------------------- claims
-
-function claimsToReport(observed: Observed): V1PersistentVolumeClaim[] {
-  return observed.pvcs.filter((c) => c.status?.phase !== 'Bound');
-}
-
-function analyzeClaim(claim: V1PersistentVolumeClaim, observed: Observed): Finding[] {
-  const name = claim.metadata?.name ?? '';
-  const object = `PersistentVolumeClaim/${name}`;
-  const events = eventsFor(observed, 'PersistentVolumeClaim', name, claim.metadata?.uid);
-  const consumers = observed.pods.filter((p) => (p.spec?.volumes ?? []).some((v) => v.persistentVolumeClaim?.claimName === name));
-  const phase = claim.status?.phase ?? 'Pending';
-  const storageClass = claim.spec?.storageClassName;
-  const evidence = [
-    `phase: ${phase}, storageClassName: ${storageClass ?? '(none: the default class, if any)'}, requested ${claim.spec?.resources?.requests?.storage ?? '?'}`,
-    ...events.slice(0, 3).map((e) => `event ${e.reason} ×${eventCount(e)}: ${(e.message ?? '').trim()}`),
-    ...(consumers.length > 0 ? [`used by: ${consumers.map((p) => `Pod/${p.metadata?.name} (${podStatusText(p)})`).join(', ')}`] : []),
-  ];
-  if (phase === 'Lost') {
-    return [{ severity: 'critical', reason: 'ClaimLost', object, cause: `the PersistentVolume ${claim.spec?.volumeName ?? ''} behind the claim is gone.`, fix: 'Restore the volume from a backup or recreate the claim (its data is lost).', evidence }];
-  }
-  const latest = events[0];
-  const message = (latest?.message ?? '').trim();
-  if (latest?.reason === 'WaitForFirstConsumer' || /waiting for first consumer/i.test(message)) {
-    const blocked = consumers.filter((p) => podCondition(p, 'PodScheduled')?.status === 'False');
-    if (consumers.length > 0 && blocked.length === 0) return [];
-    return [
-      {
-        severity: 'info',
-        reason: 'WaitForFirstConsumer',
-        object,
-        cause:
-          blocked.length > 0
-            ? `the claim binds only once its pod is scheduled (volumeBindingMode WaitForFirstConsumer), and ${blocked.map((p) => p.metadata?.name).join(', ')} cannot be scheduled: the claim is a consequence, not the cause.`
-            : 'the claim binds only once a pod using it is scheduled (volumeBindingMode WaitForFirstConsumer), and no pod uses it yet.',
-        fix: blocked.length > 0 ? 'Fix the scheduling problem of the pod; the claim then binds by itself.' : 'Nothing to do until a pod uses it.',
-        evidence,
-      },
-    ];
-  }
-  let cause: string;
-  let fix: string;
-  const missingClass = /storageclass(?:\.storage\.k8s\.io)? "([^"]+)" not found/i.exec(message);
-  if (missingClass) {
-    cause = `the claim asks for StorageClass ${missingClass[1]}, which does not exist, so no volume is provisioned`;
-    fix = `Create StorageClass ${missingClass[1]}, or set storageClassName to one that exists (kubectl get storageclass). storageClassName cannot change on an existing claim: delete and recreate it (for a StatefulSet, fix volumeClaimTemplates, then delete the claim and its pod).`;
-  } else if (/no persistent volumes available for this claim and no storage class is set/i.test(message)) {
-    cause = 'the claim names no StorageClass, the cluster has no default one, and no PersistentVolume matches it';
-    fix = 'Set storageClassName to an existing class, mark a StorageClass as default (storageclass.kubernetes.io/is-default-class: "true"), or create a matching PersistentVolume.';
-  } else if (latest?.reason === 'ExternalProvisioning' || /external provisioner/i.test(message)) {
-    const provisioner = /provisioner "([^"]+)"/.exec(message)?.[1];
-    cause = `the claim waits for the external provisioner${provisioner ? ` ${provisioner}` : ''} to create a volume, and none has been created`;
-    fix = `Check that the CSI driver${provisioner ? ` ${provisioner}` : ''} controller is running and read its log (quota, permissions, unsupported parameters).`;
-  } else if (latest?.reason === 'ProvisioningFailed') {
-    cause = `provisioning a volume failed: ${message}`;
-    fix = 'Fix what the provisioner reports (quota, parameters of the StorageClass, cloud permissions) and it retries by itself.';
-  } else if (message !== '') {
-    cause = `the claim is ${phase}: ${message}`;
-    fix = 'Read the event in the evidence; check the StorageClass and its provisioner.';
-  } else {
-    cause = `the claim is ${phase} and no event says why (events expire after an hour by default)`;
-    fix = `Check its StorageClass ${storageClass ?? '(default)'} exists and its provisioner runs: kubectl describe pvc -n ${claim.metadata?.namespace} ${name}.`;
-  }
-  return [{ severity: consumers.length > 0 ? 'critical' : 'warning', reason: 'ClaimPending', object, cause: `${cause}.`, fix, evidence }];
-}
-
-// ---------------------------------------------------------------- workloads
-
-/** The most severe problem of a pod, by name: "Unschedulable". */
-function firstReason(findings: Finding[] | undefined): string | undefined {
-  return [...(findings ?? [])].sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity])[0]?.reason;
-}
-
-function analyzeStatefulSet(set: V1StatefulSet, observed: Observed, podFindings: Map<string, Finding[]>): Finding[] {
-  const name = set.metadata?.name ?? '';
-  const object = `StatefulSet/${name}`;
-  const replicas = set.spec?.replicas ?? 1;
-  const ready = set.status?.readyReplicas ?? 0;
-  if (ready >= replicas) return [];
-  const policy = set.spec?.podManagementPolicy ?? 'OrderedReady';
-  const pods = new Map<number, V1Pod>();
-  for (const pod of observed.pods) {
-    if (!ownedBy(pod, set.metadata?.uid)) continue;
-    const ordinal = ordinalOf(pod.metadata?.name ?? '', name);
-    if (ordinal !== undefined) pods.set(ordinal, pod);
-  }
-  const evidence = [
-    `replicas ${replicas}, ready ${ready}, pods ${pods.size} (${[...pods.keys()].sort((a, b) => a - b).map((o) => `${name}-${o}`).join(', ') || 'none'})`,
-    `podManagementPolicy ${policy}, updateStrategy ${set.spec?.updateStrategy?.type ?? 'RollingUpdate'}`,
-  ];
-  if (set.status?.currentRevision !== set.status?.updateRevision) evidence.push(`rolling update from ${set.status?.currentRevision ?? '?'} to ${set.status?.updateRevision ?? '?'}`);
-  const createFailure = eventsFor(observed, 'StatefulSet', name, set.metadata?.uid).find((e) => e.reason === 'FailedCreate');
-
-  let blocked: number | undefined;
-  for (let ordinal = 0; ordinal < replicas; ordinal++) {
-    const pod = pods.get(ordinal);
-    if (pod === undefined || !isPodReady(pod)) {
-      blocked = ordinal;
-      break;
-    }
-  }
-  if (blocked === undefined) return [];
-  const blockedName = `${name}-${blocked}`;
-  const blockedPod = pods.get(blocked);
-
-  if (blockedPod === undefined) {
-    if (createFailure === undefined) return [];
-    return [
-      {
-        severity: 'critical',
-        reason: 'FailedCreate',
-        object,
-        cause: `the StatefulSet controller cannot create pod ${blockedName}: ${(createFailure.message ?? '').trim()}.`,
-        fix: /exceeded quota/i.test(createFailure.message ?? '')
-          ? 'Raise the namespace ResourceQuota or lower the pod template requests/limits.'
-          : 'Fix what the message names (admission policy, quota, a missing ServiceAccount); the controller retries by itself.',
-        evidence: [...evidence, `event FailedCreate ×${eventCount(createFailure)}: ${(createFailure.message ?? '').trim()}`],
-      },
-    ];
-  }
-
-  const missing = [];
-  for (let ordinal = blocked + 1; ordinal < replicas; ordinal++) if (!pods.has(ordinal)) missing.push(`${name}-${ordinal}`);
-  const reason = firstReason(podFindings.get(blockedName));
-  const why = reason !== undefined ? `${reason}, see its finding` : `it is ${podStatusText(blockedPod)} and not ready`;
-  const updating = set.status?.updateRevision !== undefined && set.status?.currentRevision !== set.status?.updateRevision;
-  if (policy === 'OrderedReady' && missing.length > 0) {
-    return [
-      {
-        severity: 'critical',
-        reason: 'OrderedReadyBlocked',
-        object,
-        cause:
-          `${ready} of ${replicas} pods are ready and the StatefulSet is stuck at ${blockedName}: with podManagementPolicy OrderedReady it creates ` +
-          `${missing.length === 1 ? missing[0] : `${missing[0]}…${missing.at(-1)}`} only after ${blockedName} is Running and Ready, and ${blockedName} is not (${why}).`,
-        fix:
-          `Fix ${blockedName} first (see the Pod/${blockedName} finding); the controller then creates the rest in order. If ${blockedName} runs a broken revision, correct the pod template ` +
-          `and delete pod ${blockedName}: an OrderedReady StatefulSet does not replace a pod that never becomes ready.`,
-        evidence: [...evidence, `not created yet: ${missing.join(', ')}`],
-      },
-    ];
-  }
-  if (updating && policy === 'OrderedReady') {
-    return [
-      {
-        severity: 'critical',
-        reason: 'RollingUpdateBlocked',
-        object,
-        cause: `the rolling update to ${set.status?.updateRevision} waits for ${blockedName}, which is not ready (${why}); no other pod is updated meanwhile.`,
-        fix: `Fix ${blockedName} (see the Pod/${blockedName} finding). If the new revision itself is broken, revert the template and delete ${blockedName} so it is recreated at the working revision.`,
-        evidence,
-      },
-    ];
-  }
-  return [];
-}
-
-function analyzeDeployment(deployment: V1Deployment, observed: Observed, podFindings: Map<string, Finding[]>): Finding[] {
-  const name = deployment.metadata?.name ?? '';
-  const object = `Deployment/${name}`;
-  const findings: Finding[] = [];
-  const conditions = deployment.status?.conditions ?? [];
-  const sets = observed.replicaSets.filter((rs) => ownedBy(rs, deployment.metadata?.uid));
-  const failure = [
-    ...conditions.filter((c) => c.type === 'ReplicaFailure' && c.status === 'True'),
-    ...sets.flatMap((rs) => (rs.status?.conditions ?? []).filter((c) => c.type === 'ReplicaFailure' && c.status === 'True')),
-  ][0];
-  if (failure !== undefined) {
-    findings.push({
-      severity: 'critical',
-      reason: 'ReplicaFailure',
-      object,
-      cause: `pods cannot be created: ${failure.message ?? failure.reason ?? 'ReplicaFailure'}.`,
-      fix: /exceeded quota/i.test(failure.message ?? '')
-        ? 'Raise the namespace ResourceQuota or lower the pod template requests/limits.'
-        : 'Fix what the message names (admission policy, quota, a missing ServiceAccount); the ReplicaSet retries by itself.',
-      evidence: [`condition ReplicaFailure=True, reason ${failure.reason ?? ''}: ${failure.message ?? ''}`],
-    });
-  }
-  const progressing = conditions.find((c) => c.type === 'Progressing');
-  if (progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded') {
-    const pods = observed.pods.filter((p) => sets.some((rs) => ownedBy(p, rs.metadata?.uid)));
-    const causes = [...new Set(pods.map((p) => firstReason(podFindings.get(p.metadata?.name ?? ''))).filter((c) => c !== undefined))];
-    findings.push({
-      severity: 'critical',
-      reason: 'ProgressDeadlineExceeded',
-      object,
-      cause:
-        `the rollout made no progress for progressDeadlineSeconds (${deployment.spec?.progressDeadlineSeconds ?? 600}s): ` +
-        `${deployment.status?.availableReplicas ?? 0} of ${deployment.spec?.replicas ?? 1} replicas available, ${deployment.status?.updatedReplicas ?? 0} updated` +
-        `${causes.length > 0 ? `; its pods fail with ${causes.join(', ')}` : ''}.`,
-      fix: `Fix the new pods (see their findings) and the rollout resumes; to go back to the previous revision meanwhile: kubectl rollout undo deployment/${name} -n ${deployment.metadata?.namespace}.`,
-      evidence: [`condition Progressing=False, reason ProgressDeadlineExceeded: ${progressing.message ?? ''}`],
-    });
-  }
-  return findings;
-}
-
-/** One line per workload for the report header. */
-export function workloadLine(object: V1Deployment | V1StatefulSet, kind: 'Deployment' | 'StatefulSet'): JsonObject {
-  return {
-    kind,
-    name: object.metadata?.name ?? '',
-    replicas: object.spec?.replicas ?? 1,
-    ready: object.status?.readyReplicas ?? 0,
-    ...(kind === 'StatefulSet' ? { current: object.status?.replicas ?? 0, podManagementPolicy: (object as V1StatefulSet).spec?.podManagementPolicy ?? 'OrderedReady' } : {}),
-  };
 }
