@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import {
   InvalidParamsError,
-  InvalidStateTransitionError,
   LimitExceededError,
   StoreFullError,
   TaskNotCancelableError,
@@ -9,7 +7,7 @@ import {
   UnavailableError,
   UnsupportedOperationError,
 } from '../model/errors.js';
-import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, canTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -22,7 +20,7 @@ import type {
   TaskState,
   TaskStatus,
 } from '../model/model.js';
-import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import type { Skill } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import { encodePageToken } from '../store/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
@@ -32,10 +30,11 @@ import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
-import { redactCredentials } from '../observability/redact.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
+import { agentMessage, startSkillRun } from './skill-run.js';
+import type { SkillRunHost } from './skill-run.js';
 
 export interface TaskServiceOptions {
   store: TaskStore;
@@ -62,18 +61,6 @@ export interface TaskServiceOptions {
   authorizeSkill?: (caller: Caller, skillId: string) => void;
   /** Most tasks one caller may have running at once in this process; absent: no cap. */
   maxRunningPerCaller?: number;
-}
-
-/** A skill tried to write more artifact bytes than one task may hold. */
-export class ArtifactLimitError extends Error {
-  constructor(
-    readonly artifactId: string,
-    readonly wouldBe: number,
-    readonly limit: number,
-  ) {
-    super(`artifact "${artifactId}" would bring this task's artifacts to ${wouldBe} bytes, over the limit of ${limit} bytes per task (MAX_ARTIFACT_BYTES)`);
-    this.name = 'ArtifactLimitError';
-  }
 }
 
 /** Told about every state a task enters, for metrics and logs. */
@@ -115,11 +102,23 @@ export class TaskService {
   private readonly runningPerCaller: KeyedSlots | undefined;
   private accepting = true;
 
+  /** What a skill run may do to its task; every state change goes through this service. */
+  private readonly runHost: SkillRunHost;
+
   constructor(private readonly options: TaskServiceOptions) {
     this.store = options.store;
     this.bus = options.bus;
     this.skills = options.skills;
     this.runningPerCaller = options.maxRunningPerCaller === undefined ? undefined : new KeyedSlots(options.maxRunningPerCaller);
+    this.runHost = {
+      bus: options.bus,
+      maxArtifactBytes: options.maxArtifactBytes,
+      moveTo: (taskId, contextId, status, generation) => this.changeStatus(taskId, contextId, status, ACTIVE_STATES, undefined, { run: generation }),
+      addArtifact: (taskId, contextId, artifact, append, lastChunk, generation) => this.addArtifact(taskId, contextId, artifact, append, lastChunk, generation),
+      finish: (taskId, contextId, status, generation) => this.finishIfActive(taskId, contextId, status, generation),
+      skillFailed: (taskId, error) => options.observer?.skillFailed(taskId, error),
+      superseded: (taskId) => options.observer?.runSuperseded?.(taskId),
+    };
   }
 
   get runningCount(): number {
@@ -512,10 +511,8 @@ export class TaskService {
   }
 
   /**
-   * Runs a skill on a task. `generation` is the task's resume count when this
-   * run starts: every write of the run is fenced by it, so a run that another
-   * pod superseded (it resumed the task after this pod's lease lapsed) writes
-   * nothing.
+   * Runs a skill on a task (core/skill-run.ts). `generation` is the task's
+   * resume count when this run starts: every write of the run is fenced by it.
    */
   private run(
     caller: Caller,
@@ -526,100 +523,11 @@ export class TaskService {
     release: () => void,
     generation: number,
   ): void {
-    const controller = new AbortController();
-    const { id: taskId, contextId } = task;
-    // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
-    const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
-    // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
-    const artifactLimit = this.options.maxArtifactBytes;
-    let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
-    const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
-      if (leftForResume()) throw controller.signal.reason;
-      const result = await this.changeStatus(
-        taskId,
-        contextId,
-        { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
-        from,
-        undefined,
-        { run: generation },
-      );
-      if (!result.applied) {
-        // A run that reports after its task ended asks for a move the lifecycle forbids;
-        // one whose task waits for input (input-required -> working is allowed) is merely over.
-        if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
-        throw refused(result, `the skill cannot move it to ${state}`);
-      }
-    };
-    // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
-    const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
-      if (result.reason === 'superseded' && !controller.signal.aborted) {
-        controller.abort(new Error(`task ${taskId} was taken over by another run`));
-        this.options.observer?.runSuperseded?.(taskId);
-      }
-      const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
-      return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
-    };
-    const ctx: SkillContext = {
-      taskId,
-      contextId,
-      message,
-      history,
-      signal: controller.signal,
-      working: (reply) => status('working', reply, ACTIVE_STATES),
-      artifact: async (artifact, chunk) => {
-        if (leftForResume()) throw controller.signal.reason;
-        if (artifactLimit !== undefined) {
-          const wouldBe = artifactBytes + jsonBytes(artifact);
-          if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
-          artifactBytes = wouldBe;
-        }
-        const result = await this.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
-        if (!result.applied) throw refused(result, 'it takes no more artifacts');
-      },
-      complete: (reply) => status('completed', reply, ACTIVE_STATES),
-      fail: (reply) => status('failed', reply, ACTIVE_STATES),
-      reject: (reply) => status('rejected', reply, ACTIVE_STATES),
-      requireInput: (reply) => status('input-required', reply, ACTIVE_STATES),
-      requireAuth: (reply) => status('auth-required', reply, ACTIVE_STATES),
-    };
-    // A cancel committed by another pod reaches this one as an event: stop the skill.
-    const stopOnEnd = this.bus.subscribe(taskId, ({ event }) => {
-      if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
-        controller.abort(new Error(`task ${event.status.state}`));
-      }
+    const { controller, done } = startSkillRun(this.runHost, { skill, task, message, history, generation }, () => {
+      this.running.delete(task.id);
+      release();
     });
-    const done = (async () => {
-      try {
-        await skill.execute(ctx);
-        if (leftForResume()) return;
-        await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
-      } catch (error) {
-        // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
-        const aborted = controller.signal.aborted;
-        if (leftForResume()) return;
-        if (!aborted) this.options.observer?.skillFailed(taskId, error);
-        const cause: unknown = aborted ? controller.signal.reason : error;
-        // Whoever reads the task sees this: an error quoting a URL must not carry its credentials along.
-        const reason = redactCredentials(cause instanceof Error ? cause.message : String(cause));
-        await this.finishIfActive(
-          taskId,
-          contextId,
-          {
-            state: 'failed',
-            timestamp: now(),
-            message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
-          },
-          generation,
-        );
-      }
-    })()
-      .catch((error: unknown) => this.options.observer?.skillFailed(taskId, error))
-      .finally(() => {
-        stopOnEnd();
-        this.running.delete(taskId);
-        release();
-      });
-    this.running.set(taskId, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
+    this.running.set(task.id, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {
@@ -680,11 +588,6 @@ export class TaskService {
   private get maxResumes(): number {
     return this.options.maxResumes ?? 0;
   }
-}
-
-function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
-  const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
-  return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
 }
 
 function callerKey(caller: Caller): string {

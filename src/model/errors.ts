@@ -1,10 +1,16 @@
 import type { TaskState } from './model.js';
 
 // Domain errors. They say what went wrong in the agent's terms; the protocol
-// layer maps each to its JSON-RPC code or HTTP status in exactly one place.
+// layer looks each one's reason up in its one table (protocol/errors.ts) for the
+// JSON-RPC code, HTTP status and gRPC status.
 
 export abstract class DomainError extends Error {
+  /** The ErrorInfo reason, UPPER_SNAKE_CASE: the key of the error's row in the wire table. */
   abstract readonly reason: string;
+  /** Bad input: the path of the offending field, as the codecs name it (becomes a BadRequest detail). */
+  declare readonly field?: string;
+  /** A refusal the caller may retry: how long to wait (becomes RetryInfo and Retry-After). */
+  declare readonly retryAfterSeconds?: number;
   /** Structured facts for the error's details (ErrorInfo metadata); strings only. */
   readonly details: Record<string, string>;
   constructor(message: string, details: Record<string, string> = {}) {
@@ -43,20 +49,18 @@ export class InvalidStateTransitionError extends DomainError {
 /** Bad input discovered after decoding, with the path of the offending field. */
 export class InvalidParamsError extends DomainError {
   readonly reason = 'INVALID_PARAMS';
-  constructor(message: string, readonly field: string) {
+  constructor(message: string, override readonly field: string) {
     super(message, { field });
   }
 }
 
 export class UnknownSkillError extends DomainError {
   readonly reason = 'UNKNOWN_SKILL';
+  /** The skill is chosen by this field: the same path convention the codecs use for every other invalid one. */
+  override readonly field = 'params.message.metadata.skill';
   constructor(readonly skillId: string, known: readonly string[]) {
     super(`no skill with id "${skillId}"; this agent offers: ${known.join(', ')}`, { skill: skillId });
   }
-}
-
-export class ContentTypeNotSupportedError extends DomainError {
-  readonly reason = 'CONTENT_TYPE_NOT_SUPPORTED';
 }
 
 export class PushNotificationNotSupportedError extends DomainError {
@@ -66,17 +70,10 @@ export class PushNotificationNotSupportedError extends DomainError {
   }
 }
 
-export class ExtendedAgentCardNotConfiguredError extends DomainError {
-  readonly reason = 'EXTENDED_AGENT_CARD_NOT_CONFIGURED';
-  constructor() {
-    super('no extended agent card is configured');
-  }
-}
-
 /** The service is draining or not ready; the caller should retry elsewhere or later. */
 export class UnavailableError extends DomainError {
   readonly reason = 'UNAVAILABLE';
-  constructor(message: string, readonly retryAfterSeconds: number) {
+  constructor(message: string, override readonly retryAfterSeconds: number) {
     super(message, { retryAfterSeconds: String(retryAfterSeconds) });
   }
 }
@@ -84,7 +81,7 @@ export class UnavailableError extends DomainError {
 /** The task store has no room left (disk or database full): nothing was written; retry later or elsewhere. */
 export class StoreFullError extends DomainError {
   readonly reason = 'STORE_FULL';
-  constructor(detail: string, readonly retryAfterSeconds: number) {
+  constructor(detail: string, override readonly retryAfterSeconds: number) {
     super(`the task store is full (${detail}); nothing was written, retry later or on another replica`, { retryAfterSeconds: String(retryAfterSeconds) });
   }
 }
@@ -96,21 +93,13 @@ export class OwnerUnavailableError extends DomainError {
     readonly taskId: string,
     readonly owner: string,
     cause: string,
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(`task ${taskId} belongs to ${owner}, which is unavailable (${cause}); retry shortly`, {
       taskId,
       owner,
       retryAfterSeconds: String(retryAfterSeconds),
     });
-  }
-}
-
-/** A concurrent writer changed the task first; the operation may be retried. */
-export class ConcurrentUpdateError extends DomainError {
-  readonly reason = 'CONCURRENT_UPDATE';
-  constructor(readonly taskId: string) {
-    super(`task ${taskId} was changed concurrently`, { taskId });
   }
 }
 
@@ -151,7 +140,7 @@ export class LimitExceededError extends DomainError {
   constructor(
     reason: 'RATE_LIMITED' | 'TOO_MANY_TASKS' | 'TOO_MANY_STREAMS',
     message: string,
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(message, { retryAfterSeconds: String(retryAfterSeconds) });
     this.reason = reason;

@@ -1,73 +1,73 @@
-import {
-  ConcurrentUpdateError,
-  ContentTypeNotSupportedError,
-  DomainError,
-  ExtendedAgentCardNotConfiguredError,
-  InvalidParamsError,
-  InvalidStateTransitionError,
-  LimitExceededError,
-  OwnerUnavailableError,
-  PushNotificationNotSupportedError,
-  StoreFullError,
-  TaskNotCancelableError,
-  TaskNotFoundError,
-  SkillNotAllowedError,
-  UnauthenticatedError,
-  UnavailableError,
-  UnknownSkillError,
-  UnsupportedOperationError,
-} from '../model/errors.js';
+import { DomainError } from '../model/errors.js';
 
-// The one place where errors become wire errors. Codes follow the A2A spec's
-// mapping table (section 5.4) and JSON-RPC 2.0; details are google.rpc types.
+// The one place where errors become wire errors: one row per ErrorInfo reason,
+// giving the JSON-RPC code, the HTTP status and the gRPC status name. The A2A
+// errors follow the spec's mapping table (section 5.4), the request errors
+// JSON-RPC 2.0; the codes -32050…-32053 are this server's own (JSON-RPC leaves
+// -32000…-32099 to implementations), one per kind of refusal a caller may act on.
 
-export const JSONRPC = {
-  PARSE_ERROR: -32700,
-  INVALID_REQUEST: -32600,
-  METHOD_NOT_FOUND: -32601,
-  INVALID_PARAMS: -32602,
-  INTERNAL_ERROR: -32603,
-  TASK_NOT_FOUND: -32001,
-  TASK_NOT_CANCELABLE: -32002,
-  PUSH_NOTIFICATION_NOT_SUPPORTED: -32003,
-  UNSUPPORTED_OPERATION: -32004,
-  CONTENT_TYPE_NOT_SUPPORTED: -32005,
-  INVALID_AGENT_RESPONSE: -32006,
-  EXTENDED_CARD_NOT_CONFIGURED: -32007,
-  EXTENSION_SUPPORT_REQUIRED: -32008,
-  VERSION_NOT_SUPPORTED: -32009,
-  /** Implementation-defined server error: the agent is draining, the owner is unavailable or the store is full; retry. */
-  UNAVAILABLE: -32050,
-  /** Implementation-defined: no credential, or one not accepted (HTTP 401). */
-  UNAUTHENTICATED: -32051,
-  /** Implementation-defined: authenticated, but not allowed to use the skill (HTTP 403). */
-  PERMISSION_DENIED: -32052,
-  /** Implementation-defined: a per-caller limit was reached; retry after the delay (HTTP 429). */
-  RESOURCE_EXHAUSTED: -32053,
-} as const;
+/** The google.rpc.Code names this agent answers with. */
+export type GrpcStatus =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'FAILED_PRECONDITION'
+  | 'UNIMPLEMENTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'INTERNAL';
+
+/** How one reason is said in each binding. */
+export interface WireCodes {
+  readonly jsonRpc: number;
+  readonly http: number;
+  readonly grpc: GrpcStatus;
+}
+
+const codes = (jsonRpc: number, http: number, grpc: GrpcStatus): WireCodes => ({ jsonRpc, http, grpc });
+
+export const ERROR_TABLE = {
+  // JSON-RPC 2.0 request errors, found before the request reaches the core.
+  PARSE_ERROR: codes(-32700, 400, 'INVALID_ARGUMENT'),
+  INVALID_REQUEST: codes(-32600, 400, 'INVALID_ARGUMENT'),
+  PAYLOAD_TOO_LARGE: codes(-32600, 413, 'INVALID_ARGUMENT'),
+  METHOD_NOT_FOUND: codes(-32601, 404, 'UNIMPLEMENTED'),
+  INVALID_PARAMS: codes(-32602, 400, 'INVALID_ARGUMENT'),
+  UNKNOWN_SKILL: codes(-32602, 400, 'INVALID_ARGUMENT'),
+  INTERNAL: codes(-32603, 500, 'INTERNAL'),
+  // The A2A errors (spec 5.4).
+  TASK_NOT_FOUND: codes(-32001, 404, 'NOT_FOUND'),
+  TASK_NOT_CANCELABLE: codes(-32002, 400, 'FAILED_PRECONDITION'),
+  PUSH_NOTIFICATION_NOT_SUPPORTED: codes(-32003, 400, 'FAILED_PRECONDITION'),
+  UNSUPPORTED_OPERATION: codes(-32004, 400, 'FAILED_PRECONDITION'),
+  INVALID_STATE_TRANSITION: codes(-32004, 400, 'FAILED_PRECONDITION'),
+  CONTENT_TYPE_NOT_SUPPORTED: codes(-32005, 400, 'INVALID_ARGUMENT'),
+  // This agent never answers with the next three; its client reads them from peers.
+  INVALID_AGENT_RESPONSE: codes(-32006, 500, 'INTERNAL'),
+  EXTENDED_AGENT_CARD_NOT_CONFIGURED: codes(-32007, 400, 'FAILED_PRECONDITION'),
+  EXTENSION_SUPPORT_REQUIRED: codes(-32008, 400, 'FAILED_PRECONDITION'),
+  VERSION_NOT_SUPPORTED: codes(-32009, 400, 'FAILED_PRECONDITION'),
+  // Retry later or elsewhere: draining, the task's owner is away, the store is full.
+  UNAVAILABLE: codes(-32050, 503, 'UNAVAILABLE'),
+  OWNER_UNAVAILABLE: codes(-32050, 503, 'UNAVAILABLE'),
+  STORE_FULL: codes(-32050, 503, 'UNAVAILABLE'),
+  // Refusals about the caller.
+  UNAUTHENTICATED: codes(-32051, 401, 'UNAUTHENTICATED'),
+  SKILL_NOT_ALLOWED: codes(-32052, 403, 'PERMISSION_DENIED'),
+  RATE_LIMITED: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
+  TOO_MANY_TASKS: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
+  TOO_MANY_STREAMS: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
+} as const satisfies Record<string, WireCodes>;
+
+export type WireReason = keyof typeof ERROR_TABLE;
+
+/** The row for a reason, or undefined for one not in the table (a peer's reason is untrusted input). */
+export function wireCodes(reason: string): WireCodes | undefined {
+  return Object.hasOwn(ERROR_TABLE, reason) ? ERROR_TABLE[reason as WireReason] : undefined;
+}
 
 export const ERROR_DOMAIN = 'a2a-protocol.org';
-
-/** ErrorInfo reasons and their JSON-RPC codes (A2A spec 5.4, plus this server's retryable ones). */
-export const REASON_CODES: Readonly<Record<string, number>> = {
-  TASK_NOT_FOUND: JSONRPC.TASK_NOT_FOUND,
-  TASK_NOT_CANCELABLE: JSONRPC.TASK_NOT_CANCELABLE,
-  PUSH_NOTIFICATION_NOT_SUPPORTED: JSONRPC.PUSH_NOTIFICATION_NOT_SUPPORTED,
-  UNSUPPORTED_OPERATION: JSONRPC.UNSUPPORTED_OPERATION,
-  CONTENT_TYPE_NOT_SUPPORTED: JSONRPC.CONTENT_TYPE_NOT_SUPPORTED,
-  INVALID_AGENT_RESPONSE: JSONRPC.INVALID_AGENT_RESPONSE,
-  EXTENDED_AGENT_CARD_NOT_CONFIGURED: JSONRPC.EXTENDED_CARD_NOT_CONFIGURED,
-  EXTENSION_SUPPORT_REQUIRED: JSONRPC.EXTENSION_SUPPORT_REQUIRED,
-  VERSION_NOT_SUPPORTED: JSONRPC.VERSION_NOT_SUPPORTED,
-  UNAVAILABLE: JSONRPC.UNAVAILABLE,
-  OWNER_UNAVAILABLE: JSONRPC.UNAVAILABLE,
-  STORE_FULL: JSONRPC.UNAVAILABLE,
-  UNAUTHENTICATED: JSONRPC.UNAUTHENTICATED,
-  SKILL_NOT_ALLOWED: JSONRPC.PERMISSION_DENIED,
-  RATE_LIMITED: JSONRPC.RESOURCE_EXHAUSTED,
-  TOO_MANY_TASKS: JSONRPC.RESOURCE_EXHAUSTED,
-  TOO_MANY_STREAMS: JSONRPC.RESOURCE_EXHAUSTED,
-};
 
 export interface WireError {
   /** JSON-RPC error code. */
@@ -85,83 +85,61 @@ export interface WireError {
 /** A protocol-level failure found before the request reaches the core. */
 export class ProtocolError extends Error {
   constructor(
-    readonly code: number,
     message: string,
-    readonly reason: string,
-    readonly httpStatus: number,
+    readonly reason: WireReason,
     readonly details: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'ProtocolError';
   }
+
+  get code(): number {
+    return ERROR_TABLE[this.reason].jsonRpc;
+  }
+
+  get httpStatus(): number {
+    return ERROR_TABLE[this.reason].http;
+  }
 }
 
 export const protocolErrors = {
-  parse: (detail: string) => new ProtocolError(JSONRPC.PARSE_ERROR, `Invalid JSON payload: ${detail}`, 'PARSE_ERROR', 400),
-  invalidRequest: (detail: string) =>
-    new ProtocolError(JSONRPC.INVALID_REQUEST, `Invalid JSON-RPC request: ${detail}`, 'INVALID_REQUEST', 400),
+  parse: (detail: string) => new ProtocolError(`Invalid JSON payload: ${detail}`, 'PARSE_ERROR'),
+  invalidRequest: (detail: string) => new ProtocolError(`Invalid JSON-RPC request: ${detail}`, 'INVALID_REQUEST'),
   methodNotFound: (method: string, version: string) =>
-    new ProtocolError(JSONRPC.METHOD_NOT_FOUND, `Method not found: "${method}" is not an A2A ${version} method`, 'METHOD_NOT_FOUND', 404, {
-      method,
-      version,
-    }),
+    new ProtocolError(`Method not found: "${method}" is not an A2A ${version} method`, 'METHOD_NOT_FOUND', { method, version }),
   versionNotSupported: (requested: string, supported: readonly string[]) =>
-    new ProtocolError(
-      JSONRPC.VERSION_NOT_SUPPORTED,
-      `A2A version "${requested}" is not supported; this agent speaks ${supported.join(' and ')}`,
-      'VERSION_NOT_SUPPORTED',
-      400,
-      { requestedVersion: requested, supportedVersions: supported.join(',') },
-    ),
-  contentType: (received: string) =>
-    new ProtocolError(
-      JSONRPC.CONTENT_TYPE_NOT_SUPPORTED,
-      `Content-Type "${received}" is not supported; send application/json`,
-      'CONTENT_TYPE_NOT_SUPPORTED',
-      415,
-      { contentType: received },
-    ),
-  bodyTooLarge: (limit: number) =>
-    new ProtocolError(JSONRPC.INVALID_REQUEST, `Request body exceeds the limit of ${limit} bytes`, 'PAYLOAD_TOO_LARGE', 413, {
-      limitBytes: String(limit),
+    new ProtocolError(`A2A version "${requested}" is not supported; this agent speaks ${supported.join(' and ')}`, 'VERSION_NOT_SUPPORTED', {
+      requestedVersion: requested,
+      supportedVersions: supported.join(','),
     }),
+  contentType: (received: string) =>
+    new ProtocolError(`Content-Type "${received}" is not supported; send application/json`, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: received }),
+  bodyTooLarge: (limit: number) =>
+    new ProtocolError(`Request body exceeds the limit of ${limit} bytes`, 'PAYLOAD_TOO_LARGE', { limitBytes: String(limit) }),
 };
+
+const INTERNAL: WireError = { ...wireOf('INTERNAL'), message: 'Internal error', reason: 'INTERNAL', details: {} };
+
+function wireOf(reason: WireReason): Pick<WireError, 'code' | 'httpStatus'> {
+  const row = ERROR_TABLE[reason];
+  return { code: row.jsonRpc, httpStatus: row.http };
+}
 
 export function toWireError(error: unknown): WireError {
   if (error instanceof ProtocolError) {
-    return { code: error.code, httpStatus: error.httpStatus, message: error.message, reason: error.reason, details: error.details };
+    return { ...wireOf(error.reason), message: error.message, reason: error.reason, details: error.details };
   }
   if (error instanceof DomainError) {
-    const base = { message: error.message, reason: error.reason, details: error.details };
-    if (error instanceof TaskNotFoundError) return { ...base, code: JSONRPC.TASK_NOT_FOUND, httpStatus: 404 };
-    if (error instanceof TaskNotCancelableError) return { ...base, code: JSONRPC.TASK_NOT_CANCELABLE, httpStatus: 400 };
-    if (error instanceof PushNotificationNotSupportedError) return { ...base, code: JSONRPC.PUSH_NOTIFICATION_NOT_SUPPORTED, httpStatus: 400 };
-    if (error instanceof UnsupportedOperationError) return { ...base, code: JSONRPC.UNSUPPORTED_OPERATION, httpStatus: 400 };
-    if (error instanceof ContentTypeNotSupportedError) return { ...base, code: JSONRPC.CONTENT_TYPE_NOT_SUPPORTED, httpStatus: 400 };
-    if (error instanceof ExtendedAgentCardNotConfiguredError) return { ...base, code: JSONRPC.EXTENDED_CARD_NOT_CONFIGURED, httpStatus: 400 };
-    if (error instanceof InvalidParamsError) return { ...base, code: JSONRPC.INVALID_PARAMS, httpStatus: 400, field: error.field };
-    if (error instanceof UnknownSkillError) {
-      return { ...base, code: JSONRPC.INVALID_PARAMS, httpStatus: 400, field: 'params.message.metadata.skill' };
-    }
-    if (error instanceof InvalidStateTransitionError) return { ...base, code: JSONRPC.UNSUPPORTED_OPERATION, httpStatus: 400 };
-    if (error instanceof UnavailableError) {
-      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
-    }
-    if (error instanceof OwnerUnavailableError) {
-      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
-    }
-    if (error instanceof StoreFullError) {
-      return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: error.retryAfterSeconds };
-    }
-    if (error instanceof ConcurrentUpdateError) return { ...base, code: JSONRPC.UNAVAILABLE, httpStatus: 503, retryAfterSeconds: 1 };
-    if (error instanceof UnauthenticatedError) return { ...base, code: JSONRPC.UNAUTHENTICATED, httpStatus: 401 };
-    if (error instanceof SkillNotAllowedError) return { ...base, code: JSONRPC.PERMISSION_DENIED, httpStatus: 403 };
-    if (error instanceof LimitExceededError) {
-      return { ...base, code: JSONRPC.RESOURCE_EXHAUSTED, httpStatus: 429, retryAfterSeconds: error.retryAfterSeconds };
+    const row = wireCodes(error.reason);
+    if (row !== undefined) {
+      const wire: WireError = { code: row.jsonRpc, httpStatus: row.http, message: error.message, reason: error.reason, details: error.details };
+      if (error.field !== undefined) wire.field = error.field;
+      if (error.retryAfterSeconds !== undefined) wire.retryAfterSeconds = error.retryAfterSeconds;
+      return wire;
     }
   }
   // Anything else is our bug: say so without leaking internals.
-  return { code: JSONRPC.INTERNAL_ERROR, httpStatus: 500, message: 'Internal error', reason: 'INTERNAL', details: {} };
+  return { ...INTERNAL, details: {} };
 }
 
 /** `error.data` for JSON-RPC, `details` for google.rpc.Status: ErrorInfo, plus BadRequest for a bad field. */

@@ -7,7 +7,7 @@ import { LimitExceededError, UnauthenticatedError, UnavailableError } from '../m
 import type { Caller } from '../model/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { toWireError, jsonRpcError } from '../protocol/errors.js';
+import { ERROR_TABLE, toWireError, jsonRpcError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
 
 export interface AuthGateOptions {
@@ -69,7 +69,7 @@ export class AuthGate {
     this.options.metrics.authFailures.inc({ reason: 'metrics-token' });
     req.resume();
     res
-      .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${REALM}-metrics"` })
+      .writeHead(ERROR_TABLE.UNAUTHENTICATED.http, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${REALM}-metrics"` })
       .end(JSON.stringify({ error: 'this endpoint needs Authorization: Bearer <metrics token>' }));
     return false;
   }

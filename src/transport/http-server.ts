@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { UnavailableError } from '../model/errors.js';
-import { protocolErrors } from '../protocol/errors.js';
+import { protocolErrors, toWireError } from '../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Caller } from '../model/model.js';
@@ -94,7 +94,8 @@ function reserveRequest(req: IncomingMessage, res: ServerResponse, options: Http
   );
   req.resume();
   if (JSONRPC_PATHS.has(path)) return options.jsonRpc.reject(res, null, refusal);
-  res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify({ error: refusal.message }));
+  const wire = toWireError(refusal);
+  res.writeHead(wire.httpStatus, { 'content-type': 'application/json', 'retry-after': String(wire.retryAfterSeconds) }).end(JSON.stringify({ error: wire.message }));
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {

@@ -91,7 +91,7 @@ export class JsonRpcHandler {
   /** Answers a request refused before its body was read (size, content type). */
   reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
     const wire = toWireError(error);
-    if (wire.code === -32603) this.options.logger.error({ err: error, method: record.method }, 'request failed');
+    if (wire.reason === 'INTERNAL') this.options.logger.error({ err: error, method: record.method }, 'request failed');
     if (error instanceof LimitExceededError && error.reason !== 'RATE_LIMITED') {
       this.options.metrics.limited.inc({ limit: error.reason === 'TOO_MANY_TASKS' ? 'tasks' : 'streams' });
     }

@@ -12,7 +12,7 @@ import { findRenderer } from '../../src/skills/manifest-review/kustomize.js';
 import type { Renderer } from '../../src/skills/manifest-review/kustomize.js';
 
 // Label selection and quantities as the review rules compute them.
-export { quantity, selects } from '../../src/skills/manifest-review/rules.js';
+export { quantity, selects } from '../../src/skills/manifest-review/values.js';
 export { findRenderer };
 export type { Renderer };
 

@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as domainErrors from '../../src/model/errors.js';
 import {
-  ConcurrentUpdateError,
-  ContentTypeNotSupportedError,
   DomainError,
-  ExtendedAgentCardNotConfiguredError,
   InvalidParamsError,
   InvalidStateTransitionError,
   LimitExceededError,
@@ -20,8 +17,8 @@ import {
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
-import { ERROR_DOMAIN, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError } from '../../src/protocol/errors.js';
-import type { WireError } from '../../src/protocol/errors.js';
+import { ERROR_DOMAIN, ERROR_TABLE, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
+import type { GrpcStatus, WireError } from '../../src/protocol/errors.js';
 
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
@@ -60,20 +57,6 @@ const DOMAIN_CASES: Record<string, Expected> = {
     httpStatus: 400,
     reason: 'UNSUPPORTED_OPERATION',
     details: { taskId: 't-3', state: 'completed' },
-  },
-  ContentTypeNotSupportedError: {
-    error: new ContentTypeNotSupportedError('image/gif is not accepted', { mediaType: 'image/gif' }),
-    code: -32005,
-    httpStatus: 400,
-    reason: 'CONTENT_TYPE_NOT_SUPPORTED',
-    details: { mediaType: 'image/gif' },
-  },
-  ExtendedAgentCardNotConfiguredError: {
-    error: new ExtendedAgentCardNotConfiguredError(),
-    code: -32007,
-    httpStatus: 400,
-    reason: 'EXTENDED_AGENT_CARD_NOT_CONFIGURED',
-    details: {},
   },
   InvalidParamsError: {
     error: new InvalidParamsError('params.message.parts[1].text must be a string, got a number', 'params.message.parts[1].text'),
@@ -123,14 +106,6 @@ const DOMAIN_CASES: Record<string, Expected> = {
     reason: 'STORE_FULL',
     details: { retryAfterSeconds: '10' },
     retryAfterSeconds: 10,
-  },
-  ConcurrentUpdateError: {
-    error: new ConcurrentUpdateError('t-5'),
-    code: -32050,
-    httpStatus: 503,
-    reason: 'CONCURRENT_UPDATE',
-    details: { taskId: 't-5' },
-    retryAfterSeconds: 1,
   },
   // Authentication and per-caller refusals: implementation-defined codes, and the HTTP status the spec's examples name.
   UnauthenticatedError: {
@@ -242,7 +217,7 @@ describe('protocol errors', () => {
       'VERSION_NOT_SUPPORTED',
       { requestedVersion: '2.0', supportedVersions: '1.0,0.3' },
     ],
-    ['contentType', protocolErrors.contentType('text/plain'), -32005, 415, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: 'text/plain' }],
+    ['contentType', protocolErrors.contentType('text/plain'), -32005, 400, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: 'text/plain' }],
     ['bodyTooLarge', protocolErrors.bodyTooLarge(2048), -32600, 413, 'PAYLOAD_TOO_LARGE', { limitBytes: '2048' }],
   ];
   for (const [name, error, code, httpStatus, reason, details] of cases) {
@@ -288,4 +263,90 @@ describe('anything else is an internal error that leaks nothing', () => {
       assert.equal(data.includes('SECRET_REASON'), false);
     });
   }
+});
+
+describe('the error table', () => {
+  const rows = Object.entries(ERROR_TABLE);
+  // Every google.rpc.Code name; the table may only use these.
+  const GRPC_CODES: ReadonlySet<string> = new Set([
+    'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+    'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+  ]);
+
+  test('every reason has a JSON-RPC code, an HTTP error status and a gRPC status', () => {
+    for (const [reason, row] of rows) {
+      assert.match(reason, /^[A-Z]+(_[A-Z]+)*$/, `${reason} is UPPER_SNAKE_CASE`);
+      assert.ok(Number.isInteger(row.jsonRpc) && row.jsonRpc >= -32768 && row.jsonRpc <= -32000, `${reason}: JSON-RPC ${row.jsonRpc} is in the reserved range`);
+      assert.ok(Number.isInteger(row.http) && row.http >= 400 && row.http <= 599, `${reason}: HTTP ${row.http} is an error status`);
+      assert.ok(GRPC_CODES.has(row.grpc) && (row.grpc as string) !== 'OK', `${reason}: ${row.grpc} is a google.rpc.Code error`);
+    }
+  });
+
+  // A2A 1.0.1, section 5.4 (error code mappings), and JSON-RPC 2.0's own codes.
+  const PRESCRIBED: [string, number, GrpcStatus, number][] = [
+    ['TASK_NOT_FOUND', -32001, 'NOT_FOUND', 404],
+    ['TASK_NOT_CANCELABLE', -32002, 'FAILED_PRECONDITION', 400],
+    ['PUSH_NOTIFICATION_NOT_SUPPORTED', -32003, 'FAILED_PRECONDITION', 400],
+    ['UNSUPPORTED_OPERATION', -32004, 'FAILED_PRECONDITION', 400],
+    ['CONTENT_TYPE_NOT_SUPPORTED', -32005, 'INVALID_ARGUMENT', 400],
+    ['INVALID_AGENT_RESPONSE', -32006, 'INTERNAL', 500],
+    ['EXTENDED_AGENT_CARD_NOT_CONFIGURED', -32007, 'FAILED_PRECONDITION', 400],
+    ['EXTENSION_SUPPORT_REQUIRED', -32008, 'FAILED_PRECONDITION', 400],
+    ['VERSION_NOT_SUPPORTED', -32009, 'FAILED_PRECONDITION', 400],
+    ['PARSE_ERROR', -32700, 'INVALID_ARGUMENT', 400],
+    ['INVALID_REQUEST', -32600, 'INVALID_ARGUMENT', 400],
+    ['INVALID_PARAMS', -32602, 'INVALID_ARGUMENT', 400],
+    ['INTERNAL', -32603, 'INTERNAL', 500],
+  ];
+  for (const [reason, jsonRpc, grpc, http] of PRESCRIBED) {
+    test(`${reason} is ${jsonRpc} / ${grpc} / HTTP ${http} as the specs prescribe`, () => {
+      assert.deepEqual(wireCodes(reason), { jsonRpc, http, grpc });
+    });
+  }
+
+  test('each A2A error has a JSON-RPC code of its own', () => {
+    const a2a = PRESCRIBED.filter(([, code]) => code >= -32099 && code <= -32001).map(([, code]) => code);
+    assert.equal(new Set(a2a).size, a2a.length);
+  });
+
+  test("this server's own codes do not reuse a code the specs give a meaning", () => {
+    const prescribed = new Set(PRESCRIBED.map(([, code]) => code));
+    const own = rows.filter(([, row]) => !prescribed.has(row.jsonRpc) && row.jsonRpc !== -32601);
+    assert.deepEqual([...new Set(own.map(([, row]) => row.jsonRpc))].sort((a, b) => b - a), [-32050, -32051, -32052, -32053]);
+  });
+
+  test('reasons that share a JSON-RPC code are the same kind of failure in gRPC', () => {
+    const byCode = new Map<number, Set<string>>();
+    for (const [, row] of rows) byCode.set(row.jsonRpc, (byCode.get(row.jsonRpc) ?? new Set()).add(row.grpc));
+    for (const [code, statuses] of byCode) assert.equal(statuses.size, 1, `${code} maps to ${[...statuses].join(', ')}`);
+  });
+
+  test("this server's own codes each have one HTTP status and one gRPC status, used by no other own code", () => {
+    const own = rows.filter(([, row]) => row.jsonRpc <= -32050 && row.jsonRpc >= -32099);
+    const byCode = new Map<number, Set<string>>();
+    for (const [, row] of own) byCode.set(row.jsonRpc, (byCode.get(row.jsonRpc) ?? new Set()).add(`${row.http} ${row.grpc}`));
+    for (const [code, kinds] of byCode) assert.equal(kinds.size, 1, `${code} maps to ${[...kinds].join(', ')}`);
+    const kinds = [...byCode.values()].map((set) => [...set][0]);
+    assert.equal(new Set(kinds).size, kinds.length);
+  });
+
+  test('every domain error class maps through its row', () => {
+    for (const [name, { error }] of Object.entries(DOMAIN_CASES)) {
+      const row = wireCodes(error.reason);
+      assert.ok(row !== undefined, `${name}: reason ${error.reason} has no row`);
+      const wire = toWireError(error);
+      assert.deepEqual([wire.code, wire.httpStatus], [row.jsonRpc, row.http], name);
+    }
+  });
+
+  test('every protocol error maps through its row', () => {
+    for (const error of [protocolErrors.parse('x'), protocolErrors.invalidRequest('x'), protocolErrors.methodNotFound('m', '1.0'), protocolErrors.versionNotSupported('9', ['1.0']), protocolErrors.contentType('text/plain'), protocolErrors.bodyTooLarge(1)]) {
+      const row = ERROR_TABLE[error.reason];
+      assert.deepEqual([error.code, error.httpStatus], [row.jsonRpc, row.http], error.reason);
+    }
+  });
+
+  test('a reason a peer makes up finds no row, not an inherited property', () => {
+    for (const reason of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'task_not_found', '']) assert.equal(wireCodes(reason), undefined, reason);
+  });
 });

@@ -1,7 +1,7 @@
 import { DomainError } from '../../model/errors.js';
 import type { Message, SendResult, StreamItem, Task, TaskPage, TaskState } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
-import { REASON_CODES } from '../../protocol/errors.js';
+import { wireCodes } from '../../protocol/errors.js';
 import * as v03 from '../../protocol/v03/codec.js';
 import * as v1 from '../../protocol/v1/codec.js';
 import type { Endpoint } from './card.js';
@@ -117,7 +117,7 @@ function agentError(
   taskId: string | undefined,
 ): A2AClientError {
   const facts = readDetails(data);
-  const resolved = code ?? (facts.reason === undefined ? undefined : REASON_CODES[facts.reason]);
+  const resolved = code ?? (facts.reason === undefined ? undefined : wireCodes(facts.reason)?.jsonRpc);
   const retryAfterMs = retryAfter(res, facts.retryAfterMs);
   const details: ClientErrorDetails = {
     url,

@@ -2,8 +2,8 @@ import type { V1Deployment, V1Pod, V1StatefulSet } from '@kubernetes/client-node
 import type { JsonObject, JsonValue } from '../../model/model.js';
 import type { Skill, SkillContext } from '../skill.js';
 import { AskUser, askWhich, emit, endWithError, readRequest, targetData } from './common.js';
-import type { Finding, Observed } from './diagnosis.js';
-import { deploymentNameOf, diagnose, workloadLine } from './diagnosis.js';
+import type { DiagnosisFinding, Observed } from './diagnosis/index.js';
+import { deploymentNameOf, diagnose, workloadLine } from './diagnosis/index.js';
 import { containerStatuses, isPodReady, ownedBy, podCondition, podStatusText, selectorString } from './objects.js';
 import type { ClusterReader } from './reader.js';
 import { ClusterApiError } from './reader.js';
@@ -237,7 +237,7 @@ async function podsOf<W extends V1StatefulSet | V1Deployment>(
   return pods.filter((pod) => workloads.some((w) => owns(pod, w)));
 }
 
-function report(request: ClusterRequest, observed: Observed, findings: Finding[]): JsonObject {
+function report(request: ClusterRequest, observed: Observed, findings: DiagnosisFinding[]): JsonObject {
   const counts = { critical: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
   return {
@@ -255,9 +255,9 @@ function report(request: ClusterRequest, observed: Observed, findings: Finding[]
   };
 }
 
-const BADGE: Record<Finding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
+const BADGE: Record<DiagnosisFinding['severity'], string> = { critical: 'CRITICAL', warning: 'WARNING', info: 'INFO' };
 
-function markdown(request: ClusterRequest, observed: Observed, findings: Finding[]): string {
+function markdown(request: ClusterRequest, observed: Observed, findings: DiagnosisFinding[]): string {
   const lines = [`# Diagnosis: ${request.kind === 'namespace' ? `namespace ${observed.namespace}` : `${describeTarget(request)} in namespace ${observed.namespace}`}`, ''];
   for (const s of observed.workloadsAsContext ? [] : observed.statefulSets) {
     lines.push(`- StatefulSet **${s.metadata?.name}**: ${s.status?.readyReplicas ?? 0}/${s.spec?.replicas ?? 1} ready, ${s.status?.replicas ?? 0} created, ${s.spec?.podManagementPolicy ?? 'OrderedReady'}`);
@@ -282,7 +282,7 @@ function markdown(request: ClusterRequest, observed: Observed, findings: Finding
   return `${lines.join('\n').trimEnd()}\n`;
 }
 
-function summaryLine(request: ClusterRequest, observed: Observed, findings: Finding[]): string {
+function summaryLine(request: ClusterRequest, observed: Observed, findings: DiagnosisFinding[]): string {
   const target = request.kind === 'namespace' ? `namespace ${observed.namespace}` : `${describeTarget(request)} in namespace ${observed.namespace}`;
   if (findings.length === 0) return observed.pods.length === 0 && observed.pvcs.length === 0 ? `Nothing found to diagnose for ${target}.` : `No problems found in ${target}.`;
   const critical = findings.filter((f) => f.severity === 'critical').length;

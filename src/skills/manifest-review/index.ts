@@ -14,7 +14,7 @@ import { Reviewer, ReviewerError } from './reviewer.js';
 
 export { looksLikeManifests } from './input.js';
 export { RULES } from './rules.js';
-export type { Finding, RuleId, Severity } from './rules.js';
+export type { ReviewFinding, ReviewSeverity, RuleId } from './rules.js';
 
 export interface ManifestReviewOptions {
   /** Directories under which a path named in a request may be read (MANIFEST_ROOTS); empty: inline manifests only. */

@@ -1,4 +1,5 @@
-import type { Finding, ReviewResult, Severity } from './rules.js';
+import type { ReviewFinding, ReviewResult, ReviewSeverity } from './rules.js';
+import { plural } from './values.js';
 
 export interface Counts {
   errors: number;
@@ -8,7 +9,7 @@ export interface Counts {
 }
 
 export function countFindings(result: ReviewResult): Counts {
-  const count = (severity: Severity) => result.findings.filter((f) => f.severity === severity).length;
+  const count = (severity: ReviewSeverity) => result.findings.filter((f) => f.severity === severity).length;
   return { errors: count('error'), warnings: count('warning'), infos: count('info'), objects: result.objects };
 }
 
@@ -19,7 +20,7 @@ export function countFindings(result: ReviewResult): Counts {
  * them all made artifacts many times the size of the request.
  */
 export interface Report {
-  findings: Finding[];
+  findings: ReviewFinding[];
   /** Counts over every finding, shown or not. */
   counts: Counts;
   /** Findings left out of `findings`. */
@@ -49,8 +50,6 @@ export function boundedReport(result: ReviewResult, maxFindings: number): Report
   };
 }
 
-const plural = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
-
 /** "3 errors, 2 warnings in 7 objects" (notes counted only when there are some). */
 export function summaryLine(counts: Counts): string {
   const notes = counts.infos > 0 ? `, ${plural(counts.infos, 'note')}` : '';
@@ -70,7 +69,7 @@ function code(text: string): string {
   return text === '' ? '—' : `\`${text.replace(/`/g, 'ˋ').replace(/\|/g, '\\|')}\``;
 }
 
-const ICON: Record<Severity, string> = { error: '❌ error', warning: '⚠️ warning', info: 'ℹ️ info' };
+const ICON: Record<ReviewSeverity, string> = { error: '❌ error', warning: '⚠️ warning', info: 'ℹ️ info' };
 
 /** The Markdown report: a summary line, then a table per object with findings, then the clean objects. */
 export function markdownReport(report: Report, sources: readonly string[], maxFindings: number): string {
@@ -78,7 +77,7 @@ export function markdownReport(report: Report, sources: readonly string[], maxFi
   if (report.notShown > 0) {
     lines.push(`Only the first ${plural(report.findings.length, 'finding')} (the most serious first) are listed: ${report.notShown} more not shown (MAX_FINDINGS is ${maxFindings}).`, '');
   }
-  const byObject = new Map<string, Finding[]>();
+  const byObject = new Map<string, ReviewFinding[]>();
   for (const finding of report.findings) {
     const group = byObject.get(finding.object) ?? [];
     group.push(finding);

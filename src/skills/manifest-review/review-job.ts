@@ -6,7 +6,7 @@ import { ManifestParseError, manifestValues, parseManifestText } from './parse.j
 import type { ManifestDocument } from './parse.js';
 import { boundedReport, markdownReport } from './report.js';
 import type { Report } from './report.js';
-import { reviewManifests } from './rules.js';
+import { reviewManifests } from './review.js';
 
 /** Text to parse, or values already parsed (a data part). */
 export type ReviewInput =

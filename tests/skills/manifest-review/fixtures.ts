@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { manifestValues } from '../../../src/skills/manifest-review/parse.js';
-import { reviewManifests } from '../../../src/skills/manifest-review/rules.js';
-import type { Finding, ReviewOptions, ReviewResult } from '../../../src/skills/manifest-review/rules.js';
+import { reviewManifests } from '../../../src/skills/manifest-review/review.js';
+import type { ReviewFinding, ReviewOptions, ReviewResult } from '../../../src/skills/manifest-review/rules.js';
 import type { Artifact, Task } from '../../../src/model/model.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 
@@ -145,15 +145,15 @@ export function review(objects: unknown[], options: ReviewOptions = {}): Promise
 }
 
 /** severity, rule, object and path of each finding: what the rule tests compare. */
-export function brief(findings: readonly Finding[]): [string, string, string, string][] {
+export function brief(findings: readonly ReviewFinding[]): [string, string, string, string][] {
   return findings.map((f) => [f.severity, f.rule, f.object, f.path]);
 }
 
-export function findingsArtifact(task: Task): { findings: Finding[]; summary: Record<string, number> } {
+export function findingsArtifact(task: Task): { findings: ReviewFinding[]; summary: Record<string, number> } {
   const artifact = artifactById(task, 'manifest-review-findings');
   const part = artifact.parts[0]!;
   if (part.kind !== 'data' || part.mediaType !== 'application/json') throw new Error(`findings artifact is not a JSON data part: ${JSON.stringify(part)}`);
-  return part.data as unknown as { findings: Finding[]; summary: Record<string, number> };
+  return part.data as unknown as { findings: ReviewFinding[]; summary: Record<string, number> };
 }
 
 export function reportArtifact(task: Task): string {

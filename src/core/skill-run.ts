@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidStateTransitionError, UnsupportedOperationError } from '../model/errors.js';
+import { canTransition, isTerminal } from '../model/lifecycle.js';
+import type { Artifact, Message, Task, TaskState, TaskStatus } from '../model/model.js';
+import { redactCredentials } from '../observability/redact.js';
+import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import type { TransitionResult, WriteResult } from '../store/task-store.js';
+import type { EventBus } from './event-bus.js';
+import { LeftForResume } from './recovery.js';
+
+// One run of a skill on a task: the context the skill reports through, and
+// the end of the run (completed, failed, or left for a later resume). The
+// task service decides when a run starts and owns every write it makes.
+
+/** What a run may do to its task, through the task service. */
+export interface SkillRunHost {
+  readonly bus: EventBus;
+  /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when undefined. */
+  readonly maxArtifactBytes: number | undefined;
+  /** Moves the task to `status` as this run (fenced by its generation). */
+  moveTo(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<TransitionResult>;
+  addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, generation: number): Promise<WriteResult>;
+  /** The run's last word, if the task is still active. */
+  finish(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void>;
+  skillFailed(taskId: string, error: unknown): void;
+  /** The run found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
+  superseded(taskId: string): void;
+}
+
+export interface SkillRunRequest {
+  skill: Skill;
+  task: Task;
+  message: Message;
+  history: readonly Message[];
+  /** The task's resume count when this run starts: every write of the run is fenced by it. */
+  generation: number;
+}
+
+export interface StartedRun {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** A skill tried to write more artifact bytes than one task may hold. */
+export class ArtifactLimitError extends Error {
+  constructor(
+    readonly artifactId: string,
+    readonly wouldBe: number,
+    readonly limit: number,
+  ) {
+    super(`artifact "${artifactId}" would bring this task's artifacts to ${wouldBe} bytes, over the limit of ${limit} bytes per task (MAX_ARTIFACT_BYTES)`);
+    this.name = 'ArtifactLimitError';
+  }
+}
+
+/**
+ * Starts a skill on a task in the background. A run that another pod
+ * superseded (it resumed the task after this pod's lease lapsed) writes
+ * nothing; `ended` is called once the run is over, however it ended.
+ */
+export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ended: () => void): StartedRun {
+  const { skill, task, generation } = request;
+  const controller = new AbortController();
+  const { id: taskId, contextId } = task;
+  // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
+  const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
+  const ctx = skillContext(host, request, controller, leftForResume);
+  // A cancel committed by another pod reaches this one as an event: stop the skill.
+  const stopOnEnd = host.bus.subscribe(taskId, ({ event }) => {
+    if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
+      controller.abort(new Error(`task ${event.status.state}`));
+    }
+  });
+  const done = (async () => {
+    try {
+      await skill.execute(ctx);
+      if (leftForResume()) return;
+      await host.finish(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
+    } catch (error) {
+      // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
+      const aborted = controller.signal.aborted;
+      if (leftForResume()) return;
+      if (!aborted) host.skillFailed(taskId, error);
+      const cause: unknown = aborted ? controller.signal.reason : error;
+      // Whoever reads the task sees this: an error quoting a URL must not carry its credentials along.
+      const reason = redactCredentials(cause instanceof Error ? cause.message : String(cause));
+      await host.finish(
+        taskId,
+        contextId,
+        {
+          state: 'failed',
+          timestamp: now(),
+          message: agentMessage(taskId, contextId, aborted ? reason : `skill ${skill.descriptor.id} failed: ${reason}`),
+        },
+        generation,
+      );
+    }
+  })()
+    .catch((error: unknown) => host.skillFailed(taskId, error))
+    .finally(() => {
+      stopOnEnd();
+      ended();
+    });
+  return { controller, done };
+}
+
+/** The context a skill reports through: progress, artifacts and its end, each written before anyone hears of it. */
+function skillContext(host: SkillRunHost, request: SkillRunRequest, controller: AbortController, leftForResume: () => boolean): SkillContext {
+  const { task, message, history, generation } = request;
+  const { id: taskId, contextId } = task;
+  // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
+  const artifactLimit = host.maxArtifactBytes;
+  let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
+  const status = async (state: TaskState, reply: AgentReply | undefined) => {
+    if (leftForResume()) throw controller.signal.reason;
+    const result = await host.moveTo(
+      taskId,
+      contextId,
+      { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
+      generation,
+    );
+    if (!result.applied) {
+      // A run that reports after its task ended asks for a move the lifecycle forbids;
+      // one whose task waits for input (input-required -> working is allowed) is merely over.
+      if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
+      throw refused(result, `the skill cannot move it to ${state}`);
+    }
+  };
+  // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
+  const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
+    if (result.reason === 'superseded' && !controller.signal.aborted) {
+      controller.abort(new Error(`task ${taskId} was taken over by another run`));
+      host.superseded(taskId);
+    }
+    const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
+    return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
+  };
+  return {
+    taskId,
+    contextId,
+    message,
+    history,
+    signal: controller.signal,
+    working: (reply) => status('working', reply),
+    artifact: async (artifact, chunk) => {
+      if (leftForResume()) throw controller.signal.reason;
+      if (artifactLimit !== undefined) {
+        const wouldBe = artifactBytes + jsonBytes(artifact);
+        if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
+        artifactBytes = wouldBe;
+      }
+      const result = await host.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+      if (!result.applied) throw refused(result, 'it takes no more artifacts');
+    },
+    complete: (reply) => status('completed', reply),
+    fail: (reply) => status('failed', reply),
+    reject: (reply) => status('rejected', reply),
+    requireInput: (reply) => status('input-required', reply),
+    requireAuth: (reply) => status('auth-required', reply),
+  };
+}
+
+/** An agent's reply (text or parts) as a message of the task. */
+export function agentMessage(taskId: string, contextId: string, reply: AgentReply): Message {
+  const parts = typeof reply === 'string' ? [{ kind: 'text' as const, text: reply }] : reply;
+  return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
