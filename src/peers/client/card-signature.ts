@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { base64url, decodeProtectedHeader, flattenedVerify } from 'jose';
 import type { CryptoKey, FlattenedJWSInput, JWK, JWSHeaderParameters } from 'jose';
+import { UnavailableError } from '../../model/errors.js';
 import { cardSigningInput } from '../../protocol/card-signature.js';
 import { A2AClientError } from './errors.js';
 
@@ -71,6 +72,7 @@ async function checkOne(entry: unknown, payload: string, key: TrustedCardKey): P
     const code = (error as { code?: unknown }).code;
     if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return 'the signature does not match the card (altered, or signed by another key)';
     if (code === 'ERR_JWKS_NO_MATCHING_KEY') return 'signed with a key the trusted key set does not hold';
+    if (error instanceof UnavailableError) return 'the trusted key set cannot be fetched right now, so the card cannot be checked';
     return error instanceof Error ? error.message : String(error);
   }
 }
