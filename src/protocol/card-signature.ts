@@ -34,7 +34,8 @@ function withoutEmpty(value: unknown): unknown {
     return kept.length > 0 ? kept : undefined;
   }
   if (typeof value === 'object') {
-    const kept: Record<string, unknown> = {};
+    // No prototype: a member named "__proto__" in a peer's card stays a member.
+    const kept = Object.create(null) as Record<string, unknown>;
     for (const [name, member] of Object.entries(value as Record<string, unknown>)) {
       const cleaned = withoutEmpty(member);
       if (cleaned !== undefined) kept[name] = cleaned;

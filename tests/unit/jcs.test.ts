@@ -104,4 +104,9 @@ describe('the bytes a card signature covers', () => {
     assert.notEqual(cardSigningInput(card), cardSigningInput({ ...card, name: 'b' }));
     assert.equal(cardSigningInput(card), cardSigningInput({ ...card, signatures: [{ protected: 'p', signature: 's' }] }));
   });
+
+  test('a member named __proto__ (JSON allows it) is signed as a member, not taken for a prototype', () => {
+    const card = JSON.parse('{"name":"x","__proto__":{"polluted":true},"signatures":[]}') as Record<string, unknown>;
+    assert.equal(cardSigningInput(card), '{"__proto__":{"polluted":true},"name":"x"}');
+  });
 });
