@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createLocalJWKSet } from 'jose';
 import type { JSONWebKeySet } from 'jose';
+import { PeerCardKeys } from '../../src/auth/peer-card-keys.js';
 import { A2AClient, A2AClientError, userText } from '../../src/peers/client/index.js';
-import { replyJson, startScriptedServer } from '../client/servers.js';
+import { PeerDiscovery } from '../../src/peers/discovery.js';
+import { closedPort, replyJson, startScriptedServer } from '../client/servers.js';
 import type { ScriptedServer } from '../client/servers.js';
 import { metrics, metricValue, ok, waitForTerminal } from '../http/helpers.js';
 import { startTestAgent } from '../support/agent.js';
@@ -127,6 +129,16 @@ describe('peer cards checked against a configured key', () => {
       assert.equal((await waitForTerminal(agent.url, delegated.task.id)).status.state, 'TASK_STATE_COMPLETED');
       const refused = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('via untrusted', { metadata: { skill: 'delegate', targetSkill: 'echo', peer: unsignedPeer.url } }) }));
       assert.equal((await waitForTerminal(agent.url, refused.task.id)).status.state, 'TASK_STATE_FAILED');
+    });
+
+    test('a trusted key set that cannot be fetched fails closed: the peer is untrusted, saying so', async () => {
+      const keys = PeerCardKeys.parse([`${signedPeer.url}=http://127.0.0.1:${await closedPort()}/jwks.json`], { cooldownMs: 1000, maxAgeMs: 60_000 });
+      const discovery = new PeerDiscovery({ intervalMs: 60_000, trustedCardKey: (url) => keys.keyFor(url) });
+      discovery.setPeers([{ url: signedPeer.url, source: 'config' }]);
+      await discovery.checkAll();
+      const status = discovery.get(signedPeer.url)!;
+      assert.equal(status.state, 'untrusted');
+      assert.match(status.lastError ?? '', /trusted key set cannot be fetched/);
     });
 
     test('a card that changes after discovery is checked again when work is delegated: the task fails saying why, the peer gets nothing', async () => {
