@@ -5,10 +5,13 @@ import { podUrlFor, resolveIdentity } from './cluster/identity.js';
 import { findSiblings, siblingNames } from './cluster/siblings.js';
 import type { Sibling } from './cluster/siblings.js';
 import type { PodIdentity } from './cluster/identity.js';
+import { withoutTrailingSlashes } from './model/text.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { StoreFullError } from './model/errors.js';
 import type { Caller, Message } from './model/model.js';
+import { CardSigner } from './auth/card-signer.js';
+import { PeerCardKeys } from './auth/peer-card-keys.js';
 import { createCallerAuth } from './auth/setup.js';
 import type { CallerAuth } from './auth/setup.js';
 import { KeyedSlots } from './core/keyed-slots.js';
@@ -119,6 +122,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   const metrics = new Metrics();
   const auth = createCallerAuth(config, logger, provisional.pod);
   if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
+  const cardSigner = await cardSignerFor(config);
+  const peerCardKeys = PeerCardKeys.parse(config.A2A_PEER_CARD_KEYS, {
+    cooldownMs: config.AUTH_JWKS_COOLDOWN,
+    maxAgeMs: config.AUTH_JWKS_MAX_AGE,
+    onFetchError: (url, error) => logger.warn({ err: error, url }, "fetching a peer's card signing keys failed"),
+  });
 
   const egress = new EgressGuard({
     allow: egressAllowList(config),
@@ -133,8 +142,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
     // The peer's URL is the operator's; where a redirect points is the peer's word.
     fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
+    trustedCardKey: (url) => peerCardKeys.keyFor(url),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
+      if (peer.state === 'untrusted') metrics.peerCardsRefused.inc();
       metrics.setPeerStates(discovery.list().map((p) => p.state));
       // Only the VAPORA configured now counts: a check of the one before a live change may still land.
       if (peer.source === 'vapora' && peer.state === 'healthy' && config.VAPORA_URL !== undefined && discovery.get(config.VAPORA_URL)?.url === peer.url) {
@@ -148,6 +159,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     peers: () => discovery.list(),
     self: provisional.pod,
     egress,
+    trustedCardKey: (url) => peerCardKeys.keyFor(url),
+    onCardRefused: () => metrics.peerCardsRefused.inc(),
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
@@ -292,13 +305,16 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
         }
       : undefined;
   let cardInput: AgentCardInput | undefined;
+  // Where signatures say our key set is; known once listening, before any card is served.
+  let jku: string | undefined;
+  const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
   const jsonRpc = new JsonRpcHandler({
     service,
     logger,
     metrics,
     heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
     routing,
-    extendedCard: auth.authenticator.enabled ? (caller, version) => extendedCard(cardInput!, auth, caller, version) : undefined,
+    extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
     streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
   });
   auth.start();
@@ -308,6 +324,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     jsonRpc,
     cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
+    ...(cardSigner === undefined ? {} : { jwks: cachedDocument(cardSigner.jwks) }),
     maxBodyBytes: config.MAX_BODY_BYTES,
     headersTimeoutMs: config.HEADERS_TIMEOUT,
     requestTimeoutMs: config.REQUEST_TIMEOUT,
@@ -351,7 +368,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   };
   // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
   const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
-  cards = { v1: cachedDocument(agentCardV1(publicCard)), v03: cachedDocument(agentCardV03(publicCard)) };
+  jku = `${withoutTrailingSlashes(identity.publicUrl)}/.well-known/jwks.json`;
+  cards = { v1: cachedDocument(await signed(agentCardV1(publicCard))), v03: cachedDocument(await signed(agentCardV03(publicCard))) };
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -434,6 +452,15 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     reloadConfig: () => void watcher?.reload(),
     stop,
   };
+}
+
+/** The card signer CARD_SIGNING_KEY_FILE names, checked at start; none without it. */
+async function cardSignerFor(config: Config): Promise<CardSigner | undefined> {
+  if (config.CARD_SIGNING_KEY_FILE === undefined) {
+    if (config.CARD_SIGNING_KEY_ID !== undefined) throw new ConfigError('CARD_SIGNING_KEY_ID', 'settings', 'is set but CARD_SIGNING_KEY_FILE is not: there is no key to name');
+    return undefined;
+  }
+  return CardSigner.fromFile(config.CARD_SIGNING_KEY_FILE, 'CARD_SIGNING_KEY_FILE', config.CARD_SIGNING_KEY_ID === undefined ? {} : { keyId: config.CARD_SIGNING_KEY_ID });
 }
 
 /** The card an authenticated caller gets: every skill it may use, in the version it speaks. */

@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
+import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -123,6 +123,8 @@ export function keyFromFile(path: string, setting = 'AUTH_JWT_PUBLIC_KEY_FILE'):
       const keys = 'keys' in doc && Array.isArray(doc.keys) ? doc.keys : [doc as JWK];
       if (keys.length === 0) throw new Error('the key set is empty');
       if (keys.some((key) => key.kty === 'oct')) throw new Error('symmetric (oct) keys are not accepted; give public keys');
+      // One JWK is the key, whatever kid a signature names (a JWK set picks by kid).
+      if (!('keys' in doc)) return createPublicKey({ key: doc as JsonWebKey, format: 'jwk' });
       return createLocalJWKSet({ keys });
     }
     const key = createPublicKey(text);

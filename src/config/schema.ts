@@ -234,6 +234,26 @@ export const SETTINGS = {
     live: false,
     description: 'resume an assistant turn interrupted by a restart (its model calls are paid again); off: it fails like a non-resumable task',
   },
+  CARD_SIGNING_KEY_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description:
+      'file holding the private key (a mounted Secret: PEM or JWK; EC P-256/384/521, Ed25519 or RSA of 2048+ bits) the agent cards are signed with (A2A §8.4); its public key is served at /.well-known/jwks.json. Read at start: a new key takes a restart',
+  },
+  CARD_SIGNING_KEY_ID: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description: "the 'kid' card signatures and the JWKS name (default: the JWK's own kid, else its RFC 7638 SHA-256 thumbprint)",
+  },
+  A2A_PEER_CARD_KEYS: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description:
+      'peers whose agent card must be signed: <peer base URL>=<JWKS URL or key file (PEM public key, JWK or JWK set)>, comma separated; a peer listed whose card lacks a valid signature by that key is not used',
+  },
   CARD_CACHE_MAX_AGE: { type: { kind: 'duration', minMs: 0 }, default: '5m', live: false, description: 'Cache-Control max-age of the agent card' },
   AUTH_MODE: {
     type: { kind: 'enum', values: ['none', 'apikey', 'jwt', 'apikey+jwt', 'trusted-proxy'] },

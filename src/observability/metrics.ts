@@ -69,6 +69,11 @@ export class Metrics {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
+  readonly peerCardsRefused = new Counter({
+    name: 'a2a_peer_cards_refused_total',
+    help: 'Peer agent cards refused because they lack a valid signature by the key configured for the peer (discovery checks and delegation)',
+    registers: [this.registry],
+  });
   readonly egressRefused = new Counter({
     name: 'a2a_egress_refused_total',
     help: 'Calls the egress guard refused (a URL a peer or caller supplied that leads to an internal address), by reason',
@@ -139,7 +144,7 @@ export class Metrics {
 
   setPeerStates(states: readonly string[]): void {
     this.peers.reset();
-    for (const state of ['pending', 'healthy', 'stale', 'unreachable']) this.peers.set({ state }, states.filter((s) => s === state).length);
+    for (const state of ['pending', 'healthy', 'stale', 'unreachable', 'untrusted']) this.peers.set({ state }, states.filter((s) => s === state).length);
   }
 
   tasksDeleted(deleted: Partial<Record<TaskState, number>>): void {

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
-import { A2AClient } from './client/index.js';
+import { A2AClient, A2AClientError } from './client/index.js';
+import type { TrustedCardKey } from './client/index.js';
 import type { PeerStatus } from './discovery.js';
 import { EgressRefusedError } from './egress/index.js';
 import type { EgressGuard } from './egress/index.js';
@@ -21,6 +22,10 @@ export interface DelegateOptions {
   egress: EgressGuard;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
+  /** The key a peer's card must be signed with, by the peer's configured URL: the card read to delegate is checked again, not only discovery's copy. */
+  trustedCardKey?: (url: string) => TrustedCardKey | undefined;
+  /** Told when a peer's card is refused for its signature. */
+  onCardRefused?: (url: string, error: A2AClientError) => void;
   /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
   taskMetadata: {
     read(taskId: string): Promise<JsonObject | undefined>;
@@ -106,7 +111,7 @@ function withoutCredentials(url: string): string {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress));
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, options.trustedCardKey?.(url)));
   return {
     descriptor: {
       id: 'delegate',
@@ -133,7 +138,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const peer = choosePeer(options.peers(), target);
       if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
       await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
-      const client = await connectOrFail(ctx, peer, connect);
+      const client = await connectOrFail(ctx, peer, connect, options);
       if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirror(ctx, client, peer.url, outgoing, options);
@@ -148,20 +153,30 @@ export function delegateSkill(options: DelegateOptions): Skill {
  * guard, and is then called through the guard's pool, which checks again at
  * connect time.
  */
-async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
+async function connectPeer(base: string, egress: EgressGuard, trustedCardKey: TrustedCardKey | undefined): Promise<A2AClient> {
   // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
-  const client = await A2AClient.connect(base, { endpoint: 'card' });
+  const client = await A2AClient.connect(base, { endpoint: 'card', ...(trustedCardKey === undefined ? {} : { trustedCardKey }) });
   if (new URL(client.card.url).origin === new URL(base).origin) return client;
   const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
   await egress.check(guarded.card.url);
   return guarded;
 }
 
-/** Connects through the egress guard; undefined (the task failed, saying why) when the peer's card points where this agent will not call. */
-async function connectOrFail(ctx: SkillContext, peer: PeerStatus, connect: (url: string) => Promise<A2AClient>): Promise<A2AClient | undefined> {
+/** Connects through the egress guard; undefined (the task failed, saying why) when the peer's card points where this agent will not call, or is not signed by the key configured for it. */
+async function connectOrFail(
+  ctx: SkillContext,
+  peer: PeerStatus,
+  connect: (url: string) => Promise<A2AClient>,
+  options: Pick<DelegateOptions, 'onCardRefused'>,
+): Promise<A2AClient | undefined> {
   try {
     return await connect(peer.url);
   } catch (error) {
+    if (error instanceof A2AClientError && error.kind === 'untrusted-card') {
+      options.onCardRefused?.(peer.url, error);
+      await ctx.fail(`peer ${peer.name ?? redactCredentials(peer.url)} was not used: ${redactCredentials(error.message)}`);
+      return undefined;
+    }
     if (!(error instanceof EgressRefusedError)) throw error;
     await ctx.fail(`the card of peer ${peer.name ?? redactCredentials(peer.url)} advertises an interface this agent will not call: ${error.message}`);
     return undefined;
@@ -174,7 +189,7 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
     return ctx.fail(`the peer agent ${link.peer} that holds the delegated task ${link.taskId} is no longer configured; start a new task`);
   }
   await ctx.working();
-  const client = await connectOrFail(ctx, peer, connect);
+  const client = await connectOrFail(ctx, peer, connect, options);
   if (client === undefined) return;
   const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
   await mirror(ctx, client, peer.url, outgoing, options);

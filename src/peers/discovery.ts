@@ -1,5 +1,7 @@
 import { withoutTrailingSlashes } from '../model/text.js';
 import { redactCredentials } from '../observability/redact.js';
+import type { TrustedCardKey } from './client/card-signature.js';
+import { verifyCardSignature } from './client/card-signature.js';
 
 /** What discovery knows of one peer agent. */
 export interface PeerStatus {
@@ -7,8 +9,11 @@ export interface PeerStatus {
   url: string;
   /** Where the peer came from: 'vapora', 'config', 'sibling'. */
   source: string;
-  /** pending: not checked yet; healthy: its card answered; stale: it answered but its card was unusable, the last good one is kept; unreachable: no answer. */
-  state: 'pending' | 'healthy' | 'stale' | 'unreachable';
+  /**
+   * pending: not checked yet; healthy: its card answered; stale: it answered but its card was unusable, the last good one is kept;
+   * unreachable: no answer; untrusted: its card lacks a valid signature by the key configured for it, and the peer is not used.
+   */
+  state: 'pending' | 'healthy' | 'stale' | 'unreachable' | 'untrusted';
   name?: string;
   description?: string;
   protocolVersions: string[];
@@ -39,6 +44,8 @@ export interface DiscoveryOptions {
    * guard's, which checks every redirect hop; without one, no redirect is followed.
    */
   fetch?: (url: string, init: { headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
+  /** The key a peer's card must be signed with, by the peer's configured URL; undefined: its card need not be signed. */
+  trustedCardKey?: (url: string) => TrustedCardKey | undefined;
 }
 
 interface Entry {
@@ -55,7 +62,7 @@ type CardInfo = Pick<PeerStatus, 'name' | 'description' | 'protocolVersions' | '
 /** What one check found; applied to the peer's status only if the check was not withdrawn. */
 type Outcome =
   | { kind: 'healthy'; card?: CardInfo; etag: string | undefined }
-  | { kind: 'stale' | 'unreachable'; error: string };
+  | { kind: 'stale' | 'unreachable' | 'untrusted'; error: string };
 
 /** A check ran past its deadline. */
 class CheckTimedOut extends Error {
@@ -239,6 +246,15 @@ export class PeerDiscovery {
       } catch (error) {
         if (signal.aborted) return { kind: 'unreachable', error: describe(error) };
         return { kind: 'stale', error: `the card at ${path} is not JSON` };
+      }
+      const key = this.options.trustedCardKey?.(url);
+      if (key !== undefined) {
+        try {
+          await verifyCardSignature(raw, key, redactCredentials(url));
+        } catch (error) {
+          if (signal.aborted) return { kind: 'unreachable', error: describe(error) };
+          return { kind: 'untrusted', error: describe(error) };
+        }
       }
       const card = readCard(raw);
       if (typeof card === 'string') return { kind: 'stale', error: `the card at ${path} is unusable: ${card}` };

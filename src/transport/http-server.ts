@@ -16,6 +16,8 @@ export interface HttpServerOptions {
   /** The agent cards, once built; until then card requests get 503, never a placeholder. */
   cards: () => { v1: CachedDocument; v03: CachedDocument } | undefined;
   cardMaxAgeSeconds: number;
+  /** The JWK set of the card signing key, served at /.well-known/jwks.json; absent: cards are not signed. */
+  jwks?: CachedDocument;
   maxBodyBytes: number;
   /** Time a client has to send the request headers. */
   headersTimeoutMs: number;
@@ -112,6 +114,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
       return card(req, res, options.cards()?.v1, options.cardMaxAgeSeconds);
     case '/.well-known/agent.json':
       return card(req, res, options.cards()?.v03, options.cardMaxAgeSeconds);
+    case '/.well-known/jwks.json':
+      if (options.jwks === undefined) return sendJson(res, 404, { error: 'the agent cards are not signed here (CARD_SIGNING_KEY_FILE is not set), so there is no key set' });
+      return card(req, res, options.jwks, options.cardMaxAgeSeconds, 'application/jwk-set+json');
     case '/healthz':
       return sendJson(res, 200, { status: 'ok' });
     case '/readyz':
@@ -192,7 +197,8 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
-function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument | undefined, maxAge: number): void {
+/** A public document built once (a card, the JWK set), with its validators for conditional requests. */
+function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument | undefined, maxAge: number, contentType = 'application/json'): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(res, 'GET, HEAD');
   if (doc === undefined) {
     // Starting up: a placeholder with a validator would be cached by clients as the card.
@@ -200,7 +206,7 @@ function card(req: IncomingMessage, res: ServerResponse, doc: CachedDocument | u
     return;
   }
   const headers = {
-    'content-type': 'application/json',
+    'content-type': contentType,
     'cache-control': `public, max-age=${maxAge}`,
     etag: doc.etag,
     'last-modified': doc.lastModified,

@@ -27,7 +27,7 @@ export interface JsonRpcHandlerOptions {
   metrics: Metrics;
   heartbeatMs: number;
   /** The extended card for an authenticated caller, in the version asked; absent: the agent offers none. */
-  extendedCard?: (caller: Caller, version: ProtocolVersion) => unknown;
+  extendedCard?: (caller: Caller, version: ProtocolVersion) => Promise<unknown>;
   /** Caps the streams one caller may have open at once; absent: no cap. */
   streamsPerCaller?: KeyedSlots;
 }
@@ -195,7 +195,7 @@ export class JsonRpcHandler {
         const { extendedCard } = this.options;
         // Without authentication the card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
         if (extendedCard === undefined) throw new UnsupportedOperationError('this agent has no extended agent card (capabilities.extendedAgentCard is false)');
-        return reply(extendedCard(caller, record.version as ProtocolVersion));
+        return reply(await extendedCard(caller, record.version as ProtocolVersion));
       }
     }
   }

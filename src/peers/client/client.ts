@@ -4,6 +4,8 @@ import { CARD_PATHS, agentBaseUrl } from './agent-url.js';
 import type { AgentCardSummary, Binding, EndpointRule, ProtocolVersion } from './card.js';
 import { summarizeCard } from './card.js';
 import { A2AClientError } from './errors.js';
+import type { TrustedCardKey } from './card-signature.js';
+import { verifyCardSignature } from './card-signature.js';
 import type { HttpRequest, HttpResponse, RawResponse } from './http.js';
 import { AttemptScope, CallScope, header, readBody, sendRequest, sharedDispatcher } from './http.js';
 import type { ListTasksParams, Protocol, SendParams, StreamOp, UnaryOp } from './protocol.js';
@@ -76,6 +78,12 @@ export interface ConnectOptions extends ClientOptions {
   cardPath?: string;
   /** Limits of the card fetch itself. */
   signal?: AbortSignal;
+  /**
+   * The key this agent's card must be signed with (A2A §8.4). With it, a card
+   * without a valid signature by that key is refused ('untrusted-card') and
+   * nothing is sent to the agent; without it, signatures are not checked.
+   */
+  trustedCardKey?: TrustedCardKey;
 }
 
 export { CARD_PATHS };
@@ -137,6 +145,7 @@ export class A2AClient {
           options,
           options,
         );
+        if (options.trustedCardKey !== undefined) await verifyCardSignature(raw, options.trustedCardKey, base);
         return new A2AClient(summarizeCard(raw, base, options), options);
       } catch (error) {
         if (!(error instanceof A2AClientError)) throw error;

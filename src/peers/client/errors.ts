@@ -16,7 +16,9 @@ export type ClientErrorKind =
   /** An answer that is not valid A2A (bad JSON, wrong shape, wrong id). */
   | 'invalid-response'
   /** The operation or protocol is not offered by the agent (ListTasks over 0.3, a card with no usable interface). */
-  | 'unsupported';
+  | 'unsupported'
+  /** The agent card carries no valid signature by the key the caller trusts for this agent. */
+  | 'untrusted-card';
 
 export interface ClientErrorDetails {
   /** The JSON-RPC error code (over HTTP+JSON: the code of the same A2A error), or the HTTP status for kind 'http'. */
