@@ -1,3 +1,4 @@
+import type { JWTVerifyGetKey } from 'jose';
 import type { Config } from '../config/load.js';
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../observability/logger.js';
@@ -5,8 +6,10 @@ import { ApiKeyStore } from './api-keys.js';
 import type { CredentialVerifier } from './authenticator.js';
 import { apiKeyVerifier, Authenticator, declarationsFor, jwtVerifier, trustedProxyVerifier } from './authenticator.js';
 import { ClusterAssertion, clusterAssertionVerifier } from './cluster-assertion.js';
-import { JwtVerifier, keyFromFile, keysFromUrl } from './jwt.js';
+import { currentKey, JwtVerifier, keyFile, keysFromUrl } from './jwt.js';
+import type { VerificationKey } from './jwt.js';
 import type { JwksCache } from './jwks-cache.js';
+import type { SecretFile } from './secret-file.js';
 import { parseRateLimit, RateLimiter } from './rate-limit.js';
 import { SkillPermissions } from './skill-permissions.js';
 import { StaticToken } from './static-token.js';
@@ -20,7 +23,7 @@ export interface CallerAuth {
   metricsToken: StaticToken | undefined;
   /** Vouches for an authenticated caller to a sibling pod (relayed requests); absent without a cluster secret. */
   clusterAssertion: ClusterAssertion | undefined;
-  /** Starts watching the key directory and fetching the JWKS. */
+  /** Starts watching the key directory and the key and token files, and fetching the JWKS. */
   start(): void;
   stop(): void;
 }
@@ -31,7 +34,13 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
   const permissions = SkillPermissions.parse(config.SKILL_PERMISSIONS);
   const limit = parseRateLimit(config.RATE_LIMIT);
   const rateLimiter = limit === undefined ? undefined : new RateLimiter(limit);
-  const metricsToken = config.METRICS_TOKEN_FILE === undefined ? undefined : StaticToken.fromFile(config.METRICS_TOKEN_FILE, 'METRICS_TOKEN_FILE');
+  const metricsToken =
+    config.METRICS_TOKEN_FILE === undefined
+      ? undefined
+      : StaticToken.fromFile(config.METRICS_TOKEN_FILE, 'METRICS_TOKEN_FILE', {
+          onReload: () => logger.info({ file: config.METRICS_TOKEN_FILE }, 'the metrics token was reloaded'),
+          onError: (problem) => logger.error({ problem }, 'the metrics token file cannot be used'),
+        });
 
   const clusterAssertion =
     config.AUTH_CLUSTER_SECRET_FILE === undefined ? undefined : ClusterAssertion.fromFile(config.AUTH_CLUSTER_SECRET_FILE, 'AUTH_CLUSTER_SECRET_FILE');
@@ -39,6 +48,7 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
   const verifiers: CredentialVerifier[] = [clusterAssertionVerifier(clusterAssertion, self)];
   let keys: ApiKeyStore | undefined;
   let jwks: JwksCache | undefined;
+  let jwtKeyFile: SecretFile<VerificationKey> | undefined;
   if (mode === 'apikey' || mode === 'apikey+jwt') {
     if (config.AUTH_API_KEYS_DIR === undefined) throw new ConfigError('AUTH_API_KEYS_DIR', 'settings', `AUTH_MODE=${mode} needs the directory of API keys`);
     keys = new ApiKeyStore(config.AUTH_API_KEYS_DIR, {
@@ -56,14 +66,21 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
     if ((config.AUTH_JWKS_URL === undefined) === (config.AUTH_JWT_PUBLIC_KEY_FILE === undefined)) {
       throw new ConfigError('AUTH_JWKS_URL', 'settings', `AUTH_MODE=${mode} needs exactly one of AUTH_JWKS_URL and AUTH_JWT_PUBLIC_KEY_FILE`);
     }
+    let key: JWTVerifyGetKey;
     if (config.AUTH_JWKS_URL !== undefined) {
       jwks = keysFromUrl(config.AUTH_JWKS_URL, {
         cooldownMs: config.AUTH_JWKS_COOLDOWN,
         maxAgeMs: config.AUTH_JWKS_MAX_AGE,
         onFetchError: (error) => logger.warn({ err: error, url: config.AUTH_JWKS_URL }, 'fetching the token signing keys failed; cached keys stay in use'),
       });
+      key = jwks.getKey;
+    } else {
+      jwtKeyFile = keyFile(config.AUTH_JWT_PUBLIC_KEY_FILE!, {
+        onReload: () => logger.info({ file: config.AUTH_JWT_PUBLIC_KEY_FILE }, 'the token verification key was reloaded'),
+        onError: (problem) => logger.error({ problem }, 'the token verification key file cannot be used'),
+      });
+      key = currentKey(jwtKeyFile);
     }
-    const key = jwks?.getKey ?? keyFromFile(config.AUTH_JWT_PUBLIC_KEY_FILE!);
     const jwt = new JwtVerifier(key, {
       issuer: config.AUTH_ISSUER,
       audience: config.AUTH_AUDIENCE,
@@ -90,11 +107,15 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
     clusterAssertion,
     start() {
       keys?.start();
+      jwtKeyFile?.start();
+      metricsToken?.start();
       // Warm the key cache so the first caller does not wait for it; a failure is logged and retried on demand.
       void jwks?.refresh();
     },
     stop() {
       keys?.stop();
+      jwtKeyFile?.stop();
+      metricsToken?.stop();
     },
   };
 }

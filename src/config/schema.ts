@@ -252,7 +252,7 @@ export const SETTINGS = {
     type: { kind: 'string' },
     default: undefined,
     live: false,
-    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set)',
+    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set); watched, a rotated key applies without a restart',
   },
   AUTH_ISSUER: { type: { kind: 'string' }, default: undefined, live: false, description: "the issuer ('iss') tokens must name (required in JWT modes)" },
   AUTH_AUDIENCE: { type: { kind: 'string' }, default: undefined, live: false, description: "the audience ('aud') tokens must name (required in JWT modes)" },
@@ -283,7 +283,7 @@ export const SETTINGS = {
     live: false,
     description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
   },
-  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret)' },
+  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret; watched: a rotated token applies without a restart)' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
