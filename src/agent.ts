@@ -320,6 +320,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
+      failedAuthLimit: auth.failedAuthLimit,
       metricsToken: auth.metricsToken,
       maxBodyBytes: config.MAX_BODY_BYTES,
       metrics,

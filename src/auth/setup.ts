@@ -6,6 +6,7 @@ import { ApiKeyStore } from './api-keys.js';
 import type { CredentialVerifier } from './authenticator.js';
 import { apiKeyVerifier, Authenticator, declarationsFor, jwtVerifier, trustedProxyVerifier } from './authenticator.js';
 import { ClusterAssertion, clusterAssertionVerifier } from './cluster-assertion.js';
+import { FailedAuthLimit } from './failed-auth-limit.js';
 import { currentKey, JwtVerifier, keyFile, keysFromUrl } from './jwt.js';
 import type { VerificationKey } from './jwt.js';
 import type { JwksCache } from './jwks-cache.js';
@@ -20,6 +21,8 @@ export interface CallerAuth {
   authenticator: Authenticator;
   permissions: SkillPermissions;
   rateLimiter: RateLimiter | undefined;
+  /** Counts failed authentications per client address (RATE_LIMIT_UNAUTHENTICATED); absent when off or nothing needs a credential. */
+  failedAuthLimit: FailedAuthLimit | undefined;
   metricsToken: StaticToken | undefined;
   /** Vouches for an authenticated caller to a sibling pod (relayed requests); absent without a cluster secret. */
   clusterAssertion: ClusterAssertion | undefined;
@@ -91,18 +94,24 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
     verifiers.push(jwtVerifier(jwt));
   }
   const proxyHeader = config.AUTH_PROXY_HEADER.toLowerCase();
+  const trustedProxies = TrustedNetworks.parse(config.AUTH_TRUSTED_PROXIES);
   if (mode === 'trusted-proxy') {
     if (config.AUTH_TRUSTED_PROXIES.length === 0) {
       throw new ConfigError('AUTH_TRUSTED_PROXIES', 'settings', 'AUTH_MODE=trusted-proxy needs the addresses the proxy connects from (e.g. 127.0.0.1/32 for a sidecar)');
     }
     if (!/^[a-z0-9-]+$/.test(proxyHeader)) throw new ConfigError('AUTH_PROXY_HEADER', 'settings', `"${config.AUTH_PROXY_HEADER}" is not an HTTP header name`);
-    verifiers.push(trustedProxyVerifier(proxyHeader, TrustedNetworks.parse(config.AUTH_TRUSTED_PROXIES)));
+    verifiers.push(trustedProxyVerifier(proxyHeader, trustedProxies));
   }
   const authenticator = new Authenticator(mode, verifiers, declarationsFor(mode, proxyHeader));
+  const failedAuthSetting = config.RATE_LIMIT_UNAUTHENTICATED.trim();
+  const failedAuthRate = failedAuthSetting.toLowerCase() === 'off' ? undefined : parseRateLimit(failedAuthSetting, 'RATE_LIMIT_UNAUTHENTICATED');
+  const failedAuthLimit =
+    failedAuthRate !== undefined && (authenticator.enabled || metricsToken !== undefined) ? new FailedAuthLimit(new RateLimiter(failedAuthRate), trustedProxies) : undefined;
   return {
     authenticator,
     permissions,
     rateLimiter,
+    failedAuthLimit,
     metricsToken,
     clusterAssertion,
     start() {

@@ -267,7 +267,12 @@ export const SETTINGS = {
     live: false,
     description: "trusted-proxy: header naming the caller; 'x-forwarded-client-cert' takes the client's URI (SPIFFE id), else Subject",
   },
-  AUTH_TRUSTED_PROXIES: { type: { kind: 'list' }, default: '', live: false, description: 'trusted-proxy: addresses or CIDRs the proxy connects from (loopback only if listed)' },
+  AUTH_TRUSTED_PROXIES: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description: "addresses or CIDRs of the proxies in front of the agent (loopback only if listed): trusted-proxy believes their identity header, and every mode takes the client's address from their X-Forwarded-For",
+  },
   SKILL_PERMISSIONS: {
     type: { kind: 'string' },
     default: '',
@@ -275,6 +280,12 @@ export const SETTINGS = {
     description: 'skill=scope|principal,…;skill=… (a trailing * matches a prefix); a skill not named is open to every authenticated caller',
   },
   RATE_LIMIT: { type: { kind: 'string' }, default: '', live: false, description: 'A2A requests per principal, a token bucket: <n>/s|m|h[,burst=<n>] (e.g. 20/s,burst=40); empty: no limit' },
+  RATE_LIMIT_UNAUTHENTICATED: {
+    type: { kind: 'string' },
+    default: '5/s,burst=50',
+    live: false,
+    description: "requests that fail authentication, per client address, a token bucket as in RATE_LIMIT; past it the address gets 429 before any credential is checked. 'off': no limit",
+  },
   MAX_TASKS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'running tasks a principal may have at once on a replica (default: no cap)' },
   MAX_STREAMS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'open SSE streams a principal may have at once on a replica (default: no cap)' },
   AUTH_CLUSTER_SECRET_FILE: {

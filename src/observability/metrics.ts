@@ -83,7 +83,7 @@ export class Metrics {
   });
   readonly limited = new Counter({
     name: 'kagent_limited_total',
-    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    help: 'Requests refused by a limit: rate, tasks (running tasks) or streams (open streams) per caller, unauthenticated (failed authentications per client address)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
