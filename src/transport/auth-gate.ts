@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { toWireError, jsonRpcError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
+import { drainUnreadBody } from './drain-body.js';
 
 export interface AuthGateOptions {
   authenticator: Authenticator;
@@ -124,7 +125,7 @@ export class AuthGate {
     }
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
     res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
-    discardBody(req, res, this.options.maxBodyBytes);
+    drainUnreadBody(req, res, this.options.maxBodyBytes);
   }
 }
 
@@ -141,23 +142,4 @@ function tooManyFailures(retryAfterSeconds: number): LimitExceededError {
 function challenge(error: UnauthenticatedError): string {
   if (error.tokenError === undefined) return `Bearer realm="${REALM}"`;
   return `Bearer realm="${REALM}", error="${error.tokenError}", error_description="${error.message.replace(/["\\]/g, '')}"`;
-}
-
-/**
- * Reads and drops the body of a request answered before it was read, so the
- * answer is not overtaken by a connection reset; a body past the bound, or
- * one that trickles too long, gets the connection closed instead.
- */
-function discardBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
-  if (req.complete) return;
-  res.once('finish', () => {
-    let discarded = 0;
-    const timer = setTimeout(() => req.destroy(), 5000).unref();
-    req.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > limit) req.destroy();
-    });
-    req.once('close', () => clearTimeout(timer));
-    req.resume();
-  });
 }
