@@ -113,7 +113,7 @@ export const SETTINGS = {
     type: { kind: 'int', min: 1, max: 1_000_000 },
     default: '10000',
     live: false,
-    description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
+    description: 'open connections for A2A clients; at the cap an idle keep-alive connection is closed to make room, else a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
   },
   MAX_ARTIFACT_BYTES: {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },

@@ -100,6 +100,11 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.httpConnections.set(this.connectionCount()),
   });
+  readonly idleConnectionsClosed = new Counter({
+    name: 'a2a_http_idle_connections_closed_total',
+    help: 'Idle keep-alive connections closed at MAX_CONNECTIONS to make room for a new connection',
+    registers: [this.registry],
+  });
   readonly httpRejected = new Counter({
     name: 'a2a_http_rejected_total',
     help: 'Connections and requests cut or refused before an A2A answer: request_timeout, bad_request, client_aborted, connection_limit',

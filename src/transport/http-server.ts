@@ -64,6 +64,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       metrics.httpRejected.inc({ reason: 'connection_limit' });
       logger.debug({ max: options.maxConnections }, 'connection dropped: the connection limit and its probe reserve are full');
     },
+    idleClosed: () => metrics.idleConnectionsClosed.inc(),
   });
   metrics.countConnections(() => limit.count);
   // A client that overran a deadline or sent garbage: expected under attack, so no stack, no error level.
