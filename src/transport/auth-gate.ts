@@ -68,7 +68,7 @@ export class AuthGate {
     return caller;
   }
 
-  /** Whether /metrics may be read; answers 401 itself when not. */
+  /** Whether /metrics may be read; answers itself when not (401, or 429 for an address past its failed authentications). */
   metricsAllowed(req: IncomingMessage, res: ServerResponse): boolean {
     const token = this.options.metricsToken;
     if (token === undefined) return true;
