@@ -14,6 +14,7 @@ import { CardSigner } from './auth/card-signer.js';
 import { PeerCardKeys } from './auth/peer-card-keys.js';
 import { createCallerAuth } from './auth/setup.js';
 import type { CallerAuth } from './auth/setup.js';
+import type { SkillPermissions } from './auth/skill-permissions.js';
 import { KeyedSlots } from './core/keyed-slots.js';
 import type { ProtocolVersion } from './protocol/codec.js';
 import type { AgentCardInput } from './transport/agent-card.js';
@@ -165,7 +166,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
   let runSubTask: RunSkill | undefined;
-  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), logger);
+  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), auth.permissions, logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -336,6 +337,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
+      failedAuthLimit: auth.failedAuthLimit,
       metricsToken: auth.metricsToken,
       maxBodyBytes: config.MAX_BODY_BYTES,
       metrics,
@@ -510,7 +512,7 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, logger: Logger): Promise<Skill[]> {
+async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, permissions: SkillPermissions, logger: Logger): Promise<Skill[]> {
   const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
@@ -541,7 +543,8 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
       }),
     );
   }
-  skills.push(helpSkill(() => skills.map((skill) => skill.descriptor)));
+  // The same rule as the extended card; without authentication the caller is anonymous, so only the open skills show.
+  skills.push(helpSkill((caller) => skills.map((skill) => skill.descriptor).filter((skill) => permissions.allows(caller, skill.id))));
   return skills;
 }
 

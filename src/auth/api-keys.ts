@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../config/load.js';
+import { watchMountedPath } from '../config/mounted-path.js';
+import type { MountedPathWatch } from '../config/mounted-path.js';
 
 /** Shorter keys are refused: they can be guessed. */
 export const MIN_KEY_LENGTH = 16;
@@ -32,9 +33,7 @@ export interface ApiKeyEvents {
  */
 export class ApiKeyStore {
   private digests: ReadonlyMap<string, Buffer> = new Map();
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watch: MountedPathWatch | undefined;
   private reported = new Map<string, string>();
 
   constructor(
@@ -54,20 +53,12 @@ export class ApiKeyStore {
   }
 
   start(): void {
-    try {
-      this.watcher = watch(this.dir, () => this.scheduleReload());
-      this.watcher.on('error', (error) => this.events.onError?.(error));
-    } catch (error) {
-      this.events.onError?.(error);
-    }
-    this.poll = setInterval(() => this.reload(), this.pollMs);
-    this.poll.unref();
+    // The kubelet's update is several renames in a row: read once they settle.
+    this.watch = watchMountedPath(this.dir, () => this.reload(), { pollMs: this.pollMs, debounceMs: 50, onError: (error) => this.events.onError?.(error) });
   }
 
   stop(): void {
-    this.watcher?.close();
-    clearInterval(this.poll);
-    clearTimeout(this.debounce);
+    this.watch?.stop();
   }
 
   get principals(): readonly string[] {
@@ -144,13 +135,6 @@ export class ApiKeyStore {
     const changed = before !== [...read.keys()].sort().join('\n') || [...read].some(([p, d]) => !this.digests.get(p)?.equals(d));
     this.digests = read;
     if (changed) this.events.onReload?.([...read.keys()]);
-  }
-
-  private scheduleReload(): void {
-    clearTimeout(this.debounce);
-    // The kubelet's update is several renames in a row; read once they settle.
-    this.debounce = setTimeout(() => this.reload(), 50);
-    this.debounce.unref();
   }
 }
 

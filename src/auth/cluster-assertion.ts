@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
-import { UnauthenticatedError } from '../model/errors.js';
+import { UnauthenticatedError, UnavailableError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import type { CredentialVerifier } from './authenticator.js';
 
@@ -16,6 +16,14 @@ export const CALLER_ASSERTION_HEADER = 'x-kagent-caller';
 const VERSION = 'v1';
 /** Long enough for a request to cross the cluster, short enough that a copied header is soon worthless. */
 const LIFETIME_MS = 30_000;
+/** A signer's clock may run this far ahead of ours; an expiry further out is refused (and would pin its nonce). */
+const MAX_CLOCK_AHEAD_MS = 30_000;
+/**
+ * Nonces remembered at once. Each assertion is used once, so this is the
+ * relayed requests a pod can take within one lifetime (30 s): about 3,300 a
+ * second. Past it, assertions are refused rather than remembered less.
+ */
+export const MAX_REMEMBERED_NONCES = 100_000;
 const MIN_SECRET_BYTES = 32;
 const MAX_HEADER_LENGTH = 8192;
 
@@ -27,15 +35,26 @@ interface Claims {
   /** The pod the assertion is for: it is refused anywhere else. */
   aud: string;
   exp: number;
-  /** Makes two assertions for the same caller differ. */
+  /** Random: makes each assertion unique, so the receiving pod can refuse one it has seen. */
   n: string;
 }
 
-/** Signs and checks caller assertions between the replicas of one StatefulSet. */
+/**
+ * Signs and checks caller assertions between the replicas of one StatefulSet.
+ * An assertion is good for one request: the receiving pod remembers each
+ * nonce until its assertion expires and refuses it a second time, so a header
+ * copied off the pod network cannot be replayed.
+ */
 export class ClusterAssertion {
-  private constructor(private readonly secret: Buffer) {}
+  /** Nonce → expiry of the assertion it came in, oldest first. */
+  private readonly seen = new Map<string, number>();
 
-  static fromFile(path: string, setting: string): ClusterAssertion {
+  private constructor(
+    private readonly secret: Buffer,
+    private readonly maxNonces = MAX_REMEMBERED_NONCES,
+  ) {}
+
+  static fromFile(path: string, setting: string, maxNonces = MAX_REMEMBERED_NONCES): ClusterAssertion {
     let secret: string;
     try {
       secret = readFileSync(path, 'utf8').trim();
@@ -43,18 +62,18 @@ export class ClusterAssertion {
       throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
     }
     if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new ConfigError(setting, path, `the shared secret must be at least ${MIN_SECRET_BYTES} bytes`);
-    return new ClusterAssertion(Buffer.from(secret, 'utf8'));
+    return new ClusterAssertion(Buffer.from(secret, 'utf8'), maxNonces);
   }
 
   /** An assertion that `caller` was authenticated, valid for `pod` only, for a short while. */
   sign(caller: Caller, pod: string, now = Date.now()): string {
-    const claims: Claims = { t: caller.tenant, p: caller.principal, aud: pod, exp: now + LIFETIME_MS, n: randomBytes(8).toString('base64url') };
+    const claims: Claims = { t: caller.tenant, p: caller.principal, aud: pod, exp: now + LIFETIME_MS, n: randomBytes(16).toString('base64url') };
     if (caller.scopes !== undefined && caller.scopes.length > 0) claims.s = caller.scopes;
     const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
     return `${VERSION}.${payload}.${this.mac(payload)}`;
   }
 
-  /** The caller an assertion names, if it is ours, for this pod and not expired; otherwise UnauthenticatedError. */
+  /** The caller an assertion names, if it is ours, for this pod, not expired and not seen before; otherwise UnauthenticatedError. */
   verify(value: string, self: string, now = Date.now()): Caller {
     const parts = value.length <= MAX_HEADER_LENGTH ? value.split('.') : [];
     if (parts.length !== 3 || parts[0] !== VERSION) throw refused();
@@ -63,9 +82,25 @@ export class ClusterAssertion {
     const given = Buffer.from(mac, 'base64url');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused();
     const claims = parseClaims(payload);
-    if (claims === undefined || claims.aud !== self || claims.exp < now) throw refused();
+    if (claims === undefined || claims.aud !== self || claims.exp < now || claims.exp > now + LIFETIME_MS + MAX_CLOCK_AHEAD_MS) throw refused();
+    // Remembered only once everything else holds: a forged header cannot fill the cache.
+    this.remember(claims.n, claims.exp, now);
     const caller: Caller = { tenant: claims.t, principal: claims.p };
     return claims.s === undefined ? caller : { ...caller, scopes: claims.s };
+  }
+
+  /** Records a nonce until its assertion expires; refuses one already seen, and asks for a retry when no more fit. */
+  private remember(nonce: string, exp: number, now: number): void {
+    for (const [old, expiry] of this.seen) {
+      // Expiries arrive nearly in order (each pod signs now + the lifetime); one out of order lingers briefly, still bounded.
+      if (expiry >= now) break;
+      this.seen.delete(old);
+    }
+    const expiry = this.seen.get(nonce);
+    if (expiry !== undefined && expiry >= now) throw refused();
+    // Forgetting a live nonce would reopen its replay: ask for a retry instead (503, relayed to the caller).
+    if (this.seen.size >= this.maxNonces) throw new UnavailableError('this replica is checking too many relayed requests at once; retry shortly', 1);
+    this.seen.set(nonce, exp);
   }
 
   private mac(payload: string): string {
@@ -104,6 +139,7 @@ function parseClaims(payload: string): Claims | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const c = value as Record<string, unknown>;
   if (typeof c.t !== 'string' || typeof c.p !== 'string' || typeof c.aud !== 'string' || typeof c.exp !== 'number' || c.p === '') return undefined;
+  if (typeof c.n !== 'string' || c.n.length < 11 || c.n.length > 64) return undefined;
   if (c.s !== undefined && !(Array.isArray(c.s) && c.s.every((s) => typeof s === 'string'))) return undefined;
-  return { t: c.t, p: c.p, aud: c.aud, exp: c.exp, n: String(c.n), ...(c.s === undefined ? {} : { s: c.s as string[] }) };
+  return { t: c.t, p: c.p, aud: c.aud, exp: c.exp, n: c.n, ...(c.s === undefined ? {} : { s: c.s as string[] }) };
 }

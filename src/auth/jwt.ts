@@ -3,10 +3,12 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, errors, jwtVerify } from 'jose';
 import type { JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { ConfigError } from '../config/load.js';
 import { UnauthenticatedError, UnavailableError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import { JwksCache } from './jwks-cache.js';
+import { SecretFile } from './secret-file.js';
+import type { SecretFileEvents } from './secret-file.js';
+import { ConfigError } from '../config/load.js';
 
 /** Asymmetric algorithms only: no `none`, and no HS* that would let a public key act as a shared secret. */
 export const JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -105,18 +107,44 @@ function scopesOf(payload: JWTPayload): string[] {
   return [...scopes];
 }
 
+/** A key file's content: one public key, or a key set that picks by `kid`. */
+export type VerificationKey = JWTVerifyGetKey | KeyObject;
+
 /**
  * The verification key from a file: a PEM public key (or certificate), a JWK,
  * or a JWK set ({"keys": [...]}) whose entries are chosen by `kid`. A
- * symmetric key is refused: tokens are verified with public keys only.
+ * symmetric key is refused: tokens are verified with public keys only. The
+ * file is watched (start()): a rotated key is in force as soon as it is read,
+ * and tokens signed by the key it replaced are refused from then on.
  */
-export function keyFromFile(path: string, setting = 'AUTH_JWT_PUBLIC_KEY_FILE'): JWTVerifyGetKey | KeyObject {
+export function keyFile(path: string, events: SecretFileEvents = {}, setting = 'AUTH_JWT_PUBLIC_KEY_FILE', pollMs?: number): SecretFile<VerificationKey> {
+  return new SecretFile(path, setting, parseVerificationKey, events, pollMs);
+}
+
+/** A key file read once (keys fixed at start, such as a peer's card key): a ConfigError naming `setting` if it is unreadable or not a key. */
+export function keyFromFile(path: string, setting: string): VerificationKey {
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();
   } catch (error) {
     throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
   }
+  try {
+    return parseVerificationKey(text);
+  } catch (error) {
+    throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Asks whichever key the file holds now, so a JwtVerifier built once follows a rotation. */
+export function currentKey(file: SecretFile<VerificationKey>): JWTVerifyGetKey {
+  return (header, token) => {
+    const key = file.current;
+    return typeof key === 'function' ? key(header, token) : key;
+  };
+}
+
+function parseVerificationKey(text: string): VerificationKey {
   try {
     if (text.startsWith('{')) {
       const doc = JSON.parse(text) as JSONWebKeySet | JWK;
@@ -125,12 +153,13 @@ export function keyFromFile(path: string, setting = 'AUTH_JWT_PUBLIC_KEY_FILE'):
       if (keys.some((key) => key.kty === 'oct')) throw new Error('symmetric (oct) keys are not accepted; give public keys');
       // One JWK is the key, whatever kid a signature names (a JWK set picks by kid).
       if (!('keys' in doc)) return createPublicKey({ key: doc as JsonWebKey, format: 'jwk' });
+      // Each key is imported now: a broken entry would otherwise surface only when a token names it.
+      for (const key of keys) createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
       return createLocalJWKSet({ keys });
     }
-    const key = createPublicKey(text);
-    return key;
+    return createPublicKey(text);
   } catch (error) {
-    throw new ConfigError(setting, path, `not a PEM public key, JWK or JWK set: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`not a PEM public key, JWK or JWK set: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

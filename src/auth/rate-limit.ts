@@ -30,9 +30,11 @@ interface Bucket {
 export type Admission = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 /**
- * A token bucket per key (per principal). The map is bounded: when it is
- * full, buckets that have refilled (the same as a new one) are dropped first,
- * then the least recently used.
+ * A token bucket per key (a principal, or a client address). The map is
+ * bounded: when it is full, the least recently used buckets that have refilled
+ * (the same as a new one) are dropped, else the least recently used one. Making
+ * room looks only at the oldest end, so a flood of new keys costs constant
+ * work per key, never a sweep of the whole map.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -47,6 +49,14 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
+  /** Whether `key` has a token left, without taking it (an unknown key has its full burst). */
+  peek(key: string): Admission {
+    const bucket = this.buckets.get(key);
+    if (bucket === undefined) return { allowed: true };
+    const tokens = this.refilled(bucket, this.now());
+    return tokens >= 1 ? { allowed: true } : { allowed: false, retryAfterSeconds: this.retryAfter(tokens) };
+  }
+
   take(key: string): Admission {
     const now = this.now();
     let bucket = this.buckets.get(key);
@@ -55,7 +65,7 @@ export class RateLimiter {
       bucket = { tokens: this.limit.burst, at: now };
     } else {
       this.buckets.delete(key);
-      bucket.tokens = Math.min(this.limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.perSecond);
+      bucket.tokens = this.refilled(bucket, now);
       bucket.at = now;
     }
     // Re-inserted on every use: the map's order is least recently used first.
@@ -64,13 +74,23 @@ export class RateLimiter {
       bucket.tokens -= 1;
       return { allowed: true };
     }
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.limit.perSecond)) };
+    return { allowed: false, retryAfterSeconds: this.retryAfter(bucket.tokens) };
+  }
+
+  private refilled(bucket: Bucket, now: number): number {
+    return Math.min(this.limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.limit.perSecond);
+  }
+
+  private retryAfter(tokens: number): number {
+    return Math.max(1, Math.ceil((1 - tokens) / this.limit.perSecond));
   }
 
   private makeRoom(now: number): void {
     if (this.buckets.size < this.maxKeys) return;
+    // Oldest first: idle buckets that have refilled are forgotten, stopping at the first still in use.
     for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.limit.perSecond >= this.limit.burst) this.buckets.delete(key);
+      if (this.refilled(bucket, now) < this.limit.burst) break;
+      this.buckets.delete(key);
     }
     if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
   }

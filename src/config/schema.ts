@@ -113,7 +113,7 @@ export const SETTINGS = {
     type: { kind: 'int', min: 1, max: 1_000_000 },
     default: '10000',
     live: false,
-    description: 'open connections for A2A clients; a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
+    description: 'open connections for A2A clients; at the cap an idle keep-alive connection is closed to make room, else a small reserve above it serves /healthz, /readyz and /metrics only, other requests there get 503',
   },
   MAX_ARTIFACT_BYTES: {
     type: { kind: 'int', min: 1024, max: 1024 * 1024 * 1024 },
@@ -272,7 +272,7 @@ export const SETTINGS = {
     type: { kind: 'string' },
     default: undefined,
     live: false,
-    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set)',
+    description: 'instead of AUTH_JWKS_URL: a file with the token verification key (PEM public key, JWK or JWK set); watched, a rotated key applies without a restart',
   },
   AUTH_ISSUER: { type: { kind: 'string' }, default: undefined, live: false, description: "the issuer ('iss') tokens must name (required in JWT modes)" },
   AUTH_AUDIENCE: { type: { kind: 'string' }, default: undefined, live: false, description: "the audience ('aud') tokens must name (required in JWT modes)" },
@@ -287,7 +287,12 @@ export const SETTINGS = {
     live: false,
     description: "trusted-proxy: header naming the caller; 'x-forwarded-client-cert' takes the client's URI (SPIFFE id), else Subject",
   },
-  AUTH_TRUSTED_PROXIES: { type: { kind: 'list' }, default: '', live: false, description: 'trusted-proxy: addresses or CIDRs the proxy connects from (loopback only if listed)' },
+  AUTH_TRUSTED_PROXIES: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description: "addresses or CIDRs of the proxies in front of the agent (loopback only if listed): trusted-proxy believes their identity header, and every mode takes the client's address from their X-Forwarded-For",
+  },
   SKILL_PERMISSIONS: {
     type: { kind: 'string' },
     default: '',
@@ -295,6 +300,12 @@ export const SETTINGS = {
     description: 'skill=scope|principal,…;skill=… (a trailing * matches a prefix); a skill not named is open to every authenticated caller',
   },
   RATE_LIMIT: { type: { kind: 'string' }, default: '', live: false, description: 'A2A requests per principal, a token bucket: <n>/s|m|h[,burst=<n>] (e.g. 20/s,burst=40); empty: no limit' },
+  RATE_LIMIT_UNAUTHENTICATED: {
+    type: { kind: 'string' },
+    default: '5/s,burst=50',
+    live: false,
+    description: "requests that fail authentication, per client address, a token bucket as in RATE_LIMIT; past it the address gets 429 before any credential is checked. 'off': no limit",
+  },
   MAX_TASKS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'running tasks a principal may have at once on a replica (default: no cap)' },
   MAX_STREAMS_PER_PRINCIPAL: { type: { kind: 'int', min: 1, max: 1_000_000 }, default: undefined, live: false, description: 'open SSE streams a principal may have at once on a replica (default: no cap)' },
   AUTH_CLUSTER_SECRET_FILE: {
@@ -303,7 +314,7 @@ export const SETTINGS = {
     live: false,
     description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
   },
-  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret)' },
+  METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret; watched: a rotated token applies without a restart)' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -1,8 +1,6 @@
-import { watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
-import { statSync } from 'node:fs';
 import type { Config, RawSettings } from './load.js';
+import { watchMountedPath } from './mounted-path.js';
+import type { MountedPathWatch } from './mounted-path.js';
 import type { SettingName } from './schema.js';
 import { SETTINGS } from './schema.js';
 
@@ -34,16 +32,13 @@ export interface ConfigWatcherOptions {
 }
 
 /**
- * Watches the settings file or mounted ConfigMap and reports changed values.
- * Kubernetes updates a mounted ConfigMap by swapping a symlink inside the
- * directory, so the watch is on the directory. A reload that fails validation
- * changes nothing: the last good config stays in force.
+ * Watches the settings file or mounted ConfigMap (see watchMountedPath) and
+ * reports changed values. A reload that fails validation changes nothing: the
+ * last good config stays in force.
  */
 export class ConfigWatcher {
   private current: Config;
-  private watcher: FSWatcher | undefined;
-  private poll: NodeJS.Timeout | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private watch: MountedPathWatch | undefined;
   /** Restart-only values already reported as waiting, so each change is reported once. */
   private readonly reported = new Map<SettingName, string>();
   /** The last failure reported: the same bad file is reported once, not at every poll. */
@@ -70,21 +65,15 @@ export class ConfigWatcher {
   }
 
   start(): void {
-    const dir = isDirectory(this.options.path) ? this.options.path : dirname(this.options.path);
-    try {
-      this.watcher = watch(dir, () => this.scheduleReload());
-      this.watcher.on('error', (error) => this.options.onError(error));
-    } catch (error) {
-      this.options.onError(error);
-    }
-    this.poll = setInterval(() => this.reload(), this.options.pollMs ?? 10_000);
-    this.poll.unref();
+    this.watch = watchMountedPath(this.options.path, () => this.reload(), {
+      pollMs: this.options.pollMs,
+      debounceMs: this.options.debounceMs,
+      onError: this.options.onError,
+    });
   }
 
   stop(): void {
-    this.watcher?.close();
-    clearInterval(this.poll);
-    clearTimeout(this.debounce);
+    this.watch?.stop();
   }
 
   /** Reads the sources now; returns the change applied, if any. */
@@ -118,20 +107,5 @@ export class ConfigWatcher {
     const change: ConfigChange = { config: this.current, live, restartOnly };
     this.options.onChange(change);
     return change;
-  }
-
-  private scheduleReload(): void {
-    clearTimeout(this.debounce);
-    // A ConfigMap update is several renames in a row; read once they settle.
-    this.debounce = setTimeout(() => this.reload(), this.options.debounceMs ?? 100);
-    this.debounce.unref();
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
   }
 }

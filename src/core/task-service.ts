@@ -272,7 +272,7 @@ export class TaskService {
     // and the retry joins the task it started instead of starting the work again.
     const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
 
-    const direct = skill.replyDirectly?.(message);
+    const direct = skill.replyDirectly?.(message, caller);
     if (direct !== undefined) {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };

@@ -88,7 +88,7 @@ export class Metrics {
   });
   readonly limited = new Counter({
     name: 'kagent_limited_total',
-    help: 'Requests refused by a per-caller limit: rate, tasks (running tasks) or streams (open streams)',
+    help: 'Requests refused by a limit: rate, tasks (running tasks) or streams (open streams) per caller, unauthenticated (failed authentications per client address)',
     labelNames: ['limit'] as const,
     registers: [this.registry],
   });
@@ -104,6 +104,11 @@ export class Metrics {
     help: 'Open HTTP connections (A2A clients, probes and scrapes)',
     registers: [this.registry],
     collect: (): void => this.httpConnections.set(this.connectionCount()),
+  });
+  readonly idleConnectionsClosed = new Counter({
+    name: 'a2a_http_idle_connections_closed_total',
+    help: 'Idle keep-alive connections closed at MAX_CONNECTIONS to make room for a new connection',
+    registers: [this.registry],
   });
   readonly httpRejected = new Counter({
     name: 'a2a_http_rejected_total',

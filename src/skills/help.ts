@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { Message } from '../model/model.js';
+import type { Caller, Message } from '../model/model.js';
 import type { Skill, SkillDescriptor } from './skill.js';
 
 /**
  * Answers with what this agent can do, without creating a task: where a
  * message names no skill and nothing else fits it, this is the honest reply.
+ * `skillsFor` gives the skills the asking caller may use: a list that named
+ * the others would tell a caller what it is kept out of.
  */
-export function helpSkill(skills: () => readonly SkillDescriptor[]): Skill {
+export function helpSkill(skillsFor: (caller: Caller) => readonly SkillDescriptor[]): Skill {
   const descriptor: SkillDescriptor = {
     id: 'help',
     name: 'What this agent can do',
@@ -18,8 +20,8 @@ export function helpSkill(skills: () => readonly SkillDescriptor[]): Skill {
   };
   return {
     descriptor,
-    replyDirectly(message: Message): Message {
-      const offered = skills().filter((s) => s.id !== descriptor.id);
+    replyDirectly(message: Message, caller: Caller): Message {
+      const offered = skillsFor(caller).filter((s) => s.id !== descriptor.id);
       const lines = offered.map((s) => `- ${s.id}: ${s.description}`);
       return {
         messageId: randomUUID(),

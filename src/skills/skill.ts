@@ -1,4 +1,4 @@
-import type { Artifact, Message, Part } from '../model/model.js';
+import type { Artifact, Caller, Message, Part } from '../model/model.js';
 
 /** What the agent card says about a skill. */
 export interface SkillDescriptor {
@@ -56,9 +56,10 @@ export interface Skill {
   readonly resumable?: boolean;
   /**
    * Answers a message with a message alone, creating no task; returning
-   * undefined makes the message start a task that `execute` runs.
+   * undefined makes the message start a task that `execute` runs. `caller`
+   * is who sent it, already allowed to use this skill.
    */
-  replyDirectly?(message: Message): Message | undefined;
+  replyDirectly?(message: Message, caller: Caller): Message | undefined;
   /**
    * Runs (a turn of) a task. Returning without ending the task completes it;
    * throwing fails it with the error's message.

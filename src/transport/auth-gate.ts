@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Authenticator } from '../auth/authenticator.js';
+import type { Authenticator, RequestFacts } from '../auth/authenticator.js';
+import type { FailedAuthLimit } from '../auth/failed-auth-limit.js';
 import { JwtRejected } from '../auth/jwt.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import type { StaticToken } from '../auth/static-token.js';
@@ -9,10 +10,13 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ERROR_TABLE, toWireError, jsonRpcError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
+import { drainUnreadBody } from './drain-body.js';
 
 export interface AuthGateOptions {
   authenticator: Authenticator;
   rateLimiter?: RateLimiter;
+  /** Failed authentications per client address; an address past it is refused before its credential is read. */
+  failedAuthLimit?: FailedAuthLimit;
   /** When set, /metrics needs `Authorization: Bearer <this token>`. */
   metricsToken?: StaticToken;
   /** How much of a refused request's body is read and dropped before the connection is closed instead. */
@@ -39,15 +43,17 @@ export class AuthGate {
 
   /** The caller, or undefined once the refusal has been answered. */
   async admit(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
+    const facts = requestFacts(req);
+    const blocked = this.blockedAddress(facts);
+    if (blocked !== undefined) {
+      this.refuse(req, res, blocked);
+      return undefined;
+    }
     let caller: Caller;
     try {
-      caller = await this.options.authenticator.authenticate({
-        headers: req.headers,
-        headersDistinct: req.headersDistinct,
-        remoteAddress: req.socket.remoteAddress,
-      });
+      caller = await this.options.authenticator.authenticate(facts);
     } catch (error) {
-      this.refuse(req, res, error);
+      this.refuse(req, res, error instanceof UnauthenticatedError ? (this.countFailure(facts) ?? error) : error);
       return undefined;
     }
     const limiter = this.options.rateLimiter;
@@ -62,16 +68,45 @@ export class AuthGate {
     return caller;
   }
 
-  /** Whether /metrics may be read; answers 401 itself when not. */
+  /** Whether /metrics may be read; answers itself when not (401, or 429 for an address past its failed authentications). */
   metricsAllowed(req: IncomingMessage, res: ServerResponse): boolean {
     const token = this.options.metricsToken;
-    if (token === undefined || token.matches(req.headers.authorization)) return true;
-    this.options.metrics.authFailures.inc({ reason: 'metrics-token' });
+    if (token === undefined) return true;
+    const facts = requestFacts(req);
+    let limited = this.blockedAddress(facts);
+    if (limited === undefined) {
+      if (token.matches(req.headers.authorization)) return true;
+      this.options.metrics.authFailures.inc({ reason: 'metrics-token' });
+      limited = this.countFailure(facts);
+    }
     req.resume();
+    if (limited !== undefined) {
+      res
+        .writeHead(429, { 'content-type': 'application/json', 'retry-after': String(limited.retryAfterSeconds) })
+        .end(JSON.stringify({ error: limited.message }));
+      return false;
+    }
     res
       .writeHead(ERROR_TABLE.UNAUTHENTICATED.http, { 'content-type': 'application/json', 'www-authenticate': `Bearer realm="${REALM}-metrics"` })
       .end(JSON.stringify({ error: 'this endpoint needs Authorization: Bearer <metrics token>' }));
     return false;
+  }
+
+  /** The refusal for an address that has used up its failed authentications, before its credential is looked at. */
+  private blockedAddress(facts: RequestFacts): LimitExceededError | undefined {
+    const admission = this.options.failedAuthLimit?.admit(facts);
+    if (admission === undefined || admission.allowed) return undefined;
+    this.options.metrics.limited.inc({ limit: 'unauthenticated' });
+    return tooManyFailures(admission.retryAfterSeconds);
+  }
+
+  /** Counts a failed authentication; the refusal to send instead of the 401 when it was one too many. */
+  private countFailure(facts: RequestFacts): LimitExceededError | undefined {
+    const admission = this.options.failedAuthLimit?.failed(facts);
+    if (admission === undefined || admission.allowed) return undefined;
+    this.options.metrics.limited.inc({ limit: 'unauthenticated' });
+    this.options.logger.warn({ remote: facts.remoteAddress }, 'too many failed authentications from one address: refusing it for a while');
+    return tooManyFailures(admission.retryAfterSeconds);
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
@@ -90,31 +125,21 @@ export class AuthGate {
     }
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
     res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
-    discardBody(req, res, this.options.maxBodyBytes);
+    drainUnreadBody(req, res, this.options.maxBodyBytes);
   }
+}
+
+function requestFacts(req: IncomingMessage): RequestFacts {
+  return { headers: req.headers, headersDistinct: req.headersDistinct, remoteAddress: req.socket.remoteAddress };
+}
+
+function tooManyFailures(retryAfterSeconds: number): LimitExceededError {
+  // Says nothing about the credential: the answer is the same whether the next guess would have been right.
+  return new LimitExceededError('RATE_LIMITED', 'too many requests that failed authentication from this address; retry after the delay', retryAfterSeconds);
 }
 
 /** RFC 6750: the realm, and for a refused credential its error code and a fixed description. */
 function challenge(error: UnauthenticatedError): string {
   if (error.tokenError === undefined) return `Bearer realm="${REALM}"`;
   return `Bearer realm="${REALM}", error="${error.tokenError}", error_description="${error.message.replace(/["\\]/g, '')}"`;
-}
-
-/**
- * Reads and drops the body of a request answered before it was read, so the
- * answer is not overtaken by a connection reset; a body past the bound, or
- * one that trickles too long, gets the connection closed instead.
- */
-function discardBody(req: IncomingMessage, res: ServerResponse, limit: number): void {
-  if (req.complete) return;
-  res.once('finish', () => {
-    let discarded = 0;
-    const timer = setTimeout(() => req.destroy(), 5000).unref();
-    req.on('data', (chunk: Buffer) => {
-      discarded += chunk.length;
-      if (discarded > limit) req.destroy();
-    });
-    req.once('close', () => clearTimeout(timer));
-    req.resume();
-  });
 }

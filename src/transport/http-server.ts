@@ -8,6 +8,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Caller } from '../model/model.js';
 import type { CachedDocument } from './agent-card.js';
 import { ConnectionLimit } from './connection-limit.js';
+import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 
@@ -65,6 +66,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       metrics.httpRejected.inc({ reason: 'connection_limit' });
       logger.debug({ max: options.maxConnections }, 'connection dropped: the connection limit and its probe reserve are full');
     },
+    idleClosed: () => metrics.idleConnectionsClosed.inc(),
   });
   metrics.countConnections(() => limit.count);
   // A client that overran a deadline or sent garbage: expected under attack, so no stack, no error level.
@@ -150,18 +152,8 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
   }
   if (body === undefined) {
     options.jsonRpc.reject(res, null, protocolErrors.bodyTooLarge(options.maxBodyBytes));
-    // Closing with request bytes unread makes the kernel send a reset, which can overtake
-    // the 413. Discard the rest instead, up to a bound, then close.
-    res.once('finish', () => {
-      let discarded = 0;
-      const timer = setTimeout(() => req.destroy(), 5000).unref();
-      req.on('data', (chunk: Buffer) => {
-        discarded += chunk.length;
-        if (discarded > 16 * options.maxBodyBytes) req.destroy();
-      });
-      req.once('close', () => clearTimeout(timer));
-      req.resume();
-    });
+    // A client that sent a little too much still reads its 413; one far past the limit is cut.
+    drainUnreadBody(req, res, 16 * options.maxBodyBytes);
     return;
   }
   return options.jsonRpc.handle(req, res, body, caller);

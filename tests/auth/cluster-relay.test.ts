@@ -105,6 +105,18 @@ describe('a relayed request keeps its caller (two pods, API keys, shared cluster
     assert.equal(ok(res).id, mine.id);
   });
 
+  test('an assertion is good for one request: the same one replayed within its lifetime is 401', async () => {
+    const mine = ok(await rpc(pods[0]!.url, 'SendMessage', { message: textMessage('replayed', { metadata: { skill: 'echo' } }) }, alice)).task;
+    const real = ClusterAssertion.fromFile(join(root, 'cluster-secret'), 'AUTH_CLUSTER_SECRET_FILE');
+    const copied = { 'x-kagent-caller': real.sign({ tenant: '', principal: 'alice' }, 'kagent-0'), 'x-kagent-forwarded-by': 'kagent-1' };
+    assert.equal(ok(await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, copied)).id, mine.id);
+    const replay = await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, copied);
+    assert.equal(replay.status, 401, JSON.stringify(replay.body));
+    assert.equal(errorInfo(assertRpcError(replay.body, -32051)).reason, 'UNAUTHENTICATED');
+    // Relayed requests keep working: each relay signs a fresh assertion.
+    for (let i = 0; i < 3; i++) assert.equal(ok(await rpc(pods[1]!.url, 'GetTask', { id: mine.id }, alice)).id, mine.id);
+  });
+
   test('with authentication on, per-pod replicas without a shared secret refuse to start, naming the setting', async () => {
     const ports = await freePortDecade();
     const settings = env(0, ports.prefix, ports.port(0));

@@ -77,6 +77,24 @@ describe('SKILL_PERMISSIONS and the extended card', () => {
     assert.match(error.message, /kagent:cluster-read/);
   });
 
+  /** The skill ids the help skill offers this caller, from its data part, checked against its text. */
+  async function helpListFor(target: string, headers: Record<string, string>): Promise<string[]> {
+    const reply = ok(await rpc(target, 'SendMessage', { message: textMessage('what can you do?', { metadata: { skill: 'help' } }) }, headers)).message;
+    assert.ok(reply, 'help answers with a message, not a task');
+    const data = reply.parts.find((part: any) => part.data !== undefined)?.data;
+    const text: string = reply.parts.find((part: any) => typeof part.text === 'string').text;
+    const ids = (data.skills as { id: string }[]).map((skill) => skill.id);
+    assert.deepEqual([...text.matchAll(/^- ([\w-]+):/gm)].map((m) => m[1]), ids);
+    return ids;
+  }
+
+  test('help lists only the skills the calling principal may use', async () => {
+    // Two callers, different grants, over the same door: each sees its own list and nothing it is kept from.
+    assert.deepEqual(await helpListFor(url, as('dev')), ['echo']);
+    assert.deepEqual(await helpListFor(url, as('reviewer')), ['echo', 'manifest-review']);
+    assert.deepEqual(await helpListFor(url, as('ops')), ['echo', 'delegate']);
+  });
+
   test('the public cards declare the schemes, offer the extended card and list only the open skills', async () => {
     const v1 = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as any;
     assert.equal(v1.capabilities.extendedAgentCard, true);
@@ -109,5 +127,25 @@ describe('SKILL_PERMISSIONS and the extended card', () => {
     const v03 = ok(await rpc(url, 'agent/getAuthenticatedExtendedCard', {}, { 'A2A-Version': '0.3', authorization: `Bearer ${keys.reviewer}` }));
     assert.equal(v03.protocolVersion, '0.3.0');
     assert.deepEqual(v03.skills.map((s: any) => s.id), ['echo', 'manifest-review', 'help']);
+  });
+});
+
+describe('help without authentication', () => {
+  let agent: TestAgent;
+
+  before(async () => {
+    agent = await startTestAgent({ AUTH_MODE: 'none', SKILL_PERMISSIONS: 'manifest-review=reviewer; deleg*=ops' });
+  });
+
+  after(async () => {
+    await agent?.dispose();
+  });
+
+  test('lists what the public card lists: restricted skills stay out of sight of the anonymous caller', async () => {
+    const res = await rpc(agent.url, 'SendMessage', { message: textMessage('what can you do?', { metadata: { skill: 'help' } }) });
+    const offered = ok(res).message.parts.find((part: any) => part.data !== undefined).data.skills.map((skill: any) => skill.id);
+    assert.deepEqual(offered, ['echo']);
+    const card = (await (await fetch(`${agent.url}/.well-known/agent-card.json`)).json()) as any;
+    assert.deepEqual(card.skills.map((s: any) => s.id).filter((id: string) => id !== 'help'), offered);
   });
 });

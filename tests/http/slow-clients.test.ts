@@ -5,8 +5,10 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
+import type { TestAgent } from '../support/agent.js';
+import { PATIENCE_MS } from '../support/patience.js';
 import { eventually } from '../support/fake-peer.js';
 import { collect, openStream, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
@@ -145,6 +147,55 @@ describe('the connection cap keeps room for health probes', () => {
   test('a reserve connection that asks nothing is dropped, so squatters cannot fill the reserve', async () => {
     const squatter = await rawClient(service.port, '');
     await within(30_000, 'the idle reserve connection to be dropped', squatter.closed);
+  });
+});
+
+describe('MAX_CONNECTIONS and idle keep-alive connections (real sockets)', () => {
+  const MAX = 3;
+  const KEEP_ALIVE_PROBE = 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n';
+  const sendMessage = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} });
+  let agent: TestAgent;
+  const clients: RawClient[] = [];
+
+  beforeEach(async () => {
+    agent = await startTestAgent({ MAX_CONNECTIONS: String(MAX), HEADERS_TIMEOUT: '30s', REQUEST_TIMEOUT: '60s' });
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.socket.destroy();
+    await agent?.dispose();
+  });
+
+  const port = () => Number(new URL(agent.url).port);
+
+  test('at the cap, the connection idle longest is closed to make room, and the new one is served', async () => {
+    for (let i = 0; i < MAX; i++) {
+      const client = await rawClient(port(), KEEP_ALIVE_PROBE);
+      clients.push(client);
+      // Answered and kept open: the connection is now idle between requests.
+      await eventually(() => client.received().includes('{"status":"ok"}'), `keep-alive client ${i} to be answered`, PATIENCE_MS);
+    }
+    const served = await freshRequest(agent.url, '/', 'POST', sendMessage);
+    assert.equal(served.status, 200, served.text);
+    await within(PATIENCE_MS, 'the longest-idle connection to be closed', clients[0]!.closed);
+    assert.equal(clients[1]!.socket.destroyed, false);
+    assert.equal(clients[2]!.socket.destroyed, false);
+    const metrics = await freshRequest(agent.url, '/metrics');
+    assert.match(metrics.text, /a2a_http_idle_connections_closed_total 1\b/);
+    // A connection still open goes on working.
+    clients[1]!.socket.write(KEEP_ALIVE_PROBE);
+    await eventually(() => clients[1]!.received().split('{"status":"ok"}').length === 3, 'the kept connection to answer again', PATIENCE_MS);
+  });
+
+  test('connections that have not sent their first request, or are mid-request, are never closed for room', async () => {
+    for (let i = 0; i < MAX - 1; i++) clients.push(await rawClient(port(), ''));
+    clients.push(await rawClient(port(), HEADERS_THEN_PARTIAL_BODY));
+    const refused = await freshRequest(agent.url, '/', 'POST', sendMessage);
+    assert.equal(refused.status, 503, refused.text);
+    assert.match(refused.text, /MAX_CONNECTIONS/);
+    for (const client of clients) assert.equal(client.socket.destroyed, false);
+    const metrics = await freshRequest(agent.url, '/metrics');
+    assert.match(metrics.text, /a2a_http_idle_connections_closed_total 0\b/);
   });
 });
 

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { ClusterAssertion } from '../../src/auth/cluster-assertion.js';
 import { parseRateLimit, RateLimiter } from '../../src/auth/rate-limit.js';
 import { SkillPermissions } from '../../src/auth/skill-permissions.js';
 import { TrustedNetworks } from '../../src/auth/trusted-proxy.js';
 import { parseXfcc, xfccIdentity } from '../../src/auth/xfcc.js';
 import { ConfigError } from '../../src/config/load.js';
-import { SkillNotAllowedError } from '../../src/model/errors.js';
+import { SkillNotAllowedError, UnauthenticatedError, UnavailableError } from '../../src/model/errors.js';
 
 describe('SKILL_PERMISSIONS', () => {
   const rules = SkillPermissions.parse('cluster-*=kagent:cluster-read; cluster-diagnose=kagent:diagnose,sre; assistant=kagent:llm|vapora; *=kagent:any');
@@ -121,5 +125,39 @@ describe('AUTH_TRUSTED_PROXIES', () => {
     for (const bad of ['10.0.0.0/33', 'localhost', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
       assert.throws(() => TrustedNetworks.parse([bad]), (error: unknown) => error instanceof ConfigError && error.key === 'AUTH_TRUSTED_PROXIES', bad);
     }
+  });
+});
+
+describe('cluster assertion nonces', () => {
+  function assertion(maxNonces?: number): ClusterAssertion {
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-assertion-'));
+    try {
+      writeFileSync(join(dir, 'secret'), 'a-shared-cluster-secret-of-enough-length-0123456789');
+      return ClusterAssertion.fromFile(join(dir, 'secret'), 'AUTH_CLUSTER_SECRET_FILE', maxNonces);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const alice = { tenant: '', principal: 'alice' };
+
+  test('each assertion is accepted once; a fresh one for the same caller is accepted too', () => {
+    const cluster = assertion();
+    const now = 1_000_000;
+    const signed = cluster.sign(alice, 'kagent-0', now);
+    assert.equal(cluster.verify(signed, 'kagent-0', now).principal, 'alice');
+    assert.throws(() => cluster.verify(signed, 'kagent-0', now + 1), UnauthenticatedError);
+    assert.equal(cluster.verify(cluster.sign(alice, 'kagent-0', now), 'kagent-0', now).principal, 'alice');
+  });
+
+  test('expired nonces are forgotten; an expiry too far ahead is refused', () => {
+    const cluster = assertion(2);
+    let now = 1_000_000;
+    cluster.verify(cluster.sign(alice, 'kagent-0', now), 'kagent-0', now);
+    cluster.verify(cluster.sign(alice, 'kagent-0', now), 'kagent-0', now);
+    // Full of live nonces: a retry is asked for rather than a nonce forgotten.
+    assert.throws(() => cluster.verify(cluster.sign(alice, 'kagent-0', now), 'kagent-0', now), UnavailableError);
+    now += 31_000;
+    for (let i = 0; i < 10; i++) cluster.verify(cluster.sign(alice, 'kagent-0', now + i * 31_000), 'kagent-0', now + i * 31_000);
+    assert.throws(() => cluster.verify(cluster.sign(alice, 'kagent-0', now + 120_000), 'kagent-0', now), UnauthenticatedError);
   });
 });
