@@ -27,7 +27,7 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { delegateSkill } from './peers/delegate.js';
+import { delegateSkill } from './skills/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';

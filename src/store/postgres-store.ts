@@ -16,7 +16,7 @@ import type {
 } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
+import { decodePageToken, encodePageToken } from '../model/page-token.js';
 import { MIGRATIONS } from './postgres/migrations.js';
 import { ChangeFeed, quoteIdent } from './postgres/notifications.js';
 import { superseded } from './task-store.js';

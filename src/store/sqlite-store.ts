@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../model/model.js';
 import { TASK_STATES } from '../model/model.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from './full-store.js';
-import { decodePageToken, encodePageToken } from './page-token.js';
+import { decodePageToken, encodePageToken } from '../model/page-token.js';
 import { parseTask, storedBytes } from './stored-json.js';
 import type { StoredJson } from './stored-json.js';
 import { superseded } from './task-store.js';

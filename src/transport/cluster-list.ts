@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../model/errors.js';
 import type { Caller, ListTasksQuery, Task, TaskPage } from '../model/model.js';
 import { decodeTask } from '../protocol/v1/codec.js';
-import { encodePageToken } from '../store/page-token.js';
+import { encodePageToken } from '../model/page-token.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { describe, forwardHeaders } from './owner-routing.js';
 

@@ -10,7 +10,7 @@ import { A2AClientError, TaskNotFoundError } from './errors.js';
 import type { HttpRequest, RawResponse } from './http.js';
 import { header } from './http.js';
 import { parseRetryAfter } from './retry.js';
-import type { SseItem } from './sse.js';
+import type { SseItem } from '../../protocol/sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 
 // The wire side of each operation, per binding and version: the request to
