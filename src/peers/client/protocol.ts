@@ -3,6 +3,7 @@ import type { Message, SendResult, StreamItem, Task, TaskPage, TaskState } from 
 import { TASK_STATES } from '../../model/model.js';
 import { REASON_CODES } from '../../protocol/errors.js';
 import type { Codec, OutgoingSend, ProtocolVersion } from '../../protocol/codec.js';
+import { requestEnvelope } from '../../protocol/jsonrpc.js';
 import type { Operation } from '../../protocol/methods.js';
 import { methodName } from '../../protocol/methods.js';
 import { v03Codec } from '../../protocol/v03/codec.js';
@@ -267,7 +268,7 @@ class JsonRpcProtocol implements Protocol {
         method: 'POST',
         url: this.endpoint.url,
         headers: { ...this.headers, 'content-type': 'application/json', accept, 'a2a-version': this.dialect.codec.version },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+        body: requestEnvelope(id, method, params),
       },
     };
   }
