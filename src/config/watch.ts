@@ -2,6 +2,7 @@ import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { statSync } from 'node:fs';
+import { checkSettingsTogether } from './cross-checks.js';
 import type { Config, RawSettings } from './load.js';
 import type { SettingName } from './schema.js';
 import { SETTINGS } from './schema.js';
@@ -114,6 +115,16 @@ export class ConfigWatcher {
     // Restart-only values keep their start-time value in the running config.
     const merged: Record<string, unknown> = { ...this.current };
     for (const name of live) merged[name] = next[name];
+    try {
+      // What would be in force must pass the rules a start applies.
+      checkSettingsTogether(merged as Config);
+    } catch (error) {
+      for (const name of restartOnly) this.reported.delete(name);
+      const failure = error instanceof Error ? error.message : String(error);
+      if (failure !== this.lastFailure) this.options.onError(error);
+      this.lastFailure = failure;
+      return undefined;
+    }
     this.current = merged as Config;
     const change: ConfigChange = { config: this.current, live, restartOnly };
     this.options.onChange(change);
