@@ -89,3 +89,19 @@ test('the task core and the model know nothing of HTTP', () => {
   }
   assert.deepEqual(offenders, []);
 });
+
+test('every source file ARCHITECTURE.md names exists', () => {
+  const rooms = new Set(layers.filter((room) => !room.endsWith('.ts')));
+  const named = [...architecture.matchAll(/`((?:[\w-]+\/)+[\w.-]+\.ts)`/g)].map((m) => m[1]!);
+  const inSrc = named.filter((path) => rooms.has(path.split('/')[0]!) || path.startsWith('src/') || path.startsWith('tests/'));
+  assert.ok(inSrc.length > 10, `only ${inSrc.length} file names were found in ARCHITECTURE.md`);
+  const missing = inSrc.filter((path) => {
+    const full = path.startsWith('src/') || path.startsWith('tests/') ? join(root, path) : join(srcDir, path);
+    try {
+      return !statSync(full).isFile();
+    } catch {
+      return true;
+    }
+  });
+  assert.deepEqual(missing, [], 'ARCHITECTURE.md names files that are not there');
+});
