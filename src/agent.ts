@@ -8,6 +8,7 @@ import type { PodIdentity } from './cluster/identity.js';
 import { withoutTrailingSlashes } from './model/text.js';
 import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
+import { checkSettingsTogether } from './config/cross-checks.js';
 import { StoreFullError } from './model/errors.js';
 import type { Caller, Message } from './model/model.js';
 import { CardSigner } from './auth/card-signer.js';
@@ -31,7 +32,7 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { delegateSkill } from './peers/delegate.js';
+import { delegateSkill } from './skills/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
@@ -104,22 +105,11 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
 }
 
 async function start(initial: Config, source: ConfigSource | undefined, undo: (() => unknown)[]): Promise<RunningAgent> {
-  if (initial.READY_REQUIRES_VAPORA && initial.VAPORA_URL === undefined) {
-    throw new ConfigError('READY_REQUIRES_VAPORA', 'settings', 'is true but VAPORA_URL is not set');
-  }
-  if (initial.A2A_REPLICAS !== undefined && initial.A2A_POD_URL_TEMPLATE === undefined && initial.POD_NAMESPACE === undefined) {
-    throw new ConfigError('A2A_REPLICAS', 'settings', 'outside Kubernetes it needs A2A_POD_URL_TEMPLATE to know where the replicas are');
-  }
-  if (initial.HEADERS_TIMEOUT > initial.REQUEST_TIMEOUT) {
-    throw new ConfigError('HEADERS_TIMEOUT', 'settings', `(${initial.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${initial.REQUEST_TIMEOUT} ms): the headers are part of the request`);
-  }
+  checkSettingsTogether(initial);
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
-  if (config.AUTH_MODE !== 'none' && config.STORE === 'sqlite' && provisional.podUrlTemplate !== undefined && config.A2A_REPLICAS !== 1 && config.AUTH_CLUSTER_SECRET_FILE === undefined) {
-    throw new ConfigError('AUTH_CLUSTER_SECRET_FILE', 'settings', `AUTH_MODE=${config.AUTH_MODE} with per-pod stores needs a secret the replicas share, to relay a caller to the pod that owns its task`);
-  }
   const metrics = new Metrics();
   const auth = createCallerAuth(config, logger, provisional.pod);
   if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
@@ -526,8 +516,8 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
       throw error;
     }
   }
-  if (config.LLM_URL !== undefined) {
-    if (config.LLM_MODEL === undefined) throw new ConfigError('LLM_MODEL', 'settings', 'is required when LLM_URL is set: the assistant needs a model name');
+  // checkSettingsTogether refused a URL without a model.
+  if (config.LLM_URL !== undefined && config.LLM_MODEL !== undefined) {
     const tools = skills.filter((skill) => ASSISTANT_TOOL_SKILLS.includes(skill.descriptor.id)).map((skill) => skillAsTool(skill, runSubTask));
     skills.push(
       assistantSkill({
@@ -617,10 +607,8 @@ function createStore(config: Config, pod: string, logger: Logger, onFull: () => 
 /** DATABASE_URL, or the contents of DATABASE_URL_FILE (a mounted Secret). */
 function databaseUrl(config: Config): string {
   if (config.DATABASE_URL !== undefined) return config.DATABASE_URL;
-  if (config.DATABASE_URL_FILE === undefined) {
-    throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
-  }
-  return secretFile('DATABASE_URL_FILE', config.DATABASE_URL_FILE);
+  // checkSettingsTogether refused STORE=postgres with neither.
+  return secretFile('DATABASE_URL_FILE', config.DATABASE_URL_FILE ?? '');
 }
 
 function identityInput(config: Config) {

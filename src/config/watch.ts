@@ -1,3 +1,4 @@
+import { checkSettingsTogether } from './cross-checks.js';
 import type { Config, RawSettings } from './load.js';
 import { watchMountedPath } from './mounted-path.js';
 import type { MountedPathWatch } from './mounted-path.js';
@@ -103,6 +104,16 @@ export class ConfigWatcher {
     // Restart-only values keep their start-time value in the running config.
     const merged: Record<string, unknown> = { ...this.current };
     for (const name of live) merged[name] = next[name];
+    try {
+      // What would be in force must pass the rules a start applies.
+      checkSettingsTogether(merged as Config);
+    } catch (error) {
+      for (const name of restartOnly) this.reported.delete(name);
+      const failure = error instanceof Error ? error.message : String(error);
+      if (failure !== this.lastFailure) this.options.onError(error);
+      this.lastFailure = failure;
+      return undefined;
+    }
     this.current = merged as Config;
     const change: ConfigChange = { config: this.current, live, restartOnly };
     this.options.onChange(change);

@@ -22,7 +22,7 @@ import type {
 } from '../model/model.js';
 import type { Skill } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
-import { encodePageToken } from '../store/page-token.js';
+import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
 import { KeyedSlots } from './keyed-slots.js';

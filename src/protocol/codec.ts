@@ -1,4 +1,4 @@
-import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, SendResult } from '../model/model.js';
+import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, TaskState, SendResult } from '../model/model.js';
 
 export type ProtocolVersion = '1.0' | '0.3';
 
@@ -9,15 +9,20 @@ export interface SendRequest {
   acceptedOutputModes?: string[];
 }
 
+/** A send as a client writes it: a setting left out is the server's default. */
+export type OutgoingSend = Omit<SendRequest, 'returnImmediately'> & { returnImmediately?: boolean };
+
 export interface TaskQuery {
   id: string;
   historyLength?: number;
 }
 
 /**
- * One protocol version's wire shapes. Decoders validate and keep only the
- * fields the model knows (unknown fields are dropped, never stored or echoed);
- * encoders write the model in that version's shape.
+ * One protocol version's wire shapes, for both sides of a call. Decoders
+ * validate and keep only the fields the model knows (unknown fields are
+ * dropped, never stored or echoed), naming the path of what is wrong; encoders
+ * write the model in that version's shape. The server decodes requests and
+ * encodes answers; our A2A client encodes requests and decodes answers.
  */
 export interface Codec {
   readonly version: ProtocolVersion;
@@ -26,12 +31,20 @@ export interface Codec {
   encodeSendResult(result: SendResult): unknown;
   encodeTask(task: Task): unknown;
   encodeStreamItem(item: StreamItem): unknown;
+  /** The params of a send (unary or streaming). */
+  encodeSend(request: OutgoingSend): Record<string, unknown>;
+  decodeTask(value: unknown, path: string): Task;
+  /** A send's answer or one stream event. */
+  decodeStreamItem(value: unknown, path: string): StreamItem;
 }
 
 /** Task listing exists from A2A 1.0 on. */
 export interface ListingCodec extends Codec {
   decodeListTasks(params: unknown): ListTasksQuery;
   encodeTaskPage(page: TaskPage, includeArtifacts: boolean): unknown;
+  /** A listing's state filter as the wire names it. */
+  encodeTaskState(state: TaskState): string;
+  decodeTaskPage(value: unknown, path: string): TaskPage;
 }
 
 export const DEFAULT_PAGE_SIZE = 50;

@@ -45,6 +45,10 @@ export function salvageId(body: string): JsonRpcId {
   return null;
 }
 
+export function requestEnvelope(id: JsonRpcId, method: string, params: unknown): string {
+  return JSON.stringify({ jsonrpc: '2.0', id, method, params });
+}
+
 export function resultEnvelope(id: JsonRpcId, result: unknown): string {
   return JSON.stringify({ jsonrpc: '2.0', id, result });
 }

@@ -50,6 +50,12 @@ const TABLES: Readonly<Record<ProtocolVersion, { methods: ReadonlyMap<string, Op
   '0.3': { methods: V03_METHODS, codec: v03Codec },
 };
 
+/** The method name a version gives an operation (undefined: that version lacks it, as 0.3 lacks ListTasks). */
+export function methodName(version: ProtocolVersion, operation: Operation): string | undefined {
+  for (const [name, op] of TABLES[version].methods) if (op === operation) return name;
+  return undefined;
+}
+
 export interface ResolvedMethod {
   version: ProtocolVersion;
   operation: Operation;

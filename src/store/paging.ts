@@ -1,4 +1,4 @@
-import { encodePageToken } from './page-token.js';
+import { encodePageToken } from '../model/page-token.js';
 
 // Both stores read one row more than a page holds: whether it came back tells
 // whether another page follows, without counting.

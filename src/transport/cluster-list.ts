@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { UnavailableError } from '../model/errors.js';
 import type { Caller, ListTasksQuery, Task, TaskPage } from '../model/model.js';
-import { decodeTask } from '../protocol/v1/codec.js';
-import { encodePageToken } from '../store/page-token.js';
+import { requestEnvelope } from '../protocol/jsonrpc.js';
+import { methodName } from '../protocol/methods.js';
+import { v1Codec } from '../protocol/v1/codec.js';
+import { encodePageToken } from '../model/page-token.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { describe, forwardHeaders } from './owner-routing.js';
 
@@ -79,15 +81,18 @@ function newestFirst(a: Task, b: Task): number {
   return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
 }
 
+const LIST_TASKS = methodName('1.0', 'list')!;
+
+/** One replica's own page, asked over the pod client so the pod deadlines and the caller's assertion apply. */
 async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller): Promise<TaskPage> {
   const answer = await routing.client.post(
     `${routing.urlOf(pod)}/`,
     { ...forwardHeaders(req, routing, caller, pod), 'a2a-version': '1.0', accept: 'application/json' },
-    JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'ListTasks', params: rawParams ?? {} }),
+    requestEnvelope(randomUUID(), LIST_TASKS, rawParams ?? {}),
     'prompt',
   );
   const text = await answer.text();
-  let body: { result?: { tasks?: unknown[]; nextPageToken?: unknown; totalSize?: unknown }; error?: { message?: unknown } };
+  let body: { result?: unknown; error?: { message?: unknown } };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
@@ -95,12 +100,7 @@ async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: st
   }
   if (body.result === undefined) throw new Error(`it answered: ${String(body.error?.message ?? 'no result')}`);
   try {
-    return {
-      tasks: (body.result.tasks ?? []).map((task, i) => decodeTask(task, `result.tasks[${i}]`)),
-      nextPageToken: typeof body.result.nextPageToken === 'string' ? body.result.nextPageToken : '',
-      pageSize: 0,
-      totalSize: typeof body.result.totalSize === 'number' ? body.result.totalSize : 0,
-    };
+    return v1Codec.decodeTaskPage(body.result, 'result');
   } catch (error) {
     throw new Error(`its answer is malformed: ${describe(error)}`);
   }

@@ -18,6 +18,7 @@ import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
+import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
   service: TaskService;
@@ -99,8 +100,8 @@ export class JsonRpcHandler {
     if (res.headersSent) {
       // A stream already started: end it with the error as its last event. Any other answer
       // cannot be mended once begun (an SSE frame in a JSON body is not JSON-RPC): cut it.
-      const stream = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
-      if (stream && !res.destroyed) res.end(`data: ${errorEnvelope(id, jsonRpcError(wire))}\n\n`);
+      const stream = isEventStream(String(res.getHeader('content-type') ?? ''));
+      if (stream && !res.destroyed) res.end(encodeSseEvent(errorEnvelope(id, jsonRpcError(wire))));
       else res.destroy();
       return;
     }

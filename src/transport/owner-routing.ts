@@ -4,6 +4,7 @@ import { ownerOf } from '../core/task-id.js';
 import { OwnerUnavailableError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import type { Operation } from '../protocol/methods.js';
+import { isEventStream } from '../protocol/sse.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
 
@@ -128,7 +129,7 @@ export async function forwardToOwner(
       const value = upstream.header(name);
       if (value !== undefined) headers[name] = value;
     }
-    const isStream = (headers['content-type'] ?? '').startsWith('text/event-stream');
+    const isStream = isEventStream(headers['content-type']);
     // Set one by one so that an error after this point can tell a stream (end it with an error event) from a JSON answer.
     for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     res.writeHead(upstream.status);

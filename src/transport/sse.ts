@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { TaskStream } from '../core/task-stream.js';
 import { isLast } from '../core/task-stream.js';
 import type { StreamItem } from '../model/model.js';
+import { SSE_HEADERS, SSE_HEARTBEAT, encodeSseEvent } from '../protocol/sse.js';
 
 export interface SseOptions {
   heartbeatMs: number;
@@ -9,14 +10,6 @@ export interface SseOptions {
   frame: (item: StreamItem) => string;
   onOverflow: () => void;
 }
-
-export const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
-  // Proxies such as nginx buffer responses unless told not to.
-  'x-accel-buffering': 'no',
-} as const;
 
 /**
  * Writes a task stream as server-sent events until it ends, the client goes
@@ -32,17 +25,17 @@ export async function writeSse(res: ServerResponse, stream: TaskStream, options:
   const onClientGone = () => stream.close();
   res.on('close', onClientGone);
   const heartbeat = setInterval(() => {
-    if (!res.writableNeedDrain) res.write(': keep-alive\n\n');
+    if (!res.writableNeedDrain) res.write(SSE_HEARTBEAT);
   }, options.heartbeatMs);
   try {
     for await (const item of stream) {
       if (res.destroyed) break;
       if (isLast(item)) {
         // The last frame and the end of the response in one write.
-        res.end(`data: ${options.frame(item)}\n\n`);
+        res.end(encodeSseEvent(options.frame(item)));
         break;
       }
-      if (!res.write(`data: ${options.frame(item)}\n\n`)) {
+      if (!res.write(encodeSseEvent(options.frame(item)))) {
         await Promise.race([new Promise((resolve) => res.once('drain', resolve)), ended]);
       }
     }

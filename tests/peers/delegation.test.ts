@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { choosePeer, delegationTarget } from '../../src/peers/delegate.js';
+import { choosePeer, delegationTarget } from '../../src/skills/delegate.js';
 import type { PeerStatus } from '../../src/peers/discovery.js';
 import { replyJson, rpcResult, startScriptedServer } from '../client/servers.js';
 import type { ScriptedServer } from '../client/servers.js';

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Artifact } from '../../src/model/model.js';
-import { decodePageToken } from '../../src/store/page-token.js';
+import { decodePageToken } from '../../src/model/page-token.js';
 import { nextPageToken, takeWithin } from '../../src/store/paging.js';
 import { keyedHistory, mergedArtifact, stateCounts } from '../../src/store/rows.js';
 import { refuseNewerSchema } from '../../src/store/schema-version.js';

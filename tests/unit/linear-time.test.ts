@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { trimEndChars, trimStartChars, withoutTrailingSlashes } from '../../src/model/text.js';
 import { base64 } from '../../src/protocol/read.js';
-import { SseParser } from '../../src/peers/client/sse.js';
+import { SseParser } from '../../src/protocol/sse.js';
 import { parseText, resolveRequest } from '../../src/skills/cluster/request.js';
 import { findDeepNesting } from '../../src/skills/manifest-review/nesting.js';
 import { textMeansManifests } from '../../src/skills/manifest-review/parse.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodePageToken, encodePageToken } from '../../src/store/page-token.js';
+import { decodePageToken, encodePageToken } from '../../src/model/page-token.js';
 import { assertInvalidParams } from './helpers.js';
 
 const b64url = (text: string) => Buffer.from(text).toString('base64url');

@@ -1,3 +1,4 @@
+import type { ProtocolVersion } from '../../protocol/codec.js';
 import { A2AClientError } from './errors.js';
 
 // Reading an agent card: which interfaces (binding, protocol version, URL) it
@@ -5,7 +6,7 @@ import { A2AClientError } from './errors.js';
 // `preferredTransport`, `additionalInterfaces`, `protocolVersion`), and which
 // of them this client speaks.
 
-export type ProtocolVersion = '1.0' | '0.3';
+export type { ProtocolVersion };
 export type Binding = 'JSONRPC' | 'HTTP+JSON';
 
 /** One interface a card declares, normalized. */

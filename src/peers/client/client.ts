@@ -12,7 +12,7 @@ import type { ListTasksParams, Protocol, SendParams, StreamOp, UnaryOp } from '.
 import { protocolFor } from './protocol.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
-import { readSse } from './sse.js';
+import { isEventStream, readSse } from '../../protocol/sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
@@ -231,8 +231,7 @@ export class A2AClient {
         const attempt = new AttemptScope(scope, call.timeoutMs ?? this.options.timeoutMs ?? DEFAULTS.timeoutMs);
         try {
           const res = await sendRequest(op.request, this.dispatcher, attempt);
-          const type = header(res.headers, 'content-type') ?? '';
-          if (res.status < 200 || res.status > 299 || !type.toLowerCase().startsWith('text/event-stream')) {
+          if (res.status < 200 || res.status > 299 || !isEventStream(header(res.headers, 'content-type'))) {
             op.refuse(await readBody(res, op.request.url, attempt, this.options.maxResponseBytes ?? DEFAULTS.maxResponseBytes));
           }
           attempt.stopCallTimer();

@@ -30,8 +30,8 @@ export type { ClientErrorDetails, ClientErrorKind, TimeoutLimit } from './errors
 export { DEFAULT_RETRY, NO_RETRY, backoffDelay, isRetryable, parseRetryAfter } from './retry.js';
 export type { RetryEvent, RetryPolicy } from './retry.js';
 export type { ListTasksParams, SendParams } from './protocol.js';
-export { SseParser, readSse } from './sse.js';
-export type { SseItem } from './sse.js';
+export { SseParser, readSse } from '../../protocol/sse.js';
+export type { SseItem } from '../../protocol/sse.js';
 export { sharedDispatcher } from './http.js';
 export { userText } from './messages.js';
 export type { UserTextOptions } from './messages.js';

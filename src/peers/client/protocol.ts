@@ -2,15 +2,19 @@ import { DomainError } from '../../model/errors.js';
 import type { Message, SendResult, StreamItem, Task, TaskPage, TaskState } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
 import { wireCodes } from '../../protocol/errors.js';
-import * as v03 from '../../protocol/v03/codec.js';
-import * as v1 from '../../protocol/v1/codec.js';
+import type { Codec, OutgoingSend, ProtocolVersion } from '../../protocol/codec.js';
+import { requestEnvelope } from '../../protocol/jsonrpc.js';
+import type { Operation } from '../../protocol/methods.js';
+import { methodName } from '../../protocol/methods.js';
+import { v03Codec } from '../../protocol/v03/codec.js';
+import { v1Codec } from '../../protocol/v1/codec.js';
 import type { Endpoint } from './card.js';
 import type { ClientErrorDetails } from './errors.js';
 import { A2AClientError, TaskNotFoundError } from './errors.js';
 import type { HttpRequest, RawResponse } from './http.js';
 import { header } from './http.js';
 import { parseRetryAfter } from './retry.js';
-import type { SseItem } from './sse.js';
+import type { SseItem } from '../../protocol/sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 
 // The wire side of each operation, per binding and version: the request to
@@ -166,22 +170,11 @@ const STATE_NAMES: ReadonlySet<string> = new Set(TASK_STATES);
 function statusFilter(params: ListTasksParams): string | undefined {
   const state = params.state ?? params.status;
   if (state === undefined || state === '') return undefined;
-  if (STATE_NAMES.has(state)) return `TASK_STATE_${state.toUpperCase().replace(/-/g, '_')}`;
-  return state;
+  return STATE_NAMES.has(state) ? v1Codec.encodeTaskState(state as TaskState) : state;
 }
 
 function taskPage(value: unknown, url: string): TaskPage {
-  return decoded(url, () => {
-    if (!isObject(value)) throw invalid(url, 'the task list is not an object');
-    const tasks = value.tasks == null ? [] : value.tasks;
-    if (!Array.isArray(tasks)) throw invalid(url, 'tasks is not an array');
-    return {
-      tasks: tasks.map((t, i) => v1.decodeTask(t, `result.tasks[${i}]`)),
-      nextPageToken: typeof value.nextPageToken === 'string' ? value.nextPageToken : '',
-      pageSize: typeof value.pageSize === 'number' ? value.pageSize : tasks.length,
-      totalSize: typeof value.totalSize === 'number' ? value.totalSize : tasks.length,
-    };
-  });
+  return decoded(url, () => v1Codec.decodeTaskPage(value, 'result'));
 }
 
 function timestamp(value: string | Date): string {
@@ -190,42 +183,32 @@ function timestamp(value: string | Date): string {
 
 // ---- JSON-RPC (1.0 and 0.3) -------------------------------------------------
 
-interface JsonRpcDialect {
-  version: '1.0' | '0.3';
-  methods: Record<'send' | 'stream' | 'get' | 'cancel' | 'subscribe', string>;
-  sendParams(message: Message, params: SendParams): Record<string, unknown>;
-  item(value: unknown, path: string): StreamItem;
-  task(value: unknown, path: string): Task;
+/** One version's method names for the client's operations, from the server's own table. */
+function methodsOf(version: ProtocolVersion): Record<'send' | 'stream' | 'get' | 'cancel' | 'subscribe', string> {
+  const name = (operation: Operation): string => {
+    const found = methodName(version, operation);
+    if (found === undefined) throw new Error(`A2A ${version} has no method for ${operation}`);
+    return found;
+  };
+  return { send: name('send'), stream: name('stream'), get: name('get'), cancel: name('cancel'), subscribe: name('subscribe') };
 }
 
-const V1: JsonRpcDialect = {
-  version: '1.0',
-  methods: { send: 'SendMessage', stream: 'SendStreamingMessage', get: 'GetTask', cancel: 'CancelTask', subscribe: 'SubscribeToTask' },
-  sendParams(message, params) {
-    const configuration: Record<string, unknown> = {};
-    if (params.returnImmediately) configuration.returnImmediately = true;
-    if (params.historyLength !== undefined) configuration.historyLength = params.historyLength;
-    if (params.acceptedOutputModes !== undefined) configuration.acceptedOutputModes = params.acceptedOutputModes;
-    return { message: v1.encodeMessage(message), ...(Object.keys(configuration).length > 0 ? { configuration } : {}) };
-  },
-  item: v1.decodeStreamItem,
-  task: v1.decodeTask,
-};
+interface JsonRpcDialect {
+  codec: Codec;
+  methods: ReturnType<typeof methodsOf>;
+}
 
-const V03: JsonRpcDialect = {
-  version: '0.3',
-  methods: { send: 'message/send', stream: 'message/stream', get: 'tasks/get', cancel: 'tasks/cancel', subscribe: 'tasks/resubscribe' },
-  sendParams(message, params) {
-    const configuration: Record<string, unknown> = {};
-    // 0.3 says it the other way round: blocking, true unless told otherwise.
-    if (params.returnImmediately !== undefined) configuration.blocking = !params.returnImmediately;
-    if (params.historyLength !== undefined) configuration.historyLength = params.historyLength;
-    if (params.acceptedOutputModes !== undefined) configuration.acceptedOutputModes = params.acceptedOutputModes;
-    return { message: v03.encodeMessage(message), ...(Object.keys(configuration).length > 0 ? { configuration } : {}) };
-  },
-  item: v03.decodeStreamItem,
-  task: v03.decodeTask,
-};
+const V1: JsonRpcDialect = { codec: v1Codec, methods: methodsOf('1.0') };
+const V03: JsonRpcDialect = { codec: v03Codec, methods: methodsOf('0.3') };
+const LIST_TASKS = methodName('1.0', 'list')!;
+
+function outgoingSend(message: Message, params: SendParams): OutgoingSend {
+  const send: OutgoingSend = { message };
+  if (params.returnImmediately !== undefined) send.returnImmediately = params.returnImmediately;
+  if (params.historyLength !== undefined) send.historyLength = params.historyLength;
+  if (params.acceptedOutputModes !== undefined) send.acceptedOutputModes = params.acceptedOutputModes;
+  return send;
+}
 
 let nextId = 1;
 
@@ -237,27 +220,27 @@ class JsonRpcProtocol implements Protocol {
   ) {}
 
   send(message: Message, params: SendParams): UnaryOp<SendResult> {
-    return this.unary(this.dialect.methods.send, this.dialect.sendParams(message, params), message.taskId, (result, url) =>
-      sendResult(decoded(url, () => this.dialect.item(result, 'result')), url),
+    return this.unary(this.dialect.methods.send, this.dialect.codec.encodeSend(outgoingSend(message, params)), message.taskId, (result, url) =>
+      sendResult(decoded(url, () => this.dialect.codec.decodeStreamItem(result, 'result')), url),
     );
   }
 
   stream(message: Message, params: SendParams): StreamOp {
     const { returnImmediately: _ignored, ...rest } = params;
-    return this.streaming(this.dialect.methods.stream, this.dialect.sendParams(message, rest), message.taskId);
+    return this.streaming(this.dialect.methods.stream, this.dialect.codec.encodeSend(outgoingSend(message, rest)), message.taskId);
   }
 
   get(id: string, historyLength?: number): UnaryOp<Task> {
     const params = historyLength === undefined ? { id } : { id, historyLength };
-    return this.unary(this.dialect.methods.get, params, id, (result, url) => decoded(url, () => this.dialect.task(result, 'result')));
+    return this.unary(this.dialect.methods.get, params, id, (result, url) => decoded(url, () => this.dialect.codec.decodeTask(result, 'result')));
   }
 
   cancel(id: string): UnaryOp<Task> {
-    return this.unary(this.dialect.methods.cancel, { id }, id, (result, url) => decoded(url, () => this.dialect.task(result, 'result')));
+    return this.unary(this.dialect.methods.cancel, { id }, id, (result, url) => decoded(url, () => this.dialect.codec.decodeTask(result, 'result')));
   }
 
   list(params: ListTasksParams): UnaryOp<TaskPage> {
-    if (this.dialect.version === '0.3') {
+    if (this.dialect.codec.version === '0.3') {
       throw new A2AClientError('unsupported', `${this.endpoint.url} speaks A2A 0.3, which has no ListTasks`, { url: this.endpoint.url });
     }
     const wire: Record<string, unknown> = {};
@@ -269,7 +252,7 @@ class JsonRpcProtocol implements Protocol {
     if (params.historyLength !== undefined) wire.historyLength = params.historyLength;
     if (params.statusTimestampAfter !== undefined) wire.statusTimestampAfter = timestamp(params.statusTimestampAfter);
     if (params.includeArtifacts !== undefined) wire.includeArtifacts = params.includeArtifacts;
-    return this.unary('ListTasks', wire, undefined, (result, url) => taskPage(result, url));
+    return this.unary(LIST_TASKS, wire, undefined, (result, url) => taskPage(result, url));
   }
 
   subscribe(id: string): StreamOp {
@@ -284,8 +267,8 @@ class JsonRpcProtocol implements Protocol {
       request: {
         method: 'POST',
         url: this.endpoint.url,
-        headers: { ...this.headers, 'content-type': 'application/json', accept, 'a2a-version': this.dialect.version },
-        body: JSON.stringify({ jsonrpc: '2.0', id, method, params }),
+        headers: { ...this.headers, 'content-type': 'application/json', accept, 'a2a-version': this.dialect.codec.version },
+        body: requestEnvelope(id, method, params),
       },
     };
   }
@@ -322,7 +305,7 @@ class JsonRpcProtocol implements Protocol {
       item: (event, url) => {
         const body = parseJson(event.data);
         if (body === undefined) throw invalid(url, `${method} sent an event that is not JSON`);
-        return decoded(url, () => this.dialect.item(this.result(body, undefined, url, id, taskId), 'result'));
+        return decoded(url, () => this.dialect.codec.decodeStreamItem(this.result(body, undefined, url, id, taskId), 'result'));
       },
     };
   }
@@ -337,23 +320,23 @@ class RestProtocol implements Protocol {
   ) {}
 
   send(message: Message, params: SendParams): UnaryOp<SendResult> {
-    return this.unary('POST', '/message:send', V1.sendParams(message, params), message.taskId, (body, url) =>
-      sendResult(decoded(url, () => v1.decodeStreamItem(body, 'response')), url),
+    return this.unary('POST', '/message:send', v1Codec.encodeSend(outgoingSend(message, params)), message.taskId, (body, url) =>
+      sendResult(decoded(url, () => v1Codec.decodeStreamItem(body, 'response')), url),
     );
   }
 
   stream(message: Message, params: SendParams): StreamOp {
     const { returnImmediately: _ignored, ...rest } = params;
-    return this.streaming('/message:stream', V1.sendParams(message, rest), message.taskId);
+    return this.streaming('/message:stream', v1Codec.encodeSend(outgoingSend(message, rest)), message.taskId);
   }
 
   get(id: string, historyLength?: number): UnaryOp<Task> {
     const query = historyLength === undefined ? '' : `?historyLength=${historyLength}`;
-    return this.unary('GET', `/tasks/${encodeURIComponent(id)}${query}`, undefined, id, (body, url) => decoded(url, () => v1.decodeTask(body, 'response')));
+    return this.unary('GET', `/tasks/${encodeURIComponent(id)}${query}`, undefined, id, (body, url) => decoded(url, () => v1Codec.decodeTask(body, 'response')));
   }
 
   cancel(id: string): UnaryOp<Task> {
-    return this.unary('POST', `/tasks/${encodeURIComponent(id)}:cancel`, {}, id, (body, url) => decoded(url, () => v1.decodeTask(body, 'response')));
+    return this.unary('POST', `/tasks/${encodeURIComponent(id)}:cancel`, {}, id, (body, url) => decoded(url, () => v1Codec.decodeTask(body, 'response')));
   }
 
   list(params: ListTasksParams): UnaryOp<TaskPage> {
@@ -426,7 +409,7 @@ class RestProtocol implements Protocol {
         const error = this.failure(undefined, parsed, url, taskId);
         if (error !== undefined) throw error;
         if (event.event === 'error') throw invalid(url, `${path} sent an error event without an error: ${event.data.slice(0, 200)}`);
-        return decoded(url, () => v1.decodeStreamItem(parsed, 'event'));
+        return decoded(url, () => v1Codec.decodeStreamItem(parsed, 'event'));
       },
     };
   }

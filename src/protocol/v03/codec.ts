@@ -3,7 +3,7 @@ import { endsStream } from '../../model/lifecycle.js';
 import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
 import { readArtifact, readMessageExtras } from '../shared-fields.js';
-import type { Codec, SendRequest, TaskQuery } from '../codec.js';
+import type { Codec, OutgoingSend, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import {
   array,
@@ -264,8 +264,22 @@ function encodeStreamItem(item: StreamItem): Obj {
   }
 }
 
+// ---- the client's side: requests out, answers in ---------------------------
+
+function encodeSend(request: OutgoingSend): Obj {
+  const configuration: Obj = {};
+  // 0.3 says it the other way round: blocking, true unless told otherwise.
+  if (request.returnImmediately !== undefined) configuration.blocking = !request.returnImmediately;
+  if (request.historyLength !== undefined) configuration.historyLength = request.historyLength;
+  if (request.acceptedOutputModes !== undefined) configuration.acceptedOutputModes = request.acceptedOutputModes;
+  return { message: encodeMessage(request.message), ...(Object.keys(configuration).length > 0 ? { configuration } : {}) };
+}
+
 export const v03Codec: Codec = {
   version: '0.3',
+  encodeSend,
+  decodeTask,
+  decodeStreamItem,
   decodeSend,
   decodeTaskQuery,
   encodeSendResult: (result: SendResult) => (result.kind === 'message' ? encodeMessage(result.message) : encodeTask(result.task)),

@@ -2,7 +2,7 @@ import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
 import type { Artifact, ListTasksQuery, Message, Part, Role, StreamItem, Task, TaskPage, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import { readArtifact, readMessageExtras } from '../shared-fields.js';
-import type { ListingCodec, SendRequest, TaskQuery } from '../codec.js';
+import type { ListingCodec, OutgoingSend, SendRequest, TaskQuery } from '../codec.js';
 import { DEFAULT_PAGE_SIZE, MAX_HISTORY_LENGTH, MAX_PAGE_SIZE } from '../codec.js';
 import {
   array,
@@ -278,8 +278,35 @@ function encodeStreamItem(item: StreamItem): Obj {
   }
 }
 
+// ---- the client's side: requests out, answers in ---------------------------
+
+function encodeSend(request: OutgoingSend): Obj {
+  const configuration: Obj = {};
+  if (request.returnImmediately === true) configuration.returnImmediately = true;
+  if (request.historyLength !== undefined) configuration.historyLength = request.historyLength;
+  if (request.acceptedOutputModes !== undefined) configuration.acceptedOutputModes = request.acceptedOutputModes;
+  return { message: encodeMessage(request.message), ...(Object.keys(configuration).length > 0 ? { configuration } : {}) };
+}
+
+/** A ListTasksResponse; a peer that leaves out empty fields is read as sending their defaults. */
+function decodeTaskPage(value: unknown, path: string): TaskPage {
+  const o = protoObject(value, path);
+  const tasks = o.tasks == null ? [] : array(o.tasks, `${path}.tasks`).map((t, i) => decodeTask(t, `${path}.tasks[${i}]`));
+  return {
+    tasks,
+    nextPageToken: optionalString(o.nextPageToken, `${path}.nextPageToken`) ?? '',
+    pageSize: typeof o.pageSize === 'number' ? o.pageSize : tasks.length,
+    totalSize: typeof o.totalSize === 'number' ? o.totalSize : tasks.length,
+  };
+}
+
 export const v1Codec: ListingCodec = {
   version: '1.0',
+  encodeSend,
+  decodeTask,
+  decodeStreamItem,
+  encodeTaskState: (state: TaskState) => STATE_TO_WIRE[state],
+  decodeTaskPage,
   decodeSend,
   decodeTaskQuery,
   decodeListTasks,

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { SseParser } from '../../peers/client/sse.js';
+import { SseParser } from '../../protocol/sse.js';
 import type { JsonObject } from '../../model/model.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 import { redactCredentials } from '../../observability/redact.js';

@@ -13,7 +13,7 @@ import type {
   VersionedEvent,
 } from '../../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
-import { decodePageToken } from '../page-token.js';
+import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
 import type { HeadRow, InterruptedRow, TaskRow } from '../rows.js';

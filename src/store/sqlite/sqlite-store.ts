@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../../model/model.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
-import { decodePageToken } from '../page-token.js';
+import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts, storedBytes } from '../rows.js';
 import type { InterruptedRow, StoredJson, TaskRow } from '../rows.js';

@@ -1,7 +1,33 @@
-// A server-sent events reader (WHATWG "event stream interpretation"): lines end
-// in LF, CRLF or CR, and any of them may be split across network chunks;
-// `data:` lines accumulate until a blank line dispatches the event; lines that
-// start with ":" are comments, which servers send as heartbeats.
+// Server-sent events, the framing every A2A stream uses: how the server writes
+// an event, and how a client reads them back (WHATWG "event stream
+// interpretation"). Both sides live here so the writer and the readers (our A2A
+// client, the assistant's model stream) agree on one format.
+//
+// Reading: lines end in LF, CRLF or CR, and any of them may be split across
+// network chunks; `data:` lines accumulate until a blank line dispatches the
+// event; lines that start with ":" are comments, which servers send as heartbeats.
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+  // Proxies such as nginx buffer responses unless told not to.
+  'x-accel-buffering': 'no',
+} as const;
+
+/** Whether a Content-Type header names an event stream. */
+export function isEventStream(contentType: string | undefined): boolean {
+  return (contentType ?? '').toLowerCase().startsWith('text/event-stream');
+}
+
+/** A comment line: keeps idle connections (and the proxies between) from timing out. */
+export const SSE_HEARTBEAT = ': keep-alive\n\n';
+
+/** One event as written on the wire; a line break in `data` starts another `data:` line, as readers expect. */
+export function encodeSseEvent(data: string): string {
+  if (!/[\r\n]/.test(data)) return `data: ${data}\n\n`;
+  return `${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
+}
 
 export type SseItem =
   | { type: 'event'; event: string; data: string; id?: string }

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
-import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
-import { A2AClient, A2AClientError } from './client/index.js';
-import type { TrustedCardKey } from './client/index.js';
-import type { PeerStatus } from './discovery.js';
-import { EgressRefusedError } from './egress/index.js';
-import type { EgressGuard } from './egress/index.js';
+import type { AgentReply, Skill, SkillContext } from './skill.js';
+import { A2AClient, A2AClientError } from '../peers/client/index.js';
+import type { TrustedCardKey } from '../peers/client/index.js';
+import type { PeerStatus } from '../peers/discovery.js';
+import { EgressRefusedError } from '../peers/egress/index.js';
+import type { EgressGuard } from '../peers/egress/index.js';
 import { withoutTrailingSlashes } from '../model/text.js';
 import { redactCredentials } from '../observability/redact.js';
 
