@@ -10,7 +10,7 @@ import type { Config, RawSettings } from './config/load.js';
 import { ConfigError } from './config/load.js';
 import { checkSettingsTogether } from './config/cross-checks.js';
 import { StoreFullError } from './model/errors.js';
-import type { Caller, Message } from './model/model.js';
+import type { Caller } from './model/model.js';
 import { CardSigner } from './auth/card-signer.js';
 import { PeerCardKeys } from './auth/peer-card-keys.js';
 import { createCallerAuth } from './auth/setup.js';
@@ -37,8 +37,7 @@ import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
-import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
-import type { RunSkill } from './skills/assistant/index.js';
+import { assistantSkill, skillAsTool } from './skills/assistant/index.js';
 import { clusterSkillFor } from './skills/cluster/routing.js';
 import { echoSkill } from './skills/echo.js';
 import { helpSkill } from './skills/help.js';
@@ -155,8 +154,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
-  let runSubTask: RunSkill | undefined;
-  const skills = await buildSkills(config, delegate, (id, message, signal) => runSubTask!(id, message, signal), auth.permissions, logger);
+  const skills = await buildSkills(config, delegate, auth.permissions, logger);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -217,13 +215,6 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
           },
           onError: (error) => logger.warn({ err: error }, 'lease upkeep failed'),
         });
-  // A skill's sub-tasks (the assistant's tool calls) run as the caller of the task that started them.
-  runSubTask = runSkillVia(service, (message: Message): Caller => {
-    const parent = message.referenceTaskIds?.[0];
-    const caller = parent === undefined ? undefined : service.callerOf(parent);
-    if (caller === undefined) throw new Error('the task that asked for this skill is no longer running');
-    return caller;
-  });
   // Before the lease keeper starts: this pod's own tasks are taken back as left off at its restart, not as another pod's orphans.
   const recovered = await service.recoverInterrupted();
   if (recovered.failed > 0) logger.warn({ tasks: recovered.failed }, 'failed tasks that were running when the agent last stopped');
@@ -502,7 +493,7 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill, permissions: SkillPermissions, logger: Logger): Promise<Skill[]> {
+async function buildSkills(config: Config, delegate: Skill, permissions: SkillPermissions, logger: Logger): Promise<Skill[]> {
   const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
@@ -518,7 +509,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
   }
   // checkSettingsTogether refused a URL without a model.
   if (config.LLM_URL !== undefined && config.LLM_MODEL !== undefined) {
-    const tools = skills.filter((skill) => ASSISTANT_TOOL_SKILLS.includes(skill.descriptor.id)).map((skill) => skillAsTool(skill, runSubTask));
+    const tools = skills.filter((skill) => ASSISTANT_TOOL_SKILLS.includes(skill.descriptor.id)).map((skill) => skillAsTool(skill));
     skills.push(
       assistantSkill({
         baseUrl: config.LLM_URL,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidStateTransitionError, UnsupportedOperationError } from '../model/errors.js';
 import { canTransition, isTerminal } from '../model/lifecycle.js';
-import type { Artifact, Message, Task, TaskState, TaskStatus } from '../model/model.js';
+import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import type { TransitionResult, WriteResult } from '../store/task-store.js';
@@ -25,9 +25,13 @@ export interface SkillRunHost {
   skillFailed(taskId: string, error: unknown): void;
   /** The run found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
   superseded(taskId: string): void;
+  /** Runs another skill as a sub-task of `caller`. */
+  runSubTask(caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message>;
 }
 
 export interface SkillRunRequest {
+  /** Who started (or last continued) the task: sub-tasks the skill starts run as this caller. */
+  caller: Caller;
   skill: Skill;
   task: Task;
   message: Message;
@@ -106,7 +110,7 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
 
 /** The context a skill reports through: progress, artifacts and its end, each written before anyone hears of it. */
 function skillContext(host: SkillRunHost, request: SkillRunRequest, controller: AbortController, leftForResume: () => boolean): SkillContext {
-  const { task, message, history, generation } = request;
+  const { caller, task, message, history, generation } = request;
   const { id: taskId, contextId } = task;
   // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
   const artifactLimit = host.maxArtifactBytes;
@@ -141,6 +145,7 @@ function skillContext(host: SkillRunHost, request: SkillRunRequest, controller: 
     message,
     history,
     signal: controller.signal,
+    runSkill: (skillId, subMessage, signal) => host.runSubTask(caller, skillId, subMessage, signal),
     working: (reply) => status('working', reply),
     artifact: async (artifact, chunk) => {
       if (leftForResume()) throw controller.signal.reason;

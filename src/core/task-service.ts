@@ -34,6 +34,7 @@ import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
 import { agentMessage, startSkillRun } from './skill-run.js';
+import { runSubTask } from './sub-task.js';
 import type { SkillRunHost } from './skill-run.js';
 
 export interface TaskServiceOptions {
@@ -118,16 +119,12 @@ export class TaskService {
       finish: (taskId, contextId, status, generation) => this.finishIfActive(taskId, contextId, status, generation),
       skillFailed: (taskId, error) => options.observer?.skillFailed(taskId, error),
       superseded: (taskId) => options.observer?.runSuperseded?.(taskId),
+      runSubTask: (caller, skillId, message, signal) => runSubTask(this, caller, skillId, message, signal),
     };
   }
 
   get runningCount(): number {
     return this.running.size;
-  }
-
-  /** Who started (or last continued) a task whose skill runs in this process: sub-tasks a skill starts run as that caller. */
-  callerOf(taskId: string): Caller | undefined {
-    return this.running.get(taskId)?.caller;
   }
 
   /** Ids of the tasks whose skills run in this process. */
@@ -523,7 +520,7 @@ export class TaskService {
     release: () => void,
     generation: number,
   ): void {
-    const { controller, done } = startSkillRun(this.runHost, { skill, task, message, history, generation }, () => {
+    const { controller, done } = startSkillRun(this.runHost, { caller, skill, task, message, history, generation }, () => {
       this.running.delete(task.id);
       release();
     });

@@ -1,4 +1,4 @@
-import type { Artifact, Caller, Message, Part } from '../model/model.js';
+import type { Artifact, Caller, Message, Part, Task } from '../model/model.js';
 
 /** What the agent card says about a skill. */
 export interface SkillDescriptor {
@@ -10,6 +10,13 @@ export interface SkillDescriptor {
   inputModes?: string[];
   outputModes?: string[];
 }
+
+/**
+ * Runs another skill of this agent as a sub-task and resolves with the task
+ * once it has ended or asked for input (or with the skill's direct reply);
+ * aborting `signal` cancels the sub-task.
+ */
+export type RunSkill = (skillId: string, message: Message, signal: AbortSignal) => Promise<Task | Message>;
 
 /** Text, or parts, of an agent message that accompanies a status change. */
 export type AgentReply = string | Part[];
@@ -29,6 +36,13 @@ export interface SkillContext {
   readonly history: readonly Message[];
   /** Aborted when the task is canceled or the service shuts down. */
   readonly signal: AbortSignal;
+
+  /**
+   * Runs another skill of this agent as a sub-task of the same caller (its
+   * permissions and limits apply); a message that names this task in
+   * `referenceTaskIds` and `contextId` joins its conversation.
+   */
+  readonly runSkill: RunSkill;
 
   working(reply?: AgentReply): Promise<void>;
   artifact(artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }): Promise<void>;

@@ -222,7 +222,7 @@ async function callTool(ctx: SkillContext, call: ChatToolCall, tools: ReadonlyMa
     },
   ]);
   try {
-    const result = await tool.run(args as JsonObject, signal, { taskId: ctx.taskId, contextId: ctx.contextId });
+    const result = await tool.run(args as JsonObject, signal, { taskId: ctx.taskId, contextId: ctx.contextId, runSkill: ctx.runSkill });
     return result.text === '' ? `${name} returned nothing.` : result.text;
   } catch (error) {
     if (signal.aborted) throw signal.reason ?? error;

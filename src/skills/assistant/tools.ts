@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { endsStream, isInterrupted, isTerminal } from '../../model/lifecycle.js';
-import type { Artifact, Caller, JsonObject, Message, Part, StreamItem, Task } from '../../model/model.js';
-import type { Skill } from '../skill.js';
+import { isInterrupted } from '../../model/lifecycle.js';
+import type { Artifact, JsonObject, Message, Part, Task } from '../../model/model.js';
+import type { RunSkill, Skill } from '../skill.js';
 
-/** The task a tool runs for: sub-work joins its conversation. */
+/** The task a tool runs for: sub-work joins its conversation, as the caller of that task. */
 export interface ToolContext {
   taskId: string;
   contextId: string;
+  runSkill: RunSkill;
 }
 
 export interface ToolResult {
@@ -27,12 +28,6 @@ export interface AssistantTool {
   run(args: JsonObject, signal: AbortSignal, context: ToolContext): Promise<ToolResult>;
 }
 
-/**
- * Runs a skill as a sub-task and resolves with the task once it has ended or
- * asked for input (or with the skill's direct reply); aborting `signal`
- * cancels the sub-task.
- */
-export type RunSkill = (skillId: string, message: Message, signal: AbortSignal) => Promise<Task | Message>;
 
 export interface SkillToolOptions {
   /** Longest tool result handed to the model; the rest is cut with a note. Default 12,000 characters. */
@@ -46,7 +41,7 @@ const DEFAULT_MAX_RESULT_CHARS = 12_000;
  * skill receives (`text` as a text part, `data` as a data part), and the ended
  * sub-task comes back as text — its state, its last status message, its artifacts.
  */
-export function skillAsTool(skill: Skill, runSkill: RunSkill, options: SkillToolOptions = {}): AssistantTool {
+export function skillAsTool(skill: Skill, options: SkillToolOptions = {}): AssistantTool {
   const { descriptor } = skill;
   const maxChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   const takesJson = (descriptor.inputModes ?? []).some((mode) => mode === 'application/json');
@@ -74,7 +69,7 @@ export function skillAsTool(skill: Skill, runSkill: RunSkill, options: SkillTool
         referenceTaskIds: [context.taskId],
         metadata: { skill: descriptor.id },
       };
-      const outcome = await runSkill(descriptor.id, message, signal);
+      const outcome = await context.runSkill(descriptor.id, message, signal);
       if (!('status' in outcome)) return { text: truncate(`${descriptor.id} replied:\n${partsAsText(outcome.parts)}`, maxChars), data: { message: outcome } };
       return { text: truncate(summarizeTask(descriptor.id, outcome), maxChars), data: { taskId: outcome.id, state: outcome.status.state } };
     },
@@ -138,61 +133,3 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}\n…[cut: ${text.length - max} more characters]`;
 }
 
-/** What `runSkillVia` needs of the agent's task service (kept structural so skills do not depend on core). */
-export interface SubTaskService {
-  sendStreamingMessage(caller: Caller, message: Message): Promise<AsyncIterable<StreamItem>>;
-  getTask(caller: Caller, taskId: string): Promise<Task>;
-  cancelTask(caller: Caller, taskId: string): Promise<Task>;
-}
-
-/**
- * A RunSkill over the agent's own task service: the skill runs as a real task
- * (listed, stored, cancelable) in the caller's conversation. A sub-task that
- * asks for input is canceled after it is read, since nobody will answer it;
- * the model learns what it asked. `caller` may be chosen per message (the
- * caller of the task the message references), so that sub-tasks are the
- * caller's own and its skill permissions apply to them.
- */
-export function runSkillVia(service: SubTaskService, callerFor: Caller | ((message: Message) => Caller)): RunSkill {
-  return async (skillId, message, signal) => {
-    signal.throwIfAborted();
-    const caller = typeof callerFor === 'function' ? callerFor(message) : callerFor;
-    const stream = await service.sendStreamingMessage(caller, { ...message, metadata: { ...message.metadata, skill: skillId } });
-    let taskId: string | undefined;
-    let canceled = false;
-    const cancel = () => {
-      if (taskId === undefined || canceled) return;
-      canceled = true;
-      service.cancelTask(caller, taskId).catch(() => {});
-    };
-    // Closing the stream ends the loop below at once.
-    const stop = () => {
-      cancel();
-      (stream as { close?: () => void }).close?.();
-    };
-    signal.addEventListener('abort', stop, { once: true });
-    try {
-      for await (const item of stream) {
-        if (item.kind === 'message') return item.message;
-        if (item.kind === 'task') taskId = item.task.id;
-        if (signal.aborted) break;
-      }
-      if (signal.aborted) {
-        cancel();
-        signal.throwIfAborted();
-      }
-      if (taskId === undefined) throw new Error(`skill ${skillId} started no task`);
-      let task = await service.getTask(caller, taskId);
-      // A stream cut short (a slow reader) leaves the task running: wait for it.
-      while (!endsStream(task.status.state)) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        signal.throwIfAborted();
-        task = await service.getTask(caller, taskId);
-      }
-      if (!isTerminal(task.status.state)) await service.cancelTask(caller, taskId).catch(() => {});
-      return task;
-    } finally {
-      signal.removeEventListener('abort', stop);
-    }
-  };
-}

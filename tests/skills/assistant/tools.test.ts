@@ -2,8 +2,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ANONYMOUS } from '../../../src/model/model.js';
 import type { Message, Task } from '../../../src/model/model.js';
-import { assistantSkill, runSkillVia, skillAsTool, toolName } from '../../../src/skills/assistant/index.js';
-import type { RunSkill, ToolResult } from '../../../src/skills/assistant/index.js';
+import { assistantSkill, skillAsTool, toolName } from '../../../src/skills/assistant/index.js';
+import type { ToolContext, ToolResult } from '../../../src/skills/assistant/index.js';
+import { runSubTask } from '../../../src/core/sub-task.js';
+import type { RunSkill } from '../../../src/skills/skill.js';
 import { echoSkill } from '../../../src/skills/echo.js';
 import type { Skill } from '../../../src/skills/skill.js';
 import { eventually } from '../../support/fake-peer.js';
@@ -43,7 +45,8 @@ const quiet: Skill = {
 let server: ChatServer;
 let harness: SkillHarness;
 let runSkill: RunSkill;
-const parent = { taskId: 'parent-task', contextId: 'ctx-tools' };
+// A tool run for this task, as the harness's anonymous caller (a running skill gets the same from its context).
+const parent: ToolContext = { taskId: 'parent-task', contextId: 'ctx-tools', runSkill: (id, message, signal) => runSkill(id, message, signal) };
 
 before(async () => {
   server = await startChatServer();
@@ -54,11 +57,10 @@ before(async () => {
     maxTokens: 100_000,
     timeoutMs: 5000,
     chunkIntervalMs: 0,
-    // The lazy reference: the service exists only once the harness has started.
-    tools: [skillAsTool(echo, (id, message, signal) => runSkill(id, message, signal))],
+    tools: [skillAsTool(echo)],
   });
   harness = await SkillHarness.start([assistant, echo, broken, asking, direct, quiet]);
-  runSkill = runSkillVia(harness.service, ANONYMOUS);
+  runSkill = (id, message, signal) => runSubTask(harness.service, ANONYMOUS, id, message, signal);
 });
 after(async () => {
   await harness.close();
@@ -69,14 +71,14 @@ const signal = () => new AbortController().signal;
 
 describe('skillAsTool', () => {
   test('describes the skill in function-calling terms', () => {
-    const tool = skillAsTool(echo, runSkill);
+    const tool = skillAsTool(echo);
     assert.equal(tool.name, 'echo');
     assert.match(tool.description, /^Returns the parts it was sent as an artifact\./);
     assert.match(tool.description, /Examples: "hello"/);
     assert.deepEqual(Object.keys(tool.parameters.properties as object), ['text', 'data'], 'echo takes JSON, so data is offered');
     assert.equal(tool.parameters.required, undefined);
 
-    const textOnly = skillAsTool(broken, runSkill);
+    const textOnly = skillAsTool(broken);
     assert.deepEqual(Object.keys(textOnly.parameters.properties as object), ['text']);
     assert.deepEqual(textOnly.parameters.required, ['text']);
   });
@@ -88,7 +90,7 @@ describe('skillAsTool', () => {
   });
 
   test('runs the skill as a sub-task in the caller conversation and summarizes its artifacts', T, async () => {
-    const result: ToolResult = await skillAsTool(echo, runSkill).run({ text: 'hello from the model' }, signal(), parent);
+    const result: ToolResult = await skillAsTool(echo).run({ text: 'hello from the model' }, signal(), parent);
     const { taskId, state } = result.data as { taskId: string; state: string };
     assert.equal(state, 'completed');
     assert.equal(result.text, `Skill echo (task ${taskId}) ended completed.\n\n## echo\nhello from the model`);
@@ -100,40 +102,40 @@ describe('skillAsTool', () => {
   });
 
   test('data arguments reach the skill as a data part', T, async () => {
-    const result = await skillAsTool(echo, runSkill).run({ data: { kind: 'Pod', replicas: 2 } }, signal(), parent);
+    const result = await skillAsTool(echo).run({ data: { kind: 'Pod', replicas: 2 } }, signal(), parent);
     assert.match(result.text, /## echo\n```json\n\{\n {2}"kind": "Pod",\n {2}"replicas": 2\n\}\n```$/);
   });
 
   test('arguments without text or data are an error the model reads', T, async () => {
-    await assert.rejects(skillAsTool(echo, runSkill).run({ other: 1 }, signal(), parent), /give "text" or "data"/);
-    await assert.rejects(skillAsTool(broken, runSkill).run({ data: {} }, signal(), parent), /give "text"$/);
+    await assert.rejects(skillAsTool(echo).run({ other: 1 }, signal(), parent), /give "text" or "data"/);
+    await assert.rejects(skillAsTool(broken).run({ data: {} }, signal(), parent), /give "text"$/);
   });
 
   test('a failing skill comes back with its reason', T, async () => {
-    const result = await skillAsTool(broken, runSkill).run({ text: 'x' }, signal(), parent);
+    const result = await skillAsTool(broken).run({ text: 'x' }, signal(), parent);
     assert.match(result.text, /^Skill broken \(task \S+\) ended failed\.\nReason: skill broken failed: boom$/);
   });
 
   test('a skill that asks for input reports the question, and its sub-task is canceled', T, async () => {
-    const result = await skillAsTool(asking, runSkill).run({ text: 'list pods' }, signal(), parent);
+    const result = await skillAsTool(asking).run({ text: 'list pods' }, signal(), parent);
     assert.match(result.text, /ended input-required\.\nIt asked: Which namespace\?$/);
     const { taskId } = result.data as { taskId: string };
     assert.equal((await harness.service.getTask(ANONYMOUS, taskId)).status.state, 'canceled');
   });
 
   test('a direct reply and a silent completion are reported as such', T, async () => {
-    assert.equal((await skillAsTool(direct, runSkill).run({ text: 'x' }, signal(), parent)).text, 'direct replied:\nright away');
-    assert.match((await skillAsTool(quiet, runSkill).run({ text: 'x' }, signal(), parent)).text, /ended completed\.\nIt produced no output\.$/);
+    assert.equal((await skillAsTool(direct).run({ text: 'x' }, signal(), parent)).text, 'direct replied:\nright away');
+    assert.match((await skillAsTool(quiet).run({ text: 'x' }, signal(), parent)).text, /ended completed\.\nIt produced no output\.$/);
   });
 
   test('long results are cut to the limit with a note', T, async () => {
-    const result = await skillAsTool(echo, runSkill, { maxResultChars: 60 }).run({ text: 'y'.repeat(500) }, signal(), parent);
+    const result = await skillAsTool(echo, { maxResultChars: 60 }).run({ text: 'y'.repeat(500) }, signal(), parent);
     assert.match(result.text, /\n…\[cut: \d+ more characters\]$/);
     assert.equal(result.text.split('\n…[cut')[0]!.length, 60);
   });
 });
 
-describe('runSkillVia', () => {
+describe('runSubTask', () => {
   test('aborting the signal cancels the running sub-task', T, async () => {
     const controller = new AbortController();
     const message: Message = { ...userMessage('wait'), contextId: parent.contextId, metadata: { delayMs: 300_000 } };
