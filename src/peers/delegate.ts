@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
-import { A2AClient } from './client/index.js';
+import { A2AClient, A2AClientError } from './client/index.js';
+import { PeerCredentials } from './credentials.js';
 import type { PeerStatus } from './discovery.js';
 import { EgressRefusedError } from './egress/index.js';
 import type { EgressGuard } from './egress/index.js';
@@ -19,6 +20,8 @@ export interface DelegateOptions {
   maxPollMs?: number;
   /** Checks an interface a peer's card advertises away from the peer's configured origin. */
   egress: EgressGuard;
+  /** This agent's own credential for each host it calls; the caller's credential is never passed on. */
+  credentials?: PeerCredentials;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
   /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
@@ -106,7 +109,8 @@ function withoutCredentials(url: string): string {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress));
+  const credentials = options.credentials ?? new PeerCredentials(undefined);
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, credentials));
   return {
     descriptor: {
       id: 'delegate',
@@ -136,7 +140,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const client = await connectOrFail(ctx, peer, connect);
       if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
-      await mirror(ctx, client, peer.url, outgoing, options);
+      await mirrorOrExplain(ctx, client, peer, outgoing, options, credentials);
     },
   };
 }
@@ -148,11 +152,12 @@ export function delegateSkill(options: DelegateOptions): Skill {
  * guard, and is then called through the guard's pool, which checks again at
  * connect time.
  */
-async function connectPeer(base: string, egress: EgressGuard): Promise<A2AClient> {
+async function connectPeer(base: string, egress: EgressGuard, credentials: PeerCredentials): Promise<A2AClient> {
   // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
-  const client = await A2AClient.connect(base, { endpoint: 'card' });
+  // Each request carries the credential of the host it goes to, so one peer's credential never reaches another host.
+  const client = await A2AClient.connect(base, { endpoint: 'card', headers: credentials.headersFor(base) });
   if (new URL(client.card.url).origin === new URL(base).origin) return client;
-  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card', headers: credentials.headersFor(client.card.url) });
   await egress.check(guarded.card.url);
   return guarded;
 }
@@ -177,7 +182,37 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
   const client = await connectOrFail(ctx, peer, connect);
   if (client === undefined) return;
   const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
-  await mirror(ctx, client, peer.url, outgoing, options);
+  await mirrorOrExplain(ctx, client, peer, outgoing, options, options.credentials ?? new PeerCredentials(undefined));
+}
+
+/**
+ * Mirrors the remote task; a peer that refuses this agent (401, 403) fails the
+ * local task with what to fix, naming the host whose credential is missing or
+ * refused (never the credential).
+ */
+async function mirrorOrExplain(
+  ctx: SkillContext,
+  client: A2AClient,
+  peer: PeerStatus,
+  message: Message,
+  options: DelegateOptions,
+  credentials: PeerCredentials,
+): Promise<void> {
+  try {
+    await mirror(ctx, client, peer.url, message, options);
+  } catch (error) {
+    const status = error instanceof A2AClientError ? error.httpStatus : undefined;
+    if (status !== 401 && status !== 403) throw error;
+    const name = peer.name ?? redactCredentials(peer.url);
+    const host = PeerCredentials.keyFor(client.card.url) ?? '(unknown host)';
+    if (status === 403) {
+      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403): this agent's credential for ${host} is not allowed to do this there`);
+    }
+    const advice = credentials.has(client.card.url)
+      ? `it refused this agent's credential for ${host}; check the file for ${host} in A2A_PEER_CREDENTIALS_DIR against the key ${name} expects`
+      : `this agent has no credential for ${host}; put the key ${name} gave this agent in a file named ${host} in A2A_PEER_CREDENTIALS_DIR`;
+    return ctx.fail(`peer agent ${name} requires authentication (HTTP 401): ${advice}`);
+  }
 }
 
 function chain(message: Message): string[] {
