@@ -21,7 +21,7 @@ export interface DelegateOptions {
   /** Checks an interface a peer's card advertises away from the peer's configured origin. */
   egress: EgressGuard;
   /** This agent's own credential for each host it calls; the caller's credential is never passed on. */
-  credentials?: PeerCredentials;
+  credentials: PeerCredentials;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
   /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
@@ -109,7 +109,7 @@ function withoutCredentials(url: string): string {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const credentials = options.credentials ?? new PeerCredentials(undefined);
+  const { credentials } = options;
   const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, credentials));
   return {
     descriptor: {
@@ -140,7 +140,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const client = await connectOrFail(ctx, peer, connect);
       if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
-      await mirrorOrExplain(ctx, client, peer, outgoing, options, credentials);
+      await mirrorOrExplain(ctx, client, peer, outgoing, options);
     },
   };
 }
@@ -182,7 +182,7 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
   const client = await connectOrFail(ctx, peer, connect);
   if (client === undefined) return;
   const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
-  await mirrorOrExplain(ctx, client, peer, outgoing, options, options.credentials ?? new PeerCredentials(undefined));
+  await mirrorOrExplain(ctx, client, peer, outgoing, options);
 }
 
 /**
@@ -190,25 +190,19 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
  * local task with what to fix, naming the host whose credential is missing or
  * refused (never the credential).
  */
-async function mirrorOrExplain(
-  ctx: SkillContext,
-  client: A2AClient,
-  peer: PeerStatus,
-  message: Message,
-  options: DelegateOptions,
-  credentials: PeerCredentials,
-): Promise<void> {
+async function mirrorOrExplain(ctx: SkillContext, client: A2AClient, peer: PeerStatus, message: Message, options: DelegateOptions): Promise<void> {
   try {
     await mirror(ctx, client, peer.url, message, options);
   } catch (error) {
-    const status = error instanceof A2AClientError ? error.httpStatus : undefined;
-    if (status !== 401 && status !== 403) throw error;
+    if (!(error instanceof A2AClientError) || (error.httpStatus !== 401 && error.httpStatus !== 403)) throw error;
+    const status = error.httpStatus;
     const name = peer.name ?? redactCredentials(peer.url);
     const host = PeerCredentials.keyFor(client.card.url) ?? '(unknown host)';
     if (status === 403) {
-      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403): this agent's credential for ${host} is not allowed to do this there`);
+      // The peer's own words say what is missing (a skill permission, a scope); they never hold our credential.
+      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403) for this agent's credential for ${host}: ${redactCredentials(error.message)}`);
     }
-    const advice = credentials.has(client.card.url)
+    const advice = options.credentials.has(client.card.url)
       ? `it refused this agent's credential for ${host}; check the file for ${host} in A2A_PEER_CREDENTIALS_DIR against the key ${name} expects`
       : `this agent has no credential for ${host}; put the key ${name} gave this agent in a file named ${host} in A2A_PEER_CREDENTIALS_DIR`;
     return ctx.fail(`peer agent ${name} requires authentication (HTTP 401): ${advice}`);

@@ -193,6 +193,7 @@ describe('a peer credential goes to its own host only (a real process, recording
   let redirecting: Recorder;
   let advertising: Recorder;
   let elsewhere: Recorder;
+  let forbidding: Recorder;
   const credential = newApiKey();
 
   before(async () => {
@@ -207,10 +208,15 @@ describe('a peer credential goes to its own host only (a real process, recording
     redirecting = await startRecorder('127.0.0.1', () => ({ status: 302, headers: { location: `${elsewhere.url}/.well-known/agent-card.json` } }));
     // Its card advertises an interface on the other host.
     advertising = await startRecorder('127.0.0.1', () => ({ status: 200, body: card('advertising', `${elsewhere.url}/a2a`, 'hand-over') }));
+    // Takes the credential, but does not let this agent use the skill.
+    forbidding = await startRecorder('127.0.0.1', (req, self) => {
+      if (req.method === 'GET') return { status: 200, body: card('forbidding', `${self}/a2a`, 'guarded') };
+      return { status: 403, body: { jsonrpc: '2.0', id: req.body?.id ?? null, error: { code: -32052, message: 'the skill "guarded" needs the scope kagent:guarded' } } };
+    });
     credentials = new ConfigMapDir(join(root, 'credentials'));
     credentials.update({ '127.0.0.1': credential });
     agent = await startService(join(root, 'agent'), {
-      A2A_PEERS: `${redirecting.url},${advertising.url}`,
+      A2A_PEERS: `${redirecting.url},${advertising.url},${forbidding.url}`,
       A2A_DISCOVERY_INTERVAL: '200ms',
       A2A_PEER_CREDENTIALS_DIR: credentials.path,
       EGRESS_ALLOW: '127.0.0.2',
@@ -218,12 +224,12 @@ describe('a peer credential goes to its own host only (a real process, recording
     });
     await eventually(async () => {
       const body = (await (await fetch(`${agent.url}/peers`)).json()) as { peers: { state: string }[] };
-      return body.peers.length === 2 && body.peers.every((p) => p.state === 'healthy');
-    }, 'both peers discovered');
+      return body.peers.length === 3 && body.peers.every((p) => p.state === 'healthy');
+    }, 'the peers discovered');
   });
 
   after(async () => {
-    await Promise.all([agent?.dispose(), redirecting?.close(), advertising?.close(), elsewhere?.close()]);
+    await Promise.all([agent?.dispose(), redirecting?.close(), advertising?.close(), elsewhere?.close(), forbidding?.close()]);
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -240,6 +246,16 @@ describe('a peer credential goes to its own host only (a real process, recording
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(task));
     assert.ok(elsewhere.seen.some((r) => r.method === 'POST'), 'the interface on the other host was called');
     assert.ok(!advertising.seen.some((r) => r.method === 'POST'), 'nothing was sent to the card host itself');
+  });
+
+  test('a peer that answers 403 fails the delegated task with its reason, the host, and no credential', async () => {
+    const task = await delegate(agent, 'guarded');
+    assert.equal(task.status.state, 'TASK_STATE_FAILED', JSON.stringify(task));
+    const text = task.status.message.parts[0].text as string;
+    assert.match(text, /refused the delegated task \(HTTP 403\) for this agent's credential for 127\.0\.0\.1/);
+    assert.match(text, /needs the scope kagent:guarded/);
+    assert.ok(!text.includes(credential));
+    assert.equal(forbidding.seen.find((r) => r.method === 'POST')?.headers.authorization, `Bearer ${credential}`);
   });
 
   test('the other host never received any authorization', () => {
