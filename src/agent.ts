@@ -33,6 +33,7 @@ import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './skills/delegate.js';
+import { PeerCredentials } from './peers/credentials.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
 import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
@@ -127,11 +128,18 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     },
   });
   undo.push(() => egress.close());
+  const peerCredentials = new PeerCredentials(config.A2A_PEER_CREDENTIALS_DIR, {
+    onReload: (hosts) => logger.info({ hosts }, 'peer credentials loaded'),
+    onProblem: (file, problem) => logger.error({ file, problem }, 'a peer credential file cannot be used'),
+    onError: (error) => logger.error({ err: error, dir: config.A2A_PEER_CREDENTIALS_DIR }, 'reading the peer credentials failed; keeping the ones in force'),
+  });
+  peerCredentials.load();
   let vaporaAnswered = false;
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
-    // The peer's URL is the operator's; where a redirect points is the peer's word.
-    fetch: (url, init) => egress.fetch(url, init, { trustedOrigin: url }),
+    // The peer's URL is the operator's; where a redirect points is the peer's word, and the guard
+    // drops the credential once a hop leaves the first origin.
+    fetch: (url, init) => egress.fetch(url, { ...init, headers: { ...init.headers, ...peerCredentials.headersFor(url) } }, { trustedOrigin: url }),
     trustedCardKey: (url) => peerCardKeys.keyFor(url),
     onChecked: (peer, seconds) => {
       metrics.discoverySeconds.observe(seconds);
@@ -151,6 +159,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     egress,
     trustedCardKey: (url) => peerCardKeys.keyFor(url),
     onCardRefused: () => metrics.peerCardsRefused.inc(),
+    credentials: peerCredentials,
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
@@ -301,6 +310,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   });
   auth.start();
   undo.push(() => auth.stop());
+  peerCredentials.start();
+  undo.push(() => peerCredentials.stop());
   undo.push(() => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
@@ -398,6 +409,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
       auth.stop();
+      peerCredentials.stop();
       siblingRefresh?.stop();
       discovery.stop();
       const left = await service.drain(Date.now() + config.DRAIN_TIMEOUT);

@@ -81,6 +81,13 @@ export const SETTINGS = {
     description:
       'hosts (peer.internal, *.agents.internal), IP addresses or CIDRs the egress guard admits although they are loopback, private, link-local or otherwise internal (comma separated)',
   },
+  A2A_PEER_CREDENTIALS_DIR: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description:
+      "directory of this agent's own credentials for the agents it calls (a mounted Secret): each file is named after a host (or <host>_<port>) and holds the token sent to it as Authorization: Bearer; watched",
+  },
   READY_REQUIRES_VAPORA: {
     type: { kind: 'bool' },
     default: 'false',

@@ -4,6 +4,7 @@ import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskSt
 import type { AgentReply, Skill, SkillContext } from './skill.js';
 import { A2AClient, A2AClientError } from '../peers/client/index.js';
 import type { TrustedCardKey } from '../peers/client/index.js';
+import { PeerCredentials } from '../peers/credentials.js';
 import type { PeerStatus } from '../peers/discovery.js';
 import { EgressRefusedError } from '../peers/egress/index.js';
 import type { EgressGuard } from '../peers/egress/index.js';
@@ -20,6 +21,8 @@ export interface DelegateOptions {
   maxPollMs?: number;
   /** Checks an interface a peer's card advertises away from the peer's configured origin. */
   egress: EgressGuard;
+  /** This agent's own credential for each host it calls; the caller's credential is never passed on. */
+  credentials: PeerCredentials;
   /** Builds the client for a peer (tests inject options such as retries). */
   connect?: (url: string) => Promise<A2AClient>;
   /** The key a peer's card must be signed with, by the peer's configured URL: the card read to delegate is checked again, not only discovery's copy. */
@@ -111,7 +114,8 @@ function withoutCredentials(url: string): string {
  * for is asked of the local caller and passed on.
  */
 export function delegateSkill(options: DelegateOptions): Skill {
-  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, options.trustedCardKey?.(url)));
+  const { credentials } = options;
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, credentials, options.trustedCardKey?.(url)));
   return {
     descriptor: {
       id: 'delegate',
@@ -141,7 +145,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const client = await connectOrFail(ctx, peer, connect, options);
       if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
-      await mirror(ctx, client, peer.url, outgoing, options);
+      await mirrorOrExplain(ctx, client, peer, outgoing, options);
     },
   };
 }
@@ -153,11 +157,12 @@ export function delegateSkill(options: DelegateOptions): Skill {
  * guard, and is then called through the guard's pool, which checks again at
  * connect time.
  */
-async function connectPeer(base: string, egress: EgressGuard, trustedCardKey: TrustedCardKey | undefined): Promise<A2AClient> {
+async function connectPeer(base: string, egress: EgressGuard, credentials: PeerCredentials, trustedCardKey: TrustedCardKey | undefined): Promise<A2AClient> {
   // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
-  const client = await A2AClient.connect(base, { endpoint: 'card', ...(trustedCardKey === undefined ? {} : { trustedCardKey }) });
+  // Each request carries the credential of the host it goes to, so one peer's credential never reaches another host.
+  const client = await A2AClient.connect(base, { endpoint: 'card', headers: credentials.headersFor(base), ...(trustedCardKey === undefined ? {} : { trustedCardKey }) });
   if (new URL(client.card.url).origin === new URL(base).origin) return client;
-  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card' });
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card', headers: credentials.headersFor(client.card.url) });
   await egress.check(guarded.card.url);
   return guarded;
 }
@@ -192,7 +197,31 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
   const client = await connectOrFail(ctx, peer, connect, options);
   if (client === undefined) return;
   const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
-  await mirror(ctx, client, peer.url, outgoing, options);
+  await mirrorOrExplain(ctx, client, peer, outgoing, options);
+}
+
+/**
+ * Mirrors the remote task; a peer that refuses this agent (401, 403) fails the
+ * local task with what to fix, naming the host whose credential is missing or
+ * refused (never the credential).
+ */
+async function mirrorOrExplain(ctx: SkillContext, client: A2AClient, peer: PeerStatus, message: Message, options: DelegateOptions): Promise<void> {
+  try {
+    await mirror(ctx, client, peer.url, message, options);
+  } catch (error) {
+    if (!(error instanceof A2AClientError) || (error.httpStatus !== 401 && error.httpStatus !== 403)) throw error;
+    const status = error.httpStatus;
+    const name = peer.name ?? redactCredentials(peer.url);
+    const host = PeerCredentials.keyFor(client.card.url) ?? '(unknown host)';
+    if (status === 403) {
+      // The peer's own words say what is missing (a skill permission, a scope); they never hold our credential.
+      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403) for this agent's credential for ${host}: ${redactCredentials(error.message)}`);
+    }
+    const advice = options.credentials.has(client.card.url)
+      ? `it refused this agent's credential for ${host}; check the file for ${host} in A2A_PEER_CREDENTIALS_DIR against the key ${name} expects`
+      : `this agent has no credential for ${host}; put the key ${name} gave this agent in a file named ${host} in A2A_PEER_CREDENTIALS_DIR`;
+    return ctx.fail(`peer agent ${name} requires authentication (HTTP 401): ${advice}`);
+  }
 }
 
 function chain(message: Message): string[] {

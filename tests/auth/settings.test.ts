@@ -34,6 +34,7 @@ describe('auth settings are checked at start', () => {
     ['a malformed rate', { RATE_LIMIT: 'lots' }, 'RATE_LIMIT', /20\/s,burst=40/],
     ['a malformed permission', { SKILL_PERMISSIONS: 'cluster-inspect' }, 'SKILL_PERMISSIONS', /skill=scope/],
     ['a short metrics token', { METRICS_TOKEN_FILE: 'short-token' }, 'METRICS_TOKEN_FILE', /at least 16/],
+    ['a peer credential directory that does not exist', { A2A_PEER_CREDENTIALS_DIR: '/nonexistent/peers' }, 'A2A_PEER_CREDENTIALS_DIR', /ENOENT/],
   ];
   for (const [what, settings, key, detail] of cases) {
     test(`${what}: the start fails naming ${key}`, async () => {

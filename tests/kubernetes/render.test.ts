@@ -77,10 +77,12 @@ test('without kubectl, a standalone kustomize is used as `kustomize build <dir>`
 const inventory = (objects: KubeObject[]) => objects.map((o) => `${o.kind}/${o.metadata.name}`).sort();
 
 test('each overlay renders the objects the deployment consists of', kustomize, () => {
-  const base = ['ConfigMap/kagent-config', 'Namespace/kagent', 'Service/kagent', 'Service/kagent-headless', 'ServiceAccount/kagent', 'StatefulSet/kagent'];
+  const base = ['ConfigMap/kagent-config', 'Namespace/kagent', 'NetworkPolicy/kagent', 'Service/kagent', 'Service/kagent-headless', 'ServiceAccount/kagent', 'StatefulSet/kagent'];
   assert.deepEqual(inventory(rendered.get('base')!), base);
   assert.deepEqual(inventory(rendered.get('overlays/dev')!), base);
   assert.deepEqual(inventory(rendered.get('overlays/prod')!), [...base, 'PodDisruptionBudget/kagent'].sort());
+  // The shared store adds its database egress; no Secret is ever rendered: the operator creates them.
+  assert.deepEqual(inventory(rendered.get('overlays/prod-shared')!), [...base, 'NetworkPolicy/kagent-postgres', 'PodDisruptionBudget/kagent'].sort());
 });
 
 test('every namespaced object lands in the kagent namespace', kustomize, () => {

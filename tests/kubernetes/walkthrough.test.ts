@@ -62,3 +62,24 @@ test('namespace, StatefulSet, Service, port, volume and VAPORA address are those
   assert.ok(walkthrough.includes(`\`${configMap.data!.VAPORA_URL}\``), 'the default VAPORA address it names');
   assert.ok(walkthrough.includes(`http://${service.metadata!.name}.${namespace}.svc.cluster.local:${port}`), 'the URL the card advertises');
 });
+
+test('the Secrets it creates are the ones prod mounts, with the keys the pods read', kustomize, () => {
+  const created = new Map<string, string[]>();
+  // Continued lines joined, as the shell joins them.
+  for (const match of walkthrough.replace(/\s*\\\n\s*/g, ' ').matchAll(/kubectl -n \S+ create secret generic (\S+)((?: --from-\S+)+)/g)) {
+    created.set(match[1]!, [...match[2]!.matchAll(/--from-(?:file|literal)=(?:([\w.-]+)=)?/g)].map((m) => m[1] ?? '*'));
+  }
+  const volumes = ['overlays/prod', 'overlays/prod-shared']
+    .flatMap((target) => only<IStatefulSet>(render(target), 'StatefulSet').spec!.template.spec!.volumes ?? [])
+    .filter((v) => v.secret !== undefined);
+  assert.ok(volumes.length >= 3);
+  for (const { secret } of volumes) {
+    const keys = created.get(secret!.secretName!);
+    if (secret!.optional !== true) assert.ok(keys, `the walkthrough does not create the Secret ${secret!.secretName}`);
+    if (keys === undefined) continue;
+    // A Secret mounted by items needs exactly those keys; one mounted whole takes a directory (every file a key).
+    for (const item of secret!.items ?? []) assert.ok(keys.includes(item.key), `${secret!.secretName} is created without the key ${item.key}`);
+    if (secret!.items === undefined) assert.deepEqual(keys, ['*'], `${secret!.secretName} is mounted whole: create it from a directory`);
+  }
+  for (const name of created.keys()) assert.ok(volumes.some((v) => v.secret!.secretName === name), `the walkthrough creates ${name}, which no pod mounts`);
+});

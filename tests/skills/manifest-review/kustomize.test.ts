@@ -74,7 +74,7 @@ describe("the project's own overlays, rendered with real Kustomize, come out cle
     assert.deepEqual(brief(findingsArtifact(short).findings), [
       ['error', 'anti-affinity-replicas', 'StatefulSet/kagent/kagent', 'spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]'],
     ]);
-    assert.equal(statusText(short), '1 error, 0 warnings in 7 objects');
+    assert.equal(statusText(short), '1 error, 0 warnings in 8 objects');
   });
 });
 
