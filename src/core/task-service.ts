@@ -82,6 +82,8 @@ export interface TaskObserver {
   taskResumed?(taskId: string, why: Interruption['kind']): void;
   /** A run here found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
   runSuperseded?(taskId: string): void;
+  /** A skill run ended: the state it left its task in (`interrupted`: left for a resume at shutdown, or superseded) and how long it ran. */
+  runEnded?(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
 }
 
 interface Running {
@@ -533,6 +535,9 @@ export class TaskService {
     // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
     const artifactLimit = this.options.maxArtifactBytes;
     let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
+    const started = process.hrtime.bigint();
+    // The state this run last wrote; a cancel from elsewhere is seen on the bus.
+    let lastState: TaskState = task.status.state;
     const status = async (state: TaskState, reply: AgentReply | undefined, from: readonly TaskState[]) => {
       if (leftForResume()) throw controller.signal.reason;
       const result = await this.changeStatus(
@@ -544,6 +549,7 @@ export class TaskService {
         { run: generation },
       );
       if (!result.applied) throw refused(result, `the skill cannot move it to ${state}`);
+      lastState = state;
     };
     // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
     const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
@@ -579,6 +585,7 @@ export class TaskService {
     };
     // A cancel committed by another pod reaches this one as an event: stop the skill.
     const stopOnEnd = this.bus.subscribe(taskId, ({ event }) => {
+      if (event.kind === 'status-update' && isTerminal(event.status.state)) lastState = event.status.state;
       if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
         controller.abort(new Error(`task ${event.status.state}`));
       }
@@ -613,6 +620,9 @@ export class TaskService {
         stopOnEnd();
         this.running.delete(taskId);
         release();
+        const settled = isTerminal(lastState) || RESUMABLE_FROM.includes(lastState);
+        const ended = leftForResume() || !settled ? 'interrupted' : lastState;
+        this.options.observer?.runEnded?.(skill.descriptor.id, ended, Number(process.hrtime.bigint() - started) / 1e9);
       });
     this.running.set(taskId, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
   }
