@@ -30,7 +30,7 @@ import { Metrics } from './observability/metrics.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
-import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
+import { AllowList, AllowListError, EgressGuard, REFUSAL_REASONS } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, runSkillVia, skillAsTool } from './skills/assistant/index.js';
 import type { RunSkill } from './skills/assistant/index.js';
@@ -129,9 +129,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     },
   });
   undo.push(() => egress.close());
+  for (const reason of REFUSAL_REASONS) metrics.egressRefused.inc({ reason }, 0);
   let vaporaAnswered = false;
   // A VAPORA that has not answered since this start (or since its URL changed) is as overdue as one that stopped answering.
-  const watchVapora = (url: string | undefined) => (url === undefined ? metrics.vaporaLastHealthy.reset() : metrics.vaporaLastHealthy.set(Date.now() / 1000));
+  const watchVapora = (url: string | undefined) => metrics.vaporaLastHealthy.set(url === undefined ? 0 : Date.now() / 1000);
   watchVapora(config.VAPORA_URL);
   metrics.discoveryInterval.set(config.A2A_DISCOVERY_INTERVAL / 1000);
   const discovery = new PeerDiscovery({

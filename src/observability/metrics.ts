@@ -182,7 +182,7 @@ export class Metrics {
   });
   readonly vaporaLastHealthy = new Gauge({
     name: 'kagent_vapora_last_healthy_timestamp_seconds',
-    help: 'When VAPORA last answered discovery (Unix seconds); the start of the pod or of the current VAPORA_URL until it first does; absent without VAPORA_URL',
+    help: 'When VAPORA last answered discovery (Unix seconds); the start of the pod or of the current VAPORA_URL until it first does; 0 without VAPORA_URL',
     registers: [this.registry],
   });
   readonly discoveryInterval = new Gauge({
@@ -198,6 +198,11 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     // Present from the start, so that alerts on its rate see a zero rather than no series.
     this.storeWriteFailures.inc({ reason: 'full' }, 0);
+    // Likewise the refusals whose reasons are a closed set: a panel or a rate reads zero, not "no data".
+    for (const limit of ['rate', 'tasks', 'streams']) this.limited.inc({ limit }, 0);
+    for (const reason of ['request_timeout', 'bad_request', 'client_aborted', 'connection_limit']) this.httpRejected.inc({ reason }, 0);
+    for (const reason of ['missing', 'rejected']) this.authFailures.inc({ reason }, 0);
+    for (const trigger of ['restart', 'lease']) this.tasksResumed.inc({ trigger }, 0);
     this.ownerRouting.inc({ outcome: 'forwarded' }, 0);
     this.ownerRouting.inc({ outcome: 'owner_unavailable' }, 0);
     this.skillFailures.inc(0);

@@ -80,7 +80,9 @@ test('each overlay renders the objects the deployment consists of', kustomize, (
   const base = ['ConfigMap/kagent-config', 'Namespace/kagent', 'Service/kagent', 'Service/kagent-headless', 'ServiceAccount/kagent', 'StatefulSet/kagent'];
   assert.deepEqual(inventory(rendered.get('base')!), base);
   assert.deepEqual(inventory(rendered.get('overlays/dev')!), base);
-  assert.deepEqual(inventory(rendered.get('overlays/prod')!), [...base, 'PodDisruptionBudget/kagent'].sort());
+  const monitoring = ['ConfigMap/kagent-dashboard', 'PrometheusRule/kagent', 'Service/kagent-metrics', 'ServiceMonitor/kagent'];
+  assert.deepEqual(inventory(rendered.get('overlays/staging')!), [...base, ...monitoring].sort());
+  assert.deepEqual(inventory(rendered.get('overlays/prod')!), [...base, ...monitoring, 'HorizontalPodAutoscaler/kagent', 'PodDisruptionBudget/kagent'].sort());
 });
 
 test('every namespaced object lands in the kagent namespace', kustomize, () => {
