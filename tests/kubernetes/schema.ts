@@ -25,10 +25,30 @@ export const withCustomResources: ModelResolver = async (apiVersion, kind) => {
   } catch {
     throw new Error(`no schema for ${kind} (${apiVersion}): ${source.module} has no module ${path}`);
   }
-  const model = module[kind];
+  const model = module[kind] as ValidateModel | undefined;
   if (typeof model !== 'function') throw new Error(`${source.module} has no ${kind} in ${apiVersion}`);
-  return model as unknown as ValidateModel;
+  return asPlainObjectValidator(model);
 };
+
+/**
+ * Some model packages (the Istio one) find their schema through a symbol on
+ * the model's prototype, so validating a plain object would check nothing.
+ * The object is validated as if it were an instance: symbols the object lacks
+ * come from the prototype, every field is still read from the object.
+ */
+function asPlainObjectValidator(model: ValidateModel): ValidateModel {
+  const prototype = model.prototype as ValidateModel['prototype'] & Record<symbol, unknown>;
+  return {
+    prototype: {
+      validate(this: object) {
+        const instance = new Proxy(this, {
+          get: (target, key, receiver) => (typeof key === 'symbol' && !(key in target) ? Reflect.get(prototype, key, receiver) : Reflect.get(target, key, receiver)),
+        });
+        prototype.validate.call(instance);
+      },
+    },
+  };
+}
 
 export const checkSchema = (object: unknown) => checkWith(object, withCustomResources);
 export const schemaProblems = (object: { apiVersion?: unknown; kind?: unknown }) => problemsWith(object, withCustomResources);
