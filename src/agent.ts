@@ -214,7 +214,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   undo.push(() => service.drain(Date.now()));
   metrics.countRunning(() => service.runningCount);
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
-  const relay = store.shared === undefined ? undefined : new ClusterRelay(
+  const relay =
+    store.shared === undefined
+      ? undefined
+      : new ClusterRelay(
           store.shared,
           bus,
           (error) => logger.warn({ err: error }, 'relaying a task event failed'),

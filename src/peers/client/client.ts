@@ -227,24 +227,26 @@ export class A2AClient {
       this.ended(method, undefined, tally);
       return result;
     } catch (error) {
-      this.ended(method, error, tally);
+      this.ended(method, { error }, tally);
       throw error;
     }
   }
 
-  private ended(method: CallMethod, error: unknown, tally: { attempts: number }): void {
+  private ended(method: CallMethod, failure: { error: unknown } | undefined, tally: { attempts: number }): void {
     if (this.options.onCallEnded === undefined) return;
-    const outcome = error === undefined ? 'ok' : error instanceof A2AClientError ? error.kind : 'invalid-response';
+    // Anything but a client error is an answer the client could not make sense of.
+    const outcome = failure === undefined ? 'ok' : failure.error instanceof A2AClientError ? failure.error.kind : 'invalid-response';
     this.options.onCallEnded({ method, outcome, attempts: Math.max(1, tally.attempts) });
   }
 
   private async *streamed(method: CallMethod, build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
     const tally = { attempts: 0 };
-    let failure: unknown;
+    // A consumer that stops reading early ends the call as ok.
+    let failure: { error: unknown } | undefined;
     try {
       yield* this.streamAttempts(build, call, tally);
     } catch (error) {
-      failure = error ?? new Error('stream failed');
+      failure = { error };
       throw error;
     } finally {
       this.ended(method, failure, tally);
