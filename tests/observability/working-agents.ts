@@ -127,7 +127,7 @@ export async function startWorkingAgents(options: { shared: boolean }): Promise<
     const relayed = await rpc(pod1.url, 'GetTask', { id: ownId });
     if (relayed.body.result?.id !== ownId) throw new Error(`kagent-1 did not relay the read: ${JSON.stringify(relayed.body)}`);
     const away = await rpc(pod0.url, 'GetTask', { id: 'kagent-2.gone' });
-    if (away.body.error?.data?.[0]?.reason !== 'OWNER_UNAVAILABLE' && !JSON.stringify(away.body).includes('OWNER_UNAVAILABLE')) {
+    if (away.body.error?.code !== -32050 || !JSON.stringify(away.body.error).includes('OWNER_UNAVAILABLE')) {
       throw new Error(`a task of the absent kagent-2 did not answer OWNER_UNAVAILABLE: ${JSON.stringify(away.body)}`);
     }
 
