@@ -36,7 +36,7 @@ import { delegateSkill } from './skills/delegate.js';
 import { PeerCredentials } from './peers/credentials.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
-import { AllowList, AllowListError, EgressGuard } from './peers/egress/index.js';
+import { AllowList, AllowListError, EgressGuard, REFUSAL_REASONS } from './peers/egress/index.js';
 import { conformanceSkill } from './skills/conformance.js';
 import { assistantSkill, skillAsTool } from './skills/assistant/index.js';
 import { clusterSkillFor } from './skills/cluster/routing.js';
@@ -46,6 +46,7 @@ import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-revie
 import type { Skill } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.js';
+import { timedStore } from './store/timed-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
@@ -134,7 +135,12 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     onError: (error) => logger.error({ err: error, dir: config.A2A_PEER_CREDENTIALS_DIR }, 'reading the peer credentials failed; keeping the ones in force'),
   });
   peerCredentials.load();
+  for (const reason of REFUSAL_REASONS) metrics.egressRefused.inc({ reason }, 0);
   let vaporaAnswered = false;
+  // A VAPORA that has not answered since this start (or since its URL changed) is as overdue as one that stopped answering.
+  const watchVapora = (url: string | undefined) => metrics.vaporaLastHealthy.set(url === undefined ? 0 : Date.now() / 1000);
+  watchVapora(config.VAPORA_URL);
+  metrics.discoveryInterval.set(config.A2A_DISCOVERY_INTERVAL / 1000);
   const discovery = new PeerDiscovery({
     intervalMs: config.A2A_DISCOVERY_INTERVAL,
     // The peer's URL is the operator's; where a redirect points is the peer's word, and the guard
@@ -148,6 +154,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       // Only the VAPORA configured now counts: a check of the one before a live change may still land.
       if (peer.source === 'vapora' && peer.state === 'healthy' && config.VAPORA_URL !== undefined && discovery.get(config.VAPORA_URL)?.url === peer.url) {
         vaporaAnswered = true;
+        metrics.vaporaLastHealthy.set(Date.now() / 1000);
       }
       const level = peer.state === 'healthy' ? 'debug' : 'warn';
       logger[level]({ peer: peer.url, state: peer.state, error: peer.lastError }, 'peer checked');
@@ -160,10 +167,17 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     trustedCardKey: (url) => peerCardKeys.keyFor(url),
     onCardRefused: () => metrics.peerCardsRefused.inc(),
     credentials: peerCredentials,
+    observer: {
+      delegated: (peer, outcome) => metrics.delegations.inc({ peer, outcome }),
+      called: (peer, call) => {
+        metrics.outboundCalls.inc({ peer, method: call.method, outcome: call.outcome });
+        if (call.attempts > 1) metrics.outboundRetries.inc({ peer, method: call.method }, call.attempts - 1);
+      },
+    },
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
-  const skills = await buildSkills(config, delegate, auth.permissions, logger);
+  const skills = await buildSkills(config, delegate, auth.permissions, logger, metrics);
   const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
     byContent: contentRoutes(skills),
     // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
@@ -172,10 +186,13 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
 
   // Settings are all checked (skills included) before the store is opened.
   let recovery: FullStoreRecovery | undefined;
-  const store = createStore(config, provisional.pod, logger, () => {
-    metrics.storeWriteFailures.inc({ reason: 'full' });
-    recovery?.noticeFull();
-  });
+  const store = timedStore(
+    createStore(config, provisional.pod, logger, () => {
+      metrics.storeWriteFailures.inc({ reason: 'full' });
+      recovery?.noticeFull();
+    }),
+    (operation, outcome, seconds) => metrics.storeSeconds.observe({ operation, outcome }, seconds),
+  );
   metrics.watchStore(() => store.isFull);
   await store.open();
   undo.push(() => store.close());
@@ -201,12 +218,22 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
         logger.warn({ taskId, err: error }, 'skill failed');
       },
       taskResumed: (_taskId, why) => metrics.taskResumed(why),
+      runEnded: (skill, state, seconds) => metrics.taskSeconds.observe({ skill, state }, seconds),
       runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
   undo.push(() => service.drain(Date.now()));
+  metrics.countRunning(() => service.runningCount);
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
-  const relay = store.shared === undefined ? undefined : new ClusterRelay(store.shared, bus, (error) => logger.warn({ err: error }, 'relaying a task event failed'));
+  const relay =
+    store.shared === undefined
+      ? undefined
+      : new ClusterRelay(
+          store.shared,
+          bus,
+          (error) => logger.warn({ err: error }, 'relaying a task event failed'),
+          (seconds) => metrics.relayLagSeconds.observe(seconds),
+        );
   await relay?.start();
   undo.push(() => relay?.stop());
   const leases =
@@ -387,8 +414,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
             config = next;
             if (live.includes('LOG_LEVEL')) logger.level = next.LOG_LEVEL;
             if (live.includes('A2A_DISCOVERY_INTERVAL')) discovery.setInterval(next.A2A_DISCOVERY_INTERVAL);
+            if (live.includes('A2A_DISCOVERY_INTERVAL')) metrics.discoveryInterval.set(next.A2A_DISCOVERY_INTERVAL / 1000);
             // Another VAPORA has not answered yet: readiness waits for it again.
             if (live.includes('VAPORA_URL')) vaporaAnswered = false;
+            if (live.includes('VAPORA_URL')) watchVapora(next.VAPORA_URL);
             if (live.includes('VAPORA_URL') || live.includes('A2A_PEERS')) refreshPeers();
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
@@ -505,7 +534,7 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, permissions: SkillPermissions, logger: Logger): Promise<Skill[]> {
+async function buildSkills(config: Config, delegate: Skill, permissions: SkillPermissions, logger: Logger, metrics: Metrics): Promise<Skill[]> {
   const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
@@ -533,6 +562,11 @@ async function buildSkills(config: Config, delegate: Skill, permissions: SkillPe
         timeoutMs: config.LLM_TIMEOUT,
         tools,
         log: (fields, message) => logger.warn(fields, message),
+        onModelCall: ({ outcome, promptTokens, completionTokens }) => {
+          metrics.llmCalls.inc({ outcome });
+          if (promptTokens !== undefined) metrics.llmTokens.inc({ kind: 'prompt' }, promptTokens);
+          if (completionTokens !== undefined) metrics.llmTokens.inc({ kind: 'completion' }, completionTokens);
+        },
       }),
     );
   }

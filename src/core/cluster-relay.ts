@@ -20,6 +20,8 @@ export class ClusterRelay {
     private readonly store: SharedStore,
     private readonly bus: EventBus,
     private readonly onError: (error: unknown) => void,
+    /** Seconds from a relayed status change's timestamp to its relay here. */
+    private readonly observeLag?: (seconds: number) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -64,6 +66,7 @@ export class ClusterRelay {
         let stopped = false;
         for (const versioned of await this.store.eventsAfter(taskId, after)) {
           this.bus.publish(taskId, versioned);
+          if (versioned.event.kind === 'status-update') this.lag(versioned.event.status.timestamp);
           this.relayed.set(taskId, versioned.version);
           stopped = versioned.event.kind === 'status-update' && versioned.event.final;
         }
@@ -72,5 +75,11 @@ export class ClusterRelay {
         if (stopped || !this.bus.hasListeners(taskId)) this.relayed.delete(taskId);
       })
       .catch(this.onError);
+  }
+
+  private lag(timestamp: string | undefined): void {
+    const stamped = timestamp === undefined ? Number.NaN : Date.parse(timestamp);
+    // Clocks of different pods disagree a little: a change from "the future" counts as no lag.
+    if (this.observeLag !== undefined && Number.isFinite(stamped)) this.observeLag(Math.max(0, Date.now() - stamped) / 1000);
   }
 }

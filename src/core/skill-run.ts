@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidStateTransitionError, UnsupportedOperationError } from '../model/errors.js';
-import { canTransition, isTerminal } from '../model/lifecycle.js';
+import { canTransition, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
@@ -25,6 +25,8 @@ export interface SkillRunHost {
   skillFailed(taskId: string, error: unknown): void;
   /** The run found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
   superseded(taskId: string): void;
+  /** The run ended: the state it left its task in (`interrupted`: left for a resume at shutdown, or superseded) and how long it ran. */
+  runEnded(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
   /** Runs another skill as a sub-task of `caller`. */
   runSubTask(caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message>;
 }
@@ -68,9 +70,13 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
   const { id: taskId, contextId } = task;
   // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
   const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
-  const ctx = skillContext(host, request, controller, leftForResume);
+  const started = process.hrtime.bigint();
+  // The state this run last wrote; a cancel from elsewhere (and the run's own last word) is seen on the bus.
+  const progress = { lastState: task.status.state };
+  const ctx = skillContext(host, request, controller, leftForResume, progress);
   // A cancel committed by another pod reaches this one as an event: stop the skill.
   const stopOnEnd = host.bus.subscribe(taskId, ({ event }) => {
+    if (event.kind === 'status-update' && isTerminal(event.status.state)) progress.lastState = event.status.state;
     if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
       controller.abort(new Error(`task ${event.status.state}`));
     }
@@ -104,12 +110,20 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
     .finally(() => {
       stopOnEnd();
       ended();
+      const settled = isTerminal(progress.lastState) || isInterrupted(progress.lastState);
+      host.runEnded(skill.descriptor.id, leftForResume() || !settled ? 'interrupted' : progress.lastState, Number(process.hrtime.bigint() - started) / 1e9);
     });
   return { controller, done };
 }
 
 /** The context a skill reports through: progress, artifacts and its end, each written before anyone hears of it. */
-function skillContext(host: SkillRunHost, request: SkillRunRequest, controller: AbortController, leftForResume: () => boolean): SkillContext {
+function skillContext(
+  host: SkillRunHost,
+  request: SkillRunRequest,
+  controller: AbortController,
+  leftForResume: () => boolean,
+  progress: { lastState: TaskState },
+): SkillContext {
   const { caller, task, message, history, generation } = request;
   const { id: taskId, contextId } = task;
   // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
@@ -129,6 +143,7 @@ function skillContext(host: SkillRunHost, request: SkillRunRequest, controller: 
       if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
       throw refused(result, `the skill cannot move it to ${state}`);
     }
+    progress.lastState = state;
   };
   // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
   const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {

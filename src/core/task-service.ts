@@ -71,6 +71,8 @@ export interface TaskObserver {
   taskResumed?(taskId: string, why: Interruption['kind']): void;
   /** A run here found its task resumed elsewhere (this pod's lease had lapsed) and stopped. */
   runSuperseded?(taskId: string): void;
+  /** A skill run ended: the state it left its task in (`interrupted`: left for a resume at shutdown, or superseded) and how long it ran. */
+  runEnded?(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
 }
 
 interface Running {
@@ -120,6 +122,7 @@ export class TaskService {
       skillFailed: (taskId, error) => options.observer?.skillFailed(taskId, error),
       superseded: (taskId) => options.observer?.runSuperseded?.(taskId),
       runSubTask: (caller, skillId, message, signal) => runSubTask(this, caller, skillId, message, signal),
+      runEnded: (skillId, state, seconds) => options.observer?.runEnded?.(skillId, state, seconds),
     };
   }
 

@@ -128,6 +128,79 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly outboundCalls = new Counter({
+    name: 'kagent_a2a_outbound_calls_total',
+    help: 'A2A calls this agent made to peer agents, by peer (its configured host), method and outcome (ok or the client error kind); a retried call counts once',
+    labelNames: ['peer', 'method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly outboundRetries = new Counter({
+    name: 'kagent_a2a_outbound_retries_total',
+    help: 'Attempts of outbound A2A calls that failed and were tried again, by peer and method',
+    labelNames: ['peer', 'method'] as const,
+    registers: [this.registry],
+  });
+  readonly delegations = new Counter({
+    name: 'kagent_delegations_total',
+    help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the peer card points where the egress guard will not go)',
+    labelNames: ['peer', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly taskSeconds = new Histogram({
+    name: 'kagent_task_duration_seconds',
+    help: 'Time one skill run took, by skill and the state it left its task in (interrupted: left to be resumed at shutdown)',
+    labelNames: ['skill', 'state'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800],
+    registers: [this.registry],
+  });
+  readonly tasksRunning: Gauge = new Gauge({
+    name: 'kagent_tasks_running',
+    help: 'Skill runs in progress in this pod now: the autoscaling signal',
+    registers: [this.registry],
+    collect: (): void => this.tasksRunning.set(this.runningCount()),
+  });
+  readonly ownerRouting = new Counter({
+    name: 'kagent_owner_routing_total',
+    help: 'Requests about another pod\'s task (per-pod stores): forwarded to the owner, or answered OWNER_UNAVAILABLE because it could not be reached',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly storeSeconds = new Histogram({
+    name: 'kagent_store_operation_duration_seconds',
+    help: 'Time one task store operation took, by operation and outcome (ok or error)',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly relayLagSeconds = new Histogram({
+    name: 'kagent_event_relay_lag_seconds',
+    help: 'Shared store: from a status change being stamped on the pod that made it to its relay to this pod\'s listeners',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly llmCalls = new Counter({
+    name: 'kagent_llm_calls_total',
+    help: 'Chat-completions calls the assistant skill made, by outcome (ok or error)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly llmTokens = new Counter({
+    name: 'kagent_llm_tokens_total',
+    help: 'Tokens the model endpoint reported for the assistant skill, by kind (prompt or completion)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly vaporaLastHealthy = new Gauge({
+    name: 'kagent_vapora_last_healthy_timestamp_seconds',
+    help: 'When VAPORA last answered discovery (Unix seconds); the start of the pod or of the current VAPORA_URL until it first does; 0 without VAPORA_URL',
+    registers: [this.registry],
+  });
+  readonly discoveryInterval = new Gauge({
+    name: 'kagent_discovery_interval_seconds',
+    help: 'A2A_DISCOVERY_INTERVAL in force: how often peer cards are fetched',
+    registers: [this.registry],
+  });
+  private runningCount: () => number = () => 0;
   private connectionCount: () => number = () => 0;
   private storeIsFull: () => boolean = () => false;
 
@@ -135,6 +208,16 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     // Present from the start, so that alerts on its rate see a zero rather than no series.
     this.storeWriteFailures.inc({ reason: 'full' }, 0);
+    // Likewise the refusals whose reasons are a closed set: a panel or a rate reads zero, not "no data".
+    for (const limit of ['rate', 'tasks', 'streams']) this.limited.inc({ limit }, 0);
+    for (const reason of ['request_timeout', 'bad_request', 'client_aborted', 'connection_limit']) this.httpRejected.inc({ reason }, 0);
+    for (const reason of ['missing', 'rejected']) this.authFailures.inc({ reason }, 0);
+    for (const trigger of ['restart', 'lease']) this.tasksResumed.inc({ trigger }, 0);
+    this.ownerRouting.inc({ outcome: 'forwarded' }, 0);
+    this.ownerRouting.inc({ outcome: 'owner_unavailable' }, 0);
+    this.skillFailures.inc(0);
+    this.streamsCut.inc(0);
+    for (const outcome of ['applied', 'rejected']) this.configReloads.inc({ outcome }, 0);
   }
 
   /** Seeds the per-state gauge from the store once; transitions keep it current. */
@@ -162,6 +245,11 @@ export class Metrics {
   /** Where a2a_http_connections reads the open connection count at scrape time. */
   countConnections(count: () => number): void {
     this.connectionCount = count;
+  }
+
+  /** Where kagent_tasks_running reads this pod's running skill count at scrape time. */
+  countRunning(count: () => number): void {
+    this.runningCount = count;
   }
 
   /** Where a2a_store_full reads the store's state at scrape time. */

@@ -3,7 +3,7 @@ import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
 import type { AgentReply, Skill, SkillContext } from './skill.js';
 import { A2AClient, A2AClientError } from '../peers/client/index.js';
-import type { TrustedCardKey } from '../peers/client/index.js';
+import type { CallEnded, TrustedCardKey } from '../peers/client/index.js';
 import { PeerCredentials } from '../peers/credentials.js';
 import type { PeerStatus } from '../peers/discovery.js';
 import { EgressRefusedError } from '../peers/egress/index.js';
@@ -29,11 +29,26 @@ export interface DelegateOptions {
   trustedCardKey?: (url: string) => TrustedCardKey | undefined;
   /** Told when a peer's card is refused for its signature. */
   onCardRefused?: (url: string, error: A2AClientError) => void;
+  /** Told about each hand-over and each call made to a peer, for metrics; `peer` is the configured peer's host, never a free-form string. */
+  observer?: DelegationObserver;
   /** The local task's stored metadata: where the remote twin of a delegated task is kept, so a follow-up after a restart still reaches it. */
   taskMetadata: {
     read(taskId: string): Promise<JsonObject | undefined>;
     merge(taskId: string, patch: JsonObject): Promise<void>;
   };
+}
+
+export interface DelegationObserver {
+  delegated(peer: string, outcome: DelegationOutcome): void;
+  called(peer: string, call: CallEnded): void;
+}
+
+/** delegated: handed to a peer; no_peer: none offers it; loop: it already passed through this pod; refused: the peer's card points where the egress guard will not go. */
+export type DelegationOutcome = 'delegated' | 'no_peer' | 'loop' | 'refused';
+
+/** The bounded name a peer goes by in metrics: the host (and port) the operator configured. */
+export function peerLabel(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : 'unknown';
 }
 
 /** Metadata key listing the pods a delegated message has passed through. */
@@ -115,7 +130,7 @@ function withoutCredentials(url: string): string {
  */
 export function delegateSkill(options: DelegateOptions): Skill {
   const { credentials } = options;
-  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, credentials, options.trustedCardKey?.(url)));
+  const connect = options.connect ?? ((url: string) => connectPeer(url, options.egress, credentials, options.trustedCardKey?.(url), options.observer));
   return {
     descriptor: {
       id: 'delegate',
@@ -133,6 +148,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       if (link !== undefined) return relayFollowUp(ctx, link, options, connect);
       const passedThrough = chain(ctx.message);
       if (passedThrough.includes(options.self)) {
+        options.observer?.delegated('none', 'loop');
         return ctx.fail(`this work was already delegated through ${passedThrough.join(' → ')}; refusing to pass it around in a circle`);
       }
       const target = delegationTarget(ctx.message);
@@ -140,9 +156,13 @@ export function delegateSkill(options: DelegateOptions): Skill {
         return ctx.requireInput('Which skill should a peer agent run? Set metadata.targetSkill (or metadata.targetTag).');
       }
       const peer = choosePeer(options.peers(), target);
-      if (peer === undefined) return ctx.fail(noPeerMessage(target, options.peers()));
+      if (peer === undefined) {
+        options.observer?.delegated('none', 'no_peer');
+        return ctx.fail(noPeerMessage(target, options.peers()));
+      }
       await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
       const client = await connectOrFail(ctx, peer, connect, options);
+      options.observer?.delegated(peerLabel(peer.url), client === undefined ? 'refused' : 'delegated');
       if (client === undefined) return;
       const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
       await mirrorOrExplain(ctx, client, peer, outgoing, options);
@@ -157,12 +177,20 @@ export function delegateSkill(options: DelegateOptions): Skill {
  * guard, and is then called through the guard's pool, which checks again at
  * connect time.
  */
-async function connectPeer(base: string, egress: EgressGuard, credentials: PeerCredentials, trustedCardKey: TrustedCardKey | undefined): Promise<A2AClient> {
+async function connectPeer(
+  base: string,
+  egress: EgressGuard,
+  credentials: PeerCredentials,
+  trustedCardKey: TrustedCardKey | undefined,
+  observer: DelegationObserver | undefined,
+): Promise<A2AClient> {
+  const peer = peerLabel(base);
+  const onCallEnded = observer === undefined ? undefined : (call: CallEnded) => observer.called(peer, call);
   // Unlike a person behind a port-forward, an agent goes where the peer's card says: its interface may live on another host.
   // Each request carries the credential of the host it goes to, so one peer's credential never reaches another host.
-  const client = await A2AClient.connect(base, { endpoint: 'card', headers: credentials.headersFor(base), ...(trustedCardKey === undefined ? {} : { trustedCardKey }) });
+  const client = await A2AClient.connect(base, { endpoint: 'card', headers: credentials.headersFor(base), onCallEnded, ...(trustedCardKey === undefined ? {} : { trustedCardKey }) });
   if (new URL(client.card.url).origin === new URL(base).origin) return client;
-  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card', headers: credentials.headersFor(client.card.url) });
+  const guarded = A2AClient.fromCard(client.card.raw, { baseUrl: base, dispatcher: egress.dispatcher, endpoint: 'card', headers: credentials.headersFor(client.card.url), onCallEnded });
   await egress.check(guarded.card.url);
   return guarded;
 }

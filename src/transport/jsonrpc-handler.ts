@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TaskService } from '../core/task-service.js';
 import type { TaskStream } from '../core/task-stream.js';
 import type { KeyedSlots } from '../core/keyed-slots.js';
-import { LimitExceededError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
+import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
@@ -76,7 +76,13 @@ export class JsonRpcHandler {
         const owner = foreignOwner(req, routing, taskId);
         if (owner !== undefined && taskId !== undefined) {
           record.taskId = taskId;
-          await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
+          try {
+            await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
+          } catch (error) {
+            if (error instanceof OwnerUnavailableError) this.options.metrics.ownerRouting.inc({ outcome: 'owner_unavailable' });
+            throw error;
+          }
+          this.options.metrics.ownerRouting.inc({ outcome: 'forwarded' });
           this.finish(record, 'forwarded', started);
           return;
         }

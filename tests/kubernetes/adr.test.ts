@@ -15,6 +15,7 @@ const kustomize = needKustomize();
 
 const overlays = {
   'overlays/dev': { replicas: 1, antiAffinity: 'preferred', logLevel: 'debug', pdb: false },
+  'overlays/staging': { replicas: 2, antiAffinity: 'preferred', logLevel: 'info', pdb: false },
   'overlays/prod': { replicas: 5, antiAffinity: 'required', logLevel: 'info', pdb: true },
 } as const;
 

@@ -2,7 +2,7 @@
 // typed access to what came out.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -36,9 +36,9 @@ export function kustomizeTargets(): string[] {
   return ['base', ...names.map((name) => `overlays/${name}`)];
 }
 
-/** Renders one Kustomize directory (relative to kubernetes/kagent) into its objects. */
+/** Renders one Kustomize directory (relative to kubernetes/kagent, or absolute) into its objects. */
 export function render(target: string, renderer: Renderer = findRenderer()): KubeObject[] {
-  const dir = join(KAGENT_DIR, target);
+  const dir = resolve(KAGENT_DIR, target);
   let out: string;
   try {
     out = execFileSync(renderer.command, renderer.args(dir), {

@@ -116,27 +116,36 @@ describe('every target isolates the agent with a NetworkPolicy', kustomize, () =
   }
 });
 
-describe("each component's egress comes with that component only", kustomize, () => {
+describe("each component's opening comes with that component only", kustomize, () => {
   const postgres = { namespace: 'db', podLabels: { app: 'postgres' } };
-  const cases: [string, { postgres: boolean; apiServer: boolean }][] = [
-    ['base', { postgres: false, apiServer: false }],
-    ['overlays/dev', { postgres: false, apiServer: false }],
-    ['overlays/prod', { postgres: false, apiServer: false }],
-    ['overlays/prod-shared', { postgres: true, apiServer: false }],
-    ['base+cluster-skills', { postgres: false, apiServer: true }],
-    ['base+shared-postgres+cluster-skills', { postgres: true, apiServer: true }],
+  const prometheus: Endpoint = { namespace: 'monitoring', podLabels: { app: 'prometheus' } };
+  const labelledScraper: Endpoint = { namespace: 'observability', namespaceLabels: { 'kagent.dev/metrics-scraper': 'true' }, podLabels: { app: 'prometheus' } };
+  const cases: [string, { postgres: boolean; apiServer: boolean; scraper: boolean }][] = [
+    ['base', { postgres: false, apiServer: false, scraper: false }],
+    ['overlays/dev', { postgres: false, apiServer: false, scraper: false }],
+    ['overlays/staging', { postgres: false, apiServer: false, scraper: true }],
+    ['overlays/prod', { postgres: false, apiServer: false, scraper: true }],
+    ['overlays/prod-shared', { postgres: true, apiServer: false, scraper: true }],
+    ['base+cluster-skills', { postgres: false, apiServer: true, scraper: false }],
+    ['base+shared-postgres+cluster-skills', { postgres: true, apiServer: true, scraper: false }],
   ];
   for (const [target, expected] of cases) {
-    test(`${target}: PostgreSQL ${expected.postgres ? 'reachable' : 'closed'}, the API server ${expected.apiServer ? 'reachable' : 'closed'}`, () => {
+    const says = (open: boolean) => (open ? 'reachable' : 'closed');
+    test(`${target}: PostgreSQL ${says(expected.postgres)}, the API server ${says(expected.apiServer)}, the agent ${says(expected.scraper)} to Prometheus`, () => {
       const a = agentOf(rendered.get(target)!);
       assert.equal(out(a, postgres, 5432), expected.postgres, 'PostgreSQL in the cluster');
       assert.equal(out(a, { external: '198.51.100.7' }, 5432), expected.postgres, 'a managed PostgreSQL');
       assert.equal(out(a, outside, 443), expected.apiServer, 'the API server on 443');
       assert.equal(out(a, outside, 6443), expected.apiServer, 'the API server on 6443');
+      assert.equal(into(a, prometheus), expected.scraper, 'Prometheus in the monitoring namespace');
+      assert.equal(into(a, labelledScraper), expected.scraper, 'Prometheus in a namespace labelled as the scraper');
+      // The scraper reaches the A2A port (where /metrics is) and nothing else.
+      assert.ok(!into(a, prometheus, 9090), 'another port from Prometheus');
       // Neither opens anything else.
       for (const port of [80, 3306, 8443]) assert.ok(!out(a, outside, port), `port ${port} outside`);
       const names = ofKind<INetworkPolicy>(a.objects, 'NetworkPolicy').map((p) => p.metadata!.name).sort();
-      assert.deepEqual(names, ['kagent', ...(expected.apiServer ? ['kagent-api-server'] : []), ...(expected.postgres ? ['kagent-postgres'] : [])].sort());
+      const expectedNames = ['kagent', ...(expected.apiServer ? ['kagent-api-server'] : []), ...(expected.postgres ? ['kagent-postgres'] : []), ...(expected.scraper ? ['kagent-metrics'] : [])];
+      assert.deepEqual(names, expectedNames.sort());
     });
   }
 });

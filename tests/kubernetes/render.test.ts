@@ -80,9 +80,12 @@ test('each overlay renders the objects the deployment consists of', kustomize, (
   const base = ['ConfigMap/kagent-config', 'Namespace/kagent', 'NetworkPolicy/kagent', 'Service/kagent', 'Service/kagent-headless', 'ServiceAccount/kagent', 'StatefulSet/kagent'];
   assert.deepEqual(inventory(rendered.get('base')!), base);
   assert.deepEqual(inventory(rendered.get('overlays/dev')!), base);
-  assert.deepEqual(inventory(rendered.get('overlays/prod')!), [...base, 'PodDisruptionBudget/kagent'].sort());
+  const monitoring = ['ConfigMap/kagent-dashboard', 'NetworkPolicy/kagent-metrics', 'PrometheusRule/kagent', 'Service/kagent-metrics', 'ServiceMonitor/kagent'];
+  assert.deepEqual(inventory(rendered.get('overlays/staging')!), [...base, ...monitoring].sort());
+  const prod = [...base, ...monitoring, 'HorizontalPodAutoscaler/kagent', 'PodDisruptionBudget/kagent'];
+  assert.deepEqual(inventory(rendered.get('overlays/prod')!), prod.sort());
   // The shared store adds its database egress; no Secret is ever rendered: the operator creates them.
-  assert.deepEqual(inventory(rendered.get('overlays/prod-shared')!), [...base, 'NetworkPolicy/kagent-postgres', 'PodDisruptionBudget/kagent'].sort());
+  assert.deepEqual(inventory(rendered.get('overlays/prod-shared')!), [...prod, 'NetworkPolicy/kagent-postgres'].sort());
 });
 
 test('every namespaced object lands in the kagent namespace', kustomize, () => {

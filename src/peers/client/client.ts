@@ -6,6 +6,7 @@ import { summarizeCard } from './card.js';
 import { A2AClientError } from './errors.js';
 import type { TrustedCardKey } from './card-signature.js';
 import { verifyCardSignature } from './card-signature.js';
+import type { ClientErrorKind } from './errors.js';
 import type { HttpRequest, HttpResponse, RawResponse } from './http.js';
 import { AttemptScope, CallScope, header, readBody, sendRequest, sharedDispatcher } from './http.js';
 import type { ListTasksParams, Protocol, SendParams, StreamOp, UnaryOp } from './protocol.js';
@@ -71,7 +72,18 @@ export interface ClientOptions {
   maxResponseBytes?: number;
   /** Called before each retry's wait. */
   onRetry?: (event: RetryEvent) => void;
+  /** Called once each call has ended (a stream: once it is over), with what it was and how it went. */
+  onCallEnded?: (call: CallEnded) => void;
 }
+
+/** One finished call: the A2A method, `ok` or the error kind, and the attempts it took (retries are attempts − 1). */
+export interface CallEnded {
+  method: CallMethod;
+  outcome: 'ok' | ClientErrorKind;
+  attempts: number;
+}
+
+export type CallMethod = 'SendMessage' | 'SendStreamingMessage' | 'SubscribeToTask' | 'GetTask' | 'CancelTask' | 'ListTasks';
 
 export interface ConnectOptions extends ClientOptions {
   /** Read the card at this path only, instead of /.well-known/agent-card.json then /.well-known/agent.json. */
@@ -185,31 +197,31 @@ export class A2AClient {
 
   /** Sends a message; waits for the task to end or need input unless `returnImmediately`. */
   send(message: Message, options: SendOptions = {}): Promise<SendResult> {
-    return this.unary(() => this.protocol.send(message, pickSend(options)), options);
+    return this.unary('SendMessage', () => this.protocol.send(message, pickSend(options)), options);
   }
 
   /** Sends a message and reads the task's events as they happen: first the task (or a lone message), then updates. */
   stream(message: Message, options: StreamSendOptions = {}): AsyncGenerator<StreamItem> {
-    return this.streamed(() => this.protocol.stream(message, pickSend(options)), options);
+    return this.streamed('SendStreamingMessage', () => this.protocol.stream(message, pickSend(options)), options);
   }
 
   /** Follows a running task: its current state first, then its updates until it ends. */
   subscribe(taskId: string, options: StreamOptions = {}): AsyncGenerator<StreamItem> {
-    return this.streamed(() => this.protocol.subscribe(taskId), options);
+    return this.streamed('SubscribeToTask', () => this.protocol.subscribe(taskId), options);
   }
 
   getTask(id: string, options?: number | GetTaskOptions): Promise<Task> {
     const opts: GetTaskOptions = typeof options === 'number' ? { historyLength: options } : (options ?? {});
-    return this.unary(() => this.protocol.get(id, opts.historyLength), opts);
+    return this.unary('GetTask', () => this.protocol.get(id, opts.historyLength), opts);
   }
 
   cancelTask(id: string, options: CallOptions = {}): Promise<Task> {
-    return this.unary(() => this.protocol.cancel(id), options);
+    return this.unary('CancelTask', () => this.protocol.cancel(id), options);
   }
 
   /** One page of tasks, newest first (A2A 1.0 only: over 0.3 it fails with kind 'unsupported'). */
   listTasks(params: ListTasksParams = {}, options: CallOptions = {}): Promise<TaskPage> {
-    return this.unary(() => this.protocol.list(params), options);
+    return this.unary('ListTasks', () => this.protocol.list(params), options);
   }
 
   /** Closes the connection pool, if it is this client's own; the shared one stays. */
@@ -217,17 +229,46 @@ export class A2AClient {
     if (this.options.dispatcher !== undefined) await this.options.dispatcher.close();
   }
 
-  private unary<T>(build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
-    return runUnary(this.dispatcher, build(), this.options, call);
+  private async unary<T>(method: CallMethod, build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
+    const tally = { attempts: 0 };
+    try {
+      const result = await runUnary(this.dispatcher, build(), this.options, call, tally);
+      this.ended(method, undefined, tally);
+      return result;
+    } catch (error) {
+      this.ended(method, { error }, tally);
+      throw error;
+    }
   }
 
-  private async *streamed(build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
+  private ended(method: CallMethod, failure: { error: unknown } | undefined, tally: { attempts: number }): void {
+    if (this.options.onCallEnded === undefined) return;
+    // Anything but a client error is an answer the client could not make sense of.
+    const outcome = failure === undefined ? 'ok' : failure.error instanceof A2AClientError ? failure.error.kind : 'invalid-response';
+    this.options.onCallEnded({ method, outcome, attempts: Math.max(1, tally.attempts) });
+  }
+
+  private async *streamed(method: CallMethod, build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
+    const tally = { attempts: 0 };
+    // A consumer that stops reading early ends the call as ok.
+    let failure: { error: unknown } | undefined;
+    try {
+      yield* this.streamAttempts(build, call, tally);
+    } catch (error) {
+      failure = { error };
+      throw error;
+    } finally {
+      this.ended(method, failure, tally);
+    }
+  }
+
+  private async *streamAttempts(build: () => StreamOp, call: StreamOptions, tally: { attempts: number }): AsyncGenerator<StreamItem> {
     const op = build();
     const scope = new CallScope(call.signal, call.deadlineMs ?? this.options.deadlineMs);
     const stallMs = call.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
     let opened: { attempt: AttemptScope; res: HttpResponse } | undefined;
     try {
-      opened = await withRetries(scope, this.options, call, async () => {
+      opened = await withRetries(scope, this.options, call, tally, async () => {
         const attempt = new AttemptScope(scope, call.timeoutMs ?? this.options.timeoutMs ?? DEFAULTS.timeoutMs);
         try {
           const res = await sendRequest(op.request, this.dispatcher, attempt);
@@ -275,10 +316,10 @@ function pickSend(options: SendOptions | StreamSendOptions): SendParams {
   return params;
 }
 
-async function runUnary<T>(dispatcher: Dispatcher, op: UnaryOp<T>, options: ClientOptions, call: CallOptions): Promise<T> {
+async function runUnary<T>(dispatcher: Dispatcher, op: UnaryOp<T>, options: ClientOptions, call: CallOptions, tally = { attempts: 0 }): Promise<T> {
   const scope = new CallScope(call.signal, call.deadlineMs ?? options.deadlineMs);
   try {
-    return await withRetries(scope, options, call, async () => {
+    return await withRetries(scope, options, call, tally, async () => {
       const attempt = new AttemptScope(scope, call.timeoutMs ?? options.timeoutMs ?? DEFAULTS.timeoutMs);
       try {
         const res = await sendRequest(op.request, dispatcher, attempt);
@@ -299,9 +340,10 @@ async function runUnary<T>(dispatcher: Dispatcher, op: UnaryOp<T>, options: Clie
  * policy's total time or the call's deadline. The error thrown is the last
  * attempt's, with `attempts` set.
  */
-async function withRetries<T>(scope: CallScope, options: ClientOptions, call: CallOptions, attemptOnce: () => Promise<T>): Promise<T> {
+async function withRetries<T>(scope: CallScope, options: ClientOptions, call: CallOptions, tally: { attempts: number }, attemptOnce: () => Promise<T>): Promise<T> {
   const policy = resolveRetry(options.retry, call.retry);
   for (let attempt = 1; ; attempt++) {
+    tally.attempts = attempt;
     try {
       return await attemptOnce();
     } catch (caught) {

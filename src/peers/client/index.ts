@@ -20,7 +20,7 @@
 
 export { A2AClient, CARD_PATHS } from './client.js';
 export { agentBaseUrl } from './agent-url.js';
-export type { CallOptions, ClientOptions, ConnectOptions, GetTaskOptions, SendOptions, StreamOptions, StreamSendOptions } from './client.js';
+export type { CallEnded, CallMethod, CallOptions, ClientOptions, ConnectOptions, GetTaskOptions, SendOptions, StreamOptions, StreamSendOptions } from './client.js';
 export { cardInterfaces, chooseInterface, summarizeCard } from './card.js';
 export type { AgentCardSummary, AgentInterface, Binding, EndpointRule, InterfaceChoice, ProtocolVersion } from './card.js';
 export { verifyCardSignature } from './card-signature.js';

@@ -24,6 +24,8 @@ export interface AssistantOptions {
   systemPrompt?: string;
   /** Whether a turn interrupted by a restart is run again (its model calls are paid twice). */
   resumable?: boolean;
+  /** Told about each model call: ok or error, and the tokens the endpoint reported (absent when it reported none). */
+  onModelCall?: (call: { outcome: 'ok' | 'error'; promptTokens?: number; completionTokens?: number }) => void;
   /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
   log?: (fields: Record<string, unknown>, message: string) => void;
   /**
@@ -136,7 +138,7 @@ async function runTurn(
       activity = 'waiting for the model';
       let replyChars = 0;
       answer.startSegment();
-      const reply: ChatReply = await streamChat(
+      const reply: ChatReply = await countedCall(options, () => streamChat(
         endpoint,
         { messages, tools: toolSpecs, maxTokens: allowance },
         {
@@ -148,7 +150,7 @@ async function runTurn(
             return Math.ceil(replyChars / 4) <= allowance;
           },
         },
-      );
+      ));
       await answer.endSegment();
       const total = reply.usage?.total_tokens;
       if (typeof total === 'number' && Number.isFinite(total)) {
@@ -245,6 +247,20 @@ function conversation(history: readonly Message[]): ChatMessage[] {
 function budgetNote(max: number, used: number, estimated: boolean, detail?: string): string {
   const spent = used === 0 ? '' : ` (${estimated ? 'about ' : ''}${used} used)`;
   return `Stopped: the token budget of ${max} tokens for this turn is spent${spent}${detail === undefined ? '' : `; ${detail}`}.`;
+}
+
+/** One model call, reported to `onModelCall` however it ends. */
+async function countedCall(options: AssistantOptions, call: () => Promise<ChatReply>): Promise<ChatReply> {
+  let reply: ChatReply;
+  try {
+    reply = await call();
+  } catch (error) {
+    options.onModelCall?.({ outcome: 'error' });
+    throw error;
+  }
+  const tokens = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
+  options.onModelCall?.({ outcome: 'ok', promptTokens: tokens(reply.usage?.prompt_tokens), completionTokens: tokens(reply.usage?.completion_tokens) });
+  return reply;
 }
 
 /** The usual rule of thumb when the server reports no usage: four characters a token. */

@@ -9,9 +9,12 @@
 // validator enumerates (label maps, resource lists, ConfigMap data) are maps
 // whose keys are all allowed.
 
-interface ValidateModel {
+export interface ValidateModel {
   prototype: { validate(this: unknown): void };
 }
+
+/** Finds the validating model of an apiVersion and kind; rejects when there is none. */
+export type ModelResolver = (apiVersion: string, kind: string) => Promise<ValidateModel>;
 
 /** One step into an object: a property name or an array index. */
 export type Segment = string | number;
@@ -185,15 +188,15 @@ function pointerSegments(pointer: string, root: unknown): Segment[] {
   return segments;
 }
 
-/** Checks one object against its schema; unknown fields included. */
-export async function checkSchema(object: unknown): Promise<SchemaCheck> {
+/** Checks one object against its schema; unknown fields included. Custom resources need a resolver that knows their models. */
+export async function checkSchema(object: unknown, resolve: ModelResolver = modelFor): Promise<SchemaCheck> {
   const { apiVersion, kind } = (object ?? {}) as { apiVersion?: unknown; kind?: unknown };
   if (object === null || typeof object !== 'object' || typeof apiVersion !== 'string' || typeof kind !== 'string') {
     return { unchecked: 'apiVersion and kind must be strings', errors: [], unknownFields: [] };
   }
   let model: ValidateModel;
   try {
-    model = await modelFor(apiVersion, kind);
+    model = await resolve(apiVersion, kind);
   } catch (error) {
     return { unchecked: (error as Error).message, errors: [], unknownFields: [] };
   }
@@ -228,8 +231,8 @@ export async function checkSchema(object: unknown): Promise<SchemaCheck> {
  * and required-field errors from kubernetes-models, and every field its schema
  * does not declare. An empty list means valid.
  */
-export async function schemaProblems(object: { apiVersion?: unknown; kind?: unknown }): Promise<string[]> {
-  const check = await checkSchema(object);
+export async function schemaProblems(object: { apiVersion?: unknown; kind?: unknown }, resolve?: ModelResolver): Promise<string[]> {
+  const check = await checkSchema(object, resolve);
   if (check.unchecked !== undefined) return [check.unchecked];
   const problems: string[] = [];
   if (check.validatorMessage !== undefined) problems.push(check.validatorMessage);

@@ -67,14 +67,18 @@ describe("the project's own overlays, rendered with real Kustomize, come out cle
     });
   }
 
-  test('prod on as many nodes as replicas has no findings at all; on fewer, its required anti-affinity is an error', async () => {
-    const enough = await harness.task(await harness.send([{ kind: 'data', data: { path: 'kagent/overlays/prod', nodeCount: 5 } }]));
-    assert.deepEqual(findingsArtifact(enough).findings, []);
-    const short = await harness.task(await harness.send(join(KUBERNETES_DIR, 'kagent/overlays/prod'), { metadata: { nodeCount: 3 } }));
-    assert.deepEqual(brief(findingsArtifact(short).findings), [
+  // The skill leaves custom resources unchecked (an info finding); the component tests check the monitoring ones against their CRDs.
+  const unchecked = <F extends { rule: string; object: string }>(findings: F[]): F[] =>
+    findings.filter((f) => !(f.rule === 'not-validated' && /^(PrometheusRule|ServiceMonitor)\//.test(f.object)));
+
+  test('prod on as many nodes as its HPA may run replicas has no other findings; on fewer, its required anti-affinity is an error', async () => {
+    const enough = await harness.task(await harness.send([{ kind: 'data', data: { path: 'kagent/overlays/prod', nodeCount: 10 } }]));
+    assert.deepEqual(unchecked(findingsArtifact(enough).findings), []);
+    const short = await harness.task(await harness.send(join(KUBERNETES_DIR, 'kagent/overlays/prod'), { metadata: { nodeCount: 5 } }));
+    assert.deepEqual(brief(unchecked(findingsArtifact(short).findings)), [
       ['error', 'anti-affinity-replicas', 'StatefulSet/kagent/kagent', 'spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0]'],
     ]);
-    assert.equal(statusText(short), '1 error, 0 warnings in 8 objects');
+    assert.equal(statusText(short), '1 error, 0 warnings, 2 notes in 14 objects');
   });
 });
 
