@@ -27,6 +27,8 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { redactCredentials } from './observability/redact.js';
+import { startTracing } from './observability/tracing.js';
 import { delegateSkill } from './peers/delegate.js';
 import { PeerDiscovery } from './peers/discovery.js';
 import type { PeerTarget } from './peers/discovery.js';
@@ -116,6 +118,16 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   if (config.AUTH_MODE !== 'none' && config.STORE === 'sqlite' && provisional.podUrlTemplate !== undefined && config.A2A_REPLICAS !== 1 && config.AUTH_CLUSTER_SECRET_FILE === undefined) {
     throw new ConfigError('AUTH_CLUSTER_SECRET_FILE', 'settings', `AUTH_MODE=${config.AUTH_MODE} with per-pod stores needs a secret the replicas share, to relay a caller to the pod that owns its task`);
   }
+  const tracing = await startTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL,
+    serviceName: config.OTEL_SERVICE_NAME,
+    instance: provisional.pod,
+    timeoutMs: config.OTEL_EXPORTER_OTLP_TIMEOUT,
+    onError: (reason) => logger.warn({ reason }, 'trace export failed; those spans are lost'),
+  });
+  undo.push(() => tracing.shutdown());
+  if (tracing.enabled) logger.info({ endpoint: redactCredentials(config.OTEL_EXPORTER_OTLP_ENDPOINT!), protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL }, 'exporting traces');
   const metrics = new Metrics();
   const auth = createCallerAuth(config, logger, provisional.pod);
   if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
@@ -422,6 +434,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
         logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
       }
       await egress.close();
+      // Last, so that the spans of the drain leave too; bounded by the export timeout.
+      await tracing.shutdown();
       logger.info('stopped');
     })());
   return {

@@ -32,6 +32,7 @@ import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
 import { redactCredentials } from '../observability/redact.js';
+import { endSpan, SpanKind, startSpan, withSpan } from '../observability/tracing.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
@@ -583,14 +584,21 @@ export class TaskService {
         controller.abort(new Error(`task ${event.status.state}`));
       }
     });
-    const done = (async () => {
+    // A child of the request that started the run (none for a resumed one), also when the run outlives the request's answer.
+    const span = startSpan(`skill ${skill.descriptor.id}`, SpanKind.INTERNAL, { 'a2a.skill.id': skill.descriptor.id, 'a2a.task.id': taskId, 'kagent.run.resumes': generation });
+    let outcome = 'ok';
+    const done = withSpan(span, async () => {
       try {
         await skill.execute(ctx);
-        if (leftForResume()) return;
+        if (leftForResume()) {
+          outcome = 'left_for_resume';
+          return;
+        }
         await this.finishIfActive(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
       } catch (error) {
         // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
         const aborted = controller.signal.aborted;
+        outcome = leftForResume() ? 'left_for_resume' : aborted ? 'stopped' : 'failed';
         if (leftForResume()) return;
         if (!aborted) this.options.observer?.skillFailed(taskId, error);
         const cause: unknown = aborted ? controller.signal.reason : error;
@@ -607,9 +615,10 @@ export class TaskService {
           generation,
         );
       }
-    })()
+    })
       .catch((error: unknown) => this.options.observer?.skillFailed(taskId, error))
       .finally(() => {
+        endSpan(span, outcome, outcome === 'failed' ? `skill ${skill.descriptor.id} failed` : undefined);
         stopOnEnd();
         this.running.delete(taskId);
         release();

@@ -4,8 +4,10 @@ import { UnavailableError } from '../model/errors.js';
 import type { Caller, ListTasksQuery, Task, TaskPage } from '../model/model.js';
 import { decodeTask } from '../protocol/v1/codec.js';
 import { encodePageToken } from '../store/page-token.js';
+import { endSpan } from '../observability/tracing.js';
+import type { Span } from '../observability/tracing.js';
 import type { ClusterRouting } from './owner-routing.js';
-import { describe, forwardHeaders } from './owner-routing.js';
+import { describe, forwardHeaders, hopSpan } from './owner-routing.js';
 
 const REPLICA_RETRY_AFTER_SECONDS = 5;
 
@@ -80,9 +82,21 @@ function newestFirst(a: Task, b: Task): number {
 }
 
 async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller): Promise<TaskPage> {
+  const span = hopSpan(routing, pod, 'list');
+  try {
+    const page = await askReplica(req, routing, pod, rawParams, caller, span);
+    endSpan(span, 'ok');
+    return page;
+  } catch (error) {
+    endSpan(span, 'replica_unavailable', describe(error));
+    throw error;
+  }
+}
+
+async function askReplica(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller, span: Span | undefined): Promise<TaskPage> {
   const answer = await routing.client.post(
     `${routing.urlOf(pod)}/`,
-    { ...forwardHeaders(req, routing, caller, pod), 'a2a-version': '1.0', accept: 'application/json' },
+    { ...forwardHeaders(req, routing, caller, pod, span), 'a2a-version': '1.0', accept: 'application/json' },
     JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method: 'ListTasks', params: rawParams ?? {} }),
     'prompt',
   );

@@ -12,6 +12,8 @@ import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { readSse } from './sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
+import { endSpan, injectTraceHeaders, SpanKind, startSpan } from '../../observability/tracing.js';
+import type { Span } from '../../observability/tracing.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
 export interface CallOptions {
@@ -176,31 +178,31 @@ export class A2AClient {
 
   /** Sends a message; waits for the task to end or need input unless `returnImmediately`. */
   send(message: Message, options: SendOptions = {}): Promise<SendResult> {
-    return this.unary(() => this.protocol.send(message, pickSend(options)), options);
+    return this.unary('SendMessage', () => this.protocol.send(message, pickSend(options)), options);
   }
 
   /** Sends a message and reads the task's events as they happen: first the task (or a lone message), then updates. */
   stream(message: Message, options: StreamSendOptions = {}): AsyncGenerator<StreamItem> {
-    return this.streamed(() => this.protocol.stream(message, pickSend(options)), options);
+    return this.streamed('SendStreamingMessage', () => this.protocol.stream(message, pickSend(options)), options);
   }
 
   /** Follows a running task: its current state first, then its updates until it ends. */
   subscribe(taskId: string, options: StreamOptions = {}): AsyncGenerator<StreamItem> {
-    return this.streamed(() => this.protocol.subscribe(taskId), options);
+    return this.streamed('SubscribeToTask', () => this.protocol.subscribe(taskId), options);
   }
 
   getTask(id: string, options?: number | GetTaskOptions): Promise<Task> {
     const opts: GetTaskOptions = typeof options === 'number' ? { historyLength: options } : (options ?? {});
-    return this.unary(() => this.protocol.get(id, opts.historyLength), opts);
+    return this.unary('GetTask', () => this.protocol.get(id, opts.historyLength), opts);
   }
 
   cancelTask(id: string, options: CallOptions = {}): Promise<Task> {
-    return this.unary(() => this.protocol.cancel(id), options);
+    return this.unary('CancelTask', () => this.protocol.cancel(id), options);
   }
 
   /** One page of tasks, newest first (A2A 1.0 only: over 0.3 it fails with kind 'unsupported'). */
   listTasks(params: ListTasksParams = {}, options: CallOptions = {}): Promise<TaskPage> {
-    return this.unary(() => this.protocol.list(params), options);
+    return this.unary('ListTasks', () => this.protocol.list(params), options);
   }
 
   /** Closes the connection pool, if it is this client's own; the shared one stays. */
@@ -208,12 +210,42 @@ export class A2AClient {
     if (this.options.dispatcher !== undefined) await this.options.dispatcher.close();
   }
 
-  private unary<T>(build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
-    return runUnary(this.dispatcher, build(), this.options, call);
+  private async unary<T>(method: string, build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
+    const op = build();
+    const span = this.traced(method, op.request);
+    try {
+      const result = await runUnary(this.dispatcher, op, this.options, call);
+      endSpan(span, 'ok');
+      return result;
+    } catch (error) {
+      endCallSpan(span, error);
+      throw error;
+    }
   }
 
-  private async *streamed(build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
+  /** A client span for one call (its retries included), its context in the request's headers; none when tracing is off. */
+  private traced(method: string, request: HttpRequest): Span | undefined {
+    const span = startSpan(method, SpanKind.CLIENT, { 'rpc.system': 'jsonrpc', 'rpc.method': method, ...peerAttributes(request.url) });
+    injectTraceHeaders(request.headers, span);
+    return span;
+  }
+
+  private async *streamed(method: string, build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
     const op = build();
+    const span = this.traced(method, op.request);
+    let failure: unknown;
+    try {
+      yield* this.streamOnce(op, call);
+    } catch (error) {
+      failure = error;
+      throw error;
+    } finally {
+      if (failure === undefined) endSpan(span, 'ok');
+      else endCallSpan(span, failure);
+    }
+  }
+
+  private async *streamOnce(op: StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
     const scope = new CallScope(call.signal, call.deadlineMs ?? this.options.deadlineMs);
     const stallMs = call.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
     let opened: { attempt: AttemptScope; res: HttpResponse } | undefined;
@@ -257,6 +289,23 @@ export class A2AClient {
       scope.dispose();
     }
   }
+}
+
+/** Which agent a call went to: its origin only, never a path or query that might carry a secret. */
+function peerAttributes(url: string): Record<string, string | number> {
+  const parsed = new URL(url);
+  const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  return { 'server.address': parsed.hostname, 'server.port': port, 'a2a.peer': parsed.origin };
+}
+
+function endCallSpan(span: Span | undefined, error: unknown): void {
+  if (span === undefined) return;
+  if (error instanceof A2AClientError) {
+    span.setAttribute('a2a.attempts', error.attempts);
+    endSpan(span, error.kind, error.code === undefined ? error.kind : `${error.kind} ${error.code}`);
+    return;
+  }
+  endSpan(span, 'error', error instanceof Error ? error.name : 'error');
 }
 
 function pickSend(options: SendOptions | StreamSendOptions): SendParams {
