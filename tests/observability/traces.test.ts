@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { eventually } from '../support/fake-peer.js';
 import { SPAN_KIND, startOtlpReceiver } from '../support/otlp-receiver.js';
 import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver.js';
@@ -195,6 +196,41 @@ describe('one trace follows a request across kagent processes', () => {
       assert.match(span.traceId, /^[0-9a-f]{32}$/);
       assert.notEqual(span.traceId, '0'.repeat(32));
       assert.ok(!bad.includes(span.traceId), 'not the malformed trace id');
+    }
+  });
+});
+
+describe('tracing settings', () => {
+  test('the standard OTEL_* variables are read; a protocol other than OTLP over HTTP, or an endpoint that is no URL, stops the start naming it', () => {
+    const config = loadConfig({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'kagent-prod' } });
+    assert.equal(config.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/json');
+    assert.equal(config.OTEL_SERVICE_NAME, 'kagent-prod');
+    assert.match(config.OTEL_EXPORTER_OTLP_ENDPOINT ?? '', /^http:\/\/collector:4318/);
+    const defaults = loadConfig({});
+    assert.equal(defaults.OTEL_EXPORTER_OTLP_ENDPOINT, undefined, 'off by default');
+    assert.equal(defaults.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf');
+    for (const [key, value] of [
+      ['OTEL_EXPORTER_OTLP_PROTOCOL', 'grpc'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+      ['OTEL_EXPORTER_OTLP_TIMEOUT', '0'],
+    ] as const) {
+      assert.throws(() => loadConfig({ env: { [key]: value } }), (error: unknown) => error instanceof ConfigError && error.key === key && error.message.includes(key));
+    }
+  });
+
+  test('http/protobuf (the default protocol) exports protobuf to <endpoint>/v1/traces', async () => {
+    const receiver = await startOtlpReceiver();
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-trace-proto-'));
+    const agent = await startService(dir, { OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.endpoint}/` });
+    try {
+      const res = await rpc(agent.url, 'SendMessage', { message: message({ skill: 'echo' }) });
+      assert.equal(res.body.result?.task?.status.state, 'TASK_STATE_COMPLETED');
+      await eventually(() => receiver.contentTypes.length > 0, 'an export');
+      assert.deepEqual([...new Set(receiver.contentTypes)], ['application/x-protobuf']);
+    } finally {
+      await agent.dispose();
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -29,6 +29,8 @@ export interface OtlpReceiver {
   readonly spans: ReceivedSpan[];
   /** Every request that reached it, whatever its path. */
   readonly requests: number;
+  /** The content type of each request, in order. */
+  readonly contentTypes: readonly string[];
   /** Waits until `found` returns something for the spans received so far. */
   waitFor<T>(what: string, found: (spans: readonly ReceivedSpan[]) => T | undefined): Promise<T>;
   close(): Promise<void>;
@@ -64,13 +66,20 @@ function flatten(attributes: KeyValue[] | undefined): Record<string, string | nu
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   let requests = 0;
+  const contentTypes: string[] = [];
   const server: Server = createServer((req, res) => {
     requests++;
+    contentTypes.push(String(req.headers['content-type']));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (req.method !== 'POST' || req.url !== '/v1/traces' || !String(req.headers['content-type']).startsWith('application/json')) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end('{}');
+      if (req.method !== 'POST' || req.url !== '/v1/traces') {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{}');
+        return;
+      }
+      // Protobuf bodies are counted, not decoded: the JSON encoding is the one tests read.
+      if (!String(req.headers['content-type']).startsWith('application/json')) {
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         return;
       }
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as ExportRequest;
@@ -102,6 +111,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     get requests() {
       return requests;
     },
+    contentTypes,
     async waitFor(what, found) {
       const deadline = Date.now() + PATIENCE_MS;
       for (;;) {
