@@ -54,6 +54,8 @@ export async function startTracing(settings: TracingSettings): Promise<Tracing> 
     resource: defaultResource().merge(
       resourceFromAttributes({ 'service.name': settings.serviceName, 'service.version': VERSION, 'service.instance.id': settings.instance }),
     ),
+    // Attribute values can come from callers (a task id in a request): bounded, like everything a caller sends.
+    spanLimits: { attributeValueLengthLimit: 256 },
     // Bounded queue: when the collector is slow or gone, spans are dropped rather than held.
     spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 2048, maxExportBatchSize: 512, scheduledDelayMillis: 1000, exportTimeoutMillis: settings.timeoutMs })],
   });
@@ -154,4 +156,3 @@ export function traceLogFields(): Record<string, string> {
   const { traceId, spanId } = span.spanContext();
   return { trace_id: traceId, span_id: spanId };
 }
-

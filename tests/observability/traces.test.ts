@@ -185,6 +185,15 @@ describe('one trace follows a request across kagent processes', () => {
     assert.equal(run.attributes['kagent.outcome'], 'ok');
   });
 
+  test('a caller\'s string in a span attribute is cut short', async () => {
+    const vapora = newTraceparent();
+    const res = await rpc(pods[0]!.url, 'GetTask', { id: `kagent-9.${'x'.repeat(10_000)}` }, headers(vapora.header));
+    assert.equal(res.body.error?.code, -32001);
+    const span = await one(receiver, 'the GetTask span', (s) => s.traceId === vapora.traceId && s.kind === SPAN_KIND.server);
+    assert.equal(span.attributes['kagent.outcome'], 'TASK_NOT_FOUND');
+    assert.ok(String(span.attributes['a2a.task.id']).length <= 256, `${String(span.attributes['a2a.task.id']).length} characters`);
+  });
+
   test('a malformed traceparent is ignored: the request is served in a new trace', async () => {
     for (const bad of ['garbage', '00-00000000000000000000000000000000-0000000000000000-01', `00-${'z'.repeat(32)}-${'1'.repeat(16)}-01`, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-01-${'x'.repeat(5000)}`]) {
       const res = await rpc(pods[0]!.url, 'SendMessage', { message: message({ skill: 'echo' }) }, { 'A2A-Version': '1.0', traceparent: bad });

@@ -12,7 +12,7 @@ import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { readSse } from './sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
-import { endSpan, injectTraceHeaders, SpanKind, startSpan } from '../../observability/tracing.js';
+import { endSpan, injectTraceHeaders, SpanKind, startSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '../../observability/tracing.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
@@ -225,7 +225,8 @@ export class A2AClient {
 
   /** A client span for one call (its retries included), its context in the request's headers; none when tracing is off. */
   private traced(method: string, request: HttpRequest): Span | undefined {
-    const span = startSpan(method, SpanKind.CLIENT, { 'rpc.system': 'jsonrpc', 'rpc.method': method, ...peerAttributes(request.url) });
+    if (!tracingEnabled()) return undefined;
+    const span = startSpan(method, SpanKind.CLIENT, { 'rpc.method': method, 'a2a.binding': this.binding, ...peerAttributes(request.url) });
     injectTraceHeaders(request.headers, span);
     return span;
   }
