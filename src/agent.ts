@@ -32,6 +32,8 @@ import { TaskService } from './core/task-service.js';
 import { createLogger } from './observability/logger.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { redactCredentials } from './observability/redact.js';
+import { startTracing } from './observability/tracing.js';
 import { delegateSkill } from './skills/delegate.js';
 import { PeerCredentials } from './peers/credentials.js';
 import { PeerDiscovery } from './peers/discovery.js';
@@ -111,6 +113,16 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   // The pod name is known before the port; the identity is completed once listening.
   const provisional = resolveIdentity({ ...identityInput(config), port: config.PORT });
   const logger = createLogger(config.LOG_LEVEL, { pod: provisional.pod });
+  const tracing = await startTracing({
+    endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL,
+    serviceName: config.OTEL_SERVICE_NAME,
+    instance: provisional.pod,
+    timeoutMs: config.OTEL_EXPORTER_OTLP_TIMEOUT,
+    onError: (reason) => logger.warn({ reason }, 'trace export failed; those spans are lost'),
+  });
+  undo.push(() => tracing.shutdown());
+  if (tracing.enabled) logger.info({ endpoint: redactCredentials(config.OTEL_EXPORTER_OTLP_ENDPOINT!), protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL }, 'exporting traces');
   const metrics = new Metrics();
   const auth = createCallerAuth(config, logger, provisional.pod);
   if (!auth.authenticator.enabled) logger.warn('AUTH_MODE=none: every caller is anonymous and may use every task and skill; set AUTH_MODE outside development');
@@ -464,6 +476,8 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
         logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
       }
       await egress.close();
+      // Last, so that the spans of the drain leave too; bounded by the export timeout.
+      await tracing.shutdown();
       logger.info('stopped');
     })());
   return {

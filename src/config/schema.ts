@@ -3,6 +3,8 @@
 // a change without a restart. Loading, validation, documentation and the
 // manifests' tests all read this table.
 
+import { OTLP_PROTOCOLS } from '../observability/tracing.js';
+
 export type SettingType =
   | { kind: 'int'; min: number; max: number }
   | { kind: 'string' }
@@ -322,6 +324,25 @@ export const SETTINGS = {
     description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
   },
   METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret; watched: a rotated token applies without a restart)' },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    type: { kind: 'url' },
+    default: undefined,
+    live: false,
+    description: 'OpenTelemetry collector base URL (OTLP over HTTP): spans go to <endpoint>/v1/traces; unset: tracing is off',
+  },
+  OTEL_EXPORTER_OTLP_PROTOCOL: {
+    type: { kind: 'enum', values: OTLP_PROTOCOLS },
+    default: 'http/protobuf',
+    live: false,
+    description: 'how spans are sent to the collector: http/protobuf or http/json',
+  },
+  OTEL_EXPORTER_OTLP_TIMEOUT: {
+    type: { kind: 'int', min: 100, max: 600_000 },
+    default: '10000',
+    live: false,
+    description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
+  },
+  OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -3,6 +3,7 @@ import { InvalidStateTransitionError, UnsupportedOperationError } from '../model
 import { canTransition, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
+import { endSpan, SpanKind, startSpan, withSpan } from '../observability/tracing.js';
 import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
 import type { TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus } from './event-bus.js';
@@ -81,14 +82,21 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
       controller.abort(new Error(`task ${event.status.state}`));
     }
   });
-  const done = (async () => {
+  // A child of the request that started the run (none for a resumed one), also when the run outlives the request's answer.
+  const span = startSpan(`skill ${skill.descriptor.id}`, SpanKind.INTERNAL, { 'a2a.skill.id': skill.descriptor.id, 'a2a.task.id': taskId, 'kagent.run.resumes': generation });
+  let outcome = 'ok';
+  const done = withSpan(span, async () => {
     try {
       await skill.execute(ctx);
-      if (leftForResume()) return;
+      if (leftForResume()) {
+        outcome = 'left_for_resume';
+        return;
+      }
       await host.finish(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
     } catch (error) {
       // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
       const aborted = controller.signal.aborted;
+      outcome = leftForResume() ? 'left_for_resume' : aborted ? 'stopped' : 'failed';
       if (leftForResume()) return;
       if (!aborted) host.skillFailed(taskId, error);
       const cause: unknown = aborted ? controller.signal.reason : error;
@@ -105,9 +113,10 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
         generation,
       );
     }
-  })()
+  })
     .catch((error: unknown) => host.skillFailed(taskId, error))
     .finally(() => {
+      endSpan(span, outcome, outcome === 'failed' ? `skill ${skill.descriptor.id} failed` : undefined);
       stopOnEnd();
       ended();
       const settled = isTerminal(progress.lastState) || isInterrupted(progress.lastState);

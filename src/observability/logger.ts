@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { redactCredentials } from './redact.js';
+import { traceLogFields } from './tracing.js';
 
 export type { Logger };
 
@@ -11,6 +12,8 @@ export function createLogger(level: string, base: Record<string, string>): Logge
     base,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
+    // A line written under a span names it, so logs and traces join up.
+    mixin: traceLogFields,
     // An error's message often quotes the URL it failed on, credentials and all.
     serializers: { err: redactedError },
   });

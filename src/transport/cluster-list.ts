@@ -6,8 +6,10 @@ import { requestEnvelope } from '../protocol/jsonrpc.js';
 import { methodName } from '../protocol/methods.js';
 import { v1Codec } from '../protocol/v1/codec.js';
 import { encodePageToken } from '../model/page-token.js';
+import { endSpan } from '../observability/tracing.js';
+import type { Span } from '../observability/tracing.js';
 import type { ClusterRouting } from './owner-routing.js';
-import { describe, forwardHeaders } from './owner-routing.js';
+import { describe, forwardHeaders, hopSpan } from './owner-routing.js';
 
 const REPLICA_RETRY_AFTER_SECONDS = 5;
 
@@ -85,9 +87,21 @@ const LIST_TASKS = methodName('1.0', 'list')!;
 
 /** One replica's own page, asked over the pod client so the pod deadlines and the caller's assertion apply. */
 async function remotePage(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller): Promise<TaskPage> {
+  const span = hopSpan(routing, pod, 'list');
+  try {
+    const page = await askReplica(req, routing, pod, rawParams, caller, span);
+    endSpan(span, 'ok');
+    return page;
+  } catch (error) {
+    endSpan(span, 'replica_unavailable', describe(error));
+    throw error;
+  }
+}
+
+async function askReplica(req: IncomingMessage, routing: ClusterRouting, pod: string, rawParams: unknown, caller: Caller, span: Span | undefined): Promise<TaskPage> {
   const answer = await routing.client.post(
     `${routing.urlOf(pod)}/`,
-    { ...forwardHeaders(req, routing, caller, pod), 'a2a-version': '1.0', accept: 'application/json' },
+    { ...forwardHeaders(req, routing, caller, pod, span), 'a2a-version': '1.0', accept: 'application/json' },
     requestEnvelope(randomUUID(), LIST_TASKS, rawParams ?? {}),
     'prompt',
   );

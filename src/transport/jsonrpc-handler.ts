@@ -13,6 +13,8 @@ import { checkNesting } from '../protocol/read.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { endSpan, startServerSpan, withSpan } from '../observability/tracing.js';
+import type { Span } from '../observability/tracing.js';
 import { listAcrossPods, MISSING_REPLICAS_HEADER } from './cluster-list.js';
 import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
@@ -41,6 +43,8 @@ interface CallRecord {
   method: string;
   version: string;
   taskId?: string;
+  /** The request's server span, when tracing is on. */
+  span?: Span;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -59,8 +63,13 @@ export class JsonRpcHandler {
 
   /** Serves one call for a caller the transport has authenticated (the anonymous caller when authentication is off). */
   async handle(req: IncomingMessage, res: ServerResponse, body: string, caller: Caller): Promise<void> {
+    const span = startServerSpan('a2a request', req.headers, { 'rpc.system': 'jsonrpc' });
+    return withSpan(span, () => this.serve(req, res, body, caller, span));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse, body: string, caller: Caller, span: Span | undefined): Promise<void> {
     const started = process.hrtime.bigint();
-    const record: CallRecord = { method: 'unknown', version: 'unknown' };
+    const record: CallRecord = { method: 'unknown', version: 'unknown', span };
     let id: JsonRpcId = null;
     try {
       const rpc = parseJsonRpcRequest(body);
@@ -69,6 +78,7 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
+      span?.updateName(rpc.method);
       checkNesting(rpc.params, 'params');
       const { routing } = this.options;
       if (routing !== undefined) {
@@ -241,6 +251,12 @@ export class JsonRpcHandler {
 
   private finish(record: CallRecord, outcome: string, started: bigint): void {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (record.span !== undefined) {
+      // What the call was and how it ended; never what the task says.
+      record.span.setAttributes({ 'rpc.method': record.method, 'a2a.protocol.version': record.version });
+      if (record.taskId !== undefined) record.span.setAttribute('a2a.task.id', record.taskId);
+      endSpan(record.span, outcome, outcome === 'ok' || outcome === 'forwarded' ? undefined : outcome);
+    }
     this.options.metrics.requests.inc({ method: record.method, version: record.version, outcome });
     this.options.metrics.requestSeconds.observe({ method: record.method }, seconds);
     this.options.logger.info(

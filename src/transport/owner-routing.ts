@@ -3,6 +3,8 @@ import { CALLER_ASSERTION_HEADER } from '../auth/cluster-assertion.js';
 import { ownerOf } from '../core/task-id.js';
 import { OwnerUnavailableError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
+import { endSpan, injectTraceHeaders, SpanKind, startSpan } from '../observability/tracing.js';
+import type { Span } from '../observability/tracing.js';
 import type { Operation } from '../protocol/methods.js';
 import { isEventStream } from '../protocol/sse.js';
 import { describeError } from './pod-client.js';
@@ -78,15 +80,25 @@ export function foreignOwner(req: IncomingMessage, routing: ClusterRouting, task
   return owner;
 }
 
-/** The headers a request to `pod` carries on the caller's behalf. */
-export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, caller: Caller, pod: string): Record<string, string> {
+/**
+ * The headers a request to `pod` carries on the caller's behalf. With tracing
+ * on, the trace context names `hop` (the span of this call) as the parent;
+ * with it off, the caller's own passes through unchanged.
+ */
+export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, caller: Caller, pod: string, hop?: Span): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', [HOP_HEADER]: routing.self };
   for (const name of PASSED_HEADERS) {
     const value = req.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
+  injectTraceHeaders(headers, hop);
   if (routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = routing.vouch(caller, pod);
   return headers;
+}
+
+/** The span of one call to another replica on a caller's behalf (a client span; the owner's server span hangs under it). */
+export function hopSpan(routing: ClusterRouting, pod: string, operation: Operation): Span | undefined {
+  return startSpan(`owner-routing ${operation}`, SpanKind.CLIENT, { 'kagent.pod.from': routing.self, 'kagent.pod.to': pod, 'a2a.operation': operation });
 }
 
 /** How long the owner may take to begin its answer to this operation. */
@@ -117,13 +129,17 @@ export async function forwardToOwner(
   const controller = new AbortController();
   const onClientGone = () => controller.abort();
   res.once('close', onClientGone);
+  const span = hopSpan(routing, owner, operation);
+  let outcome = 'ok';
   try {
     let upstream: PodAnswer;
     try {
-      upstream = await routing.client.post(`${routing.urlOf(owner)}/`, forwardHeaders(req, routing, caller, owner), body, answerKind(operation), controller.signal);
+      upstream = await routing.client.post(`${routing.urlOf(owner)}/`, forwardHeaders(req, routing, caller, owner, span), body, answerKind(operation), controller.signal);
     } catch (error) {
+      outcome = 'owner_unavailable';
       throw new OwnerUnavailableError(taskId, owner, describe(error), OWNER_RETRY_AFTER_SECONDS);
     }
+    span?.setAttribute('http.response.status_code', upstream.status);
     const headers: Record<string, string> = {};
     for (const name of RELAYED_HEADERS) {
       const value = upstream.header(name);
@@ -142,6 +158,7 @@ export async function forwardToOwner(
       }
       res.end(frames.rest());
     } catch (error) {
+      outcome = controller.signal.aborted || res.destroyed ? 'client_gone' : 'owner_unavailable';
       if (controller.signal.aborted || res.destroyed) return;
       // Only whole events went out, so an error event can follow them.
       if (isStream) throw new OwnerUnavailableError(taskId, owner, describe(error), OWNER_RETRY_AFTER_SECONDS);
@@ -150,6 +167,7 @@ export async function forwardToOwner(
     }
   } finally {
     res.off('close', onClientGone);
+    endSpan(span, outcome, outcome === 'owner_unavailable' ? `${owner} did not answer` : undefined);
   }
 }
 

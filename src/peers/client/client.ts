@@ -15,6 +15,8 @@ import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { isEventStream, readSse } from '../../protocol/sse.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
+import { endSpan, injectTraceHeaders, SpanKind, startSpan, tracingEnabled } from '../../observability/tracing.js';
+import type { Span } from '../../observability/tracing.js';
 
 /** Limits of one call. Every field falls back to the client's option of the same name. */
 export interface CallOptions {
@@ -230,12 +232,16 @@ export class A2AClient {
   }
 
   private async unary<T>(method: CallMethod, build: () => UnaryOp<T>, call: CallOptions): Promise<T> {
+    const op = build();
+    const span = this.traced(method, op.request);
     const tally = { attempts: 0 };
     try {
-      const result = await runUnary(this.dispatcher, build(), this.options, call, tally);
+      const result = await runUnary(this.dispatcher, op, this.options, call, tally);
+      endSpan(span, 'ok');
       this.ended(method, undefined, tally);
       return result;
     } catch (error) {
+      endCallSpan(span, error);
       this.ended(method, { error }, tally);
       throw error;
     }
@@ -248,22 +254,33 @@ export class A2AClient {
     this.options.onCallEnded({ method, outcome, attempts: Math.max(1, tally.attempts) });
   }
 
+  /** A client span for one call (its retries included), its context in the request's headers; none when tracing is off. */
+  private traced(method: string, request: HttpRequest): Span | undefined {
+    if (!tracingEnabled()) return undefined;
+    const span = startSpan(method, SpanKind.CLIENT, { 'rpc.method': method, 'a2a.binding': this.binding, ...peerAttributes(request.url) });
+    injectTraceHeaders(request.headers, span);
+    return span;
+  }
+
   private async *streamed(method: CallMethod, build: () => StreamOp, call: StreamOptions): AsyncGenerator<StreamItem> {
+    const op = build();
+    const span = this.traced(method, op.request);
     const tally = { attempts: 0 };
     // A consumer that stops reading early ends the call as ok.
     let failure: { error: unknown } | undefined;
     try {
-      yield* this.streamAttempts(build, call, tally);
+      yield* this.streamOnce(op, call, tally);
     } catch (error) {
       failure = { error };
       throw error;
     } finally {
+      if (failure === undefined) endSpan(span, 'ok');
+      else endCallSpan(span, failure.error);
       this.ended(method, failure, tally);
     }
   }
 
-  private async *streamAttempts(build: () => StreamOp, call: StreamOptions, tally: { attempts: number }): AsyncGenerator<StreamItem> {
-    const op = build();
+  private async *streamOnce(op: StreamOp, call: StreamOptions, tally: { attempts: number }): AsyncGenerator<StreamItem> {
     const scope = new CallScope(call.signal, call.deadlineMs ?? this.options.deadlineMs);
     const stallMs = call.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
     let opened: { attempt: AttemptScope; res: HttpResponse } | undefined;
@@ -306,6 +323,23 @@ export class A2AClient {
       scope.dispose();
     }
   }
+}
+
+/** Which agent a call went to: its origin only, never a path or query that might carry a secret. */
+function peerAttributes(url: string): Record<string, string | number> {
+  const parsed = new URL(url);
+  const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  return { 'server.address': parsed.hostname, 'server.port': port, 'a2a.peer': parsed.origin };
+}
+
+function endCallSpan(span: Span | undefined, error: unknown): void {
+  if (span === undefined) return;
+  if (error instanceof A2AClientError) {
+    span.setAttribute('a2a.attempts', error.attempts);
+    endSpan(span, error.kind, error.code === undefined ? error.kind : `${error.kind} ${error.code}`);
+    return;
+  }
+  endSpan(span, 'error', error instanceof Error ? error.name : 'error');
 }
 
 function pickSend(options: SendOptions | StreamSendOptions): SendParams {
