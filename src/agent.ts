@@ -37,6 +37,7 @@ import type { RunSkill } from './skills/assistant/index.js';
 import { clusterSkillFor } from './skills/cluster/routing.js';
 import { echoSkill } from './skills/echo.js';
 import { helpSkill } from './skills/help.js';
+import { installedSkills } from './skills/installed.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
 import type { Skill } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres-store.js';
@@ -514,6 +515,7 @@ async function buildSkills(config: Config, delegate: Skill, runSubTask: RunSkill
       }),
     );
   }
+  skills.push(...installedSkills());
   skills.push(helpSkill(() => skills.map((skill) => skill.descriptor)));
   return skills;
 }

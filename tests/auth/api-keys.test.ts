@@ -3,12 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, waitFor } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { waitFor } from '../support/wait.js';
 
 /** The 401 every refused credential gets: a challenge, and a JSON-RPC error envelope that is not a 200. */
 async function assertUnauthenticated(res: Response | { status: number; headers: Headers; body: any }, tokenError?: string): Promise<any> {

@@ -3,12 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, metricValue, ok, waitFor } from '../http/helpers.js';
+import { assertRpcError, errorInfo, metricValue, ok } from '../http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { openStream, rpc, textMessage } from '../support/rpc.js';
 import type { RpcResponse, SseStream } from '../support/rpc.js';
+import { waitFor } from '../support/wait.js';
 
 const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
 

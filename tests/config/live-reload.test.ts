@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
-import { eventually, startFakePeer } from '../support/fake-peer.js';
+import { startFakePeer } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import type { FakePeer } from '../support/fake-peer.js';
 
 async function metric(agent: TestAgent, pattern: RegExp): Promise<number> {
@@ -39,29 +40,26 @@ describe('settings from a mounted ConfigMap, applied live', () => {
   test('settings are read from the mounted directory at start', async () => {
     assert.equal(agent.config().A2A_DISCOVERY_INTERVAL, 3_600_000);
     assert.deepEqual(agent.config().A2A_PEERS, [peer.url]);
-    await eventually(() => peer.cardFetches >= 1, 'the first discovery of the configured peer');
+    await waitFor('the first discovery of the configured peer', () => peer.cardFetches >= 1);
   });
 
   test('a new discovery interval, swapped in as the kubelet does, takes effect without a restart', async () => {
-    await eventually(() => peer.cardFetches >= 1, 'the first discovery');
+    await waitFor('the first discovery', () => peer.cardFetches >= 1);
     const before = peer.cardFetches;
     configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
-    await eventually(() => agent.config().A2A_DISCOVERY_INTERVAL === 100, 'the new interval to be applied');
+    await waitFor('the new interval to be applied', () => agent.config().A2A_DISCOVERY_INTERVAL === 100);
     // At the old pace (1h) no second fetch would come; at the new one, several do.
-    await eventually(() => peer.cardFetches >= before + 3, 'discovery at the new pace');
+    await waitFor('discovery at the new pace', () => peer.cardFetches >= before + 3);
     assert.equal(await metric(agent, /kagent_config_reloads_total\{outcome="applied"\} (\d+)/), 1);
   });
 
   test('a bad value on reload keeps the last good settings and is counted', async () => {
     const rejectedBefore = await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/);
     configMap.update({ A2A_DISCOVERY_INTERVAL: 'soon', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
-    await eventually(
-      async () => (await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/)) > rejectedBefore,
-      'the rejected reload to be counted',
-    );
+    await waitFor('the rejected reload to be counted', async () => (await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/)) > rejectedBefore);
     assert.equal(agent.config().A2A_DISCOVERY_INTERVAL, 100);
     const fetches = peer.cardFetches;
-    await eventually(() => peer.cardFetches > fetches, 'discovery to keep its pace');
+    await waitFor('discovery to keep its pace', () => peer.cardFetches > fetches);
     const ready = await fetch(`http://127.0.0.1:${agent.port}/readyz`);
     assert.equal(ready.status, 200);
   });
@@ -70,7 +68,7 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
     // A live key that changes in the same update shows the update was read.
     configMap.update({ A2A_DISCOVERY_INTERVAL: '150ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
-    await eventually(() => agent.config().A2A_DISCOVERY_INTERVAL === 150, 'the live change');
+    await waitFor('the live change', () => agent.config().A2A_DISCOVERY_INTERVAL === 150);
     assert.equal(agent.config().TASK_RETENTION, 7 * 24 * 3_600_000);
     assert.equal(await metric(agent, /kagent_config_restart_pending\{setting="TASK_RETENTION"\} (\d+)/), 1);
   });
@@ -82,10 +80,7 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     const pinned = await startTestAgent({ DRAIN_TIMEOUT: '20s' }, undefined, { configPath: pinnedDir.path, pollMs: 600_000 });
     try {
       pinnedDir.update({ DRAIN_TIMEOUT: '5s' });
-      await eventually(
-        async () => (await metric(pinned, /kagent_config_restart_pending\{setting="DRAIN_TIMEOUT"\} (\d+)/)) === 1,
-        'the pinned restart-only edit to be reported',
-      );
+      await waitFor('the pinned restart-only edit to be reported', async () => (await metric(pinned, /kagent_config_restart_pending\{setting="DRAIN_TIMEOUT"\} (\d+)/)) === 1);
       assert.equal(pinned.config().DRAIN_TIMEOUT, 20_000);
     } finally {
       await pinned.dispose();
@@ -94,7 +89,7 @@ describe('settings from a mounted ConfigMap, applied live', () => {
 
   test('peers follow the list: a removed peer is no longer discovered', async () => {
     configMap.update({ A2A_DISCOVERY_INTERVAL: '100ms', A2A_PEERS: '', TASK_RETENTION: '1d' });
-    await eventually(() => agent.discovery.list().length === 0, 'the peer list to empty');
+    await waitFor('the peer list to empty', () => agent.discovery.list().length === 0);
     const fetches = peer.cardFetches;
     await new Promise((resolve) => setTimeout(resolve, 400));
     assert.ok(peer.cardFetches <= fetches + 1, 'a removed peer is not polled any more');

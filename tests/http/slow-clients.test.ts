@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor, within } from '../support/wait.js';
 import { collect, openStream, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { assertRpcError, errorInfo, within } from './helpers.js';
+import { assertRpcError, errorInfo } from './helpers.js';
 
 /** A raw TCP client: what it received, and a promise that settles when the server closes it. */
 interface RawClient {
@@ -83,8 +83,8 @@ describe('slow and silent clients are cut off', () => {
 
   test('such aborts are logged at debug, without stack traces', async () => {
     // The log lines reach this process a little after the sockets closed.
-    await eventually(() => /"level":"debug"[^\n]*"reason":"request_timeout"/.test(service.output()), 'the timeouts in the log', 30_000);
-    await eventually(() => /request body aborted/.test(service.output()), 'the stalled body logged as aborted', 30_000);
+    await waitFor('the timeouts in the log', () => /"level":"debug"[^\n]*"reason":"request_timeout"/.test(service.output()), 30_000);
+    await waitFor('the stalled body logged as aborted', () => /request body aborted/.test(service.output()), 30_000);
     const log = service.output();
     assert.doesNotMatch(log, /"stack"/, 'no stack traces for client aborts');
     assert.doesNotMatch(log, /"level":"error"/);

@@ -5,8 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { collectEnvelopes, metrics, metricValue, ok, streamCall, trace, waitFor, within } from './helpers.js';
+import { collectEnvelopes, metrics, metricValue, ok, streamCall, trace } from './helpers.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor, within } from '../support/wait.js';
 
 // A reader that stops reading must be cut once it falls STREAM_BUFFER_EVENTS
 // events behind, without holding up the task or the other readers. Events

@@ -2,9 +2,10 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { tempDir, waitFor } from './fixtures.js';
+import { tempDir } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
 
 // The service runs as a real child process on a real data dir; it is killed
 // with SIGKILL (no chance to flush or clean up) or stopped with SIGTERM, then

@@ -8,8 +8,9 @@ import type { PostgresStoreOptions } from '../../src/store/postgres-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { ACTIVE, NOT_TERMINAL, registerStoreContract, text } from './contract.js';
 import type { StoreUnderTest } from './contract.js';
-import { ALICE, T0, agentMessage, buildTask, seed, status, userMessage, waitFor } from './fixtures.js';
+import { ALICE, T0, agentMessage, buildTask, seed, status, userMessage } from './fixtures.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
+import { waitFor } from '../support/wait.js';
 
 // Needs the machine's PostgreSQL: skipped with a notice without it, failing under CI=true.
 const postgres = await needPostgres();

@@ -7,9 +7,10 @@ import type { SqliteTaskStore } from '../../src/store/sqlite-store.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { ALICE, openStore, seed, tempDir, waitFor } from './fixtures.js';
+import { ALICE, openStore, seed, tempDir } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
 
 type Counts = Partial<Record<TaskState, number>>;
 

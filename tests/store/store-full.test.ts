@@ -5,8 +5,8 @@ import { DATABASE_FILE } from '../../src/agent.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, within } from '../http/helpers.js';
-import { eventually } from '../support/fake-peer.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { waitFor, within } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -72,7 +72,7 @@ describe('a full store (SQLite at its page cap)', () => {
     assert.ok((await metric(service.url, 'a2a_store_write_failures_total{reason="full"}')) >= 1);
     assert.equal(await status(service.url, '/healthz'), 200, 'alive all along');
 
-    await eventually(async () => (await status(service.url, '/readyz')) === 200, 'readiness to come back after the early sweep', 60_000);
+    await waitFor('readiness to come back after the early sweep', async () => (await status(service.url, '/readyz')) === 200, 60_000);
     assert.equal(await metric(service.url, 'a2a_store_full'), 0);
     assert.ok((await metric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
     const after = await rpc(service.url, 'SendMessage', { message: textMessage('fits again') });
@@ -104,7 +104,7 @@ describe('a full store (SQLite at its page cap)', () => {
 
     const second = await startService(dir, { SQLITE_MAX_PAGES: String(pages), TASK_RETENTION: '7d' }, 30_000, '/healthz');
     try {
-      await eventually(() => /tasks interrupted by the last stop are resumed or failed once it takes writes again/.test(second.output()), 'the start to report what it could not write', 30_000);
+      await waitFor('the start to report what it could not write', () => /tasks interrupted by the last stop are resumed or failed once it takes writes again/.test(second.output()), 30_000);
       assert.equal(await status(second.url, '/readyz'), 503);
       assert.equal(await status(second.url, '/healthz'), 200);
       assert.equal(second.child.exitCode, null, 'still running');
@@ -119,7 +119,7 @@ describe('a full store (SQLite at its page cap)', () => {
     try {
       const refused = await fill(stuck.url);
       assertRpcError(refused.body, -32050);
-      await eventually(async () => (await status(stuck.url, '/readyz')) === 503, '/readyz to report the full store', 30_000);
+      await waitFor('/readyz to report the full store', async () => (await status(stuck.url, '/readyz')) === 503, 30_000);
       assert.equal(await metric(stuck.url, 'a2a_store_full'), 1);
       assert.equal(await status(stuck.url, '/healthz'), 200);
       // Reads still work.

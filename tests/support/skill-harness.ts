@@ -5,6 +5,7 @@ import { ANONYMOUS } from '../../src/model/model.js';
 import type { Message, Part, SendResult, StreamItem, Task } from '../../src/model/model.js';
 import type { Skill } from '../../src/skills/skill.js';
 import { SqliteTaskStore } from '../../src/store/sqlite-store.js';
+import { readAll } from './wait.js';
 
 /**
  * Runs skills the way the agent does — a real TaskService over a real
@@ -30,9 +31,7 @@ export class SkillHarness {
 
   /** Sends a user message and collects every stream item until the stream ends. */
   async stream(parts: Part[] | string, extra: Partial<Message> = {}): Promise<StreamItem[]> {
-    const items: StreamItem[] = [];
-    for await (const item of await this.service.sendStreamingMessage(ANONYMOUS, userMessage(parts, extra))) items.push(item);
-    return items;
+    return readAll(await this.service.sendStreamingMessage(ANONYMOUS, userMessage(parts, extra)));
   }
 
   async task(result: SendResult): Promise<Task> {
