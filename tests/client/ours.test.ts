@@ -7,16 +7,38 @@ import type { TestAgent } from '../support/agent.js';
 import { closedPort, startProxy } from './servers.js';
 import type { Proxy } from './servers.js';
 import { collect, describeItem, rejection, callDeadline } from './util.js';
-import { waitFor } from '../support/wait.js';
+import { Gate } from '../support/gate.js';
+import type { GatedRun } from '../support/gate.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor, within } from '../support/wait.js';
 
 // The client against this project's own agent: A2A 1.0 JSON-RPC from the 1.0
 // card, A2A 0.3 JSON-RPC from the 0.3 card (or when forced), and the rule that
 // decides which URL the requests go to.
 
-function slow(text: string, delayMs: number): Message {
+let gate: Gate;
+before(async () => {
+  gate = await Gate.start();
+});
+after(async () => {
+  await gate.close();
+});
+
+/** A message whose task stays working until the test releases its run. */
+function held(text: string): { message: Message; run: GatedRun } {
+  const run = gate.run();
   const message = userText(text);
-  message.metadata = { delayMs };
-  return message;
+  message.metadata = { ...run.metadata };
+  return { message, run };
+}
+
+/** Reads the first item (the subscription is in place), releases the run, then reads to the end. */
+async function followReleased(items: AsyncIterable<StreamItem>, run: GatedRun): Promise<StreamItem[]> {
+  const iterator = items[Symbol.asyncIterator]();
+  const first = await within(PATIENCE_MS, 'the first item of the subscription', iterator.next());
+  assert.equal(first.done, false, 'the subscription ended at once');
+  run.release();
+  return [first.value as StreamItem, ...(await collect({ [Symbol.asyncIterator]: () => iterator }))];
 }
 
 function artifactTexts(task: Task): string[] {
@@ -71,10 +93,13 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('send with returnImmediately answers while the task still runs', async () => {
-    const result = await client.send(slow('later', 600), { ...callDeadline(), returnImmediately: true });
+    const { message, run } = held('later');
+    const result = await client.send(message, { ...callDeadline(), returnImmediately: true });
     assert.equal(result.kind, 'task');
     const { task } = result as { kind: 'task'; task: Task };
     assert.ok(['submitted', 'working'].includes(task.status.state), task.status.state);
+    await run.started();
+    run.release();
     const done = await waitForState(client, task.id, 'completed');
     assert.deepEqual(artifactTexts(done), ['later']);
   });
@@ -91,9 +116,11 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('subscribe follows a running task to its end', async () => {
-    const started = await client.send(slow('followed', 3000), { ...callDeadline(), returnImmediately: true });
+    const { message, run } = held('followed');
+    const started = await client.send(message, { ...callDeadline(), returnImmediately: true });
     const { task } = started as { kind: 'task'; task: Task };
-    const items = await collect(client.subscribe(task.id, callDeadline()));
+    await run.started();
+    const items = await followReleased(client.subscribe(task.id, callDeadline()), run);
     assert.equal(items[0]?.kind, 'task');
     assert.equal(describeItem(items.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'SubscribeToTask');
@@ -135,9 +162,12 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
-    const { task } = (await client.send(slow('cancel me', 300_000), { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const { message, run } = held('cancel me');
+    const { task } = (await client.send(message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    await run.started();
     const canceled = await client.cancelTask(task.id, callDeadline());
     assert.equal(canceled.status.state, 'canceled');
+    await run.aborted();
     const error = await rejection(() => client.cancelTask(task.id, callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'rpc');
@@ -192,7 +222,8 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   });
 
   test('non-blocking send, get, stream, subscribe and cancel use the 0.3 methods', async () => {
-    const { task } = (await client.send(slow('slow 0.3', 300_000), { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const slow = held('slow 0.3');
+    const { task } = (await client.send(slow.message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
     assert.notEqual(task.status.state, 'completed');
     const got = await client.getTask(task.id, { ...callDeadline(), historyLength: 1 });
     assert.equal(got.id, task.id);
@@ -208,8 +239,10 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
     assert.equal(last.final, true);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'message/stream');
 
-    const running = (await client.send(slow('sub 0.3', 3000), { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
-    const followed = await collect(client.subscribe(running.task.id, callDeadline()));
+    const sub = held('sub 0.3');
+    const running = (await client.send(sub.message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    await sub.run.started();
+    const followed = await followReleased(client.subscribe(running.task.id, callDeadline()), sub.run);
     assert.equal(describeItem(followed.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/resubscribe');
     assert.ok(proxy.forwarded.slice(1).every((f) => f.a2aVersion === '0.3'));

@@ -9,6 +9,7 @@ import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { hangingReply, startChatServer, textReply } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
+import { scrape } from '../support/metrics.js';
 
 // One pod as a real process on a real data dir (per-pod SQLite), killed with
 // SIGKILL or stopped with SIGTERM mid-task and started again under the same
@@ -98,7 +99,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     assert.deepEqual(task.artifacts.map(textOf), ['resume me']);
     // The delay was honoured again: the resumed run reported its progress like the first one.
     assert.ok(task.history.filter((m: any) => /^echoing in 5000 ms$/.test(textOf(m))).length === 2, JSON.stringify(task.history.map(textOf)));
-    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const metrics = await scrape(svc.url);
     assert.match(metrics, /^a2a_tasks_resumed_total\{trigger="restart"\} 1$/m);
   });
 

@@ -8,14 +8,9 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
 import { startFakePeer } from '../support/fake-peer.js';
+import { readMetric } from '../support/metrics.js';
 import { waitFor } from '../support/wait.js';
 import type { FakePeer } from '../support/fake-peer.js';
-
-async function metric(agent: TestAgent, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
-  const match = pattern.exec(text);
-  return match === null ? 0 : Number(match[1]);
-}
 
 interface Mounted {
   configMap: ConfigMapDir;
@@ -59,13 +54,13 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     await waitFor('the new interval to be applied', () => agent.config().A2A_DISCOVERY_INTERVAL === 100);
     // At the old pace (1h) no second fetch would come; at the new one, several do.
     await waitFor('discovery at the new pace', () => peer.cardFetches >= before + 3);
-    assert.equal(await metric(agent, /kagent_config_reloads_total\{outcome="applied"\} (\d+)/), 1);
+    assert.equal(await readMetric(agent.url, 'kagent_config_reloads_total', { outcome: 'applied' }), 1);
   });
 
   test('a bad value on reload keeps the last good settings and is counted', async (t) => {
     const { agent, peer, configMap } = await mounted(t, { A2A_DISCOVERY_INTERVAL: '100ms' });
     configMap.update({ A2A_DISCOVERY_INTERVAL: 'soon', A2A_PEERS: peer.url, TASK_RETENTION: '7d' });
-    await waitFor('the rejected reload to be counted', async () => (await metric(agent, /kagent_config_reloads_total\{outcome="rejected"\} (\d+)/)) === 1);
+    await waitFor('the rejected reload to be counted', async () => (await readMetric(agent.url, 'kagent_config_reloads_total', { outcome: 'rejected' })) === 1);
     assert.equal(agent.config().A2A_DISCOVERY_INTERVAL, 100);
     const fetches = peer.cardFetches;
     await waitFor('discovery to keep its pace', () => peer.cardFetches > fetches);
@@ -80,7 +75,7 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     configMap.update({ A2A_DISCOVERY_INTERVAL: '150ms', A2A_PEERS: peer.url, TASK_RETENTION: '1d' });
     await waitFor('the live change', () => agent.config().A2A_DISCOVERY_INTERVAL === 150);
     assert.equal(agent.config().TASK_RETENTION, 7 * 24 * 3_600_000);
-    assert.equal(await metric(agent, /kagent_config_restart_pending\{setting="TASK_RETENTION"\} (\d+)/), 1);
+    assert.equal(await readMetric(agent.url, 'kagent_config_restart_pending', { setting: 'TASK_RETENTION' }), 1);
   });
 
   test('a restart-only setting the environment pins is still reported when the file changes', async (t) => {
@@ -92,7 +87,7 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     const pinned = await startTestAgent({ DRAIN_TIMEOUT: '20s' }, undefined, { configPath: pinnedDir.path, pollMs: 600_000 });
     try {
       pinnedDir.update({ DRAIN_TIMEOUT: '5s' });
-      await waitFor('the pinned restart-only edit to be reported', async () => (await metric(pinned, /kagent_config_restart_pending\{setting="DRAIN_TIMEOUT"\} (\d+)/)) === 1);
+      await waitFor('the pinned restart-only edit to be reported', async () => (await readMetric(pinned.url, 'kagent_config_restart_pending', { setting: 'DRAIN_TIMEOUT' })) === 1);
       assert.equal(pinned.config().DRAIN_TIMEOUT, 20_000);
     } finally {
       await pinned.dispose();

@@ -141,24 +141,6 @@ export function rawPost(
   });
 }
 
-/** Reads a sample's value from Prometheus text; undefined when absent. Labels must all match. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(match[3]);
-  }
-  return undefined;
-}
-
-export async function metrics(url: string): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
-
 /** A 0.3 wire message. */
 export function v03Message(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { kind: 'message', role: 'user', messageId: `m03-${Math.random().toString(36).slice(2)}`, parts: [{ kind: 'text', text }], ...extra };

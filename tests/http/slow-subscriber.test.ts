@@ -5,7 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { collectEnvelopes, metrics, metricValue, ok, streamCall, trace } from './helpers.js';
+import { collectEnvelopes, ok, streamCall, trace } from './helpers.js';
+import { metricValue, scrape as metrics } from '../support/metrics.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { waitFor, within } from '../support/wait.js';
 

@@ -6,7 +6,8 @@ import { Gate } from '../support/gate.js';
 import type { GatedRun } from '../support/gate.js';
 import { rpc, stepwise, textMessage } from '../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { assertRpcError, collectEnvelopes, metrics, metricValue, ok, streamCall, trace, waitForTerminal } from './helpers.js';
+import { assertRpcError, collectEnvelopes, ok, streamCall, trace, waitForTerminal } from './helpers.js';
+import { readMetric } from '../support/metrics.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { waitFor } from '../support/wait.js';
 
@@ -203,7 +204,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
 
   test('a client that leaves mid-stream does not cancel the task', async () => {
     const run = gate.run();
-    const subscribers = async () => metricValue(await metrics(url), 'a2a_stream_subscribers') ?? 0;
+    const subscribers = async () => readMetric(url, 'a2a_stream_subscribers');
     const before = await subscribers();
     const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('leave', { metadata: run.metadata }) });
     const taskId = (await reader(call).next()).task.id as string;
@@ -220,7 +221,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
 
   test('a subscriber that leaves does not disturb another', async () => {
     const { task, run } = await startWorking();
-    const subscribers = async () => metricValue(await metrics(url), 'a2a_stream_subscribers') ?? 0;
+    const subscribers = async () => readMetric(url, 'a2a_stream_subscribers');
     const before = await subscribers();
     const leaving = await streamCall(url, 'SubscribeToTask', { id: task.id });
     const staying = reader(await streamCall(url, 'SubscribeToTask', { id: task.id }));

@@ -25,6 +25,7 @@ import {
 import type { Flavour, SdkClient } from './sdk.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { Gate } from '../support/gate.js';
+import { readMetric } from '../support/metrics.js';
 import { within } from '../support/wait.js';
 
 // The echo skill driven by the official SDK client, once over A2A 1.0 and once
@@ -46,10 +47,8 @@ after(async () => {
   await gate.close();
 });
 
-async function requestCount(method: string, version: string): Promise<number> {
-  const text = await (await fetch(`${agent.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`a2a_requests_total{method="${method}",version="${version}",outcome="ok"}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function requestCount(method: string, version: string): Promise<number> {
+  return readMetric(agent.url, 'a2a_requests_total', { method, version, outcome: 'ok' });
 }
 
 for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {

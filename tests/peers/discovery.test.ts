@@ -13,6 +13,7 @@ import { waitFor } from '../support/wait.js';
 import type { FakePeer } from '../support/fake-peer.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { freePort, startService } from '../support/service-process.js';
+import { scrape } from '../support/metrics.js';
 
 const peers: FakePeer[] = [];
 async function peer(name?: string, port?: number): Promise<FakePeer> {
@@ -130,7 +131,7 @@ describe('discovery in the service', () => {
         const states = new Map(body.peers.map((x) => [x.url, x.state]));
         return states.get(p.url) === 'healthy' && states.get('http://127.0.0.1:1') === 'unreachable';
       });
-      const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+      const metrics = await scrape(agent.url);
       assert.match(metrics, /a2a_peers\{state="healthy"\} 1/);
       assert.match(metrics, /a2a_peers\{state="unreachable"\} 1/);
       assert.match(metrics, /a2a_peer_discovery_duration_seconds_count \d+/);

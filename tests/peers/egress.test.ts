@@ -17,6 +17,7 @@ import { waitFor } from '../support/wait.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { readMetric } from '../support/metrics.js';
 
 interface PeerView {
   url: string;
@@ -88,10 +89,8 @@ async function peers(agent: ServiceProcess): Promise<PeerView[]> {
   return ((await (await fetch(`${agent.url}/peers`)).json()) as { peers: PeerView[] }).peers;
 }
 
-async function refusedCount(agent: ServiceProcess, reason: string): Promise<number> {
-  const text = await (await fetch(`${agent.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`a2a_egress_refused_total{reason="${reason}"}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function refusedCount(agent: ServiceProcess, reason: string): Promise<number> {
+  return readMetric(agent.url, 'a2a_egress_refused_total', { reason });
 }
 
 function translate(agent: ServiceProcess): Promise<any> {

@@ -624,6 +624,7 @@ describe('PostgresTaskStore leases', postgres, () => {
   const expiredIds = async () => (await store.expiredLeases(100)).map((h) => h.id).sort();
 
   test('a lease that is not renewed runs out after the TTL and not before; a renewed one does not', async () => {
+    const takenAt = Date.now();
     await seed(store, { id: 'kagent-0.lease-idle', at: T0, contextId: 'ctx-idle' });
     await seed(store, { id: 'kagent-0.lease-kept', at: T0 });
     await seed(store, { id: 'kagent-0.lease-asking', at: T0 });
@@ -642,6 +643,9 @@ describe('PostgresTaskStore leases', postgres, () => {
         const heads = await store.expiredLeases(100);
         return heads.length > 0 ? heads : undefined;
       });
+      // Polled from the start, it was first seen run out no sooner than a TTL after it was taken (the database's clock and ours may differ by a few ms).
+      const seenAfter = Date.now() - takenAt;
+      assert.ok(seenAfter >= TTL - 100, `the lease ran out ${seenAfter} ms after it was taken, before the TTL of ${TTL} ms`);
       // Created together: had the renewals not worked, the kept task would have run out with the idle one.
       assert.deepEqual(expired, [
         {

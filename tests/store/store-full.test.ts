@@ -10,6 +10,7 @@ import { waitFor, within } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { readMetric } from '../support/metrics.js';
 
 // A full store, for real: SQLITE_MAX_PAGES caps the database file (PRAGMA
 // max_page_count), and SQLite then fails writes with SQLITE_FULL exactly as on
@@ -23,12 +24,6 @@ async function status(url: string, path: string): Promise<number> {
   const res = await fetch(`${url}${path}`);
   await res.arrayBuffer();
   return res.status;
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
-  return match === null ? Number.NaN : Number(match[1]);
 }
 
 /** Sends big echo tasks until the store refuses one; returns that refusal. */
@@ -69,12 +64,12 @@ describe('a full store (SQLite at its page cap)', () => {
     assert.match(error.message, /full/);
 
     // Not ready while full (or already recovered, if the sweep was quicker than this probe: then the metrics tell).
-    assert.ok((await metric(service.url, 'a2a_store_write_failures_total{reason="full"}')) >= 1);
+    assert.ok((await readMetric(service.url, 'a2a_store_write_failures_total', { reason: 'full' })) >= 1);
     assert.equal(await status(service.url, '/healthz'), 200, 'alive all along');
 
     await waitFor('readiness to come back after the early sweep', async () => (await status(service.url, '/readyz')) === 200, 60_000);
-    assert.equal(await metric(service.url, 'a2a_store_full'), 0);
-    assert.ok((await metric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
+    assert.equal(await readMetric(service.url, 'a2a_store_full'), 0);
+    assert.ok((await readMetric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
     const after = await rpc(service.url, 'SendMessage', { message: textMessage('fits again') });
     assert.equal(ok(after).task.status.state, 'TASK_STATE_COMPLETED');
   });
@@ -120,7 +115,7 @@ describe('a full store (SQLite at its page cap)', () => {
       const refused = await fill(stuck.url);
       assertRpcError(refused.body, -32050);
       await waitFor('/readyz to report the full store', async () => (await status(stuck.url, '/readyz')) === 503, 30_000);
-      assert.equal(await metric(stuck.url, 'a2a_store_full'), 1);
+      assert.equal(await readMetric(stuck.url, 'a2a_store_full'), 1);
       assert.equal(await status(stuck.url, '/healthz'), 200);
       // Reads still work.
       const listed = ok(await rpc(stuck.url, 'ListTasks', { pageSize: 1 }));
