@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { PATIENCE_MS } from './patience.js';
 import { GATED_SKILL, installGatedSkill } from './gated-skill.js';
 import { deferred, within } from './wait.js';
-import type { Deferred } from './wait.js';
 
 /** Environment for startService: the spawned service offers the gated skill too. */
 export const GATED_SERVICE_ENV: Record<string, string> = {
@@ -35,17 +34,30 @@ export interface GatedRun {
   release(outcome?: Outcome): void;
 }
 
-interface RunState {
-  run: GatedRun;
-  started: Deferred<string>;
-  aborted: Deferred<void>;
-  startCount: number;
-  abortedYet: boolean;
-  /** Instructions not yet handed to the skill: `say:<text>`, then the outcome. */
-  queue: string[];
+/** The gate's side of one run. */
+class RunState {
+  readonly started = deferred<string>();
+  readonly aborted = deferred<void>();
+  startCount = 0;
+  abortedYet = false;
+  /** Instructions not yet handed to the skill (`say:<text>`), answered to its waits in order. */
+  readonly queue: string[] = [];
+  /** Once set, answers every wait the queue does not: a run that starts again (a resumed task) finishes the same way. */
   outcome: Outcome | undefined;
-  waiting: ServerResponse[];
-  deliver(): void;
+  /** The skill's waits not answered yet. */
+  readonly waiting: ServerResponse[] = [];
+
+  constructor() {
+    // Never left unhandled: a test that does not wait on them must not fail for it.
+    this.started.promise.catch(() => undefined);
+    this.aborted.promise.catch(() => undefined);
+  }
+
+  deliver(): void {
+    while (this.waiting.length > 0 && (this.queue.length > 0 || this.outcome !== undefined)) {
+      this.waiting.shift()!.end(this.queue.shift() ?? this.outcome);
+    }
+  }
 }
 
 export class Gate {
@@ -70,28 +82,9 @@ export class Gate {
   /** A new run to send a message to. */
   run(): GatedRun {
     const key = `run-${++this.counter}`;
-    const state: RunState = {
-      run: undefined as unknown as GatedRun,
-      started: deferred<string>(),
-      aborted: deferred<void>(),
-      startCount: 0,
-      abortedYet: false,
-      queue: [],
-      outcome: undefined,
-      waiting: [],
-      deliver: () => undefined,
-    };
-    const deliver = () => {
-      while (state.waiting.length > 0 && (state.queue.length > 0 || state.outcome !== undefined)) {
-        // The outcome stays: a run that starts again (a resumed task) finishes the same way.
-        state.waiting.shift()!.end(state.queue.shift() ?? state.outcome);
-      }
-    };
-    state.deliver = deliver;
-    // Never left unhandled: a test that does not wait on them must not fail for it.
-    state.started.promise.catch(() => undefined);
-    state.aborted.promise.catch(() => undefined);
-    state.run = {
+    const state = new RunState();
+    this.runs.set(key, state);
+    return {
       metadata: { skill: GATED_SKILL, gate: `${this.url}/${key}` },
       started: () => within(PATIENCE_MS, `the gated skill to start run ${key}`, state.started.promise),
       aborted: () => within(PATIENCE_MS, `the gated skill to see run ${key} aborted`, state.aborted.promise),
@@ -103,15 +96,13 @@ export class Gate {
       },
       say: (text: string) => {
         state.queue.push(`say:${text}`);
-        deliver();
+        state.deliver();
       },
       release: (outcome: Outcome = 'complete') => {
         state.outcome = outcome;
-        deliver();
+        state.deliver();
       },
     };
-    this.runs.set(key, state);
-    return state.run;
   }
 
   /** Stops the gate; runs still waiting see their wait fail. */
