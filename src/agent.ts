@@ -44,6 +44,7 @@ import { assistantSkill, skillAsTool } from './skills/assistant/index.js';
 import { clusterSkillFor } from './skills/cluster/routing.js';
 import { echoSkill } from './skills/echo.js';
 import { helpSkill } from './skills/help.js';
+import { installedSkills } from './skills/installed.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
 import type { Skill } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres/postgres-store.js';
@@ -584,6 +585,7 @@ async function buildSkills(config: Config, delegate: Skill, permissions: SkillPe
       }),
     );
   }
+  skills.push(...installedSkills());
   // The same rule as the extended card; without authentication the caller is anonymous, so only the open skills show.
   skills.push(helpSkill((caller) => skills.map((skill) => skill.descriptor).filter((skill) => permissions.allows(caller, skill.id))));
   return skills;

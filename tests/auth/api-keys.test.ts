@@ -3,12 +3,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, waitFor } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { waitFor } from '../support/wait.js';
+import { scrape } from '../support/metrics.js';
 
 /** The 401 every refused credential gets: a challenge, and a JSON-RPC error envelope that is not a 200. */
 async function assertUnauthenticated(res: Response | { status: number; headers: Headers; body: any }, tokenError?: string): Promise<any> {
@@ -116,7 +118,7 @@ describe('AUTH_MODE=apikey (a real service process, keys in a Secret-like direct
   });
 
   test('no key appears in the logs or the metrics', async () => {
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await scrape(service.url);
     assert.match(metrics, /kagent_auth_failures_total\{reason="missing"\} [1-9]/);
     assert.match(metrics, /kagent_auth_failures_total\{reason="rejected"\} [1-9]/);
     for (const key of [vapora, ops]) {

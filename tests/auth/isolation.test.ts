@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, V03, v03Message, waitFor } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok, V03, v03Message } from '../http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { openStream, rpc, textMessage } from '../support/rpc.js';
+import { waitFor } from '../support/wait.js';
 
 const unique = () => Math.random().toString(36).slice(2);
 

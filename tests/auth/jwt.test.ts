@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportSPKI, importJWK, SignJWT } from 'jose';
-import { assertRpcError, errorInfo, ok, waitFor, within } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
 import { AUDIENCE, bearer, ISSUER, JwksServer, newSigningKey, signToken, unsignedToken } from '../support/auth.js';
 import type { SigningKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
@@ -12,6 +12,7 @@ import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { waitFor, within } from '../support/wait.js';
 
 /** 401, a Bearer challenge with error="invalid_token", and the description the token's fault deserves. */
 function assertInvalidToken(res: { status: number; headers: Headers; body: any }, description: RegExp): void {

@@ -3,12 +3,14 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, metricValue, ok, waitFor } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { metricValue, scrape } from '../support/metrics.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { openStream, rpc, textMessage } from '../support/rpc.js';
 import type { RpcResponse, SseStream } from '../support/rpc.js';
+import { waitFor } from '../support/wait.js';
 
 const RETRY_INFO = 'type.googleapis.com/google.rpc.RetryInfo';
 
@@ -65,7 +67,7 @@ describe('RATE_LIMIT: a token bucket per principal', () => {
     assert.equal(refused.length, 40 - served);
     for (const res of refused) assertLimited(res, 'RATE_LIMITED');
     for (const res of calm) ok(res);
-    const metrics = await (await fetch(`${agent.url}/metrics`)).text();
+    const metrics = await scrape(agent.url);
     assert.equal(metricValue(metrics, 'kagent_limited_total', { limit: 'rate' }), refused.length);
   });
 

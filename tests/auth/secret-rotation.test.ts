@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportSPKI, importJWK } from 'jose';
-import { waitFor } from '../http/helpers.js';
+import { waitFor } from '../support/wait.js';
 import { AUDIENCE, bearer, ISSUER, newApiKey, newSigningKey, signToken } from '../support/auth.js';
 import type { SigningKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';

@@ -135,17 +135,18 @@ describe('kagent-a2a client commands against a running agent', () => {
 
 describe('kagent-a2a peers', () => {
   test('shows the discovered peers and their state, and --json the registry', async () => {
-    const { startFakePeer, eventually } = await import('../support/fake-peer.js');
+    const { startFakePeer } = await import('../support/fake-peer.js');
+    const { waitFor } = await import('../support/wait.js');
     const { closedPort } = await import('../client/servers.js');
     const peer = await startFakePeer('vapora');
     const dead = `http://127.0.0.1:${await closedPort()}`;
     const agent = await startTestAgent({ VAPORA_URL: peer.url, A2A_PEERS: dead, A2A_DISCOVERY_INTERVAL: '100ms' });
     const url = `http://127.0.0.1:${agent.port}`;
     try {
-      await eventually(async () => {
+      await waitFor('both peers checked', async () => {
         const peers = JSON.parse((await cli(['peers', url, '--json'])).stdout) as { state: string }[];
         return peers.length === 2 && peers.every((p) => p.state !== 'pending');
-      }, 'both peers checked');
+      });
       const run = await cli(['peers', url]);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, new RegExp(`healthy\\s+${peer.url.replace(/\./g, '\\.')}\\s+\\(vapora: vapora\\)`));

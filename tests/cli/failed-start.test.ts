@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { DATABASE_FILE } from '../../src/agent.js';
 import { startTestAgent } from '../support/agent.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -84,6 +84,6 @@ describe('a start that fails (port in use) unwinds and exits non-zero', () => {
     );
     const open = async () =>
       (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`, [`kagent-a2a ${pod}%`])).rows[0]!.n;
-    await eventually(async () => (await open()) === 0, 'the pod\'s connections to be closed', 30_000);
+    await waitFor('the pod\'s connections to be closed', async () => (await open()) === 0, 30_000);
   });
 });

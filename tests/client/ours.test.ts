@@ -6,31 +6,50 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { closedPort, startProxy } from './servers.js';
 import type { Proxy } from './servers.js';
-import { collect, describeItem, rejection, within } from './util.js';
+import { collect, describeItem, rejection, callDeadline } from './util.js';
+import { Gate } from '../support/gate.js';
+import type { GatedRun } from '../support/gate.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor, within } from '../support/wait.js';
 
 // The client against this project's own agent: A2A 1.0 JSON-RPC from the 1.0
 // card, A2A 0.3 JSON-RPC from the 0.3 card (or when forced), and the rule that
 // decides which URL the requests go to.
 
-function slow(text: string, delayMs: number): Message {
+let gate: Gate;
+before(async () => {
+  gate = await Gate.start();
+});
+after(async () => {
+  await gate.close();
+});
+
+/** A message whose task stays working until the test releases its run. */
+function held(text: string): { message: Message; run: GatedRun } {
+  const run = gate.run();
   const message = userText(text);
-  message.metadata = { delayMs };
-  return message;
+  message.metadata = { ...run.metadata };
+  return { message, run };
+}
+
+/** Reads the first item (the subscription is in place), releases the run, then reads to the end. */
+async function followReleased(items: AsyncIterable<StreamItem>, run: GatedRun): Promise<StreamItem[]> {
+  const iterator = items[Symbol.asyncIterator]();
+  const first = await within(PATIENCE_MS, 'the first item of the subscription', iterator.next());
+  assert.equal(first.done, false, 'the subscription ended at once');
+  run.release();
+  return [first.value as StreamItem, ...(await collect({ [Symbol.asyncIterator]: () => iterator }))];
 }
 
 function artifactTexts(task: Task): string[] {
   return task.artifacts.flatMap((a) => a.parts.map((p) => (p.kind === 'text' ? p.text : `<${p.kind}>`)));
 }
 
-async function waitForState(client: A2AClient, id: string, state: string): Promise<Task> {
-  const deadline = Date.now() + 5000;
-  let task = await client.getTask(id);
-  while (task.status.state !== state && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    task = await client.getTask(id);
-  }
-  assert.equal(task.status.state, state, `task ${id} did not reach ${state}`);
-  return task;
+function waitForState(client: A2AClient, id: string, state: string): Promise<Task> {
+  return waitFor(`task ${id} to be ${state}`, async () => {
+    const task = await client.getTask(id, callDeadline());
+    return task.status.state === state ? task : undefined;
+  });
 }
 
 describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
@@ -62,7 +81,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
 
   test('send waits for the task to complete and returns it with its artifact', async () => {
     const message = userText('hello agent');
-    const result = await client.send(message, within());
+    const result = await client.send(message, callDeadline());
     assert.equal(result.kind, 'task');
     const { task } = result as { kind: 'task'; task: Task };
     assert.equal(task.status.state, 'completed');
@@ -74,16 +93,19 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('send with returnImmediately answers while the task still runs', async () => {
-    const result = await client.send(slow('later', 600), { ...within(), returnImmediately: true });
+    const { message, run } = held('later');
+    const result = await client.send(message, { ...callDeadline(), returnImmediately: true });
     assert.equal(result.kind, 'task');
     const { task } = result as { kind: 'task'; task: Task };
     assert.ok(['submitted', 'working'].includes(task.status.state), task.status.state);
+    await run.started();
+    run.release();
     const done = await waitForState(client, task.id, 'completed');
     assert.deepEqual(artifactTexts(done), ['later']);
   });
 
   test('stream yields the task, then its updates, ending on the completed status', async () => {
-    const items = await collect(client.stream(userText('streamed'), within()));
+    const items = await collect(client.stream(userText('streamed'), callDeadline()));
     const kinds = items.map(describeItem);
     assert.equal(kinds[0], 'task:submitted');
     assert.equal(kinds.at(-1), 'status:completed');
@@ -94,20 +116,22 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('subscribe follows a running task to its end', async () => {
-    const started = await client.send(slow('followed', 3000), { ...within(), returnImmediately: true });
+    const { message, run } = held('followed');
+    const started = await client.send(message, { ...callDeadline(), returnImmediately: true });
     const { task } = started as { kind: 'task'; task: Task };
-    const items = await collect(client.subscribe(task.id, within()));
+    await run.started();
+    const items = await followReleased(client.subscribe(task.id, callDeadline()), run);
     assert.equal(items[0]?.kind, 'task');
     assert.equal(describeItem(items.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'SubscribeToTask');
   });
 
   test('getTask honours historyLength; an unknown task is a TaskNotFoundError, not retried', async () => {
-    const { task } = (await client.send(userText('remember me'), within())) as { kind: 'task'; task: Task };
-    assert.equal((await client.getTask(task.id, within())).history.length > 0, true);
-    assert.equal((await client.getTask(task.id, { ...within(), historyLength: 0 })).history.length, 0);
+    const { task } = (await client.send(userText('remember me'), callDeadline())) as { kind: 'task'; task: Task };
+    assert.equal((await client.getTask(task.id, callDeadline())).history.length > 0, true);
+    assert.equal((await client.getTask(task.id, { ...callDeadline(), historyLength: 0 })).history.length, 0);
     const before = proxy.forwarded.length;
-    const error = await rejection(() => client.getTask('no-such-task', within()));
+    const error = await rejection(() => client.getTask('no-such-task', callDeadline()));
     assert.ok(error instanceof TaskNotFoundError, String(error));
     assert.equal(error.kind, 'rpc');
     assert.equal(error.code, -32001);
@@ -122,26 +146,29 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
     const ids: string[] = [];
     for (const text of ['one', 'two', 'three']) {
       const message = userText(text, { contextId });
-      const { task } = (await client.send(message, within())) as { kind: 'task'; task: Task };
+      const { task } = (await client.send(message, callDeadline())) as { kind: 'task'; task: Task };
       ids.push(task.id);
     }
-    const first = await client.listTasks({ contextId, state: 'completed', pageSize: 2 }, within());
+    const first = await client.listTasks({ contextId, state: 'completed', pageSize: 2 }, callDeadline());
     assert.equal(first.tasks.length, 2);
     assert.equal(first.totalSize, 3);
     assert.notEqual(first.nextPageToken, '');
-    const second = await client.listTasks({ contextId, status: 'TASK_STATE_COMPLETED', pageSize: 2, pageToken: first.nextPageToken }, within());
+    const second = await client.listTasks({ contextId, status: 'TASK_STATE_COMPLETED', pageSize: 2, pageToken: first.nextPageToken }, callDeadline());
     assert.equal(second.tasks.length, 1);
     assert.equal(second.nextPageToken, '');
     assert.deepEqual([...first.tasks, ...second.tasks].map((t) => t.id).sort(), [...ids].sort());
-    const none = await client.listTasks({ contextId, state: 'working' }, within());
+    const none = await client.listTasks({ contextId, state: 'working' }, callDeadline());
     assert.equal(none.tasks.length, 0);
   });
 
   test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
-    const { task } = (await client.send(slow('cancel me', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
-    const canceled = await client.cancelTask(task.id, within());
+    const { message, run } = held('cancel me');
+    const { task } = (await client.send(message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    await run.started();
+    const canceled = await client.cancelTask(task.id, callDeadline());
     assert.equal(canceled.status.state, 'canceled');
-    const error = await rejection(() => client.cancelTask(task.id, within()));
+    await run.aborted();
+    const error = await rejection(() => client.cancelTask(task.id, callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'rpc');
     assert.equal(error.code, -32002);
@@ -149,7 +176,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
   });
 
   test('a bad request is -32602 with the offending field in its data', async () => {
-    const error = await rejection(() => client.send(userText('x', { skill: 'no-such-skill' }), within()));
+    const error = await rejection(() => client.send(userText('x', { skill: 'no-such-skill' }), callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'rpc');
     assert.equal(error.code, -32602);
@@ -160,8 +187,8 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
 
   test('sending the same message again returns the task it started', async () => {
     const message = userText('only once');
-    const first = (await client.send(message, within())) as { kind: 'task'; task: Task };
-    const again = (await client.send(message, within())) as { kind: 'task'; task: Task };
+    const first = (await client.send(message, callDeadline())) as { kind: 'task'; task: Task };
+    const again = (await client.send(message, callDeadline())) as { kind: 'task'; task: Task };
     assert.equal(again.task.id, first.task.id);
   });
 });
@@ -184,7 +211,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   test('a 0.3 card makes the client speak 0.3', async () => {
     assert.equal(client.protocolVersion, '0.3');
     assert.equal(client.binding, 'JSONRPC');
-    const result = await client.send(userText('hello 0.3'), within());
+    const result = await client.send(userText('hello 0.3'), callDeadline());
     assert.equal(result.kind, 'task');
     const { task } = result as { kind: 'task'; task: Task };
     assert.equal(task.status.state, 'completed');
@@ -195,38 +222,41 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
   });
 
   test('non-blocking send, get, stream, subscribe and cancel use the 0.3 methods', async () => {
-    const { task } = (await client.send(slow('slow 0.3', 300_000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    const slow = held('slow 0.3');
+    const { task } = (await client.send(slow.message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
     assert.notEqual(task.status.state, 'completed');
-    const got = await client.getTask(task.id, { ...within(), historyLength: 1 });
+    const got = await client.getTask(task.id, { ...callDeadline(), historyLength: 1 });
     assert.equal(got.id, task.id);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/get');
-    const canceled = await client.cancelTask(task.id, within());
+    const canceled = await client.cancelTask(task.id, callDeadline());
     assert.equal(canceled.status.state, 'canceled');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/cancel');
 
-    const items = await collect(client.stream(userText('stream 0.3'), within()));
+    const items = await collect(client.stream(userText('stream 0.3'), callDeadline()));
     assert.equal(describeItem(items[0]!), 'task:submitted');
     const last = items.at(-1) as Extract<StreamItem, { kind: 'status-update' }>;
     assert.equal(describeItem(last), 'status:completed');
     assert.equal(last.final, true);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'message/stream');
 
-    const running = (await client.send(slow('sub 0.3', 3000), { ...within(), returnImmediately: true })) as { kind: 'task'; task: Task };
-    const followed = await collect(client.subscribe(running.task.id, within()));
+    const sub = held('sub 0.3');
+    const running = (await client.send(sub.message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    await sub.run.started();
+    const followed = await followReleased(client.subscribe(running.task.id, callDeadline()), sub.run);
     assert.equal(describeItem(followed.at(-1)!), 'status:completed');
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'tasks/resubscribe');
     assert.ok(proxy.forwarded.slice(1).every((f) => f.a2aVersion === '0.3'));
   });
 
   test('0.3 errors come back typed: unknown task is TaskNotFoundError', async () => {
-    const error = await rejection(() => client.getTask('missing-0.3', within()));
+    const error = await rejection(() => client.getTask('missing-0.3', callDeadline()));
     assert.ok(error instanceof TaskNotFoundError);
     assert.equal(error.code, -32001);
   });
 
   test('0.3 has no ListTasks: the call fails as unsupported without a request', async () => {
     const before = proxy.forwarded.length;
-    const error = await rejection(() => client.listTasks({}, within()));
+    const error = await rejection(() => client.listTasks({}, callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'unsupported');
     assert.equal(proxy.forwarded.length, before);
@@ -236,7 +266,7 @@ describe('client ↔ this agent over A2A 0.3 JSON-RPC', () => {
     const forced = await A2AClient.connect(proxy.url, { endpoint: 'base', protocolVersion: '0.3' });
     assert.equal(forced.protocolVersion, '0.3');
     assert.equal(proxy.forwarded.at(-1)?.path, '/.well-known/agent-card.json');
-    await forced.send(userText('forced'), within());
+    await forced.send(userText('forced'), callDeadline());
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'message/send');
   });
 });
@@ -262,7 +292,7 @@ describe('which URL the requests go to', () => {
     assert.equal(new URL(client.card.url).origin, proxy.url);
     assert.equal(new URL(client.card.advertisedUrl).origin, agent.url);
     const before = proxy.forwarded.length;
-    await client.send(userText('via proxy'), within());
+    await client.send(userText('via proxy'), callDeadline());
     assert.equal(proxy.forwarded.length, before + 1);
     assert.equal(proxy.forwarded.at(-1)?.rpcMethod, 'SendMessage');
   });
@@ -271,7 +301,7 @@ describe('which URL the requests go to', () => {
     const client = await A2AClient.connect(proxy.url, { endpoint: 'card' });
     assert.equal(new URL(client.card.url).origin, agent.url);
     const before = proxy.forwarded.length;
-    await client.send(userText('direct'), within());
+    await client.send(userText('direct'), callDeadline());
     assert.equal(proxy.forwarded.length, before, 'the call went to the advertised URL, not through the proxy');
   });
 
@@ -280,10 +310,10 @@ describe('which URL the requests go to', () => {
     const client = await A2AClient.connect(reachable, { retry: false });
     assert.equal(client.card.advertisedUrl, `${elsewhere.url}/`);
     assert.equal(client.card.url, `${reachable}/`);
-    const result = await client.send(userText('found'), within());
+    const result = await client.send(userText('found'), callDeadline());
     assert.equal(result.kind, 'task');
     const trusting = await A2AClient.connect(reachable, { retry: false, endpoint: 'card' });
-    const error = await rejection(() => trusting.send(userText('lost'), within()));
+    const error = await rejection(() => trusting.send(userText('lost'), callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'connection');
     assert.equal(error.networkCode, 'ECONNREFUSED');
@@ -294,7 +324,7 @@ describe('which URL the requests go to', () => {
       const client = await A2AClient.connect(`${proxy.url}${path}`);
       assert.equal(proxy.forwarded.at(-1)?.path, '/.well-known/agent-card.json', path);
       assert.equal(client.protocolVersion, '1.0');
-      const result = await client.send(userText('pasted', { metadata: { skill: 'echo' } }), within());
+      const result = await client.send(userText('pasted', { metadata: { skill: 'echo' } }), callDeadline());
       assert.equal(result.kind === 'task' && result.task.metadata?.skill, 'echo');
     }
     await assert.rejects(A2AClient.connect('localhost:8080'), /did you mean http:\/\/localhost:8080/);
@@ -309,7 +339,7 @@ describe('which URL the requests go to', () => {
         ['/.well-known/agent-card.json', '/.well-known/agent.json'],
       );
       assert.equal(client.protocolVersion, '0.3');
-      await client.send(userText('after the fallback'), within());
+      await client.send(userText('after the fallback'), callDeadline());
       assert.equal(hiding.forwarded.at(-1)?.rpcMethod, 'message/send');
     } finally {
       await hiding.close();

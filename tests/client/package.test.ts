@@ -6,7 +6,7 @@ import * as library from 'kagent-a2a/client';
 import * as legacyPath from '../../src/peers/a2a-client.js';
 import * as source from '../../src/peers/client/index.js';
 import { startTestAgent } from '../support/agent.js';
-import { within } from './util.js';
+import { callDeadline } from './util.js';
 
 // The client as a library: `import … from 'kagent-a2a/client'` resolves
 // through package.json "exports" to the built module, and the bin still works.
@@ -34,7 +34,7 @@ test('imported by package name, the client talks to a running agent', async () =
   const agent = await startTestAgent();
   try {
     const client = await library.A2AClient.connect(agent.url);
-    const result = await client.send(library.userText('from the package'), within());
+    const result = await client.send(library.userText('from the package'), callDeadline());
     assert.equal(result.kind, 'task');
     assert.equal(result.kind === 'task' && result.task.status.state, 'completed');
   } finally {

@@ -4,7 +4,8 @@ import { A2AClient, A2AClientError, TaskNotFoundError, userText } from '../../sr
 import type { Binding, StreamItem, Task } from '../../src/peers/client/index.js';
 import { startSdkAgent } from './servers.js';
 import type { SdkAgent } from './servers.js';
-import { collect, describeItem, rejection, within } from './util.js';
+import { collect, describeItem, rejection, callDeadline } from './util.js';
+import { waitFor } from '../support/wait.js';
 
 // The client against a foreign agent: the official @a2a-js/sdk server, over
 // both of its A2A 1.0 bindings, and through its A2A 0.3 compatibility layer.
@@ -18,15 +19,11 @@ function texts(task: Task): string[] {
   return task.artifacts.flatMap((a) => a.parts.map((p) => (p.kind === 'text' ? p.text : `<${p.kind}>`)));
 }
 
-async function waitForState(client: A2AClient, id: string, state: string): Promise<Task> {
-  const deadline = Date.now() + 5000;
-  let task = await client.getTask(id, within());
-  while (task.status.state !== state && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    task = await client.getTask(id, within());
-  }
-  assert.equal(task.status.state, state);
-  return task;
+function waitForState(client: A2AClient, id: string, state: string): Promise<Task> {
+  return waitFor(`task ${id} to be ${state}`, async () => {
+    const task = await client.getTask(id, callDeadline());
+    return task.status.state === state ? task : undefined;
+  });
 }
 
 /** The operations every version and binding offers, checked the same way. */
@@ -42,7 +39,7 @@ function commonOperations(name: string, connect: () => Promise<A2AClient>, agent
     });
 
     test('blocking send returns the completed task with its artifact', async () => {
-      const task = taskOf(await client.send(userText('hello sdk'), within()));
+      const task = taskOf(await client.send(userText('hello sdk'), callDeadline()));
       assert.equal(task.status.state, 'completed');
       assert.deepEqual(texts(task), ['echo: hello sdk']);
       const last = agent().seen.at(-1)!;
@@ -51,26 +48,26 @@ function commonOperations(name: string, connect: () => Promise<A2AClient>, agent
     });
 
     test('non-blocking send answers early; subscribe follows the task to completion', async () => {
-      const task = taskOf(await client.send(userText('slow one'), { ...within(), returnImmediately: true }));
+      const task = taskOf(await client.send(userText('slow one'), { ...callDeadline(), returnImmediately: true }));
       assert.notEqual(task.status.state, 'completed');
-      const items = await collect(client.subscribe(task.id, within()));
+      const items = await collect(client.subscribe(task.id, callDeadline()));
       assert.equal(items[0]?.kind, 'task');
       assert.equal(describeItem(items.at(-1)!), 'status:completed');
-      const done = await client.getTask(task.id, within());
+      const done = await client.getTask(task.id, callDeadline());
       assert.deepEqual(texts(done), ['echo: slow one']);
     });
 
     test('stream yields task, working, artifact, completed in order', async () => {
-      const items: StreamItem[] = await collect(client.stream(userText('streamed'), within()));
+      const items: StreamItem[] = await collect(client.stream(userText('streamed'), callDeadline()));
       assert.deepEqual(items.map(describeItem), ['task:submitted', 'status:working', 'artifact:echo-1', 'status:completed']);
     });
 
     test('cancel stops a slow task; canceling a finished one is -32002', async () => {
-      const task = taskOf(await client.send(userText('slow cancel'), { ...within(), returnImmediately: true }));
-      await client.cancelTask(task.id, within());
+      const task = taskOf(await client.send(userText('slow cancel'), { ...callDeadline(), returnImmediately: true }));
+      await client.cancelTask(task.id, callDeadline());
       await waitForState(client, task.id, 'canceled');
-      const finished = taskOf(await client.send(userText('quick'), within()));
-      const error = await rejection(() => client.cancelTask(finished.id, within()));
+      const finished = taskOf(await client.send(userText('quick'), callDeadline()));
+      const error = await rejection(() => client.cancelTask(finished.id, callDeadline()));
       assert.ok(error instanceof A2AClientError);
       assert.equal(error.kind, 'rpc');
       assert.equal(error.code, -32002);
@@ -78,7 +75,7 @@ function commonOperations(name: string, connect: () => Promise<A2AClient>, agent
     });
 
     test('an unknown task is a TaskNotFoundError', async () => {
-      const error = await rejection(() => client.getTask('no-such-task', within()));
+      const error = await rejection(() => client.getTask('no-such-task', callDeadline()));
       assert.ok(error instanceof TaskNotFoundError, String(error));
       assert.equal(error.code, -32001);
       assert.equal(error.taskId, 'no-such-task');
@@ -122,14 +119,14 @@ describe('client ↔ @a2a-js/sdk agent, A2A 1.0', () => {
     test(`listTasks over ${binding} finds the tasks by context and state`, async () => {
       const client = await A2AClient.connect(agent.url, { bindings: [binding] });
       const contextId = `ctx-${binding}-${Date.now()}`;
-      const sent = taskOf(await client.send(userText('listed', { contextId }), within()));
-      const page = await client.listTasks({ contextId, state: 'completed', pageSize: 10 }, within());
+      const sent = taskOf(await client.send(userText('listed', { contextId }), callDeadline()));
+      const page = await client.listTasks({ contextId, state: 'completed', pageSize: 10 }, callDeadline());
       assert.deepEqual(
         page.tasks.map((t) => t.id),
         [sent.id],
       );
       assert.equal(page.nextPageToken, '');
-      const none = await client.listTasks({ contextId, state: 'working' }, within());
+      const none = await client.listTasks({ contextId, state: 'working' }, callDeadline());
       assert.equal(none.tasks.length, 0);
     });
   }
@@ -184,7 +181,7 @@ describe('client ↔ @a2a-js/sdk agent with its 0.3 compatibility layer', () => 
   test('0.3 has no ListTasks: unsupported, nothing sent', async () => {
     const client = await A2AClient.connect(only03.url);
     const before = only03.seen.length;
-    const error = await rejection(() => client.listTasks({}, within()));
+    const error = await rejection(() => client.listTasks({}, callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'unsupported');
     assert.equal(only03.seen.length, before);

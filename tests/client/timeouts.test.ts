@@ -6,7 +6,7 @@ import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { replyJson, rpcResult, startScriptedServer, wireTask } from './servers.js';
 import type { Received, ScriptedServer } from './servers.js';
-import { collect, describeItem, rejection, within } from './util.js';
+import { collect, describeItem, rejection, callDeadline } from './util.js';
 import { PATIENCE_MS } from '../support/patience.js';
 
 // Per-call timeouts, the overall deadline, the caller's AbortSignal and the
@@ -176,7 +176,7 @@ describe('heartbeats keep a stream alive', () => {
   });
 
   async function waitingTask(client: A2AClient): Promise<{ id: string; contextId: string }> {
-    const sent = await client.send({ ...userText('ask me'), messageId: `tck-input-required-${Math.random().toString(36).slice(2)}` }, within());
+    const sent = await client.send({ ...userText('ask me'), messageId: `tck-input-required-${Math.random().toString(36).slice(2)}` }, callDeadline());
     assert.equal(sent.kind, 'task');
     const { task } = sent as Extract<typeof sent, { kind: 'task' }>;
     assert.equal(task.status.state, 'input-required');
@@ -189,7 +189,7 @@ describe('heartbeats keep a stream alive', () => {
     const reading = collect(client.subscribe(task.id, { stallTimeoutMs: STALL_MS, deadlineMs: PATIENCE_MS }));
     // The scenario, not a wait for work: the task stays silent for more than twice the stall timeout.
     await new Promise((resolve) => setTimeout(resolve, 2 * STALL_MS + 500));
-    await client.send({ ...userText('here you are', { taskId: task.id, contextId: task.contextId }), messageId: `tck-complete-task-${Math.random().toString(36).slice(2)}` }, within());
+    await client.send({ ...userText('here you are', { taskId: task.id, contextId: task.contextId }), messageId: `tck-complete-task-${Math.random().toString(36).slice(2)}` }, callDeadline());
     const items = await reading;
     assert.equal(describeItem(items[0]!), 'task:input-required');
     assert.equal(describeItem(items.at(-1)!), 'status:completed');

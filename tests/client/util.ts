@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import type { StreamItem } from '../../src/peers/client/index.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { readAll } from '../support/wait.js';
 
 /** Per-call limits for a test: a hang fails the call instead of blocking the run. */
-export function within(ms = PATIENCE_MS): { deadlineMs: number } {
+export function callDeadline(ms = PATIENCE_MS): { deadlineMs: number } {
   return { deadlineMs: ms };
 }
 
 /** Reads a stream to its end, failing if it has not ended after `ms`. */
-export async function collect<T>(items: AsyncIterable<T>, ms = PATIENCE_MS): Promise<T[]> {
-  const all: T[] = [];
-  let timer: NodeJS.Timeout | undefined;
-  const reading = (async () => {
-    for await (const item of items) all.push(item);
-    return all;
-  })();
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the stream did not end within ${ms} ms; got ${all.length} items`)), ms);
-  });
-  try {
-    return await Promise.race([reading, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
+export function collect<T>(items: AsyncIterable<T>, ms = PATIENCE_MS): Promise<T[]> {
+  return readAll(items, 'the stream to end', ms);
 }
 
 /** One line per stream item: kind plus state or artifact id, for order assertions. */

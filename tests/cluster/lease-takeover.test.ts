@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { openStream, rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -114,20 +114,16 @@ describe('a pod takes over the tasks of a pod whose lease lapsed (shared Postgre
     });
     const id: string = sent.body.result.task.id;
     assert.match(id, /^kagent-2\./);
-    await eventually(() => chat.requests.length > asked, 'the model to be asked', 10_000);
+    await waitFor('the model to be asked', () => chat.requests.length > asked, 10_000);
     await killPod(2);
     let taker = '';
-    await eventually(
-      async () => {
+    await waitFor('another pod to take the task over', async () => {
         const task = (await rpc(pods[0]!.url, 'GetTask', { id })).body.result;
         const [note] = takeoverNotes(task);
         taker = note === undefined ? '' : TAKEN_OVER.exec(note)![1]!;
         return taker !== '';
-      },
-      'another pod to take the task over',
-      15_000,
-    );
-    await eventually(() => chat.requests.length > asked + 1, 'the taker to ask the model again', 10_000);
+      }, 15_000);
+    await waitFor('the taker to ask the model again', () => chat.requests.length > asked + 1, 10_000);
 
     // The creator comes back: the task is the taker's now (it holds the lease), not the creator's to resume or fail.
     pods[2] = await startPod(2);
@@ -155,27 +151,19 @@ describe('a pod takes over the tasks of a pod whose lease lapsed (shared Postgre
       configuration: { returnImmediately: true },
     });
     const id: string = sent.body.result.task.id;
-    await eventually(() => chat.requests.length > asked, 'the model to be asked', 10_000);
+    await waitFor('the model to be asked', () => chat.requests.length > asked, 10_000);
     // SIGSTOP: alive but silent, as a pod in a long pause or cut off from the database is.
     pods[2]!.child.kill('SIGSTOP');
     try {
-      await eventually(
-        async () => takeoverNotes((await rpc(pods[0]!.url, 'GetTask', { id })).body.result).length === 1,
-        'another pod to take the task over',
-        15_000,
-      );
-      await eventually(() => chat.requests.length > asked + 1, 'the taker to ask the model again', 10_000);
+      await waitFor('another pod to take the task over', async () => takeoverNotes((await rpc(pods[0]!.url, 'GetTask', { id })).body.result).length === 1, 15_000);
+      await waitFor('the taker to ask the model again', () => chat.requests.length > asked + 1, 10_000);
     } finally {
       pods[2]!.child.kill('SIGCONT');
     }
     // Either the frozen pod notices, or its stale run got through (which the assertions below then show).
-    await eventually(
-      async () =>
+    await waitFor('the frozen pod to notice and stop its run', async () =>
         pods[2]!.output().includes('"msg":"stopped running a task another pod took over while this pod had lost its lease"') ||
-        (await rpc(pods[1]!.url, 'GetTask', { id })).body.result?.status.state !== 'TASK_STATE_WORKING',
-      'the frozen pod to notice and stop its run',
-      15_000,
-    );
+        (await rpc(pods[1]!.url, 'GetTask', { id })).body.result?.status.state !== 'TASK_STATE_WORKING', 15_000);
 
     const task = (await rpc(pods[1]!.url, 'GetTask', { id })).body.result;
     assert.equal(task.status.state, 'TASK_STATE_WORKING', `the stale run neither completed nor failed the task: ${JSON.stringify(task.status)}`);

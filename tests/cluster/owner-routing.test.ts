@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { collect, openStream, rpc } from '../support/rpc.js';
+import { Gate, GATED_SERVICE_ENV } from '../support/gate.js';
+import { collect, openStream, rpc, stepwise } from '../support/rpc.js';
+import { waitFor } from '../support/wait.js';
 import { freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
@@ -21,11 +23,13 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
   const pods: ServiceProcess[] = [];
   let ports: Awaited<ReturnType<typeof freePortDecade>>;
   let turn = 0;
+  let gate: Gate;
   /** Round-robins like a ClusterIP Service. */
   const anyPod = () => pods[turn++ % pods.length]!.url;
 
   async function startPod(ordinal: number): Promise<ServiceProcess> {
     return startService(dirs[ordinal]!, {
+      ...GATED_SERVICE_ENV,
       POD_NAME: `kagent-${ordinal}`,
       PORT: String(ports.port(ordinal)),
       A2A_REPLICAS: '3',
@@ -36,6 +40,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
   }
 
   before(async () => {
+    gate = await Gate.start();
     ports = await freePortDecade();
     for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-pod-${i}-`)));
     for (let i = 0; i < 3; i++) pods.push(await startPod(i));
@@ -43,6 +48,7 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
 
   after(async () => {
     await Promise.all(pods.map((p) => p.dispose()));
+    await gate.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -57,13 +63,17 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
       assert.equal(got.body.result.artifacts[0].parts[0].text, 'hello');
     }
 
+    const run = gate.run();
     const slow = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('slow', { metadata: { skill: 'echo', delayMs: 300_000 } }),
+      message: message('slow', { metadata: run.metadata }),
       configuration: { returnImmediately: true },
     });
     const slowId = slow.body.result.task.id as string;
+    await run.started();
     const canceled = await rpc(pods[2]!.url, 'CancelTask', { id: slowId });
     assert.equal(canceled.body.result?.status.state, 'TASK_STATE_CANCELED', JSON.stringify(canceled.body));
+    // The skill on the owner saw the cancel that came through another pod.
+    await run.aborted();
     const seen = await rpc(pods[1]!.url, 'GetTask', { id: slowId });
     assert.equal(seen.body.result.status.state, 'TASK_STATE_CANCELED');
   });
@@ -77,22 +87,31 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
   });
 
   test('a subscription through another pod relays every event in order', async () => {
+    const run = gate.run();
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
+      message: message('watched', { metadata: run.metadata }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;
-    const stream = await openStream(pods[2]!.url, 'SubscribeToTask', { id });
-    assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
-    const events = await collect(stream);
-    assert.equal(events[0].result.task.id, id);
-    const kinds = events.slice(1).map((e) => Object.keys(e.result)[0]);
-    assert.equal(kinds.at(-1), 'statusUpdate');
-    assert.equal(events.at(-1).result.statusUpdate.status.state, 'TASK_STATE_COMPLETED');
-    assert.ok(kinds.includes('artifactUpdate'));
-    const states = events.slice(1).filter((e) => e.result.statusUpdate).map((e) => e.result.statusUpdate.status.state);
-    assert.deepEqual(states, [...states].sort((a, b) => rank(a) - rank(b)), 'states never go backwards');
-    assert.ok(stream.comments.length > 0, 'heartbeats pass through the relay');
+    await run.started();
+    // The owner's own subscriber is the reference: every event the task published, in its order.
+    const direct = stepwise(await openStream(pods[0]!.url, 'SubscribeToTask', { id }));
+    const relayedStream = await openStream(pods[2]!.url, 'SubscribeToTask', { id });
+    assert.match(relayedStream.headers.get('content-type') ?? '', /text\/event-stream/);
+    const relayed = stepwise(relayedStream);
+    assert.equal((await direct.next()).result.task.id, id);
+    assert.equal((await relayed.next()).result.task.id, id);
+    const relayedRest = relayed.rest();
+    await waitFor('a heartbeat through the relay', () => relayedStream.comments.length > 0);
+    for (const step of ['one', 'two', 'three']) run.say(step);
+    run.release();
+    const [owner, events] = await Promise.all([direct.rest(), relayedRest]);
+    const results = (list: { result: unknown }[]) => list.map((e) => e.result);
+    assert.deepEqual(
+      results(owner).map((r: any) => r.statusUpdate?.status.message?.parts[0].text ?? r.statusUpdate?.status.state ?? r.artifactUpdate?.artifact.parts[0].text),
+      ['one', 'two', 'three', 'watched', 'TASK_STATE_COMPLETED'],
+    );
+    assert.deepEqual(results(events), results(owner), 'the relay passes on every event of the owner, in order, and nothing else');
   });
 
   test('a task waiting for input is continued through other pods, blocking and streaming', async () => {
@@ -133,7 +152,8 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
 
   test('when the owner dies mid-stream, the stream relayed through another pod ends with a retryable OWNER_UNAVAILABLE event', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('dying', { metadata: { skill: 'echo', delayMs: 60_000 } }),
+      // Held at the gate, never released: it is still running when its owner dies.
+      message: message('dying', { metadata: gate.run().metadata }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;
@@ -201,7 +221,3 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.equal(kept.body.result.status.state, 'TASK_STATE_COMPLETED');
   });
 });
-
-function rank(state: string): number {
-  return ['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING', 'TASK_STATE_COMPLETED'].indexOf(state);
-}

@@ -3,12 +3,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { collect, openStream, rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { hangingReply, startChatServer, textReply } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
+import { scrape } from '../support/metrics.js';
 
 // One pod as a real process on a real data dir (per-pod SQLite), killed with
 // SIGKILL or stopped with SIGTERM mid-task and started again under the same
@@ -98,7 +99,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     assert.deepEqual(task.artifacts.map(textOf), ['resume me']);
     // The delay was honoured again: the resumed run reported its progress like the first one.
     assert.ok(task.history.filter((m: any) => /^echoing in 5000 ms$/.test(textOf(m))).length === 2, JSON.stringify(task.history.map(textOf)));
-    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const metrics = await scrape(svc.url);
     assert.match(metrics, /^a2a_tasks_resumed_total\{trigger="restart"\} 1$/m);
   });
 
@@ -108,7 +109,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     let svc = await start(dir, env);
     const sent = await rpc(svc.url, 'SendMessage', { message: message('crashes every time', { delayMs: 600_000 }), configuration: { returnImmediately: true } });
     const id: string = sent.body.result.task.id;
-    await eventually(async () => (await getTask(svc.url, id)).status.state === 'TASK_STATE_WORKING', 'the task to run', 10_000);
+    await waitFor('the task to run', async () => (await getTask(svc.url, id)).status.state === 'TASK_STATE_WORKING', 10_000);
     for (let resume = 1; resume <= 2; resume++) {
       await kill(svc);
       svc = await start(dir, env);
@@ -145,7 +146,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     });
     const echoId: string = echo.body.result.task.id;
     const assistantId: string = assistant.body.result.task.id;
-    await eventually(async () => (await getTask(svc.url, echoId)).status.state === 'TASK_STATE_WORKING' && chat!.requests.length > asked, 'both tasks to run', 10_000);
+    await waitFor('both tasks to run', async () => (await getTask(svc.url, echoId)).status.state === 'TASK_STATE_WORKING' && chat!.requests.length > asked, 10_000);
 
     svc.child.kill('SIGTERM');
     assert.deepEqual(await svc.waitExit(15_000), { code: 0, signal: null });
@@ -171,7 +172,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
       const before = chat!.requests.length;
       const sent = await rpc(svc.url, 'SendMessage', { message: message(question, { skill: 'assistant' }), configuration: { returnImmediately: true } });
       const id: string = sent.body.result.task.id;
-      await eventually(() => chat!.requests.length > before, 'the model to be asked', 10_000);
+      await waitFor('the model to be asked', () => chat!.requests.length > before, 10_000);
       return id;
     };
 
@@ -187,12 +188,12 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     // Part of an answer is streamed, then the model stalls and the pod dies.
     chat.enqueue(hangingReply(['partial ', 'answer ', 'cut'], 150));
     const resumable = await ask(svc, 'second question');
-    await eventually(async () => (await getTask(svc.url, resumable)).artifacts?.length === 1, 'part of the answer to be stored', 10_000);
+    await waitFor('part of the answer to be stored', async () => (await getTask(svc.url, resumable)).artifacts?.length === 1, 10_000);
     await kill(svc);
     const asked = chat.requests.length;
     chat.enqueue(textReply(['the whole ', 'answer']));
     svc = await start(dir, { ...env, ASSISTANT_RESUMABLE: 'true' });
-    await eventually(async () => (await getTask(svc.url, resumable)).status.state === 'TASK_STATE_COMPLETED', 'the resumed turn to complete', 15_000);
+    await waitFor('the resumed turn to complete', async () => (await getTask(svc.url, resumable)).status.state === 'TASK_STATE_COMPLETED', 15_000);
     const task = await getTask(svc.url, resumable);
     assert.equal(resumeNotes(task).length, 1);
     assert.deepEqual(task.artifacts.map(textOf), ['the whole answer'], 'one answer: the resumed turn replaced the partial one');
@@ -212,7 +213,7 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
       const sent = await rpc(svc.url, 'SendMessage', { message: message(text, { delayMs: 600_000 }), configuration: { returnImmediately: true } }, as('alice'));
       assert.ok(sent.body.result, JSON.stringify(sent.body));
       const id: string = sent.body.result.task.id;
-      await eventually(async () => (await rpc(svc.url, 'GetTask', { id }, as('alice'))).body.result?.status.state === 'TASK_STATE_WORKING', 'the task to run', 10_000);
+      await waitFor('the task to run', async () => (await rpc(svc.url, 'GetTask', { id }, as('alice'))).body.result?.status.state === 'TASK_STATE_WORKING', 10_000);
       return id;
     };
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc } from '../support/rpc.js';
 import { freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -175,7 +175,7 @@ async function rollingUpdate(t: TestContext, cluster: Cluster): Promise<void> {
 
   try {
     for (const [ordinal, signal] of [[0, 'SIGTERM'], [1, 'SIGTERM'], [2, 'SIGKILL']] as const) {
-      await eventually(() => [...inFlight].some((id) => id.startsWith(`kagent-${ordinal}.`)) || failures.length > 0, `a task running on kagent-${ordinal}`, 30_000);
+      await waitFor(`a task running on kagent-${ordinal}`, () => [...inFlight].some((id) => id.startsWith(`kagent-${ordinal}.`)) || failures.length > 0, 30_000);
       assert.deepEqual(failures, []);
       const pod = pods[ordinal]!;
       pod.child.kill(signal);
@@ -209,11 +209,7 @@ async function rollingUpdate(t: TestContext, cluster: Cluster): Promise<void> {
   // Nothing failed anywhere (duplicates of a send whose answer was lost included), and nothing is left running.
   const failed = await rpc(pick(), 'ListTasks', { status: 'TASK_STATE_FAILED', pageSize: 1 });
   assert.equal(failed.body.result?.totalSize, 0, JSON.stringify(failed.body));
-  await eventually(
-    async () => (await rpc(pick(), 'ListTasks', { status: 'TASK_STATE_WORKING', pageSize: 1 })).body.result?.totalSize === 0,
-    'no task left working',
-    30_000,
-  );
+  await waitFor('no task left working', async () => (await rpc(pick(), 'ListTasks', { status: 'TASK_STATE_WORKING', pageSize: 1 })).body.result?.totalSize === 0, 30_000);
 }
 
 describe('a rolling restart of three pods loses no work (per-pod SQLite, owner routing)', () => {

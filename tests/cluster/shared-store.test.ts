@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { eventually } from '../support/fake-peer.js';
-import { collect, openStream, rpc } from '../support/rpc.js';
+import { waitFor } from '../support/wait.js';
+import { Gate, GATED_SERVICE_ENV } from '../support/gate.js';
+import { collect, openStream, rpc, stepwise } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
@@ -29,9 +30,11 @@ function message(text: string, extra: Record<string, unknown> = {}): Record<stri
 describe('any replica answers for any task (shared PostgreSQL)', postgres, () => {
   const dirs: string[] = [];
   const pods: ServiceProcess[] = [];
+  let gate: Gate;
 
   async function startPod(ordinal: number): Promise<ServiceProcess> {
     return startService(dirs[ordinal]!, {
+      ...GATED_SERVICE_ENV,
       POD_NAME: `kagent-${ordinal}`,
       STORE: 'postgres',
       DATABASE_URL,
@@ -43,6 +46,7 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
   }
 
   before(async () => {
+    gate = await Gate.start();
     for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-shared-${i}-`)));
     // Started together: migrations must be safe when replicas race.
     pods.push(...(await Promise.all([0, 1, 2].map(startPod))));
@@ -50,6 +54,7 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
 
   after(async () => {
     await Promise.all(pods.map((p) => p.dispose()));
+    await gate.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     const client = new pg.Client({ connectionString: DATABASE_URL });
     await client.connect();
@@ -67,36 +72,44 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
     const listed = await rpc(pods[2]!.url, 'ListTasks', { pageSize: 100 });
     assert.ok((listed.body.result.tasks as { id: string }[]).some((t) => t.id === id));
 
+    const run = gate.run();
     const slow = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('slow', { metadata: { skill: 'echo', delayMs: 300_000 } }),
+      message: message('slow', { metadata: run.metadata }),
       configuration: { returnImmediately: true },
     });
     const slowId = slow.body.result.task.id as string;
+    await run.started();
     const canceled = await rpc(pods[1]!.url, 'CancelTask', { id: slowId });
     assert.equal(canceled.body.result?.status.state, 'TASK_STATE_CANCELED', JSON.stringify(canceled.body));
-    // The cancel reached the skill on pod 0: its task is not completed later, and it stops running.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The cancel reached the skill on pod 0: the skill saw it, and its task is not completed later.
+    await run.aborted();
+    run.release();
     const after = await rpc(pods[0]!.url, 'GetTask', { id: slowId });
     assert.equal(after.body.result.status.state, 'TASK_STATE_CANCELED');
     assert.equal(after.body.result.artifacts, undefined);
   });
 
   test('a subscriber on one pod receives, in order, the events of a task running on another', async () => {
+    const run = gate.run();
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
-      message: message('watched', { metadata: { skill: 'echo', delayMs: 3000 } }),
+      message: message('watched', { metadata: run.metadata }),
       configuration: { returnImmediately: true },
     });
     const id = sent.body.result.task.id as string;
-    const [a, b] = await Promise.all([openStream(pods[1]!.url, 'SubscribeToTask', { id }), openStream(pods[2]!.url, 'SubscribeToTask', { id })]);
-    const [eventsA, eventsB] = await Promise.all([collect(a), collect(b)]);
-    for (const events of [eventsA, eventsB]) {
-      assert.equal(events[0].result.task.id, id);
-      assert.equal(events.at(-1).result.statusUpdate?.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(events.at(-1)));
-      assert.ok(events.some((e) => e.result.artifactUpdate?.artifact.parts[0].text === 'watched'));
-    }
-    const strip = (events: { result: unknown }[]) => events.slice(1).map((e) => JSON.stringify(e.result));
-    const tail = Math.min(eventsA.length, eventsB.length) - 1;
-    assert.deepEqual(strip(eventsA).slice(-tail), strip(eventsB).slice(-tail), 'both pods deliver the same events in the same order');
+    await run.started();
+    // The owner's own subscriber is the reference: what the task published, in the order it did.
+    const streams = (await Promise.all(pods.map((pod) => openStream(pod.url, 'SubscribeToTask', { id })))).map(stepwise);
+    for (const stream of streams) assert.equal((await stream.next()).result.task.id, id);
+    run.say('one');
+    run.say('two');
+    run.release();
+    const [owner, ...others] = await Promise.all(streams.map((stream) => stream.rest()));
+    const results = (events: { result: unknown }[]) => events.map((e) => e.result);
+    assert.deepEqual(
+      results(owner!).map((r: any) => r.statusUpdate?.status.message?.parts[0].text ?? r.statusUpdate?.status.state ?? r.artifactUpdate?.artifact.parts[0].text),
+      ['one', 'two', 'watched', 'TASK_STATE_COMPLETED'],
+    );
+    for (const events of others) assert.deepEqual(results(events), results(owner!), 'another pod delivers exactly the owner\'s events, in its order');
   });
 
   test('a task waiting for input is continued through another pod', async () => {
@@ -119,10 +132,7 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
     });
     const id = sent.body.result.task.id as string;
     await pods[2]!.dispose();
-    await eventually(
-      async () => (await rpc(pods[0]!.url, 'GetTask', { id })).body.result?.status.state === 'TASK_STATE_FAILED',
-      'the orphaned task to be failed by a surviving pod',
-    );
+    await waitFor('the orphaned task to be failed by a surviving pod', async () => (await rpc(pods[0]!.url, 'GetTask', { id })).body.result?.status.state === 'TASK_STATE_FAILED');
     const task = (await rpc(pods[1]!.url, 'GetTask', { id })).body.result;
     assert.match(task.status.message.parts[0].text, /kagent-2.*stopped renewing its lease/);
   });

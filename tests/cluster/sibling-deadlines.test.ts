@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { collect, openStream, rpc } from '../support/rpc.js';
 import { freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -105,7 +105,7 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
 
   before(async () => {
     const ports = await freePortDecade();
-    fake = await startFakeSibling(ports.port(3));
+    fake = await startFakeSibling(await ports.take(3));
     for (let i = 0; i < 3; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-deadline-${i}-`)));
     // One at a time: starting several processes at once on a busy machine only makes each slower.
     for (let i = 0; i < 3; i++) {
@@ -204,12 +204,8 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
       pods[2]!.child.kill('SIGCONT');
     }
     // Resumed, it answers again (once through the backlog it built up while stopped).
-    await eventually(async () => (await rpc(pods[0]!.url, 'GetTask', { id: ids[2] })).body.result?.id === ids[2], 'the resumed replica to answer', 60_000);
-    await eventually(
-      async () => (await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 })).headers.get('x-kagent-missing-replicas') === null,
-      'a complete list again',
-      60_000,
-    );
+    await waitFor('the resumed replica to answer', async () => (await rpc(pods[0]!.url, 'GetTask', { id: ids[2] })).body.result?.id === ids[2], 60_000);
+    await waitFor('a complete list again', async () => (await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 })).headers.get('x-kagent-missing-replicas') === null, 60_000);
   });
 
   test('a blocking send through another pod waits for the owner as long as the owner stays healthy', async () => {
@@ -217,7 +213,7 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
     const checksBefore = fake.healthChecks;
     const answer = rpc(pods[0]!.url, 'SendMessage', { message: message('long', { taskId: 'kagent-3.0190a5f2-0000-7000-8000-000000000002' }) });
     // Two health checks means the answer took longer than the response deadline, twice over.
-    await eventually(() => fake.healthChecks >= checksBefore + 2, 'the owner to be checked twice while the task runs', 60_000);
+    await waitFor('the owner to be checked twice while the task runs', () => fake.healthChecks >= checksBefore + 2, 60_000);
     fake.release('{"jsonrpc":"2.0","id":0,"result":{"task":{"id":"kagent-3.0190a5f2-0000-7000-8000-000000000002","status":{"state":"TASK_STATE_COMPLETED"}}}}');
     const res = await answer;
     assert.equal(res.status, 200);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { findSiblings, siblingNames, statefulSetName } from '../../src/cluster/siblings.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
@@ -111,18 +111,18 @@ describe('two replicas discover each other', () => {
     const first = await replica(0, ports);
     let second = await replica(1, ports);
     for (const service of [first, second]) {
-      await eventually(async () => {
+      await waitFor(`${service.url} to list both replicas as healthy`, async () => {
         const seen = await peers(service);
         return seen.get(urls[0]!) === 'healthy' && seen.get(urls[1]!) === 'healthy';
-      }, `${service.url} to list both replicas as healthy`);
+      });
     }
 
     await second.dispose();
     // One interval is 300 ms; allow a few for the first failure to be noticed.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'unreachable', 'the stopped replica to be unreachable');
+    await waitFor('the stopped replica to be unreachable', async () => (await peers(first)).get(urls[1]!) === 'unreachable');
 
     second = await replica(1, ports);
     // Backoff after failures may stretch the wait up to eight intervals.
-    await eventually(async () => (await peers(first)).get(urls[1]!) === 'healthy', 'the returned replica to be healthy again');
+    await waitFor('the returned replica to be healthy again', async () => (await peers(first)).get(urls[1]!) === 'healthy');
   });
 });

@@ -8,7 +8,9 @@ import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
-import { eventually, startFakePeer } from '../support/fake-peer.js';
+import { startFakePeer } from '../support/fake-peer.js';
+import { readMetric } from '../support/metrics.js';
+import { waitFor } from '../support/wait.js';
 import type { FakePeer } from '../support/fake-peer.js';
 
 function refusal(env: Record<string, string>): ConfigError | undefined {
@@ -71,13 +73,10 @@ describe('a live change is held to the rules a start applies', () => {
   });
 
   test('removing VAPORA_URL while readiness requires VAPORA is rejected, and the last good settings stay', async () => {
-    const rejected = async () => {
-      const text = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
-      return Number(/kagent_config_reloads_total\{outcome="rejected"\} (\d+)/.exec(text)?.[1] ?? 0);
-    };
+    const rejected = () => readMetric(`http://127.0.0.1:${agent.port}`, 'kagent_config_reloads_total', { outcome: 'rejected' });
     const before = await rejected();
     configMap.update({ READY_REQUIRES_VAPORA: 'true' });
-    await eventually(async () => (await rejected()) > before, 'the reload to be rejected');
+    await waitFor('the reload to be rejected', async () => (await rejected()) > before);
     assert.equal(agent.config().VAPORA_URL, vapora.url);
     assert.equal(agent.config().READY_REQUIRES_VAPORA, true);
   });

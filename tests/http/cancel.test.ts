@@ -1,44 +1,51 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
+import { Gate } from '../support/gate.js';
+import type { GatedRun } from '../support/gate.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { assertRpcError, errorInfo, ok, waitFor } from './helpers.js';
+import { assertRpcError, errorInfo, ok } from './helpers.js';
 
 describe('CancelTask', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
 
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent({ CONFORMANCE_AGENT: 'true' });
     url = agent.url;
   });
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
-  async function workingEchoTask(delayMs: number): Promise<any> {
+  /** A task whose skill is running, held at the gate until the test releases it. */
+  async function workingTask(): Promise<{ task: any; run: GatedRun }> {
+    const run = gate.run();
     const { task } = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage('slow echo', { metadata: { skill: 'echo', delayMs } }),
+        message: textMessage('held', { metadata: run.metadata }),
         configuration: { returnImmediately: true },
       }),
     );
-    return waitFor('the echo to be working', async () => {
-      const current = ok(await rpc(url, 'GetTask', { id: task.id }));
-      return current.status.state === 'TASK_STATE_WORKING' ? current : undefined;
-    });
+    assert.equal(await run.started(), task.id);
+    return { task: ok(await rpc(url, 'GetTask', { id: task.id })), run };
   }
 
-  test('a working task is canceled at once and stays canceled', async () => {
-    const task = await workingEchoTask(300_000);
+  test('a working task is canceled at once, its skill is told, and it stays canceled', async () => {
+    const { task, run } = await workingTask();
+    assert.equal(task.status.state, 'TASK_STATE_WORKING');
     const canceled = ok(await rpc(url, 'CancelTask', { id: task.id }));
     assert.equal(canceled.id, task.id);
     assert.equal(canceled.status.state, 'TASK_STATE_CANCELED');
-    // Past the echo's next progress tick: a still-running skill would have written by now.
-    await sleep(1500);
+    // The skill itself sees the cancel: the store would refuse its later writes anyway, which would hide a skill left running.
+    await run.aborted();
+    // Released now, a skill still running would complete the task.
+    run.release();
     const later = ok(await rpc(url, 'GetTask', { id: task.id }));
     assert.equal(later.status.state, 'TASK_STATE_CANCELED');
     assert.equal(later.artifacts, undefined);
@@ -56,7 +63,7 @@ describe('CancelTask', () => {
   });
 
   test('canceling a canceled task is -32002', async () => {
-    const task = await workingEchoTask(300_000);
+    const { task } = await workingTask();
     ok(await rpc(url, 'CancelTask', { id: task.id }));
     assertRpcError((await rpc(url, 'CancelTask', { id: task.id })).body, -32002);
   });
@@ -82,15 +89,13 @@ describe('CancelTask', () => {
   });
 
   test('a blocking send of a task canceled meanwhile returns the canceled task', async () => {
-    const message = textMessage('block then cancel', { metadata: { skill: 'echo', delayMs: 300_000 } });
-    const pending = rpc(url, 'SendMessage', { message });
-    const taskId = await waitFor('the task to exist', async () => {
-      const page = ok(await rpc(url, 'ListTasks', { status: 'TASK_STATE_WORKING' }));
-      return page.tasks.find((t: any) => t.history?.[0]?.messageId === message.messageId)?.id as string | undefined;
-    });
+    const run = gate.run();
+    const pending = rpc(url, 'SendMessage', { message: textMessage('block then cancel', { metadata: run.metadata }) });
+    const taskId = await run.started();
     ok(await rpc(url, 'CancelTask', { id: taskId }));
     const { task } = ok(await pending);
     assert.equal(task.id, taskId);
     assert.equal(task.status.state, 'TASK_STATE_CANCELED');
+    await run.aborted();
   });
 });

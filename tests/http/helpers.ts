@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openStream, rpc } from '../support/rpc.js';
+import { collect, openStream, rpc } from '../support/rpc.js';
 import type { RpcResponse } from '../support/rpc.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
 
 export const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 export const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
@@ -63,29 +64,6 @@ export function ok(res: RpcResponse): any {
   return res.body.result;
 }
 
-/** Polls until `check` returns a value (not undefined), failing after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = PATIENCE_MS, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-/** Fails instead of hanging when `promise` does not settle in time. */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Waits until the task reaches a terminal state and returns it. */
 export async function waitForTerminal(url: string, taskId: string, timeoutMs = PATIENCE_MS): Promise<any> {
@@ -163,24 +141,6 @@ export function rawPost(
   });
 }
 
-/** Reads a sample's value from Prometheus text; undefined when absent. Labels must all match. */
-export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const labelText = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) return Number(match[3]);
-  }
-  return undefined;
-}
-
-export async function metrics(url: string): Promise<string> {
-  const res = await fetch(`${url}/metrics`);
-  assert.equal(res.status, 200);
-  return res.text();
-}
-
 /** A 0.3 wire message. */
 export function v03Message(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { kind: 'message', role: 'user', messageId: `m03-${Math.random().toString(36).slice(2)}`, parts: [{ kind: 'text', text }], ...extra };
@@ -217,12 +177,8 @@ export async function streamCall(
 }
 
 /** Every envelope of a stream until the server closes it (bounded). */
-export async function collectEnvelopes(call: SseCall, timeoutMs = PATIENCE_MS): Promise<any[]> {
-  const all: any[] = [];
-  await within(timeoutMs, `stream ${call.id} to close`, (async () => {
-    for await (const envelope of call.events()) all.push(envelope);
-  })());
-  return all;
+export function collectEnvelopes(call: SseCall, timeoutMs = PATIENCE_MS): Promise<any[]> {
+  return collect(call, timeoutMs);
 }
 
 /** The short name of a 1.0 stream result: task, message, statusUpdate or artifactUpdate. */

@@ -2,23 +2,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
+import { Gate } from '../support/gate.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { assertInvalidParams, ok } from './helpers.js';
+import { assertInvalidParams, ok, waitForTerminal } from './helpers.js';
 
 describe('ListTasks', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
   const contextA = 'ctx-list-a';
   const contextB = 'ctx-list-b';
   const ids = { a: [] as string[], b: [] as string[], late: '', canceled: '' };
 
+  // The tasks made here are all the tests read; none of them adds to these.
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent();
     url = agent.url;
     // Started first, its status changed last (canceled at the end, whatever the machine's speed): it is the newest.
     const late = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage('late', { contextId: contextB, metadata: { delayMs: 300_000 } }),
+        message: textMessage('late', { contextId: contextB, metadata: gate.run().metadata }),
         configuration: { returnImmediately: true },
       }),
     ).task;
@@ -27,7 +31,7 @@ describe('ListTasks', () => {
     for (let i = 0; i < 2; i++) ids.b.push(ok(await rpc(url, 'SendMessage', { message: textMessage(`b${i}`, { contextId: contextB }) })).task.id);
     const toCancel = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage('cancel me', { contextId: contextA, metadata: { delayMs: 300_000 } }),
+        message: textMessage('cancel me', { contextId: contextA, metadata: gate.run().metadata }),
         configuration: { returnImmediately: true },
       }),
     ).task;
@@ -38,6 +42,7 @@ describe('ListTasks', () => {
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
   const allIds = () => [ids.late, ...ids.a, ...ids.b, ids.canceled];
@@ -139,11 +144,23 @@ describe('ListTasks', () => {
   });
 
   test('a newly finished task moves to the top', async () => {
-    const fresh = ok(await rpc(url, 'SendMessage', { message: textMessage('fresh', { contextId: 'ctx-list-fresh' }) })).task;
-    const page = ok(await rpc(url, 'ListTasks', { pageSize: 1 }));
-    assert.equal(page.tasks[0].id, fresh.id);
-    assert.equal(page.totalSize, 8);
-    assert.notEqual(page.nextPageToken, '');
+    // An agent of its own: the shared one's tasks stay as every other test expects them.
+    const own = await startTestAgent();
+    try {
+      const run = gate.run();
+      const older = ok(await rpc(own.url, 'SendMessage', { message: textMessage('started first', { metadata: run.metadata }), configuration: { returnImmediately: true } })).task;
+      await run.started();
+      const quick = ok(await rpc(own.url, 'SendMessage', { message: textMessage('finished first') })).task;
+      assert.equal(ok(await rpc(own.url, 'ListTasks', { pageSize: 1 })).tasks[0].id, quick.id);
+      run.release();
+      await waitForTerminal(own.url, older.id);
+      const page = ok(await rpc(own.url, 'ListTasks', { pageSize: 1 }));
+      assert.equal(page.tasks[0].id, older.id);
+      assert.equal(page.totalSize, 2);
+      assert.notEqual(page.nextPageToken, '');
+    } finally {
+      await own.dispose();
+    }
   });
 
   test('statusTimestampAfter keeps tasks whose status changed at or after it', async () => {

@@ -5,9 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
+import { Gate } from '../support/gate.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { assertRpcError, collectEnvelopes, errorInfo, metricValue, metrics, ok, streamCall, waitFor, within } from './helpers.js';
+import { assertRpcError, collectEnvelopes, errorInfo, ok, streamCall } from './helpers.js';
+import { metricValue, scrape as metrics } from '../support/metrics.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor, within } from '../support/wait.js';
 
 describe('operational endpoints', () => {
   let agent: TestAgent;
@@ -86,13 +89,17 @@ describe('graceful stop', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  test('turns not-ready at once, refuses new work with a retryable error, and finishes running tasks', async () => {
+  test('turns not-ready at once, refuses new work with a retryable error, and finishes running tasks', async (t) => {
+    const gate = await Gate.start();
+    t.after(() => gate.close());
     stopped = await startTestAgent({}, dataDir);
     const url = stopped.url;
-    // Long enough to be still running when the stop has begun (a few requests later, on however loaded a machine), well within DRAIN_TIMEOUT.
+    // Held running until the stop has begun and been checked: then let go, within DRAIN_TIMEOUT.
+    const run = gate.run();
     const { task } = ok(
-      await rpc(url, 'SendMessage', { message: textMessage('finish me', { metadata: { delayMs: 6000 } }), configuration: { returnImmediately: true } }),
+      await rpc(url, 'SendMessage', { message: textMessage('finish me', { metadata: run.metadata }), configuration: { returnImmediately: true } }),
     );
+    await run.started();
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
 
     const stopping = stopped.stop();
@@ -109,7 +116,9 @@ describe('graceful stop', () => {
     const error = assertRpcError(refused.body, -32050);
     assert.equal(errorInfo(error).reason, 'UNAVAILABLE');
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_WORKING');
+    assert.equal(run.wasAborted, false, 'the drain aborted a task it should let finish');
 
+    run.release();
     await within(PATIENCE_MS, 'the agent to stop', stopping);
     stopped = undefined;
     await assert.rejects(fetch(`${url}/healthz`), 'the port is closed after stop');

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { openStream, rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -65,19 +65,19 @@ describe('MAX_RUNNING_TASKS caps the tasks a pod runs', () => {
   test('when a running task ends, a new one is taken', async () => {
     ok(await rpc(service.url, 'CancelTask', { id: running.shift()! }));
     let accepted: any;
-    await eventually(async () => {
+    await waitFor('a slot to free up', async () => {
       const res = await rpc(service.url, 'SendMessage', { message: textMessage('next', { metadata: { delayMs: 600_000 } }), configuration: { returnImmediately: true } });
       accepted = res.body.result;
       return res.status === 200 && accepted !== undefined;
-    }, 'a slot to free up', 30_000);
+    }, 30_000);
     running.push(accepted.task.id);
   });
 
   test('the limit is live: raising it in the settings file admits more at once', async () => {
     writeFileSync(settingsFile, `MAX_RUNNING_TASKS: ${LIMIT + 1}\n`);
-    await eventually(async () => {
+    await waitFor('the raised limit to apply', async () => {
       const res = await rpc(service.url, 'SendMessage', { message: textMessage('after raise', { metadata: { delayMs: 600_000 } }), configuration: { returnImmediately: true } });
       return res.status === 200;
-    }, 'the raised limit to apply', 30_000);
+    }, 30_000);
   });
 });

@@ -16,7 +16,7 @@ import { startFakePeer } from '../support/fake-peer.js';
 import type { FakePeer } from '../support/fake-peer.js';
 import { startChatServer } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 const PEER_PASSWORD = 'peer-PASSWORD-4711';
 const VAPORA_PASSWORD = 'vapora-PASSWORD-0815';

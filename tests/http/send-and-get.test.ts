@@ -2,20 +2,25 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
+import { Gate } from '../support/gate.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { assertInvalidParams, assertRpcError, ok, totalTasks, waitForTerminal } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 describe('SendMessage and GetTask (A2A 1.0)', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
 
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent();
     url = agent.url;
   });
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
   test('a blocking send returns the completed task with the echo artifact and the history', async () => {
@@ -41,20 +46,35 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
   });
 
   test('returnImmediately answers with a task still running, which completes later', async () => {
-    const message = textMessage('later', { metadata: { delayMs: 400 } });
+    const run = gate.run();
+    const message = textMessage('later', { metadata: run.metadata });
     const { task } = ok(await rpc(url, 'SendMessage', { message, configuration: { returnImmediately: true } }));
     assert.ok(['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING'].includes(task.status.state), task.status.state);
     assert.equal(task.artifacts, undefined);
+    await run.started();
+    run.release();
     const done = await waitForTerminal(url, task.id);
     assert.equal(done.status.state, 'TASK_STATE_COMPLETED');
     assert.deepEqual(done.artifacts[0].parts, [{ text: 'later' }]);
   });
 
   test('a blocking send waits for a delayed task', async () => {
-    const { task } = ok(await rpc(url, 'SendMessage', { message: textMessage('wait', { metadata: { delayMs: 300 } }) }));
+    const run = gate.run();
+    let answered = false;
+    const pending = rpc(url, 'SendMessage', { message: textMessage('wait', { metadata: run.metadata }) }).finally(() => (answered = true));
+    await run.started();
+    run.say('still at it');
+    // The skill has reported progress, and the send has not answered.
+    await waitFor('the progress to be stored', async () => {
+      const page = ok(await rpc(url, 'ListTasks', { status: 'TASK_STATE_WORKING', includeArtifacts: false }));
+      return page.tasks.some((t: any) => t.status.message?.parts?.[0]?.text === 'still at it');
+    });
+    assert.equal(answered, false, 'the blocking send answered while its task was working');
+    run.release();
+    const { task } = ok(await pending);
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED');
-    // The delayed echo reports that it is working; that agent message is part of the history.
-    assert.ok(task.history.some((m: any) => m.role === 'ROLE_AGENT'));
+    // The working skill's reports are agent messages in the history.
+    assert.deepEqual(task.history.filter((m: any) => m.role === 'ROLE_AGENT').map((m: any) => m.parts[0].text), ['waiting at the gate', 'still at it']);
   });
 
   test('historyLength 0 omits the history', async () => {
@@ -77,7 +97,9 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
   });
 
   test('GetTask returns the stored task and honours historyLength', async () => {
-    const sent = ok(await rpc(url, 'SendMessage', { message: textMessage('history', { metadata: { delayMs: 300 } }) })).task;
+    const run = gate.run();
+    run.release();
+    const sent = ok(await rpc(url, 'SendMessage', { message: textMessage('history', { metadata: run.metadata }) })).task;
     const full = ok(await rpc(url, 'GetTask', { id: sent.id }));
     assert.equal(full.id, sent.id);
     assert.equal(full.status.state, 'TASK_STATE_COMPLETED');
@@ -121,7 +143,7 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
 
   describe('idempotent resend', () => {
     test('the same message sent twice returns the same task and echoes once', async () => {
-      const message = textMessage('once only', { metadata: { delayMs: 300 } });
+      const message = textMessage('once only');
       const before = await totalTasks(url);
       const first = ok(await rpc(url, 'SendMessage', { message })).task;
       const second = ok(await rpc(url, 'SendMessage', { message })).task;
@@ -134,13 +156,18 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
     });
 
     test('the same message sent twice at once yields one task', async () => {
-      const message = textMessage('concurrent', { metadata: { delayMs: 300 } });
+      const run = gate.run();
+      const message = textMessage('concurrent', { metadata: run.metadata });
       const before = await totalTasks(url);
-      const [a, b, c] = await Promise.all([
+      const sends = Promise.all([
         rpc(url, 'SendMessage', { message }),
         rpc(url, 'SendMessage', { message }),
         rpc(url, 'SendMessage', { message }),
       ]);
+      await run.started();
+      run.release();
+      const [a, b, c] = await sends;
+      assert.equal(run.starts, 1, 'the skill ran once');
       const ids = new Set([ok(a!).task.id, ok(b!).task.id, ok(c!).task.id]);
       assert.equal(ids.size, 1);
       const task = ok(await rpc(url, 'GetTask', { id: [...ids][0] }));
@@ -152,12 +179,20 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
     });
 
     test('a resend while the first is still running joins it', async () => {
-      const message = textMessage('join me', { metadata: { delayMs: 400 } });
+      const run = gate.run();
+      const message = textMessage('join me', { metadata: run.metadata });
       const first = ok(await rpc(url, 'SendMessage', { message, configuration: { returnImmediately: true } })).task;
-      const second = ok(await rpc(url, 'SendMessage', { message })).task;
+      await run.started();
+      const joined = ok(await rpc(url, 'SendMessage', { message, configuration: { returnImmediately: true } })).task;
+      assert.equal(joined.id, first.id);
+      assert.equal(joined.status.state, 'TASK_STATE_WORKING');
+      const blocking = rpc(url, 'SendMessage', { message });
+      run.release();
+      const second = ok(await blocking).task;
       assert.equal(second.id, first.id);
       assert.equal(second.status.state, 'TASK_STATE_COMPLETED');
       assert.equal(second.artifacts.length, 1);
+      assert.equal(run.starts, 1, 'the skill ran once');
     });
 
     test('the same messageId with different content is a new task', async () => {

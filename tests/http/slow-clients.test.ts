@@ -9,11 +9,11 @@ import { after, afterEach, before, beforeEach, describe, test } from 'node:test'
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { PATIENCE_MS } from '../support/patience.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor, within } from '../support/wait.js';
 import { collect, openStream, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { assertRpcError, errorInfo, within } from './helpers.js';
+import { assertRpcError, errorInfo } from './helpers.js';
 
 /** A raw TCP client: what it received, and a promise that settles when the server closes it. */
 interface RawClient {
@@ -85,8 +85,8 @@ describe('slow and silent clients are cut off', () => {
 
   test('such aborts are logged at debug, without stack traces', async () => {
     // The log lines reach this process a little after the sockets closed.
-    await eventually(() => /"level":"debug"[^\n]*"reason":"request_timeout"/.test(service.output()), 'the timeouts in the log', 30_000);
-    await eventually(() => /request body aborted/.test(service.output()), 'the stalled body logged as aborted', 30_000);
+    await waitFor('the timeouts in the log', () => /"level":"debug"[^\n]*"reason":"request_timeout"/.test(service.output()), 30_000);
+    await waitFor('the stalled body logged as aborted', () => /request body aborted/.test(service.output()), 30_000);
     const log = service.output();
     assert.doesNotMatch(log, /"stack"/, 'no stack traces for client aborts');
     assert.doesNotMatch(log, /"level":"error"/);
@@ -173,7 +173,7 @@ describe('MAX_CONNECTIONS and idle keep-alive connections (real sockets)', () =>
       const client = await rawClient(port(), KEEP_ALIVE_PROBE);
       clients.push(client);
       // Answered and kept open: the connection is now idle between requests.
-      await eventually(() => client.received().includes('{"status":"ok"}'), `keep-alive client ${i} to be answered`, PATIENCE_MS);
+      await waitFor(`keep-alive client ${i} to be answered`, () => client.received().includes('{"status":"ok"}'), PATIENCE_MS);
     }
     const served = await freshRequest(agent.url, '/', 'POST', sendMessage);
     assert.equal(served.status, 200, served.text);
@@ -184,7 +184,7 @@ describe('MAX_CONNECTIONS and idle keep-alive connections (real sockets)', () =>
     assert.match(metrics.text, /a2a_http_idle_connections_closed_total 1\b/);
     // A connection still open goes on working.
     clients[1]!.socket.write(KEEP_ALIVE_PROBE);
-    await eventually(() => clients[1]!.received().split('{"status":"ok"}').length === 3, 'the kept connection to answer again', PATIENCE_MS);
+    await waitFor('the kept connection to answer again', () => clients[1]!.received().split('{"status":"ok"}').length === 3, PATIENCE_MS);
   });
 
   test('connections that have not sent their first request, or are mid-request, are never closed for room', async () => {

@@ -4,9 +4,12 @@ import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { rpc, textMessage } from '../support/rpc.js';
-import { collectEnvelopes, metrics, metricValue, ok, streamCall, trace, waitFor, within } from './helpers.js';
+import { Gate } from '../support/gate.js';
+import { rpc, stepwise, textMessage } from '../support/rpc.js';
+import { collectEnvelopes, ok, streamCall, trace } from './helpers.js';
+import { metricValue, scrape as metrics } from '../support/metrics.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor, within } from '../support/wait.js';
 
 // A reader that stops reading must be cut once it falls STREAM_BUFFER_EVENTS
 // events behind, without holding up the task or the other readers. Events
@@ -51,14 +54,17 @@ function readToEnd(socket: Socket): Promise<{ text: string; how: string }> {
 describe('a slow subscriber', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
 
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent({ STREAM_BUFFER_EVENTS: String(BUFFER_EVENTS), MAX_BODY_BYTES: String(32 * 1024 * 1024), MAX_ARTIFACT_BYTES: String(64 * 1024 * 1024) });
     url = agent.url;
   });
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
   test('is disconnected, while a reading subscriber gets every event and the task completes', async () => {
@@ -124,8 +130,17 @@ describe('a slow subscriber', () => {
 
   test('a reader keeping up with a small buffer is never cut', async () => {
     const cutBefore = metricValue(await metrics(url), 'a2a_streams_disconnected_total') ?? 0;
-    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('small and steady', { metadata: { delayMs: 1100 } }) });
-    const events = (await collectEnvelopes(call)).map((e) => e.result);
+    const run = gate.run();
+    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('small and steady', { metadata: run.metadata }) });
+    // The reader keeps up: each progress event is read before the skill reports the next.
+    const stream = stepwise(call);
+    const events = [(await stream.next()).result, (await stream.next()).result];
+    for (let i = 0; i < BUFFER_EVENTS + 2; i++) {
+      run.say(`step ${i}`);
+      events.push((await stream.next()).result);
+    }
+    run.release();
+    events.push(...(await stream.rest()).map((e) => e.result));
     // More events than the buffer holds, delivered because the reader keeps up.
     assert.ok(events.length > BUFFER_EVENTS, trace(events).join(', '));
     assert.equal(trace(events).at(-1), 'statusUpdate:TASK_STATE_COMPLETED');

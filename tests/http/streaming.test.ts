@@ -2,30 +2,40 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { rpc, textMessage } from '../support/rpc.js';
+import { Gate } from '../support/gate.js';
+import type { GatedRun } from '../support/gate.js';
+import { rpc, stepwise, textMessage } from '../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { assertRpcError, collectEnvelopes, ok, streamCall, trace, waitFor, waitForTerminal, within } from './helpers.js';
+import { assertRpcError, collectEnvelopes, ok, streamCall, trace, waitForTerminal } from './helpers.js';
+import { readMetric } from '../support/metrics.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
 
 const unique = () => Math.random().toString(36).slice(2);
 
-// The tests use separate tasks, so they run side by side to keep the file quick.
-describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: true }, () => {
+// One test at a time: some count the server's open streams.
+describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
 
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent({ CONFORMANCE_AGENT: 'true', STREAM_HEARTBEAT_INTERVAL: '100ms' });
     url = agent.url;
   });
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
   /** The results of a stream, after checking that every event is a 2.0 envelope with the call's id. */
   async function results(call: SseCall, timeoutMs = PATIENCE_MS): Promise<any[]> {
-    const envelopes = await collectEnvelopes(call, timeoutMs);
+    return checked(call, await collectEnvelopes(call, timeoutMs));
+  }
+
+  function checked(call: SseCall, envelopes: any[]): any[] {
     for (const envelope of envelopes) {
       assert.equal(envelope.jsonrpc, '2.0');
       assert.equal(envelope.id, call.id);
@@ -35,17 +45,26 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
     return envelopes.map((e) => e.result);
   }
 
-  async function startWorking(delayMs: number): Promise<any> {
+  /** A working task held at the gate until the test releases it. */
+  async function startWorking(): Promise<{ task: any; run: GatedRun }> {
+    const run = gate.run();
     const { task } = ok(
       await rpc(url, 'SendMessage', {
-        message: textMessage('stream me', { metadata: { skill: 'echo', delayMs } }),
+        message: textMessage('stream me', { metadata: run.metadata }),
         configuration: { returnImmediately: true },
       }),
     );
-    return waitFor('the task to be working', async () => {
-      const current = ok(await rpc(url, 'GetTask', { id: task.id }));
-      return current.status.state === 'TASK_STATE_WORKING' ? current : undefined;
-    });
+    await run.started();
+    return { task, run };
+  }
+
+  /** The stream's results one at a time: the first ones read before the test moves the task on. */
+  function reader(call: SseCall): { next(): Promise<any>; rest(): Promise<any[]> } {
+    const steps = stepwise(call);
+    return {
+      next: async () => (await steps.next()).result,
+      rest: async () => checked(call, await steps.rest()),
+    };
   }
 
   test('SendStreamingMessage streams task, working, artifact, completed, then closes', async () => {
@@ -71,17 +90,25 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
     assert.deepEqual(stored.status, events[3].statusUpdate.status);
   });
 
-  test('a delayed task streams its progress updates in order', async () => {
-    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('progress', { metadata: { skill: 'echo', delayMs: 1200 } }) });
+  test('a task that reports progress streams its updates in order', async () => {
+    const run = gate.run();
+    run.say('first step');
+    run.say('second step');
+    run.release();
+    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('progress', { metadata: run.metadata }) });
     const events = await results(call);
     assert.deepEqual(trace(events), [
       'task:TASK_STATE_SUBMITTED',
       'statusUpdate:TASK_STATE_WORKING',
       'statusUpdate:TASK_STATE_WORKING',
+      'statusUpdate:TASK_STATE_WORKING',
       'artifactUpdate:echo',
       'statusUpdate:TASK_STATE_COMPLETED',
     ]);
-    assert.match(events[1].statusUpdate.status.message.parts[0].text, /echoing in 1200 ms/);
+    assert.deepEqual(
+      events.slice(1, 4).map((e) => e.statusUpdate.status.message.parts[0].text),
+      ['waiting at the gate', 'first step', 'second step'],
+    );
     const times = events.filter((e) => e.statusUpdate).map((e) => Date.parse(e.statusUpdate.status.timestamp));
     for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, 'status timestamps never go back');
   });
@@ -109,23 +136,30 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('SubscribeToTask starts with the current task, then live events until the end', async () => {
-    const task = await startWorking(3000);
+    const { task, run } = await startWorking();
     const call = await streamCall(url, 'SubscribeToTask', { id: task.id });
     assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const events = await results(call);
-    assert.equal(events[0].task.id, task.id);
-    assert.equal(events[0].task.status.state, 'TASK_STATE_WORKING');
-    assert.deepEqual(trace(events.slice(-2)), ['artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
-    for (const event of events.slice(1, -2)) assert.deepEqual(trace([event]), ['statusUpdate:TASK_STATE_WORKING']);
+    const stream = reader(call);
+    const first = await stream.next();
+    assert.equal(first.task.id, task.id);
+    assert.equal(first.task.status.state, 'TASK_STATE_WORKING');
+    run.say('live');
+    run.release();
+    const events = await stream.rest();
+    assert.deepEqual(trace(events), ['statusUpdate:TASK_STATE_WORKING', 'artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
+    assert.equal(events[0].statusUpdate.status.message.parts[0].text, 'live');
   });
 
   test('two subscribers of one running task see the same events', async () => {
-    const task = await startWorking(3000);
-    const [first, second] = await Promise.all([streamCall(url, 'SubscribeToTask', { id: task.id }), streamCall(url, 'SubscribeToTask', { id: task.id })]);
-    const [a, b] = await Promise.all([results(first!), results(second!)]);
-    assert.ok(a.length >= 3);
+    const { task, run } = await startWorking();
+    const [first, second] = (await Promise.all([streamCall(url, 'SubscribeToTask', { id: task.id }), streamCall(url, 'SubscribeToTask', { id: task.id })])).map(reader);
+    // Both are subscribed (each has its snapshot) before the task moves on.
+    assert.deepEqual(await first!.next(), await second!.next());
+    run.say('seen by both');
+    run.release();
+    const [a, b] = await Promise.all([first!.rest(), second!.rest()]);
+    assert.deepEqual(trace(a), ['statusUpdate:TASK_STATE_WORKING', 'artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
     assert.deepEqual(a, b);
-    assert.equal(trace(a).at(-1), 'statusUpdate:TASK_STATE_COMPLETED');
   });
 
   test('SubscribeToTask of a finished task is a plain JSON -32004', async () => {
@@ -156,38 +190,48 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', { concurrency: tru
   });
 
   test('heartbeat comments keep a quiet stream alive', async () => {
-    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('quiet', { metadata: { skill: 'echo', delayMs: 1000 } }) });
-    const events = await results(call);
+    const run = gate.run();
+    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('quiet', { metadata: run.metadata }) });
+    const stream = reader(call);
+    await stream.next();
+    // Read on (comments are seen as the stream is read); nothing happens to the task until a heartbeat came.
+    const rest = stream.rest();
+    await waitFor('a heartbeat on the quiet stream', () => call.comments.includes(': keep-alive'));
+    run.release();
+    const events = await rest;
     assert.equal(trace(events).at(-1), 'statusUpdate:TASK_STATE_COMPLETED');
-    assert.ok(call.comments.includes(': keep-alive'), `heartbeats seen: ${JSON.stringify(call.comments)}`);
   });
 
   test('a client that leaves mid-stream does not cancel the task', async () => {
-    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('leave', { metadata: { skill: 'echo', delayMs: 600 } }) });
-    let taskId: string | undefined;
-    await within(PATIENCE_MS, 'the first event', (async () => {
-      for await (const envelope of call.events()) {
-        taskId = envelope.result.task.id;
-        break;
-      }
-    })());
+    const run = gate.run();
+    const subscribers = async () => readMetric(url, 'a2a_stream_subscribers');
+    const before = await subscribers();
+    const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('leave', { metadata: run.metadata }) });
+    const taskId = (await reader(call).next()).task.id as string;
+    await run.started();
     call.close();
-    assert.ok(taskId);
+    // The server has seen the client go before the task may end: a leave that canceled would have done so by now.
+    await waitFor('the server to drop the subscriber', async () => (await subscribers()) <= before);
+    assert.equal(run.wasAborted, false, 'the skill was aborted when its client left');
+    run.release();
     const done = await waitForTerminal(url, taskId);
     assert.equal(done.status.state, 'TASK_STATE_COMPLETED');
     assert.deepEqual(done.artifacts[0].parts, [{ text: 'leave' }]);
   });
 
   test('a subscriber that leaves does not disturb another', async () => {
-    const task = await startWorking(3000);
+    const { task, run } = await startWorking();
+    const subscribers = async () => readMetric(url, 'a2a_stream_subscribers');
+    const before = await subscribers();
     const leaving = await streamCall(url, 'SubscribeToTask', { id: task.id });
-    const staying = await streamCall(url, 'SubscribeToTask', { id: task.id });
-    await within(PATIENCE_MS, 'the first event', (async () => {
-      for await (const _ of leaving.events()) break;
-    })());
+    const staying = reader(await streamCall(url, 'SubscribeToTask', { id: task.id }));
+    await reader(leaving).next();
+    await staying.next();
     leaving.close();
-    const events = await results(staying);
-    assert.equal(trace(events).at(-1), 'statusUpdate:TASK_STATE_COMPLETED');
+    await waitFor('the server to drop the leaving subscriber', async () => (await subscribers()) <= before + 1);
+    run.release();
+    const events = await staying.rest();
+    assert.deepEqual(trace(events), ['artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_COMPLETED');
   });
 });

@@ -2,21 +2,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { rpc, textMessage } from '../support/rpc.js';
+import { Gate } from '../support/gate.js';
+import type { GatedRun } from '../support/gate.js';
+import { rpc, stepwise, textMessage } from '../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { NO_VERSION, V03, assertRpcError, collectEnvelopes, ok, streamCall, v03Message, waitFor } from './helpers.js';
+import { NO_VERSION, V03, assertRpcError, collectEnvelopes, ok, streamCall, v03Message } from './helpers.js';
+import { waitFor } from '../support/wait.js';
 
 describe('A2A 0.3 over JSON-RPC', () => {
   let agent: TestAgent;
   let url: string;
+  let gate: Gate;
 
   before(async () => {
+    gate = await Gate.start();
     agent = await startTestAgent();
     url = agent.url;
   });
 
   after(async () => {
     await agent.dispose();
+    await gate.close();
   });
 
   async function results(call: SseCall): Promise<any[]> {
@@ -29,12 +35,12 @@ describe('A2A 0.3 over JSON-RPC', () => {
     return envelopes.map((e) => e.result);
   }
 
-  async function runningTask(delayMs: number): Promise<any> {
-    const task = ok(await rpc(url, 'message/send', { message: v03Message('running', { metadata: { delayMs } }), configuration: { blocking: false } }, V03));
-    return waitFor('the task to be working', async () => {
-      const current = ok(await rpc(url, 'tasks/get', { id: task.id }, V03));
-      return current.status.state === 'working' ? current : undefined;
-    });
+  /** A working task held at the gate until the test releases it. */
+  async function runningTask(): Promise<{ task: any; run: GatedRun }> {
+    const run = gate.run();
+    const task = ok(await rpc(url, 'message/send', { message: v03Message('running', { metadata: run.metadata }), configuration: { blocking: false } }, V03));
+    await run.started();
+    return { task, run };
   }
 
   test('message/send returns a completed task in the 0.3 shape', async () => {
@@ -69,9 +75,12 @@ describe('A2A 0.3 over JSON-RPC', () => {
   });
 
   test('blocking:false returns before the task ends', async () => {
-    const task = ok(await rpc(url, 'message/send', { message: v03Message('later', { metadata: { delayMs: 400 } }), configuration: { blocking: false } }, V03));
+    const run = gate.run();
+    const task = ok(await rpc(url, 'message/send', { message: v03Message('later', { metadata: run.metadata }), configuration: { blocking: false } }, V03));
     assert.equal(task.kind, 'task');
     assert.ok(['submitted', 'working'].includes(task.status.state), task.status.state);
+    await run.started();
+    run.release();
     const done = await waitFor('the task to complete', async () => {
       const current = ok(await rpc(url, 'tasks/get', { id: task.id }, V03));
       return current.status.state === 'completed' ? current : undefined;
@@ -102,18 +111,22 @@ describe('A2A 0.3 over JSON-RPC', () => {
   });
 
   test('tasks/cancel cancels a running task and refuses a finished one', async () => {
-    const task = await runningTask(300_000);
+    const { task, run } = await runningTask();
     const canceled = ok(await rpc(url, 'tasks/cancel', { id: task.id }, V03));
     assert.equal(canceled.kind, 'task');
     assert.equal(canceled.status.state, 'canceled');
     assertRpcError((await rpc(url, 'tasks/cancel', { id: task.id }, V03)).body, -32002);
     assertRpcError((await rpc(url, 'tasks/cancel', { id: 'no-such-task' }, V03)).body, -32001);
+    await run.aborted();
   });
 
   test('tasks/resubscribe streams the current task and then its updates', async () => {
-    const task = await runningTask(3000);
+    const { task, run } = await runningTask();
     const call = await streamCall(url, 'tasks/resubscribe', { id: task.id }, V03);
-    const events = await results(call);
+    const steps = stepwise(call);
+    const first = await steps.next();
+    run.release();
+    const events = [first, ...(await steps.rest())].map((e) => e.result);
     assert.equal(events[0].kind, 'task');
     assert.equal(events[0].id, task.id);
     assert.equal(events[0].status.state, 'working');

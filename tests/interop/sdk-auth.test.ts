@@ -11,7 +11,7 @@ import { ClientFactory, ClientFactoryOptions, createAuthenticatingFetchWithRetry
 import { newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { sendRequest, userMessage, within } from './sdk.js';
+import { sendRequest, userMessage, callDeadline } from './sdk.js';
 
 describe('the official SDK with API-key authentication', () => {
   let root: string;
@@ -59,12 +59,12 @@ describe('the official SDK with API-key authentication', () => {
       shouldRetryWithHeaders: async () => undefined,
     });
     const client = await clientWith(authenticated);
-    const result = await client.sendMessage(sendRequest(userMessage('hello with a key')), within());
+    const result = await client.sendMessage(sendRequest(userMessage('hello with a key')), callDeadline());
     assert.ok('status' in result, 'a task came back');
     const anonymous = await clientWith(fetch);
-    await assert.rejects(anonymous.sendMessage(sendRequest(userMessage('hello without')), within()));
+    await assert.rejects(anonymous.sendMessage(sendRequest(userMessage('hello without')), callDeadline()));
     // The card declares the extended card, so the SDK fetches it with the caller's credential.
-    const extended = await client.getAgentCard(within());
+    const extended = await client.getAgentCard(callDeadline());
     assert.equal(extended.capabilities?.extendedAgentCard, true);
     assert.deepEqual(
       extended.skills.map((skill) => skill.id),

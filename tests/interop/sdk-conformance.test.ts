@@ -19,7 +19,7 @@ import {
   stateName,
   texts,
   userMessage,
-  within,
+  callDeadline,
 } from './sdk.js';
 import type { Flavour, SdkClient } from './sdk.js';
 import { PATIENCE_MS } from '../support/patience.js';
@@ -60,7 +60,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
     test('a message-only reply comes back as an SDK Message, and no task is created', TIMEOUT, async () => {
       const tasksBefore = await storedTaskCount();
       const calls = sdk.sent.length;
-      const reply = await sdk.client.sendMessage(sendRequest(userMessage('hi', { messageId: scenario('tck-message-response') })), within());
+      const reply = await sdk.client.sendMessage(sendRequest(userMessage('hi', { messageId: scenario('tck-message-response') })), callDeadline());
 
       assertIsMessage(reply);
       assert.equal(reply.role, Role.ROLE_AGENT);
@@ -75,7 +75,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
 
     test('a message-only reply over a stream is one Message event', TIMEOUT, async () => {
       const events = await drain(
-        sdk.client.sendMessageStream(sendRequest(userMessage('hi', { messageId: scenario('tck-message-response') })), within()),
+        sdk.client.sendMessageStream(sendRequest(userMessage('hi', { messageId: scenario('tck-message-response') })), callDeadline()),
       );
 
       assert.deepEqual(events.map(describeEvent), ['message']);
@@ -86,7 +86,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
 
     test('input-required, then a follow-up with the taskId completes the same task', TIMEOUT, async () => {
       const first = userMessage('start', { messageId: scenario('tck-input-required') });
-      const asked = await sdk.client.sendMessage(sendRequest(first), within());
+      const asked = await sdk.client.sendMessage(sendRequest(first), callDeadline());
 
       assertIsTask(asked);
       assert.equal(stateName(asked.status?.state), 'TASK_STATE_INPUT_REQUIRED');
@@ -98,7 +98,7 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
         taskId: asked.id,
         contextId: asked.contextId,
       });
-      const done = await sdk.client.sendMessage(sendRequest(followUp), within());
+      const done = await sdk.client.sendMessage(sendRequest(followUp), callDeadline());
 
       assertIsTask(done);
       assert.equal(done.id, asked.id);
@@ -106,23 +106,23 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
       assert.equal(stateName(done.status?.state), 'TASK_STATE_COMPLETED');
       assert.deepEqual(texts(done.status?.message?.parts ?? []), ['Hello from TCK']);
 
-      const stored = await sdk.client.getTask(getRequest(asked.id), within());
+      const stored = await sdk.client.getTask(getRequest(asked.id), callDeadline());
       const userTurns = stored.history.filter((m) => m.role === Role.ROLE_USER).map((m) => m.messageId);
       assert.deepEqual(userTurns, [first.messageId, followUp.messageId]);
     });
 
     test('a subscriber to an input-required task stays until the follow-up completes it', TIMEOUT, async () => {
-      const asked = await sdk.client.sendMessage(sendRequest(userMessage('start', { messageId: scenario('tck-input-required') })), within());
+      const asked = await sdk.client.sendMessage(sendRequest(userMessage('start', { messageId: scenario('tck-input-required') })), callDeadline());
       assertIsTask(asked);
       assert.equal(stateName(asked.status?.state), 'TASK_STATE_INPUT_REQUIRED');
 
-      const events = sdk.client.resubscribeTask(SubscribeToTaskRequest.fromJSON({ id: asked.id }), within())[Symbol.asyncIterator]();
+      const events = sdk.client.resubscribeTask(SubscribeToTaskRequest.fromJSON({ id: asked.id }), callDeadline())[Symbol.asyncIterator]();
       const first = await events.next();
       assert.equal(first.done, false);
       assert.equal(describeEvent(first.value), 'task:TASK_STATE_INPUT_REQUIRED');
 
       const followUp = userMessage('more', { messageId: scenario('tck-complete-task'), taskId: asked.id, contextId: asked.contextId });
-      const done = await sdk.client.sendMessage(sendRequest(followUp), within());
+      const done = await sdk.client.sendMessage(sendRequest(followUp), callDeadline());
       assertIsTask(done);
 
       const rest: string[] = [];
@@ -132,14 +132,14 @@ for (const flavour of ['1.0', '0.3'] as const satisfies readonly Flavour[]) {
     });
 
     test('a follow-up to a completed task fails with UnsupportedOperationError (-32004)', TIMEOUT, async () => {
-      const done = await sdk.client.sendMessage(sendRequest(userMessage('finish', { messageId: scenario('tck-complete-task') })), within());
+      const done = await sdk.client.sendMessage(sendRequest(userMessage('finish', { messageId: scenario('tck-complete-task') })), callDeadline());
       assertIsTask(done);
       assert.equal(stateName(done.status?.state), 'TASK_STATE_COMPLETED');
 
       const error = await rejection(() =>
         sdk.client.sendMessage(
           sendRequest(userMessage('too late', { messageId: scenario('tck-complete-task'), taskId: done.id, contextId: done.contextId })),
-          within(),
+          callDeadline(),
         ),
       );
 

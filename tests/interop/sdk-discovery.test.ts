@@ -4,7 +4,7 @@ import type { AgentCard } from '@a2a-js/sdk';
 import { ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { assertIsTask, sendRequest, stateName, texts, userMessage, v03Client, v1Client, within } from './sdk.js';
+import { assertIsTask, sendRequest, stateName, texts, userMessage, v03Client, v1Client, callDeadline } from './sdk.js';
 import { PATIENCE_MS } from '../support/patience.js';
 
 // How the SDK discovers our agent: which card it reads, which interface it
@@ -63,13 +63,13 @@ describe('SDK discovery of the agent', () => {
 
     assert.deepEqual(traffic.cards, ['/.well-known/agent-card.json']);
     assert.equal(client.protocolVersion, '1.0');
-    const card = await client.getAgentCard(within());
+    const card = await client.getAgentCard(callDeadline());
     assert.equal(card.name, 'kagent');
     assert.ok(card.capabilities?.streaming);
     assert.ok(card.skills.some((s) => s.id === 'echo'), `skills: ${card.skills.map((s) => s.id).join(', ')}`);
     assert.ok(card.supportedInterfaces.every((i) => i.url === agent.url && i.protocolBinding === 'JSONRPC'));
 
-    const task = await client.sendMessage(sendRequest(userMessage('discovered')), within());
+    const task = await client.sendMessage(sendRequest(userMessage('discovered')), callDeadline());
     assertIsTask(task);
     assert.equal(stateName(task.status?.state), 'TASK_STATE_COMPLETED');
     assert.deepEqual(traffic.calls, [{ method: 'SendMessage', a2aVersion: '1.0' }]);
@@ -88,7 +88,7 @@ describe('SDK discovery of the agent', () => {
 
       assert.deepEqual(traffic.cards, [`/${path}`]);
       assert.equal(client.protocolVersion, version, `card ${path}`);
-      await client.sendMessage(sendRequest(userMessage('which one?')), within());
+      await client.sendMessage(sendRequest(userMessage('which one?')), callDeadline());
       assert.deepEqual(traffic.calls, [{ method, a2aVersion: version }], `card ${path}`);
     }
   });
@@ -104,7 +104,7 @@ describe('SDK discovery of the agent', () => {
     const client = await factory(true, traffic).createFromAgentCard(only03);
     assert.equal(client.protocolVersion, '0.3');
 
-    const task = await client.sendMessage(sendRequest(userMessage('via the 0.3 interface')), within());
+    const task = await client.sendMessage(sendRequest(userMessage('via the 0.3 interface')), callDeadline());
     assertIsTask(task);
     assert.equal(stateName(task.status?.state), 'TASK_STATE_COMPLETED');
     assert.deepEqual(texts(task.artifacts[0]!.parts), ['via the 0.3 interface']);
@@ -118,7 +118,7 @@ describe('SDK discovery of the agent', () => {
     const sdk = await v03Client(agent.url);
 
     assert.equal(sdk.client.protocolVersion, '0.3');
-    const card = await sdk.client.getAgentCard(within());
+    const card = await sdk.client.getAgentCard(callDeadline());
     assert.ok(card.supportedInterfaces.length >= 1);
     for (const i of card.supportedInterfaces) {
       assert.equal(i.url, agent.url);
@@ -132,10 +132,10 @@ describe('SDK discovery of the agent', () => {
   test('both clients find the same agent: a task made over 0.3 is read over 1.0', TIMEOUT, async () => {
     const old = await v03Client(agent.url);
     const current = await v1Client(agent.url);
-    const task = await old.client.sendMessage(sendRequest(userMessage('cross-version')), within());
+    const task = await old.client.sendMessage(sendRequest(userMessage('cross-version')), callDeadline());
     assertIsTask(task);
 
-    const read = await current.client.getTask({ tenant: '', id: task.id }, within());
+    const read = await current.client.getTask({ tenant: '', id: task.id }, callDeadline());
 
     assert.equal(read.contextId, task.contextId);
     assert.equal(stateName(read.status?.state), 'TASK_STATE_COMPLETED');

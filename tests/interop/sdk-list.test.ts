@@ -5,7 +5,7 @@ import type { Task } from '@a2a-js/sdk';
 import { RequestMalformedError, isJsonRpcError } from '@a2a-js/sdk/errors';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
-import { TaskState, assertIsTask, envelopeCode, rejection, sendRequest, stateName, texts, userMessage, v1Client, within } from './sdk.js';
+import { TaskState, assertIsTask, envelopeCode, rejection, sendRequest, stateName, texts, userMessage, v1Client, callDeadline } from './sdk.js';
 import type { SdkClient } from './sdk.js';
 import { PATIENCE_MS } from '../support/patience.js';
 
@@ -24,19 +24,19 @@ let contextId: string;
 before(async () => {
   agent = await startTestAgent();
   sdk = await v1Client(agent.url);
-  const first = await sdk.client.sendMessage(sendRequest(userMessage('one')), within());
+  const first = await sdk.client.sendMessage(sendRequest(userMessage('one')), callDeadline());
   assertIsTask(first);
   contextId = first.contextId;
-  const second = await sdk.client.sendMessage(sendRequest(userMessage('two', { contextId })), within());
+  const second = await sdk.client.sendMessage(sendRequest(userMessage('two', { contextId })), callDeadline());
   assertIsTask(second);
   const third = await sdk.client.sendMessage(
     sendRequest(userMessage('three', { contextId, metadata: { delayMs: 300_000 } }), { returnImmediately: true }),
-    within(),
+    callDeadline(),
   );
   assertIsTask(third);
-  await sdk.client.cancelTask(CancelTaskRequest.fromJSON({ id: third.id }), within());
+  await sdk.client.cancelTask(CancelTaskRequest.fromJSON({ id: third.id }), callDeadline());
   // Another context, which the contextId filter must leave out.
-  await sdk.client.sendMessage(sendRequest(userMessage('elsewhere')), within());
+  await sdk.client.sendMessage(sendRequest(userMessage('elsewhere')), callDeadline());
   tasks = [first, second, third];
 });
 
@@ -46,7 +46,7 @@ after(async () => {
 
 describe('SDK client, A2A 1.0: ListTasks', () => {
   test('pages through one context with the page token, newest status first', TIMEOUT, async () => {
-    const page1 = await sdk.client.listTasks(ListTasksRequest.fromJSON({ contextId, pageSize: 2 }), within());
+    const page1 = await sdk.client.listTasks(ListTasksRequest.fromJSON({ contextId, pageSize: 2 }), callDeadline());
 
     assert.equal(page1.tasks.length, 2);
     assert.equal(page1.pageSize, 2);
@@ -58,7 +58,7 @@ describe('SDK client, A2A 1.0: ListTasks', () => {
 
     const page2 = await sdk.client.listTasks(
       ListTasksRequest.fromJSON({ contextId, pageSize: 2, pageToken: page1.nextPageToken }),
-      within(),
+      callDeadline(),
     );
     assert.equal(page2.tasks.length, 1);
     assert.equal(page2.nextPageToken, '', 'the last page says so with an empty token');
@@ -73,12 +73,12 @@ describe('SDK client, A2A 1.0: ListTasks', () => {
   test('filters by status', TIMEOUT, async () => {
     const completed = await sdk.client.listTasks(
       ListTasksRequest.fromJSON({ contextId, status: 'TASK_STATE_COMPLETED' }),
-      within(),
+      callDeadline(),
     );
     assert.deepEqual(new Set(completed.tasks.map((t) => t.id)), new Set([tasks[0]!.id, tasks[1]!.id]));
     assert.equal(completed.totalSize, 2);
 
-    const canceled = await sdk.client.listTasks(ListTasksRequest.fromJSON({ contextId, status: 'TASK_STATE_CANCELED' }), within());
+    const canceled = await sdk.client.listTasks(ListTasksRequest.fromJSON({ contextId, status: 'TASK_STATE_CANCELED' }), callDeadline());
     assert.deepEqual(canceled.tasks.map((t) => t.id), [tasks[2]!.id]);
 
     const sent = sdk.sent.at(-1)!;
@@ -88,11 +88,11 @@ describe('SDK client, A2A 1.0: ListTasks', () => {
 
   test('leaves artifacts out unless includeArtifacts is set', TIMEOUT, async () => {
     const filter = { contextId, status: 'TASK_STATE_COMPLETED' };
-    const bare = await sdk.client.listTasks(ListTasksRequest.fromJSON(filter), within());
+    const bare = await sdk.client.listTasks(ListTasksRequest.fromJSON(filter), callDeadline());
     assert.equal(bare.tasks.length, 2);
     for (const task of bare.tasks) assert.deepEqual(task.artifacts, []);
 
-    const full = await sdk.client.listTasks(ListTasksRequest.fromJSON({ ...filter, includeArtifacts: true }), within());
+    const full = await sdk.client.listTasks(ListTasksRequest.fromJSON({ ...filter, includeArtifacts: true }), callDeadline());
     const echoed = full.tasks.map((t) => texts(t.artifacts[0]!.parts)[0]).sort();
     assert.deepEqual(echoed, ['one', 'two']);
   });
@@ -106,7 +106,7 @@ describe('SDK client, A2A 1.0: ListTasks', () => {
     // ListTasksRequest.fromJSON(...) or `status: TaskState.TASK_STATE_UNSPECIFIED`.
     const withoutStatus: Partial<ListTasksRequest> = { contextId, pageSize: 2 };
 
-    const error = await rejection(() => sdk.client.listTasks(withoutStatus as ListTasksRequest, within()));
+    const error = await rejection(() => sdk.client.listTasks(withoutStatus as ListTasksRequest, callDeadline()));
 
     assert.equal(sdk.sent.at(-1)!.params.status, 'UNRECOGNIZED');
     // The SDK has no class of its own for -32602 and reports it as RequestMalformedError.
@@ -123,21 +123,21 @@ describe('SDK client, A2A 1.0: ListTasks', () => {
 
     const unspecified = await sdk.client.listTasks(
       { ...withoutStatus, status: TaskState.TASK_STATE_UNSPECIFIED } as ListTasksRequest,
-      within(),
+      callDeadline(),
     );
     assert.equal(unspecified.tasks.length, 2, 'TASK_STATE_UNSPECIFIED means no status filter');
     assert.equal(unspecified.totalSize, 3);
   });
 
   test('a page size out of range is refused with -32602 naming params.pageSize', TIMEOUT, async () => {
-    const error = await rejection(() => sdk.client.listTasks(ListTasksRequest.fromJSON({ pageSize: 101 }), within()));
+    const error = await rejection(() => sdk.client.listTasks(ListTasksRequest.fromJSON({ pageSize: 101 }), callDeadline()));
 
     assert.equal(envelopeCode(error), -32602);
     assert.match(error.message, /params\.pageSize/);
   });
 
   test('a forged page token is refused with -32602', TIMEOUT, async () => {
-    const error = await rejection(() => sdk.client.listTasks(ListTasksRequest.fromJSON({ pageToken: 'not-a-token' }), within()));
+    const error = await rejection(() => sdk.client.listTasks(ListTasksRequest.fromJSON({ pageToken: 'not-a-token' }), callDeadline()));
 
     assert.equal(envelopeCode(error), -32602);
     assert.match(error.message, /pageToken/);

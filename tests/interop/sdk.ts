@@ -4,7 +4,6 @@
 // tasks/get … with `A2A-Version: 0.3`.
 
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   GetTaskRequest,
   Message,
@@ -18,6 +17,7 @@ import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, 
 import type { RequestOptions } from '@a2a-js/sdk/client';
 import { isJsonRpcError } from '@a2a-js/sdk/errors';
 import { PATIENCE_MS } from '../support/patience.js';
+import { readAll, waitFor } from '../support/wait.js';
 
 export type Flavour = '1.0' | '0.3';
 
@@ -108,7 +108,7 @@ export const METHOD: Readonly<Record<Flavour, Readonly<Record<'send' | 'stream' 
 };
 
 /** Bounds one SDK call: a hang aborts the request and fails the test instead of blocking it. */
-export function within(ms = PATIENCE_MS): RequestOptions {
+export function callDeadline(ms = PATIENCE_MS): RequestOptions {
   return { signal: AbortSignal.timeout(ms) };
 }
 
@@ -145,11 +145,9 @@ export function assertIsMessage(result: Message | Task): asserts result is Messa
   assert.ok('messageId' in result && !('status' in result), `expected a Message, got ${JSON.stringify(result)}`);
 }
 
-/** Reads a stream to its end, each event as the SDK hands it over. */
-export async function drain(events: AsyncIterable<StreamResponse>): Promise<StreamResponse[]> {
-  const all: StreamResponse[] = [];
-  for await (const event of events) all.push(event);
-  return all;
+/** Reads a stream to its end, each event as the SDK hands it over; fails if it has not ended within `ms`. */
+export function drain(events: AsyncIterable<StreamResponse>, ms = PATIENCE_MS): Promise<StreamResponse[]> {
+  return readAll(events, 'the stream to end', ms);
 }
 
 /** One line per event: its kind and the state or artifact it carries, for order assertions. */
@@ -186,15 +184,11 @@ export function eventTaskId(event: StreamResponse): string {
 }
 
 /** Polls GetTask until the task reaches `state`, failing after `timeoutMs`. */
-export async function pollUntil(client: Client, id: string, state: TaskState, timeoutMs = PATIENCE_MS): Promise<Task> {
-  const deadline = Date.now() + timeoutMs;
-  let last: Task | undefined;
-  while (Date.now() < deadline) {
-    last = await client.getTask(getRequest(id), within());
-    if (last.status?.state === state) return last;
-    await sleep(50);
-  }
-  assert.fail(`task ${id} did not reach ${stateName(state)} within ${timeoutMs} ms; last state ${stateName(last?.status?.state)}`);
+export function pollUntil(client: Client, id: string, state: TaskState, timeoutMs = PATIENCE_MS): Promise<Task> {
+  return waitFor(`task ${id} to reach ${stateName(state)}`, async () => {
+    const task = await client.getTask(getRequest(id), callDeadline());
+    return task.status?.state === state ? task : undefined;
+  }, timeoutMs);
 }
 
 /** Runs `action`, which must throw; returns the error for the caller's assertions. */

@@ -25,6 +25,9 @@ import type { KubeObject } from './manifests.js';
 import { kustomizeTargets, only, ofKind, REPO_ROOT, renderAll } from './manifests.js';
 import { needKustomize } from '../support/prerequisites.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { within } from '../support/wait.js';
 
 // Renders with a real Kustomize: skipped with a notice without kubectl or kustomize, failing under CI=true.
 const kustomize = needKustomize();
@@ -292,11 +295,36 @@ describe('the container as the dev pod runs it', kustomize, () => {
         await response.body?.cancel();
         assert.equal(response.status, 200, `${kind} ${probe!.httpGet!.path}`);
       }
-      // dev logs at debug; an edit to info must be applied by the running process.
+      // dev logs at debug; an edit to info must be applied by the running process. A connection
+      // that sends garbage is logged at debug only; a JSON-RPC call at info.
+      const garbage = async () => {
+        const socket = connect(serving.port as number, '127.0.0.1');
+        socket.on('error', () => undefined);
+        // Read (and drop) the answer: a socket nobody reads never sees its end, nor closes.
+        socket.resume();
+        socket.end('NOT HTTP\r\n\r\n');
+        await within(PATIENCE_MS, 'the server to close a garbage connection', once(socket, 'close'));
+      };
+      const call = (id: string) =>
+        fetch(`http://127.0.0.1:${serving.port}/`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' },
+          body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id } }),
+          signal: AbortSignal.timeout(PATIENCE_MS),
+        }).then((res) => res.arrayBuffer());
+      const isGarbageLine = (l: Record<string, unknown>) => l.msg === 'client connection closed';
       assert.equal(pod.configMap.data.LOG_LEVEL, 'debug');
+      await garbage();
+      await logged(isGarbageLine, 'client connection closed (at debug)');
       volume.write({ ...pod.configMap.data, LOG_LEVEL: 'info' });
       const applied = await logged((l) => l.msg === 'settings changed and applied', 'settings changed and applied');
       assert.deepEqual(applied.settings, ['LOG_LEVEL']);
+      const since = logs.length;
+      await garbage();
+      // The info line of a call made after the garbage was closed: had the debug line been written, it would be before it.
+      await call('level-probe');
+      await logged((l) => logs.indexOf(l) >= since && (l.msg === 'a2a request' || l.msg === 'request not authenticated'), 'an info line after the change');
+      assert.deepEqual(logs.slice(since).filter(isGarbageLine), [], 'a debug line was written after the level became info');
     } finally {
       child.kill('SIGTERM');
       let timer: NodeJS.Timeout | undefined;

@@ -6,8 +6,8 @@ import { KAGENT_DIR, render } from '../kubernetes/manifests.js';
 import type { KubeObject } from '../kubernetes/manifests.js';
 import { readQuery } from '../kubernetes/promql.js';
 import { needKustomize, needPostgres } from '../support/prerequisites.js';
-import { exportedLabels, valueOf } from './scrape.js';
-import type { Sample } from './scrape.js';
+import { exportedLabels, valueOf } from '../support/metrics.js';
+import type { Sample } from '../support/metrics.js';
 import { LLM_USAGE, startWorkingAgents } from './working-agents.js';
 import type { WorkingAgents } from './working-agents.js';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { SPAN_KIND, startOtlpReceiver } from '../support/otlp-receiver.js';
 import type { OtlpReceiver, ReceivedSpan } from '../support/otlp-receiver.js';
 import { PATIENCE_MS } from '../support/patience.js';
@@ -72,10 +72,10 @@ describe('one trace follows a request across kagent processes', () => {
         }),
       );
     }
-    await eventually(async () => {
+    await waitFor('the peer agent discovered', async () => {
       const body = (await (await fetch(`${pods[0]!.url}/peers`)).json()) as { peers: { url: string; state: string }[] };
       return body.peers.some((p) => p.url === peer.url && p.state === 'healthy');
-    }, 'the peer agent discovered');
+    });
   });
 
   after(async () => {
@@ -122,7 +122,7 @@ describe('one trace follows a request across kagent processes', () => {
     assert.ok(!JSON.stringify(all).includes(SECRET_TEXT), 'no span carries the task text');
 
     // Log lines written under the request span name it.
-    await eventually(() => pods[0]!.output().includes(`"trace_id":"${vapora.traceId}"`), 'a log line with the trace id');
+    await waitFor('a log line with the trace id', () => pods[0]!.output().includes(`"trace_id":"${vapora.traceId}"`));
     const line = pods[0]!
       .output()
       .split('\n')
@@ -234,7 +234,7 @@ describe('tracing settings', () => {
     try {
       const res = await rpc(agent.url, 'SendMessage', { message: message({ skill: 'echo' }) });
       assert.equal(res.body.result?.task?.status.state, 'TASK_STATE_COMPLETED');
-      await eventually(() => receiver.contentTypes.length > 0, 'an export');
+      await waitFor('an export', () => receiver.contentTypes.length > 0);
       assert.deepEqual([...new Set(receiver.contentTypes)], ['application/x-protobuf']);
     } finally {
       await agent.dispose();
@@ -301,7 +301,7 @@ describe('a collector that never answers', () => {
     try {
       const first = await rpc(agent.url, 'SendMessage', { message: message({ skill: 'echo' }) }, headers(newTraceparent().header));
       assert.equal(first.body.result?.task?.status.state, 'TASK_STATE_COMPLETED');
-      await eventually(() => received > 0, 'an export that hangs');
+      await waitFor('an export that hangs', () => received > 0);
       // With an export hanging, requests are still served.
       for (let i = 0; i < 5; i++) {
         const res = await rpc(agent.url, 'SendMessage', { message: message({ skill: 'echo' }) });

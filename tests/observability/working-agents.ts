@@ -15,13 +15,13 @@ import pg from 'pg';
 import { startChatServer, textReply } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { TEST_DATABASE_URL } from '../support/prerequisites.js';
 import { collect, openStream, rpc } from '../support/rpc.js';
 import { freePort, freePortDecade, startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { parseExposition, valueOf } from './scrape.js';
-import type { Sample } from './scrape.js';
+import { parseExposition, valueOf } from '../support/metrics.js';
+import type { Sample } from '../support/metrics.js';
 
 export const LLM_USAGE = { prompt_tokens: 37, completion_tokens: 5, total_tokens: 42 };
 
@@ -115,7 +115,7 @@ export async function startWorkingAgents(options: { shared: boolean }): Promise<
     const [pod0, pod1] = pods as [ServiceProcess, ServiceProcess];
 
     // VAPORA (the peer) is discovered, then handed work: the first call is refused and retried.
-    await eventually(async () => (valueOf(await scrape(pod0), 'a2a_peers', { state: 'healthy' }) ?? 0) >= 1, 'kagent-0 to discover the peer');
+    await waitFor('kagent-0 to discover the peer', async () => (valueOf(await scrape(pod0), 'a2a_peers', { state: 'healthy' }) ?? 0) >= 1);
     const delegated = await rpc(pod0.url, 'SendMessage', { message: message('delegated work', { skill: 'delegate', targetSkill: 'echo' }) });
     if (delegated.body.result?.task?.status?.state !== 'TASK_STATE_COMPLETED') throw new Error(`delegation did not complete: ${JSON.stringify(delegated.body)}`);
     secrets.push(delegated.body.result.task.id, 'delegated work');
@@ -139,9 +139,9 @@ export async function startWorkingAgents(options: { shared: boolean }): Promise<
 
     // A restart-only edit, then one that is refused.
     configMap.update({ ...settings, TASK_RETENTION: '1d' });
-    await eventually(async () => valueOf(await scrape(pod0), 'kagent_config_restart_pending', { setting: 'TASK_RETENTION' }) === 1, 'the restart-only edit to be noticed');
+    await waitFor('the restart-only edit to be noticed', async () => valueOf(await scrape(pod0), 'kagent_config_restart_pending', { setting: 'TASK_RETENTION' }) === 1);
     configMap.update({ ...settings, TASK_RETENTION: '1d', A2A_DISCOVERY_INTERVAL: 'soon' });
-    await eventually(async () => (valueOf(await scrape(pod0), 'kagent_config_reloads_total', { outcome: 'rejected' }) ?? 0) >= 1, 'the bad edit to be refused');
+    await waitFor('the bad edit to be refused', async () => (valueOf(await scrape(pod0), 'kagent_config_reloads_total', { outcome: 'rejected' }) ?? 0) >= 1);
 
     const shared: ServiceProcess[] = [];
     if (options.shared) {

@@ -10,12 +10,13 @@ import { A2AClient, A2AClientError, userText } from '../../src/peers/client/inde
 import { PeerDiscovery } from '../../src/peers/discovery.js';
 import { closedPort, replyJson, startScriptedServer } from '../client/servers.js';
 import type { ScriptedServer } from '../client/servers.js';
-import { metrics, metricValue, ok, waitForTerminal } from '../http/helpers.js';
+import { ok, waitForTerminal } from '../http/helpers.js';
+import { metricValue, scrape } from '../support/metrics.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { writeCardKey } from '../support/card-keys.js';
 import type { CardKeyFiles } from '../support/card-keys.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 
 const JWKS_PATH = '/.well-known/jwks.json';
@@ -105,7 +106,7 @@ describe('peer cards checked against a configured key', () => {
 
   describe('discovery and delegation', () => {
     before(async () => {
-      await eventually(() => agent.discovery.list().every((p) => p.state !== 'pending'), 'every peer to be checked');
+      await waitFor('every peer to be checked', () => agent.discovery.list().every((p) => p.state !== 'pending'));
     });
 
     test('a verified peer is healthy; unsigned and altered cards are untrusted, and /peers and the metrics say why', async () => {
@@ -119,7 +120,7 @@ describe('peer cards checked against a configured key', () => {
       assert.equal(unsigned.state, 'untrusted');
       assert.match(unsigned.lastError ?? '', /not signed/);
       assert.match(shown.peers.find((p) => p.url === tampering.url)!.lastError ?? '', /does not match the card/);
-      const text = await metrics(agent.url);
+      const text = await scrape(agent.url);
       assert.equal(metricValue(text, 'a2a_peers', { state: 'untrusted' }), 2);
       assert.ok((metricValue(text, 'a2a_peer_cards_refused_total') ?? 0) >= 2);
     });
@@ -142,14 +143,14 @@ describe('peer cards checked against a configured key', () => {
     });
 
     test('a card that changes after discovery is checked again when work is delegated: the task fails saying why, the peer gets nothing', async () => {
-      const before = metricValue(await metrics(agent.url), 'a2a_peer_cards_refused_total') ?? 0;
+      const before = metricValue(await scrape(agent.url), 'a2a_peer_cards_refused_total') ?? 0;
       switched = true;
       const sent = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('after the swap', { metadata: { skill: 'delegate', targetSkill: 'echo', peer: switching.url } }) }));
       const task = await waitForTerminal(agent.url, sent.task.id);
       assert.equal(task.status.state, 'TASK_STATE_FAILED');
       assert.match(JSON.stringify(task.status.message), /was not used: .*does not match the card/);
       assert.equal(switching.received.length, 0);
-      assert.equal(metricValue(await metrics(agent.url), 'a2a_peer_cards_refused_total'), before + 1);
+      assert.equal(metricValue(await scrape(agent.url), 'a2a_peer_cards_refused_total'), before + 1);
     });
   });
 });

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { replyJson, rpcResult, startScriptedServer } from '../client/servers.js';
 import type { Received, ScriptedServer } from '../client/servers.js';
 import { ok } from '../http/helpers.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -93,10 +93,10 @@ async function startRecordingPeer(): Promise<RecordingPeer> {
 }
 
 async function peerHealthy(agent: ServiceProcess): Promise<void> {
-  await eventually(async () => {
+  await waitFor('the peer to be discovered', async () => {
     const body = (await (await fetch(`${agent.url}/peers`)).json()) as { peers: { state: string }[] };
     return body.peers.length === 1 && body.peers[0]!.state === 'healthy';
-  }, 'the peer to be discovered', 15_000);
+  }, 15_000);
 }
 
 const translate = (text: string, extra: Record<string, unknown> = {}) => textMessage(text, { metadata: { skill: 'translate' }, ...extra });
@@ -147,12 +147,12 @@ for (const storeKind of ['sqlite', 'postgres'] as const) {
     test('canceling the local task still cancels the remote one', async () => {
       const local = ok(await rpc(agent.url, 'SendMessage', { message: translate('slow please'), configuration: { returnImmediately: true } })).task;
       let remoteId: string | undefined;
-      await eventually(async () => {
+      await waitFor('the local task to name its remote twin', async () => {
         remoteId = ok(await rpc(agent.url, 'GetTask', { id: local.id })).metadata?.kagentDelegatedTo?.taskId;
         return remoteId !== undefined;
-      }, 'the local task to name its remote twin', 15_000);
+      }, 15_000);
       ok(await rpc(agent.url, 'CancelTask', { id: local.id }));
-      await eventually(() => peer.canceled.includes(remoteId!), 'the remote task to be canceled', 15_000);
+      await waitFor('the remote task to be canceled', () => peer.canceled.includes(remoteId!), 15_000);
     });
 
     test('a follow-up after the delegating agent restarts reaches the same remote task', async () => {

@@ -7,7 +7,7 @@ import { choosePeer, delegationTarget } from '../../src/skills/delegate.js';
 import type { PeerStatus } from '../../src/peers/discovery.js';
 import { replyJson, rpcResult, startScriptedServer } from '../client/servers.js';
 import type { ScriptedServer } from '../client/servers.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { collect, openStream, rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -95,10 +95,10 @@ describe('delegation across two agents', () => {
       A2A_PEERS: `${peerAgent.url},${pollingPeer.url}`,
       A2A_DISCOVERY_INTERVAL: '200ms',
     });
-    await eventually(async () => {
+    await waitFor('both peers discovered', async () => {
       const body = (await (await fetch(`${agent.url}/peers`)).json()) as { peers: { state: string }[] };
       return body.peers.length === 2 && body.peers.every((p) => p.state === 'healthy');
-    }, 'both peers discovered');
+    });
   });
 
   after(async () => {
@@ -149,17 +149,14 @@ describe('delegation across two agents', () => {
     });
     const localId = sent.body.result.task.id as string;
     let remoteId: string | undefined;
-    await eventually(async () => {
+    await waitFor('the remote task to be working', async () => {
       const list = (await rpc(peerAgent.url, 'ListTasks', { status: 'TASK_STATE_WORKING' })).body.result;
       remoteId = list.tasks[0]?.id;
       return remoteId !== undefined;
-    }, 'the remote task to be working');
+    });
     const canceled = await rpc(agent.url, 'CancelTask', { id: localId });
     assert.equal(canceled.body.result.status.state, 'TASK_STATE_CANCELED');
-    await eventually(
-      async () => (await rpc(peerAgent.url, 'GetTask', { id: remoteId })).body.result.status.state === 'TASK_STATE_CANCELED',
-      'the remote task to be canceled',
-    );
+    await waitFor('the remote task to be canceled', async () => (await rpc(peerAgent.url, 'GetTask', { id: remoteId })).body.result.status.state === 'TASK_STATE_CANCELED');
   });
 
   test('no healthy peer with the skill: the task fails and says so', async () => {

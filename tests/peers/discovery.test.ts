@@ -8,10 +8,12 @@ import { PeerDiscovery } from '../../src/peers/discovery.js';
 import type { PeerStatus } from '../../src/peers/discovery.js';
 import { startTestAgent } from '../support/agent.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
-import { eventually, startFakePeer, startSilentPeer } from '../support/fake-peer.js';
+import { startFakePeer, startSilentPeer } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import type { FakePeer } from '../support/fake-peer.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { freePort, startService } from '../support/service-process.js';
+import { scrape } from '../support/metrics.js';
 
 const peers: FakePeer[] = [];
 async function peer(name?: string, port?: number): Promise<FakePeer> {
@@ -64,15 +66,15 @@ describe('peer discovery', () => {
     discovery.setPeers([{ url: p.url, source: 'config' }]);
     discovery.start();
     try {
-      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy');
+      await waitFor('the peer to be healthy', () => discovery.get(p.url)?.state === 'healthy');
       await p.close();
-      await eventually(() => discovery.get(p.url)?.state === 'unreachable', 'the peer to be unreachable');
+      await waitFor('the peer to be unreachable', () => discovery.get(p.url)?.state === 'unreachable');
       const down = discovery.get(p.url)!;
       assert.match(down.lastError ?? '', /ECONNREFUSED|connect/i);
       assert.ok(down.lastErrorAt !== undefined);
       await peer('flaky', port);
       // Backoff doubles the wait after each failure, up to 8 intervals: allow for it.
-      await eventually(() => discovery.get(p.url)?.state === 'healthy', 'the peer to be healthy again');
+      await waitFor('the peer to be healthy again', () => discovery.get(p.url)?.state === 'healthy');
       assert.equal(discovery.get(p.url)!.consecutiveFailures, 0);
     } finally {
       discovery.stop();
@@ -124,12 +126,12 @@ describe('discovery in the service', () => {
     const p = await peer('vapora');
     const agent = await startTestAgent({ VAPORA_URL: p.url, A2A_PEERS: 'http://127.0.0.1:1', A2A_DISCOVERY_INTERVAL: '100ms' });
     try {
-      await eventually(async () => {
+      await waitFor('VAPORA healthy and the dead peer unreachable in /peers', async () => {
         const body = (await (await fetch(`http://127.0.0.1:${agent.port}/peers`)).json()) as { peers: { url: string; state: string }[] };
         const states = new Map(body.peers.map((x) => [x.url, x.state]));
         return states.get(p.url) === 'healthy' && states.get('http://127.0.0.1:1') === 'unreachable';
-      }, 'VAPORA healthy and the dead peer unreachable in /peers');
-      const metrics = await (await fetch(`http://127.0.0.1:${agent.port}/metrics`)).text();
+      });
+      const metrics = await scrape(agent.url);
       assert.match(metrics, /a2a_peers\{state="healthy"\} 1/);
       assert.match(metrics, /a2a_peers\{state="unreachable"\} 1/);
       assert.match(metrics, /a2a_peer_discovery_duration_seconds_count \d+/);
@@ -147,7 +149,7 @@ describe('discovery in the service', () => {
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status, 503);
       assert.equal((await fetch(`http://127.0.0.1:${agent.port}/healthz`)).status, 200, 'alive while not ready');
       await peer('vapora', port);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200, 'ready once VAPORA answers');
+      await waitFor('ready once VAPORA answers', async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200);
     } finally {
       await agent.dispose();
     }
@@ -165,13 +167,13 @@ describe('discovery in the service', () => {
     const agent = await startTestAgent({ READY_REQUIRES_VAPORA: 'true' }, undefined, { configPath: configMap.path, pollMs: 600_000 });
     const ready = async () => (await fetch(`http://127.0.0.1:${agent.port}/readyz`)).status === 200;
     try {
-      await eventually(ready, 'ready once the first VAPORA answers', 10_000);
+      await waitFor('ready once the first VAPORA answers', ready, 10_000);
       // The new VAPORA does not answer: the old one's answer no longer counts.
       configMap.update({ VAPORA_URL: goneUrl, A2A_DISCOVERY_INTERVAL: '100ms' });
-      await eventually(async () => agent.config().VAPORA_URL === goneUrl, 'the new VAPORA_URL to apply', 10_000);
-      await eventually(async () => !(await ready()), 'not ready while the new VAPORA has not answered', 10_000);
+      await waitFor('the new VAPORA_URL to apply', async () => agent.config().VAPORA_URL === goneUrl, 10_000);
+      await waitFor('not ready while the new VAPORA has not answered', async () => !(await ready()), 10_000);
       configMap.update({ VAPORA_URL: second.url, A2A_DISCOVERY_INTERVAL: '100ms' });
-      await eventually(ready, 'ready again once the next VAPORA answers', 10_000);
+      await waitFor('ready again once the next VAPORA answers', ready, 10_000);
     } finally {
       await agent.dispose();
       rmSync(dir, { recursive: true, force: true });
@@ -336,7 +338,7 @@ describe('discovery never spins', () => {
     discovery.setPeers([{ url: silent.url, source: 'vapora' }]);
     try {
       discovery.start();
-      await eventually(() => silent.connections >= 1, 'the check to connect');
+      await waitFor('the check to connect', () => silent.connections >= 1);
       discovery.stop();
       // The check ended when stop() aborted it (it would otherwise hold its socket for ten minutes).
       await discovery.checkAll();
@@ -354,10 +356,10 @@ describe('discovery never spins', () => {
     try {
       const started = Date.now();
       let peers: { url: string; state: string; lastError?: string }[] = [];
-      await eventually(async () => {
+      await waitFor('VAPORA to have been checked, and timed out, several times', async () => {
         peers = ((await (await fetch(`${service.url}/peers`)).json()) as { peers: typeof peers }).peers;
         return silent.connections >= 3 && peers[0]?.lastError === 'timed out';
-      }, 'VAPORA to have been checked, and timed out, several times');
+      });
       const elapsed = Date.now() - started;
       assert.equal(peers[0]!.state, 'unreachable');
       // The per-check deadline is the interval (200 ms): at most one check per 200 ms, plus the one at start.

@@ -13,10 +13,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startScriptedServer } from '../client/servers.js';
 import type { ScriptedServer } from '../client/servers.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { readMetric } from '../support/metrics.js';
 
 interface PeerView {
   url: string;
@@ -88,10 +89,8 @@ async function peers(agent: ServiceProcess): Promise<PeerView[]> {
   return ((await (await fetch(`${agent.url}/peers`)).json()) as { peers: PeerView[] }).peers;
 }
 
-async function refusedCount(agent: ServiceProcess, reason: string): Promise<number> {
-  const text = await (await fetch(`${agent.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`a2a_egress_refused_total{reason="${reason}"}`));
-  return line === undefined ? 0 : Number(line.split(' ').at(-1));
+function refusedCount(agent: ServiceProcess, reason: string): Promise<number> {
+  return readMetric(agent.url, 'a2a_egress_refused_total', { reason });
 }
 
 function translate(agent: ServiceProcess): Promise<any> {
@@ -143,11 +142,11 @@ describe('egress guard across processes', () => {
   test('without EGRESS_ALLOW, a card interface and a redirect to another loopback port are refused, and that port receives nothing', async () => {
     const agent = await agentWith({});
     try {
-      await eventually(async () => {
+      await waitFor('the peer discovered and the redirecting peer refused', async () => {
         const list = await peers(agent);
         const byUrl = new Map(list.map((p) => [p.url, p]));
         return byUrl.get(peer.url)?.state === 'healthy' && /egress to .* refused/.test(byUrl.get(redirector.url)?.lastError ?? '');
-      }, 'the peer discovered and the redirecting peer refused', 15_000);
+      }, 15_000);
       const redirected = (await peers(agent)).find((p) => p.url === redirector.url)!;
       assert.equal(redirected.state, 'unreachable');
       assert.match(redirected.lastError!, new RegExp(`egress to 127\\.0\\.0\\.1:${new URL(hidden.url).port} refused: 127\\.0\\.0\\.1 is a loopback address`));
@@ -169,10 +168,10 @@ describe('egress guard across processes', () => {
   test('with loopback allowlisted, the advertised interface and the redirect are used', async () => {
     const agent = await agentWith({ EGRESS_ALLOW: '127.0.0.1,::1,localhost' });
     try {
-      await eventually(async () => {
+      await waitFor('both peers discovered', async () => {
         const list = await peers(agent);
         return list.length === 2 && list.every((p) => p.state === 'healthy');
-      }, 'both peers discovered', 15_000);
+      }, 15_000);
       const task = await translate(agent);
       assert.equal(task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(task));
       assert.equal(task.artifacts[0].parts[0].text, 'from the hidden listener');

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PeerCredentials } from '../../src/peers/credentials.js';
-import { ok, waitFor } from '../http/helpers.js';
+import { ok } from '../http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -135,10 +135,10 @@ describe('delegating to a peer kagent that requires an API key (two real process
       LOG_LEVEL: 'debug',
     });
     // The peer's card is public: discovery finds it with or without a credential.
-    await eventually(async () => {
+    await waitFor('the peer discovered', async () => {
       const body = (await (await fetch(`${agent.url}/peers`)).json()) as { peers: { state: string }[] };
       return body.peers[0]?.state === 'healthy';
-    }, 'the peer discovered');
+    });
   });
 
   after(async () => {
@@ -222,10 +222,10 @@ describe('a peer credential goes to its own host only (a real process, recording
       EGRESS_ALLOW: '127.0.0.2',
       LOG_LEVEL: 'debug',
     });
-    await eventually(async () => {
+    await waitFor('the peers discovered', async () => {
       const body = (await (await fetch(`${agent.url}/peers`)).json()) as { peers: { state: string }[] };
       return body.peers.length === 3 && body.peers.every((p) => p.state === 'healthy');
-    }, 'the peers discovered');
+    });
   });
 
   after(async () => {

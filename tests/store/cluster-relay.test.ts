@@ -7,7 +7,8 @@ import { EventBus } from '../../src/core/event-bus.js';
 import type { VersionedEvent } from '../../src/model/model.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import { ACTIVE, NOT_TERMINAL } from './contract.js';
-import { T0, seed, status, waitFor } from './fixtures.js';
+import { T0, seed, status } from './fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 // The relay over the real PostgreSQL store: what it keeps per task must go
 // once the task stops or nobody here listens, or a long-lived pod grows by one

@@ -2,9 +2,11 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
-import { tempDir, waitFor } from './fixtures.js';
+import { tempDir } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
+import { scrape } from '../support/metrics.js';
 
 // The service runs as a real child process on a real data dir; it is killed
 // with SIGKILL (no chance to flush or clean up) or stopped with SIGTERM, then
@@ -249,7 +251,7 @@ describe('durability across a crash (SIGKILL) and a restart', () => {
 
       const counts = await call(second.url, 'ListTasks', { pageSize: 1, status: 'TASK_STATE_COMPLETED' });
       assert.equal(counts.body.result.totalSize, byState.TASK_STATE_COMPLETED ?? 0);
-      const metrics = await (await fetch(`${second.url}/metrics`)).text();
+      const metrics = await scrape(second.url);
       assert.match(metrics, new RegExp(`^a2a_tasks\\{state="working"\\} 0$`, 'm'));
       assert.match(metrics, new RegExp(`^a2a_tasks\\{state="failed"\\} ${byState.TASK_STATE_FAILED ?? 0}$`, 'm'));
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Caller, Message, Task, TaskState, TaskStatus } from '../../src/model/model.js';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import type { TaskStore } from '../../src/store/task-store.js';
-import { PATIENCE_MS } from '../support/patience.js';
 
 export const ALICE: Caller = { tenant: 'acme', principal: 'alice' };
 export const BOB: Caller = { tenant: 'acme', principal: 'bob' };
@@ -82,13 +81,3 @@ export async function seed(store: TaskStore, o: SeedOptions): Promise<Task> {
   return task;
 }
 
-/** Bounded poll: resolves with the first truthy value of `probe`, fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = PATIENCE_MS, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

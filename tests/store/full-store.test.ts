@@ -12,8 +12,9 @@ import type { Skill } from '../../src/skills/skill.js';
 import { FullState } from '../../src/store/full-store.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
-import { ALICE, T0, buildTask, seed, tempDir, userMessage, waitFor } from './fixtures.js';
+import { ALICE, T0, buildTask, seed, tempDir, userMessage } from './fixtures.js';
 import type { SeedOptions, TempDir } from './fixtures.js';
+import { waitFor } from '../support/wait.js';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 

@@ -9,8 +9,9 @@ import type { PostgresStoreOptions } from '../../src/store/postgres/postgres-sto
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { ACTIVE, NOT_TERMINAL, registerStoreContract, text } from './contract.js';
 import type { StoreUnderTest } from './contract.js';
-import { ALICE, T0, agentMessage, buildTask, seed, status, userMessage, waitFor } from './fixtures.js';
+import { ALICE, T0, agentMessage, buildTask, seed, status, userMessage } from './fixtures.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
+import { waitFor } from '../support/wait.js';
 
 // Needs the machine's PostgreSQL: skipped with a notice without it, failing under CI=true.
 const postgres = await needPostgres();
@@ -624,6 +625,7 @@ describe('PostgresTaskStore leases', postgres, () => {
   const expiredIds = async () => (await store.expiredLeases(100)).map((h) => h.id).sort();
 
   test('a lease that is not renewed runs out after the TTL and not before; a renewed one does not', async () => {
+    const takenAt = Date.now();
     await seed(store, { id: 'kagent-0.lease-idle', at: T0, contextId: 'ctx-idle' });
     await seed(store, { id: 'kagent-0.lease-kept', at: T0 });
     await seed(store, { id: 'kagent-0.lease-asking', at: T0 });
@@ -642,6 +644,9 @@ describe('PostgresTaskStore leases', postgres, () => {
         const heads = await store.expiredLeases(100);
         return heads.length > 0 ? heads : undefined;
       });
+      // Polled from the start, it was first seen run out no sooner than a TTL after it was taken (the database's clock and ours may differ by a few ms).
+      const seenAfter = Date.now() - takenAt;
+      assert.ok(seenAfter >= TTL - 100, `the lease ran out ${seenAfter} ms after it was taken, before the TTL of ${TTL} ms`);
       // Created together: had the renewals not worked, the kept task would have run out with the idle one.
       assert.deepEqual(expired, [
         {

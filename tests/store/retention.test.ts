@@ -7,9 +7,11 @@ import type { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';
-import { ALICE, openStore, seed, tempDir, waitFor } from './fixtures.js';
+import { ALICE, openStore, seed, tempDir } from './fixtures.js';
 import type { TempDir } from './fixtures.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { waitFor } from '../support/wait.js';
+import { scrape } from '../support/metrics.js';
 
 type Counts = Partial<Record<TaskState, number>>;
 
@@ -192,7 +194,7 @@ describe('retention in a running agent', () => {
     );
     assert.match(gone.body.error!.message, new RegExp(doneId.replace(/\./g, '\\.')));
 
-    const metrics = await (await fetch(`${agent.url}/metrics`)).text();
+    const metrics = await scrape(agent.url);
     assert.match(metrics, /^a2a_tasks_expired_total 2$/m);
     assert.match(metrics, /^a2a_tasks\{state="completed"\} 0$/m);
     assert.match(metrics, /^a2a_tasks\{state="input-required"\} 1$/m);

@@ -5,11 +5,12 @@ import { DATABASE_FILE } from '../../src/agent.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, within } from '../http/helpers.js';
-import { eventually } from '../support/fake-peer.js';
+import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { waitFor, within } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
+import { readMetric } from '../support/metrics.js';
 
 // A full store, for real: SQLITE_MAX_PAGES caps the database file (PRAGMA
 // max_page_count), and SQLite then fails writes with SQLITE_FULL exactly as on
@@ -23,12 +24,6 @@ async function status(url: string, path: string): Promise<number> {
   const res = await fetch(`${url}${path}`);
   await res.arrayBuffer();
   return res.status;
-}
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const match = new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
-  return match === null ? Number.NaN : Number(match[1]);
 }
 
 /** Sends big echo tasks until the store refuses one; returns that refusal. */
@@ -69,12 +64,12 @@ describe('a full store (SQLite at its page cap)', () => {
     assert.match(error.message, /full/);
 
     // Not ready while full (or already recovered, if the sweep was quicker than this probe: then the metrics tell).
-    assert.ok((await metric(service.url, 'a2a_store_write_failures_total{reason="full"}')) >= 1);
+    assert.ok((await readMetric(service.url, 'a2a_store_write_failures_total', { reason: 'full' })) >= 1);
     assert.equal(await status(service.url, '/healthz'), 200, 'alive all along');
 
-    await eventually(async () => (await status(service.url, '/readyz')) === 200, 'readiness to come back after the early sweep', 60_000);
-    assert.equal(await metric(service.url, 'a2a_store_full'), 0);
-    assert.ok((await metric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
+    await waitFor('readiness to come back after the early sweep', async () => (await status(service.url, '/readyz')) === 200, 60_000);
+    assert.equal(await readMetric(service.url, 'a2a_store_full'), 0);
+    assert.ok((await readMetric(service.url, 'a2a_tasks_expired_total')) > 0, 'the early sweep deleted expired terminal tasks');
     const after = await rpc(service.url, 'SendMessage', { message: textMessage('fits again') });
     assert.equal(ok(after).task.status.state, 'TASK_STATE_COMPLETED');
   });
@@ -104,7 +99,7 @@ describe('a full store (SQLite at its page cap)', () => {
 
     const second = await startService(dir, { SQLITE_MAX_PAGES: String(pages), TASK_RETENTION: '7d' }, 30_000, '/healthz');
     try {
-      await eventually(() => /tasks interrupted by the last stop are resumed or failed once it takes writes again/.test(second.output()), 'the start to report what it could not write', 30_000);
+      await waitFor('the start to report what it could not write', () => /tasks interrupted by the last stop are resumed or failed once it takes writes again/.test(second.output()), 30_000);
       assert.equal(await status(second.url, '/readyz'), 503);
       assert.equal(await status(second.url, '/healthz'), 200);
       assert.equal(second.child.exitCode, null, 'still running');
@@ -119,8 +114,8 @@ describe('a full store (SQLite at its page cap)', () => {
     try {
       const refused = await fill(stuck.url);
       assertRpcError(refused.body, -32050);
-      await eventually(async () => (await status(stuck.url, '/readyz')) === 503, '/readyz to report the full store', 30_000);
-      assert.equal(await metric(stuck.url, 'a2a_store_full'), 1);
+      await waitFor('/readyz to report the full store', async () => (await status(stuck.url, '/readyz')) === 503, 30_000);
+      assert.equal(await readMetric(stuck.url, 'a2a_store_full'), 1);
       assert.equal(await status(stuck.url, '/healthz'), 200);
       // Reads still work.
       const listed = ok(await rpc(stuck.url, 'ListTasks', { pageSize: 1 }));

@@ -2,7 +2,6 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
-import { PATIENCE_MS } from './patience.js';
 
 /**
  * A minimal foreign A2A agent on loopback that serves only its agent card, and
@@ -97,13 +96,4 @@ export async function startSilentPeer(): Promise<SilentPeer> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   peer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return peer;
-}
-
-/** Polls `condition` until it holds or `timeoutMs` passes; fails with `what` on timeout. */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

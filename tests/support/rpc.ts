@@ -1,5 +1,7 @@
 // Raw HTTP helpers for tests: JSON-RPC calls and SSE streams over real sockets,
 // without any A2A client library in between.
+import { PATIENCE_MS } from './patience.js';
+import { readAll, within } from './wait.js';
 
 export interface RpcResponse {
   status: number;
@@ -80,11 +82,33 @@ export async function openStream(
   return { status: res.status, headers: res.headers, id, events, comments, close: () => controller.abort() };
 }
 
-/** Collects every event of a stream until it closes. */
-export async function collect(stream: SseStream): Promise<any[]> {
-  const all: any[] = [];
-  for await (const event of stream.events()) all.push(event);
-  return all;
+/** Collects every event of a stream until it closes; fails (and drops the connection) if it has not closed within `timeoutMs`. */
+export async function collect(stream: SseStream, timeoutMs = PATIENCE_MS): Promise<any[]> {
+  try {
+    return await readAll(stream.events(), `stream ${stream.id} to close`, timeoutMs);
+  } catch (error) {
+    stream.close();
+    throw error;
+  }
+}
+
+/**
+ * A stream read a step at a time: the first events before the test moves the
+ * task on, then the rest to the end. Both are bounded like `collect`.
+ */
+export function stepwise(stream: SseStream): { next(): Promise<any>; rest(timeoutMs?: number): Promise<any[]> } {
+  const iterator = stream.events();
+  return {
+    async next() {
+      const item = await within(PATIENCE_MS, `the next event of stream ${stream.id}`, iterator.next()).catch((error: unknown) => {
+        stream.close();
+        throw error;
+      });
+      if (item.done === true) throw new Error(`stream ${stream.id} ended early`);
+      return item.value;
+    },
+    rest: (timeoutMs = PATIENCE_MS) => collect({ ...stream, events: () => iterator }, timeoutMs),
+  };
 }
 
 export function textMessage(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -1,31 +1,65 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import type { Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { PATIENCE_MS } from './patience.js';
 import { assertNoWarnings } from './process-warnings.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
+export interface PortDecade {
+  /** The first digits of every port: a URL template's `{ordinal}` completes them. */
+  prefix: string;
+  port(ordinal: number): number;
+  /** The port, released for something other than startService (which takes its PORT itself) to bind. */
+  take(ordinal: number): Promise<number>;
+}
+
+/** Ports reserved by freePortDecade: a listener holds each until startService hands it to a process. */
+const reserved = new Map<number, Server>();
+
 /**
  * Ten consecutive free ports ending in 0..9, for a per-pod URL template like
- * http://127.0.0.1:471{ordinal} that maps ordinals to ports.
+ * http://127.0.0.1:471{ordinal} that maps ordinals to ports. Each stays bound
+ * here until startService is given it as PORT, so that another test file
+ * running alongside cannot take it meanwhile; and all lie below Linux's
+ * ephemeral range (32768 and up), so no port-0 bind is handed one either.
  */
-export async function freePortDecade(): Promise<{ prefix: string; port: (ordinal: number) => number }> {
+export async function freePortDecade(): Promise<PortDecade> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const prefix = 2000 + Math.floor(Math.random() * 4000);
+    const prefix = 2000 + Math.floor(Math.random() * 1200);
     const ports = Array.from({ length: 10 }, (_, i) => prefix * 10 + i);
-    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return { prefix: String(prefix), port: (ordinal) => prefix * 10 + ordinal };
+    const held = await Promise.all(ports.map(hold));
+    if (held.every((server) => server !== undefined)) {
+      ports.forEach((port, i) => reserved.set(port, held[i]!));
+      const port = (ordinal: number) => prefix * 10 + ordinal;
+      return { prefix: String(prefix), port, take: async (ordinal) => (await handOver(port(ordinal)), port(ordinal)) };
+    }
+    await Promise.all(held.map((server) => server && new Promise((resolve) => server.close(resolve))));
   }
   throw new Error('no ten consecutive free ports found');
 }
 
-function isFree(port: number): Promise<boolean> {
+/**
+ * Binds the port and keeps it (without keeping the process alive), or undefined
+ * when it is taken. A replica that calls a sibling not started yet has its
+ * connection dropped at once, as near as a held port gets to a refused one.
+ */
+function hold(port: number): Promise<Server | undefined> {
   return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    const server = createServer((socket) => socket.destroy());
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server.unref()));
   });
+}
+
+/** Frees a port freePortDecade reserved, for the process about to bind it. */
+async function handOver(port: number): Promise<void> {
+  const server = reserved.get(port);
+  if (server === undefined) return;
+  reserved.delete(port);
+  await new Promise((resolve) => server.close(resolve));
 }
 
 /** A port nobody listens on right now: bind port 0, read it, close. */
@@ -71,6 +105,7 @@ export async function startService(
   probe: '/readyz' | '/healthz' = '/readyz',
 ): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
+  await handOver(port);
   const child = spawn(process.execPath, [MAIN, 'serve'], {
     env: {
       ...process.env,

@@ -1,10 +1,12 @@
 import { EventBus } from '../../src/core/event-bus.js';
 import { SkillRegistry } from '../../src/core/skill-registry.js';
 import { TaskService } from '../../src/core/task-service.js';
+import type { TaskServiceOptions } from '../../src/core/task-service.js';
 import { ANONYMOUS } from '../../src/model/model.js';
 import type { Message, Part, SendResult, StreamItem, Task } from '../../src/model/model.js';
 import type { Skill } from '../../src/skills/skill.js';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
+import { readAll } from './wait.js';
 
 /**
  * Runs skills the way the agent does — a real TaskService over a real
@@ -13,14 +15,25 @@ import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 export class SkillHarness {
   private constructor(
     readonly service: TaskService,
-    private readonly store: SqliteTaskStore,
+    readonly store: SqliteTaskStore,
+    private readonly ownsStore: boolean,
   ) {}
 
-  static async start(skills: Skill[], defaultSkill = skills[0]!.descriptor.id): Promise<SkillHarness> {
-    const store = new SqliteTaskStore({ path: ':memory:', synchronous: 'normal' });
-    await store.open();
-    const service = new TaskService({ store, bus: new EventBus(), skills: new SkillRegistry(skills, defaultSkill), pod: 'test-0', streamCapacity: 10_000 });
-    return new SkillHarness(service, store);
+  /**
+   * With `store`, the harness runs over that store (and leaves it open when
+   * closed): a second harness over the first one's store is the same pod
+   * after a restart.
+   */
+  static async start(
+    skills: Skill[],
+    defaultSkill = skills[0]!.descriptor.id,
+    store?: SqliteTaskStore,
+    options: Pick<TaskServiceOptions, 'maxResumes'> = {},
+  ): Promise<SkillHarness> {
+    const used = store ?? new SqliteTaskStore({ path: ':memory:', synchronous: 'normal' });
+    if (store === undefined) await used.open();
+    const service = new TaskService({ store: used, bus: new EventBus(), skills: new SkillRegistry(skills, defaultSkill), pod: 'test-0', streamCapacity: 10_000, ...options });
+    return new SkillHarness(service, used, store === undefined);
   }
 
   /** Sends a user message and waits for the task to end or ask for input (or the direct reply). */
@@ -30,9 +43,7 @@ export class SkillHarness {
 
   /** Sends a user message and collects every stream item until the stream ends. */
   async stream(parts: Part[] | string, extra: Partial<Message> = {}): Promise<StreamItem[]> {
-    const items: StreamItem[] = [];
-    for await (const item of await this.service.sendStreamingMessage(ANONYMOUS, userMessage(parts, extra))) items.push(item);
-    return items;
+    return readAll(await this.service.sendStreamingMessage(ANONYMOUS, userMessage(parts, extra)));
   }
 
   async task(result: SendResult): Promise<Task> {
@@ -46,7 +57,7 @@ export class SkillHarness {
 
   async close(): Promise<void> {
     await this.service.drain(Date.now() + 1000);
-    await this.store.close();
+    if (this.ownsStore) await this.store.close();
   }
 }
 

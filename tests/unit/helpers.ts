@@ -1,19 +1,5 @@
 import assert from 'node:assert/strict';
 import { InvalidParamsError } from '../../src/model/errors.js';
-import { PATIENCE_MS } from '../support/patience.js';
-
-/** Fails (instead of hanging the run) when `promise` does not settle within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms = PATIENCE_MS, label = 'operation'): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${label} did not settle within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Lets every already-queued microtask and I/O callback run. */
 export function settle(): Promise<void> {
@@ -53,18 +39,5 @@ export function overTheWire<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
-export interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred } from '../support/wait.js';
+export type { Deferred } from '../support/wait.js';

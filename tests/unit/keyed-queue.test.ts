@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KeyedQueue } from '../../src/core/keyed-queue.js';
-import { deferred, settle, withTimeout } from './helpers.js';
+import { settle } from './helpers.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { deferred, within } from '../support/wait.js';
 
 describe('KeyedQueue', () => {
   test('jobs on one key run one at a time, in submission order', async () => {
@@ -24,7 +26,7 @@ describe('KeyedQueue', () => {
     await settle();
     assert.deepEqual(log, ['start 0']);
     gates[0]!.resolve();
-    assert.deepEqual(await withTimeout(Promise.all(results)), [0, 1, 2]);
+    assert.deepEqual(await within(PATIENCE_MS, 'operation', Promise.all(results)), [0, 1, 2]);
     assert.deepEqual(log, ['start 0', 'end 0', 'start 1', 'end 1', 'start 2', 'end 2']);
   });
 
@@ -49,9 +51,9 @@ describe('KeyedQueue', () => {
     await settle();
     assert.deepEqual(log, ['start fail']);
     gate.resolve();
-    await assert.rejects(withTimeout(failing), /store write failed/);
-    assert.equal(await withTimeout(second), 'second');
-    assert.equal(await withTimeout(third), 'third');
+    await assert.rejects(within(PATIENCE_MS, 'operation', failing), /store write failed/);
+    assert.equal(await within(PATIENCE_MS, 'operation', second), 'second');
+    assert.equal(await within(PATIENCE_MS, 'operation', third), 'third');
     assert.deepEqual(log, ['start fail', 'end fail', 'start second', 'start third']);
   });
 
@@ -61,8 +63,8 @@ describe('KeyedQueue', () => {
       throw new Error('sync boom');
     });
     const after = queue.run('k', async () => 'after');
-    await assert.rejects(withTimeout(failing), /sync boom/);
-    assert.equal(await withTimeout(after), 'after');
+    await assert.rejects(within(PATIENCE_MS, 'operation', failing), /sync boom/);
+    assert.equal(await within(PATIENCE_MS, 'operation', after), 'after');
   });
 
   test('different keys run concurrently', async () => {
@@ -75,10 +77,10 @@ describe('KeyedQueue', () => {
       return 'a';
     });
     // If keys were serialised together, 'b' would wait for the gate nobody opens yet and time out.
-    assert.equal(await withTimeout(queue.run('b', async () => 'b'), 2000, 'job on another key'), 'b');
+    assert.equal(await within(2000, 'job on another key', queue.run('b', async () => 'b')), 'b');
     assert.equal(aFinished, false);
     gateA.resolve();
-    assert.equal(await withTimeout(a), 'a');
+    assert.equal(await within(PATIENCE_MS, 'operation', a), 'a');
   });
 
   test('at most one job per key is active, while several keys overlap', async () => {
@@ -102,7 +104,7 @@ describe('KeyedQueue', () => {
         );
       }
     }
-    await withTimeout(Promise.all(jobs));
+    await within(PATIENCE_MS, 'operation', Promise.all(jobs));
     assert.equal(maxPerKey, 1);
     assert.equal(maxOverall, 2);
     assert.deepEqual(order.x, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -111,10 +113,10 @@ describe('KeyedQueue', () => {
 
   test('a key that went idle accepts new work', async () => {
     const queue = new KeyedQueue();
-    assert.equal(await withTimeout(queue.run('k', async () => 1)), 1);
+    assert.equal(await within(PATIENCE_MS, 'operation', queue.run('k', async () => 1)), 1);
     await settle();
-    await assert.rejects(withTimeout(queue.run('k', async () => Promise.reject(new Error('x')))), /x/);
+    await assert.rejects(within(PATIENCE_MS, 'operation', queue.run('k', async () => Promise.reject(new Error('x')))), /x/);
     await settle();
-    assert.equal(await withTimeout(queue.run('k', async () => 2)), 2);
+    assert.equal(await within(PATIENCE_MS, 'operation', queue.run('k', async () => 2)), 2);
   });
 });

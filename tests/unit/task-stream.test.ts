@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TaskStream } from '../../src/core/task-stream.js';
 import type { StreamItem, TaskState } from '../../src/model/model.js';
-import { settle, withTimeout } from './helpers.js';
+import { settle } from './helpers.js';
+import { PATIENCE_MS } from '../support/patience.js';
+import { within } from '../support/wait.js';
 
 const TS = '2025-01-01T00:00:00.000Z';
 
@@ -31,19 +33,15 @@ const message: StreamItem = { kind: 'message', message: { messageId: 'm', role: 
 /** Everything the stream delivers until it ends; fails rather than hangs. */
 async function drain(stream: TaskStream): Promise<StreamItem[]> {
   const items: StreamItem[] = [];
-  await withTimeout(
-    (async () => {
+  await within(2000, 'draining the stream', (async () => {
       for await (const item of stream) items.push(item);
-    })(),
-    2000,
-    'draining the stream',
-  );
+    })());
   return items;
 }
 
 /** The next item (or the end) of an iterator; fails rather than hangs. */
 function next(iterator: AsyncIterator<StreamItem>): Promise<IteratorResult<StreamItem>> {
-  return withTimeout(iterator.next(), 2000, 'next stream item');
+  return within(2000, 'next stream item', iterator.next());
 }
 
 describe('TaskStream', () => {
@@ -242,14 +240,12 @@ describe('TaskStream', () => {
     stream.onClose(() => cleaned++);
     stream.push(task('working'));
     stream.push(chunk(0));
-    await withTimeout(
-      (async () => {
+    await within(PATIENCE_MS, 'operation', (async () => {
         for await (const item of stream) {
           assert.deepEqual(item, task('working'));
           break;
         }
-      })(),
-    );
+      })());
     assert.equal(stream.endReason, 'closed');
     assert.equal(cleaned, 1);
   });

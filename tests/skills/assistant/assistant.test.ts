@@ -6,7 +6,7 @@ import { ANONYMOUS } from '../../../src/model/model.js';
 import type { ArtifactUpdateEvent, Part, StatusUpdateEvent, StreamItem, Task } from '../../../src/model/model.js';
 import { assistantSkill } from '../../../src/skills/assistant/index.js';
 import type { AssistantOptions, AssistantTool } from '../../../src/skills/assistant/index.js';
-import { eventually } from '../../support/fake-peer.js';
+import { waitFor } from '../../support/wait.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { chunk, DONE, errorReply, hangingReply, sse, startChatServer, textReply, toolCallReply, usageChunk } from './chat-server.js';
 import type { ChatServer } from './chat-server.js';
@@ -361,11 +361,11 @@ describe('assistant skill: tool calls', () => {
     const reading = (async () => {
       for await (const item of stream) items.push(item);
     })();
-    await eventually(() => started, 'the tool to start');
+    await waitFor('the tool to start', () => started);
     const taskId = (items[0] as { task: Task }).task.id;
     await harness.cancel(taskId);
     await reading;
-    await eventually(() => aborted, 'the tool to see the abort');
+    await waitFor('the tool to see the abort', () => aborted);
     assert.equal(finalStatus(items).state, 'canceled');
     assert.equal(requestsSince(from).length, 1);
     assert.equal((await harness.service.getTask(ANONYMOUS, taskId)).status.state, 'canceled');
@@ -504,7 +504,7 @@ describe('assistant skill: cancellation', () => {
     const reading = (async () => {
       for await (const item of stream) items.push(item);
     })();
-    await eventually(() => artifacts(items).length > 0, 'the first streamed chunk');
+    await waitFor('the first streamed chunk', () => artifacts(items).length > 0);
     await harness.cancel((items[0] as { task: Task }).task.id);
     await reading;
     assert.equal(finalStatus(items).state, 'canceled');

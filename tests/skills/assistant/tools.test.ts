@@ -8,7 +8,7 @@ import { runSubTask } from '../../../src/core/sub-task.js';
 import type { RunSkill } from '../../../src/skills/skill.js';
 import { echoSkill } from '../../../src/skills/echo.js';
 import type { Skill } from '../../../src/skills/skill.js';
-import { eventually } from '../../support/fake-peer.js';
+import { waitFor } from '../../support/wait.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { startChatServer, textReply, toolCallReply } from './chat-server.js';
 import type { ChatServer } from './chat-server.js';
@@ -141,14 +141,14 @@ describe('runSubTask', () => {
     const message: Message = { ...userMessage('wait'), contextId: parent.contextId, metadata: { delayMs: 300_000 } };
     const running = runSkill('echo', message, controller.signal);
     let sub: Task | undefined;
-    await eventually(async () => {
+    await waitFor('the sub-task to be working', async () => {
       const page = await harness.service.listTasks(ANONYMOUS, { contextId: parent.contextId, state: 'working', pageSize: 10, includeArtifacts: false });
       sub = page.tasks.find((t) => t.history[0]?.messageId === message.messageId);
       return sub !== undefined;
-    }, 'the sub-task to be working');
+    });
     controller.abort(new Error('parent canceled'));
     await assert.rejects(running, /parent canceled/);
-    await eventually(async () => (await harness.service.getTask(ANONYMOUS, sub!.id)).status.state === 'canceled', 'the sub-task to be canceled');
+    await waitFor('the sub-task to be canceled', async () => (await harness.service.getTask(ANONYMOUS, sub!.id)).status.state === 'canceled');
   });
 
   test('an already aborted signal starts nothing', T, async () => {

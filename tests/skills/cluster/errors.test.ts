@@ -13,7 +13,7 @@ import { clusterSkills } from '../../../src/skills/cluster/index.js';
 import { KubeConfigError, SERVICE_ACCOUNT_DIR, loadKubeConfig } from '../../../src/skills/cluster/kubeconfig.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
 import { ClusterRig, dataOf, statusText } from './helpers.js';
-import { PATIENCE_MS } from '../../support/patience.js';
+import { waitFor } from '../../support/wait.js';
 
 let rig: ClusterRig;
 
@@ -92,7 +92,7 @@ test('an API server that does not answer: the request times out and the task fai
   const task = await rig.run('cluster-inspect', 'rollout status statefulset kagent -n kagent');
   assert.equal(task.status.state, 'failed');
   assert.equal(statusText(task), `The API server at ${rig.api.url} did not answer get statefulsets.apps kagent in namespace kagent within 1000 ms`);
-  await waitFor(() => rig.api.abandoned.length === 1, 'the timed-out request to be closed');
+  await waitFor('the timed-out request to be closed', () => rig.api.abandoned.length === 1);
 });
 
 test('canceling a task aborts the request in flight', async () => {
@@ -106,7 +106,7 @@ test('canceling a task aborts the request in flight', async () => {
     await rig.api.arrived((r) => r.resource === 'pods');
     const canceled = await harness.cancel(taskId);
     assert.equal(canceled.status.state, 'canceled');
-    await waitFor(() => rig.api.abandoned.some((r) => r.resource === 'pods'), 'the request to be aborted');
+    await waitFor('the request to be aborted', () => rig.api.abandoned.some((r) => r.resource === 'pods'));
     const task = await harness.service.getTask(ANONYMOUS, taskId);
     assert.equal(task.status.state, 'canceled');
     assert.deepEqual(task.artifacts, []);
@@ -223,11 +223,3 @@ describe('finding the cluster', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = PATIENCE_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

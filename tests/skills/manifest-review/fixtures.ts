@@ -8,7 +8,6 @@ import { manifestValues } from '../../../src/skills/manifest-review/parse.js';
 import { reviewManifests } from '../../../src/skills/manifest-review/review.js';
 import type { ReviewFinding, ReviewOptions, ReviewResult } from '../../../src/skills/manifest-review/rules.js';
 import type { Artifact, Task } from '../../../src/model/model.js';
-import { PATIENCE_MS } from '../../support/patience.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const KUBERNETES_DIR = join(REPO_ROOT, 'kubernetes');
@@ -185,14 +184,5 @@ export function alive(pid: number): boolean {
     } catch {
       return false;
     }
-  }
-}
-
-/** Polls until the condition holds; throws after the limit so a hang fails the test. */
-export async function until(condition: () => boolean, what: string, limitMs = PATIENCE_MS): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
+import { waitFor } from '../../support/wait.js';
 
 const CONFIG_MAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: "1"\n';
 
@@ -171,10 +172,10 @@ describe('when Kustomize itself fails', () => {
     assert.ok(!text.includes(scratch), `"${text}" names the server path ${scratch}`);
     assert.ok(!text.includes('/usr/bin'), text);
     assert.ok(text.length < 500, text);
-    const logged = service
-      .output()
-      .split('\n')
-      .filter((line) => line.includes('"kustomize failed"'));
+    // The task's answer can reach the test before the service's log line does.
+    const failureLines = () => service.output().split('\n').filter((line) => line.includes('"kustomize failed"'));
+    await waitFor('the kustomize failure to be logged', () => failureLines().length > 0);
+    const logged = failureLines();
     assert.equal(logged.length, 1, service.output());
     const entry = JSON.parse(logged[0]!);
     assert.equal(entry.path, 'broken');

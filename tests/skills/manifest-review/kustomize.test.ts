@@ -12,7 +12,8 @@ import { renderKustomize } from '../../../src/skills/manifest-review/kustomize.j
 import type { Renderer } from '../../../src/skills/manifest-review/kustomize.js';
 import { ANONYMOUS } from '../../../src/model/model.js';
 import { SkillHarness, userMessage } from '../../support/skill-harness.js';
-import { alive, brief, cleanApp, findingsArtifact, KUBERNETES_DIR, pick, statusText, until } from './fixtures.js';
+import { alive, brief, cleanApp, findingsArtifact, KUBERNETES_DIR, pick, statusText } from './fixtures.js';
+import { waitFor } from '../../support/wait.js';
 import { needKustomize } from '../../support/prerequisites.js';
 
 // Renders with a real Kustomize: skipped with a notice without kubectl or kustomize, failing under CI=true.
@@ -185,12 +186,12 @@ describe('a render in progress', () => {
     try {
       const started = await harness.service.sendMessage(ANONYMOUS, userMessage(root), { returnImmediately: true });
       const task = await harness.task(started);
-      await until(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', 'the renderer to start');
+      await waitFor('the renderer to start', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '');
       const pid = pidOf(pidFile);
       assert.ok(alive(pid), 'the renderer runs while the task works');
       const canceled = await harness.cancel(task.id);
       assert.equal(canceled.status.state, 'canceled');
-      await until(() => !alive(pid), `renderer ${pid} to be killed`);
+      await waitFor(`renderer ${pid} to be killed`, () => !alive(pid));
     } finally {
       await harness.close();
     }
@@ -199,7 +200,7 @@ describe('a render in progress', () => {
   test('is killed when it runs past its time limit, with a message saying so', async () => {
     const { renderer, pidFile } = stuckRenderer('timeout');
     await assert.rejects(renderKustomize(root, { renderer, timeoutMs: 300 }), /did not finish within 0\.3 s/);
-    await until(() => !alive(pidOf(pidFile)), 'the timed-out renderer to be gone');
+    await waitFor('the timed-out renderer to be gone', () => !alive(pidOf(pidFile)));
   });
 
   test("runs with none of the agent's environment, HTTP through a proxy that is not there, and git allowed no protocol", async () => {

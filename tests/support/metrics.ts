@@ -1,5 +1,25 @@
-// The Prometheus text exposition format, read into samples: enough to tell
-// which metric names and labels a running agent exports.
+// Reading the agent's Prometheus metrics in tests: one scrape, one parser.
+import assert from 'node:assert/strict';
+
+/** The /metrics text of the agent at `url` (which must answer 200). */
+export async function scrape(url: string, headers: Record<string, string> = {}): Promise<string> {
+  const res = await fetch(`${url}/metrics`, { headers });
+  assert.equal(res.status, 200, `GET ${url}/metrics`);
+  return res.text();
+}
+
+/** A sample's value in Prometheus text (the first whose labels include these); undefined when absent. */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  return parseExposition(text).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+/** A sample's value, scraped now from the agent at `url`; 0 for a counter never incremented (absent). */
+export async function readMetric(url: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  return metricValue(await scrape(url), name, labels) ?? 0;
+}
+
+// The text exposition format read into samples: enough to tell which metric
+// names and labels a running agent exports.
 
 export interface Sample {
   name: string;
