@@ -3,16 +3,38 @@
 // directories is newer than what it compiles to in dist/, or has not been
 // compiled at all, or tsconfig.json changed since. `npm start` and `npm test`
 // run it first, so neither waits for a full compile when nothing changed.
+// Output whose source is gone (a file moved or deleted) is removed first:
+// `npm test` runs every compiled test under dist/tests, and a stale copy of a
+// moved test would run too.
 //
 //   node scripts/build-if-stale.mjs src tests
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
   console.error('usage: build-if-stale.mjs DIR... (source directories compiled into dist/)');
   process.exit(2);
+}
+
+/** Compiled files under dist/<dir> whose TypeScript source no longer exists. */
+function* orphans(dir) {
+  const out = join('dist', dir);
+  if (!existsSync(out)) return;
+  for (const path of walk(out)) {
+    const base = relative('dist', path).replace(/(\.d\.ts|\.js\.map|\.d\.ts\.map|\.js)$/, '');
+    if (base === relative('dist', path)) continue;
+    if (!existsSync(`${base}.ts`)) yield path;
+  }
+}
+
+function* walk(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(path);
+    else yield path;
+  }
 }
 
 function* sources(dir) {
@@ -45,6 +67,15 @@ function staleness() {
   }
   return undefined;
 }
+
+let removed = 0;
+for (const dir of dirs) {
+  for (const path of orphans(dir)) {
+    rmSync(path);
+    removed++;
+  }
+}
+if (removed > 0) console.error(`build-if-stale: removed ${removed} compiled files whose source is gone`);
 
 const reason = staleness();
 if (reason !== undefined) {

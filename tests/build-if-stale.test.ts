@@ -83,6 +83,19 @@ describe('build-if-stale', () => {
     assert.match(result.stderr, /tsconfig\.json changed/);
   });
 
+  test('output of a source moved or deleted is removed, and nothing else is touched', async () => {
+    const dir = project();
+    mkdirSync(join(dir, 'dist', 'src', 'old'), { recursive: true });
+    for (const file of ['dist/src/old/gone.js', 'dist/src/old/gone.d.ts', 'dist/src/old/gone.js.map', 'dist/src/README.txt']) writeFileSync(join(dir, file), '');
+    const result = await run(dir);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /removed 3 compiled files whose source is gone/);
+    for (const file of ['gone.js', 'gone.d.ts', 'gone.js.map']) assert.ok(!existsSync(join(dir, 'dist/src/old', file)), file);
+    assert.ok(existsSync(join(dir, 'dist/src/README.txt')), 'a file that is not compiled output stays');
+    assert.ok(existsSync(join(dir, 'dist/src/agent.js')), 'output whose source is there stays');
+    assert.ok(!result.built, 'removing orphans alone needs no build');
+  });
+
   test('a failing build fails the script, so npm start and npm test do not go on with stale code', async () => {
     const dir = project('process.exit(3)');
     utimesSync(join(dir, 'src/cli/main.ts'), at(3), at(3));

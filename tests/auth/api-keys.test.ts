@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../e2e/http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
 import { rpc, textMessage } from '../support/rpc.js';

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ok } from '../http/helpers.js';
+import { ok } from '../e2e/http/helpers.js';
 import { startChatServer, textReply, toolCallReply } from '../skills/assistant/chat-server.js';
 import type { ChatServer } from '../skills/assistant/chat-server.js';
 import { bearer, newApiKey } from '../support/auth.js';

@@ -11,7 +11,7 @@ import { calculateJwkThumbprint } from 'jose';
 import type { JWK } from 'jose';
 import { ConfigError } from '../../src/config/load.js';
 import { verifyCardSignature } from '../../src/peers/client/index.js';
-import { ok } from '../http/helpers.js';
+import { ok } from '../e2e/http/helpers.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { bearer, newApiKey } from '../support/auth.js';

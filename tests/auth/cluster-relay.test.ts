@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ClusterAssertion } from '../../src/auth/cluster-assertion.js';
-import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../e2e/http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { collect, openStream, rpc, textMessage } from '../support/rpc.js';
 import { freePortDecade, startService } from '../support/service-process.js';

@@ -8,7 +8,7 @@ import { addressKey, clientAddress } from '../../src/auth/client-address.js';
 import { FailedAuthLimit } from '../../src/auth/failed-auth-limit.js';
 import { RateLimiter } from '../../src/auth/rate-limit.js';
 import { TrustedNetworks } from '../../src/auth/trusted-proxy.js';
-import { assertRpcError, errorInfo } from '../http/helpers.js';
+import { assertRpcError, errorInfo } from '../e2e/http/helpers.js';
 import { metricValue } from '../support/metrics.js';
 import { newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';

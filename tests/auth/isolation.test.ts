@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok, V03, v03Message } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok, V03, v03Message } from '../e2e/http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportSPKI, importJWK, SignJWT } from 'jose';
-import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../e2e/http/helpers.js';
 import { AUDIENCE, bearer, ISSUER, JwksServer, newSigningKey, signToken, unsignedToken } from '../support/auth.js';
 import type { SigningKey } from '../support/auth.js';
 import { startTestAgent } from '../support/agent.js';

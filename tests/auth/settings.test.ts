@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError } from '../../src/config/load.js';
-import { ok } from '../http/helpers.js';
+import { ok } from '../e2e/http/helpers.js';
 import { startTestAgent } from '../support/agent.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, ok } from '../http/helpers.js';
+import { assertRpcError, ok } from '../e2e/http/helpers.js';
 import { startTestAgent } from '../support/agent.js';
 import type { TestAgent } from '../support/agent.js';
 import { rpc, textMessage } from '../support/rpc.js';

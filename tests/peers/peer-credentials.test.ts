@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PeerCredentials } from '../../src/peers/credentials.js';
-import { ok } from '../http/helpers.js';
+import { ok } from '../e2e/http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
 import { ConfigMapDir } from '../support/configmap-dir.js';
 import { waitFor } from '../support/wait.js';

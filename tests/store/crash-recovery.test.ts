@@ -12,7 +12,7 @@ import { scrape } from '../support/metrics.js';
 // with SIGKILL (no chance to flush or clean up) or stopped with SIGTERM, then
 // started again on the same data dir under the same pod name. Resuming is off
 // here (MAX_RESUMES=0): tasks running at the kill end failed, so what is checked
-// is what the store kept (tests/cluster/resume.test.ts covers resuming).
+// is what the store kept (tests/e2e/cluster/resume.test.ts covers resuming).
 const NO_RESUME = { MAX_RESUMES: '0' };
 
 interface RpcReply {

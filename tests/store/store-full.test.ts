@@ -5,7 +5,7 @@ import { DATABASE_FILE } from '../../src/agent.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertRpcError, errorInfo, ok } from '../http/helpers.js';
+import { assertRpcError, errorInfo, ok } from '../e2e/http/helpers.js';
 import { waitFor, within } from '../support/wait.js';
 import { rpc, textMessage } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
