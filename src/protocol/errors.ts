@@ -4,7 +4,8 @@ import { DomainError } from '../model/errors.js';
 // giving the JSON-RPC code, the HTTP status and the gRPC status name. The A2A
 // errors follow the spec's mapping table (section 5.4), the request errors
 // JSON-RPC 2.0; the codes -32050…-32053 are this server's own (JSON-RPC leaves
-// -32000…-32099 to implementations), one per kind of refusal a caller may act on.
+// -32000…-32099 to implementations), one per kind of refusal a caller may act on,
+// and their reasons carry this agent's own ErrorInfo domain.
 
 /** The google.rpc.Code names this agent answers with. */
 export type GrpcStatus =
@@ -18,30 +19,39 @@ export type GrpcStatus =
   | 'UNAVAILABLE'
   | 'INTERNAL';
 
-/** How one reason is said in each binding. */
+/** The ErrorInfo domain of A2A's own errors (and the JSON-RPC 2.0 ones every binding shares). */
+export const ERROR_DOMAIN = 'a2a-protocol.org';
+/** The ErrorInfo domain of this agent's own reasons: the A2A domain is the protocol's, not an implementation's. */
+export const AGENT_ERROR_DOMAIN = 'kagent.dev';
+
+/** How one reason is said in each binding, and whose reason it is. */
 export interface WireCodes {
   readonly jsonRpc: number;
   readonly http: number;
   readonly grpc: GrpcStatus;
+  readonly domain: typeof ERROR_DOMAIN | typeof AGENT_ERROR_DOMAIN;
 }
 
-const codes = (jsonRpc: number, http: number, grpc: GrpcStatus): WireCodes => ({ jsonRpc, http, grpc });
+/** A reason the A2A specification (or JSON-RPC 2.0) defines. */
+const codes = (jsonRpc: number, http: number, grpc: GrpcStatus): WireCodes => ({ jsonRpc, http, grpc, domain: ERROR_DOMAIN });
+/** A reason of this agent's own. */
+const ours = (jsonRpc: number, http: number, grpc: GrpcStatus): WireCodes => ({ jsonRpc, http, grpc, domain: AGENT_ERROR_DOMAIN });
 
 export const ERROR_TABLE = {
   // JSON-RPC 2.0 request errors, found before the request reaches the core.
   PARSE_ERROR: codes(-32700, 400, 'INVALID_ARGUMENT'),
   INVALID_REQUEST: codes(-32600, 400, 'INVALID_ARGUMENT'),
-  PAYLOAD_TOO_LARGE: codes(-32600, 413, 'INVALID_ARGUMENT'),
+  PAYLOAD_TOO_LARGE: ours(-32600, 413, 'INVALID_ARGUMENT'),
   METHOD_NOT_FOUND: codes(-32601, 404, 'UNIMPLEMENTED'),
   INVALID_PARAMS: codes(-32602, 400, 'INVALID_ARGUMENT'),
-  UNKNOWN_SKILL: codes(-32602, 400, 'INVALID_ARGUMENT'),
+  UNKNOWN_SKILL: ours(-32602, 400, 'INVALID_ARGUMENT'),
   INTERNAL: codes(-32603, 500, 'INTERNAL'),
   // The A2A errors (spec 5.4).
   TASK_NOT_FOUND: codes(-32001, 404, 'NOT_FOUND'),
   TASK_NOT_CANCELABLE: codes(-32002, 400, 'FAILED_PRECONDITION'),
   PUSH_NOTIFICATION_NOT_SUPPORTED: codes(-32003, 400, 'FAILED_PRECONDITION'),
   UNSUPPORTED_OPERATION: codes(-32004, 400, 'FAILED_PRECONDITION'),
-  INVALID_STATE_TRANSITION: codes(-32004, 400, 'FAILED_PRECONDITION'),
+  INVALID_STATE_TRANSITION: ours(-32004, 400, 'FAILED_PRECONDITION'),
   CONTENT_TYPE_NOT_SUPPORTED: codes(-32005, 400, 'INVALID_ARGUMENT'),
   // This agent never answers with the next three; its client reads them from peers.
   INVALID_AGENT_RESPONSE: codes(-32006, 500, 'INTERNAL'),
@@ -49,15 +59,15 @@ export const ERROR_TABLE = {
   EXTENSION_SUPPORT_REQUIRED: codes(-32008, 400, 'FAILED_PRECONDITION'),
   VERSION_NOT_SUPPORTED: codes(-32009, 400, 'FAILED_PRECONDITION'),
   // Retry later or elsewhere: draining, the task's owner is away, the store is full.
-  UNAVAILABLE: codes(-32050, 503, 'UNAVAILABLE'),
-  OWNER_UNAVAILABLE: codes(-32050, 503, 'UNAVAILABLE'),
-  STORE_FULL: codes(-32050, 503, 'UNAVAILABLE'),
+  UNAVAILABLE: ours(-32050, 503, 'UNAVAILABLE'),
+  OWNER_UNAVAILABLE: ours(-32050, 503, 'UNAVAILABLE'),
+  STORE_FULL: ours(-32050, 503, 'UNAVAILABLE'),
   // Refusals about the caller.
-  UNAUTHENTICATED: codes(-32051, 401, 'UNAUTHENTICATED'),
-  SKILL_NOT_ALLOWED: codes(-32052, 403, 'PERMISSION_DENIED'),
-  RATE_LIMITED: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
-  TOO_MANY_TASKS: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
-  TOO_MANY_STREAMS: codes(-32053, 429, 'RESOURCE_EXHAUSTED'),
+  UNAUTHENTICATED: ours(-32051, 401, 'UNAUTHENTICATED'),
+  SKILL_NOT_ALLOWED: ours(-32052, 403, 'PERMISSION_DENIED'),
+  RATE_LIMITED: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
+  TOO_MANY_TASKS: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
+  TOO_MANY_STREAMS: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
 } as const satisfies Record<string, WireCodes>;
 
 export type WireReason = keyof typeof ERROR_TABLE;
@@ -67,7 +77,6 @@ export function wireCodes(reason: string): WireCodes | undefined {
   return Object.hasOwn(ERROR_TABLE, reason) ? ERROR_TABLE[reason as WireReason] : undefined;
 }
 
-export const ERROR_DOMAIN = 'a2a-protocol.org';
 
 export interface WireError {
   /** JSON-RPC error code. */
@@ -145,7 +154,7 @@ export function toWireError(error: unknown): WireError {
 /** `error.data` for JSON-RPC, `details` for google.rpc.Status: ErrorInfo, plus BadRequest for a bad field. */
 export function errorDetails(wire: WireError): object[] {
   const details: object[] = [
-    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: wire.reason, domain: ERROR_DOMAIN, metadata: wire.details },
+    { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: wire.reason, domain: wireCodes(wire.reason)?.domain ?? AGENT_ERROR_DOMAIN, metadata: wire.details },
   ];
   if (wire.field !== undefined) {
     details.push({

@@ -17,7 +17,7 @@ import {
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
-import { ERROR_DOMAIN, ERROR_TABLE, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
+import { AGENT_ERROR_DOMAIN, ERROR_DOMAIN, ERROR_TABLE, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
 import type { GrpcStatus, WireError } from '../../src/protocol/errors.js';
 
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
@@ -132,8 +132,16 @@ const DOMAIN_CASES: Record<string, Expected> = {
   },
 };
 
+// Written out, not read from the table: the reasons A2A (and JSON-RPC 2.0) define carry its domain, ours our own.
+const A2A_REASONS = new Set([
+  'PARSE_ERROR', 'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS', 'INTERNAL', 'TASK_NOT_FOUND', 'TASK_NOT_CANCELABLE',
+  'PUSH_NOTIFICATION_NOT_SUPPORTED', 'UNSUPPORTED_OPERATION', 'CONTENT_TYPE_NOT_SUPPORTED', 'INVALID_AGENT_RESPONSE',
+  'EXTENDED_AGENT_CARD_NOT_CONFIGURED', 'EXTENSION_SUPPORT_REQUIRED', 'VERSION_NOT_SUPPORTED',
+]);
+const domainOf = (reason: string) => (A2A_REASONS.has(reason) ? 'a2a-protocol.org' : 'kagent.dev');
+
 function expectedDetails(wire: Pick<Expected, 'reason' | 'details' | 'field' | 'retryAfterSeconds'>, message: string): object[] {
-  const out: object[] = [{ '@type': ERROR_INFO, reason: wire.reason, domain: 'a2a-protocol.org', metadata: wire.details }];
+  const out: object[] = [{ '@type': ERROR_INFO, reason: wire.reason, domain: domainOf(wire.reason), metadata: wire.details }];
   if (wire.field !== undefined) out.push({ '@type': BAD_REQUEST, fieldViolations: [{ field: wire.field, description: message }] });
   if (wire.retryAfterSeconds !== undefined) out.push({ '@type': RETRY_INFO, retryDelay: `${wire.retryAfterSeconds}s` });
   return out;
@@ -172,8 +180,15 @@ describe('domain errors become wire errors', () => {
 });
 
 describe('error details', () => {
-  test('ErrorInfo comes first and uses the A2A domain', () => {
+  test('every reason of the table has its domain: the A2A one for A2A errors, our own for ours', () => {
     assert.equal(ERROR_DOMAIN, 'a2a-protocol.org');
+    assert.equal(AGENT_ERROR_DOMAIN, 'kagent.dev');
+    for (const [reason, row] of Object.entries(ERROR_TABLE)) assert.equal(row.domain, domainOf(reason), reason);
+    const [info] = errorDetails(toWireError(new LimitExceededError('RATE_LIMITED', 'slow down', 1))) as Record<string, unknown>[];
+    assert.equal(info!.domain, 'kagent.dev');
+  });
+
+  test('ErrorInfo comes first and uses the A2A domain for an A2A error', () => {
     const [info] = errorDetails(toWireError(new TaskNotFoundError('t'))) as Record<string, unknown>[];
     assert.deepEqual(info, { '@type': ERROR_INFO, reason: 'TASK_NOT_FOUND', domain: 'a2a-protocol.org', metadata: { taskId: 't' } });
   });
@@ -225,7 +240,7 @@ describe('protocol errors', () => {
       assert.ok(error instanceof ProtocolError);
       const wire = toWireError(error);
       assert.deepEqual(wire, { code, httpStatus, message: error.message, reason, details });
-      assert.deepEqual(errorDetails(wire), [{ '@type': ERROR_INFO, reason, domain: 'a2a-protocol.org', metadata: details }]);
+      assert.deepEqual(errorDetails(wire), [{ '@type': ERROR_INFO, reason, domain: domainOf(reason), metadata: details }]);
     });
   }
 
@@ -300,7 +315,7 @@ describe('the error table', () => {
   ];
   for (const [reason, jsonRpc, grpc, http] of PRESCRIBED) {
     test(`${reason} is ${jsonRpc} / ${grpc} / HTTP ${http} as the specs prescribe`, () => {
-      assert.deepEqual(wireCodes(reason), { jsonRpc, http, grpc });
+      assert.deepEqual(wireCodes(reason), { jsonRpc, http, grpc, domain: 'a2a-protocol.org' });
     });
   }
 

@@ -30,7 +30,8 @@ export function assertRpcError(
   assert.ok(Array.isArray(body.error.data), 'error.data must be an array');
   const info = body.error.data.find((d: any) => d['@type'] === ERROR_INFO);
   assert.ok(info, `error.data must hold an ErrorInfo: ${JSON.stringify(body.error.data)}`);
-  assert.equal(info.domain, 'a2a-protocol.org');
+  // A2A's reasons carry its domain; this agent's own (UNAUTHENTICATED, RATE_LIMITED, …) its own.
+  assert.ok(info.domain === 'a2a-protocol.org' || info.domain === 'kagent.dev', `ErrorInfo domain ${info.domain}`);
   assert.equal(typeof info.reason, 'string');
   assert.equal(typeof info.metadata, 'object');
   return body.error as { code: number; message: string; data: any[] };
