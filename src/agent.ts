@@ -97,18 +97,38 @@ function peerTargets(config: Config): PeerTarget[] {
 }
 
 /** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
+/** The parts a start has started, stopped last first: when a later step fails, and at the end of a stop. */
+class StartedParts {
+  private readonly parts: { name: string; stop: () => unknown }[] = [];
+
+  push(name: string, stop: () => unknown): void {
+    this.parts.push({ name, stop });
+  }
+
+  /** Stops every part, the last started first; one that fails to stop does not keep the others running. */
+  async unwind(onError: (part: string, error: unknown) => void): Promise<void> {
+    for (const { name, stop } of this.parts.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        onError(name, error);
+      }
+    }
+  }
+}
+
 export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
-  const undo: (() => unknown)[] = [];
+  const started = new StartedParts();
   try {
-    return await start(initial, source, undo);
+    return await start(initial, source, started);
   } catch (error) {
     // Left running, the store's connections and the background loops would keep the process alive.
-    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    await started.unwind(() => undefined);
     throw error;
   }
 }
 
-async function start(initial: Config, source: ConfigSource | undefined, undo: (() => unknown)[]): Promise<RunningAgent> {
+async function start(initial: Config, source: ConfigSource | undefined, started: StartedParts): Promise<RunningAgent> {
   checkSettingsTogether(initial);
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
@@ -122,7 +142,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     timeoutMs: config.OTEL_EXPORTER_OTLP_TIMEOUT,
     onError: (reason) => logger.warn({ reason }, 'trace export failed; those spans are lost'),
   });
-  undo.push(() => tracing.shutdown());
+  started.push('tracing', () => tracing.shutdown());
   if (tracing.enabled) logger.info({ endpoint: redactCredentials(config.OTEL_EXPORTER_OTLP_ENDPOINT!), protocol: config.OTEL_EXPORTER_OTLP_PROTOCOL }, 'exporting traces');
   const metrics = new Metrics();
   const auth = createCallerAuth(config, logger, provisional.pod);
@@ -141,7 +161,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       logger.warn({ host: refused.host, reason: refused.reason, address: refused.address }, 'egress refused');
     },
   });
-  undo.push(() => egress.close());
+  started.push('egress guard', () => egress.close());
   const peerCredentials = new PeerCredentials(config.A2A_PEER_CREDENTIALS_DIR, {
     onReload: (hosts) => logger.info({ hosts }, 'peer credentials loaded'),
     onProblem: (file, problem) => logger.error({ file, problem }, 'a peer credential file cannot be used'),
@@ -208,7 +228,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   );
   metrics.watchStore(() => store.isFull);
   await store.open();
-  undo.push(() => store.close());
+  started.push('task store', () => store.close());
   metrics.setTaskCounts(await store.countByState());
 
   const bus = new EventBus();
@@ -235,7 +255,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       runSuperseded: (taskId) => logger.warn({ taskId }, 'stopped running a task another pod took over while this pod had lost its lease'),
     },
   });
-  undo.push(() => service.drain(Date.now()));
+  started.push('running tasks', () => service.drain(Date.now()));
   metrics.countRunning(() => service.runningCount);
   // With a shared store, other pods' events reach this pod's subscribers, and leases expose dead pods.
   const relay =
@@ -248,7 +268,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
           (seconds) => metrics.relayLagSeconds.observe(seconds),
         );
   await relay?.start();
-  undo.push(() => relay?.stop());
+  started.push('event relay', () => relay?.stop());
   const leases =
     store.shared === undefined
       ? undefined
@@ -272,7 +292,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
   let interrupted = recovered.pending;
   if (interrupted.length > 0) logger.warn({ tasks: interrupted.length }, 'the task store is full: tasks interrupted by the last stop are resumed or failed once it takes writes again');
   leases?.start();
-  undo.push(() => leases?.stop());
+  started.push('leases', () => leases?.stop());
 
   const retention = new RetentionSweeper({
     store,
@@ -283,7 +303,7 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       error instanceof StoreFullError ? logger.warn({ reason: error.reason }, 'retention sweep found the store full') : logger.error({ err: error }, 'retention sweep failed'),
   });
   retention.start();
-  undo.push(() => retention.stop());
+  started.push('retention sweep', () => retention.stop());
   // A full store: not ready, sweep now rather than at the next interval, probe until writes fit again.
   recovery = new FullStoreRecovery({
     store,
@@ -306,14 +326,14 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     },
   });
   const fullRecovery = recovery;
-  undo.push(() => fullRecovery.stop());
+  started.push('full-store recovery', () => fullRecovery.stop());
   if (store.isFull) fullRecovery.noticeFull();
 
   let siblings: Sibling[] = [];
   const refreshPeers = () => discovery.setPeers([...peerTargets(config), ...siblings.map((s) => ({ url: s.url, source: 'sibling' }))]);
   refreshPeers();
   discovery.start();
-  undo.push(() => discovery.stop());
+  started.push('peer discovery', () => discovery.stop());
 
   let accepting = false;
   const isReady = () => accepting && store.isOpen && !store.isFull && (!config.READY_REQUIRES_VAPORA || vaporaAnswered);
@@ -349,10 +369,10 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
     streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
   });
   auth.start();
-  undo.push(() => auth.stop());
+  started.push('authentication', () => auth.stop());
   peerCredentials.start();
-  undo.push(() => peerCredentials.stop());
-  undo.push(() => routing?.client.close());
+  started.push('peer credentials', () => peerCredentials.stop());
+  started.push('pod client', () => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
     cards: () => cards,
@@ -458,9 +478,6 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
       await leases?.handOver(left);
-      await relay?.stop();
-      await retention.stop();
-      await fullRecovery.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
@@ -469,16 +486,9 @@ async function start(initial: Config, source: ConfigSource | undefined, undo: ((
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
-      await routing?.client.close();
-      try {
-        await store.close();
-      } catch (error) {
-        // Every acknowledged write is already durable; a store that cannot close cleanly (a full disk) is no reason to fail the stop.
-        logger.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the task store did not close cleanly');
-      }
-      await egress.close();
-      // Last, so that the spans of the drain leave too; bounded by the export timeout.
-      await tracing.shutdown();
+      // Then everything else, the last started first: the tracer last of all, so the drain's spans leave too.
+      // Every acknowledged write is already durable: a part that cannot stop cleanly (a store on a full disk) is no reason to fail the stop.
+      await started.unwind((part, error) => logger.warn({ part, reason: error instanceof Error ? error.message : String(error) }, `the ${part} did not stop cleanly`));
       logger.info('stopped');
     })());
   return {
