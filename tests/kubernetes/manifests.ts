@@ -1,8 +1,9 @@
 // Renders the Kustomize directories with a real Kustomize and gives the tests
 // typed access to what came out.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { IContainer } from 'kubernetes-models/v1/Container';
@@ -58,6 +59,20 @@ export function render(target: string, renderer: Renderer = findRenderer()): Kub
     if (value !== null) objects.push(value);
   }
   return objects;
+}
+
+/** Renders a target with components added, as an operator's overlay using them would (a scratch overlay, removed after). */
+export function renderWith(target: string, components: readonly string[]): KubeObject[] {
+  const dir = mkdtempSync(join(tmpdir(), 'kagent-overlay-'));
+  try {
+    // Kustomize takes relative paths only.
+    const lines = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${relative(dir, resolve(KAGENT_DIR, target))}`, 'components:'];
+    for (const component of components) lines.push(`  - ${relative(dir, join(KAGENT_DIR, 'components', component))}`);
+    writeFileSync(join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
+    return render(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Renders every target once. */

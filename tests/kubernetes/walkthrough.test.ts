@@ -8,7 +8,7 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { needKustomize } from '../support/prerequisites.js';
 import type { KubeObject } from './manifests.js';
-import { KAGENT_DIR, only, render } from './manifests.js';
+import { KAGENT_DIR, only, render, renderWith } from './manifests.js';
 
 // The walkthrough in kubernetes/kagent/README.md names real things: every
 // namespace, object, volume, port and image name it uses is the one the
@@ -67,10 +67,18 @@ test('the Secrets it creates are the ones prod mounts, with the keys the pods re
   const created = new Map<string, string[]>();
   // Continued lines joined, as the shell joins them.
   for (const match of walkthrough.replace(/\s*\\\n\s*/g, ' ').matchAll(/kubectl -n \S+ create secret generic (\S+)((?: --from-\S+)+)/g)) {
-    created.set(match[1]!, [...match[2]!.matchAll(/--from-(?:file|literal)=(?:([\w.-]+)=)?/g)].map((m) => m[1] ?? '*'));
+    // --from-file=key=path and --from-literal=key=value name their key; --from-file=path takes the file's name, and a directory (ending in /) gives every file in it.
+    const keys = [...match[2]!.matchAll(/--from-(file|literal)=(\S+)/g)].map(([, kind, value]) => {
+      const named = /^([\w.-]+)=/.exec(value!);
+      if (named !== null) return named[1]!;
+      return kind === 'file' && !value!.endsWith('/') ? value!.split('/').pop()! : '*';
+    });
+    created.set(match[1]!, keys);
   }
-  const volumes = ['overlays/prod', 'overlays/prod-shared']
-    .flatMap((target) => only<IStatefulSet>(render(target), 'StatefulSet').spec!.template.spec!.volumes ?? [])
+  // prod's Secrets, and the opt-in card signing key.
+  const renders = [render('overlays/prod'), render('overlays/prod-shared'), renderWith('overlays/prod', ['card-signing'])];
+  const volumes = renders
+    .flatMap((objects) => only<IStatefulSet>(objects, 'StatefulSet').spec!.template.spec!.volumes ?? [])
     .filter((v) => v.secret !== undefined);
   assert.ok(volumes.length >= 3);
   for (const { secret } of volumes) {
