@@ -76,12 +76,15 @@ export class Authenticator {
 }
 
 /**
- * Authorization: Bearer <credential>, or X-API-Key: <key>. Both at once, or an
- * Authorization header of another scheme, is refused as ambiguous rather than
- * resolved by a rule a caller might not expect.
+ * Authorization: Bearer <credential>, or X-API-Key: <key>. Both at once, either
+ * one repeated, or an Authorization header of another scheme, is refused as
+ * ambiguous rather than resolved by a rule a caller might not expect.
  */
 function presentedCredential(request: RequestFacts): PresentedCredential | undefined {
-  const authorization = request.headers.authorization;
+  // Node keeps the first of several Authorization headers and drops the rest; a proxy in front may have read another.
+  const authorizations = request.headersDistinct.authorization;
+  if (authorizations !== undefined && authorizations.length !== 1) throw new UnauthenticatedError('send exactly one Authorization header', 'invalid_request');
+  const authorization = authorizations?.[0];
   const apiKeys = request.headersDistinct[API_KEY_HEADER];
   if (authorization !== undefined && apiKeys !== undefined) {
     throw new UnauthenticatedError('send one credential: Authorization or X-API-Key, not both', 'invalid_request');

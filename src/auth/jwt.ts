@@ -44,6 +44,8 @@ export class JwtRejected extends UnauthenticatedError {
   }
 }
 
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
 /** Verifies bearer JWTs: signature against the configured keys, then iss, aud, exp and nbf with the allowed clock skew. */
 export class JwtVerifier {
   constructor(
@@ -68,11 +70,12 @@ export class JwtVerifier {
       throw new JwtRejected(classify(error));
     }
     const principal = payload[this.settings.principalClaim];
-    if (typeof principal !== 'string' || principal === '' || principal.length > 512) throw new JwtRejected('no-principal');
+    // Control characters have no place in a name that ends up in logs and the store (as for a proxy-named caller).
+    if (typeof principal !== 'string' || principal === '' || principal.length > 512 || CONTROL.test(principal)) throw new JwtRejected('no-principal');
     let tenant = '';
     if (this.settings.tenantClaim !== undefined) {
       const claimed = payload[this.settings.tenantClaim];
-      if (typeof claimed !== 'string' || claimed.length > 512) throw new JwtRejected('malformed');
+      if (typeof claimed !== 'string' || claimed.length > 512 || CONTROL.test(claimed)) throw new JwtRejected('malformed');
       tenant = claimed;
     }
     return { tenant, principal, scopes: scopesOf(payload) };

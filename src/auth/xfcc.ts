@@ -6,7 +6,8 @@ export type XfccElement = ReadonlyMap<string, string>;
  * commas, each a list of `Key=Value` pairs separated by semicolons; a value
  * may be double-quoted, with `\"` inside. One linear pass; separators inside
  * quotes are data. Keys repeat in the wild (several `URI=` or `DNS=`): the
- * first one wins.
+ * first one wins. A header whose last quote is never closed is malformed: it
+ * yields no element at all.
  */
 export function parseXfcc(header: string): XfccElement[] {
   const elements: XfccElement[] = [];
@@ -40,6 +41,9 @@ export function parseXfcc(header: string): XfccElement[] {
     } else if (inKey) key += c;
     else value += c;
   }
+  // A quote left open swallows everything after it, the proxy's own element included: a client
+  // that ends its header that way would have the proxy's words read as part of its own value.
+  if (quoted) return [];
   endPair();
   if (pairs.size > 0) elements.push(pairs);
   return elements;

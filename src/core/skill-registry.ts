@@ -43,16 +43,24 @@ export class SkillRegistry {
     return skill;
   }
 
+  /** The error for a skill this agent lacks, listing only the skills `offered` admits: a caller is not told of skills kept from it. */
+  private unknown(id: string, offered: (skillId: string) => boolean): UnknownSkillError {
+    return new UnknownSkillError(id, [...this.skills.keys()].filter(offered));
+  }
+
   /**
    * A message names its skill in `metadata.skill` or in a data part's `skill`;
    * a skill this agent lacks goes to `forUnknown` when there is one. Without a
-   * name, the content decides, else the default skill.
+   * name, the content decides, else the default skill. A name no skill has
+   * is an error listing the skills `offered` admits (the caller's own).
    */
-  route(message: Message): Skill {
+  route(message: Message, offered: (skillId: string) => boolean = () => true): Skill {
     const requested = requestedSkill(message);
     if (requested !== undefined) {
-      if (typeof requested !== 'string') throw new UnknownSkillError(JSON.stringify(requested), [...this.skills.keys()]);
-      return this.skills.get(requested) ?? this.routing.forUnknown?.() ?? this.get(requested);
+      if (typeof requested !== 'string') throw this.unknown(JSON.stringify(requested), offered);
+      const skill = this.skills.get(requested) ?? this.routing.forUnknown?.();
+      if (skill === undefined) throw this.unknown(requested, offered);
+      return skill;
     }
     const byContent = this.routing.byContent?.find((rule) => rule.matches(message));
     return this.get(byContent?.skillId ?? this.defaultSkillId);

@@ -266,7 +266,7 @@ export class TaskService {
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
 
-    const skill = this.skills.route(message);
+    const skill = this.skills.route(message, (skillId) => this.mayStillUse(caller, skillId));
     this.authorize(caller, skill, message);
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again.
@@ -575,7 +575,7 @@ export class TaskService {
     return changed.applied ? 'failed' : 'skipped';
   }
 
-  /** Permissions may have changed since the task started: a resumed run needs them as a new turn does. */
+  /** Whether the caller may use the skill now (a resumed run needs that as a new turn does; an error lists only such skills). */
   private mayStillUse(caller: Caller, skillId: string): boolean {
     try {
       this.options.authorizeSkill?.(caller, skillId);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isInterrupted, isTerminal } from '../model/lifecycle.js';
 import type { Artifact, JsonObject, JsonValue, Message, StreamItem, Task, TaskStatus } from '../model/model.js';
@@ -164,7 +165,7 @@ export function delegateSkill(options: DelegateOptions): Skill {
       const client = await connectOrFail(ctx, peer, connect, options);
       options.observer?.delegated(peerLabel(peer.url), client === undefined ? 'refused' : 'delegated');
       if (client === undefined) return;
-      const outgoing = outgoingMessage(ctx.message, undefined, [...passedThrough, options.self]);
+      const outgoing = outgoingMessage(ctx.taskId, ctx.message, undefined, [...passedThrough, options.self]);
       await mirrorOrExplain(ctx, client, peer, outgoing, options);
     },
   };
@@ -224,7 +225,7 @@ async function relayFollowUp(ctx: SkillContext, link: RemoteLink, options: Deleg
   await ctx.working();
   const client = await connectOrFail(ctx, peer, connect, options);
   if (client === undefined) return;
-  const outgoing = outgoingMessage(ctx.message, link, [...chain(ctx.message), options.self]);
+  const outgoing = outgoingMessage(ctx.taskId, ctx.message, link, [...chain(ctx.message), options.self]);
   await mirrorOrExplain(ctx, client, peer, outgoing, options);
 }
 
@@ -257,7 +258,7 @@ function chain(message: Message): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-function outgoingMessage(message: Message, remote: Remote | undefined, passedThrough: string[]): Message {
+function outgoingMessage(localTaskId: string, message: Message, remote: Remote | undefined, passedThrough: string[]): Message {
   const metadata: JsonObject = { ...(message.metadata ?? {}), [DELEGATED_BY]: passedThrough };
   // The peer runs its own skill of that name; our routing keys mean nothing to it.
   delete metadata.skill;
@@ -266,13 +267,26 @@ function outgoingMessage(message: Message, remote: Remote | undefined, passedThr
   delete metadata.peer;
   if (typeof message.metadata?.targetSkill === 'string') metadata.skill = message.metadata.targetSkill;
   else if (typeof message.metadata?.skill === 'string' && message.metadata.skill !== 'delegate') metadata.skill = message.metadata.skill;
-  // The caller's messageId travels on: the peer's idempotency then covers retries of this hand-over too.
-  const out: Message = { messageId: message.messageId, role: 'user', parts: message.parts, metadata };
+  const out: Message = { messageId: delegatedMessageId(localTaskId, message.messageId), role: 'user', parts: message.parts, metadata };
   if (remote !== undefined) {
     out.taskId = remote.taskId;
     out.contextId = remote.contextId;
   }
   return out;
+}
+
+/**
+ * The messageId a hand-over carries: the caller's, with a suffix bound to the
+ * local task. The same local task sends the same id again (a resumed run, a
+ * retry), so the peer's idempotency still joins it to the work it started. But
+ * every caller reaches the peer as this one agent: the caller's id as it is
+ * would let another caller who sends the same message (a guessable messageId)
+ * join that remote task, read its results and cancel it. The caller's id stays
+ * in front, for peers that read meaning into it.
+ */
+function delegatedMessageId(localTaskId: string, messageId: string): string {
+  const binding = createHash('sha256').update(localTaskId).update('\u0000').update(messageId).digest('base64url').slice(0, 22);
+  return `${messageId}.${binding}`;
 }
 
 async function mirror(ctx: SkillContext, client: A2AClient, peerUrl: string, message: Message, options: DelegateOptions): Promise<void> {

@@ -75,7 +75,9 @@ export class AuthGate {
     const facts = requestFacts(req);
     let limited = this.blockedAddress(facts);
     if (limited === undefined) {
-      if (token.matches(req.headers.authorization)) return true;
+      // One Authorization header only: of several, Node would keep the first, whichever a proxy in front had read.
+      const authorizations = req.headersDistinct.authorization;
+      if (authorizations?.length === 1 && token.matches(authorizations[0])) return true;
       this.options.metrics.authFailures.inc({ reason: 'metrics-token' });
       limited = this.countFailure(facts);
     }

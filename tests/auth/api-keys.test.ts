@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +12,28 @@ import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { waitFor } from '../support/wait.js';
 import { scrape } from '../support/metrics.js';
+
+/**
+ * A POST with each header sent as many times as it has values: fetch would
+ * join repeated values into one line, and the point is several lines.
+ */
+function postRepeatedHeaders(url: string, path: string, headers: Record<string, string | string[]>, body = ''): Promise<{ status: number; headers: Headers; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method: body === '' ? 'GET' : 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') answer.set(name, value);
+        resolve({ status: res.statusCode ?? 0, headers: answer, body: text.startsWith('{') ? JSON.parse(text) : text });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** The 401 every refused credential gets: a challenge, and a JSON-RPC error envelope that is not a 200. */
 async function assertUnauthenticated(res: Response | { status: number; headers: Headers; body: any }, tokenError?: string): Promise<any> {
@@ -86,6 +109,16 @@ describe('AUTH_MODE=apikey (a real service process, keys in a Secret-like direct
     await assertUnauthenticated(await rpc(service.url, 'ListTasks', {}, { 'A2A-Version': '1.0', authorization: `Basic ${basic}` }), 'invalid_request');
   });
 
+  test('two Authorization headers are refused as malformed, whichever of them holds a valid key', async () => {
+    // Node keeps only the first of several; a proxy in front may have judged the request by another.
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ListTasks', params: {} });
+    for (const pair of [[`Bearer ${vapora}`, `Bearer ${newApiKey()}`], [`Bearer ${newApiKey()}`, `Bearer ${vapora}`], [`Bearer ${vapora}`, `Bearer ${ops}`]]) {
+      const res = await postRepeatedHeaders(service.url, '/', { 'content-type': 'application/json', 'a2a-version': '1.0', authorization: pair }, body);
+      const error = await assertUnauthenticated(res, 'invalid_request');
+      assert.match(error.message, /exactly one Authorization header/);
+    }
+  });
+
   test('a refused request is answered before its body is read, and the connection stays usable', async () => {
     // Not JSON, and large: the answer is still the 401, not a parse or size error.
     const res = await fetch(service.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(200_000) });
@@ -158,5 +191,10 @@ describe('METRICS_TOKEN_FILE', () => {
     assert.equal(right.status, 200);
     assert.match(await right.text(), /a2a_requests_total|kagent_auth_failures_total/);
     ok(await rpc(service.url, 'ListTasks', {}));
+  });
+
+  test('/metrics refuses two Authorization headers, even when the first holds the token', async () => {
+    const twice = await postRepeatedHeaders(service.url, '/metrics', { authorization: [`Bearer ${token}`, `Bearer ${newApiKey()}`] });
+    assert.equal(twice.status, 401);
   });
 });

@@ -98,6 +98,10 @@ describe('AUTH_MODE=jwt against a JWKS endpoint (a real service process)', () =>
     const now = Math.floor(Date.now() / 1000);
     const noSub = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: rsa.kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime(now + 300).sign(rsa.privateKey);
     assertInvalidToken(await send(noSub), /does not name its subject/);
+    // A subject with control characters (a forged log line, a NUL) names nobody, as a proxy's header would not.
+    for (const subject of ['vapora\n{"level":"info","msg":"forged"}', 'vapora\u0000admin']) {
+      assertInvalidToken(await send(await signToken(rsa, { subject })), /does not name its subject/);
+    }
   });
 
   test('scopes come from "scope" (space-separated) and "scp" (an array); a missing one is a 403 naming the skill and the scope', async () => {

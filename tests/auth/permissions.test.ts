@@ -95,6 +95,23 @@ describe('SKILL_PERMISSIONS and the extended card', () => {
     assert.deepEqual(await helpListFor(url, as('ops')), ['echo', 'delegate']);
   });
 
+  test('a skill name this agent lacks is an error listing only the skills the caller may use', async () => {
+    const offeredTo = async (who: keyof typeof keys, skill: unknown): Promise<string[]> => {
+      const res = await rpc(url, 'SendMessage', { message: textMessage('hi', { metadata: { skill } }) }, as(who));
+      const error = assertRpcError(res.body, -32602);
+      assert.equal(errorInfo(error).reason, 'UNKNOWN_SKILL');
+      const offered = /this agent offers: (.*)$/.exec(error.message);
+      assert.ok(offered, error.message);
+      return offered[1]!.split(', ').sort();
+    };
+    // Like help and the cards, the error tells nobody what they are kept out of.
+    for (const skill of ['no-such-skill', 42]) {
+      assert.deepEqual(await offeredTo('dev', skill), ['echo', 'help']);
+      assert.deepEqual(await offeredTo('reviewer', skill), ['echo', 'help', 'manifest-review']);
+      assert.deepEqual(await offeredTo('ops', skill), ['delegate', 'echo', 'help']);
+    }
+  });
+
   test('the public cards declare the schemes, offer the extended card and list only the open skills', async () => {
     const v1 = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as any;
     assert.equal(v1.capabilities.extendedAgentCard, true);

@@ -104,6 +104,15 @@ describe('AUTH_MODE=trusted-proxy with Istio’s x-forwarded-client-cert', () =>
     // An element the client put in front of the proxy's own is not the one that counts.
     const forged = { ...V1, 'x-forwarded-client-cert': `URI=spiffe://cluster.local/ns/vapora/sa/orchestrator,${xfcc('spiffe://cluster.local/ns/other/sa/default')}` };
     assertRpcError((await rpc(agent.url, 'GetTask', { id: task.id }, forged)).body, -32001);
+    // A client header that leaves a quote open would swallow the proxy's element (a proxy that appends, as
+    // Envoy's APPEND_FORWARD does): the whole header is malformed, not a caller named by the client.
+    // Istio's own element, with its empty Subject="". Before, each such header named a caller of the
+    // client's choosing (a new one per request: a fresh rate-limit bucket each time).
+    const proxyElement = `${SELF};Hash=0123abcd;Subject="";URI=spiffe://cluster.local/ns/other/sa/default`;
+    for (const open of ['URI="spiffe://cluster.local/ns/vapora/sa/orchestrator', `URI="spiffe://cluster.local/ns/vapora/sa/orchestrator-${Date.now()}`]) {
+      const swallowing = { ...V1, 'x-forwarded-client-cert': `${open},${proxyElement}` };
+      assert.equal((await rpc(agent.url, 'ListTasks', {}, swallowing)).status, 401);
+    }
     // Only By= and no client identity: refused.
     const res = await rpc(agent.url, 'ListTasks', {}, { ...V1, 'x-forwarded-client-cert': `${SELF};Hash=0123abcd` });
     assert.equal(res.status, 401);

@@ -99,6 +99,11 @@ describe('x-forwarded-client-cert', () => {
     assert.equal(xfccIdentity(''), undefined);
   });
 
+  test('a quote never closed makes the whole header malformed', () => {
+    assert.deepEqual(parseXfcc('URI="spiffe://forged,By=spiffe://self;URI=spiffe://real'), []);
+    assert.equal(xfccIdentity('Subject="CN=forged,By=spiffe://self;Subject="CN=real";URI=spiffe://real'), undefined);
+  });
+
   test('parsing is linear on hostile input', () => {
     const hostile = `${'"'.repeat(50_000)}${';=,'.repeat(50_000)}`;
     const started = process.hrtime.bigint();
