@@ -3,9 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ok, waitFor } from '../http/helpers.js';
+import { ok } from '../e2e/http/helpers.js';
 import { bearer, newApiKey } from '../support/auth.js';
-import { eventually } from '../support/fake-peer.js';
+import { waitFor } from '../support/wait.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -37,11 +37,11 @@ describe('delegation keeps callers apart at the peer (two callers, one peer, rea
       A2A_PEERS: peer.url,
       A2A_DISCOVERY_INTERVAL: '200ms',
     });
-    await eventually(async () => {
+    await waitFor('the peer discovered', async () => {
       const res = await fetch(`${agent.url}/peers`, { headers: as('alice') });
       const body = (await res.json()) as { peers: { state: string }[] };
       return body.peers.length === 1 && body.peers[0]!.state === 'healthy';
-    }, 'the peer discovered');
+    });
   });
 
   after(async () => {
