@@ -113,6 +113,14 @@ describe('prod overlays run with authentication on', kustomize, () => {
         assert.ok(!(pod.container.envFrom ?? []).some((e) => e.secretRef !== undefined));
       });
 
+      test('per-caller limits are on: a rate, running tasks and open streams per principal', () => {
+        const pod = podOf(target);
+        const config = loadConfig({ file: { path: 'kagent-config', values: pod.configMap }, env: pod.env });
+        assert.notEqual(config.RATE_LIMIT, '', 'RATE_LIMIT');
+        assert.ok(config.MAX_TASKS_PER_PRINCIPAL !== undefined, 'MAX_TASKS_PER_PRINCIPAL');
+        assert.ok(config.MAX_STREAMS_PER_PRINCIPAL !== undefined, 'MAX_STREAMS_PER_PRINCIPAL');
+      });
+
       test("EGRESS_ALLOW admits VAPORA_URL's host, so VAPORA's card may name an in-cluster address", () => {
         const pod = podOf(target);
         const config = loadConfig({ file: { path: 'kagent-config', values: pod.configMap }, env: pod.env });
