@@ -28,6 +28,8 @@ export interface SkillRunHost {
   superseded(taskId: string): void;
   /** The run ended: the state it left its task in (`interrupted`: left for a resume at shutdown, or superseded) and how long it ran. */
   runEnded(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
+  /** Whether `caller` may use a skill. */
+  mayUse(caller: Caller, skillId: string): boolean;
   /** Runs another skill as a sub-task of `caller`. */
   runSubTask(caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message>;
 }
@@ -170,6 +172,7 @@ function skillContext(
     history,
     signal: controller.signal,
     runSkill: (skillId, subMessage, signal) => host.runSubTask(caller, skillId, subMessage, signal),
+    mayUse: (skillId) => host.mayUse(caller, skillId),
     working: (reply) => status('working', reply),
     artifact: async (artifact, chunk) => {
       if (leftForResume()) throw controller.signal.reason;

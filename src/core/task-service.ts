@@ -122,6 +122,7 @@ export class TaskService {
       skillFailed: (taskId, error) => options.observer?.skillFailed(taskId, error),
       superseded: (taskId) => options.observer?.runSuperseded?.(taskId),
       runSubTask: (caller, skillId, message, signal) => runSubTask(this, caller, skillId, message, signal),
+      mayUse: (caller, skillId) => this.mayStillUse(caller, skillId),
       runEnded: (skillId, state, seconds) => options.observer?.runEnded?.(skillId, state, seconds),
     };
   }

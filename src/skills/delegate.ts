@@ -90,6 +90,14 @@ export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarge
   return target.peer !== undefined ? usable[0] : undefined;
 }
 
+/** The peer's skills a delegation to it may run: the one named by id, else those with the tag, else (a peer pinned alone) all of them. */
+export function reachableSkills(peer: PeerStatus, target: DelegationTarget): string[] {
+  if (target.skill !== undefined && peer.skills.some((s) => s.id === target.skill)) return [target.skill];
+  const tag = target.tag ?? target.skill;
+  if (tag !== undefined) return peer.skills.filter((s) => s.tags.includes(tag)).map((s) => s.id);
+  return peer.skills.map((s) => s.id);
+}
+
 function sameUrl(a: string, b: string): boolean {
   return withoutTrailingSlashes(a) === withoutTrailingSlashes(b);
 }
@@ -160,6 +168,14 @@ export function delegateSkill(options: DelegateOptions): Skill {
       if (peer === undefined) {
         options.observer?.delegated('none', 'no_peer');
         return ctx.fail(noPeerMessage(target, options.peers()));
+      }
+      // The caller's permissions cover what the peer will run: a tag or a pinned peer reaches skills no id named.
+      const denied = reachableSkills(peer, target).filter((id) => !ctx.mayUse(id));
+      if (denied.length > 0) {
+        options.observer?.delegated(peerLabel(peer.url), 'refused');
+        return ctx.reject(
+          `this caller may not use the peer skill${denied.length === 1 ? '' : 's'} ${denied.map((id) => `"${id}"`).join(', ')} that ${target.skill !== undefined ? `"${target.skill}"` : target.tag !== undefined ? `the tag "${target.tag}"` : 'the pinned peer'} could reach; name a permitted one in metadata.targetSkill`,
+        );
       }
       await ctx.working(`delegating to ${peer.name ?? redactCredentials(peer.url)}`);
       const client = await connectOrFail(ctx, peer, connect, options);

@@ -43,6 +43,12 @@ export interface SkillContext {
    * `referenceTaskIds` and `contextId` joins its conversation.
    */
   readonly runSkill: RunSkill;
+  /**
+   * Whether the caller of this task may use a skill (SKILL_PERMISSIONS): a
+   * skill that acts for the caller elsewhere (delegate, on a peer's skills)
+   * checks what it would reach before it reaches it.
+   */
+  mayUse(skillId: string): boolean;
 
   working(reply?: AgentReply): Promise<void>;
   artifact(artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }): Promise<void>;
