@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { KeyedQueue } from '../../src/core/keyed-queue.js';
-import { settle } from '../support/unit-helpers.js';
+import { settle } from '../support/codec-helpers.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { deferred, within } from '../support/wait.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { TaskStream } from '../../src/core/task-stream.js';
 import type { StreamItem, TaskState } from '../../src/model/model.js';
-import { settle } from '../support/unit-helpers.js';
+import { settle } from '../support/codec-helpers.js';
 import { PATIENCE_MS } from '../support/patience.js';
 import { within } from '../support/wait.js';
 

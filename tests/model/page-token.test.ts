@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodePageToken, encodePageToken } from '../../src/model/page-token.js';
-import { assertInvalidParams } from '../support/unit-helpers.js';
+import { assertThrowsInvalidParams } from '../support/codec-helpers.js';
 
 const b64url = (text: string) => Buffer.from(text).toString('base64url');
 
@@ -40,7 +40,7 @@ describe('page tokens', () => {
   ];
   for (const [name, token] of garbage) {
     test(`garbage token (${name}) -> InvalidParamsError on pageToken`, () => {
-      const error = assertInvalidParams(() => decodePageToken(token), 'params.pageToken');
+      const error = assertThrowsInvalidParams(() => decodePageToken(token), 'params.pageToken');
       assert.equal(error.reason, 'INVALID_PARAMS');
     });
   }

@@ -4,7 +4,7 @@ import type { Message, Part, StreamItem, Task } from '../../../src/model/model.j
 import { TASK_STATES } from '../../../src/model/model.js';
 import { decodeMessage, decodePart, encodeMessage, encodePart, v03Codec } from '../../../src/protocol/v03/codec.js';
 import { agentMessage, artifact, bareTask, HELLO_B64, inputRequiredTask, userMessage } from '../fixtures.js';
-import { assertInvalidParams, overTheWire } from '../../support/unit-helpers.js';
+import { assertThrowsInvalidParams, overTheWire } from '../../support/codec-helpers.js';
 
 const USER_MESSAGE_WIRE = {
   kind: 'message',
@@ -295,11 +295,11 @@ describe('0.3 decode errors name the exact field', () => {
     ['tasks/get id missing', () => v03Codec.decodeTaskQuery({}), 'params.id'],
     ['tasks/get historyLength a string', () => v03Codec.decodeTaskQuery({ id: 't', historyLength: '1' }), 'params.historyLength'],
   ];
-  for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertInvalidParams(fn, field); });
+  for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertThrowsInvalidParams(fn, field); });
 
   test('base64 file bytes: standard and URL-safe accepted, other characters refused', () => {
     assert.deepEqual(decodePart({ kind: 'file', file: { bytes: 'AAEC_-8=' } }, 'p'), { kind: 'bytes', bytes: 'AAEC_-8=' });
     assert.deepEqual(decodePart({ kind: 'file', file: { bytes: '+/+/' } }, 'p'), { kind: 'bytes', bytes: '+/+/' });
-    for (const bytes of ['aGVs bG8=', 'ab=c', 'abc===', 'a\u00e9']) assertInvalidParams(() => decodePart({ kind: 'file', file: { bytes } }, 'p'), 'p.file.bytes');
+    for (const bytes of ['aGVs bG8=', 'ab=c', 'abc===', 'a\u00e9']) assertThrowsInvalidParams(() => decodePart({ kind: 'file', file: { bytes } }, 'p'), 'p.file.bytes');
   });
 });

@@ -4,7 +4,7 @@ import type { Message, Part, StreamItem, Task, TaskPage, TaskState } from '../..
 import { TASK_STATES } from '../../../src/model/model.js';
 import { decodeMessage, decodePart, encodeMessage, encodePart, v1Codec } from '../../../src/protocol/v1/codec.js';
 import { agentMessage, artifact, bareTask, HELLO_B64, inputRequiredTask, userMessage } from '../fixtures.js';
-import { assertInvalidParams, keysDeep, overTheWire } from '../../support/unit-helpers.js';
+import { assertThrowsInvalidParams, keysDeep, overTheWire } from '../../support/codec-helpers.js';
 
 const WIRE_STATES: Readonly<Record<TaskState, string>> = {
   submitted: 'TASK_STATE_SUBMITTED',
@@ -291,8 +291,8 @@ describe('1.0 snake_case field names are accepted', () => {
   });
 
   test('a snake_case alias is validated under its camelCase path', () => {
-    assertInvalidParams(() => v1Codec.decodeListTasks({ page_size: 0 }), 'params.pageSize');
-    assertInvalidParams(() => v1Codec.decodeSend({ message: validWireMessage(), configuration: { history_length: -1 } }), 'params.configuration.historyLength');
+    assertThrowsInvalidParams(() => v1Codec.decodeListTasks({ page_size: 0 }), 'params.pageSize');
+    assertThrowsInvalidParams(() => v1Codec.decodeSend({ message: validWireMessage(), configuration: { history_length: -1 } }), 'params.configuration.historyLength');
   });
 });
 
@@ -376,21 +376,21 @@ describe('1.0 decode errors name the exact field', () => {
     ['ListTasks statusTimestampAfter not a time', () => v1Codec.decodeListTasks({ statusTimestampAfter: 'yesterday' }), 'params.statusTimestampAfter'],
     ['ListTasks params an array', () => v1Codec.decodeListTasks([]), 'params'],
   ];
-  for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertInvalidParams(fn, field); });
+  for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertThrowsInvalidParams(fn, field); });
 
   test('the status error lists the accepted enum values', () => {
-    const error = assertInvalidParams(() => v1Codec.decodeListTasks({ status: 'completed' }), 'params.status');
+    const error = assertThrowsInvalidParams(() => v1Codec.decodeListTasks({ status: 'completed' }), 'params.status');
     assert.match(error.message, /TASK_STATE_COMPLETED/);
     assert.match(error.message, /"completed"/);
   });
 
   test('the pageSize error states the range', () => {
-    const error = assertInvalidParams(() => v1Codec.decodeListTasks({ pageSize: 101 }), 'params.pageSize');
+    const error = assertThrowsInvalidParams(() => v1Codec.decodeListTasks({ pageSize: 101 }), 'params.pageSize');
     assert.match(error.message, /between 1 and 100/);
   });
 
   test('a part with two contents says which ones', () => {
-    const error = assertInvalidParams(() => decodePart({ text: 'a', data: {} }, 'p'), 'p');
+    const error = assertThrowsInvalidParams(() => decodePart({ text: 'a', data: {} }, 'p'), 'p');
     assert.match(error.message, /text and data/);
   });
 });
@@ -422,7 +422,7 @@ describe('1.0 ListTasks values', () => {
   // filter would depend on where the pod runs.
   test('statusTimestampAfter refuses what is not an RFC 3339 instant', () => {
     for (const value of ['1', 'March 7, 2024', '2025-01-01T00:00:00']) {
-      assertInvalidParams(() => v1Codec.decodeListTasks({ statusTimestampAfter: value }), 'params.statusTimestampAfter');
+      assertThrowsInvalidParams(() => v1Codec.decodeListTasks({ statusTimestampAfter: value }), 'params.statusTimestampAfter');
     }
   });
 
@@ -439,12 +439,12 @@ describe('1.0 base64 validation of raw', () => {
     });
   }
   for (const raw of ['aGVs bG8=', 'aGVsbG8=\n', 'ab=c', 'abc===', 'é', 'a*b']) {
-    test(`rejects ${JSON.stringify(raw)}`, () => { assertInvalidParams(() => decodePart({ raw }, 'p'), 'p.raw'); });
+    test(`rejects ${JSON.stringify(raw)}`, () => { assertThrowsInvalidParams(() => decodePart({ raw }, 'p'), 'p.raw'); });
   }
   // No encoder produces a single trailing sextet: a length of 4n+1 characters (or
   // padding after one character) is not base64 in any variant ProtoJSON accepts.
   test('rejects lengths no encoder produces ("A", "abcde", "a=")', () => {
-    for (const raw of ['A', 'abcde', 'a=']) assertInvalidParams(() => decodePart({ raw }, 'p'), 'p.raw');
+    for (const raw of ['A', 'abcde', 'a=']) assertThrowsInvalidParams(() => decodePart({ raw }, 'p'), 'p.raw');
   });
 });
 

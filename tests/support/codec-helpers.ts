@@ -7,7 +7,7 @@ export function settle(): Promise<void> {
 }
 
 /** Asserts that `fn` throws InvalidParamsError naming exactly `field`; returns the error for further checks. */
-export function assertInvalidParams(fn: () => unknown, field: string): InvalidParamsError {
+export function assertThrowsInvalidParams(fn: () => unknown, field: string): InvalidParamsError {
   let caught: unknown;
   try {
     fn();
