@@ -159,7 +159,7 @@ describe('AUTH_MODE=apikey (a real service process, keys in a Secret-like direct
       assert.equal(service.output().includes(key.slice(0, 20)), false, 'part of a key was logged');
       assert.equal(metrics.includes(key), false);
     }
-    assert.match(service.output(), /AUTH_MODE|request not authenticated/);
+    await waitFor('the log line AUTH_MODE|request not authenticated', () => /AUTH_MODE|request not authenticated/.test(service.output()));
   });
 });
 

@@ -66,15 +66,15 @@ describe('AUTH_JWT_PUBLIC_KEY_FILE and METRICS_TOKEN_FILE follow a rotated Secre
     await waitFor('the new metrics token to be accepted', async () => ((await metricsWith(secondToken)) === 200 ? true : undefined));
     assert.equal(await listWith(first), 401);
     assert.equal(await metricsWith(firstToken), 401);
-    assert.match(service.output(), /the token verification key was reloaded/);
-    assert.match(service.output(), /the metrics token was reloaded/);
+    await waitFor('the log line the token verification key was reloaded', () => /the token verification key was reloaded/.test(service.output()));
+    await waitFor('the log line the metrics token was reloaded', () => /the metrics token was reloaded/.test(service.output()));
   });
 
   test('a malformed file keeps the last good key and token in force, and says so in the log', async () => {
     secret.update({ 'issuer.pem': '-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----', 'metrics-token': 'short' });
     await waitFor('the bad key file to be reported', async () => (/the token verification key file cannot be used/.test(service.output()) ? true : undefined));
     await waitFor('the bad token file to be reported', async () => (/the metrics token file cannot be used/.test(service.output()) ? true : undefined));
-    assert.match(service.output(), /at least 16 characters/);
+    await waitFor('the log line at least 16 characters', () => /at least 16 characters/.test(service.output()));
     assert.equal(await listWith(second), 200);
     assert.equal(await listWith(first), 401);
     assert.equal(await metricsWith(secondToken), 200);
@@ -85,7 +85,7 @@ describe('AUTH_JWT_PUBLIC_KEY_FILE and METRICS_TOKEN_FILE follow a rotated Secre
     const reports = (service.output().match(/cannot be used/g) ?? []).length;
     secret.update({});
     await waitFor('the missing files to be reported', async () => ((service.output().match(/cannot be used/g) ?? []).length >= reports + 2 ? true : undefined));
-    assert.match(service.output(), /ENOENT/);
+    await waitFor('the log line ENOENT', () => /ENOENT/.test(service.output()));
     assert.equal(await listWith(second), 200);
     assert.equal(await metricsWith(secondToken), 200);
     // And it comes back: the files return with a fresh rotation.

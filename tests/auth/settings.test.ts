@@ -8,6 +8,7 @@ import { ok } from '../e2e/http/helpers.js';
 import { startTestAgent } from '../support/agent.js';
 import { rpc } from '../support/rpc.js';
 import { startService } from '../support/service-process.js';
+import { waitFor } from '../support/wait.js';
 
 describe('auth settings are checked at start', () => {
   let root: string;
@@ -58,7 +59,7 @@ describe('AUTH_MODE=none, the default', () => {
       const card = (await (await fetch(`${service.url}/.well-known/agent-card.json`)).json()) as any;
       assert.equal(card.capabilities.extendedAgentCard, false);
       assert.equal(card.securitySchemes, undefined);
-      assert.match(service.output(), /"level":"warn".*AUTH_MODE=none/);
+      await waitFor('the log line "level":"warn".*AUTH_MODE=none', () => /"level":"warn".*AUTH_MODE=none/.test(service.output()));
     } finally {
       await service.dispose();
       rmSync(root, { recursive: true, force: true });

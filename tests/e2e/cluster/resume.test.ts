@@ -80,7 +80,8 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
     assert.ok(!cut.some((e) => e.result.statusUpdate?.status.state === 'TASK_STATE_COMPLETED'), 'the kill landed before the task could finish');
 
     svc = await start(dir);
-    assert.match(svc.output(), /"tasks":1,"msg":"resumed tasks that were running when the agent last stopped"/);
+    // The line travels through the process's stdout pipe: wait for it rather than read once.
+    await waitFor('the log line naming the resumed task', () => /"tasks":1,"msg":"resumed tasks that were running when the agent last stopped"/.test(svc.output()));
     // A subscriber reconnecting sees the task go on under the same id, then its result.
     const again = await collect(await openStream(svc.url, 'SubscribeToTask', { id }));
     assert.equal(again[0].result.task.id, id);
@@ -126,7 +127,8 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
       textOf(task.status.message),
       'the agent restarted while this task was running; it had been resumed 2 times already and was interrupted each time, so it is not resumed again (at most 2); send the request again if it should run',
     );
-    assert.match(svc.output(), /"tasks":1,"msg":"failed tasks that were running when the agent last stopped"/);
+    // The line travels through the process's stdout pipe: wait for it rather than read once.
+    await waitFor('the log line naming the failed task', () => /"tasks":1,"msg":"failed tasks that were running when the agent last stopped"/.test(svc.output()));
     // Nothing runs it any more.
     assert.equal((await rpc(svc.url, 'ListTasks', { status: 'TASK_STATE_WORKING' })).body.result.totalSize, 0);
   });
@@ -150,7 +152,8 @@ describe('a restarted pod resumes the tasks of resumable skills it was running',
 
     svc.child.kill('SIGTERM');
     assert.deepEqual(await svc.waitExit(15_000), { code: 0, signal: null });
-    assert.match(svc.output(), /"tasks":1,"msg":"left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT"/);
+    // The line travels through the process's stdout pipe: wait for it rather than read once.
+    await waitFor('the log line naming the task left for a resume', () => /"tasks":1,"msg":"left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT"/.test(svc.output()));
 
     svc = await start(dir, env);
     const failed = await getTask(svc.url, assistantId);
