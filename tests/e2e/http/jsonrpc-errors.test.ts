@@ -70,9 +70,21 @@ describe('JSON-RPC error handling over HTTP', () => {
       assertRpcError(notString.body, -32600, 5);
     });
 
-    test('params that are not an object are -32600', async () => {
-      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: ['x'] }));
+    test('params that are not an object or an array are -32600', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: 'x' }));
       assert.match(assertRpcError(res.body, -32600, 'p').message, /params/);
+    });
+
+    test('params given by position (an array) are -32602 naming params', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: ['x'] }));
+      const error = assertRpcError(res.body, -32602, 'p');
+      assert.match(error.message, /not an array/);
+      assert.equal(errorInfo(error).reason, 'INVALID_PARAMS');
+    });
+
+    test('a request without an id is answered (A2A has no notifications) with -32600 saying the id is missing', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', method: 'GetTask', params: { id: 'x' } }));
+      assert.match(assertRpcError(res.body, -32600, null).message, /"id" is missing/);
     });
 
     test('an unknown method is -32601 naming it', async () => {
