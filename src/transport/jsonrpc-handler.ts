@@ -3,6 +3,7 @@ import type { TaskService } from '../core/task-service.js';
 import type { TaskStream } from '../core/task-stream.js';
 import type { KeyedSlots } from '../core/keyed-slots.js';
 import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
+import { streamItemWithHistoryLimit } from '../model/history.js';
 import type { Caller } from '../model/model.js';
 import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
@@ -164,7 +165,7 @@ export class JsonRpcHandler {
           throw error;
         }
         record.taskId = stream.taskId;
-        return this.stream(res, stream, codec, id, release);
+        return this.stream(res, stream, codec, id, release, request.historyLength);
       }
       case 'get': {
         const query = codec.decodeTaskQuery(params);
@@ -232,14 +233,15 @@ export class JsonRpcHandler {
     return release;
   }
 
-  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void): Promise<void> {
+  /** Writes a stream; `historyLength`, when the caller set one, bounds the history its Task event carries. */
+  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void, historyLength?: number): Promise<void> {
     const { metrics } = this.options;
     metrics.streamSubscribers.inc();
     this.openStreams.add(stream);
     try {
       await writeSse(res, stream, {
         heartbeatMs: this.options.heartbeatMs,
-        frame: (item) => eventFrame(id, item, codec),
+        frame: (item) => eventFrame(id, streamItemWithHistoryLimit(item, historyLength), codec),
         onOverflow: () => metrics.streamsCut.inc(),
       });
     } finally {
