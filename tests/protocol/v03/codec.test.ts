@@ -297,8 +297,8 @@ describe('0.3 decode errors name the exact field', () => {
   ];
   for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertInvalidParams(fn, field); });
 
-  test('base64 file bytes: standard and URL-safe accepted, other characters refused', () => {
-    assert.deepEqual(decodePart({ kind: 'file', file: { bytes: 'AAEC_-8=' } }, 'p'), { kind: 'bytes', bytes: 'AAEC_-8=' });
+  test('base64 file bytes: standard and URL-safe accepted (kept as standard), other characters refused', () => {
+    assert.deepEqual(decodePart({ kind: 'file', file: { bytes: 'AAEC_-8=' } }, 'p'), { kind: 'bytes', bytes: 'AAEC/+8=' });
     assert.deepEqual(decodePart({ kind: 'file', file: { bytes: '+/+/' } }, 'p'), { kind: 'bytes', bytes: '+/+/' });
     for (const bytes of ['aGVs bG8=', 'ab=c', 'abc===', 'a\u00e9']) assertInvalidParams(() => decodePart({ kind: 'file', file: { bytes } }, 'p'), 'p.file.bytes');
   });
