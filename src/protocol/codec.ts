@@ -31,6 +31,8 @@ export interface Codec {
   encodeSendResult(result: SendResult): unknown;
   encodeTask(task: Task): unknown;
   encodeStreamItem(item: StreamItem): unknown;
+  /** A task state as this version names it on the wire (in answers and in error details). */
+  encodeTaskState(state: TaskState): string;
   /** The params of a send (unary or streaming). */
   encodeSend(request: OutgoingSend): Record<string, unknown>;
   decodeTask(value: unknown, path: string): Task;
@@ -42,8 +44,6 @@ export interface Codec {
 export interface ListingCodec extends Codec {
   decodeListTasks(params: unknown): ListTasksQuery;
   encodeTaskPage(page: TaskPage, includeArtifacts: boolean): unknown;
-  /** A listing's state filter as the wire names it. */
-  encodeTaskState(state: TaskState): string;
   decodeTaskPage(value: unknown, path: string): TaskPage;
 }
 

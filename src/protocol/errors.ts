@@ -1,4 +1,6 @@
 import { DomainError } from '../model/errors.js';
+import { TASK_STATES } from '../model/model.js';
+import type { TaskState } from '../model/model.js';
 
 // The one place where errors become wire errors: one row per ErrorInfo reason,
 // giving the JSON-RPC code, the HTTP status and the gRPC status name. The A2A
@@ -134,14 +136,20 @@ function wireOf(reason: WireReason): Pick<WireError, 'code' | 'httpStatus'> {
   return { code: row.jsonRpc, httpStatus: row.http };
 }
 
-export function toWireError(error: unknown): WireError {
+/**
+ * The wire error for any failure. With `stateName` (the answering version's
+ * spelling of a task state), a `state` in the details is named as that
+ * version names states on the wire, never by the model's internal name.
+ */
+export function toWireError(error: unknown, stateName?: (state: TaskState) => string): WireError {
   if (error instanceof ProtocolError) {
     return { ...wireOf(error.reason), message: error.message, reason: error.reason, details: error.details };
   }
   if (error instanceof DomainError) {
     const row = wireCodes(error.reason);
     if (row !== undefined) {
-      const wire: WireError = { code: row.jsonRpc, httpStatus: row.http, message: error.message, reason: error.reason, details: error.details };
+      const details = stateName === undefined ? error.details : withWireState(error.details, stateName);
+      const wire: WireError = { code: row.jsonRpc, httpStatus: row.http, message: error.message, reason: error.reason, details };
       if (error.field !== undefined) wire.field = error.field;
       if (error.retryAfterSeconds !== undefined) wire.retryAfterSeconds = error.retryAfterSeconds;
       return wire;
@@ -149,6 +157,12 @@ export function toWireError(error: unknown): WireError {
   }
   // Anything else is our bug: say so without leaking internals.
   return { ...INTERNAL, details: {} };
+}
+
+function withWireState(details: Record<string, string>, stateName: (state: TaskState) => string): Record<string, string> {
+  const state = details.state;
+  if (state === undefined || !(TASK_STATES as readonly string[]).includes(state)) return details;
+  return { ...details, state: stateName(state as TaskState) };
 }
 
 /** `error.data` for JSON-RPC, `details` for google.rpc.Status: ErrorInfo, plus BadRequest for a bad field. */

@@ -46,6 +46,8 @@ interface CallRecord {
   taskId?: string;
   /** The request's server span, when tracing is on. */
   span?: Span;
+  /** The codec of the version the call speaks, once known: errors are worded in it. */
+  codec?: Codec;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -79,6 +81,7 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
+      record.codec = resolved.codec;
       span?.updateName(rpc.method);
       checkNesting(rpc.params, 'params');
       const { routing } = this.options;
@@ -108,7 +111,8 @@ export class JsonRpcHandler {
 
   /** Answers a request refused before its body was read (size, content type). */
   reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
-    const wire = toWireError(error);
+    const codec = record.codec;
+    const wire = toWireError(error, codec === undefined ? undefined : (state) => codec.encodeTaskState(state));
     if (wire.reason === 'INTERNAL') this.options.logger.error({ err: error, method: record.method }, 'request failed');
     if (error instanceof LimitExceededError && error.reason !== 'RATE_LIMITED') {
       this.options.metrics.limited.inc({ limit: error.reason === 'TOO_MANY_TASKS' ? 'tasks' : 'streams' });

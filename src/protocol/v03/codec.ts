@@ -285,4 +285,6 @@ export const v03Codec: Codec = {
   encodeSendResult: (result: SendResult) => (result.kind === 'message' ? encodeMessage(result.message) : encodeTask(result.task)),
   encodeTask: (task) => encodeTask(task),
   encodeStreamItem,
+  // 0.3 names states as the model does.
+  encodeTaskState: (state: TaskState) => state,
 };

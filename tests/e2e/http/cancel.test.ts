@@ -59,8 +59,12 @@ describe('CancelTask', () => {
     const res = await rpc(url, 'CancelTask', { id: task.id });
     const error = assertRpcError(res.body, -32002, res.body.id);
     assert.equal(errorInfo(error).reason, 'TASK_NOT_CANCELABLE');
-    assert.equal(errorInfo(error).metadata.state, 'completed');
+    // The state as the 1.0 wire names it, not the internal name.
+    assert.equal(errorInfo(error).metadata.state, 'TASK_STATE_COMPLETED');
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_COMPLETED');
+    // A 0.3 caller gets the 0.3 name.
+    const v03 = assertRpcError((await rpc(url, 'tasks/cancel', { id: task.id }, { 'A2A-Version': '0.3' })).body, -32002);
+    assert.equal(errorInfo(v03).metadata.state, 'completed');
   });
 
   test('canceling a canceled task answers with the task, unchanged (cancel is idempotent, spec 3.3.1)', async () => {

@@ -6,7 +6,7 @@ import { Gate } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { rpc, stepwise, textMessage } from '../../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { assertRpcError, collectEnvelopes, ok, streamCall, trace, V03, v03Message, waitForTerminal } from './helpers.js';
+import { assertRpcError, collectEnvelopes, errorInfo, ok, streamCall, trace, V03, v03Message, waitForTerminal } from './helpers.js';
 import { readMetric } from '../../support/metrics.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { waitFor } from '../../support/wait.js';
@@ -138,6 +138,19 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
     assert.ok(ok(await rpc(url, 'GetTask', { id: taskId })).history.length > 1, 'the task holds more history than was sent');
   });
 
+  test('an artifact sent whole is one chunk marked lastChunk; a chunked one marks only its last', async () => {
+    const whole = await results(await streamCall(url, 'SendStreamingMessage', { message: textMessage('x', { messageId: `tck-stream-artifact-text-${unique()}` }) }));
+    const single = whole.filter((e) => e.artifactUpdate !== undefined).map((e) => e.artifactUpdate);
+    assert.equal(single.length, 1);
+    assert.equal(single[0].lastChunk, true);
+    assert.equal(single[0].append, false);
+    const chunked = await results(await streamCall(url, 'SendStreamingMessage', { message: textMessage('x', { messageId: `tck-stream-artifact-chunked-${unique()}` }) }));
+    assert.deepEqual(
+      chunked.filter((e) => e.artifactUpdate !== undefined).map((e) => [e.artifactUpdate.append, e.artifactUpdate.lastChunk]),
+      [[false, false], [true, true]],
+    );
+  });
+
   test('a lone message reply is one message event, then the stream closes', async () => {
     const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('hi', { messageId: `tck-message-response-${unique()}` }) });
     assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -194,6 +207,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     const error = assertRpcError(res.body, -32004, res.body.id);
     assert.match(error.message, /completed/);
+    assert.equal(errorInfo(error).metadata.state, 'TASK_STATE_COMPLETED');
   });
 
   test('SubscribeToTask of an unknown task is a plain JSON -32001', async () => {

@@ -6,7 +6,7 @@ import { Gate } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { rpc, stepwise, textMessage } from '../../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { NO_VERSION, V03, assertRpcError, collectEnvelopes, ok, streamCall, v03Message } from './helpers.js';
+import { NO_VERSION, V03, assertRpcError, collectEnvelopes, errorInfo, ok, streamCall, v03Message } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
 
 describe('A2A 0.3 over JSON-RPC', () => {
@@ -141,7 +141,7 @@ describe('A2A 0.3 over JSON-RPC', () => {
     const task = ok(await rpc(url, 'message/send', { message: v03Message('over') }, V03));
     const res = await rpc(url, 'tasks/resubscribe', { id: task.id }, V03);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-    assertRpcError(res.body, -32004);
+    assert.equal(errorInfo(assertRpcError(res.body, -32004)).metadata.state, 'completed');
   });
 
   test('push notification config methods are -32003', async () => {
