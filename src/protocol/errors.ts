@@ -118,6 +118,12 @@ export const protocolErrors = {
   invalidRequest: (detail: string) => new ProtocolError(`Invalid JSON-RPC request: ${detail}`, 'INVALID_REQUEST'),
   methodNotFound: (method: string, version: string) =>
     new ProtocolError(`Method not found: "${method}" is not an A2A ${version} method`, 'METHOD_NOT_FOUND', { method, version }),
+  versionMissing: (method: string) =>
+    new ProtocolError(
+      `Method not found: "${method}" is an A2A 1.0 method, and a request without A2A-Version is read as 0.3; send the header "A2A-Version: 1.0" (or the query parameter ?A2A-Version=1.0)`,
+      'METHOD_NOT_FOUND',
+      { method, version: '0.3' },
+    ),
   versionNotSupported: (requested: string, supported: readonly string[]) =>
     new ProtocolError(`A2A version "${requested}" is not supported; this agent speaks ${supported.join(' and ')}`, 'VERSION_NOT_SUPPORTED', {
       requestedVersion: requested,

@@ -21,6 +21,7 @@ import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
+import { requestedVersion } from './requested-version.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -77,7 +78,7 @@ export class JsonRpcHandler {
     try {
       const rpc = parseJsonRpcRequest(body);
       id = rpc.id;
-      const resolved = resolveMethod(rpc.method, header(req, 'a2a-version'));
+      const resolved = resolveMethod(rpc.method, requestedVersion(req));
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
@@ -270,9 +271,4 @@ export class JsonRpcHandler {
       'a2a request',
     );
   }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }

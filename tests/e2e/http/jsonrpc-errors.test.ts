@@ -220,9 +220,10 @@ describe('JSON-RPC error handling over HTTP', () => {
       assert.equal(errorInfo(error).reason, 'VERSION_NOT_SUPPORTED');
     });
 
-    test('an empty A2A-Version header lets the method name decide', async () => {
+    test('an empty A2A-Version header means 0.3 (spec 3.6.2): a 0.3 name is served, a 1.0 name is -32601', async () => {
+      assertRpcError((await rpc(url, 'tasks/get', { id: 'nope' }, { 'A2A-Version': '' })).body, -32001);
       const res = await rpc(url, 'GetTask', { id: 'nope' }, { 'A2A-Version': '' });
-      assertRpcError(res.body, -32001);
+      assert.match(assertRpcError(res.body, -32601).message, /A2A-Version: 1\.0/);
     });
 
     test('A2A-Version with a patch number is the same version', async () => {

@@ -178,6 +178,27 @@ describe('A2A 0.3 over JSON-RPC', () => {
     assertRpcError((await rpc(url, 'ListTasks', {}, V03)).body, -32601);
   });
 
+  test('a 1.0 method name with no or an empty A2A-Version is read as 0.3 and refused, saying to send A2A-Version: 1.0', async () => {
+    for (const headers of [NO_VERSION, { 'A2A-Version': '' }]) {
+      const res = await rpc(url, 'SendMessage', { message: textMessage('x', { metadata: { skill: 'echo' } }) }, headers);
+      const error = assertRpcError(res.body, -32601);
+      assert.match(error.message, /A2A-Version: 1\.0/);
+      assert.equal(errorInfo(error).reason, 'METHOD_NOT_FOUND');
+    }
+  });
+
+  test('the version may come as the A2A-Version query parameter instead of the header', async () => {
+    const sent = ok(await rpc(`${url}/?A2A-Version=1.0`, 'SendMessage', { message: textMessage('by query', { metadata: { skill: 'echo' } }) }, NO_VERSION));
+    assert.equal(sent.task.status.state, 'TASK_STATE_COMPLETED');
+    assert.equal(ok(await rpc(`${url}/a2a?a2a-version=1.0`, 'GetTask', { id: sent.task.id }, NO_VERSION)).id, sent.task.id);
+    // 0.3 by query parameter, on a 1.0 method name: refused as 0.3 would be.
+    assertRpcError((await rpc(`${url}/?A2A-Version=0.3`, 'GetTask', { id: sent.task.id }, NO_VERSION)).body, -32601);
+    // The header wins over the parameter.
+    assertRpcError((await rpc(`${url}/?A2A-Version=1.0`, 'GetTask', { id: sent.task.id }, V03)).body, -32601);
+    // A version the agent does not speak is -32009 whichever way it comes.
+    assertRpcError((await rpc(`${url}/?A2A-Version=2.0`, 'GetTask', { id: sent.task.id }, NO_VERSION)).body, -32009);
+  });
+
   test('a task created over 0.3 reads the same over 1.0', async () => {
     const task = ok(await rpc(url, 'message/send', { message: v03Message('both versions') }, V03));
     const v1 = ok(await rpc(url, 'GetTask', { id: task.id }));
