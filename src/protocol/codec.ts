@@ -7,10 +7,12 @@ export interface SendRequest {
   returnImmediately: boolean;
   historyLength?: number;
   acceptedOutputModes?: string[];
+  /** Where the send carried a push-notification config (1.0 `taskPushNotificationConfig`, 0.3 `pushNotificationConfig`), its path. */
+  pushConfigField?: string;
 }
 
 /** A send as a client writes it: a setting left out is the server's default. */
-export type OutgoingSend = Omit<SendRequest, 'returnImmediately'> & { returnImmediately?: boolean };
+export type OutgoingSend = Omit<SendRequest, 'returnImmediately' | 'pushConfigField'> & { returnImmediately?: boolean };
 
 export interface TaskQuery {
   id: string;

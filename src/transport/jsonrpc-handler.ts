@@ -5,7 +5,7 @@ import type { KeyedSlots } from '../core/keyed-slots.js';
 import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
 import { streamItemWithHistoryLimit } from '../model/history.js';
 import type { Caller } from '../model/model.js';
-import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
+import type { Codec, ListingCodec, ProtocolVersion, SendRequest } from '../protocol/codec.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
@@ -154,6 +154,7 @@ export class JsonRpcHandler {
     switch (operation) {
       case 'send': {
         const request = codec.decodeSend(params);
+        refusePushConfig(request);
         record.taskId = request.message.taskId;
         const result = await service.sendMessage(caller, request.message, request);
         if (result.kind === 'task') record.taskId = result.task.id;
@@ -161,6 +162,7 @@ export class JsonRpcHandler {
       }
       case 'stream': {
         const request = codec.decodeSend(params);
+        refusePushConfig(request);
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
@@ -271,4 +273,16 @@ export class JsonRpcHandler {
       'a2a request',
     );
   }
+}
+
+/**
+ * The card says `pushNotifications: false`, so a send that asks for push
+ * notifications is refused before any work starts (spec 3.3.4) rather than run
+ * with the config silently dropped: its caller would wait for calls that never come.
+ */
+function refusePushConfig(request: SendRequest): void {
+  if (request.pushConfigField === undefined) return;
+  throw new PushNotificationNotSupportedError(
+    `push notifications are not supported by this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
+  );
 }

@@ -83,6 +83,7 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+    if (config.pushNotificationConfig != null) request.pushConfigField = 'params.configuration.pushNotificationConfig';
   }
   return request;
 }

@@ -113,6 +113,7 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+    if (config.taskPushNotificationConfig != null) request.pushConfigField = 'params.configuration.taskPushNotificationConfig';
   }
   return request;
 }

@@ -158,6 +158,15 @@ describe('A2A 0.3 over JSON-RPC', () => {
     }
   });
 
+  test('message/send and message/stream carrying a pushNotificationConfig are -32003, not run without it', async () => {
+    const configuration = { pushNotificationConfig: { url: 'https://example.com/hook' } };
+    for (const method of ['message/send', 'message/stream']) {
+      const res = await rpc(url, method, { message: v03Message('with push'), configuration }, V03);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.match(assertRpcError(res.body, -32003).message, /params\.configuration\.pushNotificationConfig/);
+    }
+  });
+
   test('agent/getAuthenticatedExtendedCard is -32004', async () => {
     assertRpcError((await rpc(url, 'agent/getAuthenticatedExtendedCard', {}, V03)).body, -32004);
   });

@@ -234,6 +234,13 @@ describe('1.0 send configuration', () => {
   });
 });
 
+test('1.0 a send carrying taskPushNotificationConfig (either spelling) says where, for the handler to refuse', () => {
+  const hook = { url: 'https://example.com/hook' };
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { taskPushNotificationConfig: hook } })).pushConfigField, 'params.configuration.taskPushNotificationConfig');
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { task_push_notification_config: hook } })).pushConfigField, 'params.configuration.taskPushNotificationConfig');
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: 1 } })).pushConfigField, undefined);
+});
+
 describe('1.0 snake_case field names are accepted', () => {
   test('in the message, its parts and the configuration', () => {
     const request = v1Codec.decodeSend({
