@@ -181,7 +181,7 @@ function skillContext(
         if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
         artifactBytes = wouldBe;
       }
-      const result = await host.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? false, generation);
+      const result = await host.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? chunk?.append !== true, generation);
       if (!result.applied) throw refused(result, 'it takes no more artifacts');
     },
     complete: (reply) => status('completed', reply),

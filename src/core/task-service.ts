@@ -209,9 +209,14 @@ export class TaskService {
   async cancelTask(caller: Caller, taskId: string): Promise<Task> {
     const head = await this.store.getHead(caller, taskId);
     if (head === undefined) throw new TaskNotFoundError(taskId);
+    // Cancel is idempotent (spec 3.3.1): a task already canceled, by this call's twin or anyone, is answered as it is.
+    if (head.state === 'canceled') return this.readTask(caller, taskId);
     if (isTerminal(head.state)) throw new TaskNotCancelableError(taskId, head.state);
     const changed = await this.changeStatus(taskId, head.contextId, { state: 'canceled', timestamp: now() }, OPEN_STATES);
-    if (!changed.applied) throw new TaskNotCancelableError(taskId, changed.reason === 'state' ? changed.current : head.state);
+    if (!changed.applied) {
+      if (changed.reason === 'state' && changed.current === 'canceled') return this.readTask(caller, taskId);
+      throw new TaskNotCancelableError(taskId, changed.reason === 'state' ? changed.current : head.state);
+    }
     this.running.get(taskId)?.controller.abort(new Error('task canceled'));
     return this.readTask(caller, taskId);
   }

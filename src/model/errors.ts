@@ -65,8 +65,8 @@ export class UnknownSkillError extends DomainError {
 
 export class PushNotificationNotSupportedError extends DomainError {
   readonly reason = 'PUSH_NOTIFICATION_NOT_SUPPORTED';
-  constructor() {
-    super('push notifications are not supported by this agent');
+  constructor(message = 'push notifications are not supported by this agent') {
+    super(message);
   }
 }
 

@@ -7,10 +7,12 @@ export interface SendRequest {
   returnImmediately: boolean;
   historyLength?: number;
   acceptedOutputModes?: string[];
+  /** Where the send carried a push-notification config (1.0 `taskPushNotificationConfig`, 0.3 `pushNotificationConfig`), its path. */
+  pushConfigField?: string;
 }
 
 /** A send as a client writes it: a setting left out is the server's default. */
-export type OutgoingSend = Omit<SendRequest, 'returnImmediately'> & { returnImmediately?: boolean };
+export type OutgoingSend = Omit<SendRequest, 'returnImmediately' | 'pushConfigField'> & { returnImmediately?: boolean };
 
 export interface TaskQuery {
   id: string;
@@ -31,6 +33,8 @@ export interface Codec {
   encodeSendResult(result: SendResult): unknown;
   encodeTask(task: Task): unknown;
   encodeStreamItem(item: StreamItem): unknown;
+  /** A task state as this version names it on the wire (in answers and in error details). */
+  encodeTaskState(state: TaskState): string;
   /** The params of a send (unary or streaming). */
   encodeSend(request: OutgoingSend): Record<string, unknown>;
   decodeTask(value: unknown, path: string): Task;
@@ -42,8 +46,6 @@ export interface Codec {
 export interface ListingCodec extends Codec {
   decodeListTasks(params: unknown): ListTasksQuery;
   encodeTaskPage(page: TaskPage, includeArtifacts: boolean): unknown;
-  /** A listing's state filter as the wire names it. */
-  encodeTaskState(state: TaskState): string;
   decodeTaskPage(value: unknown, path: string): TaskPage;
 }
 

@@ -1,4 +1,6 @@
 import { DomainError } from '../model/errors.js';
+import { TASK_STATES } from '../model/model.js';
+import type { TaskState } from '../model/model.js';
 
 // The one place where errors become wire errors: one row per ErrorInfo reason,
 // giving the JSON-RPC code, the HTTP status and the gRPC status name. The A2A
@@ -116,6 +118,12 @@ export const protocolErrors = {
   invalidRequest: (detail: string) => new ProtocolError(`Invalid JSON-RPC request: ${detail}`, 'INVALID_REQUEST'),
   methodNotFound: (method: string, version: string) =>
     new ProtocolError(`Method not found: "${method}" is not an A2A ${version} method`, 'METHOD_NOT_FOUND', { method, version }),
+  versionMissing: (method: string) =>
+    new ProtocolError(
+      `Method not found: "${method}" is an A2A 1.0 method, and a request without A2A-Version is read as 0.3; send the header "A2A-Version: 1.0" (or the query parameter ?A2A-Version=1.0)`,
+      'METHOD_NOT_FOUND',
+      { method, version: '0.3' },
+    ),
   versionNotSupported: (requested: string, supported: readonly string[]) =>
     new ProtocolError(`A2A version "${requested}" is not supported; this agent speaks ${supported.join(' and ')}`, 'VERSION_NOT_SUPPORTED', {
       requestedVersion: requested,
@@ -134,14 +142,20 @@ function wireOf(reason: WireReason): Pick<WireError, 'code' | 'httpStatus'> {
   return { code: row.jsonRpc, httpStatus: row.http };
 }
 
-export function toWireError(error: unknown): WireError {
+/**
+ * The wire error for any failure. With `stateName` (the answering version's
+ * spelling of a task state), a `state` in the details is named as that
+ * version names states on the wire, never by the model's internal name.
+ */
+export function toWireError(error: unknown, stateName?: (state: TaskState) => string): WireError {
   if (error instanceof ProtocolError) {
     return { ...wireOf(error.reason), message: error.message, reason: error.reason, details: error.details };
   }
   if (error instanceof DomainError) {
     const row = wireCodes(error.reason);
     if (row !== undefined) {
-      const wire: WireError = { code: row.jsonRpc, httpStatus: row.http, message: error.message, reason: error.reason, details: error.details };
+      const details = stateName === undefined ? error.details : withWireState(error.details, stateName);
+      const wire: WireError = { code: row.jsonRpc, httpStatus: row.http, message: error.message, reason: error.reason, details };
       if (error.field !== undefined) wire.field = error.field;
       if (error.retryAfterSeconds !== undefined) wire.retryAfterSeconds = error.retryAfterSeconds;
       return wire;
@@ -149,6 +163,12 @@ export function toWireError(error: unknown): WireError {
   }
   // Anything else is our bug: say so without leaking internals.
   return { ...INTERNAL, details: {} };
+}
+
+function withWireState(details: Record<string, string>, stateName: (state: TaskState) => string): Record<string, string> {
+  const state = details.state;
+  if (state === undefined || !(TASK_STATES as readonly string[]).includes(state)) return details;
+  return { ...details, state: stateName(state as TaskState) };
 }
 
 /** `error.data` for JSON-RPC, `details` for google.rpc.Status: ErrorInfo, plus BadRequest for a bad field. */

@@ -1,3 +1,4 @@
+import { InvalidParamsError } from '../model/errors.js';
 import { protocolErrors } from './errors.js';
 
 export type JsonRpcId = string | number | null;
@@ -21,13 +22,20 @@ export function parseJsonRpcRequest(body: string): JsonRpcRequest {
   const request = value as Record<string, unknown>;
   if (request.jsonrpc !== '2.0') throw protocolErrors.invalidRequest('"jsonrpc" must be "2.0"');
   if (typeof request.method !== 'string' || request.method === '') throw protocolErrors.invalidRequest('"method" must be a non-empty string');
+  // A request without an id is a JSON-RPC notification, which expects no answer; every A2A
+  // method answers (a result or a stream), so A2A has no notifications: refuse it, and say why.
+  if (!Object.hasOwn(request, 'id')) {
+    throw protocolErrors.invalidRequest('"id" is missing; every A2A method is a request that is answered, so send an "id" (A2A has no notifications)');
+  }
   const id = request.id;
   if (!(typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id)) || id === null)) {
     throw protocolErrors.invalidRequest('"id" must be a string, a number or null');
   }
-  if (request.params !== undefined && (typeof request.params !== 'object' || request.params === null || Array.isArray(request.params))) {
+  if (request.params !== undefined && (typeof request.params !== 'object' || request.params === null)) {
     throw protocolErrors.invalidRequest('"params" must be an object');
   }
+  // Well-formed JSON-RPC (by-position params), but A2A methods take named params only: a bad argument, not a bad request.
+  if (Array.isArray(request.params)) throw new InvalidParamsError('params must be an object of named parameters, not an array', 'params');
   return { id, method: request.method, params: request.params };
 }
 

@@ -55,6 +55,38 @@ export function optionalInteger(value: unknown, path: string, min: number, max: 
   return value;
 }
 
+const DECIMAL_INTEGER = /^-?\d{1,16}$/;
+
+/**
+ * An int32/int64 field of a protobuf-defined message: ProtoJSON writers may
+ * send it as a JSON number or as a decimal string ("3"), and parsers take both.
+ */
+export function optionalProtoInteger(value: unknown, path: string, min: number, max: number): number | undefined {
+  if (typeof value === 'string') {
+    if (!DECIMAL_INTEGER.test(value)) fail(path, 'an integer (a number or a decimal string)', value);
+    return optionalInteger(Number(value), path, min, max);
+  }
+  return optionalInteger(value, path, min, max);
+}
+
+/**
+ * A protobuf enum field: ProtoJSON names its value ("TASK_STATE_COMPLETED")
+ * but parsers also take the value's number (3). `numbers` lists the names by
+ * their number in the .proto. Undefined for an absent field.
+ */
+export function optionalProtoEnum(value: unknown, path: string, numbers: readonly string[]): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number') {
+    const name = Number.isInteger(value) ? numbers[value] : undefined;
+    if (name === undefined) {
+      throw new InvalidParamsError(`${path} must be an enum value between 0 and ${numbers.length - 1} or its name, got ${value}`, path);
+    }
+    return name;
+  }
+  if (typeof value !== 'string') fail(path, 'an enum name or number', value);
+  return value;
+}
+
 export function array(value: unknown, path: string): unknown[] {
   if (!Array.isArray(value)) fail(path, 'an array', value);
   return value;
@@ -77,7 +109,7 @@ export function json(value: unknown): JsonValue {
 
 const BASE64_ALPHABET = /^[A-Za-z0-9+/_-]*$/;
 
-/** Standard base64 (as ProtoJSON writes bytes) or its URL-safe variant. */
+/** Standard base64 (as ProtoJSON writes bytes) or its URL-safe variant, padded or not; returned in the standard padded form. */
 export function base64(value: unknown, path: string): string {
   const s = string(value, path);
   const unpadded = trimEndChars(s, '=');
@@ -86,7 +118,8 @@ export function base64(value: unknown, path: string): string {
   const wellFormed =
     padding <= 2 && BASE64_ALPHABET.test(unpadded) && unpadded.length % 4 !== 1 && (padding === 0 || s.length % 4 === 0);
   if (!wellFormed) throw new InvalidParamsError(`${path} must be base64-encoded bytes`, path);
-  return s;
+  // Kept, and so echoed, as standard padded base64 whichever variant came in: that is what ProtoJSON writes.
+  return Buffer.from(s, 'base64').toString('base64');
 }
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

@@ -51,6 +51,10 @@ export interface SkillContext {
   mayUse(skillId: string): boolean;
 
   working(reply?: AgentReply): Promise<void>;
+  /**
+   * Adds an artifact, or one chunk of it. Without `lastChunk` the chunk is the
+   * last unless it is appended: an artifact given whole is one, final chunk.
+   */
   artifact(artifact: Artifact, chunk?: { append?: boolean; lastChunk?: boolean }): Promise<void>;
   complete(reply?: AgentReply): Promise<void>;
   fail(reply: AgentReply): Promise<void>;

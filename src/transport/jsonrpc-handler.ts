@@ -3,8 +3,9 @@ import type { TaskService } from '../core/task-service.js';
 import type { TaskStream } from '../core/task-stream.js';
 import type { KeyedSlots } from '../core/keyed-slots.js';
 import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
+import { streamItemWithHistoryLimit } from '../model/history.js';
 import type { Caller } from '../model/model.js';
-import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
+import type { Codec, ListingCodec, ProtocolVersion, SendRequest } from '../protocol/codec.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
@@ -20,6 +21,7 @@ import type { ClusterRouting } from './owner-routing.js';
 import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
+import { requestedVersion } from './requested-version.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -45,6 +47,8 @@ interface CallRecord {
   taskId?: string;
   /** The request's server span, when tracing is on. */
   span?: Span;
+  /** The codec of the version the call speaks, once known: errors are worded in it. */
+  codec?: Codec;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
@@ -74,10 +78,11 @@ export class JsonRpcHandler {
     try {
       const rpc = parseJsonRpcRequest(body);
       id = rpc.id;
-      const resolved = resolveMethod(rpc.method, header(req, 'a2a-version'));
+      const resolved = resolveMethod(rpc.method, requestedVersion(req));
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
+      record.codec = resolved.codec;
       span?.updateName(rpc.method);
       checkNesting(rpc.params, 'params');
       const { routing } = this.options;
@@ -107,7 +112,8 @@ export class JsonRpcHandler {
 
   /** Answers a request refused before its body was read (size, content type). */
   reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
-    const wire = toWireError(error);
+    const codec = record.codec;
+    const wire = toWireError(error, codec === undefined ? undefined : (state) => codec.encodeTaskState(state));
     if (wire.reason === 'INTERNAL') this.options.logger.error({ err: error, method: record.method }, 'request failed');
     if (error instanceof LimitExceededError && error.reason !== 'RATE_LIMITED') {
       this.options.metrics.limited.inc({ limit: error.reason === 'TOO_MANY_TASKS' ? 'tasks' : 'streams' });
@@ -148,6 +154,7 @@ export class JsonRpcHandler {
     switch (operation) {
       case 'send': {
         const request = codec.decodeSend(params);
+        refusePushConfig(request);
         record.taskId = request.message.taskId;
         const result = await service.sendMessage(caller, request.message, request);
         if (result.kind === 'task') record.taskId = result.task.id;
@@ -155,6 +162,7 @@ export class JsonRpcHandler {
       }
       case 'stream': {
         const request = codec.decodeSend(params);
+        refusePushConfig(request);
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
@@ -164,7 +172,7 @@ export class JsonRpcHandler {
           throw error;
         }
         record.taskId = stream.taskId;
-        return this.stream(res, stream, codec, id, release);
+        return this.stream(res, stream, codec, id, release, request.historyLength);
       }
       case 'get': {
         const query = codec.decodeTaskQuery(params);
@@ -232,14 +240,15 @@ export class JsonRpcHandler {
     return release;
   }
 
-  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void): Promise<void> {
+  /** Writes a stream; `historyLength`, when the caller set one, bounds the history its Task event carries. */
+  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void, historyLength?: number): Promise<void> {
     const { metrics } = this.options;
     metrics.streamSubscribers.inc();
     this.openStreams.add(stream);
     try {
       await writeSse(res, stream, {
         heartbeatMs: this.options.heartbeatMs,
-        frame: (item) => eventFrame(id, item, codec),
+        frame: (item) => eventFrame(id, streamItemWithHistoryLimit(item, historyLength), codec),
         onOverflow: () => metrics.streamsCut.inc(),
       });
     } finally {
@@ -266,7 +275,14 @@ export class JsonRpcHandler {
   }
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
+/**
+ * The card says `pushNotifications: false`, so a send that asks for push
+ * notifications is refused before any work starts (spec 3.3.4) rather than run
+ * with the config silently dropped: its caller would wait for calls that never come.
+ */
+function refusePushConfig(request: SendRequest): void {
+  if (request.pushConfigField === undefined) return;
+  throw new PushNotificationNotSupportedError(
+    `push notifications are not supported by this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
+  );
 }

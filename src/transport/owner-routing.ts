@@ -9,6 +9,7 @@ import type { Operation } from '../protocol/methods.js';
 import { isEventStream } from '../protocol/sse.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
+import { requestedVersion } from './requested-version.js';
 
 /** How this pod reaches its siblings. Present in per-pod-store mode with a known pod URL template. */
 export interface ClusterRouting {
@@ -91,6 +92,9 @@ export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, ca
     const value = req.headers[name];
     if (typeof value === 'string') headers[name] = value;
   }
+  // A version asked for by query parameter travels as the header: the owner is sent only the body.
+  const version = requestedVersion(req);
+  if (version !== undefined) headers['a2a-version'] = version;
   injectTraceHeaders(headers, hop);
   if (routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = routing.vouch(caller, pod);
   return headers;

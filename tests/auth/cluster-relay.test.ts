@@ -101,14 +101,14 @@ describe('a relayed request keeps its caller (two pods, API keys, shared cluster
     }
     // The real secret, the right pod, in time: that is what a sibling sends.
     const vouched = real.sign({ tenant: '', principal: 'alice' }, 'kagent-0');
-    const res = await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, { 'x-kagent-caller': vouched, 'x-kagent-forwarded-by': 'kagent-1' });
+    const res = await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, { ...V1, 'x-kagent-caller': vouched, 'x-kagent-forwarded-by': 'kagent-1' });
     assert.equal(ok(res).id, mine.id);
   });
 
   test('an assertion is good for one request: the same one replayed within its lifetime is 401', async () => {
     const mine = ok(await rpc(pods[0]!.url, 'SendMessage', { message: textMessage('replayed', { metadata: { skill: 'echo' } }) }, alice)).task;
     const real = ClusterAssertion.fromFile(join(root, 'cluster-secret'), 'AUTH_CLUSTER_SECRET_FILE');
-    const copied = { 'x-kagent-caller': real.sign({ tenant: '', principal: 'alice' }, 'kagent-0'), 'x-kagent-forwarded-by': 'kagent-1' };
+    const copied = { ...V1, 'x-kagent-caller': real.sign({ tenant: '', principal: 'alice' }, 'kagent-0'), 'x-kagent-forwarded-by': 'kagent-1' };
     assert.equal(ok(await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, copied)).id, mine.id);
     const replay = await rpc(pods[0]!.url, 'GetTask', { id: mine.id }, copied);
     assert.equal(replay.status, 401, JSON.stringify(replay.body));
@@ -124,6 +124,9 @@ describe('a relayed request keeps its caller (two pods, API keys, shared cluster
     await assert.rejects(startService(join(root, 'data-nosecret'), settings), /AUTH_CLUSTER_SECRET_FILE/);
   });
 });
+
+/** A sibling relays the caller's A2A-Version with the assertion. */
+const V1 = { 'A2A-Version': '1.0' };
 
 /** An assertion made with a secret that is not the cluster's. */
 function forge(secret: string, claims: Record<string, unknown>): string {

@@ -19,6 +19,8 @@ import {
 } from '../../src/model/errors.js';
 import { AGENT_ERROR_DOMAIN, ERROR_DOMAIN, ERROR_TABLE, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
 import type { GrpcStatus, WireError } from '../../src/protocol/errors.js';
+import { v03Codec } from '../../src/protocol/v03/codec.js';
+import { v1Codec } from '../../src/protocol/v1/codec.js';
 
 const ERROR_INFO = 'type.googleapis.com/google.rpc.ErrorInfo';
 const BAD_REQUEST = 'type.googleapis.com/google.rpc.BadRequest';
@@ -363,5 +365,21 @@ describe('the error table', () => {
 
   test('a reason a peer makes up finds no row, not an inherited property', () => {
     for (const reason of ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'task_not_found', '']) assert.equal(wireCodes(reason), undefined, reason);
+  });
+});
+
+describe('error details name task states as the answering version does', () => {
+  test('a state in the details is written by the given namer; without one it stays as is', () => {
+    const error = new TaskNotCancelableError('t-1', 'completed');
+    assert.equal(toWireError(error, v1Codec.encodeTaskState).details.state, 'TASK_STATE_COMPLETED');
+    assert.equal(toWireError(error, v03Codec.encodeTaskState).details.state, 'completed');
+    assert.equal(toWireError(error).details.state, 'completed');
+    assert.equal(toWireError(error, v1Codec.encodeTaskState).details.taskId, 't-1');
+  });
+
+  test('details without a state, or with something that is no task state, are left alone', () => {
+    const odd = new UnsupportedOperationError('x', { state: 'not-a-state' });
+    assert.equal(toWireError(odd, v1Codec.encodeTaskState).details.state, 'not-a-state');
+    assert.deepEqual(toWireError(new TaskNotFoundError('t'), v1Codec.encodeTaskState).details, { taskId: 't' });
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ProtocolError } from '../../src/protocol/errors.js';
+import { ProtocolError, toWireError } from '../../src/protocol/errors.js';
+import type { WireError } from '../../src/protocol/errors.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../../src/protocol/jsonrpc.js';
 
 function refused(body: string): ProtocolError {
@@ -66,9 +67,6 @@ describe('parseJsonRpcRequest refuses', () => {
     ['id a boolean', { id: true }, /"id"/],
     ['id an object', { id: { n: 1 } }, /"id"/],
     ['id an array', { id: [1] }, /"id"/],
-    // A2A has no notifications: every call expects an answer.
-    ['id missing', { id: undefined }, /"id"/],
-    ['params an array', { params: [1, 2] }, /params/],
     ['params a string', { params: 'x' }, /params/],
     ['params a number', { params: 3 }, /params/],
     ['params null', { params: null }, /params/],
@@ -81,6 +79,28 @@ describe('parseJsonRpcRequest refuses', () => {
       assert.match(error.message, message);
     });
   }
+
+  // A2A has no notifications: every call expects an answer, so a request without an id is refused, saying so.
+  test('id missing -> -32600 saying the id is missing', () => {
+    const error = refused(request({ id: undefined }));
+    assert.equal(error.code, -32600);
+    assert.match(error.message, /"id" is missing/);
+  });
+
+  // By-position params are valid JSON-RPC; A2A methods take named params only, so it is the arguments that are wrong.
+  test('params an array -> -32602 naming params', () => {
+    let wire: WireError | undefined;
+    try {
+      parseJsonRpcRequest(request({ params: [1, 2] }));
+    } catch (error) {
+      wire = toWireError(error);
+    }
+    assert.ok(wire !== undefined, 'expected params as an array to be refused');
+    assert.equal(wire.code, -32602);
+    assert.equal(wire.reason, 'INVALID_PARAMS');
+    assert.equal(wire.field, 'params');
+    assert.match(wire.message, /not an array/);
+  });
 });
 
 describe('salvageId', () => {

@@ -88,12 +88,16 @@ describe('method resolution', () => {
       assert.equal(resolved.operation, operation);
       assert.equal(resolved.codec, v1Codec);
     });
-    test(`${method} without a header -> 1.0 ${operation}`, () => {
-      const resolved = resolveMethod(method, undefined);
-      assert.equal(resolved.version, '1.0');
-      assert.equal(resolved.operation, operation);
-      assert.equal(resolved.codec, v1Codec);
-    });
+    // Spec 3.6.2: no version (or an empty one) is 0.3, and 0.3 has no such method.
+    for (const none of [undefined, '', '  ']) {
+      test(`${method} with version ${JSON.stringify(none)} -> -32601 telling the caller to send A2A-Version: 1.0`, () => {
+        const error = protocolError(() => resolveMethod(method, none));
+        assert.equal(error.code, -32601);
+        assert.equal(error.reason, 'METHOD_NOT_FOUND');
+        assert.match(error.message, /A2A-Version: 1\.0/);
+        assert.deepEqual(error.details, { method, version: '0.3' });
+      });
+    }
     test(`${method} with A2A-Version 0.3 -> -32601`, () => {
       const error = protocolError(() => resolveMethod(method, '0.3'));
       assert.equal(error.code, -32601);

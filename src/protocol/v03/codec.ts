@@ -83,6 +83,7 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+    if (config.pushNotificationConfig != null) request.pushConfigField = 'params.configuration.pushNotificationConfig';
   }
   return request;
 }
@@ -285,4 +286,6 @@ export const v03Codec: Codec = {
   encodeSendResult: (result: SendResult) => (result.kind === 'message' ? encodeMessage(result.message) : encodeTask(result.task)),
   encodeTask: (task) => encodeTask(task),
   encodeStreamItem,
+  // 0.3 names states as the model does.
+  encodeTaskState: (state: TaskState) => state,
 };

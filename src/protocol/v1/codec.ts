@@ -10,8 +10,10 @@ import {
   json,
   nonEmptyString,
   optionalBoolean,
-  optionalInteger,
+  fail,
   optionalJsonObject,
+  optionalProtoEnum,
+  optionalProtoInteger,
   optionalProtoObject,
   optionalString,
   optionalStringArray,
@@ -34,6 +36,19 @@ const STATE_TO_WIRE: Readonly<Record<TaskState, string>> = {
   canceled: 'TASK_STATE_CANCELED',
   rejected: 'TASK_STATE_REJECTED',
 };
+/** The TaskState and Role names by their number in a2a.proto: ProtoJSON parsers take either. */
+const STATE_NUMBERS = [
+  'TASK_STATE_UNSPECIFIED',
+  'TASK_STATE_SUBMITTED',
+  'TASK_STATE_WORKING',
+  'TASK_STATE_COMPLETED',
+  'TASK_STATE_FAILED',
+  'TASK_STATE_CANCELED',
+  'TASK_STATE_INPUT_REQUIRED',
+  'TASK_STATE_REJECTED',
+  'TASK_STATE_AUTH_REQUIRED',
+] as const;
+const ROLE_NUMBERS = ['ROLE_UNSPECIFIED', 'ROLE_USER', 'ROLE_AGENT'] as const;
 const STATE_FROM_WIRE = new Map<string, TaskState>(
   Object.entries(STATE_TO_WIRE).map(([state, wire]) => [wire, state as TaskState]),
 );
@@ -73,7 +88,7 @@ function decodeParts(value: unknown, path: string): Part[] {
 
 export function decodeMessage(value: unknown, path: string): Message {
   const o = protoObject(value, path);
-  const roleWire = string(o.role, `${path}.role`);
+  const roleWire = optionalProtoEnum(o.role, `${path}.role`, ROLE_NUMBERS) ?? fail(`${path}.role`, 'ROLE_USER or ROLE_AGENT', o.role);
   const role = ROLE_FROM_WIRE.get(roleWire);
   if (role === undefined) throw new InvalidParamsError(`${path}.role must be ROLE_USER or ROLE_AGENT, got "${roleWire}"`, `${path}.role`);
   const message: Message = {
@@ -85,7 +100,7 @@ export function decodeMessage(value: unknown, path: string): Message {
 }
 
 function decodeHistoryLength(o: Obj, path: string): number | undefined {
-  return optionalInteger(o.historyLength, path, 0, MAX_HISTORY_LENGTH);
+  return optionalProtoInteger(o.historyLength, path, 0, MAX_HISTORY_LENGTH);
 }
 
 function decodeSend(params: unknown): SendRequest {
@@ -98,6 +113,7 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
+    if (config.taskPushNotificationConfig != null) request.pushConfigField = 'params.configuration.taskPushNotificationConfig';
   }
   return request;
 }
@@ -113,12 +129,12 @@ function decodeTaskQuery(params: unknown): TaskQuery {
 function decodeListTasks(params: unknown): ListTasksQuery {
   const p = params === undefined || params === null ? {} : protoObject(params, 'params');
   const query: ListTasksQuery = {
-    pageSize: optionalInteger(p.pageSize, 'params.pageSize', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE,
+    pageSize: optionalProtoInteger(p.pageSize, 'params.pageSize', 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE,
     includeArtifacts: optionalBoolean(p.includeArtifacts, 'params.includeArtifacts') ?? false,
   };
   const contextId = optionalString(p.contextId, 'params.contextId');
   if (contextId) query.contextId = contextId;
-  const status = optionalString(p.status, 'params.status');
+  const status = optionalProtoEnum(p.status, 'params.status', STATE_NUMBERS);
   if (status !== undefined && status !== '' && status !== 'TASK_STATE_UNSPECIFIED') {
     const state = STATE_FROM_WIRE.get(status);
     if (state === undefined) {
@@ -140,7 +156,7 @@ function decodeListTasks(params: unknown): ListTasksQuery {
 
 function decodeStatus(value: unknown, path: string): TaskStatus {
   const o = protoObject(value, path);
-  const wire = string(o.state, `${path}.state`);
+  const wire = optionalProtoEnum(o.state, `${path}.state`, STATE_NUMBERS) ?? fail(`${path}.state`, 'a task state', o.state);
   const state = STATE_FROM_WIRE.get(wire);
   if (state === undefined) throw new InvalidParamsError(`${path}.state is not a task state: "${wire}"`, `${path}.state`);
   const status: TaskStatus = { state, timestamp: optionalString(o.timestamp, `${path}.timestamp`) ?? '' };
@@ -295,8 +311,8 @@ function decodeTaskPage(value: unknown, path: string): TaskPage {
   return {
     tasks,
     nextPageToken: optionalString(o.nextPageToken, `${path}.nextPageToken`) ?? '',
-    pageSize: typeof o.pageSize === 'number' ? o.pageSize : tasks.length,
-    totalSize: typeof o.totalSize === 'number' ? o.totalSize : tasks.length,
+    pageSize: optionalProtoInteger(o.pageSize, `${path}.pageSize`, 0, Number.MAX_SAFE_INTEGER) ?? tasks.length,
+    totalSize: optionalProtoInteger(o.totalSize, `${path}.totalSize`, 0, Number.MAX_SAFE_INTEGER) ?? tasks.length,
   };
 }
 

@@ -78,6 +78,13 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.equal(seen.body.result.status.state, 'TASK_STATE_CANCELED');
   });
 
+  test('a version asked for by query parameter reaches the owner too', async () => {
+    const sent = await rpc(pods[0]!.url, 'SendMessage', { message: message('by query', { metadata: { skill: 'echo' } }) });
+    const id = sent.body.result.task.id as string;
+    const got = await rpc(`${pods[1]!.url}/?A2A-Version=1.0`, 'GetTask', { id }, {});
+    assert.equal(got.body.result?.id, id, JSON.stringify(got.body));
+  });
+
   test('errors of the owner come back unchanged through another pod', async () => {
     const sent = await rpc(pods[1]!.url, 'SendMessage', { message: message('done', { metadata: { skill: 'echo' } }) });
     const again = await rpc(pods[0]!.url, 'CancelTask', { id: sent.body.result.task.id });

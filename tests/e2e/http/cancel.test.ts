@@ -5,6 +5,7 @@ import type { TestAgent } from '../../support/agent.js';
 import { Gate } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { rpc, textMessage } from '../../support/rpc.js';
+import { waitFor } from '../../support/wait.js';
 import { assertRpcError, errorInfo, ok } from './helpers.js';
 
 describe('CancelTask', () => {
@@ -58,14 +59,45 @@ describe('CancelTask', () => {
     const res = await rpc(url, 'CancelTask', { id: task.id });
     const error = assertRpcError(res.body, -32002, res.body.id);
     assert.equal(errorInfo(error).reason, 'TASK_NOT_CANCELABLE');
-    assert.equal(errorInfo(error).metadata.state, 'completed');
+    // The state as the 1.0 wire names it, not the internal name.
+    assert.equal(errorInfo(error).metadata.state, 'TASK_STATE_COMPLETED');
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_COMPLETED');
+    // A 0.3 caller gets the 0.3 name.
+    const v03 = assertRpcError((await rpc(url, 'tasks/cancel', { id: task.id }, { 'A2A-Version': '0.3' })).body, -32002);
+    assert.equal(errorInfo(v03).metadata.state, 'completed');
   });
 
-  test('canceling a canceled task is -32002', async () => {
-    const { task } = await workingTask();
-    ok(await rpc(url, 'CancelTask', { id: task.id }));
-    assertRpcError((await rpc(url, 'CancelTask', { id: task.id })).body, -32002);
+  test('canceling a canceled task answers with the task, unchanged (cancel is idempotent, spec 3.3.1)', async () => {
+    const { task, run } = await workingTask();
+    const first = ok(await rpc(url, 'CancelTask', { id: task.id }));
+    run.release();
+    const again = ok(await rpc(url, 'CancelTask', { id: task.id }));
+    assert.equal(again.id, task.id);
+    assert.equal(again.status.state, 'TASK_STATE_CANCELED');
+    assert.equal(again.status.timestamp, first.status.timestamp);
+    // The 0.3 method is the same operation.
+    const v03 = ok(await rpc(url, 'tasks/cancel', { id: task.id }, { 'A2A-Version': '0.3' }));
+    assert.equal(v03.status.state, 'canceled');
+  });
+
+  test('two cancels racing for one working task both answer with the canceled task', async () => {
+    const { task, run } = await workingTask();
+    const [a, b] = await Promise.all([rpc(url, 'CancelTask', { id: task.id }), rpc(url, 'CancelTask', { id: task.id })]);
+    run.release();
+    assert.equal(ok(a).status.state, 'TASK_STATE_CANCELED');
+    assert.equal(ok(b).status.state, 'TASK_STATE_CANCELED');
+  });
+
+  test('canceling a failed task is still -32002', async () => {
+    const run = gate.run();
+    const { task } = ok(
+      await rpc(url, 'SendMessage', { message: textMessage('held', { metadata: run.metadata }), configuration: { returnImmediately: true } }),
+    );
+    await run.started();
+    run.release('fail');
+    await waitFor('the task to fail', async () => ok(await rpc(url, 'GetTask', { id: task.id })).status.state === 'TASK_STATE_FAILED');
+    const error = assertRpcError((await rpc(url, 'CancelTask', { id: task.id })).body, -32002);
+    assert.equal(errorInfo(error).reason, 'TASK_NOT_CANCELABLE');
   });
 
   test('canceling an unknown task is -32001', async () => {

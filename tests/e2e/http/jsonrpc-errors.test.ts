@@ -70,9 +70,21 @@ describe('JSON-RPC error handling over HTTP', () => {
       assertRpcError(notString.body, -32600, 5);
     });
 
-    test('params that are not an object are -32600', async () => {
-      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: ['x'] }));
+    test('params that are not an object or an array are -32600', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: 'x' }));
       assert.match(assertRpcError(res.body, -32600, 'p').message, /params/);
+    });
+
+    test('params given by position (an array) are -32602 naming params', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', id: 'p', method: 'GetTask', params: ['x'] }));
+      const error = assertRpcError(res.body, -32602, 'p');
+      assert.match(error.message, /not an array/);
+      assert.equal(errorInfo(error).reason, 'INVALID_PARAMS');
+    });
+
+    test('a request without an id is answered (A2A has no notifications) with -32600 saying the id is missing', async () => {
+      const res = await post(JSON.stringify({ jsonrpc: '2.0', method: 'GetTask', params: { id: 'x' } }));
+      assert.match(assertRpcError(res.body, -32600, null).message, /"id" is missing/);
     });
 
     test('an unknown method is -32601 naming it', async () => {
@@ -208,9 +220,10 @@ describe('JSON-RPC error handling over HTTP', () => {
       assert.equal(errorInfo(error).reason, 'VERSION_NOT_SUPPORTED');
     });
 
-    test('an empty A2A-Version header lets the method name decide', async () => {
+    test('an empty A2A-Version header means 0.3 (spec 3.6.2): a 0.3 name is served, a 1.0 name is -32601', async () => {
+      assertRpcError((await rpc(url, 'tasks/get', { id: 'nope' }, { 'A2A-Version': '' })).body, -32001);
       const res = await rpc(url, 'GetTask', { id: 'nope' }, { 'A2A-Version': '' });
-      assertRpcError(res.body, -32001);
+      assert.match(assertRpcError(res.body, -32601).message, /A2A-Version: 1\.0/);
     });
 
     test('A2A-Version with a patch number is the same version', async () => {

@@ -4,7 +4,7 @@ import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
 import { Gate } from '../../support/gate.js';
 import { rpc, textMessage } from '../../support/rpc.js';
-import { assertInvalidParams, assertRpcError, ok, totalTasks, waitForTerminal } from './helpers.js';
+import { assertInvalidParams, assertRpcError, errorInfo, ok, totalTasks, waitForTerminal } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
 
 describe('SendMessage and GetTask (A2A 1.0)', () => {
@@ -203,5 +203,23 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
       assert.deepEqual(second.artifacts[0].parts, [{ text: 'second text' }]);
       assert.deepEqual(ok(await rpc(url, 'GetTask', { id: first.id })).artifacts[0].parts, [{ text: 'first text' }]);
     });
+  });
+
+  test('a send carrying a push config while push is off is -32003 and starts no task (spec 3.3.4)', async () => {
+    const before = await totalTasks(url);
+    const configuration = { taskPushNotificationConfig: { url: 'https://example.com/hook', token: 't' } };
+    for (const method of ['SendMessage', 'SendStreamingMessage']) {
+      const res = await rpc(url, method, { message: textMessage('with push', { metadata: { skill: 'echo' } }), configuration });
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      const error = assertRpcError(res.body, -32003);
+      assert.match(error.message, /params\.configuration\.taskPushNotificationConfig/);
+      assert.equal(errorInfo(error).reason, 'PUSH_NOTIFICATION_NOT_SUPPORTED');
+    }
+    // The snake_case spelling is the same field.
+    const snake = { task_push_notification_config: { url: 'https://example.com/hook' } };
+    assertRpcError((await rpc(url, 'SendMessage', { message: textMessage('snake'), configuration: snake })).body, -32003);
+    assert.equal(await totalTasks(url), before, 'a refused send started a task');
+    // Without it the same send is served.
+    ok(await rpc(url, 'SendMessage', { message: textMessage('no push', { metadata: { skill: 'echo' } }), configuration: { historyLength: 1 } }));
   });
 });

@@ -6,7 +6,7 @@ import { Gate } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { rpc, stepwise, textMessage } from '../../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { assertRpcError, collectEnvelopes, ok, streamCall, trace, waitForTerminal } from './helpers.js';
+import { assertRpcError, collectEnvelopes, errorInfo, ok, streamCall, trace, V03, v03Message, waitForTerminal } from './helpers.js';
 import { readMetric } from '../../support/metrics.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { waitFor } from '../../support/wait.js';
@@ -113,6 +113,44 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
     for (let i = 1; i < times.length; i++) assert.ok(times[i - 1]! <= times[i]!, 'status timestamps never go back');
   });
 
+  test('SendStreamingMessage honours configuration.historyLength in its Task event: 0 is none', async () => {
+    const message = textMessage('no history', { metadata: { skill: 'echo' } });
+    const events = await results(await streamCall(url, 'SendStreamingMessage', { message, configuration: { historyLength: 0 } }));
+    assert.equal(events[0].task.history, undefined, JSON.stringify(events[0].task));
+    assert.equal(events.at(-1).statusUpdate.status.state, 'TASK_STATE_COMPLETED');
+    // The stored task keeps its history: the limit shapes the answer only.
+    assert.equal(ok(await rpc(url, 'GetTask', { id: events[0].task.id })).history.length, 1);
+    const v03 = await results(
+      await streamCall(url, 'message/stream', { message: { ...v03Message('no history'), metadata: { skill: 'echo' } }, configuration: { historyLength: 0 } }, V03),
+    );
+    assert.equal(v03[0].kind, 'task');
+    assert.equal(v03[0].history, undefined, JSON.stringify(v03[0]));
+  });
+
+  test('SendStreamingMessage continuing a task sends no more history than asked, the latest messages', async () => {
+    const first = await results(await streamCall(url, 'SendStreamingMessage', { message: textMessage('ask', { messageId: `tck-input-required-${unique()}` }) }));
+    const taskId = first[0].task.id;
+    const followUp = textMessage('more input', { messageId: `tck-complete-task-${unique()}`, taskId });
+    const events = await results(await streamCall(url, 'SendStreamingMessage', { message: followUp, configuration: { historyLength: 1 } }));
+    const task = events[0].task;
+    assert.equal(task.id, taskId);
+    assert.deepEqual(task.history.map((m: any) => m.messageId), [followUp.messageId]);
+    assert.ok(ok(await rpc(url, 'GetTask', { id: taskId })).history.length > 1, 'the task holds more history than was sent');
+  });
+
+  test('an artifact sent whole is one chunk marked lastChunk; a chunked one marks only its last', async () => {
+    const whole = await results(await streamCall(url, 'SendStreamingMessage', { message: textMessage('x', { messageId: `tck-stream-artifact-text-${unique()}` }) }));
+    const single = whole.filter((e) => e.artifactUpdate !== undefined).map((e) => e.artifactUpdate);
+    assert.equal(single.length, 1);
+    assert.equal(single[0].lastChunk, true);
+    assert.equal(single[0].append, false);
+    const chunked = await results(await streamCall(url, 'SendStreamingMessage', { message: textMessage('x', { messageId: `tck-stream-artifact-chunked-${unique()}` }) }));
+    assert.deepEqual(
+      chunked.filter((e) => e.artifactUpdate !== undefined).map((e) => [e.artifactUpdate.append, e.artifactUpdate.lastChunk]),
+      [[false, false], [true, true]],
+    );
+  });
+
   test('a lone message reply is one message event, then the stream closes', async () => {
     const call = await streamCall(url, 'SendStreamingMessage', { message: textMessage('hi', { messageId: `tck-message-response-${unique()}` }) });
     assert.match(call.headers.get('content-type') ?? '', /^text\/event-stream/);
@@ -169,6 +207,7 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
     const error = assertRpcError(res.body, -32004, res.body.id);
     assert.match(error.message, /completed/);
+    assert.equal(errorInfo(error).metadata.state, 'TASK_STATE_COMPLETED');
   });
 
   test('SubscribeToTask of an unknown task is a plain JSON -32001', async () => {

@@ -6,7 +6,7 @@ import { Gate } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { rpc, stepwise, textMessage } from '../../support/rpc.js';
 import type { SseCall } from './helpers.js';
-import { NO_VERSION, V03, assertRpcError, collectEnvelopes, ok, streamCall, v03Message } from './helpers.js';
+import { NO_VERSION, V03, assertRpcError, collectEnvelopes, errorInfo, ok, streamCall, v03Message } from './helpers.js';
 import { waitFor } from '../../support/wait.js';
 
 describe('A2A 0.3 over JSON-RPC', () => {
@@ -110,12 +110,12 @@ describe('A2A 0.3 over JSON-RPC', () => {
     assertRpcError((await rpc(url, 'tasks/get', { id: 'no-such-task' }, V03)).body, -32001);
   });
 
-  test('tasks/cancel cancels a running task and refuses a finished one', async () => {
+  test('tasks/cancel cancels a running task, again answers the same, and refuses an unknown one', async () => {
     const { task, run } = await runningTask();
     const canceled = ok(await rpc(url, 'tasks/cancel', { id: task.id }, V03));
     assert.equal(canceled.kind, 'task');
     assert.equal(canceled.status.state, 'canceled');
-    assertRpcError((await rpc(url, 'tasks/cancel', { id: task.id }, V03)).body, -32002);
+    assert.equal(ok(await rpc(url, 'tasks/cancel', { id: task.id }, V03)).status.state, 'canceled');
     assertRpcError((await rpc(url, 'tasks/cancel', { id: 'no-such-task' }, V03)).body, -32001);
     await run.aborted();
   });
@@ -141,7 +141,7 @@ describe('A2A 0.3 over JSON-RPC', () => {
     const task = ok(await rpc(url, 'message/send', { message: v03Message('over') }, V03));
     const res = await rpc(url, 'tasks/resubscribe', { id: task.id }, V03);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-    assertRpcError(res.body, -32004);
+    assert.equal(errorInfo(assertRpcError(res.body, -32004)).metadata.state, 'completed');
   });
 
   test('push notification config methods are -32003', async () => {
@@ -155,6 +155,15 @@ describe('A2A 0.3 over JSON-RPC', () => {
     assertRpcError(set.body, -32003);
     for (const method of ['tasks/pushNotificationConfig/get', 'tasks/pushNotificationConfig/list', 'tasks/pushNotificationConfig/delete']) {
       assertRpcError((await rpc(url, method, { id: task.id }, V03)).body, -32003);
+    }
+  });
+
+  test('message/send and message/stream carrying a pushNotificationConfig are -32003, not run without it', async () => {
+    const configuration = { pushNotificationConfig: { url: 'https://example.com/hook' } };
+    for (const method of ['message/send', 'message/stream']) {
+      const res = await rpc(url, method, { message: v03Message('with push'), configuration }, V03);
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+      assert.match(assertRpcError(res.body, -32003).message, /params\.configuration\.pushNotificationConfig/);
     }
   });
 
@@ -176,6 +185,27 @@ describe('A2A 0.3 over JSON-RPC', () => {
     const v03WithV1 = await rpc(url, 'message/send', { message: v03Message('x') }, { 'A2A-Version': '1.0' });
     assertRpcError(v03WithV1.body, -32601);
     assertRpcError((await rpc(url, 'ListTasks', {}, V03)).body, -32601);
+  });
+
+  test('a 1.0 method name with no or an empty A2A-Version is read as 0.3 and refused, saying to send A2A-Version: 1.0', async () => {
+    for (const headers of [NO_VERSION, { 'A2A-Version': '' }]) {
+      const res = await rpc(url, 'SendMessage', { message: textMessage('x', { metadata: { skill: 'echo' } }) }, headers);
+      const error = assertRpcError(res.body, -32601);
+      assert.match(error.message, /A2A-Version: 1\.0/);
+      assert.equal(errorInfo(error).reason, 'METHOD_NOT_FOUND');
+    }
+  });
+
+  test('the version may come as the A2A-Version query parameter instead of the header', async () => {
+    const sent = ok(await rpc(`${url}/?A2A-Version=1.0`, 'SendMessage', { message: textMessage('by query', { metadata: { skill: 'echo' } }) }, NO_VERSION));
+    assert.equal(sent.task.status.state, 'TASK_STATE_COMPLETED');
+    assert.equal(ok(await rpc(`${url}/a2a?a2a-version=1.0`, 'GetTask', { id: sent.task.id }, NO_VERSION)).id, sent.task.id);
+    // 0.3 by query parameter, on a 1.0 method name: refused as 0.3 would be.
+    assertRpcError((await rpc(`${url}/?A2A-Version=0.3`, 'GetTask', { id: sent.task.id }, NO_VERSION)).body, -32601);
+    // The header wins over the parameter.
+    assertRpcError((await rpc(`${url}/?A2A-Version=1.0`, 'GetTask', { id: sent.task.id }, V03)).body, -32601);
+    // A version the agent does not speak is -32009 whichever way it comes.
+    assertRpcError((await rpc(`${url}/?A2A-Version=2.0`, 'GetTask', { id: sent.task.id }, NO_VERSION)).body, -32009);
   });
 
   test('a task created over 0.3 reads the same over 1.0', async () => {

@@ -161,14 +161,17 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
     assert.equal(none.tasks.length, 0);
   });
 
-  test('cancelTask stops a running task; canceling it again is -32002 and not retried', async () => {
+  test('cancelTask stops a running task; canceling it again answers the same; canceling a completed one is -32002, not retried', async () => {
     const { message, run } = held('cancel me');
     const { task } = (await client.send(message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
     await run.started();
     const canceled = await client.cancelTask(task.id, callDeadline());
     assert.equal(canceled.status.state, 'canceled');
     await run.aborted();
-    const error = await rejection(() => client.cancelTask(task.id, callDeadline()));
+    assert.equal((await client.cancelTask(task.id, callDeadline())).status.state, 'canceled');
+    const { task: done } = (await client.send(userText('done'), callDeadline())) as { kind: 'task'; task: Task };
+    assert.equal(done.status.state, 'completed');
+    const error = await rejection(() => client.cancelTask(done.id, callDeadline()));
     assert.ok(error instanceof A2AClientError);
     assert.equal(error.kind, 'rpc');
     assert.equal(error.code, -32002);

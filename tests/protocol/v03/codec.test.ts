@@ -241,7 +241,7 @@ describe('0.3 unknown fields are dropped', () => {
           { kind: 'file', file: { uri: 'https://x/y', size: 12 }, extra: true },
         ],
       },
-      configuration: { blocking: true, pushNotificationConfig: { url: 'https://x' } },
+      configuration: { blocking: true },
       metadata: { ignored: true },
     });
     assert.deepEqual(request, {
@@ -256,6 +256,12 @@ describe('0.3 unknown fields are dropped', () => {
       returnImmediately: false,
     });
   });
+});
+
+test('0.3 a send carrying pushNotificationConfig says where, for the handler to refuse', () => {
+  const configuration = { blocking: true, pushNotificationConfig: { url: 'https://x' } };
+  assert.equal(v03Codec.decodeSend({ message: validWireMessage(), configuration }).pushConfigField, 'params.configuration.pushNotificationConfig');
+  assert.equal(v03Codec.decodeSend({ message: validWireMessage(), configuration: { blocking: true } }).pushConfigField, undefined);
 });
 
 describe('0.3 decode errors name the exact field', () => {
@@ -297,8 +303,8 @@ describe('0.3 decode errors name the exact field', () => {
   ];
   for (const [name, fn, field] of cases) test(`${name} -> ${field}`, () => { assertThrowsInvalidParams(fn, field); });
 
-  test('base64 file bytes: standard and URL-safe accepted, other characters refused', () => {
-    assert.deepEqual(decodePart({ kind: 'file', file: { bytes: 'AAEC_-8=' } }, 'p'), { kind: 'bytes', bytes: 'AAEC_-8=' });
+  test('base64 file bytes: standard and URL-safe accepted (kept as standard), other characters refused', () => {
+    assert.deepEqual(decodePart({ kind: 'file', file: { bytes: 'AAEC_-8=' } }, 'p'), { kind: 'bytes', bytes: 'AAEC/+8=' });
     assert.deepEqual(decodePart({ kind: 'file', file: { bytes: '+/+/' } }, 'p'), { kind: 'bytes', bytes: '+/+/' });
     for (const bytes of ['aGVs bG8=', 'ab=c', 'abc===', 'a\u00e9']) assertThrowsInvalidParams(() => decodePart({ kind: 'file', file: { bytes } }, 'p'), 'p.file.bytes');
   });

@@ -234,6 +234,13 @@ describe('1.0 send configuration', () => {
   });
 });
 
+test('1.0 a send carrying taskPushNotificationConfig (either spelling) says where, for the handler to refuse', () => {
+  const hook = { url: 'https://example.com/hook' };
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { taskPushNotificationConfig: hook } })).pushConfigField, 'params.configuration.taskPushNotificationConfig');
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { task_push_notification_config: hook } })).pushConfigField, 'params.configuration.taskPushNotificationConfig');
+  assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: 1 } })).pushConfigField, undefined);
+});
+
 describe('1.0 snake_case field names are accepted', () => {
   test('in the message, its parts and the configuration', () => {
     const request = v1Codec.decodeSend({
@@ -355,7 +362,13 @@ describe('1.0 decode errors name the exact field', () => {
     ['returnImmediately a string', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { returnImmediately: 'yes' } })), 'params.configuration.returnImmediately'],
     ['historyLength negative', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: -1 } })), 'params.configuration.historyLength'],
     ['historyLength fractional', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: 1.5 } })), 'params.configuration.historyLength'],
-    ['historyLength a string', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: '3' } })), 'params.configuration.historyLength'],
+    ['historyLength a word', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: 'three' } })), 'params.configuration.historyLength'],
+    ['historyLength a fractional string', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: '1.5' } })), 'params.configuration.historyLength'],
+    ['historyLength a negative string', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: '-1' } })), 'params.configuration.historyLength'],
+    ['historyLength a huge string', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: '99999999999999999999' } })), 'params.configuration.historyLength'],
+    ['role an unknown number', () => v1Codec.decodeSend(sendParams(validWireMessage({ role: 3 }))), 'params.message.role'],
+    ['role number 0 (unspecified)', () => v1Codec.decodeSend(sendParams(validWireMessage({ role: 0 }))), 'params.message.role'],
+    ['role a fractional number', () => v1Codec.decodeSend(sendParams(validWireMessage({ role: 1.5 }))), 'params.message.role'],
     ['historyLength huge', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: 1e12 } })), 'params.configuration.historyLength'],
     ['acceptedOutputModes item', () => v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { acceptedOutputModes: [null] } })), 'params.configuration.acceptedOutputModes[0]'],
     ['GetTask id missing', () => v1Codec.decodeTaskQuery({}), 'params.id'],
@@ -365,10 +378,15 @@ describe('1.0 decode errors name the exact field', () => {
     ['ListTasks pageSize 0', () => v1Codec.decodeListTasks({ pageSize: 0 }), 'params.pageSize'],
     ['ListTasks pageSize 101', () => v1Codec.decodeListTasks({ pageSize: 101 }), 'params.pageSize'],
     ['ListTasks pageSize fractional', () => v1Codec.decodeListTasks({ pageSize: 2.5 }), 'params.pageSize'],
-    ['ListTasks pageSize a string', () => v1Codec.decodeListTasks({ pageSize: '10' }), 'params.pageSize'],
+    ['ListTasks pageSize a word', () => v1Codec.decodeListTasks({ pageSize: 'ten' }), 'params.pageSize'],
+    ['ListTasks pageSize "0"', () => v1Codec.decodeListTasks({ pageSize: '0' }), 'params.pageSize'],
+    ['ListTasks pageSize "101"', () => v1Codec.decodeListTasks({ pageSize: '101' }), 'params.pageSize'],
+    ['ListTasks pageSize an empty string', () => v1Codec.decodeListTasks({ pageSize: '' }), 'params.pageSize'],
     ['ListTasks status in 0.3 spelling', () => v1Codec.decodeListTasks({ status: 'completed' }), 'params.status'],
     ['ListTasks status unknown', () => v1Codec.decodeListTasks({ status: 'TASK_STATE_DONE' }), 'params.status'],
-    ['ListTasks status a number', () => v1Codec.decodeListTasks({ status: 3 }), 'params.status'],
+    ['ListTasks status an unknown number', () => v1Codec.decodeListTasks({ status: 9 }), 'params.status'],
+    ['ListTasks status a negative number', () => v1Codec.decodeListTasks({ status: -1 }), 'params.status'],
+    ['ListTasks status a boolean', () => v1Codec.decodeListTasks({ status: true }), 'params.status'],
     ['ListTasks includeArtifacts a string', () => v1Codec.decodeListTasks({ includeArtifacts: 'true' }), 'params.includeArtifacts'],
     ['ListTasks contextId a number', () => v1Codec.decodeListTasks({ contextId: 9 }), 'params.contextId'],
     ['ListTasks pageToken a number', () => v1Codec.decodeListTasks({ pageToken: 9 }), 'params.pageToken'],
@@ -392,6 +410,47 @@ describe('1.0 decode errors name the exact field', () => {
   test('a part with two contents says which ones', () => {
     const error = assertThrowsInvalidParams(() => decodePart({ text: 'a', data: {} }, 'p'), 'p');
     assert.match(error.message, /text and data/);
+  });
+});
+
+describe('1.0 ProtoJSON inputs: enum numbers, integers as strings, bytes as standard base64', () => {
+  test('roles by their a2a.proto numbers: 1 is ROLE_USER, 2 is ROLE_AGENT', () => {
+    assert.equal(v1Codec.decodeSend(sendParams(validWireMessage({ role: 1 }))).message.role, 'user');
+    assert.equal(decodeMessage(validWireMessage({ role: 2 }), 'm').role, 'agent');
+  });
+
+  test('task states by their a2a.proto numbers, in a ListTasks filter and in a peer answer', () => {
+    const numbers: [number, TaskState | undefined][] = [
+      [0, undefined],
+      [1, 'submitted'],
+      [2, 'working'],
+      [3, 'completed'],
+      [4, 'failed'],
+      [5, 'canceled'],
+      [6, 'input-required'],
+      [7, 'rejected'],
+      [8, 'auth-required'],
+    ];
+    for (const [number, state] of numbers) {
+      assert.equal(v1Codec.decodeListTasks({ status: number }).state, state, `status ${number}`);
+      if (state !== undefined) assert.equal(v1Codec.decodeTask({ id: 't', status: { state: number } }, 'task').status.state, state);
+    }
+  });
+
+  test('int32 fields as decimal strings: pageSize, historyLength', () => {
+    assert.equal(v1Codec.decodeListTasks({ pageSize: '3', historyLength: '2' }).pageSize, 3);
+    assert.equal(v1Codec.decodeListTasks({ pageSize: '3', historyLength: '2' }).historyLength, 2);
+    assert.equal(v1Codec.decodeTaskQuery({ id: 't', historyLength: '0' }).historyLength, 0);
+    assert.equal(v1Codec.decodeSend(sendParams(validWireMessage(), { configuration: { historyLength: '4' } })).historyLength, 4);
+    assert.equal(v1Codec.decodeTaskPage({ tasks: [], pageSize: '5', totalSize: '7' }, 'page').totalSize, 7);
+  });
+
+  test('bytes sent URL-safe or unpadded are kept and echoed as standard padded base64', () => {
+    // 0xfb 0xff 0xbf: "+/+/" in the standard alphabet, "-_-_" URL-safe; "aGk" is "hi" unpadded.
+    for (const [sent, standard] of [['-_-_', '+/+/'], ['aGk', 'aGk='], ['aGVsbG8', 'aGVsbG8='], ['aGVsbG8=', 'aGVsbG8=']]) {
+      const part = decodePart({ raw: sent }, 'p');
+      assert.deepEqual(encodePart(part), { raw: standard }, sent);
+    }
   });
 });
 
@@ -433,9 +492,9 @@ describe('1.0 ListTasks values', () => {
 });
 
 describe('1.0 base64 validation of raw', () => {
-  for (const raw of [HELLO_B64, 'aGVsbG8', 'AAEC_-8=', '+/+/', '']) {
-    test(`accepts ${JSON.stringify(raw)}`, () => {
-      assert.deepEqual(decodePart({ raw }, 'p'), { kind: 'bytes', bytes: raw });
+  for (const [raw, standard] of [[HELLO_B64, HELLO_B64], ['aGVsbG8', 'aGVsbG8='], ['AAEC_-8=', 'AAEC/+8='], ['+/+/', '+/+/'], ['', '']]) {
+    test(`accepts ${JSON.stringify(raw)}, kept as ${JSON.stringify(standard)}`, () => {
+      assert.deepEqual(decodePart({ raw }, 'p'), { kind: 'bytes', bytes: standard });
     });
   }
   for (const raw of ['aGVs bG8=', 'aGVsbG8=\n', 'ab=c', 'abc===', 'é', 'a*b']) {
