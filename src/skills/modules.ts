@@ -1,0 +1,48 @@
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { AddedSkill } from './installed.js';
+import { AddedSkillError } from './installed.js';
+import { skillShapeProblem } from './skill-shape.js';
+import type { Skill } from './skill.js';
+
+// SKILL_MODULES: ES modules named by the operator, loaded once at start. Each
+// default-exports a skill or a list of skills; anything else stops the start
+// with the module's name and what is wrong, before any port is opened.
+
+/**
+ * Imports each module and returns its skills in order. A path (absolute, or
+ * starting with `.`) is taken from `cwd`; anything else is a package name,
+ * resolved as this package resolves its own dependencies.
+ */
+export async function loadSkillModules(specifiers: readonly string[], cwd = process.cwd()): Promise<AddedSkill[]> {
+  const loaded: AddedSkill[] = [];
+  for (const specifier of specifiers) {
+    for (const skill of await loadOne(specifier, cwd)) loaded.push({ skill, source: specifier });
+  }
+  return loaded;
+}
+
+async function loadOne(specifier: string, cwd: string): Promise<Skill[]> {
+  let namespace: { default?: unknown };
+  try {
+    namespace = (await import(importTarget(specifier, cwd))) as { default?: unknown };
+  } catch (error) {
+    throw new AddedSkillError(specifier, `the module could not be loaded: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!('default' in namespace) || namespace.default === undefined) {
+    throw new AddedSkillError(specifier, 'the module has no default export (export default a skill, or a list of skills)');
+  }
+  const exported = namespace.default;
+  const skills: unknown[] = Array.isArray(exported) ? exported : [exported];
+  if (skills.length === 0) throw new AddedSkillError(specifier, 'the module default-exports an empty list of skills');
+  skills.forEach((value, index) => {
+    const problem = skillShapeProblem(value);
+    if (problem !== undefined) throw new AddedSkillError(specifier, Array.isArray(exported) ? `default export [${index}] ${problem}` : `default export ${problem}`);
+  });
+  return skills as Skill[];
+}
+
+function importTarget(specifier: string, cwd: string): string {
+  if (isAbsolute(specifier) || specifier.startsWith('.')) return pathToFileURL(resolve(cwd, specifier)).href;
+  return specifier;
+}
