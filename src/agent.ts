@@ -47,7 +47,7 @@ import { helpSkill } from './skills/help.js';
 import { AddedSkillError, addedSkills } from './skills/installed.js';
 import { loadSkillModules } from './skills/modules.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
-import type { Skill } from './skills/skill.js';
+import type { Skill, SkillLog } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.js';
 import { timedStore } from './store/timed-store.js';
@@ -245,6 +245,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
     maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
+    skillLog: (skill, taskId) => skillLog(logger, skill, taskId),
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -600,6 +601,15 @@ async function buildSkills(config: Config, delegate: Skill, permissions: SkillPe
   // The same rule as the extended card; without authentication the caller is anonymous, so only the open skills show.
   skills.push(helpSkill((caller) => skills.map((skill) => skill.descriptor).filter((skill) => permissions.allows(caller, skill.id))));
   return skills;
+}
+
+/** A skill run's log: the agent's logger, each line tagged with the skill and the task (which the skill cannot overwrite). */
+function skillLog(logger: Logger, skill: string, taskId: string): SkillLog {
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      logger[level]({ ...fields, skill, taskId }, message);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 
 /** The installed skills and those of SKILL_MODULES; one that cannot be used is a bad SKILL_MODULES naming its module. */

@@ -29,6 +29,7 @@ const hello = {
       return;
     }
     await ctx.working(`greeting ${name}`);
+    ctx.log.info('greeting', { nameLength: name.length });
     if (ctx.signal.aborted) return;
     await ctx.artifact({ artifactId: 'greeting', name: 'greeting', parts: [{ kind: 'text', text: `Hello, ${name}!` }] }, { lastChunk: true });
     await ctx.complete();

@@ -16,6 +16,11 @@ test('greets the name it is sent', async () => {
   const task = harness.task(await harness.send('Ada'));
   assert.equal(task.status.state, 'completed');
   assert.deepEqual(task.artifacts?.[0]?.parts, [{ kind: 'text', text: 'Hello, Ada!' }]);
+  // What it wrote to ctx.log: in the agent, a line of its log tagged with the skill and the task.
+  assert.deepEqual(
+    harness.logs.filter((line) => line.taskId === task.id).map((line) => [line.level, line.message, line.fields]),
+    [['info', 'greeting', { nameLength: 3 }]],
+  );
 });
 
 test('asks for a name, then greets the one sent on the same task', async () => {

@@ -4,7 +4,7 @@ import { canTransition, isInterrupted, isTerminal } from '../model/lifecycle.js'
 import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
 import { endSpan, SpanKind, startSpan, withSpan } from '../observability/tracing.js';
-import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import type { AgentReply, Skill, SkillContext, SkillLog } from '../skills/skill.js';
 import type { TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus } from './event-bus.js';
 import { LeftForResume } from './recovery.js';
@@ -28,6 +28,8 @@ export interface SkillRunHost {
   superseded(taskId: string): void;
   /** The run ended: the state it left its task in (`interrupted`: left for a resume at shutdown, or superseded) and how long it ran. */
   runEnded(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
+  /** The log lines of one run. */
+  logFor(skillId: string, taskId: string): SkillLog;
   /** Runs another skill as a sub-task of `caller`. */
   runSubTask(caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message>;
 }
@@ -170,6 +172,7 @@ function skillContext(
     history,
     signal: controller.signal,
     runSkill: (skillId, subMessage, signal) => host.runSubTask(caller, skillId, subMessage, signal),
+    log: host.logFor(request.skill.descriptor.id, taskId),
     working: (reply) => status('working', reply),
     artifact: async (artifact, chunk) => {
       if (leftForResume()) throw controller.signal.reason;

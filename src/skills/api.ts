@@ -1,7 +1,7 @@
 // The public Skill API, exported as `kagent-a2a/skill`: what a skill written
 // outside this repository is built from. Every name here is covered by the
 // semver promise in the README; the rest of src/ is not.
-export type { AgentReply, RunSkill, Skill, SkillContext, SkillDescriptor } from './skill.js';
+export type { AgentReply, RunSkill, Skill, SkillContext, SkillDescriptor, SkillLog } from './skill.js';
 export type {
   Artifact,
   ArtifactUpdateEvent,

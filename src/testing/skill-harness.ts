@@ -7,7 +7,7 @@ import { TaskService } from '../core/task-service.js';
 import { ANONYMOUS } from '../model/model.js';
 import type { ListTasksQuery, Message, Part, SendResult, StreamItem, Task, TaskPage } from '../model/model.js';
 import { skillShapeProblem } from '../skills/skill-shape.js';
-import type { Skill } from '../skills/skill.js';
+import type { Skill, SkillLog } from '../skills/skill.js';
 import { SqliteTaskStore } from '../store/sqlite/sqlite-store.js';
 
 export interface SkillHarnessOptions {
@@ -23,10 +23,21 @@ export interface SkillHarnessOptions {
   streamTimeoutMs?: number;
 }
 
+/** A line a skill wrote to its log (`ctx.log`). */
+export interface HarnessLogLine {
+  readonly level: keyof SkillLog;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+  readonly skill: string;
+  readonly taskId: string;
+}
+
 /** What the harness runs on: the task service and store of one agent, without HTTP. */
 export interface HarnessParts {
   readonly service: TaskService;
   readonly store: SqliteTaskStore;
+  /** Every line the skills logged, oldest first. */
+  readonly logs: HarnessLogLine[];
 }
 
 /**
@@ -37,12 +48,16 @@ export interface HarnessParts {
  */
 export class SkillHarness {
   private counter = 0;
+  /** Every line the skills wrote to `ctx.log`, oldest first. */
+  readonly logs: readonly HarnessLogLine[];
 
   protected constructor(
     protected readonly parts: HarnessParts,
     private readonly streamTimeoutMs: number,
     private readonly cleanup: () => Promise<void>,
-  ) {}
+  ) {
+    this.logs = parts.logs;
+  }
 
   /** Starts the skills on a fresh store; each is checked as SKILL_MODULES checks a module's export. */
   static async start(skills: Skill | readonly Skill[], options: SkillHarnessOptions = {}): Promise<SkillHarness> {
@@ -160,6 +175,14 @@ export function harnessParts(skills: Skill | readonly Skill[], store: SqliteTask
     if (problem !== undefined) throw new TypeError(`SkillHarness.start: skill [${index}] ${problem}`);
   });
   const registry = new SkillRegistry(list, options.defaultSkill ?? list[0]!.descriptor.id);
-  const service = new TaskService({ store, bus: new EventBus(), skills: registry, pod: 'test-0', streamCapacity: 10_000, maxResumes: options.maxResumes ?? 0 });
-  return { service, store };
+  const logs: HarnessLogLine[] = [];
+  const skillLog = (skill: string, taskId: string): SkillLog => {
+    const line =
+      (level: keyof SkillLog) =>
+      (message: string, fields: Record<string, unknown> = {}) =>
+        logs.push({ level, message, fields, skill, taskId });
+    return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  };
+  const service = new TaskService({ store, bus: new EventBus(), skills: registry, pod: 'test-0', streamCapacity: 10_000, maxResumes: options.maxResumes ?? 0, skillLog });
+  return { service, store, logs };
 }

@@ -13,6 +13,7 @@ const shout: Skill = {
   async execute(ctx) {
     const text = ctx.message.parts.flatMap((part) => (part.kind === 'text' ? [part.text.toUpperCase()] : [])).join(' ');
     await ctx.working('shouting');
+    ctx.log.info('shouting', { length: text.length });
     const half = Math.ceil(text.length / 2);
     await ctx.artifact({ artifactId: 'loud', parts: [{ kind: 'text', text: text.slice(0, half) }] });
     await ctx.artifact({ artifactId: 'loud', parts: [{ kind: 'text', text: text.slice(half) }] }, { append: true, lastChunk: true });
@@ -44,6 +45,10 @@ describe('SkillHarness (kagent-a2a/testing)', () => {
       { kind: 'text', text: 'THERE' },
     ]);
     assert.deepEqual(await harness.getTask(task.id), task);
+    assert.deepEqual(
+      harness.logs.filter((line) => line.taskId === task.id),
+      [{ level: 'info', message: 'shouting', fields: { length: 11 }, skill: 'shout', taskId: task.id }],
+    );
   });
 
   test('stream gives every event in order, ending with the final status', async () => {

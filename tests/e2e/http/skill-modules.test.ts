@@ -10,6 +10,7 @@ import { cli } from '../../cli/run.js';
 import { startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { rpc, textMessage } from '../../support/rpc.js';
+import { waitFor } from '../../support/wait.js';
 import { ok } from './helpers.js';
 
 // Skills of one's own, the way an operator adds them: ES modules in a
@@ -23,6 +24,7 @@ const greeter = {
   descriptor: { id: 'greeter', name: 'Greeter', description: 'Answers with a greeting artifact.', tags: ['module'] },
   async execute(ctx) {
     await ctx.working('looking up a greeting');
+    ctx.log.warn('greeting someone', { mood: 'cheerful' });
     await ctx.artifact({ artifactId: 'greeting', parts: [{ kind: 'text', text: 'good day' }] }, { lastChunk: true });
     await ctx.complete();
   },
@@ -65,6 +67,11 @@ describe('SKILL_MODULES: skills from modules of ones own', () => {
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED');
     assert.deepEqual(task.artifacts[0].parts, [{ text: 'good day' }]);
     assert.equal(task.metadata.skill, 'greeter');
+    // Its log line reaches the agent's log, tagged with the skill and the task.
+    await waitFor('the skill\'s log line', () => service.output().split('\n').some((line) => line.includes('greeting someone') && line.includes(`"taskId":"${task.id}"`)));
+    const line = JSON.parse(service.output().split('\n').find((l) => l.includes(`"taskId":"${task.id}"`) && l.includes('greeting someone'))!) as Record<string, unknown>;
+    assert.equal(line.skill, 'greeter');
+    assert.equal(line.mood, 'cheerful');
   });
 
   test('the example skill greets, and asks for a name on the same task', async () => {
