@@ -197,7 +197,7 @@ export const SETTINGS = {
     default: '',
     live: false,
     description:
-      "ES modules that add skills, loaded at start (comma separated): a path (absolute, or relative to the working directory) or a package name; each default-exports a skill or a list of skills (the Skill interface of 'kagent-a2a/skill')",
+      "ES modules that add skills, loaded at start (comma separated): a path (absolute, or starting with ./ or ../ from the working directory) or a package name; each default-exports a skill or a list of skills (the Skill interface of 'kagent-a2a/skill')",
   },
   KUBERNETES_SKILLS: {
     type: { kind: 'bool' },

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { AddedSkill } from './installed.js';
@@ -11,8 +12,8 @@ import type { Skill } from './skill.js';
 
 /**
  * Imports each module and returns its skills in order. A path (absolute, or
- * starting with `.`) is taken from `cwd`; anything else is a package name,
- * resolved as this package resolves its own dependencies.
+ * starting with `./` or `../`) is taken from `cwd`; anything else is a package
+ * name, resolved as this package resolves its own dependencies (as Node does).
  */
 export async function loadSkillModules(specifiers: readonly string[], cwd = process.cwd()): Promise<AddedSkill[]> {
   const loaded: AddedSkill[] = [];
@@ -27,7 +28,9 @@ async function loadOne(specifier: string, cwd: string): Promise<Skill[]> {
   try {
     namespace = (await import(importTarget(specifier, cwd))) as { default?: unknown };
   } catch (error) {
-    throw new AddedSkillError(specifier, `the module could not be loaded: ${error instanceof Error ? error.message : String(error)}`);
+    // `skills/x.mjs` is a package name to Node, as it is here; say so when the file is there.
+    const hint = !isPath(specifier) && existsSync(resolve(cwd, specifier)) ? ` (a path relative to the working directory starts with ./: ./${specifier})` : '';
+    throw new AddedSkillError(specifier, `the module could not be loaded: ${error instanceof Error ? error.message : String(error)}${hint}`);
   }
   if (!('default' in namespace) || namespace.default === undefined) {
     throw new AddedSkillError(specifier, 'the module has no default export (export default a skill, or a list of skills)');
@@ -43,6 +46,9 @@ async function loadOne(specifier: string, cwd: string): Promise<Skill[]> {
 }
 
 function importTarget(specifier: string, cwd: string): string {
-  if (isAbsolute(specifier) || specifier.startsWith('.')) return pathToFileURL(resolve(cwd, specifier)).href;
-  return specifier;
+  return isPath(specifier) ? pathToFileURL(resolve(cwd, specifier)).href : specifier;
+}
+
+function isPath(specifier: string): boolean {
+  return isAbsolute(specifier) || specifier.startsWith('./') || specifier.startsWith('../');
 }

@@ -53,6 +53,12 @@ describe('SKILL_MODULES: loading and checking each module', () => {
     assert.equal(loaded[0]!.skill.descriptor.id, 'relative');
   });
 
+  test('a relative path without ./ is a package name, as in Node; the refusal says how to name the file', async () => {
+    file('bare.mjs', `export default ${skill('bare')};\n`);
+    const error = await refusal('bare.mjs', dir);
+    assert.match(error.detail, /could not be loaded: .*\(a path relative to the working directory starts with \.\/: \.\/bare\.mjs\)/);
+  });
+
   test('a missing file is refused naming it', async () => {
     const error = await refusal(join(dir, 'nowhere.mjs'));
     assert.match(error.detail, /could not be loaded: .*nowhere\.mjs/);
