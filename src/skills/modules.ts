@@ -11,26 +11,39 @@ import type { Skill } from './skill.js';
 // with the module's name and what is wrong, before any port is opened.
 
 /**
+ * How long one module may take to load: one that awaits something at its top
+ * level that never comes would otherwise hold the start, silently, forever.
+ */
+export const MODULE_LOAD_TIMEOUT_MS = 30_000;
+
+/**
  * Imports each module and returns its skills in order. A path (absolute, or
  * starting with `./` or `../`) is taken from `cwd`; anything else is a package
  * name, resolved as this package resolves its own dependencies (as Node does).
  */
-export async function loadSkillModules(specifiers: readonly string[], cwd = process.cwd()): Promise<AddedSkill[]> {
+export async function loadSkillModules(specifiers: readonly string[], cwd = process.cwd(), timeoutMs = MODULE_LOAD_TIMEOUT_MS): Promise<AddedSkill[]> {
   const loaded: AddedSkill[] = [];
   for (const specifier of specifiers) {
-    for (const skill of await loadOne(specifier, cwd)) loaded.push({ skill, source: specifier });
+    for (const skill of await loadOne(specifier, cwd, timeoutMs)) loaded.push({ skill, source: specifier });
   }
   return loaded;
 }
 
-async function loadOne(specifier: string, cwd: string): Promise<Skill[]> {
+async function loadOne(specifier: string, cwd: string, timeoutMs: number): Promise<Skill[]> {
   let namespace: { default?: unknown };
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AddedSkillError(specifier, `the module did not finish loading within ${timeoutMs} ms`)), timeoutMs);
+  });
   try {
-    namespace = (await import(importTarget(specifier, cwd))) as { default?: unknown };
+    namespace = (await Promise.race([import(importTarget(specifier, cwd)), deadline])) as { default?: unknown };
   } catch (error) {
+    if (error instanceof AddedSkillError) throw error;
     // `skills/x.mjs` is a package name to Node, as it is here; say so when the file is there.
     const hint = !isPath(specifier) && existsSync(resolve(cwd, specifier)) ? ` (a path relative to the working directory starts with ./: ./${specifier})` : '';
     throw new AddedSkillError(specifier, `the module could not be loaded: ${error instanceof Error ? error.message : String(error)}${hint}`);
+  } finally {
+    clearTimeout(timer);
   }
   if (!('default' in namespace) || namespace.default === undefined) {
     throw new AddedSkillError(specifier, 'the module has no default export (export default a skill, or a list of skills)');

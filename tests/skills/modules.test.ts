@@ -74,6 +74,17 @@ describe('SKILL_MODULES: loading and checking each module', () => {
     assert.match(error.detail, /could not be loaded: no credentials for the skill/);
   });
 
+  test('a module that never finishes loading is refused once its time is up', async () => {
+    const path = file('hangs.mjs', `await new Promise(() => {});\nexport default ${skill('late')};\n`);
+    const error = await loadSkillModules([path], dir, 200).then(
+      () => assert.fail('a module that never loads was loaded'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof AddedSkillError);
+    assert.equal(error.source, path);
+    assert.match(error.detail, /did not finish loading within 200 ms/);
+  });
+
   test('a module with a syntax error is refused', async () => {
     const error = await refusal(file('broken.mjs', `export default {\n`));
     assert.match(error.detail, /could not be loaded/);
