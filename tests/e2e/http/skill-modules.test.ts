@@ -47,7 +47,7 @@ describe('SKILL_MODULES: skills from modules of ones own', () => {
     dir = mkdtempSync(join(tmpdir(), 'kagent-skill-modules-e2e-'));
     greeterPath = join(dir, 'greeter.mjs');
     writeFileSync(greeterPath, GREETER);
-    service = await startService(join(dir, 'data'), { SKILL_MODULES: `${greeterPath},${HELLO}` });
+    service = await startService(join(dir, 'data'), { SKILL_MODULES: `${greeterPath},${HELLO}`, DEFAULT_SKILL: 'greeter' });
   });
 
   after(async () => {
@@ -72,6 +72,12 @@ describe('SKILL_MODULES: skills from modules of ones own', () => {
     const line = JSON.parse(service.output().split('\n').find((l) => l.includes(`"taskId":"${task.id}"`) && l.includes('greeting someone'))!) as Record<string, unknown>;
     assert.equal(line.skill, 'greeter');
     assert.equal(line.mood, 'cheerful');
+  });
+
+  test('DEFAULT_SKILL may name a module\'s skill: a message naming none goes to it', async () => {
+    const { task } = ok(await rpc(service.url, 'SendMessage', { message: textMessage('anyone there?') }));
+    assert.equal(task.metadata.skill, 'greeter');
+    assert.equal(task.status.state, 'TASK_STATE_COMPLETED');
   });
 
   test('the example skill greets, and asks for a name on the same task', async () => {
