@@ -1,7 +1,8 @@
 // A skill from outside the repository (a SKILL_MODULES module, installSkill)
 // arrives untyped: its shape is checked once, here, before the service trusts it.
 
-const ID = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+// The characters SKILL_PERMISSIONS patterns can name; no spaces, no wildcard.
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** What is wrong with `value` as a Skill, or undefined when it is one. */
 export function skillShapeProblem(value: unknown): string | undefined {
@@ -10,7 +11,7 @@ export function skillShapeProblem(value: unknown): string | undefined {
   const descriptor = skill.descriptor;
   if (typeof descriptor !== 'object' || descriptor === null) return 'has no descriptor object';
   const d = descriptor as Record<string, unknown>;
-  if (typeof d.id !== 'string' || !ID.test(d.id)) return `descriptor.id ${describe(d.id)} is not an id (lower-case letters, digits, '.', '_', '-'; at most 64)`;
+  if (typeof d.id !== 'string' || !ID.test(d.id)) return `descriptor.id ${describe(d.id)} is not a skill id (letters, digits, '.', '_', '-', starting with a letter or digit; at most 64)`;
   const where = `skill "${d.id}"`;
   for (const field of ['name', 'description'] as const) {
     if (typeof d[field] !== 'string' || (d[field] as string).trim() === '') return `${where}: descriptor.${field} must be a non-empty string`;
