@@ -13,12 +13,6 @@ import { SqliteTaskStore } from '../store/sqlite/sqlite-store.js';
 export interface SkillHarnessOptions {
   /** The skill a message that names none goes to; default: the first one given. */
   defaultSkill?: string;
-  /**
-   * How often an interrupted task may run again (a resumable skill's tasks,
-   * after a restart); default 0: an interrupted task fails, as in the agent
-   * unless MAX_RESUMES says otherwise.
-   */
-  maxResumes?: number;
   /** Most milliseconds `stream` waits for its stream to end; default 60 000. */
   streamTimeoutMs?: number;
 }
@@ -166,8 +160,11 @@ export async function openHarnessStore(): Promise<{ store: SqliteTaskStore; clos
   };
 }
 
-/** A task service for `skills` over `store`, the skills' shape checked first. */
-export function harnessParts(skills: Skill | readonly Skill[], store: SqliteTaskStore, options: SkillHarnessOptions = {}): HarnessParts {
+/**
+ * A task service for `skills` over `store`, the skills' shape checked first;
+ * `maxResumes` (default 0) matters only to a harness that reopens a store.
+ */
+export function harnessParts(skills: Skill | readonly Skill[], store: SqliteTaskStore, options: SkillHarnessOptions & { maxResumes?: number } = {}): HarnessParts {
   const list: readonly Skill[] = Array.isArray(skills) ? skills : [skills as Skill];
   if (list.length === 0) throw new Error('SkillHarness.start: no skills given');
   list.forEach((skill, index) => {

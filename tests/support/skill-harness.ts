@@ -12,6 +12,8 @@ export interface InternalHarnessOptions extends SkillHarnessOptions {
    * over the first one's store is the same pod after a restart.
    */
   store?: SqliteTaskStore;
+  /** How often an interrupted task may run again (MAX_RESUMES); default 0. */
+  maxResumes?: number;
 }
 
 /**
