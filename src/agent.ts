@@ -44,9 +44,10 @@ import { assistantSkill, skillAsTool } from './skills/assistant/index.js';
 import { clusterSkillFor } from './skills/cluster/routing.js';
 import { echoSkill } from './skills/echo.js';
 import { helpSkill } from './skills/help.js';
-import { installedSkills } from './skills/installed.js';
+import { AddedSkillError, addedSkills } from './skills/installed.js';
+import { loadSkillModules } from './skills/modules.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
-import type { Skill } from './skills/skill.js';
+import type { Skill, SkillLog } from './skills/skill.js';
 import { PostgresTaskStore } from './store/postgres/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.js';
 import { timedStore } from './store/timed-store.js';
@@ -244,6 +245,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     maxRunningPerCaller: config.MAX_TASKS_PER_PRINCIPAL,
     maxArtifactBytes: config.MAX_ARTIFACT_BYTES,
     maxListPageBytes: config.MAX_LIST_PAGE_BYTES,
+    skillLog: (skill, taskId) => skillLog(logger, skill, taskId),
     observer: {
       taskEntered: (state, previous) => metrics.taskEntered(state, previous),
       skillFailed: (taskId, error) => {
@@ -595,10 +597,31 @@ async function buildSkills(config: Config, delegate: Skill, permissions: SkillPe
       }),
     );
   }
-  skills.push(...installedSkills());
+  skills.push(...(await skillsAdded(config, skills)));
   // The same rule as the extended card; without authentication the caller is anonymous, so only the open skills show.
   skills.push(helpSkill((caller) => skills.map((skill) => skill.descriptor).filter((skill) => permissions.allows(caller, skill.id))));
   return skills;
+}
+
+/** A skill run's log: the agent's logger, each line tagged with the skill and the task (which the skill cannot overwrite). */
+function skillLog(logger: Logger, skill: string, taskId: string): SkillLog {
+  const line =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      logger[level]({ ...fields, skill, taskId }, message);
+  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+}
+
+/** The installed skills and those of SKILL_MODULES; one that cannot be used is a bad SKILL_MODULES naming its module. */
+async function skillsAdded(config: Config, builtIns: readonly Skill[]): Promise<Skill[]> {
+  // help is built after the added skills (it lists them) but its id is taken all the same.
+  const builtInIds = [...builtIns.map((skill) => skill.descriptor.id), 'help'];
+  try {
+    return addedSkills(builtInIds, await loadSkillModules(config.SKILL_MODULES)).map((added) => added.skill);
+  } catch (error) {
+    if (error instanceof AddedSkillError) throw new ConfigError('SKILL_MODULES', error.source, error.detail);
+    throw error;
+  }
 }
 
 /** Skills picked by what a message holds, when it names none: manifests to review, cluster questions. */

@@ -192,6 +192,13 @@ export const SETTINGS = {
     live: false,
     description: 'directories under which manifest-review may read a Kustomize directory named in a request (none: only inline manifests)',
   },
+  SKILL_MODULES: {
+    type: { kind: 'list' },
+    default: '',
+    live: false,
+    description:
+      "ES modules that add skills, loaded at start (comma separated): a path (absolute, or starting with ./ or ../ from the working directory) or a package name; each default-exports a skill or a list of skills (the Skill interface of 'kagent-a2a/skill')",
+  },
   KUBERNETES_SKILLS: {
     type: { kind: 'bool' },
     default: 'false',

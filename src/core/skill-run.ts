@@ -4,7 +4,7 @@ import { canTransition, isInterrupted, isTerminal } from '../model/lifecycle.js'
 import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
 import { endSpan, SpanKind, startSpan, withSpan } from '../observability/tracing.js';
-import type { AgentReply, Skill, SkillContext } from '../skills/skill.js';
+import type { AgentReply, Skill, SkillContext, SkillLog } from '../skills/skill.js';
 import type { TransitionResult, WriteResult } from '../store/task-store.js';
 import type { EventBus } from './event-bus.js';
 import { LeftForResume } from './recovery.js';
@@ -30,6 +30,8 @@ export interface SkillRunHost {
   runEnded(skillId: string, state: TaskState | 'interrupted', seconds: number): void;
   /** Whether `caller` may use a skill. */
   mayUse(caller: Caller, skillId: string): boolean;
+  /** The log lines of one run. */
+  logFor(skillId: string, taskId: string): SkillLog;
   /** Runs another skill as a sub-task of `caller`. */
   runSubTask(caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message>;
 }
@@ -173,6 +175,7 @@ function skillContext(
     signal: controller.signal,
     runSkill: (skillId, subMessage, signal) => host.runSubTask(caller, skillId, subMessage, signal),
     mayUse: (skillId) => host.mayUse(caller, skillId),
+    log: host.logFor(request.skill.descriptor.id, taskId),
     working: (reply) => status('working', reply),
     artifact: async (artifact, chunk) => {
       if (leftForResume()) throw controller.signal.reason;

@@ -20,7 +20,7 @@ import type {
   TaskState,
   TaskStatus,
 } from '../model/model.js';
-import type { Skill } from '../skills/skill.js';
+import type { Skill, SkillLog } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
@@ -60,6 +60,8 @@ export interface TaskServiceOptions {
    * the message asks a peer for, and again when a task is continued.
    */
   authorizeSkill?: (caller: Caller, skillId: string) => void;
+  /** Where a skill run's log lines go; absent: nowhere. */
+  skillLog?: (skillId: string, taskId: string) => SkillLog;
   /** Most tasks one caller may have running at once in this process; absent: no cap. */
   maxRunningPerCaller?: number;
 }
@@ -88,6 +90,8 @@ export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
 
 /** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
 const RUNNING_CAP_RETRY_SECONDS = 2;
+
+const SILENT: SkillLog = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /**
  * The agent's task semantics: creating and continuing tasks from messages,
@@ -124,6 +128,7 @@ export class TaskService {
       runSubTask: (caller, skillId, message, signal) => runSubTask(this, caller, skillId, message, signal),
       mayUse: (caller, skillId) => this.mayStillUse(caller, skillId),
       runEnded: (skillId, state, seconds) => options.observer?.runEnded?.(skillId, state, seconds),
+      logFor: (skillId, taskId) => options.skillLog?.(skillId, taskId) ?? SILENT,
     };
   }
 

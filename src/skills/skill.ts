@@ -18,6 +18,17 @@ export interface SkillDescriptor {
  */
 export type RunSkill = (skillId: string, message: Message, signal: AbortSignal) => Promise<Task | Message>;
 
+/**
+ * A skill's lines in the agent's log, each tagged with the skill and the task.
+ * `fields` are logged as they are: never put a credential in them.
+ */
+export interface SkillLog {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** Text, or parts, of an agent message that accompanies a status change. */
 export type AgentReply = string | Part[];
 
@@ -49,6 +60,8 @@ export interface SkillContext {
    * checks what it would reach before it reaches it.
    */
   mayUse(skillId: string): boolean;
+  /** The agent's log, for this run. */
+  readonly log: SkillLog;
 
   working(reply?: AgentReply): Promise<void>;
   /**

@@ -73,7 +73,7 @@ const everyHeld: Held[] = [];
 const harnesses: SkillHarness[] = [];
 async function harness(skills: Skill[], store?: SkillHarness['store']): Promise<SkillHarness> {
   // As the agent is configured by default (MAX_RESUMES): a resumable task may run again.
-  const started = await SkillHarness.start(skills, skills[0]!.descriptor.id, store, { maxResumes: 3 });
+  const started = await SkillHarness.start(skills, { store, maxResumes: 3 });
   harnesses.push(started);
   return started;
 }
