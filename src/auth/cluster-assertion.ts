@@ -49,20 +49,31 @@ export class ClusterAssertion {
   /** Nonce → expiry of the assertion it came in, oldest first. */
   private readonly seen = new Map<string, number>();
 
+  /** `secrets[0]` signs; every one of them verifies. */
   private constructor(
-    private readonly secret: Buffer,
+    private readonly secrets: readonly Buffer[],
     private readonly maxNonces = MAX_REMEMBERED_NONCES,
   ) {}
 
+  /**
+   * The secrets in a file, one per line. The first signs and every one
+   * verifies, so a secret is rotated without refusing relays between pods of
+   * the old and the new rollout: add the new one second, roll out; move it
+   * first, roll out; drop the old one, roll out.
+   */
   static fromFile(path: string, setting: string, maxNonces = MAX_REMEMBERED_NONCES): ClusterAssertion {
-    let secret: string;
+    let text: string;
     try {
-      secret = readFileSync(path, 'utf8').trim();
+      text = readFileSync(path, 'utf8');
     } catch (error) {
       throw new ConfigError(setting, path, error instanceof Error ? error.message : String(error));
     }
-    if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new ConfigError(setting, path, `the shared secret must be at least ${MIN_SECRET_BYTES} bytes`);
-    return new ClusterAssertion(Buffer.from(secret, 'utf8'), maxNonces);
+    const secrets = text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '');
+    if (secrets.length === 0) throw new ConfigError(setting, path, 'the file holds no secret');
+    secrets.forEach((secret, i) => {
+      if (Buffer.byteLength(secret) < MIN_SECRET_BYTES) throw new ConfigError(setting, path, `the shared secret on line ${i + 1} must be at least ${MIN_SECRET_BYTES} bytes`);
+    });
+    return new ClusterAssertion(secrets.map((secret) => Buffer.from(secret, 'utf8')), maxNonces);
   }
 
   /** An assertion that `caller` was authenticated, valid for `pod` only, for a short while. */
@@ -70,7 +81,7 @@ export class ClusterAssertion {
     const claims: Claims = { t: caller.tenant, p: caller.principal, aud: pod, exp: now + LIFETIME_MS, n: randomBytes(16).toString('base64url') };
     if (caller.scopes !== undefined && caller.scopes.length > 0) claims.s = caller.scopes;
     const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
-    return `${VERSION}.${payload}.${this.mac(payload)}`;
+    return `${VERSION}.${payload}.${this.mac(payload, this.secrets[0]!)}`;
   }
 
   /** The caller an assertion names, if it is ours, for this pod, not expired and not seen before; otherwise UnauthenticatedError. */
@@ -78,9 +89,14 @@ export class ClusterAssertion {
     const parts = value.length <= MAX_HEADER_LENGTH ? value.split('.') : [];
     if (parts.length !== 3 || parts[0] !== VERSION) throw refused();
     const [, payload, mac] = parts as [string, string, string];
-    const expected = Buffer.from(this.mac(payload), 'base64url');
     const given = Buffer.from(mac, 'base64url');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw refused();
+    // Every secret is tried, so the time taken does not tell which one matched.
+    let matched = false;
+    for (const secret of this.secrets) {
+      const expected = Buffer.from(this.mac(payload, secret), 'base64url');
+      if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
+    }
+    if (!matched) throw refused();
     const claims = parseClaims(payload);
     if (claims === undefined || claims.aud !== self || claims.exp < now || claims.exp > now + LIFETIME_MS + MAX_CLOCK_AHEAD_MS) throw refused();
     // Remembered only once everything else holds: a forged header cannot fill the cache.
@@ -103,8 +119,8 @@ export class ClusterAssertion {
     this.seen.set(nonce, exp);
   }
 
-  private mac(payload: string): string {
-    return createHmac('sha256', this.secret).update(`${VERSION}.${payload}`).digest('base64url');
+  private mac(payload: string, secret: Buffer): string {
+    return createHmac('sha256', secret).update(`${VERSION}.${payload}`).digest('base64url');
   }
 }
 

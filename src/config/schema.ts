@@ -328,7 +328,7 @@ export const SETTINGS = {
     type: { kind: 'string' },
     default: undefined,
     live: false,
-    description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it',
+    description: 'file holding a secret every replica shares (a mounted Secret, 32 bytes or more): a pod relaying a request to the task\'s owner vouches for the caller with it; several, one per line, while rotating (the first signs, every one verifies)',
   },
   METRICS_TOKEN_FILE: { type: { kind: 'string' }, default: undefined, live: false, description: 'file holding a bearer token /metrics then requires (a mounted Secret; watched: a rotated token applies without a restart)' },
   OTEL_EXPORTER_OTLP_ENDPOINT: {

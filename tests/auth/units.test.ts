@@ -166,3 +166,35 @@ describe('cluster assertion nonces', () => {
     assert.throws(() => cluster.verify(cluster.sign(alice, 'kagent-0', now + 120_000), 'kagent-0', now), UnauthenticatedError);
   });
 });
+
+describe('cluster secret rotation: the first secret signs, every one verifies', () => {
+  const OLD = 'the-old-cluster-secret-of-enough-length-0123456789';
+  const NEW = 'the-new-cluster-secret-of-enough-length-9876543210';
+  function fromText(text: string): ClusterAssertion {
+    const dir = mkdtempSync(join(tmpdir(), 'kagent-assertion-'));
+    try {
+      writeFileSync(join(dir, 'secret'), text);
+      return ClusterAssertion.fromFile(join(dir, 'secret'), 'AUTH_CLUSTER_SECRET_FILE');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const alice = { tenant: '', principal: 'alice' };
+  const now = 5_000_000;
+
+  test('through the three rollouts, every pair of old and new pods still relays', () => {
+    // Step by step: the pods of one rollout live beside those of the next.
+    const steps = [fromText(OLD), fromText(`${OLD}\n${NEW}\n`), fromText(`${NEW}\r\n${OLD}`), fromText(NEW)];
+    for (let i = 0; i + 1 < steps.length; i++) {
+      for (const [from, to] of [[steps[i]!, steps[i + 1]!], [steps[i + 1]!, steps[i]!]] as const) {
+        assert.deepEqual(to.verify(from.sign(alice, 'kagent-1', now), 'kagent-1', now), alice, `step ${i}`);
+      }
+    }
+  });
+
+  test('a secret the receiver does not hold is refused, and so is a short one on any line', () => {
+    assert.throws(() => fromText(OLD).verify(fromText(NEW).sign(alice, 'kagent-1', now), 'kagent-1', now), (error: unknown) => error instanceof UnauthenticatedError);
+    assert.throws(() => fromText(`${NEW}\nshort`), (error: unknown) => error instanceof ConfigError && /line 2/.test(error.message));
+    assert.throws(() => fromText('\n\n'), (error: unknown) => error instanceof ConfigError && /no secret/.test(error.message));
+  });
+});
