@@ -20,14 +20,27 @@ export interface JwtSettings {
   /** A claim naming the caller's tenant; without it every caller's tenant is ''. */
   tenantClaim?: string;
   clockSkewMs: number;
+  /** The longest a token may still be valid for when it arrives: a stolen long-lived token is worth less. */
+  maxLifetimeMs: number;
 }
 
 /** The categories a rejected token falls in: fixed words for the challenge, the log and the metric. */
-export type JwtFailure = 'expired' | 'not-yet-valid' | 'wrong-issuer' | 'wrong-audience' | 'bad-signature' | 'unknown-key' | 'algorithm' | 'malformed' | 'no-principal';
+export type JwtFailure =
+  | 'expired'
+  | 'not-yet-valid'
+  | 'too-long-lived'
+  | 'wrong-issuer'
+  | 'wrong-audience'
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'algorithm'
+  | 'malformed'
+  | 'no-principal';
 
 const DESCRIPTIONS: Readonly<Record<JwtFailure, string>> = {
   expired: 'the token has expired',
   'not-yet-valid': 'the token is not valid yet',
+  'too-long-lived': 'the token stays valid for longer than this agent accepts',
   'wrong-issuer': 'the token is not from the issuer this agent trusts',
   'wrong-audience': 'the token is not meant for this agent',
   'bad-signature': 'the token signature does not verify',
@@ -69,6 +82,8 @@ export class JwtVerifier {
       if (error instanceof UnavailableError) throw error;
       throw new JwtRejected(classify(error));
     }
+    // exp is required above; a token that stays valid for years is refused, whatever its signer thought.
+    if ((payload.exp ?? 0) * 1000 - Date.now() > this.settings.maxLifetimeMs + this.settings.clockSkewMs) throw new JwtRejected('too-long-lived');
     const principal = payload[this.settings.principalClaim];
     // Control characters have no place in a name that ends up in logs and the store (as for a proxy-named caller).
     if (typeof principal !== 'string' || principal === '' || principal.length > 512 || CONTROL.test(principal)) throw new JwtRejected('no-principal');

@@ -90,6 +90,7 @@ export function createCallerAuth(config: Config, logger: Logger, self: string): 
       principalClaim: config.AUTH_PRINCIPAL_CLAIM,
       tenantClaim: config.AUTH_TENANT_CLAIM,
       clockSkewMs: config.AUTH_CLOCK_SKEW,
+      maxLifetimeMs: config.AUTH_MAX_TOKEN_LIFETIME,
     });
     verifiers.push(jwtVerifier(jwt));
   }

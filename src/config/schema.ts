@@ -295,6 +295,12 @@ export const SETTINGS = {
   AUTH_PRINCIPAL_CLAIM: { type: { kind: 'string' }, default: 'sub', live: false, description: 'token claim naming the caller' },
   AUTH_TENANT_CLAIM: { type: { kind: 'string' }, default: undefined, live: false, description: "token claim naming the caller's tenant (default: every caller's tenant is empty)" },
   AUTH_CLOCK_SKEW: { type: { kind: 'duration', minMs: 0 }, default: '60s', live: false, description: 'clock skew allowed when checking exp and nbf' },
+  AUTH_MAX_TOKEN_LIFETIME: {
+    type: { kind: 'duration', minMs: 1000, maxMs: 3650 * 86_400_000 },
+    default: '24h',
+    live: false,
+    description: "the longest a JWT may still be valid for when it arrives ('exp' that far ahead or further is refused)",
+  },
   AUTH_JWKS_COOLDOWN: { type: { kind: 'duration', minMs: 1000 }, default: '30s', live: false, description: 'least time between two JWKS fetches (an unknown kid waits for one)' },
   AUTH_JWKS_MAX_AGE: { type: { kind: 'duration', minMs: 1000 }, default: '10m', live: false, description: 'age after which the cached JWKS is refreshed in the background (it keeps serving meanwhile)' },
   AUTH_PROXY_HEADER: {

@@ -67,6 +67,12 @@ describe('AUTH_MODE=jwt against a JWKS endpoint (a real service process)', () =>
     ok(await send(await signToken(rsa, { expiresIn: -10 })));
   });
 
+  test('a token valid for longer than AUTH_MAX_TOKEN_LIFETIME (24 h by default) is 401; one just inside it is served', async () => {
+    assertInvalidToken(await send(await signToken(rsa, { expiresIn: 48 * 3600 })), /longer than this agent accepts/);
+    assertInvalidToken(await send(await signToken(rsa, { expiresIn: 1e12 })), /longer than this agent accepts/);
+    ok(await send(await signToken(rsa, { expiresIn: 23 * 3600 })));
+  });
+
   test('a token that is not valid yet is 401', async () => {
     assertInvalidToken(await send(await signToken(rsa, { notBefore: 600 })), /not valid yet/);
   });
