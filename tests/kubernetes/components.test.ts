@@ -4,17 +4,14 @@
 // the custom resources' own (Prometheus Operator, Istio), and checked for what
 // they must do.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { parse } from 'yaml';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { KubeObject } from './manifests.js';
-import { KAGENT_DIR, ofKind, only, render, selects } from './manifests.js';
+import { ofKind, only, render, renderWith, selects } from './manifests.js';
 import { schemaProblems } from './schema.js';
 import { needKustomize } from '../support/prerequisites.js';
 
@@ -43,36 +40,14 @@ const COMBINATIONS: readonly { target: string; add: Component[] }[] = [
 
 const label = (c: { target: string; add: Component[] }) => `${c.target} + ${c.add.join(' + ')}`;
 
-let scratch: string;
 const rendered = new Map<string, KubeObject[]>();
-
-/** Renders a directory that includes `target` and adds the components, as an operator's own overlay would (Kustomize wants relative paths). */
-function renderWith(target: string, add: Component[]): KubeObject[] {
-  const dir = mkdtempSync(join(scratch, 'overlay-'));
-  const kustomization = [
-    'apiVersion: kustomize.config.k8s.io/v1beta1',
-    'kind: Kustomization',
-    'namespace: kagent',
-    'resources:',
-    `  - ${relative(dir, join(KAGENT_DIR, target))}`,
-    'components:',
-    ...add.map((component) => `  - ${relative(dir, join(KAGENT_DIR, 'components', component))}`),
-    '',
-  ].join('\n');
-  writeFileSync(join(dir, 'kustomization.yaml'), kustomization);
-  return render(dir);
-}
 
 before(() => {
   if (kustomize.skip !== false) return;
-  scratch = mkdtempSync(join(tmpdir(), 'kagent-components-'));
   for (const target of ['overlays/dev', 'overlays/staging', 'overlays/prod', 'overlays/prod-shared']) rendered.set(target, render(target));
   for (const combination of COMBINATIONS) rendered.set(label(combination), renderWith(combination.target, combination.add));
 });
 
-after(() => {
-  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
-});
 
 const statefulSet = (objects: KubeObject[]) => only<IStatefulSet>(objects, 'StatefulSet', 'kagent');
 

@@ -66,7 +66,7 @@ export function renderWith(target: string, components: readonly string[]): KubeO
   const dir = mkdtempSync(join(tmpdir(), 'kagent-overlay-'));
   try {
     // Kustomize takes relative paths only.
-    const lines = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${relative(dir, resolve(KAGENT_DIR, target))}`, 'components:'];
+    const lines = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'namespace: kagent', 'resources:', `  - ${relative(dir, resolve(KAGENT_DIR, target))}`, 'components:'];
     for (const component of components) lines.push(`  - ${relative(dir, join(KAGENT_DIR, 'components', component))}`);
     writeFileSync(join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
     return render(dir);

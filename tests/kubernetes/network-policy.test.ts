@@ -2,15 +2,12 @@
 // (network.ts evaluates them the way the NetworkPolicy API defines), plus the
 // components that widen them: each component's egress exists with it only.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { KubeObject } from './manifests.js';
-import { KAGENT_DIR, kustomizeTargets, ofKind, only, render, renderAll } from './manifests.js';
+import { kustomizeTargets, ofKind, only, renderAll, renderWith } from './manifests.js';
 import type { Connection, Endpoint } from './network.js';
 import { egressAllowed, ingressAllowed, policiesFor } from './network.js';
 import { schemaProblems } from './schema.js';
@@ -20,27 +17,17 @@ import { needKustomize } from '../support/prerequisites.js';
 const kustomize = needKustomize();
 
 let rendered: Map<string, KubeObject[]>;
-let scratch: string;
 
 /** Renders base plus the given components, as an overlay using them would. */
-function withComponents(...components: string[]): KubeObject[] {
-  const dir = mkdtempSync(join(scratch, 'overlay-'));
-  // Kustomize takes relative paths only.
-  const lines = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${relative(dir, join(KAGENT_DIR, 'base'))}`, 'components:'];
-  for (const component of components) lines.push(`  - ${relative(dir, join(KAGENT_DIR, 'components', component))}`);
-  writeFileSync(join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
-  return render(relative(KAGENT_DIR, dir));
-}
+const withComponents = (...components: string[]): KubeObject[] => renderWith('base', components);
 
 before(() => {
-  scratch = mkdtempSync(join(tmpdir(), 'kagent-netpol-'));
   if (kustomize.skip !== false) return;
   rendered = renderAll();
   rendered.set('base+cluster-skills', withComponents('cluster-skills'));
   rendered.set('base+shared-postgres+cluster-skills', withComponents('shared-postgres', 'cluster-skills'));
 });
 
-after(() => rmSync(scratch, { recursive: true, force: true }));
 
 interface Agent {
   objects: KubeObject[];
