@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import type { IService } from 'kubernetes-models/v1/Service';
+import { loadConfig } from '../../src/config/load.js';
 import { parse } from 'yaml';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { KubeObject } from './manifests.js';
@@ -18,12 +20,12 @@ import { needKustomize } from '../support/prerequisites.js';
 // Renders with a real Kustomize: skipped with a notice without kubectl or kustomize, failing under CI=true.
 const kustomize = needKustomize();
 
-type Component = 'hpa' | 'monitoring' | 'istio';
+type Component = 'hpa' | 'monitoring' | 'istio' | 'tracing';
 
 /**
  * Each overlay with the components it may add. Dev runs one pod (nothing to
  * autoscale); staging has monitoring and keeps a fixed size; prod and
- * prod-shared have hpa and monitoring. Istio goes with any of them.
+ * prod-shared have hpa and monitoring. Istio and tracing go with any of them.
  */
 const COMBINATIONS: readonly { target: string; add: Component[] }[] = [
   { target: 'base', add: ['hpa'] },
@@ -36,6 +38,8 @@ const COMBINATIONS: readonly { target: string; add: Component[] }[] = [
   { target: 'overlays/staging', add: ['istio'] },
   { target: 'overlays/prod', add: ['istio'] },
   { target: 'overlays/prod-shared', add: ['istio'] },
+  { target: 'overlays/staging', add: ['tracing'] },
+  { target: 'overlays/prod', add: ['tracing', 'istio'] },
 ];
 
 const label = (c: { target: string; add: Component[] }) => `${c.target} + ${c.add.join(' + ')}`;
@@ -245,5 +249,20 @@ describe('monitoring', kustomize, () => {
   test('the dashboard ConfigMap carries the Grafana sidecar label and a fixed name', () => {
     const dashboard = only(rendered.get('overlays/prod')!, 'ConfigMap', 'kagent-dashboard');
     assert.equal(dashboard.metadata.labels?.grafana_dashboard, '1');
+  });
+});
+
+describe('tracing', kustomize, () => {
+  test("its settings are the service's own, valid as given, and turn tracing on", () => {
+    const objects = rendered.get(label({ target: 'overlays/staging', add: ['tracing'] }))!;
+    const container = statefulSet(objects).spec!.template.spec!.containers.find((c) => c.name === 'agent')!;
+    const env = Object.fromEntries((container.env ?? []).filter((e) => e.name.startsWith('OTEL_')).map((e) => [e.name, e.value!]));
+    const config = loadConfig({ env });
+    assert.ok(config.OTEL_EXPORTER_OTLP_ENDPOINT?.startsWith('http://otel-collector.observability.svc.cluster.local:4318'));
+    assert.equal(config.OTEL_EXPORTER_OTLP_PROTOCOL, 'http/protobuf');
+    assert.equal(config.OTEL_SERVICE_NAME, 'kagent-a2a');
+    // The port the NetworkPolicy opens is the endpoint's.
+    const policy = only<INetworkPolicy>(objects, 'NetworkPolicy', 'kagent-otel');
+    assert.deepEqual(policy.spec!.egress!.flatMap((rule) => rule.ports ?? []).map((p) => p.port), [Number(new URL(config.OTEL_EXPORTER_OTLP_ENDPOINT!).port)]);
   });
 });

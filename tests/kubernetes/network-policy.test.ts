@@ -26,6 +26,7 @@ before(() => {
   rendered = renderAll();
   rendered.set('base+cluster-skills', withComponents('cluster-skills'));
   rendered.set('base+shared-postgres+cluster-skills', withComponents('shared-postgres', 'cluster-skills'));
+  rendered.set('base+tracing', withComponents('tracing'));
 });
 
 
@@ -56,7 +57,7 @@ const into = (a: Agent, peer: Endpoint, port = A2A_PORT, protocol: 'TCP' | 'UDP'
 const out = (a: Agent, peer: Endpoint, port: number, protocol: 'TCP' | 'UDP' = 'TCP') => egressAllowed(a.objects, { pod: a.pod, peer, port, protocol, peerPorts: a.pod.ports });
 
 describe('every target isolates the agent with a NetworkPolicy', kustomize, () => {
-  for (const target of [...kustomizeTargets(), 'base+cluster-skills', 'base+shared-postgres+cluster-skills']) {
+  for (const target of [...kustomizeTargets(), 'base+cluster-skills', 'base+shared-postgres+cluster-skills', 'base+tracing']) {
     describe(target, () => {
       const agent = () => agentOf(rendered.get(target)!);
 
@@ -107,14 +108,17 @@ describe("each component's opening comes with that component only", kustomize, (
   const postgres = { namespace: 'db', podLabels: { app: 'postgres' } };
   const prometheus: Endpoint = { namespace: 'monitoring', podLabels: { app: 'prometheus' } };
   const labelledScraper: Endpoint = { namespace: 'observability', namespaceLabels: { 'kagent.dev/metrics-scraper': 'true' }, podLabels: { app: 'prometheus' } };
-  const cases: [string, { postgres: boolean; apiServer: boolean; scraper: boolean }][] = [
-    ['base', { postgres: false, apiServer: false, scraper: false }],
-    ['overlays/dev', { postgres: false, apiServer: false, scraper: false }],
-    ['overlays/staging', { postgres: false, apiServer: false, scraper: true }],
-    ['overlays/prod', { postgres: false, apiServer: false, scraper: true }],
-    ['overlays/prod-shared', { postgres: true, apiServer: false, scraper: true }],
-    ['base+cluster-skills', { postgres: false, apiServer: true, scraper: false }],
-    ['base+shared-postgres+cluster-skills', { postgres: true, apiServer: true, scraper: false }],
+  const collector: Endpoint = { namespace: 'observability', podLabels: { app: 'otel-collector' } };
+  const labelledCollector: Endpoint = { namespace: 'telemetry', namespaceLabels: { 'kagent.dev/otel-collector': 'true' }, podLabels: { app: 'otel-collector' } };
+  const cases: [string, { postgres: boolean; apiServer: boolean; scraper: boolean; collector: boolean }][] = [
+    ['base', { postgres: false, apiServer: false, scraper: false, collector: false }],
+    ['overlays/dev', { postgres: false, apiServer: false, scraper: false, collector: false }],
+    ['overlays/staging', { postgres: false, apiServer: false, scraper: true, collector: false }],
+    ['overlays/prod', { postgres: false, apiServer: false, scraper: true, collector: false }],
+    ['overlays/prod-shared', { postgres: true, apiServer: false, scraper: true, collector: false }],
+    ['base+cluster-skills', { postgres: false, apiServer: true, scraper: false, collector: false }],
+    ['base+shared-postgres+cluster-skills', { postgres: true, apiServer: true, scraper: false, collector: false }],
+    ['base+tracing', { postgres: false, apiServer: false, scraper: false, collector: true }],
   ];
   for (const [target, expected] of cases) {
     const says = (open: boolean) => (open ? 'reachable' : 'closed');
@@ -126,12 +130,15 @@ describe("each component's opening comes with that component only", kustomize, (
       assert.equal(out(a, outside, 6443), expected.apiServer, 'the API server on 6443');
       assert.equal(into(a, prometheus), expected.scraper, 'Prometheus in the monitoring namespace');
       assert.equal(into(a, labelledScraper), expected.scraper, 'Prometheus in a namespace labelled as the scraper');
+      assert.equal(out(a, collector, 4318), expected.collector, 'the OpenTelemetry collector in observability');
+      assert.equal(out(a, labelledCollector, 4318), expected.collector, 'a collector in a namespace labelled as one');
+      assert.ok(!out(a, collector, 4317), 'OTLP/gRPC is not what the agent sends');
       // The scraper reaches the A2A port (where /metrics is) and nothing else.
       assert.ok(!into(a, prometheus, 9090), 'another port from Prometheus');
       // Neither opens anything else.
       for (const port of [80, 3306, 8443]) assert.ok(!out(a, outside, port), `port ${port} outside`);
       const names = ofKind<INetworkPolicy>(a.objects, 'NetworkPolicy').map((p) => p.metadata!.name).sort();
-      const expectedNames = ['kagent', ...(expected.apiServer ? ['kagent-api-server'] : []), ...(expected.postgres ? ['kagent-postgres'] : []), ...(expected.scraper ? ['kagent-metrics'] : [])];
+      const expectedNames = ['kagent', ...(expected.apiServer ? ['kagent-api-server'] : []), ...(expected.postgres ? ['kagent-postgres'] : []), ...(expected.scraper ? ['kagent-metrics'] : []), ...(expected.collector ? ['kagent-otel'] : [])];
       assert.deepEqual(names, expectedNames.sort());
     });
   }
