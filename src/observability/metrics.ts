@@ -209,7 +209,7 @@ export class Metrics {
     // Present from the start, so that alerts on its rate see a zero rather than no series.
     this.storeWriteFailures.inc({ reason: 'full' }, 0);
     // Likewise the refusals whose reasons are a closed set: a panel or a rate reads zero, not "no data".
-    for (const limit of ['rate', 'tasks', 'streams']) this.limited.inc({ limit }, 0);
+    for (const limit of ['rate', 'tasks', 'streams', 'unauthenticated']) this.limited.inc({ limit }, 0);
     for (const reason of ['request_timeout', 'bad_request', 'client_aborted', 'connection_limit']) this.httpRejected.inc({ reason }, 0);
     for (const reason of ['missing', 'rejected']) this.authFailures.inc({ reason }, 0);
     for (const trigger of ['restart', 'lease']) this.tasksResumed.inc({ trigger }, 0);
