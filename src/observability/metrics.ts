@@ -142,7 +142,7 @@ export class Metrics {
   });
   readonly delegations = new Counter({
     name: 'kagent_delegations_total',
-    help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the peer card points where the egress guard will not go)',
+    help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the caller may not use the peer skills it would reach, or the peer card is unsigned by its key or points where the egress guard will not go)',
     labelNames: ['peer', 'outcome'] as const,
     registers: [this.registry],
   });
