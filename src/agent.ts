@@ -97,7 +97,6 @@ function peerTargets(config: Config): PeerTarget[] {
   ];
 }
 
-/** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
 /** The parts a start has started, stopped last first: when a later step fails, and at the end of a stop. */
 class StartedParts {
   private readonly parts: { name: string; stop: () => unknown }[] = [];
@@ -118,6 +117,7 @@ class StartedParts {
   }
 }
 
+/** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
 export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
   const started = new StartedParts();
   try {

@@ -59,7 +59,7 @@ export class CardSigner {
     let algorithm: string;
     try {
       if (text.startsWith('{')) {
-        const jwk = JSON.parse(text) as JWK;
+        const jwk = parseJwk(text);
         if (jwk.kty === 'oct') throw new Error('a symmetric (oct) key cannot sign a card others verify');
         if (typeof jwk.d !== 'string') throw new Error('the JWK holds no private part ("d")');
         key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -94,5 +94,15 @@ export class CardSigner {
       .sign(this.key);
     const signature: AgentCardSignature = { protected: jws.protected!, signature: jws.signature };
     return { ...card, signatures: [signature] };
+  }
+}
+
+/** The private JWK in `text`; a parse error never quotes it (V8's messages echo the text around the fault). */
+function parseJwk(text: string): JWK {
+  try {
+    return JSON.parse(text) as JWK;
+  } catch (error) {
+    const at = error instanceof SyntaxError ? / at position \d+/.exec(error.message)?.[0] ?? '' : '';
+    throw new Error(`it starts like a JWK but is not valid JSON${at}`);
   }
 }

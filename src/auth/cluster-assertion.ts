@@ -23,7 +23,7 @@ const MAX_CLOCK_AHEAD_MS = 30_000;
  * relayed requests a pod can take within one lifetime (30 s): about 3,300 a
  * second. Past it, assertions are refused rather than remembered less.
  */
-export const MAX_REMEMBERED_NONCES = 100_000;
+const MAX_REMEMBERED_NONCES = 100_000;
 const MIN_SECRET_BYTES = 32;
 const MAX_HEADER_LENGTH = 8192;
 

@@ -45,10 +45,6 @@ export class PeerCardKeys {
   keyFor(url: string): TrustedCardKey | undefined {
     return this.keys.get(withoutTrailingSlashes(url));
   }
-
-  get size(): number {
-    return this.keys.size;
-  }
 }
 
 function isHttpUrl(text: string): boolean {

@@ -7,7 +7,8 @@ import type { Caller, Message, StreamItem, Task } from '../model/model.js';
 
 /** What a sub-task needs of the task service. */
 export interface SubTaskService {
-  sendStreamingMessage(caller: Caller, message: Message): Promise<AsyncIterable<StreamItem>>;
+  /** The task's events; `close` ends the iteration at once. */
+  sendStreamingMessage(caller: Caller, message: Message): Promise<AsyncIterable<StreamItem> & { close(): void }>;
   getTask(caller: Caller, taskId: string): Promise<Task>;
   cancelTask(caller: Caller, taskId: string): Promise<Task>;
 }
@@ -31,7 +32,7 @@ export async function runSubTask(service: SubTaskService, caller: Caller, skillI
   // Closing the stream ends the loop below at once.
   const stop = () => {
     cancel();
-    (stream as { close?: () => void }).close?.();
+    stream.close();
   };
   signal.addEventListener('abort', stop, { once: true });
   try {

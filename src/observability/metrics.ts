@@ -142,7 +142,7 @@ export class Metrics {
   });
   readonly delegations = new Counter({
     name: 'kagent_delegations_total',
-    help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the peer card points where the egress guard will not go)',
+    help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the caller may not use the peer skills it would reach, or the peer card is unsigned by its key or points where the egress guard will not go)',
     labelNames: ['peer', 'outcome'] as const,
     registers: [this.registry],
   });
@@ -209,7 +209,7 @@ export class Metrics {
     // Present from the start, so that alerts on its rate see a zero rather than no series.
     this.storeWriteFailures.inc({ reason: 'full' }, 0);
     // Likewise the refusals whose reasons are a closed set: a panel or a rate reads zero, not "no data".
-    for (const limit of ['rate', 'tasks', 'streams']) this.limited.inc({ limit }, 0);
+    for (const limit of ['rate', 'tasks', 'streams', 'unauthenticated']) this.limited.inc({ limit }, 0);
     for (const reason of ['request_timeout', 'bad_request', 'client_aborted', 'connection_limit']) this.httpRejected.inc({ reason }, 0);
     for (const reason of ['missing', 'rejected']) this.authFailures.inc({ reason }, 0);
     for (const trigger of ['restart', 'lease']) this.tasksResumed.inc({ trigger }, 0);

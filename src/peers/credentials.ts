@@ -61,11 +61,6 @@ export class PeerCredentials {
     this.directory?.reload();
   }
 
-  /** The hosts (file names) that have a credential now. */
-  get hosts(): readonly string[] {
-    return [...this.byKey.keys()];
-  }
-
   /** Whether a request to this URL would carry a credential. */
   has(url: string | URL): boolean {
     return this.lookup(url) !== undefined;

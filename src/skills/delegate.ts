@@ -48,7 +48,7 @@ export interface DelegationObserver {
 export type DelegationOutcome = 'delegated' | 'no_peer' | 'loop' | 'refused';
 
 /** The bounded name a peer goes by in metrics: the host (and port) the operator configured. */
-export function peerLabel(url: string): string {
+function peerLabel(url: string): string {
   return URL.canParse(url) ? new URL(url).host : 'unknown';
 }
 
@@ -91,7 +91,7 @@ export function choosePeer(peers: readonly PeerStatus[], target: DelegationTarge
 }
 
 /** The peer's skills a delegation to it may run: the one named by id, else those with the tag, else (a peer pinned alone) all of them. */
-export function reachableSkills(peer: PeerStatus, target: DelegationTarget): string[] {
+function reachableSkills(peer: PeerStatus, target: DelegationTarget): string[] {
   if (target.skill !== undefined && peer.skills.some((s) => s.id === target.skill)) return [target.skill];
   const tag = target.tag ?? target.skill;
   if (tag !== undefined) return peer.skills.filter((s) => s.tags.includes(tag)).map((s) => s.id);

@@ -1,7 +1,7 @@
 import type { TaskStore } from './task-store.js';
 
 /** The store operations whose latency is measured: every read and write a request or a task run waits on. */
-export const TIMED_OPERATIONS = [
+const TIMED_OPERATIONS = [
   'createTask',
   'getTask',
   'getHead',

@@ -121,7 +121,8 @@ export class AuthGate {
       // Who was refused and why in words; never the credential.
       this.options.logger.info({ remote: req.socket.remoteAddress, path: req.url, reason }, 'request not authenticated');
     } else if (error instanceof UnavailableError) {
-      this.options.logger.warn({ remote: req.socket.remoteAddress }, 'a token could not be checked: the signing keys are unavailable');
+      // The signing keys could not be fetched, or a replica has more relayed assertions in flight than it remembers: the error says which.
+      this.options.logger.warn({ remote: req.socket.remoteAddress, reason: error.message }, 'a credential could not be checked now; the caller was asked to retry');
     } else if (!(error instanceof LimitExceededError)) {
       this.options.logger.error({ err: error, path: req.url }, 'authentication failed unexpectedly');
     }

@@ -202,6 +202,8 @@ describe('a card signing key that cannot be used refuses the start, naming the s
     const ec = writeCardKey(root, 'public-only', 'ec');
     writeFileSync(join(root, 'public.pem'), ec.publicKey.export({ format: 'pem', type: 'spki' }));
     writeFileSync(join(root, 'public.jwk'), JSON.stringify(ec.publicJwk));
+    // Malformed JSON around the private part: the refusal must not echo it.
+    writeFileSync(join(root, 'broken.jwk'), '{"kty":"EC","crv":"P-256","d": PRIVATEPARTNOTQUOTED}');
     writeFileSync(join(root, 'secret.jwk'), JSON.stringify({ kty: 'oct', k: 'c2VjcmV0c2VjcmV0c2VjcmV0', d: 'x' }));
     writeFileSync(join(root, 'rsa1024.pem'), generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
     writeFileSync(join(root, 'k256.pem'), generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
@@ -214,6 +216,7 @@ describe('a card signing key that cannot be used refuses the start, naming the s
     ['a malformed PEM', { CARD_SIGNING_KEY_FILE: 'garbage.pem' }, 'CARD_SIGNING_KEY_FILE', /not a usable private key/],
     ['a public key (PEM)', { CARD_SIGNING_KEY_FILE: 'public.pem' }, 'CARD_SIGNING_KEY_FILE', /not a usable private key/],
     ['a public JWK', { CARD_SIGNING_KEY_FILE: 'public.jwk' }, 'CARD_SIGNING_KEY_FILE', /no private part/],
+    ['a JWK that is not JSON, not quoted back', { CARD_SIGNING_KEY_FILE: 'broken.jwk' }, 'CARD_SIGNING_KEY_FILE', /^(?!.*PRIVATE).*not valid JSON/s],
     ['a symmetric JWK', { CARD_SIGNING_KEY_FILE: 'secret.jwk' }, 'CARD_SIGNING_KEY_FILE', /symmetric/],
     ['a 1024-bit RSA key', { CARD_SIGNING_KEY_FILE: 'rsa1024.pem' }, 'CARD_SIGNING_KEY_FILE', /too short/],
     ['a curve JWS does not sign with', { CARD_SIGNING_KEY_FILE: 'k256.pem' }, 'CARD_SIGNING_KEY_FILE', /secp256k1/],

@@ -11,7 +11,7 @@ interface ScheduleReason {
 }
 
 /** "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't match pod anti-affinity rules. preemption: …" */
-export function parseSchedulerMessage(message: string): { available?: number; total?: number; reasons: ScheduleReason[] } {
+function parseSchedulerMessage(message: string): { available?: number; total?: number; reasons: ScheduleReason[] } {
   const head = /^(\d+)\/(\d+) nodes are available:\s*/.exec(message);
   let body = head ? message.slice(head[0].length) : message;
   body = body.split(/\.\s*preemption:/)[0]!.replace(/\.\s*$/, '');
