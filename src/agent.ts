@@ -409,6 +409,13 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       resolve();
     });
   });
+  // A step after this one that fails must not leave the port open; a stop has closed it already by the time it unwinds.
+  started.push('HTTP server', () => {
+    if (!server.listening) return undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    return closed;
+  });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
   cardInput = {
