@@ -116,6 +116,43 @@ describe('RATE_LIMIT_UNAUTHENTICATED: failed authentications per client address'
   });
 });
 
+describe('with authentication off, a metrics token guessed wrong does not shut an address out of A2A', () => {
+  let root: string;
+  let agent: TestAgent;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'kagent-failed-metrics-'));
+    writeFileSync(join(root, 'metrics-token'), newApiKey());
+    agent = await startTestAgent({ METRICS_TOKEN_FILE: join(root, 'metrics-token'), RATE_LIMIT_UNAUTHENTICATED: '1/h,burst=2' });
+  });
+
+  after(async () => {
+    await agent?.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  function metricsFrom(source: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${agent.url}/metrics`, { localAddress: source, agent: false, headers: { authorization: 'Bearer wrong' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('/metrics goes to 429 for the guessing address; its A2A calls, which need no credential, are still served', async () => {
+    const source = '127.0.0.41';
+    const answers: number[] = [];
+    for (let i = 0; i < 4; i++) answers.push(await metricsFrom(source));
+    assert.deepEqual(answers, [401, 401, 429, 429]);
+    const a2a = await callFrom(source, agent.url);
+    assert.equal(a2a.status, 200, JSON.stringify(a2a.body));
+    assert.ok(a2a.body.result, JSON.stringify(a2a.body));
+  });
+});
+
 describe('the client address and its bucket', () => {
   const facts = (remoteAddress: string, forwardedFor?: string) => ({
     headers: {},
