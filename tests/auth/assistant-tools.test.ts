@@ -44,7 +44,7 @@ describe('the assistant’s tool calls run as its caller', () => {
   });
 
   /** Asks the assistant; the model calls manifest-review once, then answers. Returns what the tool told the model. */
-  async function askAs(who: keyof typeof keys): Promise<{ toolResult: string; taskId: string }> {
+  async function askAs(who: keyof typeof keys): Promise<{ toolResult: string; taskId: string; offered: string[] }> {
     const before = chat.requests.length;
     chat.enqueue(toolCallReply([{ id: `call-${who}`, name: 'manifest-review', args: [JSON.stringify({ text: MANIFEST })] }]), textReply(['done']));
     const task = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('review my config', { metadata: { skill: 'assistant' } }) }, bearer(keys[who]))).task;
@@ -52,18 +52,20 @@ describe('the assistant’s tool calls run as its caller', () => {
     const second = chat.requests[before + 1];
     assert.ok(second, 'the model was asked again with the tool result');
     const toolMessage = second.body.messages.find((m: any) => m.role === 'tool');
-    return { toolResult: String(toolMessage.content), taskId: task.id };
+    const offered = (chat.requests[before]!.body.tools ?? []).map((t: any) => t.function.name as string);
+    return { toolResult: String(toolMessage.content), taskId: task.id, offered };
   }
 
-  test('a caller without permission for the tool’s skill gets the refusal, not the skill’s work', async () => {
-    const { toolResult } = await askAs('dev');
-    assert.match(toolResult, /manifest-review/);
-    assert.match(toolResult, /restricted/);
+  test('a caller without permission for the tool’s skill is not offered it, and a call to it anyway does no work', async () => {
+    const { toolResult, offered } = await askAs('dev');
+    assert.ok(!offered.includes('manifest-review'), `offered: ${offered.join(', ')}`);
+    assert.match(toolResult, /no tool named "manifest-review"/);
     assert.equal(ok(await rpc(agent.url, 'ListTasks', {}, bearer(keys.dev))).totalSize, 1, 'only the assistant task: no sub-task ran');
   });
 
   test('a permitted caller gets the review, and the sub-task is listed as its own', async () => {
-    const { toolResult, taskId } = await askAs('reviewer');
+    const { toolResult, taskId, offered } = await askAs('reviewer');
+    assert.ok(offered.includes('manifest-review'), `offered: ${offered.join(', ')}`);
     assert.match(toolResult, /Skill manifest-review \(task [^)]+\) ended completed/);
     const listed = ok(await rpc(agent.url, 'ListTasks', {}, bearer(keys.reviewer))).tasks.map((t: any) => t.id);
     assert.equal(listed.length, 2);

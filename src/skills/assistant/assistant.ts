@@ -73,7 +73,12 @@ export function assistantSkill(options: AssistantOptions): Skill {
       outputModes: ['text/markdown'],
     },
     resumable: options.resumable === true,
-    execute: (ctx) => runTurn(ctx, endpoint, options, tools, toolSpecs),
+    execute: (ctx) => {
+      // The model is offered only the skills this caller may use: one it may not would only be refused as a sub-task.
+      const usable = (tool: AssistantTool) => tool.skillId === undefined || ctx.mayUse(tool.skillId);
+      const allowed = new Map([...tools].filter(([, tool]) => usable(tool)));
+      return runTurn(ctx, endpoint, options, allowed, toolSpecs.filter((spec) => allowed.has(spec.function.name)));
+    },
   };
 }
 

@@ -21,6 +21,8 @@ export interface ToolResult {
 export interface AssistantTool {
   /** ^[A-Za-z0-9_-]{1,64}$, as the chat-completions APIs require. */
   name: string;
+  /** The skill this tool runs, when it runs one: offered only to callers who may use that skill. */
+  skillId?: string;
   description: string;
   /** JSON Schema of the arguments object. */
   parameters: JsonObject;
@@ -52,6 +54,7 @@ export function skillAsTool(skill: Skill, options: SkillToolOptions = {}): Assis
   const examples = descriptor.examples?.length ? ` Examples: ${descriptor.examples.map((e) => JSON.stringify(e)).join('; ')}.` : '';
   return {
     name: toolName(descriptor.id),
+    skillId: descriptor.id,
     description: `${descriptor.description}${examples}`,
     parameters: takesJson
       ? { type: 'object', properties, additionalProperties: false }
