@@ -114,6 +114,8 @@ export class ClusterAssertion {
     }
     const expiry = this.seen.get(nonce);
     if (expiry !== undefined && expiry >= now) throw refused();
+    // One entry out of order stops the cheap sweep above; before refusing, clear every expired one.
+    if (this.seen.size >= this.maxNonces) for (const [old, expiry] of this.seen) if (expiry < now) this.seen.delete(old);
     // Forgetting a live nonce would reopen its replay: ask for a retry instead (503, relayed to the caller).
     if (this.seen.size >= this.maxNonces) throw new UnavailableError('this replica is checking too many relayed requests at once; retry shortly', 1);
     this.seen.set(nonce, exp);

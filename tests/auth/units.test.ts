@@ -165,6 +165,17 @@ describe('cluster assertion nonces', () => {
     for (let i = 0; i < 10; i++) cluster.verify(cluster.sign(alice, 'kagent-0', now + i * 31_000), 'kagent-0', now + i * 31_000);
     assert.throws(() => cluster.verify(cluster.sign(alice, 'kagent-0', now + 120_000), 'kagent-0', now), UnauthenticatedError);
   });
+
+  test('an assertion expiring later than the ones after it does not keep the expired ones from being forgotten', () => {
+    const cluster = assertion(2);
+    const now = 1_000_000;
+    // First in, last to expire (a signer's clock ahead), then one that expires sooner.
+    cluster.verify(cluster.sign(alice, 'kagent-0', now + 25_000), 'kagent-0', now);
+    cluster.verify(cluster.sign(alice, 'kagent-0', now), 'kagent-0', now);
+    // 31 s on, the second has expired but sits behind the first: the cache is full only of that one and an expired one.
+    const later = now + 31_000;
+    assert.equal(cluster.verify(cluster.sign(alice, 'kagent-0', later), 'kagent-0', later).principal, 'alice');
+  });
 });
 
 describe('cluster secret rotation: the first secret signs, every one verifies', () => {
