@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { collect, openStream, rpc } from '../../support/rpc.js';
-import type { RpcResponse } from '../../support/rpc.js';
+import type { RpcResponse, SseStream } from '../../support/rpc.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -150,17 +150,8 @@ export function v03Message(text: string, extra: Record<string, unknown> = {}): R
 export const V03 = { 'A2A-Version': '0.3' };
 export const NO_VERSION: Record<string, string> = {};
 
-export interface SseCall {
-  status: number;
-  headers: Headers;
-  /** The JSON-RPC id the call was sent with. */
-  id: string | number;
-  /** Whole JSON-RPC envelopes, in arrival order, until the server closes the stream. */
-  events(): AsyncGenerator<any>;
-  /** Comment lines (heartbeats) seen so far. */
-  comments: string[];
-  close(): void;
-}
+/** A stream whose events are whole JSON-RPC envelopes. */
+export type SseCall = SseStream;
 
 let sseId = 0;
 
