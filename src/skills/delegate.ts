@@ -10,7 +10,7 @@ import type { PeerStatus } from '../peers/discovery.js';
 import { EgressRefusedError } from '../peers/egress/index.js';
 import type { EgressGuard } from '../peers/egress/index.js';
 import { withoutTrailingSlashes } from '../model/text.js';
-import { redactCredentials } from '../observability/redact.js';
+import { redactCredentials, redactSecrets } from '../observability/redact.js';
 
 export interface DelegateOptions {
   /** The peers discovery knows now. */
@@ -259,8 +259,9 @@ async function mirrorOrExplain(ctx: SkillContext, client: A2AClient, peer: PeerS
     const name = peer.name ?? redactCredentials(peer.url);
     const host = PeerCredentials.keyFor(client.card.url) ?? '(unknown host)';
     if (status === 403) {
-      // The peer's own words say what is missing (a skill permission, a scope); they never hold our credential.
-      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403) for this agent's credential for ${host}: ${redactCredentials(error.message)}`);
+      // The peer's own words say what is missing (a skill permission, a scope); a peer that echoes the credential it was sent gets it blanked.
+      const sent = options.credentials.headersFor(client.card.url).authorization?.replace(/^Bearer /, '');
+      return ctx.fail(`peer agent ${name} refused the delegated task (HTTP 403) for this agent's credential for ${host}: ${redactSecrets(error.message, [sent])}`);
     }
     const advice = options.credentials.has(client.card.url)
       ? `it refused this agent's credential for ${host}; check the file for ${host} in A2A_PEER_CREDENTIALS_DIR against the key ${name} expects`

@@ -65,7 +65,7 @@ interface Recorder {
   close(): Promise<void>;
 }
 
-async function startRecorder(host: string, answer: (req: { method: string; path: string; body: any }, self: string) => { status: number; headers?: Record<string, string>; body?: unknown }): Promise<Recorder> {
+async function startRecorder(host: string, answer: (req: { method: string; path: string; body: any; headers: IncomingHttpHeaders }, self: string) => { status: number; headers?: Record<string, string>; body?: unknown }): Promise<Recorder> {
   const seen: Recorder['seen'] = [];
   let self = '';
   const server: Server = createServer((req, res) => {
@@ -74,7 +74,7 @@ async function startRecorder(host: string, answer: (req: { method: string; path:
     req.on('end', () => {
       seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
       const text = Buffer.concat(chunks).toString('utf8');
-      const reply = answer({ method: req.method ?? '', path: req.url ?? '', body: text === '' ? undefined : JSON.parse(text) }, self);
+      const reply = answer({ method: req.method ?? '', path: req.url ?? '', body: text === '' ? undefined : JSON.parse(text), headers: req.headers }, self);
       res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) }).end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     });
   });
@@ -208,10 +208,11 @@ describe('a peer credential goes to its own host only (a real process, recording
     redirecting = await startRecorder('127.0.0.1', () => ({ status: 302, headers: { location: `${elsewhere.url}/.well-known/agent-card.json` } }));
     // Its card advertises an interface on the other host.
     advertising = await startRecorder('127.0.0.1', () => ({ status: 200, body: card('advertising', `${elsewhere.url}/a2a`, 'hand-over') }));
-    // Takes the credential, but does not let this agent use the skill.
+    // Takes the credential, but does not let this agent use the skill; its message (carelessly) echoes the key it was sent.
     forbidding = await startRecorder('127.0.0.1', (req, self) => {
       if (req.method === 'GET') return { status: 200, body: card('forbidding', `${self}/a2a`, 'guarded') };
-      return { status: 403, body: { jsonrpc: '2.0', id: req.body?.id ?? null, error: { code: -32052, message: 'the skill "guarded" needs the scope kagent:guarded' } } };
+      const sent = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+      return { status: 403, body: { jsonrpc: '2.0', id: req.body?.id ?? null, error: { code: -32052, message: `the skill "guarded" needs the scope kagent:guarded, which key ${sent} lacks` } } };
     });
     credentials = new ConfigMapDir(join(root, 'credentials'));
     credentials.update({ '127.0.0.1': credential });
@@ -254,7 +255,7 @@ describe('a peer credential goes to its own host only (a real process, recording
     const text = task.status.message.parts[0].text as string;
     assert.match(text, /refused the delegated task \(HTTP 403\) for this agent's credential for 127\.0\.0\.1/);
     assert.match(text, /needs the scope kagent:guarded/);
-    assert.ok(!text.includes(credential));
+    assert.ok(!text.includes(credential), 'the credential the peer echoed is blanked');
     assert.equal(forbidding.seen.find((r) => r.method === 'POST')?.headers.authorization, `Bearer ${credential}`);
   });
 
