@@ -9,6 +9,7 @@ import type { ListTasksQuery, Message, Part, SendResult, StreamItem, Task, TaskP
 import { skillShapeProblem } from '../skills/skill-shape.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
 import { SqliteTaskStore } from '../store/sqlite/sqlite-store.js';
+import { readAll } from './read-all.js';
 
 export interface SkillHarnessOptions {
   /** The skill a message that names none goes to; default: the first one given. */
@@ -87,25 +88,7 @@ export class SkillHarness {
   /** Sends a user message and collects every stream item (the task, then each status and artifact update) until the stream ends. */
   async stream(parts: Part[] | string | Message, extra: Partial<Message> = {}): Promise<StreamItem[]> {
     const stream = await this.parts.service.sendStreamingMessage(ANONYMOUS, this.asMessage(parts, extra));
-    const items: StreamItem[] = [];
-    const iterator = stream[Symbol.asyncIterator]();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the stream did not end within ${this.streamTimeoutMs} ms; ${items.length} items so far`)), this.streamTimeoutMs);
-    });
-    const reading = (async () => {
-      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) items.push(next.value);
-      return items;
-    })();
-    try {
-      return await Promise.race([reading, timeout]);
-    } catch (error) {
-      reading.catch(() => undefined);
-      await iterator.return?.();
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
+    return readAll(stream, this.streamTimeoutMs);
   }
 
   /** The task of a send's result; throws when the skill replied with a message alone. */

@@ -2,6 +2,7 @@
 // test that waits for something that never happens fails (naming what it
 // waited for) instead of hanging the run.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readAll as readWithin } from '../../src/testing/read-all.js';
 import { PATIENCE_MS } from './patience.js';
 
 /**
@@ -37,27 +38,8 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
 }
 
 /** Reads an async sequence to its end, failing after `ms` with what had arrived: a stream that never closes fails the test. */
-export async function readAll<T>(items: AsyncIterable<T>, what = 'the stream to end', ms = PATIENCE_MS): Promise<T[]> {
-  const all: T[] = [];
-  const iterator = items[Symbol.asyncIterator]();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${all.length} items: ${JSON.stringify(all).slice(0, 500)}`)), ms);
-  });
-  const reading = (async () => {
-    for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) all.push(next.value);
-    return all;
-  })();
-  try {
-    return await Promise.race([reading, timeout]);
-  } catch (error) {
-    // Stop reading: the connection under a stream that never ended must not outlive the test.
-    void Promise.resolve(iterator.return?.()).catch(() => undefined);
-    reading.catch(() => undefined);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-  }
+export function readAll<T>(items: AsyncIterable<T>, what = 'the stream to end', ms = PATIENCE_MS): Promise<T[]> {
+  return readWithin(items, ms, what);
 }
 
 export interface Deferred<T = void> {

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { channelName } from '../../../src/store/postgres/notifications.js';
 import { openStream, rpc } from '../../support/rpc.js';
+import { within } from '../../support/wait.js';
 import { startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 
@@ -104,17 +105,12 @@ describe('a stream relayed from the shared store survives the loss of its LISTEN
       const { rows } = await admin.query<{ now: Date }>('SELECT clock_timestamp() AS now');
       const hidden = !(await listenedBefore(rows[0]!.now));
 
-      let timer: NodeJS.Timeout | undefined;
       const ended = (async () => {
         for (let next = await events.next(); !next.done; next = await events.next()) take(next.value);
       })();
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the stream did not end within 30 s; it saw ${JSON.stringify(seen)}`)), 30_000);
-      });
       try {
-        await Promise.race([ended, deadline]);
+        await within(30_000, 'the stream to end', ended);
       } finally {
-        clearTimeout(timer);
         stream.close();
       }
 
