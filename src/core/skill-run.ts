@@ -201,10 +201,12 @@ export function agentMessage(taskId: string, contextId: string, reply: AgentRepl
   return { messageId: randomUUID(), role: 'agent', parts, taskId, contextId };
 }
 
-function jsonBytes(value: unknown): number {
+/** What a value weighs as stored and sent: its JSON, in bytes. */
+export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value));
 }
 
-function now(): string {
+/** A status timestamp: now, as the wire writes it. */
+export function now(): string {
   return new Date().toISOString();
 }

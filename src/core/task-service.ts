@@ -33,7 +33,7 @@ import { newTaskId, timeOrderedUuid } from './task-id.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
-import { agentMessage, startSkillRun } from './skill-run.js';
+import { agentMessage, jsonBytes, now, startSkillRun } from './skill-run.js';
 import { runSubTask } from './sub-task.js';
 import type { SkillRunHost } from './skill-run.js';
 
@@ -603,14 +603,6 @@ export class TaskService {
 
 function callerKey(caller: Caller): string {
   return `${caller.tenant}\u0000${caller.principal}`;
-}
-
-function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value));
-}
-
-function now(): string {
-  return new Date().toISOString();
 }
 
 function delay(ms: number): Promise<void> {
