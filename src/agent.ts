@@ -56,6 +56,8 @@ import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-car
 import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import { A2aGrpcService } from './transport/grpc/a2a-grpc-service.js';
+import { startGrpcServer } from './transport/grpc/grpc-server.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
@@ -65,6 +67,8 @@ export interface RunningAgent {
   /** The base URL the agent card advertises. */
   readonly url: string;
   readonly port: number;
+  /** The gRPC service's port; undefined when gRPC is off. */
+  readonly grpcPort: number | undefined;
   readonly logger: Logger;
   readonly discovery: PeerDiscovery;
   /** The settings in force (live ones follow the watched file). */
@@ -83,6 +87,12 @@ export interface ConfigSource {
   /** The watched file's own values (restart-only edits are reported even when the environment pins them). */
   fileValues?: () => RawSettings;
   pollMs?: number;
+}
+
+/** What a start may be told beyond the settings. */
+export interface StartOverrides {
+  /** Binds gRPC to this port instead of GRPC_PORT, whose 0 means off: a test asks for 0, any free port. */
+  grpcPort?: number;
 }
 
 export const DATABASE_FILE = 'kagent-a2a.sqlite';
@@ -118,10 +128,10 @@ class StartedParts {
 }
 
 /** Wires the layers together and starts serving; a start that fails stops whatever it had started. */
-export async function startAgent(initial: Config, source?: ConfigSource): Promise<RunningAgent> {
+export async function startAgent(initial: Config, source?: ConfigSource, overrides: StartOverrides = {}): Promise<RunningAgent> {
   const started = new StartedParts();
   try {
-    return await start(initial, source, started);
+    return await start(initial, source, started, overrides);
   } catch (error) {
     // Left running, the store's connections and the background loops would keep the process alive.
     await started.unwind(() => undefined);
@@ -129,7 +139,7 @@ export async function startAgent(initial: Config, source?: ConfigSource): Promis
   }
 }
 
-async function start(initial: Config, source: ConfigSource | undefined, started: StartedParts): Promise<RunningAgent> {
+async function start(initial: Config, source: ConfigSource | undefined, started: StartedParts, overrides: StartOverrides): Promise<RunningAgent> {
   checkSettingsTogether(initial);
   let config = initial;
   // The pod name is known before the port; the identity is completed once listening.
@@ -361,14 +371,26 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
+  const callerCard = auth.authenticator.enabled ? (caller: Caller, version: ProtocolVersion) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined;
+  // One cap over every binding: a caller's gRPC streams count with its SSE streams.
+  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
   const jsonRpc = new JsonRpcHandler({
     service,
     logger,
     metrics,
     heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
     routing,
-    extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
-    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+    extendedCard: callerCard,
+    streamsPerCaller,
+  });
+  const gate = new AuthGate({
+    authenticator: auth.authenticator,
+    rateLimiter: auth.rateLimiter,
+    failedAuthLimit: auth.failedAuthLimit,
+    metricsToken: auth.metricsToken,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    metrics,
+    logger,
   });
   auth.start();
   started.push('authentication', () => auth.stop());
@@ -388,15 +410,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
-    gate: new AuthGate({
-      authenticator: auth.authenticator,
-      rateLimiter: auth.rateLimiter,
-      failedAuthLimit: auth.failedAuthLimit,
-      metricsToken: auth.metricsToken,
-      maxBodyBytes: config.MAX_BODY_BYTES,
-      metrics,
-      logger,
-    }),
+    gate,
   });
   await new Promise<void>((resolve, reject) => {
     const failed = (error: NodeJS.ErrnoException) => {
@@ -418,11 +432,20 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
+  const grpcPort = overrides.grpcPort ?? (config.GRPC_PORT === 0 ? undefined : config.GRPC_PORT);
+  const grpcService = new A2aGrpcService({ service, gate, logger, metrics, extendedCard: callerCard, streamsPerCaller });
+  const grpcServer =
+    grpcPort === undefined
+      ? undefined
+      : await startGrpcServer(grpcService, { host: config.HOST, port: grpcPort, maxMessageBytes: config.MAX_BODY_BYTES, keepaliveMs: config.STREAM_HEARTBEAT_INTERVAL });
+  if (grpcServer !== undefined) started.push('gRPC server', () => grpcServer.stop(Date.now()));
   cardInput = {
     name: config.AGENT_NAME,
     description: config.AGENT_DESCRIPTION,
     version: VERSION,
     url: identity.publicUrl,
+    // The pod's stable host: a gRPC client keeps its channel to one replica, as a stream does.
+    ...(grpcServer === undefined ? {} : { grpcUrl: `${new URL(identity.podUrl).hostname}:${grpcServer.port}` }),
     skills: registry.descriptors(),
     security: auth.authenticator.declarations,
     extendedCard: auth.authenticator.enabled,
@@ -487,6 +510,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       if (left.length > 0) logger.warn({ tasks: left.length }, 'left running tasks to be resumed: they did not finish within DRAIN_TIMEOUT');
       leases?.stop();
       await leases?.handOver(left);
+      const grpcStopped = grpcServer?.stop(Date.now() + 500);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
@@ -495,6 +519,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();
       await closed;
+      await grpcStopped;
       // Then everything else, the last started first: the tracer last of all, so the drain's spans leave too.
       // Every acknowledged write is already durable: a part that cannot stop cleanly (a store on a full disk) is no reason to fail the stop.
       await started.unwind((part, error) => logger.warn({ part, reason: error instanceof Error ? error.message : String(error) }, `the ${part} did not stop cleanly`));
@@ -504,6 +529,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     identity,
     url: identity.publicUrl,
     port,
+    grpcPort: grpcServer?.port,
     logger,
     discovery,
     config: () => config,

@@ -356,6 +356,13 @@ export const SETTINGS = {
     description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
   },
   OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
+  // The gRPC binding.
+  GRPC_PORT: {
+    type: { kind: 'int', min: 0, max: 65535 },
+    default: '8081',
+    live: false,
+    description: 'TCP port of the A2A gRPC service (lf.a2a.v1.A2AService, on HOST); 0 turns gRPC off, and the card then lists no gRPC interface',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -8,6 +8,8 @@ export interface AgentCardInput {
   version: string;
   /** Base URL clients reach this agent at; JSON-RPC is served at its root. */
   url: string;
+  /** Where the gRPC service answers (`host:port`, a gRPC target), when it is served. */
+  grpcUrl?: string;
   skills: readonly SkillDescriptor[];
   /** How callers authenticate; empty or absent: the agent is open and the card says nothing. */
   security?: readonly SecurityDeclaration[];
@@ -110,6 +112,7 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
     supportedInterfaces: [
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+      ...(input.grpcUrl === undefined ? [] : [{ url: input.grpcUrl, protocolBinding: 'GRPC', protocolVersion: '1.0' }]),
     ],
     provider: PROVIDER,
     capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: input.extendedCard ?? false },

@@ -43,27 +43,37 @@ export class AuthGate {
 
   /** The caller, or undefined once the refusal has been answered. */
   async admit(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
-    const facts = requestFacts(req);
-    // Without authentication nothing here can be guessed: an address blocked for wrong metrics tokens still calls A2A.
-    const blocked = this.enabled ? this.blockedAddress(facts) : undefined;
-    if (blocked !== undefined) {
-      this.refuse(req, res, blocked);
+    try {
+      return await this.authorize(requestFacts(req), req.url);
+    } catch (error) {
+      this.refuse(req, res, error);
       return undefined;
     }
+  }
+
+  /**
+   * The caller of a request with these facts (headers, or gRPC metadata read
+   * as headers), or the refusal to answer it with, thrown once counted and
+   * logged: every binding admits its callers through this one door.
+   */
+  async authorize(facts: RequestFacts, where: string | undefined): Promise<Caller> {
+    // Without authentication nothing here can be guessed: an address blocked for wrong metrics tokens still calls A2A.
+    const blocked = this.enabled ? this.blockedAddress(facts) : undefined;
+    if (blocked !== undefined) throw blocked;
     let caller: Caller;
     try {
       caller = await this.options.authenticator.authenticate(facts);
     } catch (error) {
-      this.refuse(req, res, error instanceof UnauthenticatedError ? (this.countFailure(facts) ?? error) : error);
-      return undefined;
+      const refusal = error instanceof UnauthenticatedError ? (this.countFailure(facts) ?? error) : error;
+      this.record(refusal, facts, where);
+      throw refusal;
     }
     const limiter = this.options.rateLimiter;
     if (limiter !== undefined) {
       const admission = limiter.take(`${caller.tenant}\u0000${caller.principal}`);
       if (!admission.allowed) {
         this.options.metrics.limited.inc({ limit: 'rate' });
-        this.refuse(req, res, new LimitExceededError('RATE_LIMITED', 'too many requests from this caller; retry after the delay', admission.retryAfterSeconds));
-        return undefined;
+        throw new LimitExceededError('RATE_LIMITED', 'too many requests from this caller; retry after the delay', admission.retryAfterSeconds);
       }
     }
     return caller;
@@ -112,21 +122,24 @@ export class AuthGate {
     return tooManyFailures(admission.retryAfterSeconds);
   }
 
+  /** Counts and logs a refused authentication: who was refused and why in words, never the credential. */
+  private record(error: unknown, facts: RequestFacts, where: string | undefined): void {
+    if (error instanceof UnauthenticatedError) {
+      const reason = error instanceof JwtRejected ? error.failure : error.tokenError === undefined ? 'missing' : error.tokenError === 'invalid_request' ? 'malformed' : 'rejected';
+      this.options.metrics.authFailures.inc({ reason });
+      this.options.logger.info({ remote: facts.remoteAddress, path: where, reason }, 'request not authenticated');
+    } else if (error instanceof UnavailableError) {
+      // The signing keys could not be fetched, or a replica has more relayed assertions in flight than it remembers: the error says which.
+      this.options.logger.warn({ remote: facts.remoteAddress, reason: error.message }, 'a credential could not be checked now; the caller was asked to retry');
+    } else if (!(error instanceof LimitExceededError)) {
+      this.options.logger.error({ err: error, path: where }, 'authentication failed unexpectedly');
+    }
+  }
+
   private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
     const wire = toWireError(error);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (error instanceof UnauthenticatedError) {
-      headers['www-authenticate'] = challenge(error);
-      const reason = error instanceof JwtRejected ? error.failure : error.tokenError === undefined ? 'missing' : error.tokenError === 'invalid_request' ? 'malformed' : 'rejected';
-      this.options.metrics.authFailures.inc({ reason });
-      // Who was refused and why in words; never the credential.
-      this.options.logger.info({ remote: req.socket.remoteAddress, path: req.url, reason }, 'request not authenticated');
-    } else if (error instanceof UnavailableError) {
-      // The signing keys could not be fetched, or a replica has more relayed assertions in flight than it remembers: the error says which.
-      this.options.logger.warn({ remote: req.socket.remoteAddress, reason: error.message }, 'a credential could not be checked now; the caller was asked to retry');
-    } else if (!(error instanceof LimitExceededError)) {
-      this.options.logger.error({ err: error, path: req.url }, 'authentication failed unexpectedly');
-    }
+    if (error instanceof UnauthenticatedError) headers['www-authenticate'] = challenge(error);
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
     res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
     drainUnreadBody(req, res, this.options.maxBodyBytes);

@@ -20,7 +20,7 @@ const SCHEMA = `kagent_failstart_${randomBytes(4).toString('hex')}`;
 /** Runs `serve` to its end; fails (killing it) if it has not exited within `deadlineMs`. */
 function serveUntilExit(env: Record<string, string>, deadlineMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, HOST: '127.0.0.1', LOG_LEVEL: 'warn', GRPC_PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));

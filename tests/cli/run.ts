@@ -18,7 +18,7 @@ export interface Run {
 /** Runs the CLI to its end; a process warning on its stderr fails the call. */
 export function cli(args: string[], env: Record<string, string> = {}, timeoutMs = PATIENCE_MS): Promise<Run> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', GRPC_PORT: '0', ...env }, timeout: timeoutMs }, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       const warnings = warningLines(stderr);
       if (warnings.length > 0) return reject(new Error(`kagent-a2a ${args[0]} wrote process warnings:\n${warnings.join('\n')}`));
@@ -42,7 +42,7 @@ export interface LiveRun {
 
 /** Starts the CLI and reads its stdout line by line as it prints. */
 export function liveCli(args: string[]): LiveRun {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', GRPC_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? -1)));

@@ -254,6 +254,7 @@ describe('the container as the dev pod runs it', kustomize, () => {
       ...podEnvironment(pod),
       // What differs from the cluster: a free loopback port, a temporary volume, the mount's stand-in.
       PORT: '0',
+      GRPC_PORT: '0',
       HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       CONFIG_PATH: volume.dir,

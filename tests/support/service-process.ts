@@ -114,6 +114,8 @@ export async function startService(
       LOG_LEVEL: 'warn',
       POD_NAME: 'kagent-0',
       DEFAULT_SKILL: 'echo',
+      // gRPC only where a test asks for it (with a port of its own): two services never race for 8081.
+      GRPC_PORT: '0',
       ...env,
       PORT: String(port),
     },
