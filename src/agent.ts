@@ -16,6 +16,7 @@ import { PeerCardKeys } from './auth/peer-card-keys.js';
 import { createCallerAuth } from './auth/setup.js';
 import type { CallerAuth } from './auth/setup.js';
 import type { SkillPermissions } from './auth/skill-permissions.js';
+import { Dispatcher } from './core/dispatcher.js';
 import { KeyedSlots } from './core/keyed-slots.js';
 import type { ProtocolVersion } from './protocol/codec.js';
 import type { AgentCardInput } from './transport/agent-card.js';
@@ -58,6 +59,7 @@ import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { A2aGrpcService } from './transport/grpc/a2a-grpc-service.js';
 import { startGrpcServer } from './transport/grpc/grpc-server.js';
+import { OwnerRelay } from './transport/owner-routing.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
@@ -371,17 +373,14 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
-  const callerCard = auth.authenticator.enabled ? (caller: Caller, version: ProtocolVersion) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined;
-  // One cap over every binding: a caller's gRPC streams count with its SSE streams.
-  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
-  const jsonRpc = new JsonRpcHandler({
+  const dispatcher = new Dispatcher({
     service,
-    logger,
-    metrics,
-    heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
-    routing,
-    extendedCard: callerCard,
-    streamsPerCaller,
+    replicas:
+      routing === undefined
+        ? undefined
+        : new OwnerRelay(routing, { streamCapacity: config.STREAM_BUFFER_EVENTS, counted: (outcome) => metrics.ownerRouting.inc({ outcome }) }),
+    extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
+    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
   });
   const gate = new AuthGate({
     authenticator: auth.authenticator,
@@ -392,6 +391,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     metrics,
     logger,
   });
+  const jsonRpc = new JsonRpcHandler({ dispatcher, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
   auth.start();
   started.push('authentication', () => auth.stop());
   peerCredentials.start();
@@ -433,7 +433,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
   const grpcPort = overrides.grpcPort ?? (config.GRPC_PORT === 0 ? undefined : config.GRPC_PORT);
-  const grpcService = new A2aGrpcService({ service, gate, logger, metrics, extendedCard: callerCard, streamsPerCaller });
+  const grpcService = new A2aGrpcService({ dispatcher, gate, logger, metrics });
   const grpcServer =
     grpcPort === undefined
       ? undefined
@@ -514,7 +514,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Streams of tasks still waiting for input would hold the server open: end them cleanly,
       // give the final bytes a moment to leave, then drop whatever connection remains.
-      jsonRpc.closeStreams();
+      dispatcher.closeStreams();
       server.closeIdleConnections();
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
       server.closeAllConnections();

@@ -1,7 +1,8 @@
 import { isTerminal } from '../model/lifecycle.js';
 import type { StreamItem } from '../model/model.js';
 
-export type StreamEnd = 'done' | 'overflow' | 'closed';
+/** 'failed': the source of the events failed (a relayed stream whose owner went away); the reader gets the error after what came before it. */
+export type StreamEnd = 'done' | 'overflow' | 'closed' | 'failed';
 
 /**
  * The events one stream consumer will receive, in order. The producer side
@@ -14,6 +15,7 @@ export class TaskStream implements AsyncIterable<StreamItem> {
   private waiter: (() => void) | undefined;
   private ended: StreamEnd | undefined;
   private readonly cleanups: (() => void)[] = [];
+  private failure: unknown;
 
   /** The task whose events these are; undefined for a lone-message reply. */
   constructor(
@@ -46,11 +48,18 @@ export class TaskStream implements AsyncIterable<StreamItem> {
     this.finish('closed');
   }
 
+  /** Ends the stream with an error: the items already queued are delivered, then the reader's loop throws it. */
+  fail(error: unknown): void {
+    if (this.ended !== undefined) return;
+    this.failure = error;
+    this.finish('failed');
+  }
+
   private finish(reason: StreamEnd): void {
     if (this.ended !== undefined) return;
     this.ended = reason;
-    // An overflowing or closed stream drops what it had not delivered; a done stream delivers it all.
-    if (reason !== 'done') this.queue.length = 0;
+    // An overflowing or closed stream drops what it had not delivered; a done or failed stream delivers it all.
+    if (reason === 'overflow' || reason === 'closed') this.queue.length = 0;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     this.wake();
   }
@@ -69,6 +78,7 @@ export class TaskStream implements AsyncIterable<StreamItem> {
           yield item;
           continue;
         }
+        if (this.ended === 'failed') throw this.failure;
         if (this.ended !== undefined) return;
         await new Promise<void>((resolve) => (this.waiter = resolve));
       }

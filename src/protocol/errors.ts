@@ -135,6 +135,53 @@ export const protocolErrors = {
     new ProtocolError(`Request body exceeds the limit of ${limit} bytes`, 'PAYLOAD_TOO_LARGE', { limitBytes: String(limit) }),
 };
 
+/**
+ * An error another server of ours answered with (a replica that carried out a
+ * relayed call), read back from its JSON-RPC error: the same reason, message,
+ * details, field and retry delay, so that it is answered again unchanged in
+ * whatever binding and version the caller speaks.
+ */
+export class ReportedError extends DomainError {
+  constructor(
+    readonly reason: string,
+    message: string,
+    details: Record<string, string>,
+    override readonly field?: string,
+    override readonly retryAfterSeconds?: number,
+  ) {
+    super(message, details);
+  }
+}
+
+/**
+ * Reads a JSON-RPC `error` back into a ReportedError. Its ErrorInfo gives the
+ * reason (else the first A2A reason with its code); `stateOf` turns a state
+ * named as the wire names it back into the model's name.
+ */
+export function fromJsonRpcError(error: unknown, stateOf: (wire: string) => TaskState | undefined): ReportedError {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; message?: unknown; data?: unknown };
+  const details = Array.isArray(e.data) ? (e.data as Record<string, unknown>[]).filter((d) => typeof d === 'object' && d !== null) : [];
+  const ofType = (suffix: string) => details.find((d) => typeof d['@type'] === 'string' && (d['@type'] as string).endsWith(suffix));
+  const info = ofType('google.rpc.ErrorInfo');
+  let reason = typeof info?.reason === 'string' && wireCodes(info.reason) !== undefined ? info.reason : undefined;
+  reason ??= (Object.keys(ERROR_TABLE) as WireReason[]).find((r) => ERROR_TABLE[r].jsonRpc === e.code && ERROR_TABLE[r].domain === ERROR_DOMAIN) ?? 'INTERNAL';
+  const metadata: Record<string, string> = {};
+  if (typeof info?.metadata === 'object' && info.metadata !== null) {
+    for (const [key, value] of Object.entries(info.metadata)) if (typeof value === 'string') metadata[key] = value;
+  }
+  if (metadata.state !== undefined) metadata.state = stateOf(metadata.state) ?? metadata.state;
+  const violation = (ofType('google.rpc.BadRequest')?.fieldViolations as { field?: unknown }[] | undefined)?.[0]?.field;
+  const delay = ofType('google.rpc.RetryInfo')?.retryDelay;
+  const seconds = typeof delay === 'string' ? Number.parseFloat(delay) : Number.NaN;
+  return new ReportedError(
+    reason,
+    typeof e.message === 'string' ? e.message : 'the replica answered with an error',
+    metadata,
+    typeof violation === 'string' ? violation : undefined,
+    Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : undefined,
+  );
+}
+
 const INTERNAL: WireError = { ...wireOf('INTERNAL'), message: 'Internal error', reason: 'INTERNAL', details: {} };
 
 function wireOf(reason: WireReason): Pick<WireError, 'code' | 'httpStatus'> {

@@ -1,12 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TaskService } from '../core/task-service.js';
-import type { TaskStream } from '../core/task-stream.js';
-import type { KeyedSlots } from '../core/keyed-slots.js';
-import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
-import { streamItemWithHistoryLimit } from '../model/history.js';
+import type { A2aRequest, Dispatcher } from '../core/dispatcher.js';
+import { requestTaskId, resultTaskId } from '../core/dispatcher.js';
 import type { Caller } from '../model/model.js';
-import type { Codec, ListingCodec, ProtocolVersion, SendRequest } from '../protocol/codec.js';
-import { jsonRpcError, toWireError } from '../protocol/errors.js';
+import type { Codec, ListingCodec, ProtocolVersion } from '../protocol/codec.js';
+import { jsonRpcError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
 import type { Operation } from '../protocol/methods.js';
@@ -14,55 +11,33 @@ import { checkNesting } from '../protocol/read.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { endSpan, startServerSpan, withSpan } from '../observability/tracing.js';
+import { startServerSpan, withSpan } from '../observability/tracing.js';
 import type { Span } from '../observability/tracing.js';
-import { listAcrossPods, MISSING_REPLICAS_HEADER } from './cluster-list.js';
-import type { ClusterRouting } from './owner-routing.js';
-import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
+import { encodeResult } from './answer.js';
+import { CallRecorder, unknownCall } from './call-record.js';
+import type { CallRecord } from './call-record.js';
+import { markMissingReplicas, routingContext } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
-import { writeSse } from './sse.js';
+import { writeStreamAnswer } from './sse.js';
 import { requestedVersion } from './requested-version.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
-  service: TaskService;
-  /** Per-pod stores: requests about another pod's task go to that pod, and lists span every pod. */
-  routing?: ClusterRouting;
+  dispatcher: Dispatcher;
   logger: Logger;
   metrics: Metrics;
   heartbeatMs: number;
-  /** The extended card for an authenticated caller, in the version asked; absent: the agent offers none. */
-  extendedCard?: (caller: Caller, version: ProtocolVersion) => Promise<unknown>;
-  /** Caps the streams one caller may have open at once; absent: no cap. */
-  streamsPerCaller?: KeyedSlots;
-}
-
-/** Seconds a caller at its stream cap is told to wait: streams end when their tasks do. */
-const STREAM_CAP_RETRY_SECONDS = 5;
-
-/** What one call did, for its log line and metrics. */
-interface CallRecord {
-  method: string;
-  version: string;
-  taskId?: string;
-  /** The request's server span, when tracing is on. */
-  span?: Span;
-  /** The codec of the version the call speaks, once known: errors are worded in it. */
-  codec?: Codec;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 const TRANSPORT_STATUSES: ReadonlySet<number> = new Set([401, 403, 413, 429, 503]);
 
-/** Serves A2A JSON-RPC (1.0 and 0.3) over one decoded request body. */
+/** The JSON-RPC binding (A2A 1.0 and 0.3): decodes a call, has the dispatcher carry it out, and answers in JSON or server-sent events. */
 export class JsonRpcHandler {
-  private readonly openStreams = new Set<TaskStream>();
+  private readonly calls: CallRecorder;
 
-  constructor(private readonly options: JsonRpcHandlerOptions) {}
-
-  /** Ends every open stream cleanly (the response is finished, not cut): part of a graceful stop. */
-  closeStreams(): void {
-    for (const stream of this.openStreams) stream.close();
+  constructor(private readonly options: JsonRpcHandlerOptions) {
+    this.calls = new CallRecorder(options.logger, options.metrics);
   }
 
   /** Serves one call for a caller the transport has authenticated (the anonymous caller when authentication is off). */
@@ -73,7 +48,7 @@ export class JsonRpcHandler {
 
   private async serve(req: IncomingMessage, res: ServerResponse, body: string, caller: Caller, span: Span | undefined): Promise<void> {
     const started = process.hrtime.bigint();
-    const record: CallRecord = { method: 'unknown', version: 'unknown', span };
+    const record = unknownCall(span);
     let id: JsonRpcId = null;
     try {
       const rpc = parseJsonRpcRequest(body);
@@ -82,28 +57,13 @@ export class JsonRpcHandler {
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
-      record.codec = resolved.codec;
+      record.stateName = (state) => resolved.codec.encodeTaskState(state);
       span?.updateName(rpc.method);
       checkNesting(rpc.params, 'params');
-      const { routing } = this.options;
-      if (routing !== undefined) {
-        const taskId = routedTaskId(resolved.operation, rpc.params);
-        const owner = foreignOwner(req, routing, taskId);
-        if (owner !== undefined && taskId !== undefined) {
-          record.taskId = taskId;
-          try {
-            await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
-          } catch (error) {
-            if (error instanceof OwnerUnavailableError) this.options.metrics.ownerRouting.inc({ outcome: 'owner_unavailable' });
-            throw error;
-          }
-          this.options.metrics.ownerRouting.inc({ outcome: 'forwarded' });
-          this.finish(record, 'forwarded', started);
-          return;
-        }
-      }
-      await this.dispatch(req, res, resolved.operation, resolved.codec, rpc.params, id, caller, record);
-      this.finish(record, 'ok', started);
+      const request = decodeCall(resolved.operation, resolved.codec, rpc.params);
+      record.taskId = requestTaskId(request);
+      const outcome = await this.answer(req, res, request, resolved.codec, id, caller, record);
+      this.calls.finish(record, outcome, started);
     } catch (error) {
       if (id === null) id = salvageId(body);
       this.reject(res, id, error, record, started);
@@ -111,14 +71,8 @@ export class JsonRpcHandler {
   }
 
   /** Answers a request refused before its body was read (size, content type). */
-  reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = { method: 'unknown', version: 'unknown' }, started = process.hrtime.bigint()): void {
-    const codec = record.codec;
-    const wire = toWireError(error, codec === undefined ? undefined : (state) => codec.encodeTaskState(state));
-    if (wire.reason === 'INTERNAL') this.options.logger.error({ err: error, method: record.method }, 'request failed');
-    if (error instanceof LimitExceededError && error.reason !== 'RATE_LIMITED') {
-      this.options.metrics.limited.inc({ limit: error.reason === 'TOO_MANY_TASKS' ? 'tasks' : 'streams' });
-    }
-    this.finish(record, wire.reason, started);
+  reject(res: ServerResponse, id: JsonRpcId, error: unknown, record: CallRecord = unknownCall(), started = process.hrtime.bigint()): void {
+    const wire = this.calls.failed(record, error, started);
     if (res.headersSent) {
       // A stream already started: end it with the error as its last event. Any other answer
       // cannot be mended once begun (an SSE frame in a JSON body is not JSON-RPC): cut it.
@@ -135,154 +89,50 @@ export class JsonRpcHandler {
     res.writeHead(status, headers).end(errorEnvelope(id, jsonRpcError(wire)));
   }
 
-  private async dispatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    operation: Operation,
-    codec: Codec,
-    params: unknown,
-    id: JsonRpcId,
-    caller: Caller,
-    record: CallRecord,
-  ): Promise<void> {
-    const { service } = this.options;
-    const reply = (result: unknown): void => {
-      // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
-      const body = resultEnvelope(id, result);
-      res.writeHead(200, JSON_HEADERS).end(body);
-    };
-    switch (operation) {
-      case 'send': {
-        const request = codec.decodeSend(params);
-        refusePushConfig(request);
-        record.taskId = request.message.taskId;
-        const result = await service.sendMessage(caller, request.message, request);
-        if (result.kind === 'task') record.taskId = result.task.id;
-        return reply(codec.encodeSendResult(result));
-      }
-      case 'stream': {
-        const request = codec.decodeSend(params);
-        refusePushConfig(request);
-        const release = this.streamSlot(caller);
-        let stream: TaskStream;
-        try {
-          stream = await service.sendStreamingMessage(caller, request.message);
-        } catch (error) {
-          release();
-          throw error;
-        }
-        record.taskId = stream.taskId;
-        return this.stream(res, stream, codec, id, release, request.historyLength);
-      }
-      case 'get': {
-        const query = codec.decodeTaskQuery(params);
-        record.taskId = query.id;
-        return reply(codec.encodeTask(await service.getTask(caller, query.id, query.historyLength)));
-      }
-      case 'list': {
-        const listing = codec as ListingCodec;
-        const query = listing.decodeListTasks(params);
-        const { routing } = this.options;
-        const local = () => service.listTasks(caller, query);
-        if (routing === undefined || req.headers[HOP_HEADER] !== undefined) return reply(listing.encodeTaskPage(await local(), query.includeArtifacts));
-        const { page: merged, missing } = await listAcrossPods(req, routing, query, params, caller, local);
-        const page = service.boundPage(merged);
-        if (missing.length > 0) {
-          this.options.logger.warn({ missing }, 'ListTasks answered without the replicas that did not answer');
-          res.setHeader(MISSING_REPLICAS_HEADER, missing.join(', '));
-        }
-        return reply(listing.encodeTaskPage(page, query.includeArtifacts));
-      }
-      case 'cancel': {
-        const query = codec.decodeTaskQuery(params);
-        record.taskId = query.id;
-        return reply(codec.encodeTask(await service.cancelTask(caller, query.id)));
-      }
-      case 'subscribe': {
-        const query = codec.decodeTaskQuery(params);
-        record.taskId = query.id;
-        const release = this.streamSlot(caller);
-        let stream: TaskStream;
-        try {
-          stream = await service.subscribe(caller, query.id);
-        } catch (error) {
-          release();
-          throw error;
-        }
-        return this.stream(res, stream, codec, id, release);
-      }
-      case 'push-config-create':
-      case 'push-config-get':
-      case 'push-config-list':
-      case 'push-config-delete':
-        throw new PushNotificationNotSupportedError();
-      case 'extended-card': {
-        const { extendedCard } = this.options;
-        // Without authentication the card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
-        if (extendedCard === undefined) throw new UnsupportedOperationError('this agent has no extended agent card (capabilities.extendedAgentCard is false)');
-        return reply(await extendedCard(caller, record.version as ProtocolVersion));
-      }
-    }
-  }
-
-  /** One of the caller's stream slots, released when its stream ends; a caller at the cap is refused before any work starts. */
-  private streamSlot(caller: Caller): () => void {
-    const slots = this.options.streamsPerCaller;
-    if (slots === undefined) return () => undefined;
-    const release = slots.tryAcquire(`${caller.tenant}\u0000${caller.principal}`);
-    if (release === undefined) {
-      throw new LimitExceededError(
-        'TOO_MANY_STREAMS',
-        `this caller already has ${slots.max} streams open, the most allowed at once; close one or retry later`,
-        STREAM_CAP_RETRY_SECONDS,
-      );
-    }
-    return release;
-  }
-
-  /** Writes a stream; `historyLength`, when the caller set one, bounds the history its Task event carries. */
-  private async stream(res: ServerResponse, stream: TaskStream, codec: Codec, id: JsonRpcId, release: () => void, historyLength?: number): Promise<void> {
-    const { metrics } = this.options;
-    metrics.streamSubscribers.inc();
-    this.openStreams.add(stream);
+  /** Answers with the dispatcher's result; the outcome says whether another replica carried it out. */
+  private async answer(req: IncomingMessage, res: ServerResponse, request: A2aRequest, codec: Codec, id: JsonRpcId, caller: Caller, record: CallRecord): Promise<string> {
+    const context = routingContext(req, res);
     try {
-      await writeSse(res, stream, {
-        heartbeatMs: this.options.heartbeatMs,
-        frame: (item) => eventFrame(id, streamItemWithHistoryLimit(item, historyLength), codec),
-        onOverflow: () => metrics.streamsCut.inc(),
-      });
+      const result = await this.options.dispatcher.dispatch(caller, request, context);
+      record.taskId = resultTaskId(result) ?? record.taskId;
+      if (result.kind === 'stream') {
+        await writeStreamAnswer(res, result, (item) => eventFrame(id, item, codec), { heartbeatMs: this.options.heartbeatMs, metrics: this.options.metrics });
+      } else {
+        markMissingReplicas(res, result, this.options.logger);
+        this.reply(res, id, encodeResult(result, codec));
+      }
+      return result.via === undefined ? 'ok' : 'forwarded';
     } finally {
-      this.openStreams.delete(stream);
-      metrics.streamSubscribers.dec();
-      release();
+      context.done();
     }
   }
 
-  private finish(record: CallRecord, outcome: string, started: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (record.span !== undefined) {
-      // What the call was and how it ended; never what the task says.
-      record.span.setAttributes({ 'rpc.method': record.method, 'a2a.protocol.version': record.version });
-      if (record.taskId !== undefined) record.span.setAttribute('a2a.task.id', record.taskId);
-      endSpan(record.span, outcome, outcome === 'ok' || outcome === 'forwarded' ? undefined : outcome);
-    }
-    this.options.metrics.requests.inc({ method: record.method, version: record.version, outcome });
-    this.options.metrics.requestSeconds.observe({ method: record.method }, seconds);
-    this.options.logger.info(
-      { rpc: record.method, version: record.version, taskId: record.taskId, outcome, ms: Math.round(seconds * 1e4) / 10 },
-      'a2a request',
-    );
+  private reply(res: ServerResponse, id: JsonRpcId, result: unknown): void {
+    // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
+    const body = resultEnvelope(id, result);
+    res.writeHead(200, JSON_HEADERS).end(body);
   }
 }
 
-/**
- * The card says `pushNotifications: false`, so a send that asks for push
- * notifications is refused before any work starts (spec 3.3.4) rather than run
- * with the config silently dropped: its caller would wait for calls that never come.
- */
-function refusePushConfig(request: SendRequest): void {
-  if (request.pushConfigField === undefined) return;
-  throw new PushNotificationNotSupportedError(
-    `push notifications are not supported by this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
-  );
+/** A call's params, decoded in its version into the model. */
+function decodeCall(operation: Operation, codec: Codec, params: unknown): A2aRequest {
+  switch (operation) {
+    case 'send':
+    case 'stream':
+      return { operation, send: codec.decodeSend(params) };
+    case 'get':
+    case 'cancel':
+      return { operation, query: codec.decodeTaskQuery(params) };
+    case 'subscribe':
+      return { operation, query: { id: codec.decodeTaskQuery(params).id } };
+    case 'list':
+      return { operation, query: (codec as ListingCodec).decodeListTasks(params) };
+    case 'push-config-create':
+    case 'push-config-get':
+    case 'push-config-list':
+    case 'push-config-delete':
+      return { operation };
+    case 'extended-card':
+      return { operation, version: codec.version as ProtocolVersion };
+  }
 }

@@ -1,15 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
 import { CALLER_ASSERTION_HEADER } from '../auth/cluster-assertion.js';
+import type { A2aRequest, A2aResult, CallContext, Replicas } from '../core/dispatcher.js';
+import { requestTaskId } from '../core/dispatcher.js';
 import { ownerOf } from '../core/task-id.js';
+import { TaskStream } from '../core/task-stream.js';
 import { OwnerUnavailableError } from '../model/errors.js';
-import type { Caller } from '../model/model.js';
+import type { Caller, SendResult } from '../model/model.js';
+import type { Logger } from '../observability/logger.js';
 import { endSpan, injectTraceHeaders, SpanKind, startSpan } from '../observability/tracing.js';
 import type { Span } from '../observability/tracing.js';
+import { fromJsonRpcError } from '../protocol/errors.js';
+import { requestEnvelope } from '../protocol/jsonrpc.js';
+import { methodName } from '../protocol/methods.js';
 import type { Operation } from '../protocol/methods.js';
-import { isEventStream } from '../protocol/sse.js';
+import { isEventStream, readSse } from '../protocol/sse.js';
+import { decodeTaskState, encodeListTasks, v1Codec } from '../protocol/v1/codec.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
-import { requestedVersion } from './requested-version.js';
 
 /** How this pod reaches its siblings. Present in per-pod-store mode with a known pod URL template. */
 export interface ClusterRouting {
@@ -38,70 +46,51 @@ export interface ClusterRouting {
 export const HOP_HEADER = 'x-kagent-forwarded-by';
 
 /**
- * What the caller said that the owner must hear too: protocol version,
- * extensions, trace context. Never credentials (Authorization, cookies, API
- * keys): a pod is not the place the caller addressed them to.
+ * Response header of a ListTasks that some replicas did not answer: their pod
+ * names, comma separated. Its tasks are the reachable replicas' only. A client
+ * that knows nothing of it still gets a valid, if partial, list.
  */
-const PASSED_HEADERS = ['a2a-version', 'a2a-extensions', 'traceparent', 'tracestate', 'baggage', 'accept', 'x-request-id'];
-const RELAYED_HEADERS = ['content-type', 'retry-after', 'cache-control', 'x-accel-buffering', 'www-authenticate'];
+export const MISSING_REPLICAS_HEADER = 'x-kagent-missing-replicas';
+
+/** Request header: `true` asks for every replica's tasks or a retryable error (HTTP 503, -32050) instead of a partial list. */
+export const REQUIRE_ALL_REPLICAS_HEADER = 'x-kagent-require-all-replicas';
+
+/**
+ * What the caller said that the owner must hear too: extensions, trace
+ * context, request id. Never credentials (Authorization, cookies, API keys):
+ * a pod is not the place the caller addressed them to.
+ */
+const PASSED_HEADERS = ['a2a-extensions', 'traceparent', 'tracestate', 'baggage', 'x-request-id'];
 const OWNER_RETRY_AFTER_SECONDS = 5;
 
-/** The task a request is about, read from the raw params (the owner validates them). */
-export function routedTaskId(operation: Operation, params: unknown): string | undefined {
-  if (typeof params !== 'object' || params === null) return undefined;
-  const p = params as Record<string, unknown>;
-  switch (operation) {
-    case 'get':
-    case 'cancel':
-    case 'subscribe':
-      return typeof p.id === 'string' ? p.id : undefined;
-    case 'send':
-    case 'stream': {
-      const message = p.message;
-      if (typeof message !== 'object' || message === null) return undefined;
-      const m = message as Record<string, unknown>;
-      const taskId = m.taskId ?? m.task_id;
-      return typeof taskId === 'string' ? taskId : undefined;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * The pod to forward to: the task's owner, when that is another replica of
- * this StatefulSet and the request was not forwarded already. An id naming
- * anything else is served here, where no such task exists (TaskNotFound):
- * a caller's string never becomes a host.
- */
-export function foreignOwner(req: IncomingMessage, routing: ClusterRouting, taskId: string | undefined): string | undefined {
-  if (taskId === undefined || req.headers[HOP_HEADER] !== undefined) return undefined;
-  const owner = ownerOf(taskId);
-  if (owner === undefined || owner === routing.self || !routing.isSibling(owner)) return undefined;
-  return owner;
-}
-
-/**
- * The headers a request to `pod` carries on the caller's behalf. With tracing
- * on, the trace context names `hop` (the span of this call) as the parent;
- * with it off, the caller's own passes through unchanged.
- */
-export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, caller: Caller, pod: string, hop?: Span): Record<string, string> {
-  const headers: Record<string, string> = { 'content-type': 'application/json', [HOP_HEADER]: routing.self };
+/** The routing facts of an HTTP request, for the dispatcher: whether a replica relayed it, and what passes on to an owner. */
+export function routingContext(req: IncomingMessage, res: ServerResponse): CallContext & { done(): void } {
+  const passOn: Record<string, string> = {};
   for (const name of PASSED_HEADERS) {
     const value = req.headers[name];
-    if (typeof value === 'string') headers[name] = value;
+    if (typeof value === 'string') passOn[name] = value;
   }
-  // A version asked for by query parameter travels as the header: the owner is sent only the body.
-  const version = requestedVersion(req);
-  if (version !== undefined) headers['a2a-version'] = version;
-  injectTraceHeaders(headers, hop);
-  if (routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = routing.vouch(caller, pod);
-  return headers;
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  res.once('close', onClose);
+  return {
+    forwarded: req.headers[HOP_HEADER] !== undefined,
+    requireAllReplicas: String(req.headers[REQUIRE_ALL_REPLICAS_HEADER] ?? '').toLowerCase() === 'true',
+    passOn,
+    signal: gone.signal,
+    done: () => res.off('close', onClose),
+  };
+}
+
+/** Names, on a ListTasks answer, the replicas whose tasks it lacks. */
+export function markMissingReplicas(res: ServerResponse, result: A2aResult, logger: Logger): void {
+  if (result.kind !== 'page' || result.missingReplicas.length === 0) return;
+  logger.warn({ missing: result.missingReplicas }, 'ListTasks answered without the replicas that did not answer');
+  res.setHeader(MISSING_REPLICAS_HEADER, result.missingReplicas.join(', '));
 }
 
 /** The span of one call to another replica on a caller's behalf (a client span; the owner's server span hangs under it). */
-export function hopSpan(routing: ClusterRouting, pod: string, operation: Operation): Span | undefined {
+function hopSpan(routing: ClusterRouting, pod: string, operation: Operation): Span | undefined {
   return startSpan(`owner-routing ${operation}`, SpanKind.CLIENT, { 'kagent.pod.from': routing.self, 'kagent.pod.to': pod, 'a2a.operation': operation });
 }
 
@@ -113,119 +102,197 @@ function answerKind(operation: Operation): AnswerKind {
 }
 
 /**
- * Sends the request to the task's owner and relays its answer unchanged,
- * streams event by event (heartbeats included). An owner that cannot be
- * reached, or stops answering, is a retryable error naming it — never "task
- * not found". When it goes away in the middle of a stream, this throws once
- * the events relayed so far are out, so the stream ends with that error as
- * its last event instead of being cut.
+ * Carries operations out on the replica that owns their task, as A2A 1.0
+ * JSON-RPC calls between pods: the operation in, its result or event stream
+ * back in the model, whatever binding and version the caller speaks. The
+ * caller's credential stays here; the owner is told who the caller is by a
+ * signed assertion. An owner that cannot be reached, or stops answering, is a
+ * retryable error naming it — never "task not found"; one that goes away in
+ * the middle of a stream ends it with that error after the events it sent.
  */
-export async function forwardToOwner(
-  req: IncomingMessage,
-  res: ServerResponse,
-  body: string,
-  operation: Operation,
-  taskId: string,
-  owner: string,
-  routing: ClusterRouting,
-  caller: Caller,
-): Promise<void> {
-  const controller = new AbortController();
-  const onClientGone = () => controller.abort();
-  res.once('close', onClientGone);
-  const span = hopSpan(routing, owner, operation);
-  let outcome = 'ok';
-  try {
-    let upstream: PodAnswer;
-    try {
-      upstream = await routing.client.post(`${routing.urlOf(owner)}/`, forwardHeaders(req, routing, caller, owner, span), body, answerKind(operation), controller.signal);
-    } catch (error) {
-      outcome = 'owner_unavailable';
-      throw new OwnerUnavailableError(taskId, owner, describe(error), OWNER_RETRY_AFTER_SECONDS);
-    }
-    span?.setAttribute('http.response.status_code', upstream.status);
-    const headers: Record<string, string> = {};
-    for (const name of RELAYED_HEADERS) {
-      const value = upstream.header(name);
-      if (value !== undefined) headers[name] = value;
-    }
-    const isStream = isEventStream(headers['content-type']);
-    // Set one by one so that an error after this point can tell a stream (end it with an error event) from a JSON answer.
-    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-    res.writeHead(upstream.status);
-    res.flushHeaders();
-    const frames = new FrameSplitter(isStream);
-    try {
-      for await (const chunk of upstream.chunks()) {
-        const whole = frames.push(chunk);
-        if (whole.length > 0 && !res.write(whole)) await drained(res);
-      }
-      res.end(frames.rest());
-    } catch (error) {
-      outcome = controller.signal.aborted || res.destroyed ? 'client_gone' : 'owner_unavailable';
-      if (controller.signal.aborted || res.destroyed) return;
-      // Only whole events went out, so an error event can follow them.
-      if (isStream) throw new OwnerUnavailableError(taskId, owner, describe(error), OWNER_RETRY_AFTER_SECONDS);
-      // A JSON answer cut short cannot be mended: the caller sees the connection drop.
-      res.destroy();
-    }
-  } finally {
-    res.off('close', onClientGone);
-    endSpan(span, outcome, outcome === 'owner_unavailable' ? `${owner} did not answer` : undefined);
-  }
-}
+export class OwnerRelay implements Replicas {
+  constructor(
+    private readonly routing: ClusterRouting,
+    private readonly options: {
+      /** Events a relayed stream holds for a slow reader before it is cut, as for local streams. */
+      streamCapacity: number;
+      /** Counts each relayed call by outcome ('forwarded', 'owner_unavailable'). */
+      counted?: (outcome: string) => void;
+    },
+  ) {}
 
-/** Resolves when the client has taken what was written, or has gone. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
+  get self(): string {
+    return this.routing.self;
+  }
+
+  pods(): readonly string[] {
+    return this.routing.siblings();
+  }
+
+  ownerElsewhere(taskId: string): string | undefined {
+    const owner = ownerOf(taskId);
+    // An id naming anything but a sibling is served here, where no such task exists: a caller's string never becomes a host.
+    if (owner === undefined || owner === this.routing.self || !this.routing.isSibling(owner)) return undefined;
+    return owner;
+  }
+
+  async call(pod: string, caller: Caller, request: A2aRequest, context: CallContext): Promise<A2aResult> {
+    const span = hopSpan(this.routing, pod, request.operation);
+    const taskId = requestTaskId(request) ?? '';
+    const upstream = new AbortController();
+    const onCallerGone = () => upstream.abort();
+    context.signal?.addEventListener('abort', onCallerGone, { once: true });
+    const unavailable = (why: unknown) => {
+      this.count(request, 'owner_unavailable');
+      return new OwnerUnavailableError(taskId, pod, describeError(why, 'unknown failure'), OWNER_RETRY_AFTER_SECONDS);
     };
-    res.once('drain', done);
-    res.once('close', done);
-  });
-}
-
-/**
- * Passes an SSE body on in whole events only (each ends with a blank line),
- * so that whatever is written last, the stream stays well-formed. Any other
- * body passes through as it comes.
- */
-class FrameSplitter {
-  private held: Buffer[] = [];
-  private lastByte = -1;
-
-  constructor(private readonly byEvent: boolean) {}
-
-  push(chunk: Uint8Array): Buffer {
-    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (!this.byEvent) return buffer;
-    let end = buffer.lastIndexOf('\n\n');
-    if (end >= 0) end += 2;
-    else if (buffer[0] === NEWLINE && this.lastByte === NEWLINE) end = 1;
-    if (buffer.length > 0) this.lastByte = buffer[buffer.length - 1]!;
-    if (end < 0) {
-      this.held.push(buffer);
-      return EMPTY;
+    let answer: PodAnswer;
+    try {
+      answer = await this.routing.client.post(
+        `${this.routing.urlOf(pod)}/`,
+        this.headers(caller, pod, context, span),
+        requestEnvelope(randomUUID(), methodName('1.0', request.operation) ?? request.operation, paramsOf(request)),
+        answerKind(request.operation),
+        upstream.signal,
+      );
+      span?.setAttribute('http.response.status_code', answer.status);
+    } catch (error) {
+      context.signal?.removeEventListener('abort', onCallerGone);
+      endSpan(span, 'owner_unavailable', `${pod} did not answer`);
+      throw unavailable(error);
     }
-    const whole = Buffer.concat([...this.held, buffer.subarray(0, end)]);
-    this.held = end < buffer.length ? [buffer.subarray(end)] : [];
-    return whole;
+    if (isEventStream(answer.header('content-type'))) {
+      const stream = new TaskStream(this.options.streamCapacity, taskId || undefined);
+      stream.onClose(() => {
+        upstream.abort();
+        context.signal?.removeEventListener('abort', onCallerGone);
+      });
+      void this.pump(answer, stream, unavailable, span);
+      this.count(request, 'forwarded');
+      return { kind: 'stream', stream, via: pod };
+    }
+    try {
+      const result = await this.whole(answer, request, unavailable);
+      this.count(request, 'forwarded');
+      endSpan(span, 'ok');
+      return { ...result, via: pod };
+    } catch (error) {
+      endSpan(span, error instanceof OwnerUnavailableError ? 'owner_unavailable' : 'ok', error instanceof OwnerUnavailableError ? `${pod} did not answer` : undefined);
+      throw error;
+    } finally {
+      context.signal?.removeEventListener('abort', onCallerGone);
+    }
   }
 
-  /** What is left at a clean end of the body. */
-  rest(): Buffer {
-    const rest = Buffer.concat(this.held);
-    this.held = [];
-    return rest;
+  /** ListTasks fan-out calls are counted by the listing, not as relayed calls. */
+  private count(request: A2aRequest, outcome: string): void {
+    if (request.operation !== 'list') this.options.counted?.(outcome);
+  }
+
+  private headers(caller: Caller, pod: string, context: CallContext, hop: Span | undefined): Record<string, string> {
+    const headers: Record<string, string> = {
+      ...context.passOn,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'a2a-version': '1.0',
+      [HOP_HEADER]: this.routing.self,
+    };
+    // With tracing on, the trace context names the hop as the parent; with it off, the caller's own passes through.
+    injectTraceHeaders(headers, hop);
+    if (this.routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = this.routing.vouch(caller, pod);
+    return headers;
+  }
+
+  /** A JSON answer: the owner's result in the model, or its error as it said it. */
+  private async whole(answer: PodAnswer, request: A2aRequest, unavailable: (why: unknown) => Error): Promise<A2aResult> {
+    let text: string;
+    try {
+      text = await answer.text();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    let body: { result?: unknown; error?: unknown };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw unavailable(`its answer (HTTP ${answer.status}) is not JSON`);
+    }
+    if (body.error !== undefined || body.result === undefined) throw fromJsonRpcError(body.error, decodeTaskState);
+    try {
+      return decodeResult(request, body.result);
+    } catch (error) {
+      throw unavailable(`its answer is malformed: ${describeError(error, 'unreadable')}`);
+    }
+  }
+
+  /** Passes the owner's events on, in order; the stream fails with the owner's error event, or when the owner goes away. */
+  private async pump(answer: PodAnswer, stream: TaskStream, unavailable: (why: unknown) => Error, span: Span | undefined): Promise<void> {
+    let outcome = 'ok';
+    try {
+      for await (const item of readSse(answer.chunks())) {
+        if (item.type !== 'event') continue;
+        let envelope: { result?: unknown; error?: unknown };
+        try {
+          envelope = JSON.parse(item.data) as typeof envelope;
+        } catch {
+          throw unavailable('it sent an event that is not JSON');
+        }
+        if (envelope.error !== undefined || envelope.result === undefined) {
+          stream.fail(fromJsonRpcError(envelope.error, decodeTaskState));
+          return;
+        }
+        let event;
+        try {
+          event = v1Codec.decodeStreamItem(envelope.result, 'result');
+        } catch (error) {
+          throw unavailable(`it sent a malformed event: ${describeError(error, 'unreadable')}`);
+        }
+        stream.push(event);
+      }
+      stream.close();
+    } catch (error) {
+      if (stream.endReason !== undefined) {
+        outcome = 'client_gone';
+        return;
+      }
+      outcome = 'owner_unavailable';
+      stream.fail(error instanceof OwnerUnavailableError ? error : unavailable(error));
+    } finally {
+      endSpan(span, outcome, outcome === 'owner_unavailable' ? 'the owner stopped answering mid-stream' : undefined);
+    }
   }
 }
 
-const NEWLINE = 0x0a;
-const EMPTY = Buffer.alloc(0);
+/** An operation's params as A2A 1.0 writes them. */
+function paramsOf(request: A2aRequest): unknown {
+  switch (request.operation) {
+    case 'send':
+    case 'stream':
+      return v1Codec.encodeSend(request.send);
+    case 'get':
+    case 'cancel':
+      return request.query.historyLength === undefined ? { id: request.query.id } : { id: request.query.id, historyLength: request.query.historyLength };
+    case 'subscribe':
+      return { id: request.query.id };
+    case 'list':
+      return encodeListTasks(request.query);
+    default:
+      return {};
+  }
+}
 
-export function describe(error: unknown): string {
-  return describeError(error, 'unknown failure');
+/** An owner's JSON-RPC result, read back into the model for the operation asked. */
+function decodeResult(request: A2aRequest, result: unknown): A2aResult {
+  switch (request.operation) {
+    case 'send': {
+      const item = v1Codec.decodeStreamItem(result, 'result');
+      if (item.kind !== 'task' && item.kind !== 'message') throw new Error('a send was answered with neither a task nor a message');
+      const sent: SendResult = item.kind === 'task' ? { kind: 'task', task: item.task } : { kind: 'message', message: item.message };
+      return { kind: 'sent', result: sent };
+    }
+    case 'list':
+      return { kind: 'page', page: v1Codec.decodeTaskPage(result, 'result'), includeArtifacts: request.query.includeArtifacts, missingReplicas: [] };
+    default:
+      return { kind: 'task', task: v1Codec.decodeTask(result, 'result') };
+  }
 }

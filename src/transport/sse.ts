@@ -1,7 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { TaskStream } from '../core/task-stream.js';
 import { isLast } from '../core/task-stream.js';
+import { streamItemWithHistoryLimit } from '../model/history.js';
 import type { StreamItem } from '../model/model.js';
+import type { Metrics } from '../observability/metrics.js';
 import { SSE_HEADERS, SSE_HEARTBEAT, encodeSseEvent } from '../protocol/sse.js';
 
 export interface SseOptions {
@@ -45,8 +47,33 @@ export async function writeSse(res: ServerResponse, stream: TaskStream, options:
     if (stream.endReason === 'overflow') {
       options.onOverflow();
       res.destroy();
-    } else if (!res.destroyed && !res.writableEnded) {
+    } else if (stream.endReason !== 'failed' && !res.destroyed && !res.writableEnded) {
+      // A failed stream's error is thrown on to the binding, which ends the response with it as the last event.
       res.end();
     }
+  }
+}
+
+/**
+ * Answers with a dispatcher's stream, counted as an open subscriber while it
+ * lasts; `frame` encodes an event in the binding's and version's shape, its
+ * task's history already cut to what the caller asked for.
+ */
+export async function writeStreamAnswer(
+  res: ServerResponse,
+  answer: { stream: TaskStream; historyLength?: number },
+  frame: (item: StreamItem) => string,
+  options: { heartbeatMs: number; metrics: Metrics },
+): Promise<void> {
+  const { metrics } = options;
+  metrics.streamSubscribers.inc();
+  try {
+    await writeSse(res, answer.stream, {
+      heartbeatMs: options.heartbeatMs,
+      frame: (item) => frame(streamItemWithHistoryLimit(item, answer.historyLength)),
+      onOverflow: () => metrics.streamsCut.inc(),
+    });
+  } finally {
+    metrics.streamSubscribers.dec();
   }
 }

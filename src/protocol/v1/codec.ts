@@ -190,17 +190,21 @@ export function decodeStreamItem(value: unknown, path: string): StreamItem {
   if (o.statusUpdate != null) {
     const e = protoObject(o.statusUpdate, `${path}.statusUpdate`);
     const status = decodeStatus(e.status, `${path}.statusUpdate.status`);
+    const metadata = optionalJsonObject(e.metadata, `${path}.statusUpdate.metadata`);
     return {
       kind: 'status-update',
       taskId: nonEmptyString(e.taskId, `${path}.statusUpdate.taskId`),
       contextId: optionalString(e.contextId, `${path}.statusUpdate.contextId`) ?? '',
       status,
       final: endsStream(status.state),
+      ...(metadata === undefined ? {} : { metadata }),
     };
   }
   if (o.artifactUpdate != null) {
     const e = protoObject(o.artifactUpdate, `${path}.artifactUpdate`);
+    const metadata = optionalJsonObject(e.metadata, `${path}.artifactUpdate.metadata`);
     return {
+      ...(metadata === undefined ? {} : { metadata }),
       kind: 'artifact-update',
       taskId: nonEmptyString(e.taskId, `${path}.artifactUpdate.taskId`),
       contextId: optionalString(e.contextId, `${path}.artifactUpdate.contextId`) ?? '',
@@ -302,6 +306,22 @@ function encodeSend(request: OutgoingSend): Obj {
   if (request.historyLength !== undefined) configuration.historyLength = request.historyLength;
   if (request.acceptedOutputModes !== undefined) configuration.acceptedOutputModes = request.acceptedOutputModes;
   return { message: encodeMessage(request.message), ...(Object.keys(configuration).length > 0 ? { configuration } : {}) };
+}
+
+/** ListTasks params for a query (a replica asking another for its own tasks). */
+export function encodeListTasks(query: ListTasksQuery): Obj {
+  const out: Obj = { pageSize: query.pageSize, includeArtifacts: query.includeArtifacts };
+  if (query.contextId !== undefined) out.contextId = query.contextId;
+  if (query.state !== undefined) out.status = STATE_TO_WIRE[query.state];
+  if (query.pageToken !== undefined) out.pageToken = query.pageToken;
+  if (query.historyLength !== undefined) out.historyLength = query.historyLength;
+  if (query.statusTimestampAfter !== undefined) out.statusTimestampAfter = new Date(query.statusTimestampAfter).toISOString();
+  return out;
+}
+
+/** The model's name of a 1.0 wire state name, undefined for anything else. */
+export function decodeTaskState(wire: string): TaskState | undefined {
+  return STATE_FROM_WIRE.get(wire);
 }
 
 /** A ListTasksResponse; a peer that leaves out empty fields is read as sending their defaults. */

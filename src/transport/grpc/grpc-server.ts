@@ -38,8 +38,6 @@ export async function startGrpcServer(a2a: A2aGrpcService, options: GrpcServerOp
     port,
     stop: (deadline) =>
       (stopping ??= new Promise<void>((resolve) => {
-        // Streams of tasks still waiting for input would hold the drain to its deadline: end them cleanly first.
-        a2a.closeStreams();
         const force = setTimeout(() => server.forceShutdown(), Math.max(0, deadline - Date.now()));
         force.unref();
         server.tryShutdown(() => {

@@ -12,6 +12,7 @@ import { SqliteTaskStore } from '../../../src/store/sqlite/sqlite-store.js';
 import { cachedDocument } from '../../../src/transport/agent-card.js';
 import type { CachedDocument } from '../../../src/transport/agent-card.js';
 import { createHttpServer } from '../../../src/transport/http-server.js';
+import { Dispatcher } from '../../../src/core/dispatcher.js';
 import { JsonRpcHandler } from '../../../src/transport/jsonrpc-handler.js';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { AuthGate } from '../../../src/transport/auth-gate.js';
@@ -32,7 +33,7 @@ describe('the agent card before it is built', () => {
     const echo = echoSkill({ maxDelayMs: 0 });
     const service = new TaskService({ store, bus: new EventBus(), skills: new SkillRegistry([echo], 'echo'), pod: 'kagent-0', streamCapacity: 16 });
     server = createHttpServer({
-      jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: 15_000 }),
+      jsonRpc: new JsonRpcHandler({ dispatcher: new Dispatcher({ service }), logger, metrics, heartbeatMs: 15_000 }),
       cards: () => cards,
       cardMaxAgeSeconds: 300,
       maxBodyBytes: 1024 * 1024,

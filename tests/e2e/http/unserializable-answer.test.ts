@@ -15,6 +15,7 @@ import { cachedDocument } from '../../../src/transport/agent-card.js';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { AuthGate } from '../../../src/transport/auth-gate.js';
 import { createHttpServer } from '../../../src/transport/http-server.js';
+import { Dispatcher } from '../../../src/core/dispatcher.js';
 import { JsonRpcHandler } from '../../../src/transport/jsonrpc-handler.js';
 
 const unserializable: Task = {
@@ -30,7 +31,7 @@ const service = { getTask: async () => unserializable } as unknown as TaskServic
 const logger = createLogger('silent', { pod: 'test' });
 const metrics = new Metrics();
 const server = createHttpServer({
-  jsonRpc: new JsonRpcHandler({ service, logger, metrics, heartbeatMs: 60_000 }),
+  jsonRpc: new JsonRpcHandler({ dispatcher: new Dispatcher({ service }), logger, metrics, heartbeatMs: 60_000 }),
   cards: () => ({ v1: cachedDocument({}), v03: cachedDocument({}) }),
   cardMaxAgeSeconds: 0,
   maxBodyBytes: 1024 * 1024,
