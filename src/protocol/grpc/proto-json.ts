@@ -28,14 +28,13 @@ const TIMESTAMP = '.google.protobuf.Timestamp';
 
 /** The ProtoJSON form of one encoded message; malformed bytes are a ProtoWireError. */
 export function decodeToJson(type: Type, bytes: Uint8Array): Plain {
-  let message: protobuf.Message;
   try {
-    message = type.decode(bytes);
+    return messageToJson(type, type.toObject(type.decode(bytes), TO_OBJECT));
   } catch (error) {
+    if (error instanceof ProtoWireError) throw error;
     // Truncated input, a wrong wire type, or nesting deep enough to exhaust the stack.
     throw new ProtoWireError(`the ${type.name} message is not valid protobuf: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return messageToJson(type, type.toObject(message, TO_OBJECT));
 }
 
 /** One message encoded from its ProtoJSON form (what the codecs write). */
