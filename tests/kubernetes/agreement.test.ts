@@ -181,20 +181,33 @@ for (const target of kustomizeTargets()) {
       );
     });
 
-    test('the container port, probes and Services all use the port the service listens on', () => {
+    test('the container ports, probes and Services all use the ports the service listens on', () => {
       const pod = podOf(target);
       const listening = Number(podEnvironment(pod).PORT ?? SETTINGS.PORT.default);
+      const grpcListening = Number(podEnvironment(pod).GRPC_PORT ?? SETTINGS.GRPC_PORT.default);
       const http = pod.container.ports?.find((p) => p.name === 'http');
       assert.equal(http?.containerPort, listening);
+      const grpc = pod.container.ports?.find((p) => p.name === 'grpc');
+      assert.equal(grpc?.containerPort, grpcListening, 'the gRPC container port is GRPC_PORT');
       for (const [kind, probe] of probesOf(pod.container)) {
         assert.equal(resolvePort(pod.container, probe?.httpGet?.port), listening, `${kind} port`);
       }
       for (const service of ofKind<IService>(pod.objects, 'Service')) {
         for (const port of service.spec!.ports!) {
-          assert.equal(resolvePort(pod.container, port.targetPort ?? port.port), listening, `${service.metadata!.name} targetPort`);
-          // The agent advertises http://<SERVICE_NAME>.<namespace>.svc.cluster.local:<its own port>.
-          assert.equal(port.port, listening, `${service.metadata!.name} port`);
+          // The card names the gRPC port as the pod listens on it; the agent advertises http://<SERVICE_NAME>.<namespace>.svc.cluster.local:<its own port>.
+          const expected = port.name === 'grpc' ? grpcListening : listening;
+          assert.equal(resolvePort(pod.container, port.targetPort ?? port.port), expected, `${service.metadata!.name} targetPort`);
+          assert.equal(port.port, expected, `${service.metadata!.name} port`);
         }
+      }
+    });
+
+    test('both A2A Services expose the gRPC port, named grpc with appProtocol grpc', () => {
+      const pod = podOf(target);
+      for (const name of ['kagent', 'kagent-headless']) {
+        const port = only<IService>(pod.objects, 'Service', name).spec!.ports!.find((p) => p.name === 'grpc');
+        assert.equal(port?.appProtocol, 'grpc', `${name}:grpc`);
+        assert.equal(port?.targetPort, 'grpc', `${name}:grpc targets the container port by name`);
       }
     });
 

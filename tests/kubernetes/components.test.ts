@@ -176,15 +176,16 @@ describe('istio', kustomize, () => {
     assert.equal(admits(policy, 'cluster.local/ns/monitoring/sa/prometheus', '/metrics'), true);
   });
 
-  test('every port of every Service of the agent says its protocol: HTTP (JSON-RPC, HTTP+JSON and SSE)', () => {
+  test('every port of every Service of the agent says its protocol: HTTP (JSON-RPC, HTTP+JSON and SSE) or gRPC', () => {
     const objects = rendered.get('overlays/staging + istio')!;
     const pods = statefulSet(objects).spec!.template.metadata!.labels!;
     const services = ofKind<IService>(objects, 'Service').filter((s) => s.spec?.selector !== undefined && selects({ matchLabels: s.spec.selector }, pods));
     assert.ok(services.length >= 3, 'kagent, kagent-headless, kagent-metrics');
     for (const service of services) {
       for (const port of service.spec!.ports!) {
-        assert.equal(port.appProtocol, 'http', `${service.metadata!.name}:${port.name}`);
-        assert.match(port.name ?? '', /^http(-|$)/, `${service.metadata!.name}: Istio reads the protocol from the name too`);
+        const protocol = port.name === 'grpc' ? 'grpc' : 'http';
+        assert.equal(port.appProtocol, protocol, `${service.metadata!.name}:${port.name}`);
+        assert.match(port.name ?? '', new RegExp(`^${protocol}(-|$)`), `${service.metadata!.name}: Istio reads the protocol from the name too`);
       }
     }
   });

@@ -47,6 +47,7 @@ function agentOf(objects: KubeObject[]): Agent {
 }
 
 const A2A_PORT = 8080;
+const GRPC_PORT = 8081;
 const own = (a: Agent): Endpoint => ({ namespace: a.pod.namespace, podLabels: a.pod.labels });
 const caller: Endpoint = { namespace: 'team-a', namespaceLabels: { 'kagent.dev/a2a-caller': 'true' }, podLabels: { app: 'orchestrator' } };
 const stranger: Endpoint = { namespace: 'team-b', podLabels: { app: 'orchestrator' } };
@@ -74,9 +75,13 @@ describe('every target isolates the agent with a NetworkPolicy', kustomize, () =
         assert.ok(peers.every((peer) => peer.ipBlock === undefined), 'no ipBlock (the evaluator does not model them)');
       });
 
-      test('the A2A port is the only port open, and only to labelled caller namespaces, VAPORA and the agent pods', () => {
+      test('the A2A ports (HTTP and gRPC) are the only ports open, and only to labelled caller namespaces, VAPORA and the agent pods', () => {
         const a = agent();
         assert.equal(a.pod.ports.http, A2A_PORT);
+        assert.equal(a.pod.ports.grpc, GRPC_PORT);
+        assert.ok(into(a, caller, GRPC_PORT), 'gRPC from a labelled caller namespace');
+        assert.ok(into(a, { namespace: a.vaporaNamespace, podLabels: { app: 'vapora' } }, GRPC_PORT), 'gRPC from VAPORA');
+        assert.ok(!into(a, stranger, GRPC_PORT), 'not gRPC from an unlabelled namespace');
         assert.ok(into(a, caller), 'a namespace labelled kagent.dev/a2a-caller=true');
         assert.ok(into(a, { namespace: a.vaporaNamespace, podLabels: { app: 'vapora' } }), "VAPORA's namespace, without a label");
         assert.ok(into(a, own(a)), 'pod to pod: owner routing');
@@ -84,7 +89,7 @@ describe('every target isolates the agent with a NetworkPolicy', kustomize, () =
         assert.ok(!into(a, { namespace: a.pod.namespace, podLabels: { app: 'debug-shell' } }), 'another pod of the agent namespace');
         assert.ok(!into(a, { namespace: 'team-c', namespaceLabels: { 'kagent.dev/a2a-caller': 'false' }, podLabels: {} }));
         assert.ok(!into(a, outside), 'outside the cluster');
-        for (const port of [22, 80, 443, 5432, 8081, 9090]) {
+        for (const port of [22, 80, 443, 5432, 8082, 9090]) {
           for (const from of [caller, own(a)]) assert.ok(!into(a, from, port), `port ${port} must be closed`);
         }
         assert.ok(!into(a, caller, A2A_PORT, 'UDP'));
