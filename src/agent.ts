@@ -57,6 +57,7 @@ import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-car
 import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import { RestHandler } from './transport/rest-handler.js';
 import { OwnerRelay } from './transport/owner-routing.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
@@ -373,6 +374,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
   });
   const jsonRpc = new JsonRpcHandler({ dispatcher, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
+  const rest = new RestHandler({ dispatcher, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
   auth.start();
   started.push('authentication', () => auth.stop());
   peerCredentials.start();
@@ -380,6 +382,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   started.push('pod client', () => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
+    rest,
     cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     ...(cardSigner === undefined ? {} : { jwks: cachedDocument(cardSigner.jwks) }),

@@ -6,7 +6,7 @@ export interface AgentCardInput {
   name: string;
   description: string;
   version: string;
-  /** Base URL clients reach this agent at; JSON-RPC is served at its root. */
+  /** Base URL clients reach this agent at; JSON-RPC is served at its root, and the HTTP+JSON routes under it. */
   url: string;
   skills: readonly SkillDescriptor[];
   /** How callers authenticate; empty or absent: the agent is open and the card says nothing. */
@@ -110,6 +110,8 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
     supportedInterfaces: [
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+      // The HTTP+JSON routes (/message:send, /tasks/{id} …) at the same root: A2A 1.0 only.
+      { url: input.url, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
     ],
     provider: PROVIDER,
     capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: input.extendedCard ?? false },

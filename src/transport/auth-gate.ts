@@ -9,6 +9,7 @@ import type { Caller } from '../model/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ERROR_TABLE, toWireError, jsonRpcError } from '../protocol/errors.js';
+import type { WireError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
 import { drainUnreadBody } from './drain-body.js';
 
@@ -42,19 +43,20 @@ export class AuthGate {
   }
 
   /** The caller, or undefined once the refusal has been answered. */
-  async admit(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
+  /** `errorBody` words a refusal in the binding's own error shape (a JSON-RPC envelope unless told otherwise). */
+  async admit(req: IncomingMessage, res: ServerResponse, errorBody: (wire: WireError) => string = jsonRpcRefusal): Promise<Caller | undefined> {
     const facts = requestFacts(req);
     // Without authentication nothing here can be guessed: an address blocked for wrong metrics tokens still calls A2A.
     const blocked = this.enabled ? this.blockedAddress(facts) : undefined;
     if (blocked !== undefined) {
-      this.refuse(req, res, blocked);
+      this.refuse(req, res, blocked, errorBody);
       return undefined;
     }
     let caller: Caller;
     try {
       caller = await this.options.authenticator.authenticate(facts);
     } catch (error) {
-      this.refuse(req, res, error instanceof UnauthenticatedError ? (this.countFailure(facts) ?? error) : error);
+      this.refuse(req, res, error instanceof UnauthenticatedError ? (this.countFailure(facts) ?? error) : error, errorBody);
       return undefined;
     }
     const limiter = this.options.rateLimiter;
@@ -62,7 +64,7 @@ export class AuthGate {
       const admission = limiter.take(`${caller.tenant}\u0000${caller.principal}`);
       if (!admission.allowed) {
         this.options.metrics.limited.inc({ limit: 'rate' });
-        this.refuse(req, res, new LimitExceededError('RATE_LIMITED', 'too many requests from this caller; retry after the delay', admission.retryAfterSeconds));
+        this.refuse(req, res, new LimitExceededError('RATE_LIMITED', 'too many requests from this caller; retry after the delay', admission.retryAfterSeconds), errorBody);
         return undefined;
       }
     }
@@ -112,7 +114,7 @@ export class AuthGate {
     return tooManyFailures(admission.retryAfterSeconds);
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown, errorBody: (wire: WireError) => string): void {
     const wire = toWireError(error);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (error instanceof UnauthenticatedError) {
@@ -128,9 +130,13 @@ export class AuthGate {
       this.options.logger.error({ err: error, path: req.url }, 'authentication failed unexpectedly');
     }
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
-    res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
+    res.writeHead(wire.httpStatus, headers).end(errorBody(wire));
     drainUnreadBody(req, res, this.options.maxBodyBytes);
   }
+}
+
+function jsonRpcRefusal(wire: WireError): string {
+  return errorEnvelope(null, jsonRpcError(wire));
 }
 
 function requestFacts(req: IncomingMessage): RequestFacts {
