@@ -59,6 +59,7 @@ import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { A2aGrpcService } from './transport/grpc/a2a-grpc-service.js';
 import { startGrpcServer } from './transport/grpc/grpc-server.js';
+import { RestHandler } from './transport/rest-handler.js';
 import { OwnerRelay } from './transport/owner-routing.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
@@ -392,6 +393,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
   });
   const jsonRpc = new JsonRpcHandler({ dispatcher, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
+  const rest = new RestHandler({ dispatcher, logger, metrics, heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL });
   auth.start();
   started.push('authentication', () => auth.stop());
   peerCredentials.start();
@@ -399,6 +401,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   started.push('pod client', () => routing?.client.close());
   const server = createHttpServer({
     jsonRpc,
+    rest,
     cards: () => cards,
     cardMaxAgeSeconds: Math.floor(config.CARD_CACHE_MAX_AGE / 1000),
     ...(cardSigner === undefined ? {} : { jwks: cachedDocument(cardSigner.jwks) }),

@@ -134,6 +134,19 @@ export class SkillNotAllowedError extends DomainError {
   }
 }
 
+/**
+ * A request names a tenant (an HTTP+JSON path's `/{tenant}` prefix) that is not
+ * the caller's: the tenant comes from the credential, and a request may only repeat it.
+ */
+export class TenantNotAllowedError extends DomainError {
+  readonly reason = 'TENANT_NOT_ALLOWED';
+  constructor(requested: string) {
+    super(`the request names tenant "${requested}", which is not this caller's; a caller's tenant comes from its credential, so leave the prefix out or name that one`, {
+      tenant: requested,
+    });
+  }
+}
+
 /** A per-caller limit was reached (request rate, running tasks, open streams); retry after the delay. */
 export class LimitExceededError extends DomainError {
   readonly reason: 'RATE_LIMITED' | 'TOO_MANY_TASKS' | 'TOO_MANY_STREAMS';

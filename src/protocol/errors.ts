@@ -45,6 +45,8 @@ export const ERROR_TABLE = {
   INVALID_REQUEST: codes(-32600, 400, 'INVALID_ARGUMENT'),
   PAYLOAD_TOO_LARGE: ours(-32600, 413, 'INVALID_ARGUMENT'),
   METHOD_NOT_FOUND: codes(-32601, 404, 'UNIMPLEMENTED'),
+  /** An HTTP+JSON route asked with an HTTP method it does not take (its answer says which it does, in Allow). */
+  HTTP_METHOD_NOT_ALLOWED: ours(-32601, 405, 'UNIMPLEMENTED'),
   INVALID_PARAMS: codes(-32602, 400, 'INVALID_ARGUMENT'),
   UNKNOWN_SKILL: ours(-32602, 400, 'INVALID_ARGUMENT'),
   INTERNAL: codes(-32603, 500, 'INTERNAL'),
@@ -67,6 +69,7 @@ export const ERROR_TABLE = {
   // Refusals about the caller.
   UNAUTHENTICATED: ours(-32051, 401, 'UNAUTHENTICATED'),
   SKILL_NOT_ALLOWED: ours(-32052, 403, 'PERMISSION_DENIED'),
+  TENANT_NOT_ALLOWED: ours(-32052, 403, 'PERMISSION_DENIED'),
   RATE_LIMITED: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
   TOO_MANY_TASKS: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
   TOO_MANY_STREAMS: ours(-32053, 429, 'RESOURCE_EXHAUSTED'),
@@ -129,6 +132,10 @@ export const protocolErrors = {
       requestedVersion: requested,
       supportedVersions: supported.join(','),
     }),
+  noRoute: (method: string, path: string) =>
+    new ProtocolError(`No A2A route for ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`, 'METHOD_NOT_FOUND', { method }),
+  httpMethodNotAllowed: (method: string, allow: string) =>
+    new ProtocolError(`This route does not take ${method}; use ${allow}`, 'HTTP_METHOD_NOT_ALLOWED', { method, allow }),
   contentType: (received: string) =>
     new ProtocolError(`Content-Type "${received}" is not supported; send application/json`, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: received }),
   bodyTooLarge: (limit: number) =>

@@ -24,9 +24,10 @@ export function isEventStream(contentType: string | undefined): boolean {
 export const SSE_HEARTBEAT = ': keep-alive\n\n';
 
 /** One event as written on the wire; a line break in `data` starts another `data:` line, as readers expect. */
-export function encodeSseEvent(data: string): string {
-  if (!/[\r\n]/.test(data)) return `data: ${data}\n\n`;
-  return `${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
+export function encodeSseEvent(data: string, event?: string): string {
+  const type = event === undefined ? '' : `event: ${event}\n`;
+  if (!/[\r\n]/.test(data)) return `${type}data: ${data}\n\n`;
+  return `${type}${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
 }
 
 export type SseItem =

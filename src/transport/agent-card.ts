@@ -6,7 +6,7 @@ export interface AgentCardInput {
   name: string;
   description: string;
   version: string;
-  /** Base URL clients reach this agent at; JSON-RPC is served at its root. */
+  /** Base URL clients reach this agent at; JSON-RPC is served at its root, and the HTTP+JSON routes under it. */
   url: string;
   /** Where the gRPC service answers (`host:port`, a gRPC target), when it is served. */
   grpcUrl?: string;
@@ -112,6 +112,8 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
     supportedInterfaces: [
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+      // The HTTP+JSON routes (/message:send, /tasks/{id} …) at the same root: A2A 1.0 only.
+      { url: input.url, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
       ...(input.grpcUrl === undefined ? [] : [{ url: input.grpcUrl, protocolBinding: 'GRPC', protocolVersion: '1.0' }]),
     ],
     provider: PROVIDER,

@@ -9,6 +9,7 @@ import type { Caller } from '../model/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ERROR_TABLE, toWireError, jsonRpcError } from '../protocol/errors.js';
+import type { WireError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
 import { drainUnreadBody } from './drain-body.js';
 
@@ -42,11 +43,12 @@ export class AuthGate {
   }
 
   /** The caller, or undefined once the refusal has been answered. */
-  async admit(req: IncomingMessage, res: ServerResponse): Promise<Caller | undefined> {
+  /** `errorBody` words a refusal in the binding's own error shape (a JSON-RPC envelope unless told otherwise). */
+  async admit(req: IncomingMessage, res: ServerResponse, errorBody: (wire: WireError) => string = jsonRpcRefusal): Promise<Caller | undefined> {
     try {
       return await this.authorize(requestFacts(req), req.url);
     } catch (error) {
-      this.refuse(req, res, error);
+      this.refuse(req, res, error, errorBody);
       return undefined;
     }
   }
@@ -136,14 +138,18 @@ export class AuthGate {
     }
   }
 
-  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  private refuse(req: IncomingMessage, res: ServerResponse, error: unknown, errorBody: (wire: WireError) => string): void {
     const wire = toWireError(error);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (error instanceof UnauthenticatedError) headers['www-authenticate'] = challenge(error);
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
-    res.writeHead(wire.httpStatus, headers).end(errorEnvelope(null, jsonRpcError(wire)));
+    res.writeHead(wire.httpStatus, headers).end(errorBody(wire));
     drainUnreadBody(req, res, this.options.maxBodyBytes);
   }
+}
+
+function jsonRpcRefusal(wire: WireError): string {
+  return errorEnvelope(null, jsonRpcError(wire));
 }
 
 function requestFacts(req: IncomingMessage): RequestFacts {

@@ -7,7 +7,8 @@ import type { JsonRpcId } from '../protocol/jsonrpc.js';
 // envelopes differ by request id alone.
 const encoded = new WeakMap<StreamItem, Map<Codec, string>>();
 
-function encodedResult(item: StreamItem, codec: Codec): string {
+/** One event's result in a version, as JSON: written once however many streams carry it. */
+export function encodedResult(item: StreamItem, codec: Codec): string {
   let byCodec = encoded.get(item);
   if (byCodec === undefined) {
     byCodec = new Map();

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { UnavailableError } from '../model/errors.js';
-import { protocolErrors, toWireError } from '../protocol/errors.js';
+import { protocolErrors } from '../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Caller } from '../model/model.js';
@@ -11,9 +11,13 @@ import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
+import type { RestHandler } from './rest-handler.js';
+import { matchRestRoute, restErrorBody } from '../protocol/rest.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
+  /** The HTTP+JSON binding: its routes at the root (and under a tenant prefix), and the Status answer of any other path. */
+  rest: RestHandler;
   /** The agent cards, once built; until then card requests get 503, never a placeholder. */
   cards: () => { v1: CachedDocument; v03: CachedDocument } | undefined;
   cardMaxAgeSeconds: number;
@@ -40,7 +44,7 @@ const JSONRPC_PATHS = new Set(['/', '/a2a']);
 /** What a reserve connection (one above MAX_CONNECTIONS) may ask for. */
 const PROBE_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
-/** Routes HTTP requests: agent cards, JSON-RPC, health and metrics. */
+/** Routes HTTP requests: agent cards, JSON-RPC, HTTP+JSON, health and metrics. */
 export function createHttpServer(options: HttpServerOptions): Server {
   const { logger, metrics } = options;
   const server = createServer(
@@ -98,8 +102,7 @@ function reserveRequest(req: IncomingMessage, res: ServerResponse, options: Http
   );
   req.resume();
   if (JSONRPC_PATHS.has(path)) return options.jsonRpc.reject(res, null, refusal);
-  const wire = toWireError(refusal);
-  res.writeHead(wire.httpStatus, { 'content-type': 'application/json', 'retry-after': String(wire.retryAfterSeconds) }).end(JSON.stringify({ error: wire.message }));
+  options.rest.reject(req, res, refusal);
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
@@ -134,8 +137,38 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
       return;
     }
     default:
-      return sendJson(res, 404, { error: `no route for ${method} ${path}` });
+      return rest(req, res, options, method, path);
   }
+}
+
+/** An HTTP+JSON call: routed, admitted like any A2A call, its body bounded like any other. */
+async function rest(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, method: string, path: string): Promise<void> {
+  const match = matchRestRoute(method, path);
+  if (match.kind !== 'route') {
+    req.resume();
+    if (match.kind === 'none') return options.rest.reject(req, res, protocolErrors.noRoute(method, path));
+    return options.rest.reject(req, res, protocolErrors.httpMethodNotAllowed(method, match.allow), undefined, undefined, { allow: match.allow });
+  }
+  const caller = await options.gate.admit(req, res, restErrorBody);
+  if (caller === undefined) return;
+  if (method === 'GET') {
+    req.resume();
+    return options.rest.handle(req, res, match.route, '', caller);
+  }
+  const body = await readBody(req, options.maxBodyBytes);
+  if (body === ABORTED) {
+    options.logger.debug({ path: req.url }, 'request body aborted');
+    return;
+  }
+  if (body === undefined) {
+    options.rest.reject(req, res, protocolErrors.bodyTooLarge(options.maxBodyBytes));
+    drainUnreadBody(req, res, 16 * options.maxBodyBytes);
+    return;
+  }
+  const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  // A body-less POST (cancel, subscribe) may leave the type out; a body must say it is JSON.
+  if (body !== '' && !isJson(contentType)) return options.rest.reject(req, res, protocolErrors.contentType(contentType || '(none)'));
+  return options.rest.handle(req, res, match.route, body, caller);
 }
 
 async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {

@@ -8,6 +8,7 @@ import {
   LimitExceededError,
   PushNotificationNotSupportedError,
   SkillNotAllowedError,
+  TenantNotAllowedError,
   UnauthenticatedError,
   TaskNotCancelableError,
   TaskNotFoundError,
@@ -17,7 +18,7 @@ import {
   UnknownSkillError,
   UnsupportedOperationError,
 } from '../../src/model/errors.js';
-import { AGENT_ERROR_DOMAIN, ERROR_DOMAIN, ERROR_TABLE, errorDetails, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
+import { AGENT_ERROR_DOMAIN, ERROR_DOMAIN, ERROR_TABLE, errorDetails, fromJsonRpcError, jsonRpcError, ProtocolError, protocolErrors, toWireError, wireCodes } from '../../src/protocol/errors.js';
 import type { GrpcStatus, WireError } from '../../src/protocol/errors.js';
 import { v03Codec } from '../../src/protocol/v03/codec.js';
 import { v1Codec } from '../../src/protocol/v1/codec.js';
@@ -123,6 +124,13 @@ const DOMAIN_CASES: Record<string, Expected> = {
     httpStatus: 403,
     reason: 'SKILL_NOT_ALLOWED',
     details: { skill: 'cluster-inspect', requiredScopes: 'kagent:cluster-read' },
+  },
+  TenantNotAllowedError: {
+    error: new TenantNotAllowedError('other'),
+    code: -32052,
+    httpStatus: 403,
+    reason: 'TENANT_NOT_ALLOWED',
+    details: { tenant: 'other' },
   },
   LimitExceededError: {
     error: new LimitExceededError('RATE_LIMITED', 'too many requests', 3),
@@ -381,5 +389,25 @@ describe('error details name task states as the answering version does', () => {
     const odd = new UnsupportedOperationError('x', { state: 'not-a-state' });
     assert.equal(toWireError(odd, v1Codec.encodeTaskState).details.state, 'not-a-state');
     assert.deepEqual(toWireError(new TaskNotFoundError('t'), v1Codec.encodeTaskState).details, { taskId: 't' });
+  });
+});
+
+describe('an error a replica answered with, read back', () => {
+  const stateOf = (wire: string) => (wire === 'TASK_STATE_COMPLETED' ? ('completed' as const) : undefined);
+
+  test('is answered again exactly as the replica said it, in any version', () => {
+    for (const { error } of Object.values(DOMAIN_CASES)) {
+      const said = jsonRpcError(toWireError(error, (state) => v1Codec.encodeTaskState(state)));
+      const again = toWireError(fromJsonRpcError(JSON.parse(JSON.stringify(said)), stateOf), (state) => v1Codec.encodeTaskState(state));
+      assert.deepEqual(jsonRpcError(again), said, error.name);
+    }
+    const notCancelable = fromJsonRpcError(jsonRpcError(toWireError(new TaskNotCancelableError('t', 'completed'), v1Codec.encodeTaskState)), stateOf);
+    assert.equal(toWireError(notCancelable, v03Codec.encodeTaskState).details.state, 'completed', 'a 0.3 caller reads the state as 0.3 names it');
+  });
+
+  test('without an ErrorInfo, by its code; with nothing readable, as an internal error', () => {
+    assert.equal(fromJsonRpcError({ code: -32001, message: 'task not found (answered by the stand-in)' }, stateOf).reason, 'TASK_NOT_FOUND');
+    assert.equal(fromJsonRpcError({ code: -32001, message: 'x', data: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'constructor' }] }, stateOf).reason, 'TASK_NOT_FOUND');
+    for (const junk of [undefined, null, 'text', 42, { code: 7 }]) assert.equal(toWireError(fromJsonRpcError(junk, stateOf)).reason, 'INTERNAL');
   });
 });

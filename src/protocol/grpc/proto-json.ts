@@ -26,10 +26,15 @@ const VALUE = '.google.protobuf.Value';
 const LIST_VALUE = '.google.protobuf.ListValue';
 const TIMESTAMP = '.google.protobuf.Timestamp';
 
-/** The ProtoJSON form of one encoded message; malformed bytes are a ProtoWireError. */
-export function decodeToJson(type: Type, bytes: Uint8Array): Plain {
+/**
+ * The ProtoJSON form of one encoded message; malformed bytes are a
+ * ProtoWireError. With `emptyLists`, a repeated field the bytes lack is an
+ * empty list, as proto3 means it (the wire cannot tell absent from empty): a
+ * server reading a request says "must contain at least one part", not "missing".
+ */
+export function decodeToJson(type: Type, bytes: Uint8Array, options: { emptyLists?: boolean } = {}): Plain {
   try {
-    return messageToJson(type, type.toObject(type.decode(bytes), TO_OBJECT));
+    return messageToJson(type, type.toObject(type.decode(bytes), options.emptyLists === true ? { ...TO_OBJECT, arrays: true } : TO_OBJECT));
   } catch (error) {
     if (error instanceof ProtoWireError) throw error;
     // Truncated input, a wrong wire type, or nesting deep enough to exhaust the stack.
@@ -94,7 +99,9 @@ function timestampToJson(plain: Plain): string {
   if (!Number.isFinite(seconds) || Number.isNaN(date.getTime()) || nanos < 0 || nanos > 999_999_999) {
     throw new ProtoWireError(`a Timestamp of ${String(plain.seconds)} seconds and ${String(plain.nanos)} nanos is not a time`);
   }
-  const fraction = nanos === 0 ? '' : `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
+  // 3, 6 or 9 digits, as ProtoJSON writes them (and 3 for none: the codecs' own timestamps always carry milliseconds).
+  const digits = String(nanos).padStart(9, '0');
+  const fraction = `.${nanos % 1_000_000 === 0 ? digits.slice(0, 3) : nanos % 1_000 === 0 ? digits.slice(0, 6) : digits}`;
   return date.toISOString().replace(/\.\d{3}Z$/, `${fraction}Z`);
 }
 

@@ -9,12 +9,12 @@ import type { Caller } from '../../model/model.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { startServerSpan, withSpan } from '../../observability/tracing.js';
-import { ERROR_TABLE, ProtocolError, wireCodes } from '../../protocol/errors.js';
+import { ERROR_TABLE, ProtocolError, protocolErrors, wireCodes } from '../../protocol/errors.js';
 import type { WireError } from '../../protocol/errors.js';
 import { decodeToJson, encodeFromJson, ProtoWireError } from '../../protocol/grpc/proto-json.js';
 import { a2aService, A2A_SERVICE, messageType } from '../../protocol/grpc/schema.js';
 import { grpcError, STATUS_DETAILS_TRAILER } from '../../protocol/grpc/status.js';
-import { resolveMethod } from '../../protocol/methods.js';
+import { parseVersionHeader, resolveMethod } from '../../protocol/methods.js';
 import type { Operation } from '../../protocol/methods.js';
 import { checkNesting } from '../../protocol/read.js';
 import { v1Codec } from '../../protocol/v1/codec.js';
@@ -101,6 +101,7 @@ export class A2aGrpcService {
     await withSpan(span, async () => {
       try {
         const caller: Caller = await this.options.gate.authorize(requestFacts(call), call.getPath());
+        checkVersion(call.metadata);
         const request = decodeCall(method, call.request);
         record.taskId = requestTaskId(request);
         const result = await this.options.dispatcher.dispatch(caller, request, { signal: gone.signal });
@@ -154,7 +155,7 @@ interface MethodInfo {
 
 /** A request message decoded by the 1.0 codec, by way of its ProtoJSON (its depth bounded as JSON-RPC params are). */
 function decodeCall(method: MethodInfo, bytes: Bytes): A2aRequest {
-  const params = decodeToJson(method.request, bytes);
+  const params = decodeToJson(method.request, bytes, { emptyLists: true });
   checkNesting(params, 'params');
   const { operation } = method;
   switch (operation) {
@@ -173,6 +174,16 @@ function decodeCall(method: MethodInfo, bytes: Bytes): A2aRequest {
     default:
       return { operation };
   }
+}
+
+/**
+ * The A2A-Version a caller may send as metadata: this service is A2A 1.0
+ * (package lf.a2a.v1), so any other version is refused rather than served as 1.0.
+ */
+function checkVersion(metadata: grpc.Metadata): void {
+  const sent = metadata.get('a2a-version')[0];
+  if (sent === undefined || String(sent).trim() === '') return;
+  if (parseVersionHeader(String(sent)) !== '1.0') throw protocolErrors.versionNotSupported(String(sent), ['1.0']);
 }
 
 /** The gRPC error for a wire error: its reason's status, and the details every binding gives. */

@@ -29,7 +29,7 @@ describe('agent cards', () => {
     return { res, body: await res.json() };
   }
 
-  test('the 1.0 card is pure 1.0 and lists both interfaces at the agent URL', async () => {
+  test('the 1.0 card is pure 1.0 and lists every interface it serves at the agent URL', async () => {
     const { body } = await card(agent.url, V1_PATH);
     assert.equal(body.name, 'card-test');
     for (const key of ['url', 'protocolVersion', 'preferredTransport', 'additionalInterfaces']) {
@@ -38,6 +38,7 @@ describe('agent cards', () => {
     assert.deepEqual(body.supportedInterfaces, [
       { url: agent.url, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: agent.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+      { url: agent.url, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
     ]);
     assert.equal(body.capabilities.streaming, true);
     assert.equal(body.capabilities.pushNotifications, false);

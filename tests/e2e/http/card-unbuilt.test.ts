@@ -14,6 +14,7 @@ import type { CachedDocument } from '../../../src/transport/agent-card.js';
 import { createHttpServer } from '../../../src/transport/http-server.js';
 import { Dispatcher } from '../../../src/core/dispatcher.js';
 import { JsonRpcHandler } from '../../../src/transport/jsonrpc-handler.js';
+import { RestHandler } from '../../../src/transport/rest-handler.js';
 import { Authenticator } from '../../../src/auth/authenticator.js';
 import { AuthGate } from '../../../src/transport/auth-gate.js';
 
@@ -34,6 +35,7 @@ describe('the agent card before it is built', () => {
     const service = new TaskService({ store, bus: new EventBus(), skills: new SkillRegistry([echo], 'echo'), pod: 'kagent-0', streamCapacity: 16 });
     server = createHttpServer({
       jsonRpc: new JsonRpcHandler({ dispatcher: new Dispatcher({ service }), logger, metrics, heartbeatMs: 15_000 }),
+      rest: new RestHandler({ dispatcher: new Dispatcher({ service }), logger, metrics, heartbeatMs: 15_000 }),
       cards: () => cards,
       cardMaxAgeSeconds: 300,
       maxBodyBytes: 1024 * 1024,

@@ -17,6 +17,7 @@ import { AuthGate } from '../../../src/transport/auth-gate.js';
 import { createHttpServer } from '../../../src/transport/http-server.js';
 import { Dispatcher } from '../../../src/core/dispatcher.js';
 import { JsonRpcHandler } from '../../../src/transport/jsonrpc-handler.js';
+import { RestHandler } from '../../../src/transport/rest-handler.js';
 
 const unserializable: Task = {
   id: 'kagent-0.unserializable',
@@ -30,8 +31,10 @@ const unserializable: Task = {
 const service = { getTask: async () => unserializable } as unknown as TaskService;
 const logger = createLogger('silent', { pod: 'test' });
 const metrics = new Metrics();
+const dispatcher = new Dispatcher({ service });
 const server = createHttpServer({
-  jsonRpc: new JsonRpcHandler({ dispatcher: new Dispatcher({ service }), logger, metrics, heartbeatMs: 60_000 }),
+  jsonRpc: new JsonRpcHandler({ dispatcher, logger, metrics, heartbeatMs: 60_000 }),
+  rest: new RestHandler({ dispatcher, logger, metrics, heartbeatMs: 60_000 }),
   cards: () => ({ v1: cachedDocument({}), v03: cachedDocument({}) }),
   cardMaxAgeSeconds: 0,
   maxBodyBytes: 1024 * 1024,
@@ -70,4 +73,14 @@ test('a GetTask answer that fails to serialize is a -32603 JSON-RPC error in an 
   assert.equal(body.id, 'big');
   assert.equal(body.error.code, -32603);
   assert.equal(body.result, undefined);
+});
+
+test('over HTTP+JSON, the same answer is a 500 google.rpc.Status, not half a task', async () => {
+  const res = await fetch(`${url}/tasks/${encodeURIComponent(unserializable.id)}`, { headers: { accept: 'application/json' } });
+  assert.equal(res.status, 500);
+  assert.equal(res.headers.get('content-type'), 'application/json');
+  const body = (await res.json()) as { error: { code: number; status: string; details: { reason: string }[] } };
+  assert.equal(body.error.code, 500);
+  assert.equal(body.error.status, 'INTERNAL');
+  assert.equal(body.error.details[0].reason, 'INTERNAL');
 });

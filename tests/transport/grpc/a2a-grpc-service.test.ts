@@ -10,72 +10,22 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { decodeToJson, encodeFromJson } from '../../../src/protocol/grpc/proto-json.js';
-import { A2A_SERVICE, messageType } from '../../../src/protocol/grpc/schema.js';
 import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
 import { newApiKey } from '../../support/auth.js';
+import { decodeA2a, encodeA2a, RawGrpcClient, statusOf } from '../../support/grpc-client.js';
 import { readMetric } from '../../support/metrics.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { waitFor, within } from '../../support/wait.js';
 
-const identity = (bytes: Buffer) => bytes;
-
-interface Status {
-  code: number;
-  message: string;
-  /** The google.rpc.Status details, each as ProtoJSON with its type. */
-  details: { type: string; value: Record<string, unknown> }[];
-}
-
-/** The google.rpc.Status of a failed call, read from its `grpc-status-details-bin` trailer. */
-function statusOf(error: grpc.ServiceError): Status {
-  const raw = error.metadata.get('grpc-status-details-bin')[0];
-  assert.ok(Buffer.isBuffer(raw), `the error carries grpc-status-details-bin (${error.code} ${error.details})`);
-  const status = messageType('google.rpc.Status').decode(raw) as unknown as { code: number; message: string; details: { type_url: string; value: Uint8Array }[] };
-  return {
-    code: status.code,
-    message: status.message,
-    details: status.details.map((detail) => {
-      const type = detail.type_url.replace('type.googleapis.com/', '');
-      return { type, value: decodeToJson(messageType(type), detail.value) };
-    }),
-  };
-}
+const encode = encodeA2a;
+const decode = decodeA2a;
 
 function errorInfo(error: grpc.ServiceError): Record<string, unknown> {
   const info = statusOf(error).details.find((detail) => detail.type === 'google.rpc.ErrorInfo');
   assert.ok(info, 'an ErrorInfo detail');
   return info.value;
 }
-
-/** A bare client of our service: requests are bytes the test encodes (or makes up). */
-class RawClient {
-  private readonly client: grpc.Client;
-
-  constructor(port: number) {
-    this.client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  }
-
-  close(): void {
-    this.client.close();
-  }
-
-  unary(method: string, request: Buffer, metadata = new grpc.Metadata()): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(`/${A2A_SERVICE}/${method}`, identity, identity, request, metadata, { deadline: Date.now() + PATIENCE_MS }, (error, value) =>
-        error ? reject(error) : resolve(value!),
-      );
-    });
-  }
-
-  stream(method: string, request: Buffer, metadata = new grpc.Metadata(), deadline = Date.now() + PATIENCE_MS): grpc.ClientReadableStream<Buffer> {
-    return this.client.makeServerStreamRequest(`/${A2A_SERVICE}/${method}`, identity, identity, request, metadata, { deadline });
-  }
-}
-
-const encode = (type: string, json: unknown) => Buffer.from(encodeFromJson(messageType(`lf.a2a.v1.${type}`), json));
-const decode = (type: string, bytes: Buffer) => decodeToJson(messageType(`lf.a2a.v1.${type}`), bytes);
 
 function sendRequest(text: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { message: { messageId: `m-${crypto.randomUUID()}`, role: 'ROLE_USER', parts: [{ text }], ...extra } };
@@ -93,7 +43,7 @@ async function refusal(call: Promise<unknown>): Promise<grpc.ServiceError> {
 describe('the gRPC binding with API keys', () => {
   let root: string;
   let agent: TestAgent;
-  let client: RawClient;
+  let client: RawGrpcClient;
   const key = newApiKey();
 
   before(async () => {
@@ -101,7 +51,7 @@ describe('the gRPC binding with API keys', () => {
     mkdirSync(join(root, 'keys'));
     writeFileSync(join(root, 'keys', 'grpc-client'), key);
     agent = await startTestAgent({ AUTH_MODE: 'apikey', AUTH_API_KEYS_DIR: join(root, 'keys') }, undefined, undefined, { grpcPort: 0 });
-    client = new RawClient(agent.grpcPort!);
+    client = new RawGrpcClient(`127.0.0.1:${agent.grpcPort}`);
   });
 
   after(async () => {
@@ -143,11 +93,11 @@ describe('the gRPC binding with API keys', () => {
 
 describe('the gRPC binding against hostile and careless callers', () => {
   let agent: TestAgent;
-  let client: RawClient;
+  let client: RawGrpcClient;
 
   before(async () => {
     agent = await startTestAgent({ MAX_BODY_BYTES: '65536' }, undefined, undefined, { grpcPort: 0 });
-    client = new RawClient(agent.grpcPort!);
+    client = new RawGrpcClient(`127.0.0.1:${agent.grpcPort}`);
   });
 
   after(async () => {
