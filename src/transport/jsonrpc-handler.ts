@@ -114,8 +114,8 @@ export class JsonRpcHandler {
   }
 }
 
-/** A call's params, decoded in its version into the model. */
-function decodeCall(operation: Operation, codec: Codec, params: unknown): A2aRequest {
+/** A call's params (JSON-RPC params, or a gRPC request read as ProtoJSON), decoded in its version into the model. */
+export function decodeCall(operation: Operation, codec: Codec, params: unknown): A2aRequest {
   switch (operation) {
     case 'send':
     case 'stream':

@@ -21,6 +21,7 @@ import { v1Codec } from '../../protocol/v1/codec.js';
 import { encodeResult } from '../answer.js';
 import type { JsonResult } from '../answer.js';
 import type { AuthGate } from '../auth-gate.js';
+import { decodeCall } from '../jsonrpc-handler.js';
 import { CallRecorder } from '../call-record.js';
 import type { CallRecord } from '../call-record.js';
 
@@ -102,7 +103,7 @@ export class A2aGrpcService {
       try {
         const caller: Caller = await this.options.gate.authorize(requestFacts(call), call.getPath());
         checkVersion(call.metadata);
-        const request = decodeCall(method, call.request);
+        const request = readCall(method, call.request);
         record.taskId = requestTaskId(request);
         const result = await this.options.dispatcher.dispatch(caller, request, { signal: gone.signal });
         record.taskId = resultTaskId(result) ?? record.taskId;
@@ -154,26 +155,10 @@ interface MethodInfo {
 }
 
 /** A request message decoded by the 1.0 codec, by way of its ProtoJSON (its depth bounded as JSON-RPC params are). */
-function decodeCall(method: MethodInfo, bytes: Bytes): A2aRequest {
+function readCall(method: MethodInfo, bytes: Bytes): A2aRequest {
   const params = decodeToJson(method.request, bytes, { emptyLists: true });
   checkNesting(params, 'params');
-  const { operation } = method;
-  switch (operation) {
-    case 'send':
-    case 'stream':
-      return { operation, send: v1Codec.decodeSend(params) };
-    case 'get':
-    case 'cancel':
-      return { operation, query: v1Codec.decodeTaskQuery(params) };
-    case 'subscribe':
-      return { operation, query: { id: v1Codec.decodeTaskQuery(params).id } };
-    case 'list':
-      return { operation, query: v1Codec.decodeListTasks(params) };
-    case 'extended-card':
-      return { operation, version: '1.0' };
-    default:
-      return { operation };
-  }
+  return decodeCall(method.operation, v1Codec, params);
 }
 
 /**

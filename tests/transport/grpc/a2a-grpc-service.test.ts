@@ -177,6 +177,29 @@ describe('the gRPC binding against hostile and careless callers', () => {
   });
 });
 
+describe('a graceful stop', () => {
+  test('ends an open gRPC stream cleanly (status OK after its events) and closes the port', async () => {
+    const agent = await startTestAgent({ DRAIN_TIMEOUT: '0s' }, undefined, undefined, { grpcPort: 0 });
+    const client = new RawGrpcClient(`127.0.0.1:${agent.grpcPort}`);
+    try {
+      const stream = client.stream('SendStreamingMessage', encode('SendMessageRequest', sendRequest('held', { metadata: { delayMs: 60_000 } })));
+      const events: Buffer[] = [];
+      stream.on('data', (event: Buffer) => events.push(event));
+      const status = new Promise<grpc.StatusObject>((resolve) => stream.once('status', resolve));
+      const failed = new Promise<grpc.ServiceError>((resolve) => stream.once('error', resolve));
+      await waitFor('the stream to begin', async () => (events.length > 0 ? true : undefined));
+      await agent.dispose();
+      const ended = await within(PATIENCE_MS, 'the stream to end', Promise.race([status, failed.then((error) => assert.fail(`the stream failed: ${error.code} ${error.details}`))]));
+      assert.equal(ended.code, grpc.status.OK);
+      assert.equal(decode('StreamResponse', events[0]!).task?.status?.state, 'TASK_STATE_SUBMITTED');
+      const refused = await refusal(client.unary('GetTask', encode('GetTaskRequest', { id: 'any' })));
+      assert.equal(refused.code, grpc.status.UNAVAILABLE, 'nothing listens on the port any more');
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe('GRPC_PORT=0', () => {
   test('turns gRPC off: no port, and the card lists no gRPC interface', async () => {
     const agent = await startTestAgent({ GRPC_PORT: '0' });
