@@ -250,3 +250,35 @@ describe('TaskStream', () => {
     assert.equal(cleaned, 1);
   });
 });
+
+describe('a stream whose source fails', () => {
+  test('delivers what came before, then throws the error to its reader, and runs its cleanups once', async () => {
+    const stream = new TaskStream(8, 't');
+    let cleaned = 0;
+    stream.onClose(() => cleaned++);
+    stream.push(task('working'));
+    stream.push(status('working', false, 1));
+    const failure = new Error('the owner went away');
+    stream.fail(failure);
+    stream.fail(new Error('a second failure is ignored'));
+    stream.push(status('completed', true));
+    const seen: StreamItem[] = [];
+    await assert.rejects(
+      within(PATIENCE_MS, 'the failed stream to end', (async () => {
+        for await (const item of stream) seen.push(item);
+      })()),
+      (error) => error === failure,
+    );
+    assert.deepEqual(seen.map((item) => item.kind), ['task', 'status-update']);
+    assert.equal(stream.endReason, 'failed');
+    assert.equal(cleaned, 1);
+  });
+
+  test('a stream already closed by its reader does not fail afterwards', async () => {
+    const stream = new TaskStream(8, 't');
+    stream.close();
+    stream.fail(new Error('too late'));
+    assert.equal(stream.endReason, 'closed');
+    for await (const _ of stream) assert.fail('a closed stream yields nothing');
+  });
+});

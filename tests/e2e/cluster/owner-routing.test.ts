@@ -157,6 +157,48 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.deepEqual(walked, (all.body.result.tasks as { id: string }[]).map((t) => t.id));
   });
 
+  test('over HTTP+JSON too: any pod reads, cancels, subscribes to and lists any pod\'s task, and a 0.3 caller is answered in 0.3', async () => {
+    const json = { 'content-type': 'application/json', 'A2A-Version': '1.0' };
+    const rest = async (url: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, { method, headers: json, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, headers: res.headers, body: (await res.json()) as any };
+    };
+    const sent = await rest(pods[0]!.url, 'POST', '/message:send', { message: message('over rest', { metadata: { skill: 'echo' } }) });
+    const id = sent.body.task.id as string;
+    assert.match(id, /^kagent-0\./);
+    const got = await rest(pods[1]!.url, 'GET', `/tasks/${encodeURIComponent(id)}?historyLength=0`);
+    assert.equal(got.status, 200, JSON.stringify(got.body));
+    assert.equal(got.body.artifacts[0].parts[0].text, 'over rest');
+    assert.equal(got.body.history, undefined);
+    const v03 = await rpc(pods[2]!.url, 'tasks/get', { id }, { 'A2A-Version': '0.3' });
+    assert.equal(v03.body.result?.kind, 'task', JSON.stringify(v03.body));
+    assert.equal(v03.body.result.status.state, 'completed');
+    // The owner's error, said again in the Status shape and in 0.3's state names.
+    const notCancelable = await rest(pods[2]!.url, 'POST', `/tasks/${encodeURIComponent(id)}:cancel`);
+    assert.equal(notCancelable.status, 400);
+    assert.equal(notCancelable.body.error.details[0].reason, 'TASK_NOT_CANCELABLE');
+    assert.equal(notCancelable.body.error.details[0].metadata.state, 'TASK_STATE_COMPLETED');
+    const v03Refusal = await rpc(pods[1]!.url, 'tasks/cancel', { id }, { 'A2A-Version': '0.3' });
+    assert.equal(v03Refusal.body.error?.data[0].metadata.state, 'completed');
+
+    const run = gate.run();
+    const held = await rest(pods[0]!.url, 'POST', '/message:send', { message: message('held', { metadata: run.metadata }), configuration: { returnImmediately: true } });
+    const heldId = held.body.task.id as string;
+    await run.started();
+    const stream = await fetch(`${pods[1]!.url}/tasks/${encodeURIComponent(heldId)}:subscribe`, { headers: { 'A2A-Version': '1.0', accept: 'text/event-stream' } });
+    assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
+    run.say('relayed');
+    run.release();
+    const frames = (await stream.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
+    assert.equal(frames[0].task.id, heldId);
+    assert.equal(frames.at(-1).statusUpdate.status.state, 'TASK_STATE_COMPLETED');
+    assert.ok(frames.some((f) => f.statusUpdate?.status.message?.parts[0].text === 'relayed'));
+
+    const listed = await rest(pods[2]!.url, 'GET', '/tasks?pageSize=100');
+    const owners = new Set((listed.body.tasks as { id: string }[]).map((t) => t.id.split('.')[0]));
+    assert.deepEqual([...owners].sort(), ['kagent-0', 'kagent-1', 'kagent-2']);
+  });
+
   test('when the owner dies mid-stream, the stream relayed through another pod ends with a retryable OWNER_UNAVAILABLE event', async () => {
     const sent = await rpc(pods[0]!.url, 'SendMessage', {
       // Held at the gate, never released: it is still running when its owner dies.

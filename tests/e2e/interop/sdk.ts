@@ -13,7 +13,7 @@ import {
   taskStateToJSON,
 } from '@a2a-js/sdk';
 import type { Part, StreamResponse } from '@a2a-js/sdk';
-import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { Client, ClientFactory, ClientFactoryOptions, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 import type { RequestOptions } from '@a2a-js/sdk/client';
 import { isJsonRpcError } from '@a2a-js/sdk/errors';
 import { PATIENCE_MS } from '../../support/patience.js';
@@ -95,6 +95,24 @@ export async function v03Client(agentUrl: string): Promise<SdkClient> {
   );
   const client = await factory.createFromUrl(`${agentUrl}/`, '.well-known/agent.json');
   return { flavour: '0.3', client, sent };
+}
+
+/**
+ * The SDK's 1.0 client over HTTP+JSON only, discovered from the 1.0 card: it
+ * picks the card's HTTP+JSON interface. `urls` records each request as
+ * "METHOD path", proving the binding it used.
+ */
+export async function restClient(agentUrl: string): Promise<{ client: Client; urls: string[] }> {
+  const urls: string[] = [];
+  const recording: typeof fetch = async (input, init) => {
+    const url = new URL(String(input instanceof Request ? input.url : input));
+    urls.push(`${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
+    return fetch(input, init);
+  };
+  // Not merged with the SDK's defaults, which would add its JSON-RPC transport (listed first on our card).
+  const factory = new ClientFactory({ transports: [new RestTransportFactory({ fetchImpl: recording })] });
+  const client = await factory.createFromUrl(`${agentUrl}/`);
+  return { client, urls };
 }
 
 export function sdkClient(flavour: Flavour, agentUrl: string): Promise<SdkClient> {
