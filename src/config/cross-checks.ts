@@ -23,6 +23,9 @@ export function checkSettingsTogether(config: Config): void {
       `(${config.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${config.REQUEST_TIMEOUT} ms): the headers are part of the request`,
     );
   }
+  if (config.GRPC_PORT !== 0 && config.GRPC_PORT === config.PORT) {
+    throw new ConfigError('GRPC_PORT', 'settings', `(${config.GRPC_PORT}) must differ from PORT: gRPC has a port of its own (0 turns it off)`);
+  }
   if (config.STORE === 'postgres' && config.DATABASE_URL === undefined && config.DATABASE_URL_FILE === undefined) {
     throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
   }

@@ -70,6 +70,12 @@ describe('a start that fails (port in use) unwinds and exits non-zero', () => {
     assert.ok(!existsSync(join(dir, `${DATABASE_FILE}-wal`)), 'the store was closed (its WAL folded back) before exiting');
   });
 
+  test('a gRPC port in use: exits 1 naming GRPC_PORT', async () => {
+    const run = await serveUntilExit({ PORT: '0', GRPC_PORT: String(port), DATA_DIR: tempDir() }, 60_000);
+    assert.equal(run.code, 1, run.output);
+    assert.match(run.output, new RegExp(`cannot listen for gRPC on 127\\.0\\.0\\.1:${port} \\(settings HOST, GRPC_PORT\\)`));
+  });
+
   test('PostgreSQL: exits 1 naming the port instead of hanging on open connections', async () => {
     const run = await serveUntilExit({ PORT: String(port), DATA_DIR: tempDir(), STORE: 'postgres', DATABASE_URL, DATABASE_SCHEMA: SCHEMA, POD_NAME: 'failstart-0' }, 60_000);
     assert.equal(run.code, 1, run.output);

@@ -30,6 +30,7 @@ describe('settings that only make sense together', () => {
     ['headers allowed longer than the whole request', { HEADERS_TIMEOUT: '60s', REQUEST_TIMEOUT: '30s' }, 'HEADERS_TIMEOUT'],
     ['a shared store without a database', { STORE: 'postgres' }, 'DATABASE_URL'],
     ['a model endpoint without a model', { LLM_URL: 'http://127.0.0.1:9/v1' }, 'LLM_MODEL'],
+    ['gRPC on the HTTP port', { PORT: '9000', GRPC_PORT: '9000' }, 'GRPC_PORT'],
     [
       'authenticated per-pod replicas without a shared secret',
       { AUTH_MODE: 'apikey', AUTH_API_KEYS_DIR: '/nonexistent', A2A_POD_URL_TEMPLATE: 'http://127.0.0.1:{ordinal}', A2A_REPLICAS: '2' },
