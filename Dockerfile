@@ -57,6 +57,6 @@ COPY --from=kustomize /usr/local/bin/kustomize /usr/local/bin/kustomize
 RUN mkdir -p /var/lib/kagent && chown node:node /var/lib/kagent
 
 USER node
-EXPOSE 8080
+EXPOSE 8080 8081
 ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["serve"]

@@ -66,6 +66,8 @@ async function startOnce(kind, { dataDir, logDir, conformance = false, synchrono
           // Messages that name no skill go to echo, the skill the SDK peer mirrors.
           ...(conformance ? {} : { DEFAULT_SKILL: 'echo' }),
           DRAIN_TIMEOUT: '2s',
+          // The benchmarks speak HTTP; several runs at once must not race for 8081.
+          GRPC_PORT: '0',
         },
       });
       path = '/';

@@ -367,10 +367,11 @@ describe('the image the Dockerfile builds', kustomize, () => {
     for (const target of kustomizeTargets()) assert.equal(podEnvironment(podOf(target)).DATA_DIR, runtimeEnv.DATA_DIR, target);
   });
 
-  test('EXPOSE is the container port', () => {
-    const exposed = runtime.filter((i) => i.keyword === 'EXPOSE').map((i) => Number.parseInt(i.args, 10));
+  test('EXPOSE names the container ports (HTTP, then gRPC)', () => {
+    const exposed = runtime.filter((i) => i.keyword === 'EXPOSE').flatMap((i) => i.args.trim().split(/\s+/).map((port) => Number.parseInt(port, 10)));
     for (const target of kustomizeTargets()) {
-      assert.deepEqual(exposed, [podOf(target).container.ports!.find((p) => p.name === 'http')!.containerPort], target);
+      const ports = podOf(target).container.ports!;
+      assert.deepEqual(exposed, ['http', 'grpc'].map((name) => ports.find((p) => p.name === name)!.containerPort), target);
     }
   });
 
