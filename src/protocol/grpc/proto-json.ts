@@ -42,9 +42,15 @@ export function decodeToJson(type: Type, bytes: Uint8Array, options: { emptyList
   }
 }
 
-/** One message encoded from its ProtoJSON form (what the codecs write). */
+/** One message encoded from its ProtoJSON form (what the codecs write); one protobuf cannot hold is a ProtoWireError. */
 export function encodeFromJson(type: Type, json: unknown): Uint8Array {
-  return type.encode(type.fromObject(messageFromJson(type, json as Plain))).finish();
+  try {
+    return type.encode(type.fromObject(messageFromJson(type, json as Plain))).finish();
+  } catch (error) {
+    if (error instanceof ProtoWireError) throw error;
+    // Nesting past protobuf's 100 levels: JSON allows more (a Struct value spends two levels for each of its own).
+    throw new ProtoWireError(`a ${type.name} cannot be written as protobuf: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 function messageToJson(type: Type, plain: Plain): Plain {

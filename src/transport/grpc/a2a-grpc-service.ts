@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestFacts } from '../../auth/authenticator.js';
 import { requestTaskId, resultTaskId } from '../../core/dispatcher.js';
 import type { A2aRequest, A2aResult, Dispatcher } from '../../core/dispatcher.js';
-import { UnavailableError } from '../../model/errors.js';
+import { UnavailableError, UnsupportedOperationError } from '../../model/errors.js';
 import { streamItemWithHistoryLimit } from '../../model/history.js';
 import type { Caller } from '../../model/model.js';
 import type { Logger } from '../../observability/logger.js';
@@ -81,7 +81,7 @@ export class A2aGrpcService {
       handlers[method.name] = streaming
         ? (call: StreamCall) => void this.serve(call, info, (result) => this.writeStream(call, result, info))
         : (call: UnaryCall, callback: grpc.sendUnaryData<Bytes>) =>
-            void this.serve(call, info, async (result) => callback(null, Buffer.from(encodeFromJson(info.response, encodeResult(result as JsonResult, v1Codec)))), (error) => callback(error));
+            void this.serve(call, info, async (result) => callback(null, encodeAnswer(info.response, encodeResult(result as JsonResult, v1Codec))), (error) => callback(error));
     }
     return { service, handlers };
   }
@@ -131,7 +131,7 @@ export class A2aGrpcService {
     try {
       for await (const item of stream) {
         if (call.cancelled) break;
-        const bytes = Buffer.from(encodeFromJson(method.response, v1Codec.encodeStreamItem(streamItemWithHistoryLimit(item, historyLength))));
+        const bytes = encodeAnswer(method.response, v1Codec.encodeStreamItem(streamItemWithHistoryLimit(item, historyLength)));
         if (!call.write(bytes)) await Promise.race([new Promise((resolve) => call.once('drain', resolve)), ended]);
       }
     } finally {
@@ -159,6 +159,20 @@ function readCall(method: MethodInfo, bytes: Bytes): A2aRequest {
   const params = decodeToJson(method.request, bytes, { emptyLists: true });
   checkNesting(params, 'params');
   return decodeCall(method.operation, v1Codec, params);
+}
+
+/**
+ * An answer as protobuf. What JSON holds but protobuf cannot (metadata nested
+ * past its 100 levels, stored through another binding) is refused with a reason
+ * the caller can act on, not an internal error.
+ */
+function encodeAnswer(type: MethodInfo['response'], json: unknown): Bytes {
+  try {
+    return Buffer.from(encodeFromJson(type, json));
+  } catch (error) {
+    if (!(error instanceof ProtoWireError)) throw error;
+    throw new UnsupportedOperationError(`${error.message}; read it over JSON-RPC or HTTP+JSON, which carry any depth up to 100 levels`);
+  }
 }
 
 /**

@@ -15,6 +15,7 @@ import type { TestAgent } from '../../support/agent.js';
 import { newApiKey } from '../../support/auth.js';
 import { decodeA2a, encodeA2a, RawGrpcClient, statusOf } from '../../support/grpc-client.js';
 import { readMetric } from '../../support/metrics.js';
+import { rpc } from '../../support/rpc.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { waitFor, within } from '../../support/wait.js';
 
@@ -140,6 +141,18 @@ describe('the gRPC binding against hostile and careless callers', () => {
     assert.equal(error.code, grpc.status.INVALID_ARGUMENT);
     assert.equal(errorInfo(error).reason, 'PARSE_ERROR');
     assert.match(error.details, /nesting depth/);
+  });
+
+  test('a task whose metadata nests deeper than protobuf can hold is refused over gRPC with a reason, not an internal error', async () => {
+    let nested: unknown = 'bottom';
+    for (let depth = 0; depth < 60; depth++) nested = [nested];
+    // JSON-RPC takes 100 levels; protobuf spends two for each level of a JSON value.
+    const sent = await rpc(agent.url, 'SendMessage', sendRequest('deep', { metadata: { nested } }));
+    const id = sent.body.result.task.id as string;
+    const error = await refusal(client.unary('GetTask', encode('GetTaskRequest', { id })));
+    assert.equal(error.code, grpc.status.FAILED_PRECONDITION);
+    assert.equal(errorInfo(error).reason, 'UNSUPPORTED_OPERATION');
+    assert.match(error.details, /cannot be written as protobuf.*JSON-RPC/);
   });
 
   test('ErrorInfo names task states as the wire does', async () => {
