@@ -190,6 +190,33 @@ describe('the gRPC binding against hostile and careless callers', () => {
   });
 });
 
+describe('the stream cap over gRPC', () => {
+  test("a caller's gRPC and SSE streams count against one MAX_STREAMS_PER_PRINCIPAL", async () => {
+    const agent = await startTestAgent({ MAX_STREAMS_PER_PRINCIPAL: '1' }, undefined, undefined, { grpcPort: 0 });
+    const client = new RawGrpcClient(`127.0.0.1:${agent.grpcPort}`);
+    try {
+      const first = client.stream('SendStreamingMessage', encode('SendMessageRequest', sendRequest('held', { metadata: { delayMs: 60_000 } })));
+      const opened = await within(PATIENCE_MS, 'the first event', new Promise<Buffer>((resolve, reject) => first.once('data', resolve).once('error', reject)));
+      const id = String(decode('StreamResponse', opened).task?.id);
+      const second = client.stream('SubscribeToTask', encode('SubscribeToTaskRequest', { id }));
+      second.resume();
+      const refused = await within(PATIENCE_MS, 'the refusal', new Promise<grpc.ServiceError>((resolve) => second.once('error', resolve)));
+      assert.equal(refused.code, grpc.status.RESOURCE_EXHAUSTED);
+      assert.equal(errorInfo(refused).reason, 'TOO_MANY_STREAMS');
+      assert.ok(statusOf(refused).details.some((detail) => detail.type === 'google.rpc.RetryInfo'), 'with a RetryInfo');
+      const sse = await rpc(agent.url, 'SubscribeToTask', { id });
+      assert.equal(sse.body.error?.data?.[0]?.reason, 'TOO_MANY_STREAMS', 'the SSE stream is refused too: one cap over both');
+      const closed = new Promise((resolve) => first.once('error', resolve));
+      first.cancel();
+      await closed;
+      await client.unary('CancelTask', encode('CancelTaskRequest', { id }));
+    } finally {
+      client.close();
+      await agent.dispose();
+    }
+  });
+});
+
 describe('a graceful stop', () => {
   test('ends an open gRPC stream cleanly (status OK after its events) and closes the port', async () => {
     const agent = await startTestAgent({ DRAIN_TIMEOUT: '0s' }, undefined, undefined, { grpcPort: 0 });
