@@ -155,41 +155,44 @@ async function rest(req: IncomingMessage, res: ServerResponse, options: HttpServ
     req.resume();
     return options.rest.handle(req, res, match.route, '', caller);
   }
-  const body = await readBody(req, options.maxBodyBytes);
-  if (body === ABORTED) {
-    options.logger.debug({ path: req.url }, 'request body aborted');
-    return;
-  }
-  if (body === undefined) {
-    options.rest.reject(req, res, protocolErrors.bodyTooLarge(options.maxBodyBytes));
-    drainUnreadBody(req, res, 16 * options.maxBodyBytes);
-    return;
-  }
-  const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  const body = await boundedBody(req, res, options, (error) => options.rest.reject(req, res, error));
+  if (body === undefined) return;
+  const contentType = contentTypeOf(req);
   // A body-less POST (cancel, subscribe) may leave the type out; a body must say it is JSON.
   if (body !== '' && !isJson(contentType)) return options.rest.reject(req, res, protocolErrors.contentType(contentType || '(none)'));
   return options.rest.handle(req, res, match.route, body, caller);
 }
 
 async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
-  const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
+  const contentType = contentTypeOf(req);
   if (!isJson(contentType)) {
     req.resume();
     return options.jsonRpc.reject(res, null, protocolErrors.contentType(contentType || '(none)'));
   }
+  const body = await boundedBody(req, res, options, (error) => options.jsonRpc.reject(res, null, error));
+  if (body === undefined) return;
+  return options.jsonRpc.handle(req, res, body, caller);
+}
+
+/** The request body within MAX_BODY_BYTES; undefined once the request is dealt with (refused as too large, or its client gone). */
+async function boundedBody(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, refuse: (error: unknown) => void): Promise<string | undefined> {
   const body = await readBody(req, options.maxBodyBytes);
   if (body === ABORTED) {
     // The client went away or overran REQUEST_TIMEOUT mid-body: nobody is left to answer.
     options.logger.debug({ path: req.url }, 'request body aborted');
-    return;
+    return undefined;
   }
   if (body === undefined) {
-    options.jsonRpc.reject(res, null, protocolErrors.bodyTooLarge(options.maxBodyBytes));
+    refuse(protocolErrors.bodyTooLarge(options.maxBodyBytes));
     // A client that sent a little too much still reads its 413; one far past the limit is cut.
     drainUnreadBody(req, res, 16 * options.maxBodyBytes);
-    return;
+    return undefined;
   }
-  return options.jsonRpc.handle(req, res, body, caller);
+  return body;
+}
+
+function contentTypeOf(req: IncomingMessage): string {
+  return (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
 }
 
 function isJson(contentType: string): boolean {

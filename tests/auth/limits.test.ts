@@ -66,9 +66,13 @@ describe('RATE_LIMIT: a token bucket per principal', () => {
     const refused = flooded.filter((res) => res.status !== 200);
     assert.equal(refused.length, 40 - served);
     for (const res of refused) assertLimited(res, 'RATE_LIMITED');
+    // The same bucket, over HTTP+JSON: refused before the route runs, as a Status.
+    const overRest = await fetch(`${agent.url}/tasks`, { headers: bearer(keys.flood!) });
+    assert.equal(overRest.status, 429);
+    assert.equal(((await overRest.json()) as { error: { details: { reason?: string }[] } }).error.details[0]?.reason, 'RATE_LIMITED');
     for (const res of calm) ok(res);
     const metrics = await scrape(agent.url);
-    assert.equal(metricValue(metrics, 'kagent_limited_total', { limit: 'rate' }), refused.length);
+    assert.equal(metricValue(metrics, 'kagent_limited_total', { limit: 'rate' }), refused.length + 1);
   });
 
   test('unauthenticated requests are refused before any bucket: they use up nobody’s rate', async () => {
@@ -140,6 +144,12 @@ describe('MAX_TASKS_PER_PRINCIPAL and MAX_STREAMS_PER_PRINCIPAL', () => {
     const firstEvents = first.events();
     assert.ok((await firstEvents.next()).value.result.task, 'the first stream is open');
     assertLimited(await rpc(agent.url, 'SubscribeToTask', { id: watched }, bearer(keys.watcher!)), 'TOO_MANY_STREAMS');
+    // The cap counts the caller's streams whichever binding opened them: HTTP+JSON says it as a Status.
+    const overRest = await fetch(`${agent.url}/tasks/${encodeURIComponent(watched)}:subscribe`, { headers: bearer(keys.watcher!) });
+    assert.equal(overRest.status, 429);
+    assert.ok(Number(overRest.headers.get('retry-after')) >= 1);
+    const refusal = (await overRest.json()) as { error: { code: number; status: string; details: { reason?: string }[] } };
+    assert.deepEqual([refusal.error.code, refusal.error.status, refusal.error.details[0]?.reason], [429, 'RESOURCE_EXHAUSTED', 'TOO_MANY_STREAMS']);
     let other: SseStream | undefined;
     try {
       other = await openStream(agent.url, 'SubscribeToTask', { id: viewed }, bearer(keys.viewer!));

@@ -76,8 +76,8 @@ describe('kagent-a2a client commands against a running agent', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^kagent 0\.1\.0/);
     assert.match(run.stdout, /echo: Returns the parts/);
-    const json = JSON.parse((await cli(['card', url, '--json'])).stdout) as { supportedInterfaces: unknown[] };
-    assert.equal(json.supportedInterfaces.length, 2);
+    const json = JSON.parse((await cli(['card', url, '--json'])).stdout) as { supportedInterfaces: { protocolBinding: string; protocolVersion: string }[] };
+    assert.deepEqual(json.supportedInterfaces.map((i) => `${i.protocolBinding} ${i.protocolVersion}`), ['JSONRPC 1.0', 'JSONRPC 0.3', 'HTTP+JSON 1.0']);
   });
 
   test('send waits for the task and prints its artifact; get and tasks find it again', async () => {

@@ -67,7 +67,8 @@ describe('SDK discovery of the agent', () => {
     assert.equal(card.name, 'kagent');
     assert.ok(card.capabilities?.streaming);
     assert.ok(card.skills.some((s) => s.id === 'echo'), `skills: ${card.skills.map((s) => s.id).join(', ')}`);
-    assert.ok(card.supportedInterfaces.every((i) => i.url === agent.url && i.protocolBinding === 'JSONRPC'));
+    assert.ok(card.supportedInterfaces.every((i) => i.url === agent.url));
+    assert.deepEqual(card.supportedInterfaces.map((i) => `${i.protocolBinding} ${i.protocolVersion}`), ['JSONRPC 1.0', 'JSONRPC 0.3', 'HTTP+JSON 1.0']);
 
     const task = await client.sendMessage(sendRequest(userMessage('discovered')), callDeadline());
     assertIsTask(task);

@@ -74,7 +74,7 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
     assert.ok(client.card.skills.some((s) => s.id === 'echo'));
     assert.deepEqual(
       client.card.interfaces.map((i) => `${i.binding} ${i.version}`),
-      ['JSONRPC 1.0', 'JSONRPC 0.3'],
+      ['JSONRPC 1.0', 'JSONRPC 0.3', 'HTTP+JSON 1.0'],
     );
     assert.equal(proxy.forwarded[0]?.path, '/.well-known/agent-card.json');
   });
@@ -193,6 +193,42 @@ describe('client ↔ this agent over A2A 1.0 JSON-RPC', () => {
     const first = (await client.send(message, callDeadline())) as { kind: 'task'; task: Task };
     const again = (await client.send(message, callDeadline())) as { kind: 'task'; task: Task };
     assert.equal(again.task.id, first.task.id);
+  });
+});
+
+describe('client ↔ this agent over A2A 1.0 HTTP+JSON', () => {
+  let agent: TestAgent;
+  let client: A2AClient;
+  before(async () => {
+    agent = await startTestAgent();
+    client = await A2AClient.connect(agent.url, { bindings: ['HTTP+JSON'] });
+  });
+  after(async () => {
+    await agent.dispose();
+  });
+
+  test('connect picks the card\'s HTTP+JSON interface when asked for it', () => {
+    assert.equal(client.binding, 'HTTP+JSON');
+    assert.equal(client.protocolVersion, '1.0');
+  });
+
+  test('send, stream, subscribe, get and cancel behave as over JSON-RPC', async () => {
+    const { task } = (await client.send(userText('hello rest'), callDeadline())) as { kind: 'task'; task: Task };
+    assert.deepEqual(artifactTexts(task), ['hello rest']);
+    const kinds = (await collect(client.stream(userText('streamed'), callDeadline()))).map(describeItem);
+    assert.equal(kinds[0], 'task:submitted');
+    assert.equal(kinds.at(-1), 'status:completed');
+    const { message, run } = held('followed');
+    const started = (await client.send(message, { ...callDeadline(), returnImmediately: true })) as { kind: 'task'; task: Task };
+    await run.started();
+    const items = await followReleased(client.subscribe(started.task.id, callDeadline()), run);
+    assert.equal(describeItem(items.at(-1)!), 'status:completed');
+    assert.equal((await client.getTask(task.id, { ...callDeadline(), historyLength: 0 })).history.length, 0);
+    const missing = await rejection(() => client.getTask('no-such-task', callDeadline()));
+    assert.ok(missing instanceof TaskNotFoundError, String(missing));
+    assert.equal(missing.reason, 'TASK_NOT_FOUND');
+    const refused = await rejection(() => client.cancelTask(task.id, callDeadline()));
+    assert.ok(refused instanceof A2AClientError && refused.reason === 'TASK_NOT_CANCELABLE', String(refused));
   });
 });
 
