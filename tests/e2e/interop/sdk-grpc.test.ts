@@ -3,6 +3,9 @@
 // gets, lists, cancels and subscribes, and reads our errors (status code and
 // ErrorInfo) as its own typed errors.
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CancelTaskRequest, GetTaskPushNotificationConfigRequest, ListTasksRequest, SubscribeToTaskRequest, TaskState } from '@a2a-js/sdk';
 import { ClientFactory } from '@a2a-js/sdk/client';
@@ -10,6 +13,7 @@ import type { Client } from '@a2a-js/sdk/client';
 import { GrpcTransportFactory } from '@a2a-js/sdk/client/grpc';
 import { PushNotificationNotSupportedError, TaskNotCancelableError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { startTestAgent } from '../../support/agent.js';
+import { newApiKey } from '../../support/auth.js';
 import type { TestAgent } from '../../support/agent.js';
 import { readMetric } from '../../support/metrics.js';
 import { readAll, waitFor } from '../../support/wait.js';
@@ -116,3 +120,31 @@ describe('the official SDK over gRPC', () => {
     assertA2aError(config, PushNotificationNotSupportedError, 9, 'PUSH_NOTIFICATION_NOT_SUPPORTED');
   });
 });
+
+describe('the official SDK over gRPC with API keys', () => {
+  let root: string;
+  let agent: TestAgent;
+  const key = newApiKey();
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'kagent-sdk-grpc-auth-'));
+    mkdirSync(join(root, 'keys'));
+    writeFileSync(join(root, 'keys', 'sdk-grpc'), key);
+    agent = await startTestAgent({ AUTH_MODE: 'apikey', AUTH_API_KEYS_DIR: join(root, 'keys') }, undefined, undefined, { grpcPort: 0 });
+  });
+
+  after(async () => {
+    await agent?.dispose();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('its service parameters carry the key as metadata; without them the call is UNAUTHENTICATED', async () => {
+    const client = await grpcClient(agent);
+    const refused = await rejection(() => client.sendMessage(sendRequest(userMessage('no key')), callDeadline()));
+    assert.equal((refused as Error & { status?: number }).status, 16, `UNAUTHENTICATED, got ${refused.message}`);
+    const result = await client.sendMessage(sendRequest(userMessage('with key')), { ...callDeadline(), serviceParameters: { 'x-api-key': key } });
+    assertIsTask(result);
+    assert.equal(result.status?.state, TaskState.TASK_STATE_COMPLETED);
+  });
+});
+
