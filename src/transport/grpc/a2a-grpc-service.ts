@@ -127,6 +127,8 @@ export class A2aGrpcService {
     // A client that cancels, or whose deadline passes, ends its stream here; the task runs on.
     const onCancelled = () => stream.close();
     call.on('cancelled', onCancelled);
+    // Gone while the stream was being opened: it would otherwise wait for the task's next event to notice.
+    if (call.cancelled) stream.close();
     metrics.streamSubscribers.inc();
     try {
       for await (const item of stream) {
