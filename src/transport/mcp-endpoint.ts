@@ -70,7 +70,7 @@ export class McpEndpoint {
     }
     const server = this.serverFor(caller, session);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    // The client went away (or the answer is out): the server's handlers are aborted, which cancels a task still running.
+    // The answer is out, or the client went away: a call still running goes on (see callTool).
     res.once('close', () => {
       void transport.close();
       void server.close();
@@ -90,8 +90,10 @@ export class McpEndpoint {
     server.setRequestHandler(ListToolsRequestSchema, () => ({
       tools: this.options.skills().filter((skill) => this.options.mayUse(caller, skill.id)).map(toolFor),
     }));
+    // The handler's own signal is left alone: it fires when this request's connection closes, and the MCP transport
+    // spec says a disconnect is not a cancel. A dropped call's task runs on, stored, for GetTask to read.
     server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.callTool(caller, session, request, extra.requestId, extra.signal, (progress) => extra.sendNotification(progress)),
+      this.callTool(caller, session, request, extra.requestId, (progress) => extra.sendNotification(progress)),
     );
     // A cancel arrives in a request of its own, to a server of its own: it finds the call by its key.
     server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
@@ -106,7 +108,6 @@ export class McpEndpoint {
     session: string,
     request: CallToolRequest,
     requestId: string | number,
-    signal: AbortSignal,
     notify: (notification: ServerNotification) => Promise<void>,
   ): Promise<CallToolResult> {
     const tool = request.params.name;
@@ -117,8 +118,6 @@ export class McpEndpoint {
     }
     const key = callKey(caller, session, requestId);
     const controller = new AbortController();
-    const abort = () => controller.abort(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
     this.inFlight.set(key, controller);
     let release: (() => void) | undefined;
     try {
@@ -148,7 +147,6 @@ export class McpEndpoint {
       return errorResult(wire.message, wire.reason);
     } finally {
       release?.();
-      signal.removeEventListener('abort', abort);
       if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
     }
   }

@@ -174,6 +174,20 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     await waitFor('the task to be canceled', async () => ok(await rpc(agent.url, 'GetTask', { id: taskId }, bearer(keys.reviewer))).status.state === 'TASK_STATE_CANCELED');
   });
 
+  test('a dropped connection is not a cancel: the task runs on and ends as its skill says', async () => {
+    const run = gate.run();
+    const connection = new AbortController();
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'gated', arguments: { text: 'keep going', metadata: run.metadata } } });
+    const res = await fetch(`${agent.url}/mcp`, { method: 'POST', headers: { ...MCP_HEADERS, authorization: `Bearer ${keys.reviewer}` }, body, signal: connection.signal });
+    assert.equal(res.status, 200);
+    const taskId = await run.started();
+    connection.abort();
+    await assert.rejects(res.text());
+    run.release('complete');
+    await waitFor('the task to complete', async () => ok(await rpc(agent.url, 'GetTask', { id: taskId }, bearer(keys.reviewer))).status.state === 'TASK_STATE_COMPLETED');
+    assert.equal(run.wasAborted, false);
+  });
+
   test('no credential: 401 with the usual auth error, before anything is parsed', async () => {
     const res = await postRaw(`${agent.url}/mcp`, INITIALIZE, MCP_HEADERS);
     assert.equal(res.status, 401);
