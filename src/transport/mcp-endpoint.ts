@@ -119,6 +119,9 @@ export class McpEndpoint {
     const key = callKey(caller, session, requestId);
     const controller = new AbortController();
     this.inFlight.set(key, controller);
+    const started = process.hrtime.bigint();
+    let taskId: string | undefined;
+    let outcome = 'ok';
     let release: (() => void) | undefined;
     try {
       const message = toolMessage(tool, request.params.arguments, randomUUID());
@@ -127,25 +130,32 @@ export class McpEndpoint {
       const progressToken = request.params._meta?.progressToken;
       let progress = 0;
       const onItem = (item: StreamItem) => {
-        if (progressToken === undefined) return;
+        if (item.kind === 'task') taskId = item.task.id;
         const status = item.kind === 'task' ? item.task.status : item.kind === 'status-update' ? item.status : undefined;
-        const taskId = item.kind === 'task' ? item.task.id : item.kind === 'status-update' ? item.taskId : undefined;
-        if (status === undefined) return;
+        if (progressToken === undefined || status === undefined) return;
         const said = textOf(status.message?.parts ?? []);
         const text = `task ${taskId} ${status.state}${said === undefined ? '' : `: ${said}`}`;
         notify({ method: 'notifications/progress', params: { progressToken, progress: ++progress, message: text } }).catch(() => undefined);
       };
       const result = await runSubTask(this.options.service, caller, tool, message, controller.signal, { onItem, keepInterrupted: true });
-      return 'status' in result ? taskResult(result, tool) : messageResult(result);
+      if (!('status' in result)) return messageResult(result);
+      outcome = result.status.state;
+      return taskResult(result, tool);
     } catch (error) {
-      if (controller.signal.aborted) throw new McpError(ErrorCode.RequestTimeout, 'the call was canceled and its task with it');
+      if (controller.signal.aborted) {
+        outcome = 'canceled';
+        throw new McpError(ErrorCode.RequestTimeout, 'the call was canceled and its task with it');
+      }
       const wire = toWireError(error);
+      outcome = wire.reason;
       if (wire.reason === 'INTERNAL') {
         this.options.logger.error({ err: error, tool }, 'MCP tool call failed');
         return errorResult('internal error', wire.reason);
       }
       return errorResult(wire.message, wire.reason);
     } finally {
+      const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+      this.options.logger.info({ tool, taskId, outcome, ms }, 'mcp tool call');
       release?.();
       if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
     }

@@ -13,7 +13,7 @@ import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
 import { ConfigMapDir } from '../../support/configmap-dir.js';
 import { Gate } from '../../support/gate.js';
-import { postRaw, rpc } from '../../support/rpc.js';
+import { postRaw, rpc, textMessage } from '../../support/rpc.js';
 import { waitFor } from '../../support/wait.js';
 
 // An MCP client (the official SDK's, over streamable HTTP) against a real
@@ -103,6 +103,14 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     const devNames = (await dev.listTools()).tools.map((tool) => tool.name);
     assert.ok(devNames.includes('echo'));
     assert.ok(!devNames.includes('manifest-review'));
+  });
+
+  test("a skill that answers directly (help) gives its answer, and starts no task", async () => {
+    const result = (await dev.callTool({ name: 'help', arguments: { text: 'what can you do?' } })) as CallToolResult;
+    assert.equal(result.isError, undefined);
+    assert.match(text(result), /echo/);
+    assert.doesNotMatch(text(result), /manifest-review/);
+    assert.equal(result._meta?.['kagent.dev/taskId'], undefined);
   });
 
   test('echo: the call runs a stored task, listed and readable over A2A, and returns its artifact', async () => {
@@ -262,6 +270,51 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     await res.arrayBuffer();
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'POST');
+  });
+});
+
+describe('MCP tool calls and the per-caller limits', () => {
+  let agent: TestAgent;
+  let gate: Gate;
+  let client: Client;
+
+  before(async () => {
+    gate = await Gate.start();
+    agent = await startTestAgent({ MCP_SERVER: 'true', MAX_STREAMS_PER_PRINCIPAL: '1', MAX_TASKS_PER_PRINCIPAL: '1' });
+    client = await connect(agent.url);
+  });
+
+  after(async () => {
+    await client?.close();
+    await agent?.dispose();
+    await gate?.close();
+  });
+
+  test('a call in progress holds one of the caller\'s stream slots, shared with A2A streams; a second is refused until it ends', async () => {
+    const run = gate.run();
+    const held = client.callTool({ name: 'gated', arguments: { text: 'hold', metadata: run.metadata } });
+    await run.started();
+    const second = (await client.callTool({ name: 'echo', arguments: { text: 'one more' } })) as CallToolResult;
+    assert.equal(second.isError, true);
+    assert.equal(second._meta?.['kagent.dev/reason'], 'TOO_MANY_STREAMS');
+    assert.match(text(second), /already has 1 tool calls and streams open/);
+    const stream = await rpc(agent.url, 'SendStreamingMessage', { message: textMessage('a stream') });
+    assert.equal(stream.status, 429);
+    assert.equal(errorInfo(assertRpcError(stream.body, stream.body.error!.code)).reason, 'TOO_MANY_STREAMS');
+    run.release('complete');
+    assert.equal(((await held) as CallToolResult).isError, undefined);
+    assert.equal(text((await client.callTool({ name: 'echo', arguments: { text: 'now' } })) as CallToolResult), 'now');
+  });
+
+  test("the caller's running-task cap applies to tool calls as to messages", async () => {
+    const run = gate.run();
+    const taskId = await rpc(agent.url, 'SendMessage', { message: textMessage('hold', { metadata: run.metadata }), configuration: { returnImmediately: true } });
+    assert.equal(taskId.status, 200);
+    await run.started();
+    const refused = (await client.callTool({ name: 'echo', arguments: { text: 'too many' } })) as CallToolResult;
+    assert.equal(refused.isError, true);
+    assert.equal(refused._meta?.['kagent.dev/reason'], 'TOO_MANY_TASKS');
+    run.release('complete');
   });
 });
 
