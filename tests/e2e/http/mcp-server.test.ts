@@ -169,6 +169,11 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     const wrong = (await reviewer.callTool({ name: 'echo', arguments: { text: 'x', taskId } })) as CallToolResult;
     assert.equal(wrong.isError, true);
     assert.match(text(wrong), /started by tool delegate, not echo/);
+    // Its own tool answers it: the answer joins the task's history, and the task goes on (here, to ask again).
+    const answered = (await reviewer.callTool({ name: 'delegate', arguments: { text: 'any peer will do', taskId } })) as CallToolResult;
+    assert.equal(answered._meta?.['kagent.dev/taskId'], taskId);
+    const history = ok(await rpc(agent.url, 'GetTask', { id: taskId }, bearer(keys.reviewer))).history;
+    assert.ok(history.some((m: { parts: { text?: string }[] }) => m.parts.some((p) => p.text === 'any peer will do')));
   });
 
   test('a tool call the client cancels cancels its task, which the skill sees', async () => {
@@ -270,6 +275,38 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     await res.arrayBuffer();
     assert.equal(res.status, 405);
     assert.equal(res.headers.get('allow'), 'POST');
+    const end = await fetch(`${agent.url}/mcp`, { method: 'DELETE', headers: { authorization: `Bearer ${keys.dev}`, 'mcp-session-id': 'x' } });
+    await end.arrayBuffer();
+    assert.equal(end.status, 405);
+  });
+});
+
+describe('MCP with several replicas: stateless', () => {
+  const agents: TestAgent[] = [];
+
+  before(async () => {
+    for (const pod of ['kagent-0', 'kagent-1']) agents.push(await startTestAgent({ MCP_SERVER: 'true', POD_NAME: pod }));
+  });
+
+  after(async () => {
+    for (const agent of agents) await agent.dispose();
+  });
+
+  test('a client initialized by one replica is served by another, session id and all', async () => {
+    const init = await postRaw(`${agents[0]!.url}/mcp`, INITIALIZE, MCP_HEADERS);
+    assert.equal(init.status, 200);
+    const session = init.headers.get('mcp-session-id');
+    assert.match(session ?? '', /^[0-9a-f-]{36}$/);
+    const headers = { ...MCP_HEADERS, 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' };
+    const call = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'from the other pod' } } });
+    const res = await postRaw(`${agents[1]!.url}/mcp`, call, headers);
+    assert.equal(res.status, 200);
+    // The answer is one server-sent event holding the JSON-RPC response.
+    const data = res.text.split('\n').find((line) => line.startsWith('data: '));
+    const answer = JSON.parse(data!.slice('data: '.length));
+    assert.equal(answer.id, 2);
+    assert.deepEqual(answer.result.content, [{ type: 'text', text: 'from the other pod' }]);
+    assert.match(answer.result._meta['kagent.dev/taskId'], /^kagent-1\./);
   });
 });
 
