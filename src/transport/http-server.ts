@@ -5,6 +5,7 @@ import { UnavailableError } from '../model/errors.js';
 import { protocolErrors, toWireError } from '../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Caller } from '../model/model.js';
 import type { CachedDocument } from './agent-card.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
@@ -111,7 +112,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     if (method !== 'POST') return methodNotAllowed(res, 'POST');
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
-    return jsonBody(req, res, options, (body) => options.jsonRpc.handle(req, res, body, caller));
+    return jsonRpc(req, res, options, caller);
   }
   if (path === '/mcp' && options.mcp?.enabled === true) {
     // Stateless: no server-sent stream of its own (GET), no session to end (DELETE).
@@ -145,6 +146,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     default:
       return sendJson(res, 404, { error: `no route for ${method} ${path}` });
   }
+}
+
+function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
+  return jsonBody(req, res, options, (body) => options.jsonRpc.handle(req, res, body, caller));
 }
 
 /** Reads a JSON body within MAX_BODY_BYTES and hands it to `serve`; a wrong content type or too large a body is refused as JSON-RPC. */

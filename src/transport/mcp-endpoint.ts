@@ -13,6 +13,7 @@ import { errorResult, messageResult, taskResult, textOf, toolFor, toolMessage } 
 import type { ToolSource } from '../protocol/mcp-tools.js';
 import { jsonRpcError, protocolErrors, toWireError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
+import { checkNesting } from '../protocol/read.js';
 import type { Logger } from '../observability/logger.js';
 import { VERSION } from '../version.js';
 
@@ -57,8 +58,10 @@ export class McpEndpoint {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
+      // Before the SDK's schemas walk it: nesting is bounded here as on every other path.
+      checkNesting(parsed, 'body');
     } catch (error) {
-      const wire = toWireError(protocolErrors.parse(error instanceof Error ? error.message : String(error)));
+      const wire = toWireError(error instanceof SyntaxError ? protocolErrors.parse(error.message) : error);
       res.writeHead(wire.httpStatus, { 'content-type': 'application/json' }).end(errorEnvelope(null, jsonRpcError(wire)));
       return;
     }
@@ -79,6 +82,7 @@ export class McpEndpoint {
     await transport.handleRequest(req, res, parsed);
   }
 
+  /** The SDK's low-level server: its tools are read from the registry per request and take one JSON Schema, and errors are worded here. */
   private serverFor(caller: Caller, session: string): Server {
     const server = new Server(
       { name: 'kagent-a2a', version: VERSION },

@@ -249,7 +249,7 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     }
   });
 
-  test('malformed JSON-RPC: a parse error, and an invalid message refused by the SDK', async () => {
+  test('malformed JSON-RPC: a parse error, a message that is not JSON-RPC, nesting past the limit', async () => {
     const headers = { ...MCP_HEADERS, authorization: `Bearer ${keys.dev}` };
     const broken = await postRaw(`${agent.url}/mcp`, '{"jsonrpc": "2.0", "id": 1, "method": ', headers);
     assert.equal(broken.status, 400);
@@ -258,7 +258,9 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     assert.equal(notRpc.status, 400);
     assert.equal(JSON.parse(notRpc.text).error.code, -32700);
     const deep = await postRaw(`${agent.url}/mcp`, JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { data: nested(200) } } }), headers);
-    assert.match(deep.text, /nest/i);
+    assert.equal(deep.status, 400);
+    const error = assertRpcError(JSON.parse(deep.text), -32602);
+    assert.match(error.message, /nest/i);
   });
 
   test('a huge argument is refused by the body limit with 413', async () => {
