@@ -380,6 +380,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     enabled: () => config.MCP_SERVER,
     streamsPerCaller,
     logger,
+    metrics,
   });
   auth.start();
   started.push('authentication', () => auth.stop());

@@ -15,6 +15,7 @@ import { jsonRpcError, protocolErrors, toWireError } from '../protocol/errors.js
 import { errorEnvelope } from '../protocol/jsonrpc.js';
 import { checkNesting } from '../protocol/read.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { VERSION } from '../version.js';
 
 export interface McpEndpointOptions {
@@ -28,6 +29,7 @@ export interface McpEndpointOptions {
   /** The same per-caller cap as A2A streams: a tool call holds its response open as a stream does. */
   streamsPerCaller?: KeyedSlots;
   logger: Logger;
+  metrics: Metrics;
 }
 
 const SESSION_HEADER = 'mcp-session-id';
@@ -160,6 +162,7 @@ export class McpEndpoint {
     } finally {
       const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
       this.options.logger.info({ tool, taskId, outcome, ms }, 'mcp tool call');
+      this.options.metrics.mcpToolCalls.inc({ tool, outcome });
       release?.();
       if (this.inFlight.get(key) === controller) this.inFlight.delete(key);
     }

@@ -13,6 +13,7 @@ import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
 import { ConfigMapDir } from '../../support/configmap-dir.js';
 import { Gate } from '../../support/gate.js';
+import { readMetric } from '../../support/metrics.js';
 import { postRaw, rpc, textMessage } from '../../support/rpc.js';
 import { waitFor } from '../../support/wait.js';
 
@@ -127,6 +128,7 @@ describe('MCP_SERVER: the skills as MCP tools at /mcp', () => {
     assert.ok(listed.includes(taskId));
     // Tasks stay the caller's own.
     assert.equal((await rpc(agent.url, 'GetTask', { id: taskId }, bearer(keys.dev))).body.error?.code, -32001);
+    assert.ok((await readMetric(agent.url, 'kagent_mcp_tool_calls_total', { tool: 'echo', outcome: 'completed' })) >= 1);
   });
 
   test('manifest-review: a real manifest gives its findings as JSON and a report', async () => {
