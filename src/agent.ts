@@ -60,6 +60,7 @@ import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { A2aGrpcService } from './transport/grpc/a2a-grpc-service.js';
 import { startGrpcServer } from './transport/grpc/grpc-server.js';
 import { RestHandler } from './transport/rest-handler.js';
+import { McpEndpoint } from './transport/mcp-endpoint.js';
 import { OwnerRelay } from './transport/owner-routing.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
@@ -374,6 +375,8 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
+  // One cap for a caller's open A2A streams and MCP tool calls alike.
+  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
   const dispatcher = new Dispatcher({
     service,
     replicas:
@@ -381,7 +384,16 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
         ? undefined
         : new OwnerRelay(routing, { streamCapacity: config.STREAM_BUFFER_EVENTS, counted: (outcome) => metrics.ownerRouting.inc({ outcome }) }),
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
-    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+    streamsPerCaller,
+  });
+  const mcp = new McpEndpoint({
+    service,
+    skills: () => registry.descriptors(),
+    mayUse: (caller, skillId) => auth.permissions.allows(caller, skillId),
+    enabled: () => config.MCP_SERVER,
+    streamsPerCaller,
+    logger,
+    metrics,
   });
   const gate = new AuthGate({
     authenticator: auth.authenticator,
@@ -413,6 +425,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    mcp,
     gate,
   });
   await new Promise<void>((resolve, reject) => {

@@ -363,6 +363,12 @@ export const SETTINGS = {
     live: false,
     description: 'TCP port of the A2A gRPC service (lf.a2a.v1.A2AService, on HOST); 0 turns gRPC off, and the card then lists no gRPC interface',
   },
+  MCP_SERVER: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: true,
+    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -233,6 +233,22 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
     assert.match(events[1].error.message, /stalled/);
   });
 
+  test('over HTTP+JSON, a relayed stream whose owner goes silent ends with an `event: error` OWNER_UNAVAILABLE Status', async () => {
+    fake.mode = 'stall-stream';
+    const res = await fetch(`${pods[2]!.url}/tasks/kagent-3.0190a5f2-0000-7000-8000-000000000005:subscribe`, { headers: { 'A2A-Version': '1.0' } });
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const blocks = (await res.text()).split('\n\n').filter((b) => b.includes('data: '));
+    assert.equal(blocks.length, 2, blocks.join(' | '));
+    assert.equal(JSON.parse(blocks[0]!.slice('data: '.length)).task.status.state, 'TASK_STATE_WORKING');
+    const [event, data] = blocks[1]!.split('\n');
+    assert.equal(event, 'event: error');
+    const status = JSON.parse(data!.slice('data: '.length)).error;
+    assert.deepEqual([status.code, status.status], [503, 'UNAVAILABLE']);
+    assert.equal(status.details[0].reason, 'OWNER_UNAVAILABLE');
+    assert.equal(status.details[0].metadata.owner, 'kagent-3');
+    assert.ok(status.details.some((d: { '@type': string }) => d['@type'].endsWith('RetryInfo')));
+  });
+
   test('an owner that dies in the middle of an event: a 0.3 caller gets the whole events, then the error event', async () => {
     fake.mode = 'die-mid-stream';
     const stream = await openStream(pods[1]!.url, 'tasks/resubscribe', { id: 'kagent-3.0190a5f2-0000-7000-8000-000000000004' }, { 'A2A-Version': '0.3' }, 7);
