@@ -113,10 +113,14 @@ export function readConfigFile(path: string): RawSettings {
   return values;
 }
 
+/** The ConfigMap key (a file in the mounted directory) that holds the declarative skills, not a setting. */
+export const SKILLS_KEY = 'skills.yaml';
+
 /**
  * Reads settings from a file (see readConfigFile) or from a directory holding
  * one file per setting, named by it: a ConfigMap mounted as a volume. Entries
- * starting with "." are Kubernetes' bookkeeping (..data, ..2024_…) and skipped.
+ * starting with "." are Kubernetes' bookkeeping (..data, ..2024_…) and skipped,
+ * and `skills.yaml` is the skills file (skills-file.ts), read on its own.
  */
 export function readSettingsPath(path: string): RawSettings {
   let isDirectory: boolean;
@@ -128,7 +132,7 @@ export function readSettingsPath(path: string): RawSettings {
   if (!isDirectory) return readConfigFile(path);
   const values: RawSettings = {};
   for (const name of readdirSync(path)) {
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.') || name === SKILLS_KEY) continue;
     const file = join(path, name);
     if (!statSync(file).isFile()) continue;
     values[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
