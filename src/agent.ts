@@ -542,7 +542,10 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     discovery,
     config: () => config,
-    reloadConfig: () => void watcher?.reload(),
+    reloadConfig: () => {
+      void watcher?.reload();
+      skillsFile?.reload();
+    },
     stop,
   };
 }
