@@ -227,7 +227,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     },
   });
   started.push('MCP servers', () => mcp.close());
-  const skillsFile = skillsFileSource(config, skills, delegate, mcp, discovery, metrics, logger, (declared, file) => {
+  const skillsFile = skillsFileSource(config, source, skills, delegate, mcp, discovery, metrics, logger, (declared, file) => {
     registry.replaceDeclared(declared);
     mcp.configure(mcpServerSpecs(file));
   });
@@ -667,6 +667,7 @@ function countModelCall(metrics: Metrics): NonNullable<ChatTurnOptions['onModelC
  */
 function skillsFileSource(
   config: Config,
+  settings: ConfigSource | undefined,
   builtIns: readonly Skill[],
   delegate: Skill,
   mcp: McpServers,
@@ -675,10 +676,11 @@ function skillsFileSource(
   logger: Logger,
   apply: (skills: Skill[], file: SkillsFile) => void,
 ): SkillsFileSource | undefined {
-  const path = skillsFilePath(config);
+  const path = skillsFilePath(config, settings?.path ?? config.CONFIG_PATH);
   if (path === undefined) return undefined;
   return new SkillsFileSource({
     path,
+    pollMs: settings?.pollMs,
     build: (file) =>
       declaredSkills(file, path, {
         builtIn: (id) => builtIns.find((skill) => skill.descriptor.id === id),

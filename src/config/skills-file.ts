@@ -131,12 +131,12 @@ export function parseSkillsFile(text: string, path: string): SkillsFile {
   throw new SkillsFileError(path, parsed.error.issues.map((issue) => describeIssue(doc, issue.path, issue.message)).join('; '));
 }
 
-/** SKILLS_FILE, else the skills.yaml key of a CONFIG_PATH directory, else none. */
-export function skillsFilePath(config: Config): string | undefined {
+/** SKILLS_FILE, else the skills.yaml key of the watched settings directory (CONFIG_PATH, a mounted ConfigMap), else none. */
+export function skillsFilePath(config: Config, settingsPath = config.CONFIG_PATH): string | undefined {
   if (config.SKILLS_FILE !== undefined) return config.SKILLS_FILE;
-  if (config.CONFIG_PATH === undefined) return undefined;
+  if (settingsPath === undefined) return undefined;
   try {
-    return statSync(config.CONFIG_PATH).isDirectory() ? join(config.CONFIG_PATH, SKILLS_KEY) : undefined;
+    return statSync(settingsPath).isDirectory() ? join(settingsPath, SKILLS_KEY) : undefined;
   } catch {
     return undefined;
   }
