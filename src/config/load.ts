@@ -149,7 +149,8 @@ export function readSettingsPath(path: string): RawSettings {
 export function loadConfig(sources: ConfigSources): Config {
   if (sources.file !== undefined) {
     for (const key of Object.keys(sources.file.values)) {
-      if (!(key in SETTINGS)) throw new ConfigError(key, sources.file.path, 'not a setting this service knows');
+      // A ConfigMap's data read as it is: its skills file is known, and read on its own.
+      if (!(key in SETTINGS) && key !== SKILLS_KEY) throw new ConfigError(key, sources.file.path, 'not a setting this service knows');
     }
   }
   const result: Record<string, unknown> = {};
