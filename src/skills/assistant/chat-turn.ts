@@ -30,6 +30,11 @@ export interface ChatTurnOptions {
   /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
   log?: (fields: Record<string, unknown>, message: string) => void;
   /**
+   * Offers the model a tool that asks the user a question: the task turns
+   * input-required with it, and the reply continues the conversation.
+   */
+  askUser?: boolean;
+  /**
    * Streamed text is written as an artifact chunk at most this often (ms), so
    * a fast model does not cost a store write per token. Default 100; 0 writes
    * every network read.
@@ -56,6 +61,7 @@ export function chatTurn(options: ChatTurnOptions, who: string): ChatTurn {
         options.maxToolRounds === 0
           ? []
           : [...byName.values()].map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+      if (options.askUser === true && !byName.has(ASK_USER)) specs.push(ASK_USER_SPEC);
       return runTurn(who, ctx, endpoint, options, byName, specs);
     },
   };
@@ -82,6 +88,32 @@ function validate(options: ChatTurnOptions, who: string): ChatEndpoint {
 }
 
 class TimeBudgetExceeded extends Error {}
+
+/** The tool through which the model asks the user (askUser). */
+const ASK_USER = 'ask_user';
+const ASK_USER_SPEC: ChatToolSpec = {
+  type: 'function',
+  function: {
+    name: ASK_USER,
+    description: 'Asks the user a question when the answer needs something only they can tell. The turn ends; their reply continues the conversation.',
+    parameters: { type: 'object', properties: { question: { type: 'string', description: 'The question, as the user will read it.' } }, required: ['question'], additionalProperties: false },
+  },
+};
+
+/** The question of an ask_user call among the model's tool calls, when it may ask. */
+function askedQuestion(calls: readonly ChatToolCall[], options: ChatTurnOptions): string | undefined {
+  if (options.askUser !== true) return undefined;
+  const call = calls.find((c) => c.function.name === ASK_USER);
+  if (call === undefined) return undefined;
+  try {
+    const args: unknown = JSON.parse(call.function.arguments);
+    const question = typeof args === 'object' && args !== null ? (args as { question?: unknown }).question : undefined;
+    if (typeof question === 'string' && question.trim() !== '') return question;
+  } catch {
+    // Arguments that are not JSON still mean the model wants to ask.
+  }
+  return 'Could you tell me more about what you need?';
+}
 
 async function runTurn(
   who: string,
@@ -152,6 +184,13 @@ async function runTurn(
         break;
       }
       if (reply.toolCalls.length === 0) break;
+      const question = askedQuestion(reply.toolCalls, options);
+      if (question !== undefined) {
+        // The turn ends here; the user's reply continues the conversation (the question is in its history).
+        await answer.finish();
+        await ctx.requireInput(question);
+        return;
+      }
       const wanted = [...new Set(reply.toolCalls.map((call) => call.function.name))].join(', ');
       if (rounds >= options.maxToolRounds) {
         notes.push(`Stopped after ${rounds} tool-call round${rounds === 1 ? '' : 's'}, the limit for one turn; the model still wanted to call ${wanted}.`);

@@ -58,6 +58,7 @@ export function declaredSkills(file: SkillsFile, path: string, options: Declared
         onModelCall: options.onModelCall,
         log: options.log,
         chunkIntervalMs: options.chunkIntervalMs,
+        askUser: true,
       },
       `skill ${declared.id}`,
     );

@@ -106,7 +106,7 @@ describe('declared skills, end to end', () => {
     assert.equal(first.body.model, 'scripted-model');
     assert.deepEqual(first.body.messages[0], { role: 'system', content: 'You are the runbook agent. Follow the runbooks.' });
     const offered = first.body.tools.map((t: any) => t.function.name);
-    assert.deepEqual(offered, ['manifest-review', 'runbooks_lookup_runbook', 'down_search', 'conformance']);
+    assert.deepEqual(offered, ['manifest-review', 'runbooks_lookup_runbook', 'down_search', 'conformance', 'ask_user']);
     assert.match(toolMessage(requests[1]!), /Skill manifest-review \(task [^)]+\) ended completed/);
     assert.match(said(task), /calling manifest-review\(/, 'the tool call shows as a status update');
   });
@@ -143,9 +143,22 @@ describe('declared skills, end to end', () => {
     chat.enqueue(call('r1'), call('r2'));
     const { task, requests } = await ask('one-round', 'loop');
     const offered = requests[0]!.body.tools.map((t: any) => t.function.name).sort();
-    assert.deepEqual(offered, ['runbooks_broken', 'runbooks_huge', 'runbooks_lookup_runbook', 'runbooks_slow']);
+    assert.deepEqual(offered, ['ask_user', 'runbooks_broken', 'runbooks_huge', 'runbooks_lookup_runbook', 'runbooks_slow']);
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED');
     assert.match(said([task].map((t) => ({ history: [t.status.message] }))[0]), /Stopped after 1 tool-call round, the limit for one turn; the model still wanted to call runbooks_lookup_runbook/);
+  });
+
+  test('the model asks the user: the task waits for input, and the reply continues the conversation', async () => {
+    chat.enqueue(toolCallReply([{ id: 'q1', name: 'ask_user', args: ['{"question":"Which namespace?"}'] }]));
+    const { task } = await ask('runbook', 'my pod crashes');
+    assert.equal(task.status.state, 'TASK_STATE_INPUT_REQUIRED', JSON.stringify(task.status));
+    assert.equal(task.status.message.parts[0].text, 'Which namespace?');
+    const from = chat.requests.length;
+    chat.enqueue(textReply(['Looking at payments.']));
+    const reply = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('payments', { taskId: task.id, contextId: task.contextId }) })).task;
+    assert.equal(reply.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(reply.status));
+    const conversation = chat.requests[from]!.body.messages.map((m: any) => `${m.role}: ${m.content}`);
+    assert.deepEqual(conversation.slice(-3), ['user: my pod crashes', 'assistant: Which namespace?', 'user: payments']);
   });
 
   test('a token budget too small for the request rejects it, saying so', async () => {
