@@ -5,6 +5,7 @@ import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonObject } from '../../model/model.js';
 import type { EgressGuard } from '../egress/index.js';
+import { redactSecrets } from '../../observability/redact.js';
 import { VERSION } from '../../version.js';
 
 // The MCP servers the skills file names, reached with the official SDK's
@@ -64,6 +65,8 @@ interface Connection {
   connecting?: Promise<Client>;
   failures: number;
   lastError?: string;
+  /** The header values and token sent to it: never repeated in an error (a server may echo the request). */
+  secrets: string[];
   notBefore: number;
   closed: boolean;
 }
@@ -85,7 +88,7 @@ export class McpServers {
     }
     for (const [name, spec] of Object.entries(specs)) {
       if (this.connections.has(name)) continue;
-      const connection: Connection = { spec, key: JSON.stringify(spec), failures: 0, notBefore: 0, closed: false };
+      const connection: Connection = { spec, key: JSON.stringify(spec), failures: 0, notBefore: 0, closed: false, secrets: Object.values(spec.headers ?? {}) };
       this.connections.set(name, connection);
       // Connected now so the first task does not wait for it; a failure only sets the backoff.
       this.connect(name, connection).catch(() => {});
@@ -111,15 +114,15 @@ export class McpServers {
       if (signal.aborted) throw signal.reason ?? error;
       if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) throw new Error(`${server}/${tool} did not answer within ${timeoutMs}ms`);
       if (error instanceof OversizedResponseError) throw new Error(`${server}/${tool} answered with more than ${maxResultBytes} bytes, the limit of a tool result`);
-      if (error instanceof McpError) throw new Error(`${server}/${tool} refused the call: ${error.message}`);
+      if (error instanceof McpError) throw new Error(`${server}/${tool} refused the call: ${describe(error, connection)}`);
       // Anything else is the connection: the next use connects again, after the backoff.
       this.broken(connection, error);
-      throw new McpUnavailableError(server, describe(error), connection.notBefore - Date.now());
+      throw new McpUnavailableError(server, describe(error, connection), connection.notBefore - Date.now());
     }
     const text = resultText(result as Record<string, unknown>);
     const bytes = Buffer.byteLength(text);
     if (bytes > maxResultBytes) throw new Error(`${server}/${tool} returned ${bytes} bytes, more than the limit of ${maxResultBytes}`);
-    if (result.isError === true) throw new Error(`${server}/${tool} reported an error: ${text === '' ? '(no message)' : text}`);
+    if (result.isError === true) throw new Error(`${server}/${tool} reported an error: ${text === '' ? '(no message)' : redactSecrets(text, connection.secrets)}`);
     return text;
   }
 
@@ -144,7 +147,7 @@ export class McpServers {
     try {
       return await (connection.connecting ?? this.connect(server, connection));
     } catch (error) {
-      throw new McpUnavailableError(server, describe(error), connection.notBefore - Date.now());
+      throw new McpUnavailableError(server, describe(error, connection), connection.notBefore - Date.now());
     }
   }
 
@@ -154,7 +157,11 @@ export class McpServers {
       const client = new Client({ name: 'kagent-a2a', version: VERSION });
       try {
         const headers: Record<string, string> = { ...spec.headers };
-        if (spec.tokenFile !== undefined) headers.authorization = `Bearer ${readToken(spec.tokenFile)}`;
+        if (spec.tokenFile !== undefined) {
+          const token = readToken(spec.tokenFile);
+          connection.secrets = [...Object.values(spec.headers ?? {}), token];
+          headers.authorization = `Bearer ${token}`;
+        }
         const transport = new StreamableHTTPClientTransport(new URL(spec.url), {
           fetch: this.guardedFetch(spec),
           requestInit: { headers },
@@ -187,7 +194,7 @@ export class McpServers {
 
   private failed(connection: Connection, error: unknown): void {
     connection.failures += 1;
-    connection.lastError = describe(error);
+    connection.lastError = describe(error, connection);
     const first = this.options.backoffMs ?? 1000;
     const delay = Math.min(this.options.maxBackoffMs ?? 60_000, first * 2 ** (connection.failures - 1));
     connection.notBefore = Date.now() + delay;
@@ -290,11 +297,12 @@ function resultText(result: Record<string, unknown>): string {
   return parts.join('\n');
 }
 
-function describe(error: unknown): string {
+/** An error as the model and the log read it, without what was sent to the server. */
+function describe(error: unknown, connection: Connection): string {
+  let text = String(error);
   if (error instanceof Error) {
     const cause = error.cause;
-    if (cause instanceof Error) return `${error.message} (${(cause as NodeJS.ErrnoException).code ?? cause.message})`;
-    return error.message;
+    text = cause instanceof Error ? `${error.message} (${(cause as NodeJS.ErrnoException).code ?? cause.message})` : error.message;
   }
-  return String(error);
+  return redactSecrets(text, connection.secrets);
 }

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { EgressGuard } from '../../../src/peers/egress/index.js';
 import { McpServers, McpUnavailableError } from '../../../src/peers/mcp/mcp-servers.js';
@@ -123,6 +125,23 @@ describe('MCP servers: the client', () => {
     await waitFor('the slow call to reach the server', () => (tools.calls.get('slow') ?? 0) >= 2);
     controller.abort(new Error('task canceled'));
     await assert.rejects(call, /task canceled/);
+  });
+
+  test('a server that refuses the credential is unavailable, and what it echoed of the request is not repeated', async () => {
+    const tokenFile = join(dir, 'echoed-token');
+    writeFileSync(tokenFile, 'very-secret-mcp-token');
+    const echo = createServer((req, res) => res.writeHead(401, { 'content-type': 'text/plain' }).end(`denied: ${req.headers.authorization} ${req.headers['x-api-key']}`));
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/mcp`;
+      const servers = client({ strict: spec({ url, tokenFile, headers: { 'X-Api-Key': 'header-secret-value' } }) });
+      const error = await servers.tools('strict').then(() => assert.fail('expected a refusal'), (e: Error) => e);
+      assert.ok(error instanceof McpUnavailableError, String(error));
+      assert.match(error.message, /MCP server "strict" is unavailable/);
+      assert.doesNotMatch(error.message, /very-secret-mcp-token|header-secret-value/);
+    } finally {
+      await new Promise<void>((resolve) => echo.close(() => resolve()));
+    }
   });
 
   test('a server removed from the configuration is no longer used', async () => {
