@@ -465,7 +465,11 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     cards = next;
   };
   await publishCards();
-  registry.onChange(() => void publishCards().catch((error: unknown) => logger.error({ err: error }, 'rebuilding the agent card failed; the previous card is served')));
+  // One rebuild at a time, so a slower signing of an older set never lands after a newer one.
+  let rebuilding = Promise.resolve();
+  registry.onChange(() => {
+    rebuilding = rebuilding.then(publishCards).catch((error: unknown) => logger.error({ err: error }, 'rebuilding the agent card failed; the previous card is served'));
+  });
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -695,6 +699,7 @@ function skillsFileSource(
       metrics.skillsFileReloads.inc({ outcome: 'applied' });
       logger.info({ path, skills: ids }, 'skills file changed and applied');
     },
+    onWatchError: (error) => logger.warn({ err: error, path }, 'watching the skills file failed; it is still read every poll interval'),
     onRejected: (error) => {
       metrics.skillsFileReloads.inc({ outcome: 'rejected' });
       logger.error({ err: error, path }, 'skills file rejected; keeping the skills in force');

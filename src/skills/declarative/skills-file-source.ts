@@ -16,6 +16,8 @@ export interface SkillsFileSourceOptions {
   onApplied: (ids: string[]) => void;
   /** A changed file was refused; the set in force stays. Told once per distinct failure. */
   onRejected: (error: unknown) => void;
+  /** The watch itself failed (the poll keeps going). */
+  onWatchError: (error: unknown) => void;
   /** Re-read this often even without a file event (some volumes send none). */
   pollMs?: number;
 }
@@ -41,7 +43,7 @@ export class SkillsFileSource {
   }
 
   start(): void {
-    this.watch = watchMountedPath(this.options.path, () => this.reload(), { pollMs: this.options.pollMs, onError: this.options.onRejected });
+    this.watch = watchMountedPath(this.options.path, () => this.reload(), { pollMs: this.options.pollMs, onError: this.options.onWatchError });
   }
 
   stop(): void {
