@@ -51,8 +51,10 @@ export interface McpServersOptions {
   onConnect?: (server: string, outcome: 'ok' | 'error', error?: unknown) => void;
 }
 
-/** Responses larger than this are refused before they are parsed, whatever the result limit. */
+/** A tool call's response may exceed its result limit by this much (JSON escaping, the envelope) before it is refused unread. */
 const RESPONSE_OVERHEAD_BYTES = 64 * 1024;
+/** Any other response (the handshake, a tool list) is refused past this size. */
+const MAX_OTHER_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_TOOL_PAGES = 20;
 
 class OversizedResponseError extends Error {}
@@ -220,7 +222,7 @@ export class McpServers {
    * oversized result fails the call instead of filling the memory.
    */
   private guardedFetch(spec: McpServerSpec): FetchLike {
-    const limit = spec.maxResultBytes * 2 + RESPONSE_OVERHEAD_BYTES;
+    const callLimit = spec.maxResultBytes * 2 + RESPONSE_OVERHEAD_BYTES;
     return async (url, init) => {
       const method = (init?.method ?? 'GET').toUpperCase();
       if (method !== 'GET' && method !== 'POST' && method !== 'DELETE') throw new Error(`unexpected ${method} request`);
@@ -236,7 +238,7 @@ export class McpServers {
         { trustedOrigin: spec.url },
       )) as unknown as Response;
       if (method !== 'POST' || res.body === null) return res;
-      const body = await readBounded(res, limit);
+      const body = await readBounded(res, isToolCall(init?.body) ? callLimit : MAX_OTHER_RESPONSE_BYTES);
       return new Response(res.status === 204 || res.status === 202 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
   }
@@ -254,6 +256,16 @@ async function listTools(client: Client, timeoutMs: number): Promise<McpTool[]> 
     if (cursor === undefined) break;
   }
   return tools;
+}
+
+function isToolCall(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    const message: unknown = JSON.parse(body);
+    return typeof message === 'object' && message !== null && (message as { method?: unknown }).method === 'tools/call';
+  } catch {
+    return false;
+  }
 }
 
 async function readBounded(res: Response, limit: number): Promise<Uint8Array> {
