@@ -44,7 +44,7 @@ mcpServers:
 skills:${skill('runbook', '{rounds: 3, tokens: 100000, time: 30s}', '[manifest-review, "mcp:runbooks/lookup_runbook", "mcp:down/search", "peer:conformance"]')}${skill(
     'one-round',
     '{rounds: 1, tokens: 100000, time: 30s}',
-    '["mcp:runbooks/*"]',
+    '["mcp:runbooks/*", "peer:translate"]',
   )}${skill('few-tokens', '{tokens: 10}')}${skill('hasty', '{time: 500ms}')}
 `;
 }
@@ -143,7 +143,7 @@ describe('declared skills, end to end', () => {
     chat.enqueue(call('r1'), call('r2'));
     const { task, requests } = await ask('one-round', 'loop');
     const offered = requests[0]!.body.tools.map((t: any) => t.function.name).sort();
-    assert.deepEqual(offered, ['ask_user', 'runbooks_broken', 'runbooks_huge', 'runbooks_lookup_runbook', 'runbooks_slow']);
+    assert.deepEqual(offered, ['ask_user', 'runbooks_broken', 'runbooks_huge', 'runbooks_lookup_runbook', 'runbooks_slow', 'translate']);
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED');
     assert.match(said([task].map((t) => ({ history: [t.status.message] }))[0]), /Stopped after 1 tool-call round, the limit for one turn; the model still wanted to call runbooks_lookup_runbook/);
   });
@@ -159,6 +159,13 @@ describe('declared skills, end to end', () => {
     assert.equal(reply.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(reply.status));
     const conversation = chat.requests[from]!.body.messages.map((m: any) => `${m.role}: ${m.content}`);
     assert.deepEqual(conversation.slice(-3), ['user: my pod crashes', 'assistant: Which namespace?', 'user: payments']);
+  });
+
+  test('a peer skill no discovered peer offers is a tool error the model reads', async () => {
+    chat.enqueue(toolCallReply([{ id: 't1', name: 'translate', args: ['{"text":"hola"}'] }]), textReply(['No translator.']));
+    const { task, requests } = await ask('one-round', 'translate hola');
+    assert.equal(task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(task.status));
+    assert.equal(toolMessage(requests[1]!), 'error: translate failed: no discovered peer agent offers skill "translate" now');
   });
 
   test('a token budget too small for the request rejects it, saying so', async () => {

@@ -14,7 +14,7 @@ import { ConfigMapDir } from '../../support/configmap-dir.js';
 import { readMetric } from '../../support/metrics.js';
 import { rpc, textMessage } from '../../support/rpc.js';
 import { deferred, waitFor } from '../../support/wait.js';
-import { chunk, DONE, startChatServer, textReply } from '../assistant/chat-server.js';
+import { chunk, DONE, startChatServer, textReply, toolCallReply } from '../assistant/chat-server.js';
 import type { ChatServer } from '../assistant/chat-server.js';
 
 interface Mounted {
@@ -26,8 +26,8 @@ interface Mounted {
 }
 
 const model = (chat: ChatServer) => `models:\n  local:\n    endpoint: ${chat.baseUrl}\n    model: scripted-model\n`;
-const skill = (id: string, description = `The ${id} skill.`) =>
-  `  - id: ${id}\n    name: ${id}\n    description: ${description}\n    systemPrompt: You are ${id}.\n    model: local\n`;
+const skill = (id: string, description = `The ${id} skill.`, prompt = `You are ${id}.`) =>
+  `  - id: ${id}\n    name: ${id}\n    description: ${description}\n    systemPrompt: ${prompt}\n    model: local\n    tools: [echo]\n`;
 
 async function mounted(t: TestContext, skills: string): Promise<Mounted> {
   const dir = mkdtempSync(join(tmpdir(), 'kagent-configmap-'));
@@ -107,5 +107,28 @@ describe('the skills file, edited live', () => {
       return now.status.state === 'TASK_STATE_COMPLETED' ? now : undefined;
     });
     assert.equal(done.artifacts.flatMap((a: any) => a.parts.map((p: any) => p.text)).join(''), 'first second');
+  });
+
+  test('a changed skill: the running task keeps the definition it started with, the next task gets the new one', async (t) => {
+    const { agent, chat, write } = await mounted(t, skill('runbook'));
+    const gate = deferred();
+    // The running task's first model call holds its tool call until the edit is in force; its second comes after.
+    const held = toolCallReply([{ id: 'e1', name: 'echo', args: ['{"text":"ping"}'] }]);
+    held.steps.splice(1, 0, { until: gate.promise });
+    chat.enqueue(held);
+    const from = chat.requests.length;
+    const running = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('hi', { metadata: { skill: 'runbook' } }), configuration: { returnImmediately: true } })).task;
+    await waitFor('the model to be asked', () => chat.requests[from]);
+    write(skill('runbook', 'The runbook skill, version 2.', 'You are runbook v2.'));
+    await waitFor('the new description on the card', async () => (await card(agent)).skills.find((s) => s.id === 'runbook')?.description === 'The runbook skill, version 2.');
+    chat.enqueue(textReply(['new']));
+    const next = ok(await rpc(agent.url, 'SendMessage', { message: textMessage('hi again', { metadata: { skill: 'runbook' } }) })).task;
+    assert.equal(next.status.state, 'TASK_STATE_COMPLETED');
+    assert.equal(chat.requests.at(-1)!.body.messages[0].content, 'You are runbook v2.');
+    chat.enqueue(textReply(['old']));
+    const secondCall = chat.requests.length;
+    gate.resolve();
+    await waitFor('the running task to finish', async () => ok(await rpc(agent.url, 'GetTask', { id: running.id })).status.state === 'TASK_STATE_COMPLETED');
+    assert.equal(chat.requests[secondCall]!.body.messages[0].content, 'You are runbook.', 'its model call after the edit still has the old prompt');
   });
 });
