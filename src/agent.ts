@@ -62,6 +62,7 @@ import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-car
 import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import { McpEndpoint } from './transport/mcp-endpoint.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
@@ -219,17 +220,17 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const skills = await buildSkills(config, delegate, auth.permissions, logger, metrics, () => registry.descriptors());
   // Declared skills (the skills file) and the MCP servers they call; the file is watched once serving.
-  const mcp = new McpServers({
+  const mcpServers = new McpServers({
     egress,
     onConnect: (server, outcome, error) => {
       metrics.mcpConnects.inc({ outcome });
       if (outcome === 'error') logger.warn({ server, reason: error instanceof Error ? error.message : String(error) }, 'connecting to an MCP server failed; retrying with backoff');
     },
   });
-  started.push('MCP servers', () => mcp.close());
-  const skillsFile = skillsFileSource(config, source, skills, delegate, mcp, discovery, metrics, logger, (declared, file) => {
+  started.push('MCP servers', () => mcpServers.close());
+  const skillsFile = skillsFileSource(config, source, skills, delegate, mcpServers, discovery, metrics, logger, (declared, file) => {
     registry.replaceDeclared(declared);
-    mcp.configure(mcpServerSpecs(file));
+    mcpServers.configure(mcpServerSpecs(file));
   });
   const declared = loadSkillsFile(skillsFile);
   const registry: SkillRegistry = new SkillRegistry(
@@ -242,7 +243,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     },
     declared.skills,
   );
-  mcp.configure(mcpServerSpecs(declared.file));
+  mcpServers.configure(mcpServerSpecs(declared.file));
 
   // Settings are all checked (skills included) before the store is opened.
   let recovery: FullStoreRecovery | undefined;
@@ -387,6 +388,8 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
+  // One cap for a caller's open A2A streams and MCP tool calls alike.
+  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
   const jsonRpc = new JsonRpcHandler({
     service,
     logger,
@@ -394,7 +397,16 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
     routing,
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
-    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+    streamsPerCaller,
+  });
+  const mcp = new McpEndpoint({
+    service,
+    skills: () => registry.descriptors(),
+    mayUse: (caller, skillId) => auth.permissions.allows(caller, skillId),
+    enabled: () => config.MCP_SERVER,
+    streamsPerCaller,
+    logger,
+    metrics,
   });
   auth.start();
   started.push('authentication', () => auth.stop());
@@ -414,6 +426,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    mcp,
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
