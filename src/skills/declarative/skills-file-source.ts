@@ -30,6 +30,8 @@ export interface SkillsFileSourceOptions {
 export class SkillsFileSource {
   private applied: string | undefined;
   private lastFailure: string | undefined;
+  /** The ids of the set in force, for the log. */
+  private ids: string[] = [];
   private watch: MountedPathWatch | undefined;
 
   constructor(private readonly options: SkillsFileSourceOptions) {}
@@ -69,8 +71,6 @@ export class SkillsFileSource {
     this.lastFailure = undefined;
     this.options.onApplied(this.ids);
   }
-
-  private ids: string[] = [];
 
   private build(text: string): { skills: Skill[]; file: SkillsFile } {
     const file = text.trim() === '' ? EMPTY_SKILLS_FILE : parseSkillsFile(text, this.options.path);
