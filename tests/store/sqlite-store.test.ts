@@ -30,14 +30,14 @@ registerStoreContract({
     const tmp = tempDir();
     const path = join(tmp.dir, `${label}.sqlite`);
     const synchronous = options.durable === true ? 'full' : 'normal';
-    let store = await openStore(path, synchronous);
+    let store = await openStore(path, synchronous, options.eventsKept);
     return {
       get store() {
         return store;
       },
       async reopen() {
         await store.close();
-        store = await openStore(path, synchronous);
+        store = await openStore(path, synchronous, options.eventsKept);
         return store;
       },
       async countRows(table, taskIds) {
