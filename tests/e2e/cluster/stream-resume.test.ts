@@ -4,14 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { collect, openStream, rpc, stepwise } from '../../support/rpc.js';
 import type { SseStream } from '../../support/rpc.js';
 import { freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
-import { needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
+import { dropTestSchema, needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 import { waitFor } from '../../support/wait.js';
 
 // Streams that resume across processes: the serving pod is killed (SIGKILL)
@@ -172,10 +171,7 @@ describe('a stream resumes on another pod after its pod is killed (shared Postgr
     await Promise.all(pods.map((p) => p.dispose()));
     await gate.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await client.end();
+    await dropTestSchema(SCHEMA);
   });
 
   test('the pod serving the stream (not the one running the task) is killed; the other pod replays from the shared log, then relays live events', async () => {
