@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, VersionedEvent } from '../../model/model.js';
-import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import { artifactEvent, eventFromPayload, eventLogBound, eventPayload, pruneThrough, statusEvent } from '../event-log.js';
 import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
 import { decodePageToken } from '../../model/page-token.js';
@@ -151,7 +151,10 @@ export class SqliteTaskStore implements TaskStore {
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
       insertEvent: db.prepare(`INSERT INTO task_events (task_id, version, event_json) VALUES (?, ?, ?)`),
       pruneEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ? AND version <= ?`),
-      eventsAfter: db.prepare(`SELECT version, event_json FROM task_events WHERE task_id = ? AND version > ? ORDER BY version LIMIT ?`),
+      eventsAfter: db.prepare(
+        `SELECT e.version, e.event_json, t.context_id FROM task_events e JOIN tasks t ON t.id = e.task_id
+         WHERE e.task_id = ? AND e.version > ? ORDER BY e.version LIMIT ?`,
+      ),
       deleteEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ?`),
     };
   }
@@ -269,15 +272,15 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Logs the event of a write in that write's transaction, and now and then lets the task's oldest events go. */
   private logEvent(taskId: string, version: number, event: TaskEvent): void {
-    this.stmts.insertEvent.run(taskId, version, JSON.stringify(event));
+    this.stmts.insertEvent.run(taskId, version, eventPayload(event));
     const through = pruneThrough(version, this.eventLog);
     if (through !== undefined) this.stmts.pruneEvents.run(taskId, through);
   }
 
   async eventsAfter(taskId: string, version: number, limit = -1): Promise<VersionedEvent[]> {
     // LIMIT -1 is SQLite's "no limit".
-    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string }[];
-    return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
+    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string; context_id: string }[];
+    return rows.map((row) => ({ version: row.version, event: eventFromPayload(row.event_json, taskId, row.context_id) }));
   }
 
   async putArtifact(
