@@ -64,6 +64,11 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
   `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
+  // The name an A2A 0.2 client gave its task (tasks/send chooses the id): one task per name and caller.
+  `
+  ALTER TABLE tasks ADD COLUMN alias TEXT;
+  CREATE UNIQUE INDEX tasks_alias ON tasks(tenant, principal, alias) WHERE alias IS NOT NULL;
+  `,
 ];
 
 /** Applies the migrations `db` (the database at `path`) has not had yet. */
