@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
-import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
+import type { Artifact, Message, Part, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import { checkAlias } from '../../model/task-alias.js';
+import { readArtifact, readRoleAndParts, readTaggedPart, writeTaggedPart } from '../shared-fields.js';
 import type { Codec, OutgoingSend, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
-import { array, base64, nonEmptyString, object, optionalBoolean, optionalInteger, optionalJsonObject, optionalString, string } from '../read.js';
+import { array, nonEmptyString, object, optionalBoolean, optionalInteger, optionalJsonObject, optionalString, string } from '../read.js';
 import type { Obj } from '../read.js';
 
 // The A2A drafts before 0.2.0 settled on message/send (schema v0.1.0, the
@@ -16,8 +17,6 @@ import type { Obj } from '../read.js';
 // `append` and `lastChunk`; status updates carry `final`; a stream holds
 // update events only, never a Task; states are lowercase, with no
 // auth-required and no rejected.
-
-const ROLES: ReadonlySet<string> = new Set(['user', 'agent']);
 
 /** Our states as the draft names them: it has no auth-required (the client is asked for something) and no rejected (the task failed). */
 const WIRE_STATES: Readonly<Record<TaskState, string>> = {
@@ -36,40 +35,13 @@ const READ_STATES: ReadonlySet<string> = new Set(['submitted', 'working', 'input
 // ---- decoding ---------------------------------------------------------------
 
 export function decodePart(value: unknown, path: string): Part {
-  const o = object(value, path);
-  const type = string(o.type, `${path}.type`);
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  const common = metadata === undefined ? {} : { metadata };
-  switch (type) {
-    case 'text':
-      return { kind: 'text', text: string(o.text, `${path}.text`), ...common };
-    case 'data':
-      return { kind: 'data', data: object(o.data, `${path}.data`) as JsonObject, ...common };
-    case 'file': {
-      const file = object(o.file, `${path}.file`);
-      const fileCommon = {
-        ...common,
-        ...(file.mimeType != null ? { mediaType: string(file.mimeType, `${path}.file.mimeType`) } : {}),
-        ...(file.name != null ? { filename: string(file.name, `${path}.file.name`) } : {}),
-      };
-      if (file.bytes != null && file.uri != null) throw new InvalidParamsError(`${path}.file must have bytes or uri, not both`, `${path}.file`);
-      if (file.bytes != null) return { kind: 'bytes', bytes: base64(file.bytes, `${path}.file.bytes`), ...fileCommon };
-      if (file.uri != null) return { kind: 'url', url: nonEmptyString(file.uri, `${path}.file.uri`), ...fileCommon };
-      throw new InvalidParamsError(`${path}.file must have bytes or uri`, `${path}.file`);
-    }
-    default:
-      throw new InvalidParamsError(`${path}.type must be text, file or data, got "${type}"`, `${path}.type`);
-  }
+  return readTaggedPart(value, path, 'type');
 }
 
 /** A draft message has no id: it gets a fresh one, so two sends of the same words are two turns. */
 export function decodeMessage(value: unknown, path: string): Message {
   const o = object(value, path);
-  const role = string(o.role, `${path}.role`);
-  if (!ROLES.has(role)) throw new InvalidParamsError(`${path}.role must be user or agent, got "${role}"`, `${path}.role`);
-  const parts = array(o.parts, `${path}.parts`);
-  if (parts.length === 0) throw new InvalidParamsError(`${path}.parts must contain at least one part`, `${path}.parts`);
-  const message: Message = { messageId: randomUUID(), role: role as Role, parts: parts.map((part, i) => decodePart(part, `${path}.parts[${i}]`)) };
+  const message: Message = { messageId: randomUUID(), ...readRoleAndParts(o, path, 'type') };
   const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
   if (metadata !== undefined) message.metadata = metadata;
   return message;
@@ -117,14 +89,7 @@ function decodeStatus(value: unknown, path: string): TaskStatus {
 function decodeArtifact(value: unknown, path: string, fallbackIndex: number): Artifact {
   const o = object(value, path);
   const index = optionalInteger(o.index, `${path}.index`, 0, Number.MAX_SAFE_INTEGER) ?? fallbackIndex;
-  const artifact: Artifact = { artifactId: String(index), parts: array(o.parts, `${path}.parts`).map((p, i) => decodePart(p, `${path}.parts[${i}]`)) };
-  const name = optionalString(o.name, `${path}.name`);
-  if (name !== undefined) artifact.name = name;
-  const description = optionalString(o.description, `${path}.description`);
-  if (description !== undefined) artifact.description = description;
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  if (metadata !== undefined) artifact.metadata = metadata;
-  return artifact;
+  return readArtifact({ ...o, artifactId: String(index) }, path, decodePart);
 }
 
 function decodeTask(value: unknown, path: string): Task {
@@ -170,24 +135,7 @@ function decodeStreamItem(value: unknown, path: string): StreamItem {
 // ---- encoding ---------------------------------------------------------------
 
 export function encodePart(part: Part): Obj {
-  const out: Obj = (() => {
-    switch (part.kind) {
-      case 'text':
-        return { type: 'text', text: part.text };
-      case 'data':
-        // Draft data parts hold an object; a bare value travels wrapped.
-        return { type: 'data', data: typeof part.data === 'object' && part.data !== null && !Array.isArray(part.data) ? part.data : { value: part.data } };
-      case 'bytes':
-      case 'url': {
-        const file: Obj = part.kind === 'bytes' ? { bytes: part.bytes } : { uri: part.url };
-        if (part.mediaType !== undefined) file.mimeType = part.mediaType;
-        if (part.filename !== undefined) file.name = part.filename;
-        return { type: 'file', file };
-      }
-    }
-  })();
-  if (part.metadata !== undefined) out.metadata = part.metadata;
-  return out;
+  return writeTaggedPart(part, 'type');
 }
 
 export function encodeMessage(message: Message): Obj {
