@@ -356,6 +356,12 @@ export const SETTINGS = {
     description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
   },
   OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
+  MCP_SERVER: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: true,
+    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
