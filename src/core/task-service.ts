@@ -30,6 +30,7 @@ import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
+import { isAgentTaskId } from '../model/task-alias.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
@@ -158,8 +159,8 @@ export class TaskService {
     this.accepting = false;
   }
 
-  async sendMessage(caller: Caller, message: Message, options: { returnImmediately?: boolean; historyLength?: number } = {}): Promise<SendResult> {
-    const started = await this.accept(caller, message);
+  async sendMessage(caller: Caller, message: Message, options: { returnImmediately?: boolean; historyLength?: number } & TaskNaming = {}): Promise<SendResult> {
+    const started = await this.accept(caller, message, options.taskAlias);
     if (started.kind === 'message') {
       return started;
     }
@@ -175,8 +176,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message): Promise<TaskStream> {
-    const started = await this.accept(caller, message);
+  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming = {}): Promise<TaskStream> {
+    const started = await this.accept(caller, message, naming.taskAlias);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -199,6 +200,22 @@ export class TaskService {
   async subscribe(caller: Caller, taskId: string, afterVersion?: number): Promise<TaskStream> {
     if (afterVersion === undefined) return this.subscribeTo(caller, taskId, { allowEnded: false });
     return this.resume(caller, taskId, afterVersion);
+  }
+
+  /**
+   * Our id of the task a caller names. Only a name that may be an alias (an
+   * A2A 0.2 client's own task id) is looked up; one of our form is our id.
+   */
+  async resolveTaskId(caller: Caller, name: string, mayBeAlias = false): Promise<string> {
+    if (!mayBeAlias || isAgentTaskId(name)) return name;
+    const taskId = await this.store.findTaskByAlias(caller, name);
+    if (taskId === undefined) throw new TaskNotFoundError(name);
+    return taskId;
+  }
+
+  /** Whether the caller has a task by this alias in this process's store. */
+  async hasAlias(caller: Caller, alias: string): Promise<boolean> {
+    return (await this.store.findTaskByAlias(caller, alias)) !== undefined;
   }
 
   async getTask(caller: Caller, taskId: string, historyLength?: number): Promise<Task> {
@@ -286,10 +303,17 @@ export class TaskService {
   private async accept(
     caller: Caller,
     message: Message,
+    alias?: string,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
+    if (alias !== undefined) {
+      // A name of our form is our id (no alias has that form); an alias in use names its task: the message continues it, as in A2A 0.2.
+      if (isAgentTaskId(alias)) return this.continueTask(caller, message, alias);
+      const named = await this.store.findTaskByAlias(caller, alias);
+      if (named !== undefined) return this.continueTask(caller, message, named);
+    }
 
     const skill = this.skills.route(message, (skillId) => this.mayStillUse(caller, skillId));
     this.authorize(caller, skill, message);
@@ -302,7 +326,7 @@ export class TaskService {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
-    return this.createTask(caller, message, requestKey, skill);
+    return this.createTask(caller, message, requestKey, skill, alias);
   }
 
   private async createTask(
@@ -310,7 +334,8 @@ export class TaskService {
     message: Message,
     requestKey: string,
     skill: Skill,
-  ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
+    alias?: string,
+  ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
     const userMessage: Message = { ...message, taskId, contextId };
@@ -326,13 +351,18 @@ export class TaskService {
     const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
-      version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
+      version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey, ...(alias === undefined ? {} : { alias }) });
     } catch (error) {
       admitted();
       release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
-      if (winner === undefined) throw error;
+      if (winner === undefined) {
+        // Two first sends under one alias at once: the one that lost continues the task the other created.
+        const named = alias === undefined ? undefined : await this.store.findTaskByAlias(caller, alias);
+        if (named === undefined) throw error;
+        return this.continueTask(caller, message, named);
+      }
       return { kind: 'task', taskId: winner, stream: await this.subscribeTo(caller, winner, { allowEnded: true }) };
     }
     this.options.observer?.taskEntered('submitted', undefined);
@@ -651,6 +681,11 @@ export class TaskService {
   private get maxResumes(): number {
     return this.options.maxResumes ?? 0;
   }
+}
+
+/** The name an A2A 0.2 client gave the task a send creates or continues. */
+export interface TaskNaming {
+  taskAlias?: string;
 }
 
 function callerKey(caller: Caller): string {

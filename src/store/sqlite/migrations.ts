@@ -76,6 +76,11 @@ export const MIGRATIONS: readonly string[] = [
     event_json TEXT NOT NULL
   );
   CREATE UNIQUE INDEX task_events_by_task ON task_events(task_id, version);`,
+  // The name an A2A 0.2 client gave its task (tasks/send chooses the id): one task per name and caller.
+  `
+  ALTER TABLE tasks ADD COLUMN alias TEXT;
+  CREATE UNIQUE INDEX tasks_alias ON tasks(tenant, principal, alias) WHERE alias IS NOT NULL;
+  `,
 ];
 
 /** Applies the migrations `db` (the database at `path`) has not had yet. */

@@ -109,9 +109,9 @@ export class SqliteTaskStore implements TaskStore {
     return {
       insertTask: db.prepare(
         `INSERT INTO tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version)
+           request_key, created_at, updated_at, version, alias)
          VALUES (@id, @tenant, @principal, @pod, @skill, @contextId, @state, @status, @metadata,
-           @requestKey, @now, @now, 1)`,
+           @requestKey, @now, @now, 1, @alias)`,
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
@@ -130,6 +130,7 @@ export class SqliteTaskStore implements TaskStore {
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
       ),
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
+      byAlias: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND alias = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
         `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
@@ -184,6 +185,7 @@ export class SqliteTaskStore implements TaskStore {
         metadata: task.metadata === undefined ? null : JSON.stringify(task.metadata),
         requestKey: ownership.requestKey,
         now: Date.parse(task.status.timestamp),
+        alias: ownership.alias ?? null,
       });
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
@@ -219,6 +221,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
     const row = this.stmts.byRequestKey.get(caller.tenant, caller.principal, requestKey) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const row = this.stmts.byAlias.get(caller.tenant, caller.principal, alias) as { id: string } | undefined;
     return row?.id;
   }
 
