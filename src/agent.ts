@@ -54,6 +54,7 @@ import { timedStore } from './store/timed-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
+import { ConsoleFiles } from './transport/console-files.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
@@ -388,6 +389,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    ...(config.CONSOLE ? { console: ConsoleFiles.load() ?? 'not-built' } : {}),
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,

@@ -11,6 +11,8 @@ import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
+import { isConsolePath } from './console-files.js';
+import type { ConsoleFiles } from './console-files.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -34,6 +36,8 @@ export interface HttpServerOptions {
   peers: () => unknown;
   /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
   gate: AuthGate;
+  /** The web console's files (CONSOLE=true); 'not-built' when the build left none; absent: /console is not served. */
+  console?: ConsoleFiles | 'not-built';
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -110,6 +114,11 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
     return jsonRpc(req, res, options, caller);
+  }
+  if (options.console !== undefined && isConsolePath(path)) {
+    // The page is static and public like the card; every call it makes passes the gate.
+    if (options.console === 'not-built') return sendJson(res, 404, { error: 'the console was not built into this installation (npm run build)' });
+    return options.console.serve(req, res, path);
   }
   switch (path) {
     case '/.well-known/agent-card.json':

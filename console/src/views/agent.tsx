@@ -1,0 +1,118 @@
+import { useState } from 'preact/hooks';
+import { peers as readPeers, view } from '../api';
+import { parseMetrics } from '../metrics';
+import { errorText, usePoll, when } from '../poll';
+import type { AgentCard, PeerStatus } from '../wire';
+
+/** The agent's card, this pod's readiness and pending restarts, and the peers it discovered. */
+export function AgentView({ card }: { card: AgentCard | undefined }) {
+  const [ready, setReady] = useState<boolean | undefined>(undefined);
+  const [pending, setPending] = useState<string[]>([]);
+  const [peers, setPeers] = useState<PeerStatus[] | undefined>(undefined);
+  const [error, setError] = useState('');
+
+  usePoll(
+    async () => {
+      const readyz = await view('/readyz');
+      setReady(readyz.ok);
+      const metrics = await view('/metrics');
+      if (metrics.ok) {
+        const samples = parseMetrics(await metrics.text());
+        setPending(samples.filter((s) => s.name === 'kagent_config_restart_pending' && s.value > 0).map((s) => s.labels.setting ?? ''));
+      }
+      try {
+        setPeers(await readPeers());
+        setError('');
+      } catch (e) {
+        setError(errorText(e));
+      }
+    },
+    2000,
+    [],
+  );
+
+  if (card === undefined) return <p>Loading the agent card…</p>;
+  return (
+    <section aria-labelledby="agent-title">
+      <h2 id="agent-title">
+        {card.name} <span class="muted">version {card.version}</span>
+      </h2>
+      <p>{card.description}</p>
+      <dl class="facts">
+        <dt>This pod</dt>
+        <dd>
+          <span class={`state ${ready ? 'state-completed' : 'state-failed'}`}>{ready === undefined ? '…' : ready ? 'ready' : 'not ready'}</span>
+        </dd>
+        <dt>Restart pending for</dt>
+        <dd>{pending.length === 0 ? 'no setting' : pending.join(', ')}</dd>
+      </dl>
+      <h3>Interfaces</h3>
+      <ul>
+        {(card.supportedInterfaces ?? []).map((i) => (
+          <li key={`${i.protocolBinding}-${i.protocolVersion}`}>
+            {i.protocolBinding} {i.protocolVersion} at <code>{i.url}</code>
+          </li>
+        ))}
+      </ul>
+      <h3>Skills</h3>
+      <ul class="skills">
+        {card.skills.map((s) => (
+          <li key={s.id}>
+            <strong>{s.name}</strong> <code>{s.id}</code>
+            <p>{s.description}</p>
+            {(s.examples ?? []).length > 0 && (
+              <details>
+                <summary>Examples</summary>
+                <ul>
+                  {s.examples!.map((e, i) => (
+                    <li key={i}>
+                      <code>{e}</code>
+                    </li>
+                  ))}
+                </ul>
+              </details>
+            )}
+          </li>
+        ))}
+      </ul>
+      <h3>Peers</h3>
+      {error !== '' && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      {peers !== undefined && peers.length === 0 && <p class="muted">No peers are configured or discovered.</p>}
+      {peers !== undefined && peers.length > 0 && (
+        <table class="peers">
+          <caption>Checked in the background; refreshed every 2 seconds</caption>
+          <thead>
+            <tr>
+              <th scope="col">Peer</th>
+              <th scope="col">State</th>
+              <th scope="col">Source</th>
+              <th scope="col">Last answer</th>
+              <th scope="col">Last error</th>
+              <th scope="col">Next check</th>
+            </tr>
+          </thead>
+          <tbody>
+            {peers.map((p) => (
+              <tr key={p.url} data-peer={p.url}>
+                <td>
+                  {p.name ?? ''} <code>{p.url}</code>
+                </td>
+                <td>
+                  <span class={`state peer-${p.state}`}>{p.state}</span>
+                </td>
+                <td>{p.source}</td>
+                <td>{when(p.lastSeen)}</td>
+                <td>{p.lastError === undefined ? '' : `${p.lastError} (${when(p.lastErrorAt)}, ${p.consecutiveFailures} in a row)`}</td>
+                <td>{when(p.nextCheckAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
