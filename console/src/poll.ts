@@ -22,8 +22,16 @@ export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * An id cut to what tells it apart at a glance: a task's owner pod
+ * (`kagent-1.`) stays, and a UUID keeps its last 8 digits (version 7 UUIDs
+ * made close together share their first ones, the time).
+ */
 export function shortId(id: string): string {
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id;
+  const dot = id.indexOf('.');
+  const prefix = dot >= 0 ? id.slice(0, dot + 1) : '';
+  const rest = id.slice(prefix.length);
+  return rest.length > 12 ? `${prefix}…${rest.slice(-8)}` : id;
 }
 
 export function when(timestamp: string | undefined): string {

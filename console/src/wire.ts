@@ -107,6 +107,8 @@ export interface PeerStatus {
   lastErrorAt?: string;
   consecutiveFailures: number;
   nextCheckAt: string;
+  lastCheckAt?: string;
+  lastCheckMs?: number;
 }
 
 export const STATES: readonly WireState[] = [

@@ -90,6 +90,8 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
               <th scope="col">Peer</th>
               <th scope="col">State</th>
               <th scope="col">Source</th>
+              <th scope="col">Last check</th>
+              <th scope="col">Latency</th>
               <th scope="col">Last answer</th>
               <th scope="col">Last error</th>
               <th scope="col">Next check</th>
@@ -105,8 +107,10 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
                   <span class={`state peer-${p.state}`}>{p.state}</span>
                 </td>
                 <td>{p.source}</td>
+                <td>{when(p.lastCheckAt)}</td>
+                <td>{p.lastCheckMs === undefined ? '' : `${p.lastCheckMs} ms`}</td>
                 <td>{when(p.lastSeen)}</td>
-                <td>{p.lastError === undefined ? '' : `${p.lastError} (${when(p.lastErrorAt)}, ${p.consecutiveFailures} in a row)`}</td>
+                <td>{lastError(p)}</td>
                 <td>{when(p.nextCheckAt)}</td>
               </tr>
             ))}
@@ -115,4 +119,10 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
       )}
     </section>
   );
+}
+
+function lastError(peer: PeerStatus): string {
+  if (peer.lastError === undefined) return '';
+  const since = peer.consecutiveFailures === 0 ? 'answered since' : `${peer.consecutiveFailures} in a row`;
+  return `${peer.lastError} (${when(peer.lastErrorAt)}, ${since})`;
 }

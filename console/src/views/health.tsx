@@ -72,19 +72,21 @@ export function HealthView() {
       <div class="charts">
         <Chart title="Requests per second" values={points.map((p) => p.requestsPerSecond)} format={(v) => v.toFixed(2)} />
         <Chart title="Error ratio" values={points.map((p) => p.errorRatio)} format={(v) => `${(v * 100).toFixed(1)} %`} />
-        <Chart title="p99 latency" values={points.map((p) => p.p99Seconds ?? 0)} format={(v) => `${(v * 1000).toFixed(0)} ms`} />
+        <Chart title="p99 latency" values={points.map((p) => p.p99Seconds)} format={(v) => `${(v * 1000).toFixed(0)} ms`} />
         <Chart title="Running tasks" values={points.map((p) => p.running)} format={(v) => v.toFixed(0)} />
       </div>
     </section>
   );
 }
 
-function Chart({ title, values, format }: { title: string; values: number[]; format: (v: number) => string }) {
+/** A line over the readings; a reading with nothing to measure (no request, so no latency) is a gap at zero and shows as —. */
+function Chart({ title, values, format }: { title: string; values: (number | undefined)[]; format: (v: number) => string }) {
   const width = 240;
   const height = 60;
-  const max = Math.max(...values, 0) || 1;
+  const max = Math.max(0, ...values.map((v) => v ?? 0));
+  const scale = max || 1;
   const step = values.length > 1 ? width / (values.length - 1) : 0;
-  const line = values.map((v, i) => `${(i * step).toFixed(1)},${(height - (v / max) * (height - 4) - 2).toFixed(1)}`).join(' ');
+  const line = values.map((v, i) => `${(i * step).toFixed(1)},${(height - ((v ?? 0) / scale) * (height - 4) - 2).toFixed(1)}`).join(' ');
   const current = values[values.length - 1];
   return (
     <figure class="chart">

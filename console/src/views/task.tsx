@@ -44,7 +44,14 @@ export function TaskView({ id }: { id: string }) {
         // The stream ended: read the task once more for what the events left out.
         setTask(await getTask(id));
       } catch (e) {
-        if (!abort.signal.aborted) setError(errorText(e));
+        if (abort.signal.aborted) return;
+        // A task that ended between the read and the subscription has no stream to give: its end is the answer.
+        const now = await getTask(id).catch(() => undefined);
+        if (now !== undefined) {
+          setTask(now);
+          seen(now.status);
+        }
+        if (now === undefined || !isEnded(now.status.state)) setError(errorText(e));
       } finally {
         if (!abort.signal.aborted) setLive(false);
       }

@@ -134,6 +134,15 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     const skills = (tasks.body.result.tasks as { metadata: { skill: string } }[]).map((t) => t.metadata.skill).sort();
     // The assistant's turn, the review it ran as a tool (a sub-task in the same context), and the echo.
     assert.deepEqual(skills, ['assistant', 'echo', 'manifest-review'], JSON.stringify(tasks.body));
+
+    // A file: the manifests as an attachment, reviewed by the skill chosen.
+    await page.getByLabel('Skill').selectOption('manifest-review');
+    await page.getByLabel('Attach a file').setInputFiles({ name: 'web.yaml', mimeType: 'application/yaml', buffer: Buffer.from(MANIFEST) });
+    await page.getByRole('button', { name: 'Send' }).click();
+    const third = page.locator('.turn').nth(2);
+    await third.getByText('file web.yaml').waitFor();
+    await third.locator('table.findings tbody tr').first().waitFor();
+    await third.locator('.turn-end .state', { hasText: 'completed' }).waitFor();
   });
 
   test('a manifest-review task shows its findings as a table, sortable by severity, with the fix', async () => {
@@ -202,12 +211,27 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
       const shown = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task')));
       return JSON.stringify(shown) === JSON.stringify(inContext);
     });
+    await page.getByLabel('Context').fill('');
+    await waitFor('every task again', async () => (await rows.count()) > inContext.length);
+    await screenshot(page, 'tasks-all');
   });
 
   test('the health view charts this pod\'s metrics', async () => {
     await open('#/health');
-    await page.getByText('Requests per second:').waitFor();
-    await waitFor('two points on the charts', async () => (await page.locator('.chart polyline').first().getAttribute('points'))!.includes(' '));
+    const requests = page.locator('.chart figcaption', { hasText: 'Requests per second' }).locator('strong');
+    const latency = page.locator('.chart figcaption', { hasText: 'p99 latency' }).locator('strong');
+    // Requests made meanwhile show on the next reading: a rate above zero and a latency.
+    await waitFor(
+      'the charts to show the requests made',
+      async () => {
+        await rpc(pods[0]!.url, 'ListTasks', { pageSize: 1 });
+        const rate = Number.parseFloat((await requests.textContent()) ?? '');
+        const line = (await page.locator('.chart polyline').first().getAttribute('points')) ?? '';
+        return rate > 0 && /^\d+ ms$/.test((await latency.textContent()) ?? '') && line.includes(' ');
+      },
+      PATIENCE_MS,
+      200,
+    );
     await screenshot(page, 'health');
     await assertAccessible(page, 'health');
   });
