@@ -1,5 +1,5 @@
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { agentCard, ApiError, checkCredential, hasCredential, onUnauthenticated, setCredential } from './api';
 import { errorText } from './poll';
 import { AgentView } from './views/agent';
@@ -57,10 +57,17 @@ function App() {
     document.title = `${card?.name ?? 'kagent'} console`;
   }, [card]);
 
-  // Focus moves to the new view, as a page load would move it, for keyboard and screen-reader users.
+  // After a change of view, focus moves to the new view's content, for keyboard and screen-reader users;
+  // on the first load it stays at the start of the page (the skip link comes first).
+  const loaded = useRef(false);
   useEffect(() => {
-    document.getElementById('main')?.focus();
-  }, [route.view, access]);
+    if (loaded.current) document.getElementById('main')?.focus();
+    loaded.current = true;
+  }, [route.view]);
+  // Signing in replaces the form that held the focus.
+  useEffect(() => {
+    if (access === 'signed-in') document.getElementById('main')?.focus();
+  }, [access]);
 
   const skills = (card?.skills ?? []).map((s) => s.id);
   const current = route.view === 'task' ? 'tasks' : route.view;

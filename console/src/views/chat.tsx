@@ -2,6 +2,7 @@ import { useRef, useState } from 'preact/hooks';
 import { stream } from '../api';
 import { ArtifactView, mergeArtifact } from '../parts/artifact-view';
 import { MessageView, toolCallOf } from '../parts/message-view';
+import { SkillSelect } from '../parts/skill-select';
 import { StateBadge } from '../parts/state-badge';
 import { errorText } from '../poll';
 import type { Artifact, Message, Part, WireState } from '../wire';
@@ -131,17 +132,7 @@ export function ChatView({ skills }: { skills: string[] }) {
         ))}
       </ol>
       <form class="composer" onSubmit={send}>
-        <label>
-          Skill
-          <select value={skill} onChange={(e) => setSkill(e.currentTarget.value)}>
-            <option value="">auto</option>
-            {skills.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SkillSelect value={skill} onChange={setSkill} skills={skills} noneLabel="auto" />
         <label for="chat-text">Message</label>
         <textarea id="chat-text" rows={5} value={text} onInput={(e) => setText(e.currentTarget.value)} />
         <label class="inline">

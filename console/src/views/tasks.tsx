@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { listTasks } from '../api';
 import type { ListQuery } from '../api';
+import { SkillSelect } from '../parts/skill-select';
 import { StateBadge } from '../parts/state-badge';
 import { errorText, shortId, usePoll, when } from '../poll';
 import type { Task } from '../wire';
@@ -76,17 +77,7 @@ export function TasksView({ skills }: { skills: string[] }) {
             ))}
           </select>
         </label>
-        <label>
-          Skill
-          <select value={skill} onChange={(e) => setSkill(e.currentTarget.value)}>
-            <option value="">any</option>
-            {skills.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SkillSelect value={skill} onChange={setSkill} skills={skills} noneLabel="any" />
         <label>
           Context
           <input type="search" value={context} placeholder="context id" onInput={(e) => restart(setContext)(e.currentTarget.value)} />

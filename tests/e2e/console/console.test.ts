@@ -8,6 +8,7 @@ import { startChatServer, textReply, toolCallReply } from '../../skills/assistan
 import type { ChatServer } from '../../skills/assistant/chat-server.js';
 import { assertAccessible, launchBrowser, screenshot } from '../../support/browser.js';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
+import { FLAWED_DEPLOYMENT } from '../../support/manifests.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { needChromium } from '../../support/prerequisites.js';
 import { rpc } from '../../support/rpc.js';
@@ -19,24 +20,6 @@ import { waitFor } from '../../support/wait.js';
 // processes (per-pod stores, owner routing), the console opened on pod 0.
 // The assistant talks to a scripted chat-completions server on loopback (no
 // model may be called from a test).
-
-const MANIFEST = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-spec:
-  replicas: 1
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      containers:
-        - name: web
-          image: nginx:latest
-`;
 
 let counter = 0;
 function message(text: string, metadata: Record<string, unknown>): Record<string, unknown> {
@@ -105,11 +88,43 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     assert.equal(await rows.first().locator('.state').textContent(), 'completed');
     await screenshot(page, 'tasks');
     await assertAccessible(page, 'tasks');
+
+    // Live: a task sent meanwhile shows up at the top without a reload.
+    const later = await rpc(pods[1]!.url, 'SendMessage', { message: message('later', { skill: 'echo' }) });
+    await waitFor('the new task at the top of the table', async () => (await rows.first().getAttribute('data-task')) === later.body.result.task.id);
+  });
+
+  test('keyboard only: reach the chat from the navigation, send a message and open its task', async () => {
+    await open('#/tasks');
+    await page.getByRole('heading', { name: 'Tasks' }).waitFor();
+    const focused = () => page.evaluate('document.activeElement?.textContent?.trim() ?? ""');
+    // The page starts at the skip link, then the views in order.
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Chat');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Chat' }).waitFor();
+    // Past the "new conversation" line: the skill, then the message.
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('echo');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('typed, not clicked');
+    for (let i = 0; i < 5 && (await focused()) !== 'Send'; i++) await page.keyboard.press('Tab');
+    assert.equal(await focused(), 'Send');
+    await page.keyboard.press('Enter');
+    const turn = page.locator('.turn').last();
+    await turn.locator('.turn-end .state', { hasText: 'completed' }).waitFor();
+    assert.equal(await turn.locator('.artifact pre').textContent(), 'typed, not clicked');
+    await turn.getByRole('link', { name: 'open task' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: /^Task / }).waitFor();
   });
 
   test('chat: a message to the assistant streams its tool call and its answer to completion', async () => {
     chat.enqueue(
-      toolCallReply([{ id: 'call-1', name: 'manifest-review', args: ['{"text": ', JSON.stringify(MANIFEST), '}'] }]),
+      toolCallReply([{ id: 'call-1', name: 'manifest-review', args: ['{"text": ', JSON.stringify(FLAWED_DEPLOYMENT), '}'] }]),
       textReply(['The deployment ', 'runs a mutable image ', 'tag and has no limits.'], { delayMs: 50 }),
     );
     await open('#/chat');
@@ -137,7 +152,7 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
 
     // A file: the manifests as an attachment, reviewed by the skill chosen.
     await page.getByLabel('Skill').selectOption('manifest-review');
-    await page.getByLabel('Attach a file').setInputFiles({ name: 'web.yaml', mimeType: 'application/yaml', buffer: Buffer.from(MANIFEST) });
+    await page.getByLabel('Attach a file').setInputFiles({ name: 'web.yaml', mimeType: 'application/yaml', buffer: Buffer.from(FLAWED_DEPLOYMENT) });
     await page.getByRole('button', { name: 'Send' }).click();
     const third = page.locator('.turn').nth(2);
     await third.getByText('file web.yaml').waitFor();
@@ -146,7 +161,7 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
   });
 
   test('a manifest-review task shows its findings as a table, sortable by severity, with the fix', async () => {
-    const sent = await rpc(pods[1]!.url, 'SendMessage', { message: message(MANIFEST, { skill: 'manifest-review' }) });
+    const sent = await rpc(pods[1]!.url, 'SendMessage', { message: message(FLAWED_DEPLOYMENT, { skill: 'manifest-review' }) });
     const id = sent.body.result.task.id as string;
     assert.equal(sent.body.result.task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(sent.body));
     await open(`#/tasks/${encodeURIComponent(id)}`);
@@ -184,7 +199,7 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     assert.equal(sent.body.result.task.status.state, 'TASK_STATE_INPUT_REQUIRED', JSON.stringify(sent.body));
     await open(`#/tasks/${encodeURIComponent(id)}`);
     await page.locator('#task-title .state', { hasText: 'input-required' }).waitFor();
-    await page.getByLabel('Your reply').fill(MANIFEST);
+    await page.getByLabel('Your reply').fill(FLAWED_DEPLOYMENT);
     await page.getByRole('button', { name: 'Send reply' }).click();
     await page.locator('#task-title .state', { hasText: 'completed' }).waitFor();
     await page.locator('table.findings').waitFor();
