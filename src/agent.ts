@@ -55,6 +55,7 @@ import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
 import { ConsoleFiles } from './transport/console-files.js';
+import { shownSettings } from './config/shown.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
@@ -376,6 +377,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   peerCredentials.start();
   started.push('peer credentials', () => peerCredentials.stop());
   started.push('pod client', () => routing?.client.close());
+  // Settings edited in the watched file that apply after a restart; the pod as /settings shows it (complete once listening).
+  const restartPending = new Set<string>();
+  let shownIdentity: PodIdentity = provisional;
   const server = createHttpServer({
     jsonRpc,
     cards: () => cards,
@@ -389,6 +393,10 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    settings: () => ({
+      pod: { name: shownIdentity.pod, ordinal: shownIdentity.ordinal, namespace: shownIdentity.namespace, podUrl: shownIdentity.podUrl, publicUrl: shownIdentity.publicUrl },
+      settings: shownSettings(config, restartPending),
+    }),
     ...(config.CONSOLE ? { console: ConsoleFiles.load() ?? 'not-built' } : {}),
     gate: new AuthGate({
       authenticator: auth.authenticator,
@@ -420,6 +428,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
+  shownIdentity = identity;
   cardInput = {
     name: config.AGENT_NAME,
     description: config.AGENT_DESCRIPTION,
@@ -466,6 +475,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
             for (const setting of restartOnly) metrics.restartPending.set({ setting }, 1);
+            for (const setting of restartOnly) restartPending.add(setting);
             if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
           },
           onError: (error) => {

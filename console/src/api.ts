@@ -2,7 +2,7 @@
 // and the read-only views it already serves. The caller's credential lives in
 // this module's memory only: never in storage, gone with the tab.
 
-import type { AgentCard, PeerStatus, StreamResponse, Task, TaskPage } from './wire';
+import type { AgentCard, PeerStatus, SettingsView, StreamResponse, Task, TaskPage } from './wire';
 
 export type Credential = { kind: 'api-key' | 'bearer'; value: string };
 
@@ -134,6 +134,12 @@ export async function peers(): Promise<PeerStatus[]> {
   const res = await view('/peers');
   if (!res.ok) throw new ApiError(`/peers answered ${res.status}`, res.status);
   return ((await res.json()) as { peers: PeerStatus[] }).peers;
+}
+
+export async function settings(): Promise<SettingsView> {
+  const res = await view('/settings');
+  if (!res.ok) throw new ApiError(`/settings answered ${res.status}`, res.status);
+  return (await res.json()) as SettingsView;
 }
 
 /** Whether the credential is accepted, by a call every caller may make. */

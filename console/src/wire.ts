@@ -137,3 +137,9 @@ export function isEnded(state: WireState): boolean {
 export function messageText(message: Message | undefined): string {
   return (message?.parts ?? []).map((part) => part.text ?? '').join('');
 }
+
+/** GET /settings: this pod and the settings in force (credentials withheld by the service). */
+export interface SettingsView {
+  pod: { name: string; ordinal?: number; namespace?: string; podUrl: string; publicUrl: string };
+  settings: { name: string; value?: string; default?: string; live: boolean; restartPending: boolean }[];
+}

@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   isReady: () => boolean;
   /** The peer registry, as served at /peers. */
   peers: () => unknown;
+  /** This pod and the settings in force (credentials withheld), as served at /settings; absent: no such route. */
+  settings?: () => unknown;
   /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
   gate: AuthGate;
   /** The web console's files (CONSOLE=true); 'not-built' when the build left none; absent: /console is not served. */
@@ -136,15 +138,19 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
       // The peer list shows the topology: callers only, when authentication is on.
       if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
       return sendJson(res, 200, { peers: options.peers() });
+    case '/settings':
+      if (options.settings === undefined) break;
+      // Read-only, and behind the same door as /peers.
+      if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
+      return sendJson(res, 200, options.settings());
     case '/metrics': {
       if (!options.gate.metricsAllowed(req, res)) return;
       const text = await options.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text);
       return;
     }
-    default:
-      return sendJson(res, 404, { error: `no route for ${method} ${path}` });
   }
+  return sendJson(res, 404, { error: `no route for ${method} ${path}` });
 }
 
 async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {

@@ -1,13 +1,12 @@
 import { useState } from 'preact/hooks';
-import { peers as readPeers, view } from '../api';
-import { parseMetrics } from '../metrics';
+import { peers as readPeers, settings as readSettings, view } from '../api';
 import { errorText, usePoll, when } from '../poll';
-import type { AgentCard, PeerStatus } from '../wire';
+import type { AgentCard, PeerStatus, SettingsView } from '../wire';
 
-/** The agent's card, this pod's readiness and pending restarts, and the peers it discovered. */
+/** The agent's card, this pod (identity, readiness, settings and pending restarts), and the peers it discovered. */
 export function AgentView({ card }: { card: AgentCard | undefined }) {
   const [ready, setReady] = useState<boolean | undefined>(undefined);
-  const [pending, setPending] = useState<string[]>([]);
+  const [settings, setSettings] = useState<SettingsView | undefined>(undefined);
   const [peers, setPeers] = useState<PeerStatus[] | undefined>(undefined);
   const [error, setError] = useState('');
 
@@ -15,12 +14,8 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
     async () => {
       const readyz = await view('/readyz');
       setReady(readyz.ok);
-      const metrics = await view('/metrics');
-      if (metrics.ok) {
-        const samples = parseMetrics(await metrics.text());
-        setPending(samples.filter((s) => s.name === 'kagent_config_restart_pending' && s.value > 0).map((s) => s.labels.setting ?? ''));
-      }
       try {
+        setSettings(await readSettings());
         setPeers(await readPeers());
         setError('');
       } catch (e) {
@@ -32,6 +27,7 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
   );
 
   if (card === undefined) return <p>Loading the agent card…</p>;
+  const pending = (settings?.settings ?? []).filter((s) => s.restartPending).map((s) => s.name);
   return (
     <section aria-labelledby="agent-title">
       <h2 id="agent-title">
@@ -40,6 +36,12 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
       <p>{card.description}</p>
       <dl class="facts">
         <dt>This pod</dt>
+        <dd>
+          <code>{settings?.pod.name ?? '…'}</code>
+          {settings?.pod.namespace !== undefined && <> in namespace <code>{settings.pod.namespace}</code></>}
+          {settings !== undefined && <> at <code>{settings.pod.podUrl}</code></>}
+        </dd>
+        <dt>Readiness</dt>
         <dd>
           <span class={`state ${ready ? 'state-completed' : 'state-failed'}`}>{ready === undefined ? '…' : ready ? 'ready' : 'not ready'}</span>
         </dd>
@@ -75,6 +77,38 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
           </li>
         ))}
       </ul>
+      {settings !== undefined && (
+        <details class="settings">
+          <summary>Settings in force ({settings.settings.filter((s) => s.value !== undefined).length} set)</summary>
+          <table>
+            <caption>Credentials are never shown; live settings apply without a restart</caption>
+            <thead>
+              <tr>
+                <th scope="col">Setting</th>
+                <th scope="col">Value</th>
+                <th scope="col">Default</th>
+                <th scope="col">Applies</th>
+              </tr>
+            </thead>
+            <tbody>
+              {settings.settings.map((s) => (
+                <tr key={s.name} data-setting={s.name}>
+                  <td>
+                    <code>{s.name}</code>
+                  </td>
+                  <td>
+                    <code>{s.value ?? ''}</code>
+                  </td>
+                  <td>
+                    <code>{s.default ?? ''}</code>
+                  </td>
+                  <td>{s.restartPending ? 'edited: after a restart' : s.live ? 'live' : 'at start'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </details>
+      )}
       <h3>Peers</h3>
       {error !== '' && (
         <p role="alert" class="error">

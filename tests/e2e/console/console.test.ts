@@ -254,6 +254,10 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
   test('the agent view shows the skills, and a peer going from healthy to unreachable when its process stops', async () => {
     await open('#/agent');
     await page.getByRole('heading', { name: 'Skills' }).waitFor();
+    // This pod, and the settings in force (from GET /settings).
+    await page.locator('.facts dd code', { hasText: 'kagent-0' }).waitFor();
+    await page.getByText(/^Settings in force/).click();
+    assert.equal(await page.locator('tr[data-setting="A2A_REPLICAS"] td:nth-child(2)').textContent(), '2');
     const peer = page.locator(`tr[data-peer="${pods[1]!.url}"] .state`);
     await peer.filter({ hasText: 'healthy' }).waitFor();
     await screenshot(page, 'agent');
