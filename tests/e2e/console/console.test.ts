@@ -179,6 +179,21 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     await assertAccessible(page, 'task');
   });
 
+  test('a data artifact is a collapsible JSON tree', async () => {
+    const data = { deployment: { name: 'web', replicas: [1, 2] }, ready: false };
+    const sent = await rpc(pods[1]!.url, 'SendMessage', {
+      message: { role: 'ROLE_USER', messageId: `console-${process.pid}-${counter++}`, parts: [{ data }], metadata: { skill: 'echo' } },
+    });
+    await open(`#/tasks/${encodeURIComponent(sent.body.result.task.id as string)}`);
+    const tree = page.locator('.artifact .json-node').first();
+    await tree.waitFor();
+    const deployment = tree.locator('details', { hasText: 'deployment' }).first();
+    assert.equal(await deployment.getAttribute('open'), null, 'inner nodes start closed');
+    await deployment.locator('summary').first().click();
+    await deployment.getByText('"web"').waitFor();
+    assert.equal(await tree.locator('.json-leaf', { hasText: 'ready' }).locator('.json-boolean').textContent(), 'false');
+  });
+
   test('cancel a running task owned by the other replica', async () => {
     const run = gate.run();
     const sent = await rpc(pods[1]!.url, 'SendMessage', { message: message('hold', run.metadata), configuration: { returnImmediately: true } });
@@ -229,6 +244,25 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     await page.getByLabel('Context').fill('');
     await waitFor('every task again', async () => (await rows.count()) > inContext.length);
     await screenshot(page, 'tasks-all');
+  });
+
+  test('pages of the task table follow the page token', async () => {
+    // More tasks than one page (25) holds.
+    for (let i = 0; i < 26; i++) await rpc(pods[i % 2]!.url, 'SendMessage', { message: message(`page filler ${i}`, { skill: 'echo' }) });
+    const total = (await rpc(pods[0]!.url, 'ListTasks', { pageSize: 100 })).body.result.tasks.length as number;
+    await open('#/tasks');
+    const rows = page.locator('table.tasks tbody tr');
+    const ids = () => rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-task')!));
+    await waitFor('a full first page', async () => (await rows.count()) === 25);
+    const first = await ids();
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await page.getByText('page 2').waitFor();
+    await waitFor('the second page', async () => (await rows.count()) === total - 25);
+    const second = await ids();
+    assert.deepEqual(first.filter((id) => second.includes(id)), [], 'no task on both pages');
+    assert.ok(await page.getByRole('button', { name: 'Next page' }).isDisabled(), 'the last page has no next');
+    await page.getByRole('button', { name: 'Previous page' }).click();
+    await waitFor('the first page again', async () => JSON.stringify(await ids()) === JSON.stringify(first));
   });
 
   test('the health view charts this pod\'s metrics', async () => {
