@@ -96,6 +96,7 @@ export interface AgentCard {
   capabilities?: Record<string, unknown>;
 }
 
+/** One peer of GET /peers, as src/peers/discovery.ts serves it: read here, not imported (the console imports nothing of src/). */
 export interface PeerStatus {
   url: string;
   source: string;

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { peers as readPeers, settings as readSettings, view } from '../api';
 import { errorText, usePoll, when } from '../poll';
+import { HeaderRow } from '../parts/header-row';
 import type { AgentCard, PeerStatus, SettingsView } from '../wire';
 
 /** The agent's card, this pod (identity, readiness, settings and pending restarts), and the peers it discovered. */
@@ -79,17 +80,10 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
       </ul>
       {settings !== undefined && (
         <details class="settings">
-          <summary>Settings in force ({settings.settings.filter((s) => s.value !== undefined).length} set)</summary>
+          <summary>Settings in force ({settings.settings.filter((s) => s.value !== undefined && s.value !== s.default).length} differ from their default)</summary>
           <table>
             <caption>Credentials are never shown; live settings apply without a restart</caption>
-            <thead>
-              <tr>
-                <th scope="col">Setting</th>
-                <th scope="col">Value</th>
-                <th scope="col">Default</th>
-                <th scope="col">Applies</th>
-              </tr>
-            </thead>
+            <HeaderRow columns={['Setting', 'Value', 'Default', 'Applies']} />
             <tbody>
               {settings.settings.map((s) => (
                 <tr key={s.name} data-setting={s.name}>
@@ -119,18 +113,7 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
       {peers !== undefined && peers.length > 0 && (
         <table class="peers">
           <caption>Checked in the background; refreshed every 2 seconds</caption>
-          <thead>
-            <tr>
-              <th scope="col">Peer</th>
-              <th scope="col">State</th>
-              <th scope="col">Source</th>
-              <th scope="col">Last check</th>
-              <th scope="col">Latency</th>
-              <th scope="col">Last answer</th>
-              <th scope="col">Last error</th>
-              <th scope="col">Next check</th>
-            </tr>
-          </thead>
+          <HeaderRow columns={['Peer', 'State', 'Source', 'Last check', 'Latency', 'Last answer', 'Last error', 'Next check']} />
           <tbody>
             {peers.map((p) => (
               <tr key={p.url} data-peer={p.url}>

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { listTasks } from '../api';
+import { HeaderRow } from '../parts/header-row';
 import type { ListQuery } from '../api';
 import { SkillSelect } from '../parts/skill-select';
 import { StateBadge } from '../parts/state-badge';
@@ -102,16 +103,7 @@ export function TasksView({ skills }: { skills: string[] }) {
         <caption>
           {tasks === undefined ? 'Loading…' : `${shown.length} shown${total === undefined ? '' : ` of ${total}`}; updates every few seconds`}
         </caption>
-        <thead>
-          <tr>
-            <th scope="col">Task</th>
-            <th scope="col">State</th>
-            <th scope="col">Skill</th>
-            <th scope="col">Context</th>
-            <th scope="col">Updated</th>
-            <th scope="col">Status</th>
-          </tr>
-        </thead>
+        <HeaderRow columns={['Task', 'State', 'Skill', 'Context', 'Updated', 'Status']} />
         <tbody>
           {shown.map((task) => (
             <tr key={task.id} data-task={task.id}>
