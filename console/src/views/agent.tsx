@@ -80,7 +80,7 @@ export function AgentView({ card }: { card: AgentCard | undefined }) {
       </ul>
       {settings !== undefined && (
         <details class="settings">
-          <summary>Settings in force ({settings.settings.filter((s) => s.value !== undefined && s.value !== s.default).length} differ from their default)</summary>
+          <summary>Settings in force ({settings.settings.length})</summary>
           <table>
             <caption>Credentials are never shown; live settings apply without a restart</caption>
             <HeaderRow columns={['Setting', 'Value', 'Default', 'Applies']} />
