@@ -58,6 +58,7 @@ import { ConsoleFiles } from './transport/console-files.js';
 import { shownSettings } from './config/shown.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import { McpEndpoint } from './transport/mcp-endpoint.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
@@ -363,6 +364,8 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
+  // One cap for a caller's open A2A streams and MCP tool calls alike.
+  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
   const jsonRpc = new JsonRpcHandler({
     service,
     logger,
@@ -370,7 +373,16 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
     routing,
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
-    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+    streamsPerCaller,
+  });
+  const mcp = new McpEndpoint({
+    service,
+    skills: () => registry.descriptors(),
+    mayUse: (caller, skillId) => auth.permissions.allows(caller, skillId),
+    enabled: () => config.MCP_SERVER,
+    streamsPerCaller,
+    logger,
+    metrics,
   });
   auth.start();
   started.push('authentication', () => auth.stop());
@@ -398,6 +410,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       settings: shownSettings(config, restartPending),
     }),
     ...(config.CONSOLE ? { console: ConsoleFiles.load() ?? 'not-built' } : {}),
+    mcp,
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,

@@ -362,6 +362,12 @@ export const SETTINGS = {
     description: 'serve the web console at /console (a static page; every call it makes is an A2A call that passes authentication like any other)',
   },
   OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
+  MCP_SERVER: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: true,
+    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

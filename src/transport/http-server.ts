@@ -13,6 +13,7 @@ import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 import { isConsolePath } from './console-files.js';
 import type { ConsoleFiles } from './console-files.js';
+import type { McpEndpoint } from './mcp-endpoint.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -40,6 +41,8 @@ export interface HttpServerOptions {
   gate: AuthGate;
   /** The web console's files (CONSOLE=true); 'not-built' when the build left none; absent: /console is not served. */
   console?: ConsoleFiles | 'not-built';
+  /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
+  mcp?: McpEndpoint;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -117,6 +120,13 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     if (caller === undefined) return;
     return jsonRpc(req, res, options, caller);
   }
+  if (path === '/mcp' && options.mcp?.enabled === true) {
+    // Stateless: no server-sent stream of its own (GET), no session to end (DELETE).
+    if (method !== 'POST') return methodNotAllowed(res, 'POST');
+    const caller = await options.gate.admit(req, res);
+    if (caller === undefined) return;
+    return jsonBody(req, res, options, (body) => options.mcp!.handle(req, res, body, caller));
+  }
   if (options.console !== undefined && isConsolePath(path)) {
     // The page is static and public like the card; every call it makes passes the gate.
     if (options.console === 'not-built') return sendJson(res, 404, { error: 'the console was not built into this installation (npm run build)' });
@@ -153,7 +163,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   return sendJson(res, 404, { error: `no route for ${method} ${path}` });
 }
 
-async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
+function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
+  return jsonBody(req, res, options, (body) => options.jsonRpc.handle(req, res, body, caller));
+}
+
+/** Reads a JSON body within MAX_BODY_BYTES and hands it to `serve`; a wrong content type or too large a body is refused as JSON-RPC. */
+async function jsonBody(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, serve: (body: string) => Promise<void>): Promise<void> {
   const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!isJson(contentType)) {
     req.resume();
@@ -171,7 +186,7 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
     drainUnreadBody(req, res, 16 * options.maxBodyBytes);
     return;
   }
-  return options.jsonRpc.handle(req, res, body, caller);
+  return serve(body);
 }
 
 function isJson(contentType: string): boolean {
