@@ -22,6 +22,7 @@ import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
 import { requestedVersion } from './requested-version.js';
+import { resumePosition } from './resume-position.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -204,7 +205,7 @@ export class JsonRpcHandler {
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
-          stream = await service.subscribe(caller, query.id);
+          stream = await service.subscribe(caller, query.id, resumePosition(req, params));
         } catch (error) {
           release();
           throw error;

@@ -56,6 +56,17 @@ export async function needPostgres(): Promise<Need> {
   );
 }
 
+/** Drops a schema a test made in the PostgreSQL at TEST_DATABASE_URL, with everything in it. */
+export async function dropTestSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** kubectl (its built-in Kustomize) or a standalone kustomize on PATH, found as the manifest-review skill finds it. */
 export function needKustomize(): Need {
   let problem: string | undefined;
