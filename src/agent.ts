@@ -60,6 +60,8 @@ import { timedStore } from './store/timed-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
+import { ConsoleFiles } from './transport/console-files.js';
+import { shownSettings } from './config/shown.js';
 import { createHttpServer } from './transport/http-server.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { McpEndpoint } from './transport/mcp-endpoint.js';
@@ -413,6 +415,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   peerCredentials.start();
   started.push('peer credentials', () => peerCredentials.stop());
   started.push('pod client', () => routing?.client.close());
+  // Settings edited in the watched file that apply after a restart; the pod as /settings shows it (complete once listening).
+  const restartPending = new Set<string>();
+  let shownIdentity: PodIdentity = provisional;
   const server = createHttpServer({
     jsonRpc,
     cards: () => cards,
@@ -426,6 +431,11 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    settings: () => ({
+      pod: { name: shownIdentity.pod, ordinal: shownIdentity.ordinal, namespace: shownIdentity.namespace, podUrl: shownIdentity.podUrl, publicUrl: shownIdentity.publicUrl },
+      settings: shownSettings(config, restartPending),
+    }),
+    ...(config.CONSOLE ? { console: ConsoleFiles.load() ?? 'not-built' } : {}),
     mcp,
     gate: new AuthGate({
       authenticator: auth.authenticator,
@@ -457,6 +467,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
+  shownIdentity = identity;
   jku = `${withoutTrailingSlashes(identity.publicUrl)}/.well-known/jwks.json`;
   // Built again whenever the declared skills change: the card (and its ETag) follows the skills in force.
   const publishCards = async () => {
@@ -514,6 +525,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
             for (const setting of restartOnly) metrics.restartPending.set({ setting }, 1);
+            for (const setting of restartOnly) restartPending.add(setting);
             if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
           },
           onError: (error) => {

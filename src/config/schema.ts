@@ -362,6 +362,12 @@ export const SETTINGS = {
     live: false,
     description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
   },
+  CONSOLE: {
+    type: { kind: 'bool' },
+    default: 'true',
+    live: false,
+    description: 'serve the web console at /console (a static page; every call it makes is an A2A call that passes authentication like any other)',
+  },
   OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
   MCP_SERVER: {
     type: { kind: 'bool' },

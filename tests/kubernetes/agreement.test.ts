@@ -392,9 +392,9 @@ describe('the image the Dockerfile builds', kustomize, () => {
     assert.deepEqual(jsonArgs('CMD'), ['serve']);
   });
 
-  test('the runtime stage carries only package.json, production node_modules, the compiled service and Kustomize', () => {
+  test('the runtime stage carries only package.json, production node_modules, the compiled service, the built console and Kustomize', () => {
     const copied = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--'))[0]);
-    assert.deepEqual(copied.sort(), ['/app/dist/src', '/app/node_modules', '/app/package.json', '/usr/local/bin/kustomize']);
+    assert.deepEqual(copied.sort(), ['/app/dist/console', '/app/dist/src', '/app/node_modules', '/app/package.json', '/usr/local/bin/kustomize']);
     const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN').map((i) => i.args).join('\n');
     assert.match(build, /npm ci\b/);
     assert.match(build, /npm run build\b/);
