@@ -2,6 +2,8 @@ import { LimitExceededError, PushNotificationNotSupportedError, UnsupportedOpera
 import type { Caller, ListTasksQuery, SendResult, Task, TaskPage } from '../model/model.js';
 import type { ProtocolVersion, SendRequest, TaskQuery } from '../protocol/codec.js';
 import type { Operation } from '../protocol/methods.js';
+import { isAgentTaskId } from '../model/task-alias.js';
+import { aliasOf, namedById, taskIdElsewhere } from './alias-lookup.js';
 import { listAcrossPods } from './cluster-list.js';
 import type { KeyedSlots } from './keyed-slots.js';
 import type { TaskService } from './task-service.js';
@@ -16,6 +18,8 @@ import type { TaskStream } from './task-stream.js';
 /** SubscribeToTask's params. */
 export interface SubscribeQuery {
   id: string;
+  /** The id may be a name the caller gave its task (A2A 0.2), to be resolved to ours. */
+  mayBeAlias?: boolean;
   /** Resume after this event version of the task (a stream's `Last-Event-ID`); absent: from the task as it is now. */
   afterVersion?: number;
 }
@@ -66,6 +70,8 @@ export interface CallContext {
   passOn?: Readonly<Record<string, string>>;
   /** Fires when the caller has gone away: a call relayed for it stops. */
   signal?: AbortSignal;
+  /** A call to every replica on the caller's behalf (a listing, an alias lookup): not counted as a relayed call. */
+  fanOut?: boolean;
 }
 
 /**
@@ -109,11 +115,15 @@ export class Dispatcher {
     // Owner routing is decided before anything is carried out; a relayed call is served where it arrives.
     if (replicas !== undefined && context.forwarded !== true) {
       if (request.operation === 'list') return this.listEverywhere(replicas, caller, request.query, context);
-      const taskId = requestTaskId(request);
+      // A task named by an alias (A2A 0.2) that another replica holds is named by our id from here on: the id names its owner.
+      const alias = aliasOf(request);
+      const found = alias === undefined ? undefined : await taskIdElsewhere(replicas, this.options.service, caller, alias, context);
+      const routed = found === undefined ? request : namedById(request, found);
+      const taskId = alias === undefined ? requestTaskId(request) : found;
       const owner = taskId === undefined ? undefined : replicas.ownerElsewhere(taskId);
-      if (owner !== undefined) return this.relay(replicas, owner, caller, request, context);
+      if (owner !== undefined) return this.relay(replicas, owner, caller, routed, context);
     }
-    return this.serve(caller, request);
+    return this.serve(caller, request, context.forwarded === true);
   }
 
   /** Ends every open stream cleanly (the response is finished, not cut): part of a graceful stop. */
@@ -121,25 +131,34 @@ export class Dispatcher {
     for (const stream of this.openStreams) stream.close();
   }
 
-  private async serve(caller: Caller, request: A2aRequest): Promise<A2aResult> {
+  /**
+   * Carries the operation out on this pod. `forwarded`: another replica
+   * relayed it, and may name the task by its alias (it is asking which
+   * replica holds a 0.2 client's task).
+   */
+  private async serve(caller: Caller, request: A2aRequest, forwarded: boolean): Promise<A2aResult> {
     const { service } = this.options;
+    const taskOf = (query: { id: string; mayBeAlias?: boolean }) => service.resolveTaskId(caller, query.id, query.mayBeAlias === true || forwarded);
     switch (request.operation) {
       case 'send':
         return { kind: 'sent', result: await service.sendMessage(caller, request.send.message, request.send) };
       case 'stream': {
-        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message));
+        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message, request.send));
         return request.send.historyLength === undefined ? { kind: 'stream', stream } : { kind: 'stream', stream, historyLength: request.send.historyLength };
       }
       case 'get':
-        return { kind: 'task', task: await service.getTask(caller, request.query.id, request.query.historyLength) };
+        return { kind: 'task', task: await service.getTask(caller, await taskOf(request.query), request.query.historyLength) };
       case 'list': {
         const page = await service.listTasks(caller, request.query);
         return { kind: 'page', page, includeArtifacts: request.query.includeArtifacts, missingReplicas: [] };
       }
       case 'cancel':
-        return { kind: 'task', task: await service.cancelTask(caller, request.query.id) };
-      case 'subscribe':
-        return { kind: 'stream', stream: await this.openStream(caller, () => service.subscribe(caller, request.query.id)) };
+        return { kind: 'task', task: await service.cancelTask(caller, await taskOf(request.query)) };
+      case 'subscribe': {
+        const { query } = request;
+        const taskId = await taskOf(query);
+        return { kind: 'stream', stream: await this.openStream(caller, () => service.subscribe(caller, taskId, query.afterVersion)) };
+      }
       case 'push-config-create':
       case 'push-config-get':
       case 'push-config-list':
@@ -166,7 +185,7 @@ export class Dispatcher {
     const { service } = this.options;
     const pageOf = async (pod: string): Promise<TaskPage> => {
       if (pod === replicas.self) return service.listTasks(caller, query);
-      const answer = await replicas.call(pod, caller, { operation: 'list', query }, context);
+      const answer = await replicas.call(pod, caller, { operation: 'list', query }, { ...context, fanOut: true });
       if (answer.kind !== 'page') throw new Error(`it answered ListTasks with a ${answer.kind}`);
       return answer.page;
     };
@@ -209,12 +228,15 @@ export class Dispatcher {
   }
 }
 
-/** The task a request names, before it is carried out (for logs and spans); a send that starts a task names none yet. */
+/** The task a request names, before it is carried out (for logs, spans and routing); a send that starts a task names none yet. */
 export function requestTaskId(request: A2aRequest): string | undefined {
   switch (request.operation) {
     case 'send':
-    case 'stream':
-      return request.send.message.taskId;
+    case 'stream': {
+      // A 0.2 send names its task by the client's id, which may be one of ours it was given.
+      const { message, taskAlias } = request.send;
+      return message.taskId ?? (taskAlias !== undefined && isAgentTaskId(taskAlias) ? taskAlias : undefined);
+    }
     case 'get':
     case 'cancel':
     case 'subscribe':

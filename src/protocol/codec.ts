@@ -1,6 +1,9 @@
 import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, TaskState, SendResult } from '../model/model.js';
 
+/** The versions negotiated by `A2A-Version` (and spoken by our client). */
 export type ProtocolVersion = '1.0' | '0.3';
+/** Every version served: the negotiated ones and the 0.2 draft, known by its method names alone. */
+export type ServedVersion = ProtocolVersion | '0.2';
 
 export interface SendRequest {
   message: Message;
@@ -9,6 +12,8 @@ export interface SendRequest {
   acceptedOutputModes?: string[];
   /** Where the send carried a push-notification config (1.0 `taskPushNotificationConfig`, 0.3 `pushNotificationConfig`), its path. */
   pushConfigField?: string;
+  /** The task id an A2A 0.2 client chose: the alias of the task the send creates or continues. */
+  taskAlias?: string;
 }
 
 /** A send as a client writes it: a setting left out is the server's default. */
@@ -17,6 +22,8 @@ export type OutgoingSend = Omit<SendRequest, 'returnImmediately' | 'pushConfigFi
 export interface TaskQuery {
   id: string;
   historyLength?: number;
+  /** The id may be a name the caller gave its task (A2A 0.2), to be resolved to ours. */
+  mayBeAlias?: boolean;
 }
 
 /**
@@ -27,7 +34,7 @@ export interface TaskQuery {
  * encodes answers; our A2A client encodes requests and decodes answers.
  */
 export interface Codec {
-  readonly version: ProtocolVersion;
+  readonly version: ServedVersion;
   decodeSend(params: unknown): SendRequest;
   decodeTaskQuery(params: unknown): TaskQuery;
   encodeSendResult(result: SendResult): unknown;
@@ -40,6 +47,12 @@ export interface Codec {
   decodeTask(value: unknown, path: string): Task;
   /** A send's answer or one stream event. */
   decodeStreamItem(value: unknown, path: string): StreamItem;
+  /**
+   * The codec that answers one request, when answers depend on it: A2A 0.2
+   * names the task in every answer by the id the request gave, and numbers
+   * a stream's artifacts in the order it saw them.
+   */
+  forRequest?(params: unknown): Codec;
 }
 
 /** Task listing exists from A2A 1.0 on. */

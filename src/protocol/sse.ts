@@ -23,11 +23,16 @@ export function isEventStream(contentType: string | undefined): boolean {
 /** A comment line: keeps idle connections (and the proxies between) from timing out. */
 export const SSE_HEARTBEAT = ': keep-alive\n\n';
 
-/** One event as written on the wire; a line break in `data` starts another `data:` line, as readers expect. */
-export function encodeSseEvent(data: string, event?: string): string {
-  const type = event === undefined ? '' : `event: ${event}\n`;
-  if (!/[\r\n]/.test(data)) return `${type}data: ${data}\n\n`;
-  return `${type}${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
+/**
+ * One event as written on the wire; a line break in `data` starts another
+ * `data:` line, as readers expect. `id`, when given, is the event's id (a task
+ * stream's: the task version), which a client sends back as Last-Event-ID;
+ * `event`, its type when not the default `message` (HTTP+JSON's last `error`).
+ */
+export function encodeSseEvent(data: string, fields: { id?: number; event?: string } = {}): string {
+  const head = `${fields.event === undefined ? '' : `event: ${fields.event}\n`}${fields.id === undefined ? '' : `id: ${fields.id}\n`}`;
+  if (!/[\r\n]/.test(data)) return `${head}data: ${data}\n\n`;
+  return `${head}${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
 }
 
 export type SseItem =

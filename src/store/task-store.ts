@@ -8,6 +8,8 @@ export interface TaskOwnership {
   skill: string;
   /** Identity of the message that created the task: a retried first send finds the task by it. */
   requestKey: string;
+  /** The name the caller gave the task (an A2A 0.2 client chooses its task ids); unique per caller. */
+  alias?: string;
 }
 
 export interface TaskHead {
@@ -88,6 +90,8 @@ export interface TaskStore {
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
   getHead(caller: Caller, id: string): Promise<TaskHead | undefined>;
   findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined>;
+  /** The caller's task that the caller named `alias` when creating it. */
+  findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined>;
   /** Whether the task's history holds the message with this key. */
   hasMessage(taskId: string, messageKey: string): Promise<boolean>;
   /** The task's metadata, for the agent's own use (no caller scoping). */
@@ -124,6 +128,13 @@ export interface TaskStore {
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */
   deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>>;
   countByState(): Promise<Partial<Record<TaskState, number>>>;
+  /**
+   * The task's logged events with a version above `version`, in order, at most
+   * `limit` of them: what a resuming stream missed. The log keeps each task's
+   * newest events only (store/event-log.ts); a gap before the first returned
+   * means older ones were pruned, or were written before the log existed.
+   */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /** Present when several pods share the store; a per-pod store has no use for it. */
   readonly shared?: SharedStore;
 }
@@ -134,8 +145,8 @@ export interface TaskStore {
  * leases so that a task whose pod died is noticed by the others.
  */
 export interface SharedStore {
-  /** The task's events with a version above `version`, in order. */
-  eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
+  /** The task's events with a version above `version`, in order (the same log TaskStore.eventsAfter reads). */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /**
    * Calls `listener` whenever any pod commits a change to any task; resolves to
    * an unsubscribe. Changes committed while the signal is down are announced

@@ -8,6 +8,8 @@ import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
 import type { Operation } from '../protocol/methods.js';
 import { checkNesting } from '../protocol/read.js';
+import { resumeAfter } from '../protocol/resume.js';
+import type { SentPosition } from '../protocol/resume.js';
 import { resolveMethod } from '../protocol/methods.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -20,6 +22,7 @@ import { markMissingReplicas, routingContext } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeStreamAnswer } from './sse.js';
 import { requestedVersion } from './requested-version.js';
+import { sentPosition } from './resume-position.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -53,16 +56,18 @@ export class JsonRpcHandler {
     try {
       const rpc = parseJsonRpcRequest(body);
       id = rpc.id;
-      const resolved = resolveMethod(rpc.method, requestedVersion(req));
+      const resolved = resolveMethod(rpc.method, requestedVersion(req), rpc.params);
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
       record.stateName = (state) => resolved.codec.encodeTaskState(state);
       span?.updateName(rpc.method);
       checkNesting(rpc.params, 'params');
-      const request = decodeCall(resolved.operation, resolved.codec, rpc.params);
+      // A 0.2 answer names the task as its request did: the codec that answers is the request's.
+      const codec = resolved.codec.forRequest?.(rpc.params) ?? resolved.codec;
+      const request = decodeCall(resolved.operation, codec, rpc.params, sentPosition(req));
       record.taskId = requestTaskId(request);
-      const outcome = await this.answer(req, res, request, resolved.codec, id, caller, record);
+      const outcome = await this.answer(req, res, request, codec, id, caller, record);
       this.calls.finish(record, outcome, started);
     } catch (error) {
       if (id === null) id = salvageId(body);
@@ -114,8 +119,12 @@ export class JsonRpcHandler {
   }
 }
 
-/** A call's params (JSON-RPC params, or a gRPC request read as ProtoJSON), decoded in its version into the model. */
-export function decodeCall(operation: Operation, codec: Codec, params: unknown): A2aRequest {
+/**
+ * A call's params (JSON-RPC params, or a gRPC request read as ProtoJSON),
+ * decoded in its version into the model; `position`: a resume position the
+ * binding found outside the params (a SubscribeToTask's Last-Event-ID).
+ */
+export function decodeCall(operation: Operation, codec: Codec, params: unknown, position?: SentPosition): A2aRequest {
   switch (operation) {
     case 'send':
     case 'stream':
@@ -123,8 +132,11 @@ export function decodeCall(operation: Operation, codec: Codec, params: unknown):
     case 'get':
     case 'cancel':
       return { operation, query: codec.decodeTaskQuery(params) };
-    case 'subscribe':
-      return { operation, query: { id: codec.decodeTaskQuery(params).id } };
+    case 'subscribe': {
+      const { id, mayBeAlias } = codec.decodeTaskQuery(params);
+      const afterVersion = resumeAfter(position, params);
+      return { operation, query: { id, ...(mayBeAlias === undefined ? {} : { mayBeAlias }), ...(afterVersion === undefined ? {} : { afterVersion }) } };
+    }
     case 'list':
       return { operation, query: (codec as ListingCodec).decodeListTasks(params) };
     case 'push-config-create':

@@ -14,6 +14,7 @@ import { fromJsonRpcError } from '../protocol/errors.js';
 import { requestEnvelope } from '../protocol/jsonrpc.js';
 import { methodName } from '../protocol/methods.js';
 import type { Operation } from '../protocol/methods.js';
+import { LAST_EVENT_ID_METADATA } from '../protocol/resume.js';
 import { isEventStream, readSse } from '../protocol/sse.js';
 import { decodeTaskState, encodeListTasks, v1Codec } from '../protocol/v1/codec.js';
 import { describeError } from './pod-client.js';
@@ -143,7 +144,7 @@ export class OwnerRelay implements Replicas {
     const onCallerGone = () => upstream.abort();
     context.signal?.addEventListener('abort', onCallerGone, { once: true });
     const unavailable = (why: unknown) => {
-      this.count(request, 'owner_unavailable');
+      this.count(context, 'owner_unavailable');
       return new OwnerUnavailableError(taskId, pod, describeError(why, 'unknown failure'), OWNER_RETRY_AFTER_SECONDS);
     };
     let answer: PodAnswer;
@@ -168,12 +169,12 @@ export class OwnerRelay implements Replicas {
         context.signal?.removeEventListener('abort', onCallerGone);
       });
       void this.pump(answer, stream, unavailable, span);
-      this.count(request, 'forwarded');
+      this.count(context, 'forwarded');
       return { kind: 'stream', stream, via: pod };
     }
     try {
       const result = await this.whole(answer, request, unavailable);
-      this.count(request, 'forwarded');
+      this.count(context, 'forwarded');
       endSpan(span, 'ok');
       return { ...result, via: pod };
     } catch (error) {
@@ -184,9 +185,9 @@ export class OwnerRelay implements Replicas {
     }
   }
 
-  /** ListTasks fan-out calls are counted by the listing, not as relayed calls. */
-  private count(request: A2aRequest, outcome: string): void {
-    if (request.operation !== 'list') this.options.counted?.(outcome);
+  /** Calls to every replica (ListTasks, an alias lookup) are counted by what they serve, not as relayed calls. */
+  private count(context: CallContext, outcome: string): void {
+    if (context.fanOut !== true) this.options.counted?.(outcome);
   }
 
   private headers(caller: Caller, pod: string, context: CallContext, hop: Span | undefined): Record<string, string> {
@@ -247,9 +248,12 @@ export class OwnerRelay implements Replicas {
         } catch (error) {
           throw unavailable(`it sent a malformed event: ${describeError(error, 'unreadable')}`);
         }
-        stream.push(event);
+        // The owner's event id is the task version the event shows: this pod's SSE writes it again, so a client resumes from it on any replica.
+        const version = item.id === undefined ? undefined : Number(item.id);
+        stream.push(event, version !== undefined && Number.isSafeInteger(version) ? version : undefined);
       }
-      stream.close();
+      // What was passed on is delivered: a resumed stream of an ended task may end without a last event.
+      stream.end();
     } catch (error) {
       if (stream.endReason !== undefined) {
         outcome = 'client_gone';
@@ -273,7 +277,8 @@ function paramsOf(request: A2aRequest): unknown {
     case 'cancel':
       return request.query.historyLength === undefined ? { id: request.query.id } : { id: request.query.id, historyLength: request.query.historyLength };
     case 'subscribe':
-      return { id: request.query.id };
+      // The resume position travels where a JSON-RPC caller may put it too: the owner replays from it.
+      return request.query.afterVersion === undefined ? { id: request.query.id } : { id: request.query.id, metadata: { [LAST_EVENT_ID_METADATA]: String(request.query.afterVersion) } };
     case 'list':
       return encodeListTasks(request.query);
     default:

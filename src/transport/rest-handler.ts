@@ -12,6 +12,8 @@ import { methodName, parseVersionHeader } from '../protocol/methods.js';
 import { checkNesting } from '../protocol/read.js';
 import type { Obj } from '../protocol/read.js';
 import { restErrorBody } from '../protocol/rest.js';
+import { resumeAfter } from '../protocol/resume.js';
+import type { SentPosition } from '../protocol/resume.js';
 import type { RestRoute } from '../protocol/rest.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 import { v1Codec } from '../protocol/v1/codec.js';
@@ -21,6 +23,7 @@ import type { CallRecord } from './call-record.js';
 import { encodedResult } from './event-frames.js';
 import { markMissingReplicas, routingContext } from './owner-routing.js';
 import { requestedVersion } from './requested-version.js';
+import { sentPosition } from './resume-position.js';
 import { writeStreamAnswer } from './sse.js';
 
 export interface RestHandlerOptions {
@@ -67,7 +70,7 @@ export class RestHandler {
       record.version = '1.0';
       record.stateName = (state) => v1Codec.encodeTaskState(state);
       span?.updateName(record.method);
-      const request = decodeRoute(route, body, queryOf(req), caller);
+      const request = decodeRoute(route, body, queryOf(req), caller, sentPosition(req));
       record.taskId = requestTaskId(request);
       const context = routingContext(req, res);
       try {
@@ -95,7 +98,7 @@ export class RestHandler {
     const wire = this.calls.failed(record, error, started);
     if (res.headersSent) {
       const stream = isEventStream(String(res.getHeader('content-type') ?? ''));
-      if (stream && !res.destroyed) res.end(encodeSseEvent(restErrorBody(wire), 'error'));
+      if (stream && !res.destroyed) res.end(encodeSseEvent(restErrorBody(wire), { event: 'error' }));
       else res.destroy();
       return;
     }
@@ -116,8 +119,12 @@ function queryOf(req: IncomingMessage): URLSearchParams {
   return new URLSearchParams(query ?? '');
 }
 
-/** A route's params, gathered from its path, query and body as the operation's 1.0 request, and decoded by the 1.0 codec. */
-function decodeRoute(route: RestRoute, body: string, query: URLSearchParams, caller: Caller): A2aRequest {
+/**
+ * A route's params, gathered from its path, query and body as the operation's
+ * 1.0 request, and decoded by the 1.0 codec; `position`: a subscribe's resume
+ * position from the Last-Event-ID header or `lastEventId` query parameter.
+ */
+function decodeRoute(route: RestRoute, body: string, query: URLSearchParams, caller: Caller, position: SentPosition | undefined): A2aRequest {
   if (route.tenant !== undefined && route.tenant !== caller.tenant) throw new TenantNotAllowedError(route.tenant);
   const id = route.taskId ?? '';
   switch (route.operation) {
@@ -133,9 +140,12 @@ function decodeRoute(route: RestRoute, body: string, query: URLSearchParams, cal
     case 'cancel':
       if (body.trim() !== '') jsonBody(body);
       return { operation: 'cancel', query: { id } };
-    case 'subscribe':
-      if (body.trim() !== '') jsonBody(body);
-      return { operation: 'subscribe', query: { id } };
+    case 'subscribe': {
+      // A POST's body may hold the position too, in its metadata, as JSON-RPC params may.
+      const params = body.trim() === '' ? {} : jsonBody(body);
+      const afterVersion = resumeAfter(position, params);
+      return { operation: 'subscribe', query: afterVersion === undefined ? { id } : { id, afterVersion } };
+    }
     case 'list':
       return { operation: 'list', query: v1Codec.decodeListTasks(fromQuery(query, LIST_PARAMS)) };
     case 'push-config-create':

@@ -11,14 +11,7 @@ import { methodName } from '../../src/protocol/methods.js';
 import type { Operation } from '../../src/protocol/methods.js';
 import { decodeA2a, encodeA2a, metadataOf, RawGrpcClient, statusOf } from './grpc-client.js';
 import { PATIENCE_MS } from './patience.js';
-import { rpc } from './rpc.js';
-import { SseParser } from '../../src/protocol/sse.js';
-
-/** The events of a whole SSE body, as the protocol's own reader reads them. */
-function sseEvents(text: string): { event: string; data: string }[] {
-  const parser = new SseParser();
-  return [...parser.push(text), ...parser.end()].filter((item): item is { type: 'event'; event: string; data: string } => item.type === 'event');
-}
+import { rpc, sseEvents } from './rpc.js';
 
 export interface BindingError {
   reason: string;

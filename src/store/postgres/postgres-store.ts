@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { endsStream, isActive } from '../../model/lifecycle.js';
+import { isActive } from '../../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -13,6 +13,8 @@ import type {
   VersionedEvent,
 } from '../../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import type { EventLogBound } from '../event-log.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
@@ -50,6 +52,8 @@ export interface PostgresStoreOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Called for every write refused because the database server's disk is full. */
   onFull?: () => void;
+  /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
+  eventsKept?: number;
 }
 
 /** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
@@ -83,6 +87,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private feed: ChangeFeed | undefined;
   private readonly s: string;
   private readonly fullState: FullState;
+  private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -101,6 +106,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
+    this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
   }
 
   get isFull(): boolean {
@@ -185,6 +191,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
+    const through = pruneThrough(version, this.eventLog);
+    if (through !== undefined) await client.query(`DELETE FROM ${this.s}.task_events WHERE task_id = $1 AND version <= $2`, [taskId, through]);
   }
 
   private async insertMessage(client: pg.PoolClient, taskId: string, key: string, message: Message): Promise<boolean> {
@@ -201,8 +209,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     await this.inTransaction(async (client) => {
       await client.query(
         `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version, lease_pod, lease_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint)`,
+           request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)`,
         [
           task.id,
           ownership.caller.tenant,
@@ -217,6 +225,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(task.status.timestamp),
           leased ? ownership.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          ownership.alias ?? null,
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
@@ -256,6 +265,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND request_key = $3`,
       [caller.tenant, caller.principal, requestKey],
+    );
+    return rows[0]?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND alias = $3`,
+      [caller.tenant, caller.principal, alias],
     );
     return rows[0]?.id;
   }
@@ -312,13 +329,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       }
       const statusMessage = change.status.message;
       if (statusMessage !== undefined) await this.insertMessage(client, taskId, statusMessage.messageId, statusMessage);
-      await this.recordEvent(client, taskId, version, {
-        kind: 'status-update',
-        taskId,
-        contextId: current.contextId,
-        status: change.status,
-        final: endsStream(state),
-      });
+      await this.recordEvent(client, taskId, version, statusEvent(taskId, current.contextId, change.status));
       return { applied: true, version, from: current.state };
     });
   }
@@ -350,14 +361,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
         [taskId, artifact.artifactId, JSON.stringify(stored)],
       );
-      await this.recordEvent(client, taskId, version, {
-        kind: 'artifact-update',
-        taskId,
-        contextId: current.contextId,
-        artifact,
-        append,
-        lastChunk,
-      });
+      await this.recordEvent(client, taskId, version, artifactEvent(taskId, current.contextId, artifact, append, lastChunk));
       return { applied: true, version, from: current.state };
     });
   }
@@ -468,10 +472,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return stateCounts(rows);
   }
 
-  async eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]> {
+  async eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]> {
     const { rows } = await this.db.query<{ version: number; event_json: string }>(
-      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version`,
-      [taskId, version],
+      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version LIMIT $3`,
+      [taskId, version, limit ?? null],
     );
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }

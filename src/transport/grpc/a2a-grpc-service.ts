@@ -17,6 +17,8 @@ import { grpcError, STATUS_DETAILS_TRAILER } from '../../protocol/grpc/status.js
 import { parseVersionHeader, resolveMethod } from '../../protocol/methods.js';
 import type { Operation } from '../../protocol/methods.js';
 import { checkNesting } from '../../protocol/read.js';
+import { LAST_EVENT_ID_HEADER } from '../../protocol/resume.js';
+import type { SentPosition } from '../../protocol/resume.js';
 import { v1Codec } from '../../protocol/v1/codec.js';
 import { encodeResult } from '../answer.js';
 import type { JsonResult } from '../answer.js';
@@ -103,7 +105,7 @@ export class A2aGrpcService {
       try {
         const caller: Caller = await this.options.gate.authorize(requestFacts(call), call.getPath());
         checkVersion(call.metadata);
-        const request = readCall(method, call.request);
+        const request = readCall(method, call.request, sentPosition(call.metadata));
         record.taskId = requestTaskId(request);
         const result = await this.options.dispatcher.dispatch(caller, request, { signal: gone.signal });
         record.taskId = resultTaskId(result) ?? record.taskId;
@@ -157,10 +159,21 @@ interface MethodInfo {
 }
 
 /** A request message decoded by the 1.0 codec, by way of its ProtoJSON (its depth bounded as JSON-RPC params are). */
-function readCall(method: MethodInfo, bytes: Bytes): A2aRequest {
+function readCall(method: MethodInfo, bytes: Bytes, position: SentPosition | undefined): A2aRequest {
   const params = decodeToJson(method.request, bytes, { emptyLists: true });
   checkNesting(params, 'params');
-  return decodeCall(method.operation, v1Codec, params);
+  return decodeCall(method.operation, v1Codec, params, position);
+}
+
+/**
+ * SubscribeToTask's resume position: the `last-event-id` metadata entry, the
+ * header SSE clients send (SubscribeToTaskRequest has no field for it).
+ */
+function sentPosition(metadata: grpc.Metadata): SentPosition | undefined {
+  const sent = metadata.get(LAST_EVENT_ID_HEADER)[0];
+  if (sent === undefined || String(sent).trim() === '') return undefined;
+  // Named as over HTTP: the same position under the same name, so every binding says the same error.
+  return { value: String(sent), source: 'Last-Event-ID' };
 }
 
 /**

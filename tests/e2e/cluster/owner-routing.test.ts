@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
-import { collect, openStream, rpc, stepwise } from '../../support/rpc.js';
+import { collect, openStream, rpc, sseEvents, stepwise } from '../../support/rpc.js';
 import { waitFor } from '../../support/wait.js';
 import { freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
@@ -189,7 +189,10 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.match(stream.headers.get('content-type') ?? '', /text\/event-stream/);
     run.say('relayed');
     run.release();
-    const frames = (await stream.text()).split('\n\n').filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)));
+    const events = sseEvents(await stream.text());
+    // Each event says its task version, on whichever pod the caller reached.
+    assert.deepEqual(events.map((e) => e.id), events.map((_, i) => String(Number(events[0]!.id) + i)));
+    const frames = events.map((e) => JSON.parse(e.data));
     assert.equal(frames[0].task.id, heldId);
     assert.equal(frames.at(-1).statusUpdate.status.state, 'TASK_STATE_COMPLETED');
     assert.ok(frames.some((f) => f.statusUpdate?.status.message?.parts[0].text === 'relayed'));

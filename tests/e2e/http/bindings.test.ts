@@ -5,12 +5,14 @@ import type { TestAgent } from '../../support/agent.js';
 import { BINDINGS, jsonRpcBinding } from '../../support/bindings.js';
 import type { Answer, Binding, BindingError, StreamAnswer } from '../../support/bindings.js';
 import { Gate } from '../../support/gate.js';
-import { textMessage } from '../../support/rpc.js';
+import { sseEvents, textMessage } from '../../support/rpc.js';
 import { deferred } from '../../support/wait.js';
 
 // The same scenarios over every binding the server speaks (JSON-RPC, HTTP+JSON, gRPC;
 // a new binding is one more row in BINDINGS): one dispatcher under them all, so
 // every answer, event sequence and error must come out the same.
+
+const V1 = { 'A2A-Version': '1.0' };
 
 let agent: TestAgent;
 let gate: Gate;
@@ -121,6 +123,15 @@ for (const binding of BINDINGS) {
       assert.equal(shape(events).at(-1), 'status:TASK_STATE_COMPLETED');
     });
 
+    test('resume after an event id: what came after it, in order, then the end of the ended task', async () => {
+      const sent = await binding.stream(agent.url, 'stream', { message: echo('resumed') });
+      assert.equal(sent.error, undefined, JSON.stringify(sent.error));
+      // Event ids are task versions: a new task's Task event is 1, each event after it one more.
+      const resumed = await binding.stream(agent.url, 'subscribe', { id: sent.events[0].task.id }, { ...V1, 'last-event-id': '1' });
+      assert.equal(resumed.error, undefined, JSON.stringify(resumed.error));
+      assert.deepEqual(shape(resumed.events), shape(sent.events).slice(1));
+    });
+
     test('multi-turn: a task that asks for input is continued by id, blocking and streaming', async () => {
       const first = value(await binding.call(agent.url, 'send', { message: textMessage('start', { messageId: `tck-input-required-${unique()}` }) })).task;
       assert.equal(first.status.state, 'TASK_STATE_INPUT_REQUIRED');
@@ -186,6 +197,11 @@ const ERROR_CASES: ErrorCase[] = [
   { name: 'a streamed message with no parts', reason: 'INVALID_PARAMS', run: (b) => b.stream(agent.url, 'stream', { message: { role: 'ROLE_USER', messageId: 'm', parts: [] } }) },
   { name: 'a page size out of range', reason: 'INVALID_PARAMS', run: (b) => b.call(agent.url, 'list', { pageSize: 1000 }) },
   { name: 'a skill that does not exist', reason: 'UNKNOWN_SKILL', run: (b) => b.call(agent.url, 'send', { message: textMessage('x', { messageId: 'unknown-skill', metadata: { skill: 'no-such-skill' } }) }) },
+  {
+    name: 'resume from a position that is no event id',
+    reason: 'INVALID_PARAMS',
+    run: async (b) => b.stream(agent.url, 'subscribe', { id: (await completedTaskOnce()).id }, { ...V1, 'last-event-id': 'seven' }),
+  },
   { name: 'a version this agent does not speak', reason: 'VERSION_NOT_SUPPORTED', run: (b) => b.call(agent.url, 'get', { id: 'x' }, { 'A2A-Version': '9.9' }) },
 ];
 
@@ -209,4 +225,21 @@ describe('every error, the same over every binding', () => {
       for (const other of said.slice(1)) assert.deepEqual(other, said[0]);
     });
   }
+});
+
+test('both SSE bindings write each event with its task version as the SSE id, and resume from the lastEventId query parameter', async () => {
+  const eventsOf = async (res: Response) => sseEvents(await res.text());
+  const streamed = await fetch(agent.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...V1 },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendStreamingMessage', params: { message: echo('ids') } }),
+  });
+  const events = await eventsOf(streamed);
+  const jsonRpcIds = events.map((event) => event.id);
+  assert.ok(jsonRpcIds.length >= 3, jsonRpcIds.join(','));
+  assert.deepEqual(jsonRpcIds, jsonRpcIds.map((_, i) => String(i + 1)));
+  const taskId = JSON.parse(events[0]!.data).result.task.id;
+  const rest = await fetch(`${agent.url}/tasks/${encodeURIComponent(taskId)}:subscribe?lastEventId=1`, { headers: { accept: 'text/event-stream', ...V1 } });
+  assert.equal(rest.status, 200);
+  assert.deepEqual((await eventsOf(rest)).map((event) => event.id), jsonRpcIds.slice(1));
 });
