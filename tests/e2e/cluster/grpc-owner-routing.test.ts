@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
-import { decodeA2a, encodeA2a, RawGrpcClient } from '../../support/grpc-client.js';
+import { decodeA2a, encodeA2a, metadataOf, RawGrpcClient } from '../../support/grpc-client.js';
 import { freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 
@@ -81,5 +81,28 @@ describe('gRPC on any replica answers for any task (per-pod stores)', () => {
     await run.aborted();
     await ended;
     assert.deepEqual([events[0], events.at(-1)], ['task:TASK_STATE_WORKING', 'status:TASK_STATE_CANCELED']);
+  });
+  test('a stream resumed through the other pod with last-event-id replays what came after that event, in order', async () => {
+    const [zero, one] = clients as [RawGrpcClient, RawGrpcClient];
+    const label = (bytes: Buffer) => {
+      const event = decodeA2a('StreamResponse', bytes);
+      if (event.task) return `task:${event.task.status.state}`;
+      if (event.statusUpdate) return `status:${event.statusUpdate.status.state}`;
+      return event.artifactUpdate ? `artifact:${event.artifactUpdate.artifact.parts[0].text}` : 'other';
+    };
+    const read = async (stream: AsyncIterable<unknown>) => {
+      const labels: string[] = [];
+      for await (const bytes of stream) labels.push(label(bytes as Buffer));
+      return labels;
+    };
+    const first = one.stream('SendStreamingMessage', encodeA2a('SendMessageRequest', sendRequest('resumed', { skill: 'echo' })));
+    let id = '';
+    first.once('data', (bytes: Buffer) => (id = decodeA2a('StreamResponse', bytes).task.id as string));
+    const all = await read(first);
+    assert.match(id, /^kagent-1\./);
+    assert.ok(all.length >= 3, all.join(' | '));
+    // Event ids are task versions: the Task event of a new task is 1, each event after it one more.
+    const resumed = await read(zero.stream('SubscribeToTask', encodeA2a('SubscribeToTaskRequest', { id }), metadataOf({ 'last-event-id': '1' })));
+    assert.deepEqual(resumed, all.slice(1));
   });
 });
