@@ -117,11 +117,10 @@ export class Dispatcher {
       if (request.operation === 'list') return this.listEverywhere(replicas, caller, request.query, context);
       // A task named by an alias (A2A 0.2) that another replica holds is named by our id from here on: the id names its owner.
       const alias = aliasOf(request);
-      const found = alias === undefined ? undefined : await taskIdElsewhere(replicas, this.options.service, caller, alias, context);
-      const routed = found === undefined ? request : namedById(request, found);
-      const taskId = alias === undefined ? requestTaskId(request) : found;
+      const taskId = alias === undefined ? requestTaskId(request) : await taskIdElsewhere(replicas, this.options.service, caller, alias, context);
       const owner = taskId === undefined ? undefined : replicas.ownerElsewhere(taskId);
-      if (owner !== undefined) return this.relay(replicas, owner, caller, routed, context);
+      // The owner's 1.0 call names the task by our id: a 0.2 send's id of the task travels as the message's taskId.
+      if (owner !== undefined && taskId !== undefined) return this.relay(replicas, owner, caller, namedById(request, taskId), context);
     }
     return this.serve(caller, request, context.forwarded === true);
   }

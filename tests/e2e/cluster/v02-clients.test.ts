@@ -8,6 +8,7 @@ import pg from 'pg';
 import { freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
+import { rpc, textMessage } from '../../support/rpc.js';
 import { assertDraftTask, clientTaskId, result, runV02Scenario, V02Client, v02Message } from '../../support/v02-client.js';
 
 // A 0.2 client names its tasks itself, and such a name says nothing of the
@@ -56,6 +57,19 @@ describe('A2A 0.2 clients across per-pod replicas', () => {
     const again = await client.send(pods[0]!.url, id, v02Message('second'));
     assert.equal(again.body.error?.code, -32004, JSON.stringify(again.body));
     assert.equal((await client.get(pods[1]!.url, 'never-used-' + id)).body.error?.code, -32001);
+  });
+
+  test('a send naming one of our ids through the other pod continues that task there, not a new one', async () => {
+    const ours = await rpc(pods[1]!.url, 'SendMessage', { message: textMessage('ours', { metadata: { skill: 'echo' } }) }, { 'A2A-Version': '1.0' });
+    const taskId = ours.body.result.task.id as string;
+    assert.match(taskId, /^kagent-1\./);
+    // Pod 1's own tasks, without the fan-out.
+    const count = async () => (await rpc(pods[1]!.url, 'ListTasks', { pageSize: 100 }, { 'A2A-Version': '1.0', 'x-kagent-forwarded-by': 'test' })).body.result.totalSize as number;
+    const before = await count();
+    // The task has completed: continuing it is refused, as on its own pod.
+    const again = await client.send(pods[0]!.url, taskId, v02Message('again'));
+    assert.equal(again.body.error?.code, -32004, JSON.stringify(again.body));
+    assert.equal(await count(), before, 'no new task on the owner');
   });
 
   test('with a replica down, an id this pod lacks is a retryable error naming the replica, never TaskNotFound or a second task', async () => {
