@@ -22,12 +22,16 @@ const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream
 const OUTPUT_MODES = ['text/plain', 'application/json'];
 const PROVIDER = { organization: 'kagent', url: 'https://kagent.dev' };
 
-/** Streams that resume (protocol/resume.ts): optional, a client that knows nothing of it streams as usual. */
+/**
+ * Streams that resume (protocol/resume.ts): optional, a client that knows nothing of it streams as usual.
+ * `required` is left out rather than false: in the proto it is a plain bool, whose default a
+ * signature's verifier drops before canonicalizing (A2A 1.0 §8.4.1), so a `false` here would
+ * make our card signature fail to verify.
+ */
 const RESUME_EXTENSION = {
   uri: RESUME_EXTENSION_URI,
   description:
     'Every stream event carries an SSE id (the task version). Reconnect with SubscribeToTask (tasks/resubscribe) and the last id in the Last-Event-ID header, the lastEventId query parameter or params.metadata.lastEventId: the events missed are replayed, then live ones follow.',
-  required: false,
 };
 
 function skillEntry(skill: SkillDescriptor, security?: Record<string, unknown>): Record<string, unknown> {
