@@ -11,6 +11,7 @@ import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
+import { isDeadLetterPath } from './push-dead-letters.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -34,6 +35,8 @@ export interface HttpServerOptions {
   peers: () => unknown;
   /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
   gate: AuthGate;
+  /** The caller's push dead letters (`/push/dead-letters`), behind the gate; absent: push notifications are off. */
+  deadLetters?: (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller) => Promise<void>;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -110,6 +113,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
     return jsonRpc(req, res, options, caller);
+  }
+  if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
+    const caller = await options.gate.admit(req, res);
+    return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
   }
   switch (path) {
     case '/.well-known/agent-card.json':
