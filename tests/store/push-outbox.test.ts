@@ -60,11 +60,20 @@ const kinds: Kind[] = [
   },
 ];
 
+/** Runs `work` on a fresh store of this kind, closed after. */
+async function withStore(kind: Kind, work: (store: TaskStore, second?: () => Promise<TaskStore>) => Promise<void>): Promise<void> {
+  const { store, second, close } = await kind.open();
+  try {
+    await work(store, second);
+  } finally {
+    await close();
+  }
+}
+
 for (const kind of kinds) {
   describe(`push outbox: ${kind.name}`, { skip: kind.skip }, () => {
     test('an event of a task with configs enters the outbox, one delivery per config; a task without configs gets none', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const withPush = buildTask({ id: `kagent-0-p${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(withPush, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-1', pushConfigs: [hook('a')] });
         const plain = buildTask({ id: `kagent-0-q${randomBytes(3).toString('hex')}`, at: T0 });
@@ -95,14 +104,11 @@ for (const kind of kinds) {
         await store.push.retryLater(next[0]!.id, 0, 'again');
         const retried = await store.push.claimDeliveries(100, 60_000);
         assert.deepEqual(retried.map((d) => [d.id, d.attempts]), [[next[0]!.id, 2]]);
-      } finally {
-        await close();
-      }
+      });
     });
 
     test('dead letters are their caller\'s only; a retried one is due again; a deleted config takes its pending deliveries along', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const task = buildTask({ id: `kagent-0-d${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-d', pushConfigs: [hook('a'), hook('b')] });
         const [a, b] = await store.push.claimDeliveries(10, 60_000);
@@ -124,14 +130,11 @@ for (const kind of kinds) {
         assert.deepEqual((await store.push.pushConfigs(task.id)).map((c) => c.config.id), ['a']);
         await store.push.retryLater(again.find((d) => d.target.config.id === 'a')!.id, 0, 'x');
         assert.deepEqual((await store.push.claimDeliveries(10, 60_000)).map((d) => d.target.config.id), ['a']);
-      } finally {
-        await close();
-      }
+      });
     });
 
     test('the cap on configs per task counts the others, so replacing one by its id is allowed', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const task = buildTask({ id: `kagent-0-c${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-c' });
         assert.equal(await store.push.savePushConfig(task.id, hook('a'), 2), true);
@@ -140,15 +143,12 @@ for (const kind of kinds) {
         assert.equal(await store.push.savePushConfig(task.id, hook('a'), 2), true);
         assert.equal((await store.push.pushConfig(task.id))?.config.id, 'a');
         assert.equal(await store.push.pushConfig(task.id, 'c'), undefined);
-      } finally {
-        await close();
-      }
+      });
     });
 
     if (kind.name === 'PostgreSQL') {
       test('two stores claiming at once never get the same delivery', async () => {
-        const { store, second, close } = await kind.open();
-        try {
+        await withStore(kind, async (store, second) => {
           const other = await second!();
           for (let i = 0; i < 20; i++) {
             const task = buildTask({ id: `kagent-0-s${i}${randomBytes(3).toString('hex')}`, at: T0 });
@@ -158,9 +158,7 @@ for (const kind of kinds) {
           const ids = [...one, ...two].map((d) => d.id);
           assert.equal(new Set(ids).size, ids.length);
           assert.equal(ids.length, 20);
-        } finally {
-          await close();
-        }
+        });
       });
     }
   });
