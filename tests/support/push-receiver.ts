@@ -7,7 +7,7 @@ import { PATIENCE_MS } from './patience.js';
 
 const PROCESS = fileURLToPath(new URL('./push-receiver-process.js', import.meta.url));
 
-export type ReceiverMode = 'ok' | 'fail' | 'hang';
+export type ReceiverMode = 'ok' | 'fail' | 'hang' | 'redirect';
 
 /** One delivery the receiver took, with the headers push deliveries carry. */
 export interface Received {

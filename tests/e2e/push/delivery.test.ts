@@ -127,15 +127,18 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
   let agent: ServiceProcess;
   let failing: PushReceiver;
   let silent: PushReceiver;
+  let redirecting: PushReceiver;
 
   before(async () => {
-    [failing, silent] = await Promise.all([freePort().then((p) => PushReceiver.start(p, 'fail')), freePort().then((p) => PushReceiver.start(p, 'hang'))]);
+    [failing, silent, redirecting] = await Promise.all(
+      (['fail', 'hang', 'redirect'] as const).map(async (mode) => PushReceiver.start(await freePort(), mode)),
+    );
     agent = await startService(dir, { ...FAST_RETRIES, PUSH_MAX_ATTEMPTS: '2', PUSH_TIMEOUT: '500ms' });
   });
 
   after(async () => {
     await agent.dispose();
-    await Promise.all([failing.stop(), silent.stop()]);
+    await Promise.all([failing.stop(), silent.stop(), redirecting.stop()]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -204,5 +207,15 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
       return all.length === 4 && all;
     });
     for (const letter of letters) assert.match(letter.lastError, /did not answer within 500 ms/);
+  });
+
+  test('a receiver that redirects is not followed (the redirect points at a metadata address): the delivery fails', async () => {
+    const config = { url: hookUrl(redirecting.port) };
+    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a redirecting receiver'), configuration: { taskPushNotificationConfig: config } })).task;
+    const letters = await waitFor('the redirecting receiver\'s dead letters', async () => {
+      const all = (await deadLetters()).filter((l) => l.taskId === task.id);
+      return all.length === 4 && all;
+    });
+    for (const letter of letters) assert.match(letter.lastError, /answered 307 \(redirects are not followed\)/);
   });
 });
