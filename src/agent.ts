@@ -300,6 +300,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   started.push('leases', () => leases?.stop());
 
   // Push notifications: configs checked against the egress guard when saved, deliveries posted through it.
+  // Signed deliveries name this agent's public URL as their issuer, once it is known (deliveries may start before).
+  let pushIssuer: string | undefined;
+  const signer = config.PUSH_SIGN_DELIVERIES ? cardSigner : undefined;
   const push = new PushConfigs({ store, egress, enabled: config.PUSH_NOTIFICATIONS, maxPerTask: config.PUSH_MAX_CONFIGS_PER_TASK });
   const deliveries = new DeliveryWorker({
     store: store.push,
@@ -311,6 +314,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     retryMaxMs: config.PUSH_RETRY_MAX,
     pollMs: config.PUSH_POLL_INTERVAL,
     concurrency: config.PUSH_CONCURRENCY,
+    sign: signer === undefined ? undefined : (claims) => signer.signJwt({ ...claims, ...(pushIssuer === undefined ? {} : { iss: pushIssuer }) }),
     onAttempt: (outcome, seconds) => {
       metrics.pushDeliveries.inc({ outcome });
       metrics.pushDeliverySeconds.observe(seconds);
@@ -449,6 +453,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
+  pushIssuer = identity.publicUrl;
   cardInput = {
     name: config.AGENT_NAME,
     description: config.AGENT_DESCRIPTION,

@@ -379,6 +379,12 @@ export const SETTINGS = {
   PUSH_RETRY_MAX: { type: { kind: 'duration', minMs: 10 }, default: '5m', live: false, description: 'longest wait between two attempts at one delivery' },
   PUSH_MAX_CONFIGS_PER_TASK: { type: { kind: 'int', min: 1, max: 100 }, default: '10', live: false, description: 'push configs one task may hold; one more is refused with an invalid-params error' },
   PUSH_CONCURRENCY: { type: { kind: 'int', min: 1, max: 1000 }, default: '16', live: false, description: 'deliveries one replica has in flight at once' },
+  PUSH_SIGN_DELIVERIES: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: false,
+    description: 'sign every push delivery: a JWT (signed with CARD_SIGNING_KEY_FILE, verifiable at /.well-known/jwks.json) in A2A-Notification-Signature, covering the body\'s SHA-256, the webhook URL and the delivery id',
+  },
   PUSH_POLL_INTERVAL: { type: { kind: 'duration', minMs: 50 }, default: '1s', live: false, description: 'how often a replica looks for due deliveries when it found none the last time: the longest an event waits before its first attempt' },
 } as const satisfies Record<string, SettingSpec>;
 

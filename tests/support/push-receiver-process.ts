@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 
@@ -38,6 +39,8 @@ const server = createServer((req, res) => {
         token: req.headers['x-a2a-notification-token'],
         goToken: req.headers['a2a-notification-token'],
         deliveryId: req.headers['a2a-delivery-id'],
+        signature: req.headers['a2a-notification-signature'],
+        bodySha256: createHash('sha256').update(body).digest('hex'),
         body: JSON.parse(body) as unknown,
       });
     }

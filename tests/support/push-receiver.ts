@@ -17,6 +17,10 @@ export interface Received {
   token?: string;
   goToken?: string;
   deliveryId: string;
+  /** A2A-Notification-Signature, when deliveries are signed. */
+  signature?: string;
+  /** SHA-256 (hex) of the body as it arrived. */
+  bodySha256: string;
   body: any;
 }
 

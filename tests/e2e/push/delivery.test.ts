@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import { cli } from '../../cli/run.js';
+import { writeCardKey } from '../../support/card-keys.js';
 import { readMetric } from '../../support/metrics.js';
 import { hookUrl, PushReceiver } from '../../support/push-receiver.js';
 import type { Received } from '../../support/push-receiver.js';
@@ -217,5 +220,45 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
       return all.length === 4 && all;
     });
     for (const letter of letters) assert.match(letter.lastError, /answered 307 \(redirects are not followed\)/);
+  });
+});
+
+describe('PUSH_SIGN_DELIVERIES: each delivery carries a JWT signed with the card key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kagent-push-signed-'));
+  let agent: ServiceProcess;
+  let receiver: PushReceiver;
+
+  before(async () => {
+    receiver = await PushReceiver.start(await freePort());
+    const key = writeCardKey(dir, 'card', 'ec');
+    agent = await startService(join(dir, 'data'), { ...FAST_RETRIES, PUSH_SIGN_DELIVERIES: 'true', CARD_SIGNING_KEY_FILE: key.privateFile });
+  });
+
+  after(async () => {
+    await agent.dispose();
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the signature verifies against /.well-known/jwks.json and covers the body, the URL and the delivery id', async () => {
+    const url = hookUrl(receiver.port, '/signed');
+    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('signed'), configuration: { taskPushNotificationConfig: { url } } })).task;
+    const got = await waitFor('the signed deliveries', async () => {
+      const all = forTask(await receiver.received(), task.id);
+      return all.length === 4 && all;
+    });
+    const jwks = createLocalJWKSet((await (await fetch(`${agent.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet);
+    const jtis = new Set<unknown>();
+    for (const r of got) {
+      assert.ok(r.signature, 'a signed delivery carries A2A-Notification-Signature');
+      const { payload } = await jwtVerify(r.signature, jwks, { audience: url, issuer: agent.url, maxTokenAge: '5m' });
+      assert.equal(payload.request_body_sha256, r.bodySha256);
+      assert.equal(payload.delivery_id, r.deliveryId);
+      jtis.add(payload.jti);
+    }
+    assert.equal(jtis.size, got.length, 'every signature has its own jti');
+    // A body changed on the way no longer matches what was signed.
+    const { payload } = await jwtVerify(got[0]!.signature!, jwks, { audience: url });
+    assert.notEqual(payload.request_body_sha256, got[1]!.bodySha256);
   });
 });
