@@ -59,6 +59,7 @@ import { serveDeadLetters } from './transport/push-dead-letters.js';
 import { PushConfigs } from './push/push-configs.js';
 import { DeliveryWorker } from './push/delivery-worker.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
+import { McpEndpoint } from './transport/mcp-endpoint.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
@@ -392,6 +393,8 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Where signatures say our key set is; known once listening, before any card is served.
   let jku: string | undefined;
   const signed = async (card: Record<string, unknown>) => (cardSigner === undefined ? card : cardSigner.sign(card, jku));
+  // One cap for a caller's open A2A streams and MCP tool calls alike.
+  const streamsPerCaller = config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL);
   const jsonRpc = new JsonRpcHandler({
     service,
     logger,
@@ -399,8 +402,17 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     heartbeatMs: config.STREAM_HEARTBEAT_INTERVAL,
     routing,
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
-    streamsPerCaller: config.MAX_STREAMS_PER_PRINCIPAL === undefined ? undefined : new KeyedSlots(config.MAX_STREAMS_PER_PRINCIPAL),
+    streamsPerCaller,
     push,
+  });
+  const mcp = new McpEndpoint({
+    service,
+    skills: () => registry.descriptors(),
+    mayUse: (caller, skillId) => auth.permissions.allows(caller, skillId),
+    enabled: () => config.MCP_SERVER,
+    streamsPerCaller,
+    logger,
+    metrics,
   });
   auth.start();
   started.push('authentication', () => auth.stop());
@@ -421,8 +433,13 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     isReady,
     peers: () => discovery.publicView(),
     deadLetters: config.PUSH_NOTIFICATIONS
-      ? (req, res, path, caller) => serveDeadLetters(req, res, path, caller, store.push, () => (metrics.pushDeadLettersRetried.inc(), deliveries.wake()))
+      ? (req, res, path, caller) =>
+          serveDeadLetters(req, res, path, caller, store.push, () => {
+            metrics.pushDeadLettersRetried.inc();
+            deliveries.wake();
+          })
       : undefined,
+    mcp,
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,

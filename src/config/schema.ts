@@ -386,6 +386,12 @@ export const SETTINGS = {
     description: 'sign every push delivery: a JWT (signed with CARD_SIGNING_KEY_FILE, verifiable at /.well-known/jwks.json) in A2A-Notification-Signature, covering the body\'s SHA-256, the webhook URL and the delivery id',
   },
   PUSH_POLL_INTERVAL: { type: { kind: 'duration', minMs: 50 }, default: '1s', live: false, description: 'how often a replica looks for due deliveries when it found none the last time: the longest an event waits before its first attempt' },
+  MCP_SERVER: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: true,
+    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

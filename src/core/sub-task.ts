@@ -13,13 +13,27 @@ export interface SubTaskService {
   cancelTask(caller: Caller, taskId: string): Promise<Task>;
 }
 
+export interface SubTaskOptions {
+  /** Told of every event of the task as it arrives (progress for whoever waits). */
+  onItem?: (item: StreamItem) => void;
+  /** Leave a task that asks for input open, for a later message to answer; default: cancel it. */
+  keepInterrupted?: boolean;
+}
+
 /**
  * Runs `skillId` on `message` as `caller` and resolves with the task once it
  * has ended or asked for input (or with the skill's direct reply); aborting
  * `signal` cancels the sub-task. A sub-task that asks for input is canceled
- * after it is read, since nobody will answer it; the caller learns what it asked.
+ * after it is read (unless `keepInterrupted`), since nobody will answer it; the caller learns what it asked.
  */
-export async function runSubTask(service: SubTaskService, caller: Caller, skillId: string, message: Message, signal: AbortSignal): Promise<Task | Message> {
+export async function runSubTask(
+  service: SubTaskService,
+  caller: Caller,
+  skillId: string,
+  message: Message,
+  signal: AbortSignal,
+  options: SubTaskOptions = {},
+): Promise<Task | Message> {
   signal.throwIfAborted();
   const stream = await service.sendStreamingMessage(caller, { ...message, metadata: { ...message.metadata, skill: skillId } });
   let taskId: string | undefined;
@@ -39,6 +53,7 @@ export async function runSubTask(service: SubTaskService, caller: Caller, skillI
     for await (const item of stream) {
       if (item.kind === 'message') return item.message;
       if (item.kind === 'task') taskId = item.task.id;
+      options.onItem?.(item);
       if (signal.aborted) break;
     }
     if (signal.aborted) {
@@ -53,7 +68,7 @@ export async function runSubTask(service: SubTaskService, caller: Caller, skillI
       signal.throwIfAborted();
       task = await service.getTask(caller, taskId);
     }
-    if (!isTerminal(task.status.state)) await service.cancelTask(caller, taskId).catch(() => {});
+    if (!isTerminal(task.status.state) && options.keepInterrupted !== true) await service.cancelTask(caller, taskId).catch(() => {});
     return task;
   } finally {
     signal.removeEventListener('abort', stop);

@@ -157,6 +157,12 @@ export class Metrics {
     labelNames: ['peer', 'method'] as const,
     registers: [this.registry],
   });
+  readonly mcpToolCalls = new Counter({
+    name: 'kagent_mcp_tool_calls_total',
+    help: "MCP tool calls at /mcp by tool (a skill id) and outcome: the state the call's task ended in, or the reason it was refused",
+    labelNames: ['tool', 'outcome'] as const,
+    registers: [this.registry],
+  });
   readonly delegations = new Counter({
     name: 'kagent_delegations_total',
     help: 'Work the delegate skill handed to a peer (outcome delegated) or could not: no_peer, loop (already passed through this pod), refused (the caller may not use the peer skills it would reach, or the peer card is unsigned by its key or points where the egress guard will not go)',

@@ -12,6 +12,7 @@ import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 import { isDeadLetterPath } from './push-dead-letters.js';
+import type { McpEndpoint } from './mcp-endpoint.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   gate: AuthGate;
   /** The caller's push dead letters (`/push/dead-letters`), behind the gate; absent: push notifications are off. */
   deadLetters?: (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller) => Promise<void>;
+  /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
+  mcp?: McpEndpoint;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -118,6 +121,13 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
   }
+  if (path === '/mcp' && options.mcp?.enabled === true) {
+    // Stateless: no server-sent stream of its own (GET), no session to end (DELETE).
+    if (method !== 'POST') return methodNotAllowed(res, 'POST');
+    const caller = await options.gate.admit(req, res);
+    if (caller === undefined) return;
+    return jsonBody(req, res, options, (body) => options.mcp!.handle(req, res, body, caller));
+  }
   switch (path) {
     case '/.well-known/agent-card.json':
       return card(req, res, options.cards()?.v1, options.cardMaxAgeSeconds);
@@ -145,7 +155,12 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
   }
 }
 
-async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
+function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {
+  return jsonBody(req, res, options, (body) => options.jsonRpc.handle(req, res, body, caller));
+}
+
+/** Reads a JSON body within MAX_BODY_BYTES and hands it to `serve`; a wrong content type or too large a body is refused as JSON-RPC. */
+async function jsonBody(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, serve: (body: string) => Promise<void>): Promise<void> {
   const contentType = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (!isJson(contentType)) {
     req.resume();
@@ -163,7 +178,7 @@ async function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpS
     drainUnreadBody(req, res, 16 * options.maxBodyBytes);
     return;
   }
-  return options.jsonRpc.handle(req, res, body, caller);
+  return serve(body);
 }
 
 function isJson(contentType: string): boolean {
