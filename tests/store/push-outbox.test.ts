@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { ACTIVE_STATES } from '../../src/model/lifecycle.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import type { StoredPushConfig } from '../../src/store/push-store.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
-import { ALICE, BOB, buildTask, openStore, status, T0, tempDir } from './fixtures.js';
+import { ALICE, BOB, buildTask, openStore, seed, status, T0, tempDir, userMessage } from './fixtures.js';
 
 // The push outbox of both stores, one suite run over each: an event of a task
 // with configs enters the outbox with the event, and only then; claims hand
@@ -163,3 +164,26 @@ for (const kind of kinds) {
     }
   });
 }
+
+test('SQLite: while the store is full no delivery is claimed (a claim would pass for room regained); once room is back they go on', async () => {
+  const dir = tempDir();
+  const store = new SqliteTaskStore({ path: join(dir.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 80 });
+  await store.open();
+  try {
+    const task = buildTask({ id: 'kagent-0-full', at: T0 });
+    await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-full', pushConfigs: [hook('a')] });
+    for (let i = 0; !store.isFull && i < 200; i++) {
+      const history = [userMessage(`m-${i}`, 'x'.repeat(20_000))];
+      await seed(store, { id: `filler-${i}`, at: T0, state: 'completed', history }).catch(() => undefined);
+    }
+    assert.equal(store.isFull, true);
+    assert.deepEqual(await store.push.claimDeliveries(10, 60_000), []);
+    assert.equal(store.isFull, true, 'still full: nothing claimed, nothing written');
+    await store.deleteTerminalBefore(T0 + 1, 1000);
+    await store.probeWrite();
+    assert.deepEqual((await store.push.claimDeliveries(10, 60_000)).map((d) => d.item.kind), ['task']);
+  } finally {
+    await store.close();
+    dir.cleanup();
+  }
+});

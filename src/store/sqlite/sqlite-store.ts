@@ -88,7 +88,11 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
-    this.outbox = new SqlitePushOutbox(db, (job) => this.write(job));
+    this.outbox = new SqlitePushOutbox(
+      db,
+      (job) => this.write(job),
+      () => this.isFull,
+    );
   }
 
   get push(): PushStore {
