@@ -11,7 +11,7 @@ import { readMetric } from '../../support/metrics.js';
 import { hookUrl, PushReceiver } from '../../support/push-receiver.js';
 import type { Received } from '../../support/push-receiver.js';
 import { rpc } from '../../support/rpc.js';
-import { freePort, startService } from '../../support/service-process.js';
+import { freePort, freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { waitFor } from '../../support/wait.js';
 import { ok, V03, v03Message } from '../http/helpers.js';
@@ -66,7 +66,9 @@ describe('push deliveries survive a receiver that is down and a kagent restart',
   });
 
   test('every event arrives, in order, once the receiver is up, although kagent restarted in between', async () => {
-    const port = await freePort();
+    // Held (below the ephemeral range) until the receiver takes it: no process started meanwhile can be handed it.
+    const ports = await freePortDecade();
+    const port = ports.port(0);
     agent = await startService(dir, FAST_RETRIES);
     const config = { url: hookUrl(port, '/hook?from=kagent'), token: 'tok-1', authentication: { scheme: 'Bearer', credentials: 'receiver-secret' } };
     const v1Task = ok(await rpc(agent.url, 'SendMessage', { message: message('pushed 1.0'), configuration: { taskPushNotificationConfig: config } })).task;
@@ -88,7 +90,7 @@ describe('push deliveries survive a receiver that is down and a kagent restart',
     running.child.kill('SIGTERM');
     assert.equal((await running.waitExit()).code, 0, running.output());
     agent = await startService(dir, FAST_RETRIES);
-    receiver = await PushReceiver.start(port);
+    receiver = await PushReceiver.start(await ports.take(0));
     const active = receiver;
     const received = await waitFor('every event at the receiver', async () => {
       const all = await active.received();
@@ -202,24 +204,22 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
     assert.match(usage.stderr, /is a number/);
   });
 
-  test('a receiver that never answers: each attempt ends at PUSH_TIMEOUT, then the dead letter says so', async () => {
-    const config = { url: hookUrl(silent.port) };
-    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a silent receiver'), configuration: { taskPushNotificationConfig: config } })).task;
-    const letters = await waitFor('the silent receiver\'s dead letters', async () => {
+  /** Sends a task whose events go to the receiver, and waits until all four are dead letters. */
+  async function deadLettersOf(receiver: PushReceiver): Promise<Letter[]> {
+    const configuration = { taskPushNotificationConfig: { url: hookUrl(receiver.port) } };
+    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a receiver that takes nothing'), configuration })).task;
+    return waitFor(`the dead letters of task ${task.id}`, async () => {
       const all = (await deadLetters()).filter((l) => l.taskId === task.id);
       return all.length === 4 && all;
     });
-    for (const letter of letters) assert.match(letter.lastError, /did not answer within 500 ms/);
+  }
+
+  test('a receiver that never answers: each attempt ends at PUSH_TIMEOUT, then the dead letter says so', async () => {
+    for (const letter of await deadLettersOf(silent)) assert.match(letter.lastError, /did not answer within 500 ms/);
   });
 
   test('a receiver that redirects is not followed (the redirect points at a metadata address): the delivery fails', async () => {
-    const config = { url: hookUrl(redirecting.port) };
-    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a redirecting receiver'), configuration: { taskPushNotificationConfig: config } })).task;
-    const letters = await waitFor('the redirecting receiver\'s dead letters', async () => {
-      const all = (await deadLetters()).filter((l) => l.taskId === task.id);
-      return all.length === 4 && all;
-    });
-    for (const letter of letters) assert.match(letter.lastError, /answered 307 \(redirects are not followed\)/);
+    for (const letter of await deadLettersOf(redirecting)) assert.match(letter.lastError, /answered 307 \(redirects are not followed\)/);
   });
 });
 
