@@ -199,6 +199,13 @@ export const SETTINGS = {
     description:
       "ES modules that add skills, loaded at start (comma separated): a path (absolute, or starting with ./ or ../ from the working directory) or a package name; each default-exports a skill or a list of skills (the Skill interface of 'kagent-a2a/skill')",
   },
+  SKILLS_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description:
+      "file of declarative skills (skills.yaml: skills, models, mcpServers), watched: an edit adds, changes or removes skills without a restart. Default: the skills.yaml key of the CONFIG_PATH directory, when there is one",
+  },
   KUBERNETES_SKILLS: {
     type: { kind: 'bool' },
     default: 'false',
@@ -354,6 +361,12 @@ export const SETTINGS = {
     default: '10000',
     live: false,
     description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
+  },
+  CONSOLE: {
+    type: { kind: 'bool' },
+    default: 'true',
+    live: false,
+    description: 'serve the web console at /console (a static page; every call it makes is an A2A call that passes authentication like any other)',
   },
   OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
   PUSH_NOTIFICATIONS: {

@@ -8,6 +8,7 @@ import {
   UnsupportedOperationError,
 } from '../model/errors.js';
 import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import { artifactEvent, statusEvent } from '../store/event-log.js';
 import type {
   Artifact,
   Caller,
@@ -15,13 +16,12 @@ import type {
   Message,
   SendResult,
   Task,
-  TaskEvent,
   TaskPage,
   TaskState,
   TaskStatus,
 } from '../model/model.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
-import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import type { InterruptedTask, StatusChange, StoredTask, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import type { StoredPushConfig } from '../store/push-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
@@ -31,6 +31,7 @@ import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
+import { isAgentTaskId } from '../model/task-alias.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
@@ -88,6 +89,9 @@ interface Running {
 
 /** What became of an interrupted task: run again here, failed, or left alone because another change won. */
 export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
+
+/** What a bad resume position is reported against: the edge reads it from Last-Event-ID, or its stand-ins (README, "Streams that resume"). */
+const RESUME_FIELD = 'Last-Event-ID';
 
 /** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
 const RUNNING_CAP_RETRY_SECONDS = 2;
@@ -160,9 +164,9 @@ export class TaskService {
   async sendMessage(
     caller: Caller,
     message: Message,
-    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } = {},
+    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } & TaskNaming = {},
   ): Promise<SendResult> {
-    const started = await this.accept(caller, message, options.pushConfig);
+    const started = await this.accept(caller, message, options.taskAlias, options.pushConfig);
     if (started.kind === 'message') {
       return started;
     }
@@ -178,8 +182,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message, pushConfig?: StoredPushConfig): Promise<TaskStream> {
-    const started = await this.accept(caller, message, pushConfig);
+  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming & { pushConfig?: StoredPushConfig } = {}): Promise<TaskStream> {
+    const started = await this.accept(caller, message, naming.taskAlias, naming.pushConfig);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -189,8 +193,35 @@ export class TaskService {
     return this.subscribeTo(caller, started.taskId, { allowEnded: true });
   }
 
-  async subscribe(caller: Caller, taskId: string): Promise<TaskStream> {
-    return this.subscribeTo(caller, taskId, { allowEnded: false });
+  /**
+   * Follows a task. Without `afterVersion`: its current state (a Task), then
+   * its events, live. With it (the SSE id of the last event a stream
+   * delivered, resent as Last-Event-ID): every event after that version from
+   * the store's event log, then live ones — no gap, no duplicate. When the log
+   * cannot say what was missed (the position is older than the events it
+   * keeps, or more were missed than a stream holds), the stream starts with
+   * the Task as it is now instead. A task that has ended gets what it missed,
+   * then the stream closes.
+   */
+  async subscribe(caller: Caller, taskId: string, afterVersion?: number): Promise<TaskStream> {
+    if (afterVersion === undefined) return this.subscribeTo(caller, taskId, { allowEnded: false });
+    return this.resume(caller, taskId, afterVersion);
+  }
+
+  /**
+   * Our id of the task a caller names. Only a name that may be an alias (an
+   * A2A 0.2 client's own task id) is looked up; one of our form is our id.
+   */
+  async resolveTaskId(caller: Caller, name: string, mayBeAlias = false): Promise<string> {
+    if (!mayBeAlias || isAgentTaskId(name)) return name;
+    const taskId = await this.store.findTaskByAlias(caller, name);
+    if (taskId === undefined) throw new TaskNotFoundError(name);
+    return taskId;
+  }
+
+  /** Whether the caller has a task by this alias in this process's store. */
+  async hasAlias(caller: Caller, alias: string): Promise<boolean> {
+    return (await this.store.findTaskByAlias(caller, alias)) !== undefined;
   }
 
   async getTask(caller: Caller, taskId: string, historyLength?: number): Promise<Task> {
@@ -278,11 +309,18 @@ export class TaskService {
   private async accept(
     caller: Caller,
     message: Message,
+    alias?: string,
     pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
+    if (alias !== undefined) {
+      // A name of our form is our id (no alias has that form); an alias in use names its task: the message continues it, as in A2A 0.2.
+      if (isAgentTaskId(alias)) return this.continueTask(caller, message, alias);
+      const named = await this.store.findTaskByAlias(caller, alias);
+      if (named !== undefined) return this.continueTask(caller, message, named);
+    }
 
     const skill = this.skills.route(message, (skillId) => this.mayStillUse(caller, skillId));
     this.authorize(caller, skill, message);
@@ -295,7 +333,7 @@ export class TaskService {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
-    return this.createTask(caller, message, requestKey, skill, pushConfig);
+    return this.createTask(caller, message, requestKey, skill, alias, pushConfig);
   }
 
   private async createTask(
@@ -303,8 +341,9 @@ export class TaskService {
     message: Message,
     requestKey: string,
     skill: Skill,
-    pushConfig: StoredPushConfig | undefined,
-  ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
+    alias?: string,
+    pushConfig?: StoredPushConfig,
+  ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
     const userMessage: Message = { ...message, taskId, contextId };
@@ -325,6 +364,7 @@ export class TaskService {
         pod: this.options.pod,
         skill: skill.descriptor.id,
         requestKey,
+        ...(alias === undefined ? {} : { alias }),
         ...(pushConfig === undefined ? {} : { pushConfigs: [pushConfig] }),
       });
     } catch (error) {
@@ -332,12 +372,17 @@ export class TaskService {
       release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
-      if (winner === undefined) throw error;
+      if (winner === undefined) {
+        // Two first sends under one alias at once: the one that lost continues the task the other created.
+        const named = alias === undefined ? undefined : await this.store.findTaskByAlias(caller, alias);
+        if (named === undefined) throw error;
+        return this.continueTask(caller, message, named);
+      }
       return { kind: 'task', taskId: winner, stream: await this.subscribeTo(caller, winner, { allowEnded: true }) };
     }
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
-    stream.push({ kind: 'task', task });
+    stream.push({ kind: 'task', task }, version);
     this.run(caller, skill, task, userMessage, [userMessage], release, 0);
     // Counted in `running` from here on.
     admitted();
@@ -428,7 +473,7 @@ export class TaskService {
     const history = [...task.history, userMessage];
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
-    stream.push({ kind: 'task', task: resumed });
+    stream.push({ kind: 'task', task: resumed }, changed.version);
     this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
     admitted();
     return { kind: 'task', taskId, stream };
@@ -481,8 +526,48 @@ export class TaskService {
       });
     }
     const stream = this.openStream(taskId, stored.version);
-    stream.push({ kind: 'task', task: stored.task });
-    for (const e of buffered) if (e.version > stored.version) stream.push(e.event);
+    stream.push({ kind: 'task', task: stored.task }, stored.version);
+    for (const e of buffered) if (e.version > stored.version) stream.push(e.event, e.version);
+    return stream;
+  }
+
+  private async resume(caller: Caller, taskId: string, afterVersion: number): Promise<TaskStream> {
+    if (!Number.isSafeInteger(afterVersion) || afterVersion < 0) {
+      throw new InvalidParamsError(`the resume position must be a whole number of at least 0, not ${afterVersion}`, RESUME_FIELD);
+    }
+    // As in subscribeTo: listen first, so that whatever is written after the reads arrives live; versions drop the doubles.
+    const buffered: VersionedEvent[] = [];
+    const unsubscribe = this.bus.subscribe(taskId, (e) => buffered.push(e));
+    let stored: StoredTask | undefined;
+    let missed: VersionedEvent[];
+    const capacity = this.options.streamCapacity;
+    try {
+      stored = await this.store.getTask(caller, taskId);
+      if (stored === undefined) throw new TaskNotFoundError(taskId);
+      if (afterVersion > stored.version) {
+        throw new InvalidParamsError(
+          `the resume position ${afterVersion} is past the last event of task ${taskId} (${stored.version}); resume from an id its stream sent`,
+          RESUME_FIELD,
+        );
+      }
+      missed = afterVersion === stored.version ? [] : await this.store.eventsAfter(taskId, afterVersion, capacity);
+    } finally {
+      unsubscribe();
+    }
+    // The log holds every version after the position, or the stream starts from the Task as it is now.
+    const complete = afterVersion === stored.version || (missed[0]?.version === afterVersion + 1 && missed.length < capacity);
+    let seen = complete ? afterVersion : stored.version;
+    const replay: VersionedEvent[] = [];
+    for (const e of [...missed, ...buffered]) {
+      if (e.version <= seen) continue;
+      seen = e.version;
+      replay.push(e);
+    }
+    const stream = this.openStream(taskId, seen);
+    if (!complete) stream.push({ kind: 'task', task: stored.task }, stored.version);
+    for (const e of replay) stream.push(e.event, e.version);
+    // Nothing missed and nothing to come: the task ended at the position the client holds.
+    if (complete && missed.length === 0 && isTerminal(stored.task.status.state)) stream.end();
     return stream;
   }
 
@@ -492,7 +577,7 @@ export class TaskService {
     const unsubscribe = this.bus.subscribe(taskId, (e) => {
       if (e.version <= seen) return;
       seen = e.version;
-      stream.push(e.event);
+      stream.push(e.event, e.version);
     });
     stream.onClose(unsubscribe);
     return stream;
@@ -519,8 +604,7 @@ export class TaskService {
       const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
       if (!result.applied) return result;
       this.options.observer?.taskEntered(status.state, result.from);
-      const event: TaskEvent = { kind: 'status-update', taskId, contextId, status, final: endsStream(status.state) };
-      this.bus.publish(taskId, { event, version: result.version });
+      this.bus.publish(taskId, { event: statusEvent(taskId, contextId, status), version: result.version });
       return result;
     });
   }
@@ -529,8 +613,7 @@ export class TaskService {
     return this.serial.run(taskId, async () => {
       const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE_STATES, lastChunk, run);
       if (!result.applied) return result;
-      const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
-      this.bus.publish(taskId, { event, version: result.version });
+      this.bus.publish(taskId, { event: artifactEvent(taskId, contextId, artifact, append, lastChunk), version: result.version });
       return result;
     });
   }
@@ -613,6 +696,11 @@ export class TaskService {
   private get maxResumes(): number {
     return this.options.maxResumes ?? 0;
   }
+}
+
+/** The name an A2A 0.2 client gave the task a send creates or continues. */
+export interface TaskNaming {
+  taskAlias?: string;
 }
 
 function callerKey(caller: Caller): string {

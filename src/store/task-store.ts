@@ -11,6 +11,8 @@ export interface TaskOwnership {
   requestKey: string;
   /** Push configs the creating send carried: saved with the task, and the task is their first delivery. */
   pushConfigs?: readonly StoredPushConfig[];
+  /** The name the caller gave the task (an A2A 0.2 client chooses its task ids); unique per caller. */
+  alias?: string;
 }
 
 export interface TaskHead {
@@ -91,6 +93,8 @@ export interface TaskStore {
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
   getHead(caller: Caller, id: string): Promise<TaskHead | undefined>;
   findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined>;
+  /** The caller's task that the caller named `alias` when creating it. */
+  findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined>;
   /** Whether the task's history holds the message with this key. */
   hasMessage(taskId: string, messageKey: string): Promise<boolean>;
   /** The task's metadata, for the agent's own use (no caller scoping). */
@@ -129,6 +133,13 @@ export interface TaskStore {
   countByState(): Promise<Partial<Record<TaskState, number>>>;
   /** Push configs and the delivery outbox; every event of a task with configs enters the outbox in its own transaction. */
   readonly push: PushStore;
+  /**
+   * The task's logged events with a version above `version`, in order, at most
+   * `limit` of them: what a resuming stream missed. The log keeps each task's
+   * newest events only (store/event-log.ts); a gap before the first returned
+   * means older ones were pruned, or were written before the log existed.
+   */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /** Present when several pods share the store; a per-pod store has no use for it. */
   readonly shared?: SharedStore;
 }
@@ -139,8 +150,8 @@ export interface TaskStore {
  * leases so that a task whose pod died is noticed by the others.
  */
 export interface SharedStore {
-  /** The task's events with a version above `version`, in order. */
-  eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
+  /** The task's events with a version above `version`, in order (the same log TaskStore.eventsAfter reads). */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /**
    * Calls `listener` whenever any pod commits a change to any task; resolves to
    * an unsubscribe. Changes committed while the signal is down are announced

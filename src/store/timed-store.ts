@@ -6,6 +6,7 @@ const TIMED_OPERATIONS = [
   'getTask',
   'getHead',
   'findTaskByRequestKey',
+  'findTaskByAlias',
   'hasMessage',
   'taskMetadata',
   'mergeTaskMetadata',
@@ -15,6 +16,7 @@ const TIMED_OPERATIONS = [
   'unfinished',
   'deleteTerminalBefore',
   'countByState',
+  'eventsAfter',
 ] as const satisfies readonly (keyof TaskStore)[];
 
 export type TimedOperation = (typeof TIMED_OPERATIONS)[number];

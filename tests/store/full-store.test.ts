@@ -37,7 +37,7 @@ describe('SQLite store at its page cap', () => {
 
   before(async () => {
     tmp = tempDir('kagent-full-store-');
-    store = new SqliteTaskStore({ path: join(tmp.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 80, onFull: () => fullWrites++ });
+    store = new SqliteTaskStore({ path: join(tmp.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 100, onFull: () => fullWrites++ });
     await store.open();
     let filled = false;
     for (let i = 0; i < 200 && !filled; i++) {

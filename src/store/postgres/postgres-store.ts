@@ -13,6 +13,8 @@ import type {
   VersionedEvent,
 } from '../../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import type { EventLogBound } from '../event-log.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
@@ -34,7 +36,6 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
-import { artifactEvent, statusEvent } from '../push-store.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
 import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
@@ -54,6 +55,8 @@ export interface PostgresStoreOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Called for every write refused because the database server's disk is full. */
   onFull?: () => void;
+  /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
+  eventsKept?: number;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -86,6 +89,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly s: string;
   private readonly fullState: FullState;
   private readonly outbox: PostgresPushOutbox;
+  private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -104,6 +108,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
+    this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
     this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
   }
 
@@ -197,6 +202,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
+    const through = pruneThrough(version, this.eventLog);
+    if (through !== undefined) await client.query(`DELETE FROM ${this.s}.task_events WHERE task_id = $1 AND version <= $2`, [taskId, through]);
   }
 
   private async insertMessage(client: pg.PoolClient, taskId: string, key: string, message: Message): Promise<boolean> {
@@ -213,8 +220,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     await this.inTransaction(async (client) => {
       await client.query(
         `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version, lease_pod, lease_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint)`,
+           request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)`,
         [
           task.id,
           ownership.caller.tenant,
@@ -229,6 +236,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(task.status.timestamp),
           leased ? ownership.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          ownership.alias ?? null,
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
@@ -271,6 +279,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND request_key = $3`,
       [caller.tenant, caller.principal, requestKey],
+    );
+    return rows[0]?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND alias = $3`,
+      [caller.tenant, caller.principal, alias],
     );
     return rows[0]?.id;
   }
@@ -470,10 +486,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return stateCounts(rows);
   }
 
-  async eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]> {
+  async eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]> {
     const { rows } = await this.db.query<{ version: number; event_json: string }>(
-      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version`,
-      [taskId, version],
+      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version LIMIT $3`,
+      [taskId, version, limit ?? null],
     );
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, VersionedEvent } from '../../model/model.js';
+import { artifactEvent, eventFromPayload, eventLogBound, eventPayload, pruneThrough, statusEvent } from '../event-log.js';
+import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
@@ -20,7 +22,6 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
-import { artifactEvent, statusEvent } from '../push-store.js';
 import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqlitePushOutbox } from './push-outbox.js';
@@ -35,6 +36,8 @@ export interface SqliteStoreOptions {
   maxPages?: number;
   /** Called for every write refused because the database or its disk is full. */
   onFull?: () => void;
+  /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
+  eventsKept?: number;
 }
 
 /** Errors a checkpoint on a full or failing disk may raise. */
@@ -50,9 +53,11 @@ export class SqliteTaskStore implements TaskStore {
   private commits: GroupCommit | undefined;
   private outbox: SqlitePushOutbox | undefined;
   private readonly fullState: FullState;
+  private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.fullState = new FullState(options.onFull);
+    this.eventLog = eventLogBound(options.eventsKept, 'SQLite store');
   }
 
   get isOpen(): boolean {
@@ -121,9 +126,9 @@ export class SqliteTaskStore implements TaskStore {
     return {
       insertTask: db.prepare(
         `INSERT INTO tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version)
+           request_key, created_at, updated_at, version, alias)
          VALUES (@id, @tenant, @principal, @pod, @skill, @contextId, @state, @status, @metadata,
-           @requestKey, @now, @now, 1)`,
+           @requestKey, @now, @now, 1, @alias)`,
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
@@ -142,6 +147,7 @@ export class SqliteTaskStore implements TaskStore {
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
       ),
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
+      byAlias: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND alias = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
         `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
@@ -161,6 +167,13 @@ export class SqliteTaskStore implements TaskStore {
       deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
       deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
+      insertEvent: db.prepare(`INSERT INTO task_events (task_id, version, event_json) VALUES (?, ?, ?)`),
+      pruneEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ? AND version <= ?`),
+      eventsAfter: db.prepare(
+        `SELECT e.version, e.event_json, t.context_id FROM task_events e JOIN tasks t ON t.id = e.task_id
+         WHERE e.task_id = ? AND e.version > ? ORDER BY e.version LIMIT ?`,
+      ),
+      deleteEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ?`),
     };
   }
 
@@ -189,6 +202,7 @@ export class SqliteTaskStore implements TaskStore {
         metadata: task.metadata === undefined ? null : JSON.stringify(task.metadata),
         requestKey: ownership.requestKey,
         now: Date.parse(task.status.timestamp),
+        alias: ownership.alias ?? null,
       });
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
@@ -227,6 +241,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
     const row = this.stmts.byRequestKey.get(caller.tenant, caller.principal, requestKey) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const row = this.stmts.byAlias.get(caller.tenant, caller.principal, alias) as { id: string } | undefined;
     return row?.id;
   }
 
@@ -273,9 +292,24 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
-      this.pushOutbox.enqueue(taskId, statusEvent(taskId, current.context_id, change.status));
+      const status = statusEvent(taskId, current.context_id, change.status);
+      this.logEvent(taskId, row.version, status);
+      this.pushOutbox.enqueue(taskId, status);
       return { applied: true, version: row.version, from: current.state };
     });
+  }
+
+  /** Logs the event of a write in that write's transaction, and now and then lets the task's oldest events go. */
+  private logEvent(taskId: string, version: number, event: TaskEvent): void {
+    this.stmts.insertEvent.run(taskId, version, eventPayload(event));
+    const through = pruneThrough(version, this.eventLog);
+    if (through !== undefined) this.stmts.pruneEvents.run(taskId, through);
+  }
+
+  async eventsAfter(taskId: string, version: number, limit = -1): Promise<VersionedEvent[]> {
+    // LIMIT -1 is SQLite's "no limit".
+    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string; context_id: string }[];
+    return rows.map((row) => ({ version: row.version, event: eventFromPayload(row.event_json, taskId, row.context_id) }));
   }
 
   async putArtifact(
@@ -295,7 +329,9 @@ export class SqliteTaskStore implements TaskStore {
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
-      this.pushOutbox.enqueue(taskId, artifactEvent(taskId, current.context_id, artifact, append, lastChunk));
+      const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+      this.logEvent(taskId, row.version, event);
+      this.pushOutbox.enqueue(taskId, event);
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -360,6 +396,7 @@ export class SqliteTaskStore implements TaskStore {
         this.stmts.deleteArtifacts.run(id);
         this.stmts.deletePushConfigs.run(id);
         this.stmts.deleteOutbox.run(id);
+        this.stmts.deleteEvents.run(id);
         this.stmts.deleteTask.run(id);
       }
       return deleted;
@@ -372,8 +409,8 @@ export class SqliteTaskStore implements TaskStore {
 }
 
 interface StateRow {
-  context_id: string;
   state: TaskState;
   version: number;
   resumes: number;
+  context_id: string;
 }
