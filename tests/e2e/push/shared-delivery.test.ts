@@ -9,7 +9,7 @@ import { readMetric } from '../../support/metrics.js';
 import { needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 import { hookUrl, PushReceiver } from '../../support/push-receiver.js';
 import { rpc } from '../../support/rpc.js';
-import { freePort, startService } from '../../support/service-process.js';
+import { freePort, startSharedPod } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { waitFor } from '../../support/wait.js';
 import { ok } from '../http/helpers.js';
@@ -31,19 +31,8 @@ describe('two pods sharing PostgreSQL deliver each push event exactly once', pos
 
   before(async () => {
     receiver = await PushReceiver.start(await freePort());
-    pods = await Promise.all(
-      [0, 1].map((i) =>
-        startService(dirs[i]!, {
-          POD_NAME: `kagent-${i}`,
-          STORE: 'postgres',
-          DATABASE_URL: TEST_DATABASE_URL,
-          DATABASE_SCHEMA: SCHEMA,
-          EGRESS_ALLOW: '127.0.0.1',
-          PUSH_POLL_INTERVAL: '50ms',
-          PUSH_CONCURRENCY: '4',
-        }),
-      ),
-    );
+    const env = { EGRESS_ALLOW: '127.0.0.1', PUSH_POLL_INTERVAL: '50ms', PUSH_CONCURRENCY: '4' };
+    pods = await Promise.all([0, 1].map((i) => startSharedPod(dirs[i]!, i, TEST_DATABASE_URL, SCHEMA, env)));
   });
 
   after(async () => {
