@@ -22,6 +22,7 @@ import type {
 } from '../model/model.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, StoredTask, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import type { StoredPushConfig } from '../store/push-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -159,8 +160,13 @@ export class TaskService {
     this.accepting = false;
   }
 
-  async sendMessage(caller: Caller, message: Message, options: { returnImmediately?: boolean; historyLength?: number } & TaskNaming = {}): Promise<SendResult> {
-    const started = await this.accept(caller, message, options.taskAlias);
+  /** `pushConfig`: a config the send carried, saved with the task it creates (a continued task's is saved by the caller before). */
+  async sendMessage(
+    caller: Caller,
+    message: Message,
+    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } & TaskNaming = {},
+  ): Promise<SendResult> {
+    const started = await this.accept(caller, message, options.taskAlias, options.pushConfig);
     if (started.kind === 'message') {
       return started;
     }
@@ -176,8 +182,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming = {}): Promise<TaskStream> {
-    const started = await this.accept(caller, message, naming.taskAlias);
+  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming & { pushConfig?: StoredPushConfig } = {}): Promise<TaskStream> {
+    const started = await this.accept(caller, message, naming.taskAlias, naming.pushConfig);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -304,6 +310,7 @@ export class TaskService {
     caller: Caller,
     message: Message,
     alias?: string,
+    pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
@@ -326,7 +333,7 @@ export class TaskService {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
-    return this.createTask(caller, message, requestKey, skill, alias);
+    return this.createTask(caller, message, requestKey, skill, alias, pushConfig);
   }
 
   private async createTask(
@@ -335,6 +342,7 @@ export class TaskService {
     requestKey: string,
     skill: Skill,
     alias?: string,
+    pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
@@ -351,7 +359,14 @@ export class TaskService {
     const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
-      version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey, ...(alias === undefined ? {} : { alias }) });
+      version = await this.store.createTask(task, {
+        caller,
+        pod: this.options.pod,
+        skill: skill.descriptor.id,
+        requestKey,
+        ...(alias === undefined ? {} : { alias }),
+        ...(pushConfig === undefined ? {} : { pushConfigs: [pushConfig] }),
+      });
     } catch (error) {
       admitted();
       release();

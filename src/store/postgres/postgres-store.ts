@@ -36,6 +36,9 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import type { PushStore } from '../push-store.js';
+// Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
+import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
@@ -56,8 +59,6 @@ export interface PostgresStoreOptions {
   eventsKept?: number;
 }
 
-/** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
-const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A task row with its history and artifacts, read in the same statement. */
@@ -87,6 +88,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private feed: ChangeFeed | undefined;
   private readonly s: string;
   private readonly fullState: FullState;
+  private readonly outbox: PostgresPushOutbox;
   private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: PostgresStoreOptions) {
@@ -107,6 +109,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
+    this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+  }
+
+  get push(): PushStore {
+    return this.outbox;
   }
 
   get isFull(): boolean {
@@ -182,12 +189,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
-  /** Stores the event under the version it produced and signals it; NOTIFY is delivered when the transaction commits. */
+  /**
+   * Stores the event under the version it produced, with its push deliveries
+   * (none for a task without configs), and signals it; NOTIFY is delivered when
+   * the transaction commits.
+   */
   private async recordEvent(client: pg.PoolClient, taskId: string, version: number, event: TaskEvent): Promise<void> {
     await client.query(
       `WITH e AS (
          INSERT INTO ${this.s}.task_events (task_id, version, event_json) VALUES ($1, $2, $3) RETURNING task_id, version
-       )
+       ), ${enqueueCte(this.s)}
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
@@ -229,6 +240,9 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        await this.outbox.saveWithTask(client, task.id, ownership.pushConfigs, { kind: 'task', task });
+      }
     });
     return 1;
   }

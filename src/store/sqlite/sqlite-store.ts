@@ -22,7 +22,9 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
+import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
+import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -49,6 +51,7 @@ export class SqliteTaskStore implements TaskStore {
   private db: Database.Database | undefined;
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
   private commits: GroupCommit | undefined;
+  private outbox: SqlitePushOutbox | undefined;
   private readonly fullState: FullState;
   private readonly eventLog: EventLogBound;
 
@@ -90,6 +93,20 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
+    this.outbox = new SqlitePushOutbox(
+      db,
+      (job) => this.write(job),
+      () => this.isFull,
+    );
+  }
+
+  get push(): PushStore {
+    return this.pushOutbox;
+  }
+
+  private get pushOutbox(): SqlitePushOutbox {
+    if (this.outbox === undefined) throw new Error('task store is not open');
+    return this.outbox;
   }
 
   async close(): Promise<void> {
@@ -190,6 +207,9 @@ export class SqliteTaskStore implements TaskStore {
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
       }
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        this.pushOutbox.saveWithTask(task.id, ownership.pushConfigs, { kind: 'task', task });
+      }
     });
     return 1;
   }
@@ -272,7 +292,9 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
-      this.logEvent(taskId, row.version, statusEvent(taskId, current.context_id, change.status));
+      const status = statusEvent(taskId, current.context_id, change.status);
+      this.logEvent(taskId, row.version, status);
+      this.pushOutbox.enqueue(taskId, status);
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -307,7 +329,9 @@ export class SqliteTaskStore implements TaskStore {
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
-      this.logEvent(taskId, row.version, artifactEvent(taskId, current.context_id, artifact, append, lastChunk));
+      const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+      this.logEvent(taskId, row.version, event);
+      this.pushOutbox.enqueue(taskId, event);
       return { applied: true, version: row.version, from: current.state };
     });
   }
