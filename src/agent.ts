@@ -55,6 +55,9 @@ import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
 import { createHttpServer } from './transport/http-server.js';
+import { serveDeadLetters } from './transport/push-dead-letters.js';
+import { PushConfigs } from './push/push-configs.js';
+import { DeliveryWorker } from './push/delivery-worker.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { McpEndpoint } from './transport/mcp-endpoint.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
@@ -297,6 +300,30 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   leases?.start();
   started.push('leases', () => leases?.stop());
 
+  // Push notifications: configs checked against the egress guard when saved, deliveries posted through it.
+  const push = new PushConfigs({ store, egress, enabled: config.PUSH_NOTIFICATIONS, maxPerTask: config.PUSH_MAX_CONFIGS_PER_TASK });
+  const deliveries = new DeliveryWorker({
+    store: store.push,
+    poster: egress,
+    timeoutMs: config.PUSH_TIMEOUT,
+    maxAttempts: config.PUSH_MAX_ATTEMPTS,
+    maxAgeMs: config.PUSH_MAX_AGE,
+    retryBaseMs: config.PUSH_RETRY_BASE,
+    retryMaxMs: config.PUSH_RETRY_MAX,
+    pollMs: config.PUSH_POLL_INTERVAL,
+    concurrency: config.PUSH_CONCURRENCY,
+    onAttempt: (outcome, seconds) => {
+      metrics.pushDeliveries.inc({ outcome });
+      metrics.pushDeliverySeconds.observe(seconds);
+    },
+    onDeadLetter: (delivery, error) => logger.warn({ taskId: delivery.taskId, configId: delivery.target.config.id, deliveryId: delivery.id, attempts: delivery.attempts, error }, 'push delivery given up: a dead letter'),
+    onError: (error) => logger.warn({ err: error }, 'push outbox upkeep failed'),
+  });
+  for (const outcome of ['delivered', 'retry', 'dead_letter']) metrics.pushDeliveries.inc({ outcome }, 0);
+  // Configs from before a restart (PUSH_NOTIFICATIONS turned off since) are not delivered to either.
+  if (config.PUSH_NOTIFICATIONS) deliveries.start();
+  started.push('push deliveries', () => deliveries.stop());
+
   const retention = new RetentionSweeper({
     store,
     retentionMs: config.TASK_RETENTION,
@@ -372,6 +399,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     routing,
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
     streamsPerCaller,
+    push,
   });
   const mcp = new McpEndpoint({
     service,
@@ -401,6 +429,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     isReady,
     peers: () => discovery.publicView(),
     mcp,
+    deadLetters: config.PUSH_NOTIFICATIONS
+      ? (req, res, path, caller) => serveDeadLetters(req, res, path, caller, store.push, () => (metrics.pushDeadLettersRetried.inc(), deliveries.wake()))
+      : undefined,
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
@@ -439,6 +470,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     skills: registry.descriptors(),
     security: auth.authenticator.declarations,
     extendedCard: auth.authenticator.enabled,
+    pushNotifications: config.PUSH_NOTIFICATIONS,
     // Scopes mean something to token callers only.
     skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
   };

@@ -23,6 +23,9 @@ export function checkSettingsTogether(config: Config): void {
       `(${config.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${config.REQUEST_TIMEOUT} ms): the headers are part of the request`,
     );
   }
+  if (config.PUSH_RETRY_BASE > config.PUSH_RETRY_MAX) {
+    throw new ConfigError('PUSH_RETRY_BASE', 'settings', `(${config.PUSH_RETRY_BASE} ms) must not exceed PUSH_RETRY_MAX (${config.PUSH_RETRY_MAX} ms)`);
+  }
   if (config.STORE === 'postgres' && config.DATABASE_URL === undefined && config.DATABASE_URL_FILE === undefined) {
     throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
   }

@@ -362,6 +362,30 @@ export const SETTINGS = {
     live: true,
     description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
   },
+  PUSH_NOTIFICATIONS: {
+    type: { kind: 'bool' },
+    default: 'true',
+    live: false,
+    description: 'push notifications: the push-config methods and configs inline in a send (the card says pushNotifications); false refuses them with PushNotificationNotSupported',
+  },
+  PUSH_TIMEOUT: {
+    type: { kind: 'duration', minMs: 500, maxMs: 60_000 },
+    default: '10s',
+    live: false,
+    description: 'longest wait for a webhook to answer one delivery (the spec asks for 10 to 30 s); a slower receiver counts as a failed attempt',
+  },
+  PUSH_MAX_ATTEMPTS: { type: { kind: 'int', min: 1, max: 1000 }, default: '10', live: false, description: 'attempts at one delivery before it becomes a dead letter' },
+  PUSH_MAX_AGE: {
+    type: { kind: 'duration', minMs: 1000 },
+    default: '24h',
+    live: false,
+    description: 'a delivery still failing this long after its event becomes a dead letter, whatever its attempts',
+  },
+  PUSH_RETRY_BASE: { type: { kind: 'duration', minMs: 10 }, default: '1s', live: false, description: 'wait after a delivery\'s first failure; doubled after each further one (with jitter) up to PUSH_RETRY_MAX' },
+  PUSH_RETRY_MAX: { type: { kind: 'duration', minMs: 10 }, default: '5m', live: false, description: 'longest wait between two attempts at one delivery' },
+  PUSH_MAX_CONFIGS_PER_TASK: { type: { kind: 'int', min: 1, max: 100 }, default: '10', live: false, description: 'push configs one task may hold; one more is refused with an invalid-params error' },
+  PUSH_CONCURRENCY: { type: { kind: 'int', min: 1, max: 1000 }, default: '16', live: false, description: 'deliveries one replica has in flight at once' },
+  PUSH_POLL_INTERVAL: { type: { kind: 'duration', minMs: 50 }, default: '1s', live: false, description: 'how often a replica looks for due deliveries when it found none the last time: the longest an event waits before its first attempt' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

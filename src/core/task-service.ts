@@ -22,6 +22,7 @@ import type {
 } from '../model/model.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
 import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import type { StoredPushConfig } from '../store/push-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -155,8 +156,13 @@ export class TaskService {
     this.accepting = false;
   }
 
-  async sendMessage(caller: Caller, message: Message, options: { returnImmediately?: boolean; historyLength?: number } = {}): Promise<SendResult> {
-    const started = await this.accept(caller, message);
+  /** `pushConfig`: a config the send carried, saved with the task it creates (a continued task's is saved by the caller before). */
+  async sendMessage(
+    caller: Caller,
+    message: Message,
+    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } = {},
+  ): Promise<SendResult> {
+    const started = await this.accept(caller, message, options.pushConfig);
     if (started.kind === 'message') {
       return started;
     }
@@ -172,8 +178,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message): Promise<TaskStream> {
-    const started = await this.accept(caller, message);
+  async sendStreamingMessage(caller: Caller, message: Message, pushConfig?: StoredPushConfig): Promise<TaskStream> {
+    const started = await this.accept(caller, message, pushConfig);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -272,6 +278,7 @@ export class TaskService {
   private async accept(
     caller: Caller,
     message: Message,
+    pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
@@ -288,7 +295,7 @@ export class TaskService {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
-    return this.createTask(caller, message, requestKey, skill);
+    return this.createTask(caller, message, requestKey, skill, pushConfig);
   }
 
   private async createTask(
@@ -296,6 +303,7 @@ export class TaskService {
     message: Message,
     requestKey: string,
     skill: Skill,
+    pushConfig: StoredPushConfig | undefined,
   ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
@@ -312,7 +320,13 @@ export class TaskService {
     const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
-      version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey });
+      version = await this.store.createTask(task, {
+        caller,
+        pod: this.options.pod,
+        skill: skill.descriptor.id,
+        requestKey,
+        ...(pushConfig === undefined ? {} : { pushConfigs: [pushConfig] }),
+      });
     } catch (error) {
       admitted();
       release();

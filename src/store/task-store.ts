@@ -1,3 +1,4 @@
+import type { PushStore, StoredPushConfig } from './push-store.js';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
 
 /** Facts about a task that are not part of the protocol's Task object. */
@@ -8,6 +9,8 @@ export interface TaskOwnership {
   skill: string;
   /** Identity of the message that created the task: a retried first send finds the task by it. */
   requestKey: string;
+  /** Push configs the creating send carried: saved with the task, and the task is their first delivery. */
+  pushConfigs?: readonly StoredPushConfig[];
 }
 
 export interface TaskHead {
@@ -124,6 +127,8 @@ export interface TaskStore {
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */
   deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>>;
   countByState(): Promise<Partial<Record<TaskState, number>>>;
+  /** Push configs and the delivery outbox; every event of a task with configs enters the outbox in its own transaction. */
+  readonly push: PushStore;
   /** Present when several pods share the store; a per-pod store has no use for it. */
   readonly shared?: SharedStore;
 }

@@ -15,6 +15,8 @@ export interface AgentCardInput {
   extendedCard?: boolean;
   /** Scopes that unlock a restricted skill, declared on the skill (an empty list: none to declare). */
   skillScopes?: (skillId: string) => readonly string[];
+  /** Whether the push-config methods and inline configs are served (PUSH_NOTIFICATIONS). */
+  pushNotifications?: boolean;
 }
 
 const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream'];
@@ -112,7 +114,7 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ],
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: input.extendedCard ?? false },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, extendedAgentCard: input.extendedCard ?? false },
     ...securityV1(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
@@ -136,7 +138,7 @@ export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
     additionalInterfaces: [{ url: input.url, transport: 'JSONRPC' }],
     version: input.version,
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, stateTransitionHistory: false },
     ...securityV03(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,

@@ -12,6 +12,7 @@ import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
 import type { McpEndpoint } from './mcp-endpoint.js';
+import { isDeadLetterPath } from './push-dead-letters.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -37,6 +38,8 @@ export interface HttpServerOptions {
   gate: AuthGate;
   /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
   mcp?: McpEndpoint;
+  /** The caller's push dead letters (`/push/dead-letters`), behind the gate; absent: push notifications are off. */
+  deadLetters?: (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller) => Promise<void>;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -120,6 +123,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
     return jsonBody(req, res, options, (body) => options.mcp!.handle(req, res, body, caller));
+  if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
+    const caller = await options.gate.admit(req, res);
+    return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
   }
   switch (path) {
     case '/.well-known/agent-card.json':

@@ -6,6 +6,8 @@ import { LimitExceededError, OwnerUnavailableError, PushNotificationNotSupported
 import { streamItemWithHistoryLimit } from '../model/history.js';
 import type { Caller } from '../model/model.js';
 import type { Codec, ListingCodec, ProtocolVersion, SendRequest } from '../protocol/codec.js';
+import type { PushConfigs } from '../push/push-configs.js';
+import type { StoredPushConfig } from '../store/push-store.js';
 import { jsonRpcError, toWireError } from '../protocol/errors.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { errorEnvelope, parseJsonRpcRequest, resultEnvelope, salvageId } from '../protocol/jsonrpc.js';
@@ -35,6 +37,8 @@ export interface JsonRpcHandlerOptions {
   extendedCard?: (caller: Caller, version: ProtocolVersion) => Promise<unknown>;
   /** Caps the streams one caller may have open at once; absent: no cap. */
   streamsPerCaller?: KeyedSlots;
+  /** The push-config calls and the configs sends carry; absent: push notifications are not supported. */
+  push?: PushConfigs;
 }
 
 /** Seconds a caller at its stream cap is told to wait: streams end when their tasks do. */
@@ -154,19 +158,19 @@ export class JsonRpcHandler {
     switch (operation) {
       case 'send': {
         const request = codec.decodeSend(params);
-        refusePushConfig(request);
+        const pushConfig = await this.inlinePushConfig(caller, request, codec);
         record.taskId = request.message.taskId;
-        const result = await service.sendMessage(caller, request.message, request);
+        const result = await service.sendMessage(caller, request.message, { ...request, pushConfig });
         if (result.kind === 'task') record.taskId = result.task.id;
         return reply(codec.encodeSendResult(result));
       }
       case 'stream': {
         const request = codec.decodeSend(params);
-        refusePushConfig(request);
+        const pushConfig = await this.inlinePushConfig(caller, request, codec);
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
-          stream = await service.sendStreamingMessage(caller, request.message);
+          stream = await service.sendStreamingMessage(caller, request.message, pushConfig);
         } catch (error) {
           release();
           throw error;
@@ -215,7 +219,8 @@ export class JsonRpcHandler {
       case 'push-config-get':
       case 'push-config-list':
       case 'push-config-delete':
-        throw new PushNotificationNotSupportedError();
+        if (this.options.push === undefined) throw new PushNotificationNotSupportedError();
+        return reply(await this.options.push.call(operation, codec, params, caller));
       case 'extended-card': {
         const { extendedCard } = this.options;
         // Without authentication the card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
@@ -223,6 +228,12 @@ export class JsonRpcHandler {
         return reply(await extendedCard(caller, record.version as ProtocolVersion));
       }
     }
+  }
+
+  /** The push config a send carried, checked (and for a continued task saved) before any work starts. */
+  private async inlinePushConfig(caller: Caller, request: SendRequest, codec: Codec): Promise<StoredPushConfig | undefined> {
+    if (this.options.push === undefined) return refusePushConfig(request);
+    return this.options.push.forSend(caller, request, codec.version);
   }
 
   /** One of the caller's stream slots, released when its stream ends; a caller at the cap is refused before any work starts. */
@@ -280,8 +291,8 @@ export class JsonRpcHandler {
  * notifications is refused before any work starts (spec 3.3.4) rather than run
  * with the config silently dropped: its caller would wait for calls that never come.
  */
-function refusePushConfig(request: SendRequest): void {
-  if (request.pushConfigField === undefined) return;
+function refusePushConfig(request: SendRequest): undefined {
+  if (request.pushConfigField === undefined) return undefined;
   throw new PushNotificationNotSupportedError(
     `push notifications are not supported by this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
   );

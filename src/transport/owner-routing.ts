@@ -63,6 +63,14 @@ export function routedTaskId(operation: Operation, params: unknown): string | un
       const taskId = m.taskId ?? m.task_id;
       return typeof taskId === 'string' ? taskId : undefined;
     }
+    case 'push-config-create':
+    case 'push-config-get':
+    case 'push-config-list':
+    case 'push-config-delete': {
+      // 1.0 names the task `taskId` (and the config `id`); 0.3 names it `taskId` in a set, `id` in the others.
+      const taskId = p.taskId ?? p.task_id ?? (operation === 'push-config-create' ? undefined : p.id);
+      return typeof taskId === 'string' ? taskId : undefined;
+    }
     default:
       return undefined;
   }

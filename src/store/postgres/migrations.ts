@@ -91,6 +91,15 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
   DROP INDEX ${s}.tasks_unfinished;
   CREATE INDEX tasks_leased_by ON ${s}.tasks (lease_pod) WHERE state IN ${ACTIVE_SQL};
   `,
+  (s) => `
+  -- Push delivery: the age of each delivery (retries stop at PUSH_MAX_AGE), and
+  -- dead letters kept with their last error. A claimed delivery's next_attempt_at
+  -- is its lease: no other pod claims it before then.
+  ALTER TABLE ${s}.push_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN dead_at BIGINT, ADD COLUMN last_error TEXT;
+  CREATE INDEX push_outbox_order ON ${s}.push_outbox (task_id, config_id, n) WHERE dead_at IS NULL;
+  CREATE INDEX push_outbox_due ON ${s}.push_outbox (next_attempt_at) WHERE dead_at IS NULL;
+  `,
 ];
 
 /**

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { endsStream, isActive } from '../../model/lifecycle.js';
+import { isActive } from '../../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -34,6 +34,10 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import { artifactEvent, statusEvent } from '../push-store.js';
+import type { PushStore } from '../push-store.js';
+// Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
+import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
@@ -52,8 +56,6 @@ export interface PostgresStoreOptions {
   onFull?: () => void;
 }
 
-/** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
-const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A task row with its history and artifacts, read in the same statement. */
@@ -83,6 +85,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private feed: ChangeFeed | undefined;
   private readonly s: string;
   private readonly fullState: FullState;
+  private readonly outbox: PostgresPushOutbox;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -101,6 +104,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
+    this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+  }
+
+  get push(): PushStore {
+    return this.outbox;
   }
 
   get isFull(): boolean {
@@ -176,12 +184,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
-  /** Stores the event under the version it produced and signals it; NOTIFY is delivered when the transaction commits. */
+  /**
+   * Stores the event under the version it produced, with its push deliveries
+   * (none for a task without configs), and signals it; NOTIFY is delivered when
+   * the transaction commits.
+   */
   private async recordEvent(client: pg.PoolClient, taskId: string, version: number, event: TaskEvent): Promise<void> {
     await client.query(
       `WITH e AS (
          INSERT INTO ${this.s}.task_events (task_id, version, event_json) VALUES ($1, $2, $3) RETURNING task_id, version
-       )
+       ), ${enqueueCte(this.s)}
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
@@ -220,6 +232,9 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        await this.outbox.saveWithTask(client, task.id, ownership.pushConfigs, { kind: 'task', task });
+      }
     });
     return 1;
   }
@@ -312,13 +327,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       }
       const statusMessage = change.status.message;
       if (statusMessage !== undefined) await this.insertMessage(client, taskId, statusMessage.messageId, statusMessage);
-      await this.recordEvent(client, taskId, version, {
-        kind: 'status-update',
-        taskId,
-        contextId: current.contextId,
-        status: change.status,
-        final: endsStream(state),
-      });
+      await this.recordEvent(client, taskId, version, statusEvent(taskId, current.contextId, change.status));
       return { applied: true, version, from: current.state };
     });
   }
@@ -350,14 +359,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
         [taskId, artifact.artifactId, JSON.stringify(stored)],
       );
-      await this.recordEvent(client, taskId, version, {
-        kind: 'artifact-update',
-        taskId,
-        contextId: current.contextId,
-        artifact,
-        append,
-        lastChunk,
-      });
+      await this.recordEvent(client, taskId, version, artifactEvent(taskId, current.contextId, artifact, append, lastChunk));
       return { applied: true, version, from: current.state };
     });
   }

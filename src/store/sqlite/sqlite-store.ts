@@ -20,7 +20,10 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
+import { artifactEvent, statusEvent } from '../push-store.js';
+import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
+import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -45,6 +48,7 @@ export class SqliteTaskStore implements TaskStore {
   private db: Database.Database | undefined;
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
   private commits: GroupCommit | undefined;
+  private outbox: SqlitePushOutbox | undefined;
   private readonly fullState: FullState;
 
   constructor(private readonly options: SqliteStoreOptions) {
@@ -84,6 +88,16 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
+    this.outbox = new SqlitePushOutbox(db, (job) => this.write(job));
+  }
+
+  get push(): PushStore {
+    return this.pushOutbox;
+  }
+
+  private get pushOutbox(): SqlitePushOutbox {
+    if (this.outbox === undefined) throw new Error('task store is not open');
+    return this.outbox;
   }
 
   async close(): Promise<void> {
@@ -112,7 +126,7 @@ export class SqliteTaskStore implements TaskStore {
         `SELECT id, context_id, state, status_json, metadata_json, updated_at, version, skill, pod, resumes
          FROM tasks WHERE id = ? AND tenant = ? AND principal = ?`,
       ),
-      getState: db.prepare(`SELECT state, version, resumes FROM tasks WHERE id = ?`),
+      getState: db.prepare(`SELECT state, version, resumes, context_id FROM tasks WHERE id = ?`),
       getMetadata: db.prepare(`SELECT metadata_json FROM tasks WHERE id = ?`),
       setMetadata: db.prepare(`UPDATE tasks SET metadata_json = ? WHERE id = ?`),
       historyAll: db.prepare(`SELECT json FROM messages WHERE task_id = ? ORDER BY n`),
@@ -174,6 +188,9 @@ export class SqliteTaskStore implements TaskStore {
       });
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
+      }
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        this.pushOutbox.saveWithTask(task.id, ownership.pushConfigs, { kind: 'task', task });
       }
     });
     return 1;
@@ -252,6 +269,7 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
+      this.pushOutbox.enqueue(taskId, statusEvent(taskId, current.context_id, change.status));
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -261,7 +279,7 @@ export class SqliteTaskStore implements TaskStore {
     artifact: Artifact,
     append: boolean,
     allowedFrom: readonly TaskState[],
-    _lastChunk?: boolean,
+    lastChunk = false,
     run?: number,
   ): Promise<WriteResult> {
     return this.write((): WriteResult => {
@@ -273,6 +291,7 @@ export class SqliteTaskStore implements TaskStore {
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
+      this.pushOutbox.enqueue(taskId, artifactEvent(taskId, current.context_id, artifact, append, lastChunk));
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -349,6 +368,7 @@ export class SqliteTaskStore implements TaskStore {
 }
 
 interface StateRow {
+  context_id: string;
   state: TaskState;
   version: number;
   resumes: number;

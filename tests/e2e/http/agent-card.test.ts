@@ -40,7 +40,7 @@ describe('agent cards', () => {
       { url: agent.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ]);
     assert.equal(body.capabilities.streaming, true);
-    assert.equal(body.capabilities.pushNotifications, false);
+    assert.equal(body.capabilities.pushNotifications, true);
     assert.equal(body.capabilities.extendedAgentCard, false);
     assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate', 'manifest-review', 'help']);
     for (const skill of body.skills) {
