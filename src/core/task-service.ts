@@ -8,6 +8,7 @@ import {
   UnsupportedOperationError,
 } from '../model/errors.js';
 import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import { artifactEvent, statusEvent } from '../store/event-log.js';
 import type {
   Artifact,
   Caller,
@@ -15,13 +16,12 @@ import type {
   Message,
   SendResult,
   Task,
-  TaskEvent,
   TaskPage,
   TaskState,
   TaskStatus,
 } from '../model/model.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
-import type { InterruptedTask, StatusChange, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import type { InterruptedTask, StatusChange, StoredTask, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
 import type { StoredPushConfig } from '../store/push-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
@@ -88,6 +88,9 @@ interface Running {
 
 /** What became of an interrupted task: run again here, failed, or left alone because another change won. */
 export type RecoveryOutcome = 'resumed' | 'failed' | 'skipped';
+
+/** What a bad resume position is reported against: the edge reads it from Last-Event-ID, or its stand-ins (README, "Streams that resume"). */
+const RESUME_FIELD = 'Last-Event-ID';
 
 /** Seconds a caller at its running-task cap is told to wait: tasks end at their own pace. */
 const RUNNING_CAP_RETRY_SECONDS = 2;
@@ -189,8 +192,19 @@ export class TaskService {
     return this.subscribeTo(caller, started.taskId, { allowEnded: true });
   }
 
-  async subscribe(caller: Caller, taskId: string): Promise<TaskStream> {
-    return this.subscribeTo(caller, taskId, { allowEnded: false });
+  /**
+   * Follows a task. Without `afterVersion`: its current state (a Task), then
+   * its events, live. With it (the SSE id of the last event a stream
+   * delivered, resent as Last-Event-ID): every event after that version from
+   * the store's event log, then live ones — no gap, no duplicate. When the log
+   * cannot say what was missed (the position is older than the events it
+   * keeps, or more were missed than a stream holds), the stream starts with
+   * the Task as it is now instead. A task that has ended gets what it missed,
+   * then the stream closes.
+   */
+  async subscribe(caller: Caller, taskId: string, afterVersion?: number): Promise<TaskStream> {
+    if (afterVersion === undefined) return this.subscribeTo(caller, taskId, { allowEnded: false });
+    return this.resume(caller, taskId, afterVersion);
   }
 
   async getTask(caller: Caller, taskId: string, historyLength?: number): Promise<Task> {
@@ -337,7 +351,7 @@ export class TaskService {
     }
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
-    stream.push({ kind: 'task', task });
+    stream.push({ kind: 'task', task }, version);
     this.run(caller, skill, task, userMessage, [userMessage], release, 0);
     // Counted in `running` from here on.
     admitted();
@@ -428,7 +442,7 @@ export class TaskService {
     const history = [...task.history, userMessage];
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
-    stream.push({ kind: 'task', task: resumed });
+    stream.push({ kind: 'task', task: resumed }, changed.version);
     this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
     admitted();
     return { kind: 'task', taskId, stream };
@@ -481,8 +495,48 @@ export class TaskService {
       });
     }
     const stream = this.openStream(taskId, stored.version);
-    stream.push({ kind: 'task', task: stored.task });
-    for (const e of buffered) if (e.version > stored.version) stream.push(e.event);
+    stream.push({ kind: 'task', task: stored.task }, stored.version);
+    for (const e of buffered) if (e.version > stored.version) stream.push(e.event, e.version);
+    return stream;
+  }
+
+  private async resume(caller: Caller, taskId: string, afterVersion: number): Promise<TaskStream> {
+    if (!Number.isSafeInteger(afterVersion) || afterVersion < 0) {
+      throw new InvalidParamsError(`the resume position must be a whole number of at least 0, not ${afterVersion}`, RESUME_FIELD);
+    }
+    // As in subscribeTo: listen first, so that whatever is written after the reads arrives live; versions drop the doubles.
+    const buffered: VersionedEvent[] = [];
+    const unsubscribe = this.bus.subscribe(taskId, (e) => buffered.push(e));
+    let stored: StoredTask | undefined;
+    let missed: VersionedEvent[];
+    const capacity = this.options.streamCapacity;
+    try {
+      stored = await this.store.getTask(caller, taskId);
+      if (stored === undefined) throw new TaskNotFoundError(taskId);
+      if (afterVersion > stored.version) {
+        throw new InvalidParamsError(
+          `the resume position ${afterVersion} is past the last event of task ${taskId} (${stored.version}); resume from an id its stream sent`,
+          RESUME_FIELD,
+        );
+      }
+      missed = afterVersion === stored.version ? [] : await this.store.eventsAfter(taskId, afterVersion, capacity);
+    } finally {
+      unsubscribe();
+    }
+    // The log holds every version after the position, or the stream starts from the Task as it is now.
+    const complete = afterVersion === stored.version || (missed[0]?.version === afterVersion + 1 && missed.length < capacity);
+    let seen = complete ? afterVersion : stored.version;
+    const replay: VersionedEvent[] = [];
+    for (const e of [...missed, ...buffered]) {
+      if (e.version <= seen) continue;
+      seen = e.version;
+      replay.push(e);
+    }
+    const stream = this.openStream(taskId, seen);
+    if (!complete) stream.push({ kind: 'task', task: stored.task }, stored.version);
+    for (const e of replay) stream.push(e.event, e.version);
+    // Nothing missed and nothing to come: the task ended at the position the client holds.
+    if (complete && missed.length === 0 && isTerminal(stored.task.status.state)) stream.end();
     return stream;
   }
 
@@ -492,7 +546,7 @@ export class TaskService {
     const unsubscribe = this.bus.subscribe(taskId, (e) => {
       if (e.version <= seen) return;
       seen = e.version;
-      stream.push(e.event);
+      stream.push(e.event, e.version);
     });
     stream.onClose(unsubscribe);
     return stream;
@@ -519,8 +573,7 @@ export class TaskService {
       const result = await this.store.transition(taskId, { status, allowedFrom, userMessage, ...conditions });
       if (!result.applied) return result;
       this.options.observer?.taskEntered(status.state, result.from);
-      const event: TaskEvent = { kind: 'status-update', taskId, contextId, status, final: endsStream(status.state) };
-      this.bus.publish(taskId, { event, version: result.version });
+      this.bus.publish(taskId, { event: statusEvent(taskId, contextId, status), version: result.version });
       return result;
     });
   }
@@ -529,8 +582,7 @@ export class TaskService {
     return this.serial.run(taskId, async () => {
       const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE_STATES, lastChunk, run);
       if (!result.applied) return result;
-      const event: TaskEvent = { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
-      this.bus.publish(taskId, { event, version: result.version });
+      this.bus.publish(taskId, { event: artifactEvent(taskId, contextId, artifact, append, lastChunk), version: result.version });
       return result;
     });
   }

@@ -3,6 +3,12 @@ import type { StreamItem } from '../model/model.js';
 
 export type StreamEnd = 'done' | 'overflow' | 'closed';
 
+/** One item with the task version it shows: a Task snapshot's version, or the version its event produced. A lone message has none. */
+export interface StreamEntry {
+  item: StreamItem;
+  version?: number;
+}
+
 /**
  * The events one stream consumer will receive, in order. The producer side
  * (`push`) never blocks: when the consumer falls `capacity` items behind, the
@@ -10,7 +16,7 @@ export type StreamEnd = 'done' | 'overflow' | 'closed';
  * memory or slow the task and the other readers.
  */
 export class TaskStream implements AsyncIterable<StreamItem> {
-  private readonly queue: StreamItem[] = [];
+  private readonly queue: StreamEntry[] = [];
   private waiter: (() => void) | undefined;
   private ended: StreamEnd | undefined;
   private readonly cleanups: (() => void)[] = [];
@@ -31,15 +37,20 @@ export class TaskStream implements AsyncIterable<StreamItem> {
     else this.cleanups.push(cleanup);
   }
 
-  push(item: StreamItem): void {
+  push(item: StreamItem, version?: number): void {
     if (this.ended !== undefined) return;
     if (this.queue.length >= this.capacity) {
       this.finish('overflow');
       return;
     }
-    this.queue.push(item);
+    this.queue.push(version === undefined ? { item } : { item, version });
     if (isLast(item)) this.finish('done');
     this.wake();
+  }
+
+  /** Ends the stream after what it holds, without a last item: a resumed stream of a task that had already ended, with nothing left to send. */
+  end(): void {
+    this.finish('done');
   }
 
   close(): void {
@@ -62,11 +73,16 @@ export class TaskStream implements AsyncIterable<StreamItem> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<StreamItem> {
+    for await (const entry of this.entries()) yield entry.item;
+  }
+
+  /** The items with their versions (an SSE writer sends the version as the event's id). */
+  async *entries(): AsyncGenerator<StreamEntry> {
     try {
       for (;;) {
-        const item = this.queue.shift();
-        if (item !== undefined) {
-          yield item;
+        const entry = this.queue.shift();
+        if (entry !== undefined) {
+          yield entry;
           continue;
         }
         if (this.ended !== undefined) return;

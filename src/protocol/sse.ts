@@ -23,10 +23,15 @@ export function isEventStream(contentType: string | undefined): boolean {
 /** A comment line: keeps idle connections (and the proxies between) from timing out. */
 export const SSE_HEARTBEAT = ': keep-alive\n\n';
 
-/** One event as written on the wire; a line break in `data` starts another `data:` line, as readers expect. */
-export function encodeSseEvent(data: string): string {
-  if (!/[\r\n]/.test(data)) return `data: ${data}\n\n`;
-  return `${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
+/**
+ * One event as written on the wire; a line break in `data` starts another
+ * `data:` line, as readers expect. `id`, when given, is the event's id (a task
+ * stream's: the task version), which a client sends back as Last-Event-ID.
+ */
+export function encodeSseEvent(data: string, id?: number): string {
+  const idLine = id === undefined ? '' : `id: ${id}\n`;
+  if (!/[\r\n]/.test(data)) return `${idLine}data: ${data}\n\n`;
+  return `${idLine}${data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('')}\n`;
 }
 
 export type SseItem =

@@ -1,5 +1,4 @@
-import type { Caller, StreamItem, TaskEvent, TaskStatus, Artifact } from '../model/model.js';
-import { endsStream } from '../model/lifecycle.js';
+import type { Caller, StreamItem } from '../model/model.js';
 import type { PushConfig } from '../model/push.js';
 
 // What the stores keep for push notifications: each task's configs, and the
@@ -67,15 +66,6 @@ export const MAX_DELIVERY_ERROR_CHARS = 500;
 
 export function deliveryError(error: string): string {
   return error.length > MAX_DELIVERY_ERROR_CHARS ? `${error.slice(0, MAX_DELIVERY_ERROR_CHARS)}…` : error;
-}
-
-/** The event a status change produces, as subscribers and push receivers get it. */
-export function statusEvent(taskId: string, contextId: string, status: TaskStatus): TaskEvent {
-  return { kind: 'status-update', taskId, contextId, status, final: endsStream(status.state) };
-}
-
-export function artifactEvent(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean): TaskEvent {
-  return { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
 }
 
 export interface OutboxRow {

@@ -129,6 +129,13 @@ export interface TaskStore {
   countByState(): Promise<Partial<Record<TaskState, number>>>;
   /** Push configs and the delivery outbox; every event of a task with configs enters the outbox in its own transaction. */
   readonly push: PushStore;
+  /**
+   * The task's logged events with a version above `version`, in order, at most
+   * `limit` of them: what a resuming stream missed. The log keeps each task's
+   * newest events only (store/event-log.ts); a gap before the first returned
+   * means older ones were pruned, or were written before the log existed.
+   */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /** Present when several pods share the store; a per-pod store has no use for it. */
   readonly shared?: SharedStore;
 }
@@ -139,8 +146,8 @@ export interface TaskStore {
  * leases so that a task whose pod died is noticed by the others.
  */
 export interface SharedStore {
-  /** The task's events with a version above `version`, in order. */
-  eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]>;
+  /** The task's events with a version above `version`, in order (the same log TaskStore.eventsAfter reads). */
+  eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]>;
   /**
    * Calls `listener` whenever any pod commits a change to any task; resolves to
    * an unsubscribe. Changes committed while the signal is down are announced

@@ -15,6 +15,7 @@ const TIMED_OPERATIONS = [
   'unfinished',
   'deleteTerminalBefore',
   'countByState',
+  'eventsAfter',
 ] as const satisfies readonly (keyof TaskStore)[];
 
 export type TimedOperation = (typeof TIMED_OPERATIONS)[number];

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SecurityDeclaration } from '../auth/authenticator.js';
 import type { SkillDescriptor } from '../skills/skill.js';
+import { RESUME_EXTENSION_URI } from '../protocol/resume.js';
 
 export interface AgentCardInput {
   name: string;
@@ -22,6 +23,14 @@ export interface AgentCardInput {
 const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream'];
 const OUTPUT_MODES = ['text/plain', 'application/json'];
 const PROVIDER = { organization: 'kagent', url: 'https://kagent.dev' };
+
+/** Streams that resume (protocol/resume.ts): optional, a client that knows nothing of it streams as usual. */
+const RESUME_EXTENSION = {
+  uri: RESUME_EXTENSION_URI,
+  description:
+    'Every stream event carries an SSE id (the task version). Reconnect with SubscribeToTask (tasks/resubscribe) and the last id in the Last-Event-ID header, the lastEventId query parameter or params.metadata.lastEventId: the events missed are replayed, then live ones follow.',
+  required: false,
+};
 
 function skillEntry(skill: SkillDescriptor, security?: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -114,7 +123,7 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
       { url: input.url, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ],
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, extendedAgentCard: input.extendedCard ?? false },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, extendedAgentCard: input.extendedCard ?? false, extensions: [RESUME_EXTENSION] },
     ...securityV1(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
@@ -138,7 +147,7 @@ export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
     additionalInterfaces: [{ url: input.url, transport: 'JSONRPC' }],
     version: input.version,
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, stateTransitionHistory: false },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, stateTransitionHistory: false, extensions: [RESUME_EXTENSION] },
     ...securityV03(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,

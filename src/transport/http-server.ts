@@ -123,6 +123,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
     return jsonBody(req, res, options, (body) => options.mcp!.handle(req, res, body, caller));
+  }
   if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
     const caller = await options.gate.admit(req, res);
     return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);

@@ -24,6 +24,7 @@ import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
 import { requestedVersion } from './requested-version.js';
+import { resumePosition } from './resume-position.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
 
 export interface JsonRpcHandlerOptions {
@@ -208,7 +209,7 @@ export class JsonRpcHandler {
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
-          stream = await service.subscribe(caller, query.id);
+          stream = await service.subscribe(caller, query.id, resumePosition(req, params));
         } catch (error) {
           release();
           throw error;

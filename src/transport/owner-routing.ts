@@ -10,6 +10,7 @@ import { isEventStream } from '../protocol/sse.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
 import { requestedVersion } from './requested-version.js';
+import { sentLastEventId } from './resume-position.js';
 
 /** How this pod reaches its siblings. Present in per-pod-store mode with a known pod URL template. */
 export interface ClusterRouting {
@@ -103,6 +104,9 @@ export function forwardHeaders(req: IncomingMessage, routing: ClusterRouting, ca
   // A version asked for by query parameter travels as the header: the owner is sent only the body.
   const version = requestedVersion(req);
   if (version !== undefined) headers['a2a-version'] = version;
+  // So does a resume position: the owner replays from it (the request's metadata, if it holds one, travels in the body).
+  const lastEventId = sentLastEventId(req);
+  if (lastEventId !== undefined) headers['last-event-id'] = lastEventId;
   injectTraceHeaders(headers, hop);
   if (routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = routing.vouch(caller, pod);
   return headers;

@@ -28,14 +28,15 @@ export async function writeSse(res: ServerResponse, stream: TaskStream, options:
     if (!res.writableNeedDrain) res.write(SSE_HEARTBEAT);
   }, options.heartbeatMs);
   try {
-    for await (const item of stream) {
+    // Each event's id is the task version it shows: a client that reconnects sends the last one back as Last-Event-ID.
+    for await (const { item, version } of stream.entries()) {
       if (res.destroyed) break;
       if (isLast(item)) {
         // The last frame and the end of the response in one write.
-        res.end(encodeSseEvent(options.frame(item)));
+        res.end(encodeSseEvent(options.frame(item), version));
         break;
       }
-      if (!res.write(encodeSseEvent(options.frame(item)))) {
+      if (!res.write(encodeSseEvent(options.frame(item), version))) {
         await Promise.race([new Promise((resolve) => res.once('drain', resolve)), ended]);
       }
     }

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Artifact, ListTasksQuery, Task } from '../../src/model/model.js';
+import type { Artifact, ListTasksQuery, Task, VersionedEvent } from '../../src/model/model.js';
 import { TASK_STATES } from '../../src/model/model.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { ALICE, ALICE_ELSEWHERE, BOB, T0, agentMessage, buildTask, seed, status, userMessage } from './fixtures.js';
@@ -11,7 +11,7 @@ export interface StoreUnderTest {
   /** Closes the store (when open) and opens another one on the same data. */
   reopen(): Promise<TaskStore>;
   /** Rows of a table, optionally only those of some tasks, counted in the database itself. */
-  countRows(table: 'tasks' | 'messages' | 'artifacts' | 'push_configs' | 'push_outbox', taskIds?: readonly string[]): Promise<number>;
+  countRows(table: 'tasks' | 'messages' | 'artifacts' | 'push_configs' | 'push_outbox' | 'task_events', taskIds?: readonly string[]): Promise<number>;
   /** Gives a task a push config and an outbox row, which nothing in the store writes yet. */
   addPushRows(taskId: string, configId: string): Promise<void>;
   /** Closes what is open and removes the data. */
@@ -22,7 +22,7 @@ export interface StoreFactory {
   /** Names the describe blocks, e.g. 'SqliteTaskStore'. */
   readonly name: string;
   /** A fresh, empty, open store; `durable` asks for the strictest durability the store offers. */
-  create(label: string, options?: { durable?: boolean }): Promise<StoreUnderTest>;
+  create(label: string, options?: { durable?: boolean; eventsKept?: number }): Promise<StoreUnderTest>;
   /** How createTask refuses a request key the caller already used (the error is the database's). */
   readonly duplicateRequestKey: RegExp;
   /** Skips every suite, with this notice (a store whose server is missing). */
@@ -675,7 +675,7 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.ok(await store.getTask(ALICE, 'kagent-0.u-work'), 'a working task from before is kept');
 
       const ids = expired.map((e) => e.id);
-      for (const table of ['messages', 'artifacts', 'push_configs', 'push_outbox'] as const) {
+      for (const table of ['messages', 'artifacts', 'push_configs', 'push_outbox', 'task_events'] as const) {
         assert.equal(await subject.countRows(table, ids), 0, `${table} rows of deleted tasks`);
       }
       assert.equal(await subject.countRows('messages', ['kagent-0.k-recent']), 1, 'kept tasks keep their messages');
@@ -698,6 +698,134 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.deepEqual(await store.deleteTerminalBefore(cutoff, 2), { completed: 1 });
       assert.deepEqual(await store.deleteTerminalBefore(cutoff, 2), {});
       assert.deepEqual(await remaining(), []);
+    });
+  });
+
+  describe(`${factory.name} event log`, { skip: factory.skip ?? false }, () => {
+    let subject: StoreUnderTest;
+    let store: TaskStore;
+    before(async () => {
+      subject = await factory.create('events');
+      store = subject.store;
+    });
+    after(async () => {
+      await subject.dispose();
+    });
+
+    test('each applied transition and artifact stores its event under the version it produced, in order', async () => {
+      const id = 'kagent-0.ev';
+      await seed(store, { id, at: T0, contextId: 'ctx-ev' });
+      const working = status('working', T0 + 1, agentMessage('st-ev-1', 'on it'));
+      const first: Artifact = { artifactId: 'out', name: 'result', parts: [text('a')] };
+      const more: Artifact = { artifactId: 'out', parts: [text('b'), text('c')] };
+      const asking = status('input-required', T0 + 2, agentMessage('st-ev-2', 'which one?'));
+      const resumed = status('working', T0 + 3);
+      const done = status('completed', T0 + 4);
+
+      const results = [
+        await store.transition(id, { status: working, allowedFrom: ACTIVE }),
+        await store.putArtifact(id, first, false, ACTIVE),
+        await store.putArtifact(id, more, true, ACTIVE),
+        await store.transition(id, { status: asking, allowedFrom: ACTIVE }),
+        await store.transition(id, { status: resumed, allowedFrom: ['input-required'], userMessage: { message: userMessage('u-ev', 'that one'), key: 'k-ev' } }),
+        await store.transition(id, { status: done, allowedFrom: ACTIVE }),
+      ];
+      assert.deepEqual(
+        results.map((r) => (r.applied ? r.version : r)),
+        [2, 3, 4, 5, 6, 7],
+      );
+      const base = { taskId: id, contextId: 'ctx-ev' };
+      const expected: VersionedEvent[] = [
+        { version: 2, event: { kind: 'status-update', ...base, status: working, final: false } },
+        { version: 3, event: { kind: 'artifact-update', ...base, artifact: first, append: false, lastChunk: false } },
+        // The event carries the chunk that was sent, not the merged artifact the task now holds.
+        { version: 4, event: { kind: 'artifact-update', ...base, artifact: more, append: true, lastChunk: false } },
+        { version: 5, event: { kind: 'status-update', ...base, status: asking, final: true } },
+        { version: 6, event: { kind: 'status-update', ...base, status: resumed, final: false } },
+        { version: 7, event: { kind: 'status-update', ...base, status: done, final: true } },
+      ];
+      assert.deepEqual(await store.eventsAfter(id, 0), expected);
+      assert.deepEqual(await store.eventsAfter(id, 4), expected.slice(3));
+      assert.deepEqual(await store.eventsAfter(id, 7), []);
+      assert.deepEqual(await store.eventsAfter('kagent-0.unknown', 0), []);
+      assert.deepEqual((await store.getTask(ALICE, id))?.task.artifacts, [{ artifactId: 'out', name: 'result', parts: [text('a'), text('b'), text('c')] }]);
+    });
+
+    test('a refused, duplicate or failed write stores no event', async () => {
+      const id = 'kagent-0.ev-none';
+      await seed(store, { id, at: T0, state: 'working' });
+      await store.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
+      await store.transition(id, {
+        status: status('working', T0 + 2),
+        allowedFrom: ['input-required'],
+        userMessage: { message: userMessage('u-1', 'x'), key: 'k-1' },
+      });
+      await store.transition(id, { status: status('input-required', T0 + 3), allowedFrom: ACTIVE });
+      const before = await store.eventsAfter(id, 0);
+      assert.equal(before.length, 3);
+
+      const duplicate = await store.transition(id, {
+        status: status('working', T0 + 4),
+        allowedFrom: ['input-required'],
+        userMessage: { message: userMessage('u-1-again', 'x'), key: 'k-1' },
+      });
+      assert.deepEqual(duplicate, { applied: false, reason: 'duplicate-message' });
+      assert.deepEqual(await store.putArtifact(id, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE), {
+        applied: false,
+        reason: 'state',
+        current: 'input-required',
+      });
+      await assert.rejects(store.transition(id, { status: { state: 'working', timestamp: 'not a time' }, allowedFrom: ['input-required'] }));
+      assert.deepEqual(await store.eventsAfter(id, 0), before);
+      assert.equal((await store.getHead(ALICE, id))?.version, 4);
+    });
+
+    test('retention deletes a task\'s events with it and keeps those of the tasks it keeps', async () => {
+      const gone = 'kagent-0.ev-gone';
+      const kept = 'kagent-0.ev-kept';
+      await seed(store, { id: gone, at: T0 - 100_000, state: 'working' });
+      await seed(store, { id: kept, at: T0 - 100_000, state: 'working' });
+      await store.putArtifact(gone, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE);
+      await store.transition(gone, { status: status('completed', T0 - 90_000), allowedFrom: ACTIVE });
+      await store.transition(kept, { status: status('working', T0 - 90_000), allowedFrom: ACTIVE });
+      assert.equal(await subject.countRows('task_events', [gone]), 2);
+
+      const deleted = await store.deleteTerminalBefore(T0 - 50_000, 100);
+      assert.deepEqual(deleted, { completed: 1 });
+      assert.equal(await subject.countRows('task_events', [gone]), 0);
+      assert.deepEqual(await store.eventsAfter(gone, 0), []);
+      assert.equal((await store.eventsAfter(kept, 0)).length, 1);
+    });
+
+    test('a limit reads only the first events after the version', async () => {
+      const id = 'kagent-0.ev-limit';
+      await seed(store, { id, at: T0, state: 'working' });
+      for (let i = 1; i <= 5; i++) await store.transition(id, { status: status('working', T0 + i), allowedFrom: ACTIVE });
+      assert.deepEqual((await store.eventsAfter(id, 2, 2)).map((e) => e.version), [3, 4]);
+      assert.deepEqual((await store.eventsAfter(id, 0, 100)).map((e) => e.version), [2, 3, 4, 5, 6]);
+    });
+  });
+
+  describe(`${factory.name} event log bound`, { skip: factory.skip ?? false }, () => {
+    let subject: StoreUnderTest;
+    before(async () => {
+      subject = await factory.create('events-bound', { eventsKept: 10 });
+    });
+    after(async () => {
+      await subject.dispose();
+    });
+
+    test('a task keeps its newest events: older ones go a few at a time, and the rest stay in order', async () => {
+      const store = subject.store;
+      const id = 'kagent-0.ev-bound';
+      await seed(store, { id, at: T0, state: 'working' });
+      // Versions 2..31: pruning runs at each multiple of 1 in 10 of the bound (every version here) past the bound.
+      for (let i = 1; i <= 30; i++) await store.putArtifact(id, { artifactId: `a-${i}`, parts: [text(String(i))] }, false, ACTIVE);
+      const versions = (await store.eventsAfter(id, 0)).map((e) => e.version);
+      assert.deepEqual(versions, Array.from({ length: 10 }, (_, i) => 22 + i));
+      assert.equal(await subject.countRows('task_events', [id]), 10);
+      // Only events go: the task keeps every artifact.
+      assert.equal((await store.getTask(ALICE, id))?.task.artifacts.length, 30);
     });
   });
 

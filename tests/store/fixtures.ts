@@ -25,8 +25,8 @@ export function tempDir(prefix = 'kagent-a2a-store-'): TempDir {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function openStore(path: string, synchronous: 'full' | 'normal' = 'normal'): Promise<SqliteTaskStore> {
-  const store = new SqliteTaskStore({ path, synchronous });
+export async function openStore(path: string, synchronous: 'full' | 'normal' = 'normal', eventsKept?: number): Promise<SqliteTaskStore> {
+  const store = new SqliteTaskStore({ path, synchronous, ...(eventsKept === undefined ? {} : { eventsKept }) });
   await store.open();
   return store;
 }

@@ -2,7 +2,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Artifact, VersionedEvent } from '../../src/model/model.js';
 import { channelName } from '../../src/store/postgres/notifications.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import type { PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
@@ -71,16 +70,17 @@ registerStoreContract({
   name: 'PostgresTaskStore',
   skip: postgres.skip,
   duplicateRequestKey: /unique constraint "tasks_request"/,
-  async create(label): Promise<StoreUnderTest> {
+  async create(label, options = {}): Promise<StoreUnderTest> {
     const schema = newSchema(label);
-    let store = await openStore(schema);
+    const overrides = options.eventsKept === undefined ? {} : { eventsKept: options.eventsKept };
+    let store = await openStore(schema, overrides);
     return {
       get store() {
         return store;
       },
       async reopen() {
         await store.close();
-        store = await openStore(schema);
+        store = await openStore(schema, overrides);
         return store;
       },
       countRows: (table, taskIds) => countIn(schema, table, taskIds),
@@ -241,104 +241,6 @@ describe('PostgresTaskStore schema and migrations', postgres, () => {
     await assert.rejects(store.expiredLeases(10), /not open/);
     await assert.rejects(store.getTask(ALICE, 'kagent-0.x'), /not open/);
     await dropSchema(schema);
-  });
-});
-
-describe('PostgresTaskStore events', postgres, () => {
-  let schema: string;
-  let store: PostgresTaskStore;
-  before(async () => {
-    schema = newSchema('events');
-    store = await openStore(schema);
-  });
-  after(async () => {
-    await store.close();
-    await dropSchema(schema);
-  });
-
-  test('each applied transition and artifact stores its event under the version it produced, in order', async () => {
-    const id = 'kagent-0.ev';
-    await seed(store, { id, at: T0, contextId: 'ctx-ev' });
-    const working = status('working', T0 + 1, agentMessage('st-ev-1', 'on it'));
-    const first: Artifact = { artifactId: 'out', name: 'result', parts: [text('a')] };
-    const more: Artifact = { artifactId: 'out', parts: [text('b'), text('c')] };
-    const asking = status('input-required', T0 + 2, agentMessage('st-ev-2', 'which one?'));
-    const resumed = status('working', T0 + 3);
-    const done = status('completed', T0 + 4);
-
-    const results = [
-      await store.transition(id, { status: working, allowedFrom: ACTIVE }),
-      await store.putArtifact(id, first, false, ACTIVE),
-      await store.putArtifact(id, more, true, ACTIVE),
-      await store.transition(id, { status: asking, allowedFrom: ACTIVE }),
-      await store.transition(id, { status: resumed, allowedFrom: ['input-required'], userMessage: { message: userMessage('u-ev', 'that one'), key: 'k-ev' } }),
-      await store.transition(id, { status: done, allowedFrom: ACTIVE }),
-    ];
-    assert.deepEqual(
-      results.map((r) => (r.applied ? r.version : r)),
-      [2, 3, 4, 5, 6, 7],
-    );
-    const base = { taskId: id, contextId: 'ctx-ev' };
-    const expected: VersionedEvent[] = [
-      { version: 2, event: { kind: 'status-update', ...base, status: working, final: false } },
-      { version: 3, event: { kind: 'artifact-update', ...base, artifact: first, append: false, lastChunk: false } },
-      // The event carries the chunk that was sent, not the merged artifact the task now holds.
-      { version: 4, event: { kind: 'artifact-update', ...base, artifact: more, append: true, lastChunk: false } },
-      { version: 5, event: { kind: 'status-update', ...base, status: asking, final: true } },
-      { version: 6, event: { kind: 'status-update', ...base, status: resumed, final: false } },
-      { version: 7, event: { kind: 'status-update', ...base, status: done, final: true } },
-    ];
-    assert.deepEqual(await store.eventsAfter(id, 0), expected);
-    assert.deepEqual(await store.eventsAfter(id, 4), expected.slice(3));
-    assert.deepEqual(await store.eventsAfter(id, 7), []);
-    assert.deepEqual(await store.eventsAfter('kagent-0.unknown', 0), []);
-    assert.deepEqual((await store.getTask(ALICE, id))?.task.artifacts, [{ artifactId: 'out', name: 'result', parts: [text('a'), text('b'), text('c')] }]);
-  });
-
-  test('a refused, duplicate or failed write stores no event', async () => {
-    const id = 'kagent-0.ev-none';
-    await seed(store, { id, at: T0, state: 'working' });
-    await store.transition(id, { status: status('input-required', T0 + 1), allowedFrom: ACTIVE });
-    await store.transition(id, {
-      status: status('working', T0 + 2),
-      allowedFrom: ['input-required'],
-      userMessage: { message: userMessage('u-1', 'x'), key: 'k-1' },
-    });
-    await store.transition(id, { status: status('input-required', T0 + 3), allowedFrom: ACTIVE });
-    const before = await store.eventsAfter(id, 0);
-    assert.equal(before.length, 3);
-
-    const duplicate = await store.transition(id, {
-      status: status('working', T0 + 4),
-      allowedFrom: ['input-required'],
-      userMessage: { message: userMessage('u-1-again', 'x'), key: 'k-1' },
-    });
-    assert.deepEqual(duplicate, { applied: false, reason: 'duplicate-message' });
-    assert.deepEqual(await store.putArtifact(id, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE), {
-      applied: false,
-      reason: 'state',
-      current: 'input-required',
-    });
-    await assert.rejects(store.transition(id, { status: { state: 'working', timestamp: 'not a time' }, allowedFrom: ['input-required'] }));
-    assert.deepEqual(await store.eventsAfter(id, 0), before);
-    assert.equal((await store.getHead(ALICE, id))?.version, 4);
-  });
-
-  test('retention deletes a task\'s events with it and keeps those of the tasks it keeps', async () => {
-    const gone = 'kagent-0.ev-gone';
-    const kept = 'kagent-0.ev-kept';
-    await seed(store, { id: gone, at: T0 - 100_000, state: 'working' });
-    await seed(store, { id: kept, at: T0 - 100_000, state: 'working' });
-    await store.putArtifact(gone, { artifactId: 'a', parts: [text('x')] }, false, ACTIVE);
-    await store.transition(gone, { status: status('completed', T0 - 90_000), allowedFrom: ACTIVE });
-    await store.transition(kept, { status: status('working', T0 - 90_000), allowedFrom: ACTIVE });
-    assert.equal(await countIn(schema, 'task_events', [gone]), 2);
-
-    const deleted = await store.deleteTerminalBefore(T0 - 50_000, 100);
-    assert.deepEqual(deleted, { completed: 1 });
-    assert.equal(await countIn(schema, 'task_events', [gone]), 0);
-    assert.deepEqual(await store.eventsAfter(gone, 0), []);
-    assert.equal((await store.eventsAfter(kept, 0)).length, 1);
   });
 });
 

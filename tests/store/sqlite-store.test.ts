@@ -30,14 +30,14 @@ registerStoreContract({
     const tmp = tempDir();
     const path = join(tmp.dir, `${label}.sqlite`);
     const synchronous = options.durable === true ? 'full' : 'normal';
-    let store = await openStore(path, synchronous);
+    let store = await openStore(path, synchronous, options.eventsKept);
     return {
       get store() {
         return store;
       },
       async reopen() {
         await store.close();
-        store = await openStore(path, synchronous);
+        store = await openStore(path, synchronous, options.eventsKept);
         return store;
       },
       async countRows(table, taskIds) {
@@ -75,7 +75,7 @@ describe('SqliteTaskStore schema and migrations', () => {
     const db = rawDb(path);
     try {
       const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-      assert.deepEqual(tables, ['artifacts', 'messages', 'push_configs', 'push_outbox', 'tasks']);
+      assert.deepEqual(tables, ['artifacts', 'messages', 'push_configs', 'push_outbox', 'task_events', 'tasks']);
       const version = db.pragma('user_version', { simple: true }) as number;
       assert.ok(Number.isInteger(version) && version >= 1, `user_version after migration: ${version}`);
       // journal_mode=WAL is a property of the file, so a second connection sees it.

@@ -39,6 +39,8 @@ export interface SseStream {
   events(): AsyncGenerator<any>;
   /** Comment lines (heartbeats) seen so far. */
   comments: string[];
+  /** The SSE `id:` of each event yielded so far, in order (undefined for an event without one). */
+  ids: (string | undefined)[];
   close(): void;
 }
 
@@ -58,6 +60,7 @@ export async function openStream(
     signal: controller.signal,
   });
   const comments: string[] = [];
+  const ids: (string | undefined)[] = [];
   async function* events(): AsyncGenerator<any> {
     if (res.body === null) return;
     const decoder = new TextDecoder();
@@ -69,9 +72,13 @@ export async function openStream(
         while ((boundary = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, boundary);
           buffer = buffer.slice(boundary + 2);
+          let id: string | undefined;
           for (const line of block.split('\n')) {
-            if (line.startsWith('data: ')) yield JSON.parse(line.slice(6));
-            else if (line.startsWith(':')) comments.push(line);
+            if (line.startsWith('id: ')) id = line.slice(4);
+            else if (line.startsWith('data: ')) {
+              ids.push(id);
+              yield JSON.parse(line.slice(6));
+            } else if (line.startsWith(':')) comments.push(line);
           }
         }
       }
@@ -79,7 +86,7 @@ export async function openStream(
       if (!controller.signal.aborted) throw error;
     }
   }
-  return { status: res.status, headers: res.headers, id, events, comments, close: () => controller.abort() };
+  return { status: res.status, headers: res.headers, id, events, comments, ids, close: () => controller.abort() };
 }
 
 /** Collects every event of a stream until it closes; fails (and drops the connection) if it has not closed within `timeoutMs`. */

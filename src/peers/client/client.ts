@@ -3,7 +3,7 @@ import type { Message, SendResult, StreamItem, Task, TaskPage } from '../../mode
 import { CARD_PATHS, agentBaseUrl } from './agent-url.js';
 import type { AgentCardSummary, Binding, EndpointRule, ProtocolVersion } from './card.js';
 import { summarizeCard } from './card.js';
-import { A2AClientError } from './errors.js';
+import { A2AClientError, A2ATimeoutError } from './errors.js';
 import type { TrustedCardKey } from './card-signature.js';
 import { verifyCardSignature } from './card-signature.js';
 import type { ClientErrorKind } from './errors.js';
@@ -14,6 +14,7 @@ import { protocolFor } from './protocol.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { isEventStream, readSse } from '../../protocol/sse.js';
+import { isInterrupted, isTerminal } from '../../model/lifecycle.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 import { endSpan, injectTraceHeaders, SpanKind, startSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '../../observability/tracing.js';
@@ -32,6 +33,8 @@ export interface CallOptions {
 export interface StreamOptions extends CallOptions {
   /** Ends the stream with a timeout error when no event and no heartbeat arrives for this long. 0 turns it off. */
   stallTimeoutMs?: number;
+  /** Reconnect a dropped stream and pick up after its last event (default: the client's `resume`, on). */
+  resume?: boolean;
 }
 
 export interface SendOptions extends CallOptions, SendParams {}
@@ -66,6 +69,15 @@ export interface ClientOptions {
   deadlineMs?: number;
   /** Stream stall timeout (default 60 s). */
   stallTimeoutMs?: number;
+  /**
+   * A stream that drops before its task ends (connection lost, stalled, the
+   * agent unavailable, or closed without a last event) is followed again with
+   * SubscribeToTask and Last-Event-ID, so the caller reads every event once
+   * (default true). Only agents whose events carry SSE ids can be resumed;
+   * reconnections follow the retry policy's attempts and backoff, counted
+   * afresh after each event that arrives.
+   */
+  resume?: boolean;
   /** Sent with every request (e.g. authorization). */
   headers?: Record<string, string>;
   /** The undici dispatcher (connection pool) to use; default one shared by every client in the process. */
@@ -208,8 +220,8 @@ export class A2AClient {
   }
 
   /** Follows a running task: its current state first, then its updates until it ends. */
-  subscribe(taskId: string, options: StreamOptions = {}): AsyncGenerator<StreamItem> {
-    return this.streamed('SubscribeToTask', () => this.protocol.subscribe(taskId), options);
+  subscribe(taskId: string, options: StreamOptions & { lastEventId?: string } = {}): AsyncGenerator<StreamItem> {
+    return this.streamed('SubscribeToTask', () => this.protocol.subscribe(taskId, options.lastEventId), options);
   }
 
   getTask(id: string, options?: number | GetTaskOptions): Promise<Task> {
@@ -269,7 +281,7 @@ export class A2AClient {
     // A consumer that stops reading early ends the call as ok.
     let failure: { error: unknown } | undefined;
     try {
-      yield* this.streamOnce(op, call, tally);
+      yield* this.resumable(op, call, tally);
     } catch (error) {
       failure = { error };
       throw error;
@@ -280,8 +292,48 @@ export class A2AClient {
     }
   }
 
-  private async *streamOnce(op: StreamOp, call: StreamOptions, tally: { attempts: number }): AsyncGenerator<StreamItem> {
+  /**
+   * One stream, followed across dropped connections: after a drop it
+   * subscribes again from the last event id it saw, waiting as the retry
+   * policy says between tries; the deadline and signal cover them all.
+   */
+  private async *resumable(first: StreamOp, call: StreamOptions, tally: { attempts: number }): AsyncGenerator<StreamItem> {
     const scope = new CallScope(call.signal, call.deadlineMs ?? this.options.deadlineMs);
+    const resume = call.resume ?? this.options.resume ?? true;
+    const policy = resolveRetry(this.options.retry, call.retry);
+    const at: StreamPosition = { ended: false };
+    let op = first;
+    let failures = 0;
+    try {
+      for (;;) {
+        let dropped: A2AClientError;
+        try {
+          for await (const { item, id } of this.streamOnce(op, call, tally, scope)) {
+            // An agent that replays more than asked for: what was read already is not read twice.
+            if (isAtOrBefore(id, at.lastId)) continue;
+            failures = 0;
+            advance(at, item, id);
+            yield item;
+          }
+          if (at.ended || !resume || at.taskId === undefined || at.lastId === undefined) return;
+          dropped = new A2AClientError('connection', `${op.request.url}: the stream ended before its task did`, { url: op.request.url });
+        } catch (error) {
+          if (!(error instanceof A2AClientError) || !resume || at.taskId === undefined || at.lastId === undefined || !mayResume(error, scope)) throw error;
+          dropped = error;
+        }
+        failures++;
+        const delayMs = backoffDelay(policy, failures);
+        if (failures >= policy.maxAttempts || delayMs >= scope.remaining()) throw dropped;
+        this.options.onRetry?.({ attempt: failures, error: dropped, delayMs });
+        await scope.sleep(delayMs);
+        op = this.protocol.subscribe(at.taskId, at.lastId);
+      }
+    } finally {
+      scope.dispose();
+    }
+  }
+
+  private async *streamOnce(op: StreamOp, call: StreamOptions, tally: { attempts: number }, scope: CallScope): AsyncGenerator<{ item: StreamItem; id?: string }> {
     const stallMs = call.stallTimeoutMs ?? this.options.stallTimeoutMs ?? DEFAULTS.stallTimeoutMs;
     let opened: { attempt: AttemptScope; res: HttpResponse } | undefined;
     try {
@@ -307,7 +359,7 @@ export class A2AClient {
           const decoded = op.item(item, op.request.url);
           if (decoded === undefined) continue;
           attempt.pauseStall();
-          yield decoded;
+          yield item.id === undefined ? { item: decoded } : { item: decoded, id: item.id };
           attempt.touch();
         }
       } catch (error) {
@@ -320,9 +372,49 @@ export class A2AClient {
         // A consumer that stops early must not leave the connection streaming.
         if (!opened.res.body.destroyed) opened.res.body.destroy();
       }
-      scope.dispose();
     }
   }
+}
+
+/** Where a stream is: its task, the id of the last event read, and whether that event ended it. */
+interface StreamPosition {
+  taskId?: string;
+  lastId?: string;
+  ended: boolean;
+}
+
+function advance(at: StreamPosition, item: StreamItem, id: string | undefined): void {
+  if (item.kind === 'task') at.taskId = item.task.id;
+  else if (item.kind !== 'message') at.taskId = item.taskId;
+  if (id !== undefined && id !== '') at.lastId = id;
+  at.ended = endsClientStream(item);
+}
+
+/** Whether a stream is over with this item: a lone message, a final update, or a Task that has ended. */
+function endsClientStream(item: StreamItem): boolean {
+  switch (item.kind) {
+    case 'message':
+      return true;
+    case 'task':
+      return isTerminal(item.task.status.state);
+    case 'status-update':
+      return item.final || isTerminal(item.status.state) || isInterrupted(item.status.state);
+    case 'artifact-update':
+      return false;
+  }
+}
+
+/** Whether an event id is one already read (both whole numbers, this one not past the last). */
+function isAtOrBefore(id: string | undefined, last: string | undefined): boolean {
+  if (id === undefined || last === undefined || !/^\d{1,15}$/.test(id) || !/^\d{1,15}$/.test(last)) return false;
+  return Number(id) <= Number(last);
+}
+
+/** A drop worth reconnecting after: the connection, a stall, or a transient answer; never the caller's abort or deadline. */
+function mayResume(error: A2AClientError, scope: CallScope): boolean {
+  if (scope.aborted) return false;
+  if (error instanceof A2ATimeoutError) return error.limit !== 'deadline';
+  return isRetryable(error);
 }
 
 /** Which agent a call went to: its origin only, never a path or query that might carry a secret. */

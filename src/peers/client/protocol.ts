@@ -15,6 +15,7 @@ import type { HttpRequest, RawResponse } from './http.js';
 import { header } from './http.js';
 import { parseRetryAfter } from './retry.js';
 import type { SseItem } from '../../protocol/sse.js';
+import { LAST_EVENT_ID_HEADER } from '../../protocol/resume.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 
 // The wire side of each operation, per binding and version: the request to
@@ -61,7 +62,8 @@ export interface Protocol {
   get(id: string, historyLength?: number): UnaryOp<Task>;
   cancel(id: string): UnaryOp<Task>;
   list(params: ListTasksParams): UnaryOp<TaskPage>;
-  subscribe(id: string): StreamOp;
+  /** `lastEventId`: resume after the event with this SSE id (sent as Last-Event-ID). */
+  subscribe(id: string, lastEventId?: string): StreamOp;
 }
 
 export function protocolFor(endpoint: Endpoint, headers: Record<string, string>): Protocol {
@@ -181,6 +183,12 @@ function timestamp(value: string | Date): string {
   return value instanceof Date ? value.toISOString() : value;
 }
 
+/** A subscribe that resumes: the standard SSE header names the last event the client has. */
+function withLastEventId(op: StreamOp, lastEventId: string | undefined): StreamOp {
+  if (lastEventId !== undefined) op.request.headers[LAST_EVENT_ID_HEADER] = lastEventId;
+  return op;
+}
+
 // ---- JSON-RPC (1.0 and 0.3) -------------------------------------------------
 
 /** One version's method names for the client's operations, from the server's own table. */
@@ -255,8 +263,8 @@ class JsonRpcProtocol implements Protocol {
     return this.unary(LIST_TASKS, wire, undefined, (result, url) => taskPage(result, url));
   }
 
-  subscribe(id: string): StreamOp {
-    return this.streaming(this.dialect.methods.subscribe, { id }, id);
+  subscribe(id: string, lastEventId?: string): StreamOp {
+    return withLastEventId(this.streaming(this.dialect.methods.subscribe, { id }, id), lastEventId);
   }
 
   private request(method: string, params: Record<string, unknown>, accept: string): { request: HttpRequest; id: number } {
@@ -353,8 +361,8 @@ class RestProtocol implements Protocol {
     return this.unary('GET', `/tasks${qs === '' ? '' : `?${qs}`}`, undefined, undefined, (body, url) => taskPage(body, url));
   }
 
-  subscribe(id: string): StreamOp {
-    return this.streaming(`/tasks/${encodeURIComponent(id)}:subscribe`, undefined, id);
+  subscribe(id: string, lastEventId?: string): StreamOp {
+    return withLastEventId(this.streaming(`/tasks/${encodeURIComponent(id)}:subscribe`, undefined, id), lastEventId);
   }
 
   private url(path: string): string {

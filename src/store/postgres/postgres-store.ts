@@ -13,6 +13,8 @@ import type {
   VersionedEvent,
 } from '../../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
+import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import type { EventLogBound } from '../event-log.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
@@ -34,7 +36,6 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
-import { artifactEvent, statusEvent } from '../push-store.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
 import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
@@ -54,6 +55,8 @@ export interface PostgresStoreOptions {
   onBackgroundError?: (error: unknown) => void;
   /** Called for every write refused because the database server's disk is full. */
   onFull?: () => void;
+  /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
+  eventsKept?: number;
 }
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -86,6 +89,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly s: string;
   private readonly fullState: FullState;
   private readonly outbox: PostgresPushOutbox;
+  private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -105,6 +109,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
     this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+    this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
   }
 
   get push(): PushStore {
@@ -197,6 +202,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
+    const through = pruneThrough(version, this.eventLog);
+    if (through !== undefined) await client.query(`DELETE FROM ${this.s}.task_events WHERE task_id = $1 AND version <= $2`, [taskId, through]);
   }
 
   private async insertMessage(client: pg.PoolClient, taskId: string, key: string, message: Message): Promise<boolean> {
@@ -470,10 +477,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return stateCounts(rows);
   }
 
-  async eventsAfter(taskId: string, version: number): Promise<VersionedEvent[]> {
+  async eventsAfter(taskId: string, version: number, limit?: number): Promise<VersionedEvent[]> {
     const { rows } = await this.db.query<{ version: number; event_json: string }>(
-      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version`,
-      [taskId, version],
+      `SELECT version, event_json FROM ${this.s}.task_events WHERE task_id = $1 AND version > $2 ORDER BY version LIMIT $3`,
+      [taskId, version, limit ?? null],
     );
     return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }

@@ -72,6 +72,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX push_outbox_order ON push_outbox(task_id, config_id, n) WHERE dead_at IS NULL;
   CREATE INDEX push_outbox_due ON push_outbox(next_attempt_at) WHERE dead_at IS NULL;
   `,
+  // What each applied write told subscribers, under the version it produced: a stream
+  // that resumes (SSE Last-Event-ID) replays what it missed from here. Written in the
+  // write's own transaction; bounded per task, and deleted with the task.
+  `CREATE TABLE task_events (
+    task_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event_json TEXT NOT NULL,
+    PRIMARY KEY (task_id, version)
+  ) WITHOUT ROWID;`,
 ];
 
 /** Applies the migrations `db` (the database at `path`) has not had yet. */

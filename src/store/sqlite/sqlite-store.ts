@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskPage, TaskState } from '../../model/model.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, VersionedEvent } from '../../model/model.js';
+import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
@@ -20,7 +22,6 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
-import { artifactEvent, statusEvent } from '../push-store.js';
 import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqlitePushOutbox } from './push-outbox.js';
@@ -35,6 +36,8 @@ export interface SqliteStoreOptions {
   maxPages?: number;
   /** Called for every write refused because the database or its disk is full. */
   onFull?: () => void;
+  /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
+  eventsKept?: number;
 }
 
 /** Errors a checkpoint on a full or failing disk may raise. */
@@ -50,9 +53,11 @@ export class SqliteTaskStore implements TaskStore {
   private commits: GroupCommit | undefined;
   private outbox: SqlitePushOutbox | undefined;
   private readonly fullState: FullState;
+  private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: SqliteStoreOptions) {
     this.fullState = new FullState(options.onFull);
+    this.eventLog = eventLogBound(options.eventsKept, 'SQLite store');
   }
 
   get isOpen(): boolean {
@@ -157,6 +162,10 @@ export class SqliteTaskStore implements TaskStore {
       deletePushConfigs: db.prepare(`DELETE FROM push_configs WHERE task_id = ?`),
       deleteOutbox: db.prepare(`DELETE FROM push_outbox WHERE task_id = ?`),
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
+      insertEvent: db.prepare(`INSERT INTO task_events (task_id, version, event_json) VALUES (?, ?, ?)`),
+      pruneEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ? AND version <= ?`),
+      eventsAfter: db.prepare(`SELECT version, event_json FROM task_events WHERE task_id = ? AND version > ? ORDER BY version LIMIT ?`),
+      deleteEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ?`),
     };
   }
 
@@ -269,9 +278,24 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
-      this.pushOutbox.enqueue(taskId, statusEvent(taskId, current.context_id, change.status));
+      const event = statusEvent(taskId, current.context_id, change.status);
+      this.pushOutbox.enqueue(taskId, event);
+      this.logEvent(taskId, row.version, event);
       return { applied: true, version: row.version, from: current.state };
     });
+  }
+
+  /** Logs the event of a write in that write's transaction, and now and then lets the task's oldest events go. */
+  private logEvent(taskId: string, version: number, event: TaskEvent): void {
+    this.stmts.insertEvent.run(taskId, version, JSON.stringify(event));
+    const through = pruneThrough(version, this.eventLog);
+    if (through !== undefined) this.stmts.pruneEvents.run(taskId, through);
+  }
+
+  async eventsAfter(taskId: string, version: number, limit = -1): Promise<VersionedEvent[]> {
+    // LIMIT -1 is SQLite's "no limit".
+    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string }[];
+    return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
   }
 
   async putArtifact(
@@ -291,7 +315,9 @@ export class SqliteTaskStore implements TaskStore {
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
-      this.pushOutbox.enqueue(taskId, artifactEvent(taskId, current.context_id, artifact, append, lastChunk));
+      const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+      this.pushOutbox.enqueue(taskId, event);
+      this.logEvent(taskId, row.version, event);
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -356,6 +382,7 @@ export class SqliteTaskStore implements TaskStore {
         this.stmts.deleteArtifacts.run(id);
         this.stmts.deletePushConfigs.run(id);
         this.stmts.deleteOutbox.run(id);
+        this.stmts.deleteEvents.run(id);
         this.stmts.deleteTask.run(id);
       }
       return deleted;

@@ -287,12 +287,16 @@ export interface Forwarded {
   a2aVersion: string | null;
   /** The JSON-RPC method, for a JSON-RPC call. */
   rpcMethod?: string;
+  /** The Last-Event-ID the request carried (a stream that resumes). */
+  lastEventId: string | null;
 }
 
 export interface Proxy {
   url: string;
   /** The requests that went through the proxy, in order. */
   forwarded: Forwarded[];
+  /** Drops the connections of every answer still under way (a stream cut by the network); returns how many. */
+  cut(): number;
   close(): Promise<void>;
 }
 
@@ -303,14 +307,21 @@ export interface Proxy {
  */
 export async function startProxy(target: string, hide: string[] = []): Promise<Proxy> {
   const forwarded: Forwarded[] = [];
+  const open = new Set<ServerResponse>();
   const to = new URL(target);
   const server = createServer((req, res) => {
+    open.add(res);
+    res.on('close', () => open.delete(res));
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const path = req.url ?? '/';
       const body = Buffer.concat(chunks);
-      const entry: Forwarded = { path, a2aVersion: (req.headers['a2a-version'] as string | undefined) ?? null };
+      const entry: Forwarded = {
+        path,
+        a2aVersion: (req.headers['a2a-version'] as string | undefined) ?? null,
+        lastEventId: (req.headers['last-event-id'] as string | undefined) ?? null,
+      };
       try {
         const method = (JSON.parse(body.toString('utf8')) as { method?: unknown }).method;
         if (typeof method === 'string') entry.rpcMethod = method;
@@ -332,5 +343,10 @@ export async function startProxy(target: string, hide: string[] = []): Promise<P
     });
   });
   const url = await listen(server);
-  return { url, forwarded, close: closer(server) };
+  const cut = () => {
+    const count = open.size;
+    for (const res of open) res.socket?.destroy();
+    return count;
+  };
+  return { url, forwarded, cut, close: closer(server) };
 }
