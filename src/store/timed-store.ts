@@ -11,6 +11,7 @@ const TIMED_OPERATIONS = [
   'mergeTaskMetadata',
   'transition',
   'putArtifact',
+  'applyRunChanges',
   'list',
   'unfinished',
   'deleteTerminalBefore',

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isActive } from '../../model/lifecycle.js';
+import { ACTIVE_STATES, isActive } from '../../model/lifecycle.js';
 import type {
   Artifact,
   Caller,
@@ -24,6 +24,8 @@ import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
+  RunChange,
+  RunChangesResult,
   SharedStore,
   StatusChange,
   StoredTask,
@@ -369,6 +371,27 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       await this.recordEvent(client, taskId, version, artifactEvent(taskId, current.contextId, artifact, append, lastChunk));
       return { applied: true, version, from: current.state };
     });
+  }
+
+  /** One transaction per change, as transition and putArtifact write them: each takes the task's lease along. */
+  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    const versions: number[] = [];
+    let from: TaskState | undefined;
+    for (const change of changes) {
+      const result =
+        change.kind === 'status'
+          ? await this.transition(taskId, { status: change.status, allowedFrom: ACTIVE_STATES, run })
+          : await this.putArtifact(taskId, change.artifact, change.append, ACTIVE_STATES, change.lastChunk, run);
+      if (!result.applied) {
+        // No user message travels with a run's change, so none is refused as a duplicate.
+        if (result.reason === 'duplicate-message') throw new Error(`task ${taskId}: a run's change was refused as a duplicate message`);
+        return { versions, from: from ?? result.current, refused: result };
+      }
+      from ??= result.from;
+      versions.push(result.version);
+    }
+    if (from === undefined) throw new Error(`task ${taskId}: no run changes to apply`);
+    return { versions, from };
   }
 
   async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {
