@@ -20,6 +20,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund \
 
 COPY tsconfig.json ./
 COPY src ./src
+COPY console ./console
+COPY scripts/build-console.mjs ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
@@ -49,6 +51,7 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/console ./dist/console
 # On PATH: the manifest-review skill looks for kubectl, else kustomize.
 COPY --from=kustomize /usr/local/bin/kustomize /usr/local/bin/kustomize
 

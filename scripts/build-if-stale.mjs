@@ -7,7 +7,11 @@
 // `npm test` runs every compiled test under dist/tests, and a stale copy of a
 // moved test would run too.
 //
-//   node scripts/build-if-stale.mjs src tests
+// A bundled directory (the web console) is not compiled file by file: any of
+// its files newer than the bundle's last output, or that output missing,
+// means a build.
+//
+//   node scripts/build-if-stale.mjs src console tests
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -18,8 +22,12 @@ if (dirs.length === 0) {
   process.exit(2);
 }
 
-/** Compiled files under dist/<dir> whose TypeScript source no longer exists. */
+/** Directories built as one bundle, and the file their build writes last. */
+const BUNDLES = { console: join('dist', 'console', 'index.html') };
+
+/** Compiled files under dist/<dir> whose TypeScript source no longer exists (a bundle's build clears its own). */
 function* orphans(dir) {
+  if (dir in BUNDLES) return;
   const out = join('dist', dir);
   if (!existsSync(out)) return;
   for (const path of walk(out)) {
@@ -45,6 +53,14 @@ function* sources(dir) {
   }
 }
 
+/** Why a bundled directory needs building, or undefined. */
+function bundleStaleness(dir, output) {
+  const built = mtime(output);
+  if (built === undefined) return `${output} is missing`;
+  for (const path of walk(dir)) if (built < mtime(path)) return `${path} changed`;
+  return undefined;
+}
+
 function mtime(path) {
   try {
     return statSync(path).mtimeMs;
@@ -57,6 +73,11 @@ function mtime(path) {
 function staleness() {
   const config = mtime('tsconfig.json') ?? 0;
   for (const dir of dirs) {
+    if (dir in BUNDLES) {
+      const reason = bundleStaleness(dir, BUNDLES[dir]);
+      if (reason !== undefined) return reason;
+      continue;
+    }
     for (const source of sources(dir)) {
       const output = join('dist', relative('.', source).replace(/\.ts$/, '.js'));
       const built = mtime(output);

@@ -47,13 +47,21 @@ import { helpSkill } from './skills/help.js';
 import { AddedSkillError, addedSkills } from './skills/installed.js';
 import { loadSkillModules } from './skills/modules.js';
 import { looksLikeManifests, manifestReviewSkill } from './skills/manifest-review/index.js';
-import type { Skill, SkillLog } from './skills/skill.js';
+import type { Skill, SkillDescriptor, SkillLog } from './skills/skill.js';
+import type { ChatTurnOptions } from './skills/assistant/index.js';
+import { declaredSkills, mcpServerSpecs } from './skills/declarative/declared-skills.js';
+import { SkillsFileSource } from './skills/declarative/skills-file-source.js';
+import { EMPTY_SKILLS_FILE, SkillsFileError, skillsFilePath } from './config/skills-file.js';
+import type { SkillsFile } from './config/skills-file.js';
+import { McpServers } from './peers/mcp/mcp-servers.js';
 import { PostgresTaskStore } from './store/postgres/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.js';
 import { timedStore } from './store/timed-store.js';
 import type { TaskStore } from './store/task-store.js';
 import { agentCardV03, agentCardV1, cachedDocument } from './transport/agent-card.js';
 import type { CachedDocument } from './transport/agent-card.js';
+import { ConsoleFiles } from './transport/console-files.js';
+import { shownSettings } from './config/shown.js';
 import { createHttpServer } from './transport/http-server.js';
 import { serveDeadLetters } from './transport/push-dead-letters.js';
 import { PushConfigs } from './push/push-configs.js';
@@ -215,12 +223,32 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     // Skills run only once the store below is open.
     taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
   });
-  const skills = await buildSkills(config, delegate, auth.permissions, logger, metrics);
-  const registry: SkillRegistry = new SkillRegistry(skills, defaultSkill(config, skills), {
-    byContent: contentRoutes(skills),
-    // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
-    forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
+  const skills = await buildSkills(config, delegate, auth.permissions, logger, metrics, () => registry.descriptors());
+  // Declared skills (the skills file) and the MCP servers they call; the file is watched once serving.
+  const mcpServers = new McpServers({
+    egress,
+    onConnect: (server, outcome, error) => {
+      metrics.mcpConnects.inc({ outcome });
+      if (outcome === 'error') logger.warn({ server, reason: error instanceof Error ? error.message : String(error) }, 'connecting to an MCP server failed; retrying with backoff');
+    },
   });
+  started.push('MCP servers', () => mcpServers.close());
+  const skillsFile = skillsFileSource(config, source, skills, delegate, mcpServers, discovery, metrics, logger, (declared, file) => {
+    registry.replaceDeclared(declared);
+    mcpServers.configure(mcpServerSpecs(file));
+  });
+  const declared = loadSkillsFile(skillsFile);
+  const registry: SkillRegistry = new SkillRegistry(
+    skills,
+    defaultSkill(config, [...skills, ...declared.skills]),
+    {
+      byContent: contentRoutes(skills),
+      // A skill this agent lacks goes to a peer that has it — when there are peers to ask.
+      forUnknown: () => (discovery.list().some((peer) => peer.source !== 'sibling') ? delegate : undefined),
+    },
+    declared.skills,
+  );
+  mcpServers.configure(mcpServerSpecs(declared.file));
 
   // Settings are all checked (skills included) before the store is opened.
   let recovery: FullStoreRecovery | undefined;
@@ -301,6 +329,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   started.push('leases', () => leases?.stop());
 
   // Push notifications: configs checked against the egress guard when saved, deliveries posted through it.
+  // Signed deliveries name this agent's public URL as their issuer, once it is known (deliveries may start before).
+  let pushIssuer: string | undefined;
+  const signer = config.PUSH_SIGN_DELIVERIES ? cardSigner : undefined;
   const push = new PushConfigs({ store, egress, enabled: config.PUSH_NOTIFICATIONS, maxPerTask: config.PUSH_MAX_CONFIGS_PER_TASK });
   const deliveries = new DeliveryWorker({
     store: store.push,
@@ -312,6 +343,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     retryMaxMs: config.PUSH_RETRY_MAX,
     pollMs: config.PUSH_POLL_INTERVAL,
     concurrency: config.PUSH_CONCURRENCY,
+    sign: signer === undefined ? undefined : (claims) => signer.signJwt({ ...claims, ...(pushIssuer === undefined ? {} : { iss: pushIssuer }) }),
     onAttempt: (outcome, seconds) => {
       metrics.pushDeliveries.inc({ outcome });
       metrics.pushDeliverySeconds.observe(seconds);
@@ -415,6 +447,9 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   peerCredentials.start();
   started.push('peer credentials', () => peerCredentials.stop());
   started.push('pod client', () => routing?.client.close());
+  // Settings edited in the watched file that apply after a restart; the pod as /settings shows it (complete once listening).
+  const restartPending = new Set<string>();
+  let shownIdentity: PodIdentity = provisional;
   const server = createHttpServer({
     jsonRpc,
     cards: () => cards,
@@ -428,10 +463,19 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
-    mcp,
     deadLetters: config.PUSH_NOTIFICATIONS
-      ? (req, res, path, caller) => serveDeadLetters(req, res, path, caller, store.push, () => (metrics.pushDeadLettersRetried.inc(), deliveries.wake()))
+      ? (req, res, path, caller) =>
+          serveDeadLetters(req, res, path, caller, store.push, () => {
+            metrics.pushDeadLettersRetried.inc();
+            deliveries.wake();
+          })
       : undefined,
+    settings: () => ({
+      pod: { name: shownIdentity.pod, ordinal: shownIdentity.ordinal, namespace: shownIdentity.namespace, podUrl: shownIdentity.podUrl, publicUrl: shownIdentity.publicUrl },
+      settings: shownSettings(config, restartPending),
+    }),
+    ...(config.CONSOLE ? { console: ConsoleFiles.load() ?? 'not-built' } : {}),
+    mcp,
     gate: new AuthGate({
       authenticator: auth.authenticator,
       rateLimiter: auth.rateLimiter,
@@ -462,22 +506,35 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   });
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
-  cardInput = {
-    name: config.AGENT_NAME,
-    description: config.AGENT_DESCRIPTION,
-    version: VERSION,
-    url: identity.publicUrl,
-    skills: registry.descriptors(),
-    security: auth.authenticator.declarations,
-    extendedCard: auth.authenticator.enabled,
-    pushNotifications: config.PUSH_NOTIFICATIONS,
-    // Scopes mean something to token callers only.
-    skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
-  };
-  // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
-  const publicCard = { ...cardInput, skills: cardInput.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+  shownIdentity = identity;
+  pushIssuer = identity.publicUrl;
   jku = `${withoutTrailingSlashes(identity.publicUrl)}/.well-known/jwks.json`;
-  cards = { v1: cachedDocument(await signed(agentCardV1(publicCard))), v03: cachedDocument(await signed(agentCardV03(publicCard))) };
+  // Built again whenever the declared skills change: the card (and its ETag) follows the skills in force.
+  const publishCards = async () => {
+    const input: AgentCardInput = {
+      name: config.AGENT_NAME,
+      description: config.AGENT_DESCRIPTION,
+      version: VERSION,
+      url: identity.publicUrl,
+      skills: registry.descriptors(),
+      security: auth.authenticator.declarations,
+      extendedCard: auth.authenticator.enabled,
+      pushNotifications: config.PUSH_NOTIFICATIONS,
+      // Scopes mean something to token callers only.
+      skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
+    };
+    // The public card lists the skills open to every caller; restricted ones show on a permitted caller's extended card.
+    const publicCard = { ...input, skills: input.skills.filter((skill) => !auth.permissions.isRestricted(skill.id)) };
+    const next = { v1: cachedDocument(await signed(agentCardV1(publicCard))), v03: cachedDocument(await signed(agentCardV03(publicCard))) };
+    cardInput = input;
+    cards = next;
+  };
+  await publishCards();
+  // One rebuild at a time, so a slower signing of an older set never lands after a newer one.
+  let rebuilding = Promise.resolve();
+  registry.onChange(() => {
+    rebuilding = rebuilding.then(publishCards).catch((error: unknown) => logger.error({ err: error }, 'rebuilding the agent card failed; the previous card is served'));
+  });
   const siblingRefresh = identity.podUrlTemplate === undefined ? undefined : startSiblingRefresh(identity, config, logger, (found) => {
     siblings = found;
     refreshPeers();
@@ -509,6 +566,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
             if (live.length > 0) metrics.configReloads.inc({ outcome: 'applied' });
             if (live.length > 0) logger.info({ settings: live }, 'settings changed and applied');
             for (const setting of restartOnly) metrics.restartPending.set({ setting }, 1);
+            for (const setting of restartOnly) restartPending.add(setting);
             if (restartOnly.length > 0) logger.warn({ settings: restartOnly }, 'settings changed; they take effect after a restart');
           },
           onError: (error) => {
@@ -517,6 +575,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
           },
         });
   watcher?.start();
+  skillsFile?.start();
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -524,6 +583,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       accepting = false;
       logger.info({ running: service.runningCount }, 'stopping: draining running tasks');
       watcher?.stop();
+      skillsFile?.stop();
       auth.stop();
       peerCredentials.stop();
       siblingRefresh?.stop();
@@ -552,7 +612,10 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     discovery,
     config: () => config,
-    reloadConfig: () => void watcher?.reload(),
+    reloadConfig: () => {
+      void watcher?.reload();
+      skillsFile?.reload();
+    },
     stop,
   };
 }
@@ -613,7 +676,14 @@ function startSiblingRefresh(
 const ASSISTANT_TOOL_SKILLS = ['manifest-review', 'cluster-inspect', 'cluster-diagnose'];
 
 /** Every skill this configuration offers; the agent card lists exactly these. */
-async function buildSkills(config: Config, delegate: Skill, permissions: SkillPermissions, logger: Logger, metrics: Metrics): Promise<Skill[]> {
+async function buildSkills(
+  config: Config,
+  delegate: Skill,
+  permissions: SkillPermissions,
+  logger: Logger,
+  metrics: Metrics,
+  offered: () => SkillDescriptor[],
+): Promise<Skill[]> {
   const skills: Skill[] = [echoSkill({ maxDelayMs: config.ECHO_MAX_DELAY }), delegate, manifestReviewSkill({ roots: config.MANIFEST_ROOTS, maxFindings: config.MAX_FINDINGS, log: (fields, message) => logger.warn(fields, message) })];
   if (config.CONFORMANCE_AGENT) skills.push(conformanceSkill());
   if (config.KUBERNETES_SKILLS) {
@@ -641,18 +711,77 @@ async function buildSkills(config: Config, delegate: Skill, permissions: SkillPe
         timeoutMs: config.LLM_TIMEOUT,
         tools,
         log: (fields, message) => logger.warn(fields, message),
-        onModelCall: ({ outcome, promptTokens, completionTokens }) => {
-          metrics.llmCalls.inc({ outcome });
-          if (promptTokens !== undefined) metrics.llmTokens.inc({ kind: 'prompt' }, promptTokens);
-          if (completionTokens !== undefined) metrics.llmTokens.inc({ kind: 'completion' }, completionTokens);
-        },
+        onModelCall: countModelCall(metrics),
       }),
     );
   }
   skills.push(...(await skillsAdded(config, skills)));
   // The same rule as the extended card; without authentication the caller is anonymous, so only the open skills show.
-  skills.push(helpSkill((caller) => skills.map((skill) => skill.descriptor).filter((skill) => permissions.allows(caller, skill.id))));
+  // Every skill in force, declared ones included.
+  skills.push(helpSkill((caller) => offered().filter((skill) => permissions.allows(caller, skill.id))));
   return skills;
+}
+
+function countModelCall(metrics: Metrics): NonNullable<ChatTurnOptions['onModelCall']> {
+  return ({ outcome, promptTokens, completionTokens }) => {
+    metrics.llmCalls.inc({ outcome });
+    if (promptTokens !== undefined) metrics.llmTokens.inc({ kind: 'prompt' }, promptTokens);
+    if (completionTokens !== undefined) metrics.llmTokens.inc({ kind: 'completion' }, completionTokens);
+  };
+}
+
+/**
+ * The skills file (SKILLS_FILE, else skills.yaml of the ConfigMap directory),
+ * none without one. Its reloads follow the rule of live settings: applied
+ * whole, or refused with the reason and counted, the last good set in force.
+ */
+function skillsFileSource(
+  config: Config,
+  settings: ConfigSource | undefined,
+  builtIns: readonly Skill[],
+  delegate: Skill,
+  mcp: McpServers,
+  discovery: PeerDiscovery,
+  metrics: Metrics,
+  logger: Logger,
+  apply: (skills: Skill[], file: SkillsFile) => void,
+): SkillsFileSource | undefined {
+  const path = skillsFilePath(config, settings?.path ?? config.CONFIG_PATH);
+  if (path === undefined) return undefined;
+  return new SkillsFileSource({
+    path,
+    pollMs: settings?.pollMs,
+    build: (file) =>
+      declaredSkills(file, path, {
+        builtIn: (id) => builtIns.find((skill) => skill.descriptor.id === id),
+        mcp,
+        peers: () => discovery.list(),
+        delegateSkillId: delegate.descriptor.id,
+        onModelCall: countModelCall(metrics),
+        log: (fields, message) => logger.warn(fields, message),
+      }),
+    apply,
+    onApplied: (ids) => {
+      metrics.skillsFileReloads.inc({ outcome: 'applied' });
+      logger.info({ path, skills: ids }, 'skills file changed and applied');
+    },
+    onWatchError: (error) => logger.warn({ err: error, path }, 'watching the skills file failed; it is still read every poll interval'),
+    onRejected: (error) => {
+      metrics.skillsFileReloads.inc({ outcome: 'rejected' });
+      logger.error({ err: error, path }, 'skills file rejected; keeping the skills in force');
+    },
+  });
+}
+
+/** The skills file's first read: a bad file is a bad SKILLS_FILE, which stops the start. */
+function loadSkillsFile(source: SkillsFileSource | undefined): { skills: Skill[]; file: SkillsFile } {
+  if (source === undefined) return { skills: [], file: EMPTY_SKILLS_FILE };
+  try {
+    return source.load();
+  } catch (error) {
+    if (error instanceof SkillsFileError) throw new ConfigError('SKILLS_FILE', error.path, error.detail);
+    throw error;
+  }
 }
 
 /** A skill run's log: the agent's logger, each line tagged with the skill and the task (which the skill cannot overwrite). */

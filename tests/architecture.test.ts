@@ -19,11 +19,11 @@ function layersFromTable(markdown: string): string[] {
   return [...section.matchAll(/^\| `([\w.-]+\/?)` \|/gm)].map((m) => m[1]!.replace(/\/$/, ''));
 }
 
-function sourceFiles(dir: string): string[] {
+function sourceFiles(dir: string, source = /(?<!\.d)\.ts$/): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
-    if (statSync(path).isDirectory()) return sourceFiles(path);
-    return name.endsWith('.ts') && !name.endsWith('.d.ts') ? [path] : [];
+    if (statSync(path).isDirectory()) return sourceFiles(path, source);
+    return source.test(name) ? [path] : [];
   });
 }
 
@@ -104,4 +104,18 @@ test('every source file ARCHITECTURE.md names exists', () => {
     }
   });
   assert.deepEqual(missing, [], 'ARCHITECTURE.md names files that are not there');
+});
+
+test('the console (console/) is a client of the service only: it imports nothing of src/ and no package but Preact', () => {
+  const consoleDir = join(root, 'console', 'src');
+  const files = sourceFiles(consoleDir, /\.tsx?$/);
+  assert.ok(files.length > 5, `only ${files.length} console sources were found: the reader is broken`);
+  const offenders: string[] = [];
+  for (const file of files) {
+    for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles) {
+      const inside = fileName.startsWith('.') && resolve(dirname(file), fileName).startsWith(consoleDir + sep);
+      if (!inside && !/^preact(\/hooks)?$/.test(fileName)) offenders.push(`${relative(root, file)} imports ${fileName}`);
+    }
+  }
+  assert.deepEqual(offenders, []);
 });

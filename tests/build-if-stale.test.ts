@@ -41,9 +41,9 @@ function project(build = "require('node:fs').writeFileSync('built', 'yes')"): st
   return dir;
 }
 
-function run(dir: string): Promise<{ code: number; stderr: string; built: boolean }> {
+function run(dir: string, args: string[] = ['src']): Promise<{ code: number; stderr: string; built: boolean }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [SCRIPT, 'src'], { cwd: dir, timeout: PATIENCE_MS }, (error, _stdout, stderr) => {
+    execFile(process.execPath, [SCRIPT, ...args], { cwd: dir, timeout: PATIENCE_MS }, (error, _stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stderr, built: existsSync(join(dir, 'built')) });
     });
@@ -103,10 +103,53 @@ describe('build-if-stale', () => {
     assert.equal(result.code, 3);
   });
 
+  describe('the console, built as one bundle', () => {
+    /** A project with console sources and their bundle, the bundle written after them. */
+    function withConsole(): string {
+      const dir = project();
+      mkdirSync(join(dir, 'console', 'src'), { recursive: true });
+      mkdirSync(join(dir, 'dist', 'console', 'assets'), { recursive: true });
+      const files: [string, number][] = [
+        ['console/src/main.tsx', 1],
+        ['console/src/style.css', 1],
+        ['dist/console/assets/main-ABC.js', 2],
+        ['dist/console/index.html', 2],
+      ];
+      for (const [file, second] of files) {
+        writeFileSync(join(dir, file), '');
+        utimesSync(join(dir, file), at(second), at(second));
+      }
+      return dir;
+    }
+
+    test('up to date: no build, and its hashed assets are not taken for orphans', async () => {
+      const dir = withConsole();
+      const result = await run(dir, ['src', 'console']);
+      assert.deepEqual(result, { code: 0, stderr: '', built: false });
+      assert.ok(existsSync(join(dir, 'dist/console/assets/main-ABC.js')));
+    });
+
+    test('a console file (not only TypeScript) newer than the bundle: builds', async () => {
+      const dir = withConsole();
+      utimesSync(join(dir, 'console/src/style.css'), at(3), at(3));
+      const result = await run(dir, ['src', 'console']);
+      assert.ok(result.built);
+      assert.match(result.stderr, /console\/src\/style\.css changed; building/);
+    });
+
+    test('never bundled (a fresh clone): builds', async () => {
+      const dir = withConsole();
+      rmSync(join(dir, 'dist/console'), { recursive: true });
+      const result = await run(dir, ['src', 'console']);
+      assert.ok(result.built);
+      assert.match(result.stderr, /dist\/console\/index\.html is missing/);
+    });
+  });
+
   test('npm start and npm test use it; the install still builds everything', () => {
     const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-    assert.equal(scripts.prestart, 'node scripts/build-if-stale.mjs src');
-    assert.equal(scripts.pretest, 'node scripts/build-if-stale.mjs src tests');
+    assert.equal(scripts.prestart, 'node scripts/build-if-stale.mjs src console');
+    assert.equal(scripts.pretest, 'node scripts/build-if-stale.mjs src console tests');
     assert.equal(scripts.prepare, 'npm run build');
   });
 });

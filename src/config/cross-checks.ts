@@ -23,6 +23,9 @@ export function checkSettingsTogether(config: Config): void {
       `(${config.HEADERS_TIMEOUT} ms) must not exceed REQUEST_TIMEOUT (${config.REQUEST_TIMEOUT} ms): the headers are part of the request`,
     );
   }
+  if (config.PUSH_SIGN_DELIVERIES && config.CARD_SIGNING_KEY_FILE === undefined) {
+    throw new ConfigError('PUSH_SIGN_DELIVERIES', 'settings', 'is true but CARD_SIGNING_KEY_FILE is not set: deliveries are signed with that key');
+  }
   if (config.PUSH_RETRY_BASE > config.PUSH_RETRY_MAX) {
     throw new ConfigError('PUSH_RETRY_BASE', 'settings', `(${config.PUSH_RETRY_BASE} ms) must not exceed PUSH_RETRY_MAX (${config.PUSH_RETRY_MAX} ms)`);
   }

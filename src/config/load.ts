@@ -113,10 +113,14 @@ export function readConfigFile(path: string): RawSettings {
   return values;
 }
 
+/** The ConfigMap key (a file in the mounted directory) that holds the declarative skills, not a setting. */
+export const SKILLS_KEY = 'skills.yaml';
+
 /**
  * Reads settings from a file (see readConfigFile) or from a directory holding
  * one file per setting, named by it: a ConfigMap mounted as a volume. Entries
- * starting with "." are Kubernetes' bookkeeping (..data, ..2024_…) and skipped.
+ * starting with "." are Kubernetes' bookkeeping (..data, ..2024_…) and skipped,
+ * and `skills.yaml` is the skills file (skills-file.ts), read on its own.
  */
 export function readSettingsPath(path: string): RawSettings {
   let isDirectory: boolean;
@@ -128,7 +132,7 @@ export function readSettingsPath(path: string): RawSettings {
   if (!isDirectory) return readConfigFile(path);
   const values: RawSettings = {};
   for (const name of readdirSync(path)) {
-    if (name.startsWith('.')) continue;
+    if (name.startsWith('.') || name === SKILLS_KEY) continue;
     const file = join(path, name);
     if (!statSync(file).isFile()) continue;
     values[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
@@ -145,7 +149,8 @@ export function readSettingsPath(path: string): RawSettings {
 export function loadConfig(sources: ConfigSources): Config {
   if (sources.file !== undefined) {
     for (const key of Object.keys(sources.file.values)) {
-      if (!(key in SETTINGS)) throw new ConfigError(key, sources.file.path, 'not a setting this service knows');
+      // A ConfigMap's data read as it is: its skills file is known, and read on its own.
+      if (!(key in SETTINGS) && key !== SKILLS_KEY) throw new ConfigError(key, sources.file.path, 'not a setting this service knows');
     }
   }
   const result: Record<string, unknown> = {};

@@ -199,6 +199,13 @@ export const SETTINGS = {
     description:
       "ES modules that add skills, loaded at start (comma separated): a path (absolute, or starting with ./ or ../ from the working directory) or a package name; each default-exports a skill or a list of skills (the Skill interface of 'kagent-a2a/skill')",
   },
+  SKILLS_FILE: {
+    type: { kind: 'string' },
+    default: undefined,
+    live: false,
+    description:
+      "file of declarative skills (skills.yaml: skills, models, mcpServers), watched: an edit adds, changes or removes skills without a restart. Default: the skills.yaml key of the CONFIG_PATH directory, when there is one",
+  },
   KUBERNETES_SKILLS: {
     type: { kind: 'bool' },
     default: 'false',
@@ -355,13 +362,13 @@ export const SETTINGS = {
     live: false,
     description: 'milliseconds one span export may take, and the last flush at shutdown; a collector slower than this loses those spans',
   },
-  OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
-  MCP_SERVER: {
+  CONSOLE: {
     type: { kind: 'bool' },
-    default: 'false',
-    live: true,
-    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+    default: 'true',
+    live: false,
+    description: 'serve the web console at /console (a static page; every call it makes is an A2A call that passes authentication like any other)',
   },
+  OTEL_SERVICE_NAME: { type: { kind: 'string' }, default: 'kagent-a2a', live: false, description: 'service.name of every span' },
   PUSH_NOTIFICATIONS: {
     type: { kind: 'bool' },
     default: 'true',
@@ -385,7 +392,19 @@ export const SETTINGS = {
   PUSH_RETRY_MAX: { type: { kind: 'duration', minMs: 10 }, default: '5m', live: false, description: 'longest wait between two attempts at one delivery' },
   PUSH_MAX_CONFIGS_PER_TASK: { type: { kind: 'int', min: 1, max: 100 }, default: '10', live: false, description: 'push configs one task may hold; one more is refused with an invalid-params error' },
   PUSH_CONCURRENCY: { type: { kind: 'int', min: 1, max: 1000 }, default: '16', live: false, description: 'deliveries one replica has in flight at once' },
+  PUSH_SIGN_DELIVERIES: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: false,
+    description: 'sign every push delivery: a JWT (signed with CARD_SIGNING_KEY_FILE, verifiable at /.well-known/jwks.json) in A2A-Notification-Signature, covering the body\'s SHA-256, the webhook URL and the delivery id',
+  },
   PUSH_POLL_INTERVAL: { type: { kind: 'duration', minMs: 50 }, default: '1s', live: false, description: 'how often a replica looks for due deliveries when it found none the last time: the longest an event waits before its first attempt' },
+  MCP_SERVER: {
+    type: { kind: 'bool' },
+    default: 'false',
+    live: true,
+    description: "serve this agent's skills as MCP tools at /mcp (streamable HTTP, stateless), behind the same authentication and skill permissions as A2A calls",
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

@@ -9,23 +9,58 @@ export interface RoutingOptions {
   forUnknown?: () => Skill | undefined;
 }
 
-/** The skills this agent runs, and which one a message is for. */
+/**
+ * The skills this agent runs, and which one a message is for. The skills
+ * built at start are fixed; the declared ones (the skills file) are replaced
+ * as a set while the agent runs. A run keeps the Skill it started with, so a
+ * replaced or removed skill's running tasks finish on their old definition.
+ */
 export class SkillRegistry {
-  private readonly skills = new Map<string, Skill>();
+  private readonly fixed = new Set<string>();
+  private skills = new Map<string, Skill>();
+  private readonly listeners: (() => void)[] = [];
 
   constructor(
     skills: readonly Skill[],
     private readonly defaultSkillId: string,
     private readonly routing: RoutingOptions = {},
+    declared: readonly Skill[] = [],
   ) {
     for (const skill of skills) {
       if (this.skills.has(skill.descriptor.id)) throw new Error(`skill "${skill.descriptor.id}" registered twice`);
       this.skills.set(skill.descriptor.id, skill);
+      this.fixed.add(skill.descriptor.id);
     }
+    this.replaceDeclared(declared);
     if (!this.skills.has(defaultSkillId)) throw new Error(`default skill "${defaultSkillId}" is not registered`);
     for (const rule of routing.byContent ?? []) {
-      if (!this.skills.has(rule.skillId)) throw new Error(`content routing names unregistered skill "${rule.skillId}"`);
+      if (!this.fixed.has(rule.skillId)) throw new Error(`content routing names unregistered skill "${rule.skillId}"`);
     }
+  }
+
+  /** Replaces every declared skill at once; throws, changing nothing, when one would take a fixed skill's id or two share one. */
+  replaceDeclared(declared: readonly Skill[]): void {
+    const next = new Map([...this.skills].filter(([id]) => this.fixed.has(id)));
+    for (const skill of declared) {
+      if (next.has(skill.descriptor.id)) throw new Error(`skill "${skill.descriptor.id}" registered twice`);
+      next.set(skill.descriptor.id, skill);
+    }
+    // Messages that name no skill go to the default: it cannot go away while the agent runs.
+    if (this.skills.has(this.defaultSkillId) && !next.has(this.defaultSkillId)) {
+      throw new Error(`skill "${this.defaultSkillId}" is the default skill (DEFAULT_SKILL) and cannot be removed while the agent runs`);
+    }
+    this.skills = next;
+    for (const listener of this.listeners) listener();
+  }
+
+  /** Told after each replacement of the declared skills (the agent card is rebuilt). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Whether the id is one of the skills built at start (not a declared one). */
+  isFixed(id: string): boolean {
+    return this.fixed.has(id);
   }
 
   descriptors(): SkillDescriptor[] {

@@ -30,6 +30,7 @@ import { messageKey } from './message-key.js';
 import { LeftForResume, decideRecovery, resumeRequest } from './recovery.js';
 import type { Interruption } from './recovery.js';
 import { newTaskId, timeOrderedUuid } from './task-id.js';
+import { isAgentTaskId } from '../model/task-alias.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
@@ -161,9 +162,9 @@ export class TaskService {
   async sendMessage(
     caller: Caller,
     message: Message,
-    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } = {},
+    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } & TaskNaming = {},
   ): Promise<SendResult> {
-    const started = await this.accept(caller, message, options.pushConfig);
+    const started = await this.accept(caller, message, options.taskAlias, options.pushConfig);
     if (started.kind === 'message') {
       return started;
     }
@@ -179,8 +180,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message, pushConfig?: StoredPushConfig): Promise<TaskStream> {
-    const started = await this.accept(caller, message, pushConfig);
+  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming & { pushConfig?: StoredPushConfig } = {}): Promise<TaskStream> {
+    const started = await this.accept(caller, message, naming.taskAlias, naming.pushConfig);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -203,6 +204,22 @@ export class TaskService {
   async subscribe(caller: Caller, taskId: string, afterVersion?: number): Promise<TaskStream> {
     if (afterVersion === undefined) return this.subscribeTo(caller, taskId, { allowEnded: false });
     return this.resume(caller, taskId, afterVersion);
+  }
+
+  /**
+   * Our id of the task a caller names. Only a name that may be an alias (an
+   * A2A 0.2 client's own task id) is looked up; one of our form is our id.
+   */
+  async resolveTaskId(caller: Caller, name: string, mayBeAlias = false): Promise<string> {
+    if (!mayBeAlias || isAgentTaskId(name)) return name;
+    const taskId = await this.store.findTaskByAlias(caller, name);
+    if (taskId === undefined) throw new TaskNotFoundError(name);
+    return taskId;
+  }
+
+  /** Whether the caller has a task by this alias in this process's store. */
+  async hasAlias(caller: Caller, alias: string): Promise<boolean> {
+    return (await this.store.findTaskByAlias(caller, alias)) !== undefined;
   }
 
   async getTask(caller: Caller, taskId: string, historyLength?: number): Promise<Task> {
@@ -290,11 +307,18 @@ export class TaskService {
   private async accept(
     caller: Caller,
     message: Message,
+    alias?: string,
     pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
+    if (alias !== undefined) {
+      // A name of our form is our id (no alias has that form); an alias in use names its task: the message continues it, as in A2A 0.2.
+      if (isAgentTaskId(alias)) return this.continueTask(caller, message, alias);
+      const named = await this.store.findTaskByAlias(caller, alias);
+      if (named !== undefined) return this.continueTask(caller, message, named);
+    }
 
     const skill = this.skills.route(message, (skillId) => this.mayStillUse(caller, skillId));
     this.authorize(caller, skill, message);
@@ -307,7 +331,7 @@ export class TaskService {
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again. A direct reply stores nothing and needs none.
     const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
-    return this.createTask(caller, message, requestKey, skill, pushConfig);
+    return this.createTask(caller, message, requestKey, skill, alias, pushConfig);
   }
 
   private async createTask(
@@ -315,8 +339,9 @@ export class TaskService {
     message: Message,
     requestKey: string,
     skill: Skill,
-    pushConfig: StoredPushConfig | undefined,
-  ): Promise<{ kind: 'task'; taskId: string; stream: TaskStream }> {
+    alias?: string,
+    pushConfig?: StoredPushConfig,
+  ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
     const userMessage: Message = { ...message, taskId, contextId };
@@ -337,6 +362,7 @@ export class TaskService {
         pod: this.options.pod,
         skill: skill.descriptor.id,
         requestKey,
+        ...(alias === undefined ? {} : { alias }),
         ...(pushConfig === undefined ? {} : { pushConfigs: [pushConfig] }),
       });
     } catch (error) {
@@ -344,7 +370,12 @@ export class TaskService {
       release();
       // The same message again (a retry, or two sends at once): join the task it started.
       const winner = await this.store.findTaskByRequestKey(caller, requestKey);
-      if (winner === undefined) throw error;
+      if (winner === undefined) {
+        // Two first sends under one alias at once: the one that lost continues the task the other created.
+        const named = alias === undefined ? undefined : await this.store.findTaskByAlias(caller, alias);
+        if (named === undefined) throw error;
+        return this.continueTask(caller, message, named);
+      }
       return { kind: 'task', taskId: winner, stream: await this.subscribeTo(caller, winner, { allowEnded: true }) };
     }
     this.options.observer?.taskEntered('submitted', undefined);
@@ -673,6 +704,11 @@ export class TaskService {
   private get maxResumes(): number {
     return this.options.maxResumes ?? 0;
   }
+}
+
+/** The name an A2A 0.2 client gave the task a send creates or continues. */
+export interface TaskNaming {
+  taskAlias?: string;
 }
 
 function callerKey(caller: Caller): string {

@@ -1,4 +1,4 @@
-import { isTerminal } from '../model/lifecycle.js';
+import { isLast } from '../model/lifecycle.js';
 import type { StreamItem } from '../model/model.js';
 
 export type StreamEnd = 'done' | 'overflow' | 'closed';
@@ -94,17 +94,4 @@ export class TaskStream implements AsyncIterable<StreamItem> {
   }
 }
 
-/** Whether a stream ends with this item. */
-export function isLast(item: StreamItem): boolean {
-  switch (item.kind) {
-    case 'message':
-      return true;
-    case 'task':
-      // A snapshot of a task waiting for input opens a stream that watches it resume.
-      return isTerminal(item.task.status.state);
-    case 'status-update':
-      return item.final;
-    case 'artifact-update':
-      return false;
-  }
-}
+

@@ -1,5 +1,5 @@
 import { InvalidStateTransitionError } from './errors.js';
-import type { TaskState } from './model.js';
+import type { StreamItem, TaskState } from './model.js';
 
 // The task lifecycle, declared once: the named sets below are what the task
 // service, the stores (their SQL lists are rendered from these) and the codecs
@@ -54,4 +54,19 @@ export function canTransition(from: TaskState, to: TaskState): boolean {
 
 export function assertTransition(taskId: string, from: TaskState, to: TaskState): void {
   if (!canTransition(from, to)) throw new InvalidStateTransitionError(taskId, from, to);
+}
+
+/** Whether a stream ends with this item (for the server that writes it and the client that reads it alike). */
+export function isLast(item: StreamItem): boolean {
+  switch (item.kind) {
+    case 'message':
+      return true;
+    case 'task':
+      // A snapshot of a task waiting for input opens a stream that watches it resume.
+      return isTerminal(item.task.status.state);
+    case 'status-update':
+      return item.final;
+    case 'artifact-update':
+      return false;
+  }
 }

@@ -57,6 +57,18 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+  readonly skillsFileReloads = new Counter({
+    name: 'kagent_skills_file_reloads_total',
+    help: 'Reloads of the watched skills file (skills.yaml): applied, or rejected (the last good skills stay)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly mcpConnects = new Counter({
+    name: 'kagent_mcp_connects_total',
+    help: 'Connections made to the MCP servers of the skills file, by outcome (ok or error: the server is retried with backoff)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
   readonly restartPending = new Gauge({
     name: 'kagent_config_restart_pending',
     help: 'Restart-only settings edited in the watched file since start: 1 until the pod restarts',
@@ -203,13 +215,13 @@ export class Metrics {
   });
   readonly llmCalls = new Counter({
     name: 'kagent_llm_calls_total',
-    help: 'Chat-completions calls the assistant skill made, by outcome (ok or error)',
+    help: 'Chat-completions calls the assistant and the declared skills made, by outcome (ok or error)',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   readonly llmTokens = new Counter({
     name: 'kagent_llm_tokens_total',
-    help: 'Tokens the model endpoint reported for the assistant skill, by kind (prompt or completion)',
+    help: 'Tokens the model endpoints reported for the assistant and the declared skills, by kind (prompt or completion)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
@@ -241,6 +253,8 @@ export class Metrics {
     this.skillFailures.inc(0);
     this.streamsCut.inc(0);
     for (const outcome of ['applied', 'rejected']) this.configReloads.inc({ outcome }, 0);
+    for (const outcome of ['applied', 'rejected']) this.skillsFileReloads.inc({ outcome }, 0);
+    for (const outcome of ['ok', 'error']) this.mcpConnects.inc({ outcome }, 0);
   }
 
   /** Seeds the per-state gauge from the store once; transitions keep it current. */

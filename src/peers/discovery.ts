@@ -23,6 +23,9 @@ export interface PeerStatus {
   lastErrorAt?: string;
   consecutiveFailures: number;
   nextCheckAt: string;
+  /** When the last check ended, and how long it took (its latency, every card path tried included). */
+  lastCheckAt?: string;
+  lastCheckMs?: number;
 }
 
 export interface PeerTarget {
@@ -212,6 +215,8 @@ export class PeerDiscovery {
     // Stopped, or the peer was removed meanwhile: nothing to record.
     if (controller.signal.reason instanceof Withdrawn) return;
     this.record(entry, outcome);
+    entry.status.lastCheckAt = new Date().toISOString();
+    entry.status.lastCheckMs = Math.round(Number(process.hrtime.bigint() - started) / 1e6);
     const failures = entry.status.consecutiveFailures;
     const factor = failures === 0 ? 1 : Math.min(2 ** (failures - 1), MAX_BACKOFF_FACTOR);
     this.setNext(entry, Date.now() + this.wait(this.intervalMs * factor));

@@ -1,7 +1,10 @@
 import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, TaskState, SendResult } from '../model/model.js';
 import type { PushConfig, PushConfigInput } from '../model/push.js';
 
+/** The versions negotiated by `A2A-Version` (and spoken by our client). */
 export type ProtocolVersion = '1.0' | '0.3';
+/** Every version served: the negotiated ones and the 0.2 draft, known by its method names alone. */
+export type ServedVersion = ProtocolVersion | '0.2';
 
 export interface SendRequest {
   message: Message;
@@ -12,6 +15,8 @@ export interface SendRequest {
   pushConfigField?: string;
   /** The push-notification config the send carried, decoded. */
   pushConfig?: PushConfigInput;
+  /** The task id an A2A 0.2 client chose: the alias of the task the send creates or continues. */
+  taskAlias?: string;
 }
 
 /** A send as a client writes it: a setting left out is the server's default. */
@@ -47,6 +52,8 @@ export interface PushConfigCodec {
 export interface TaskQuery {
   id: string;
   historyLength?: number;
+  /** The id may be a name the caller gave its task (A2A 0.2), to be resolved to ours. */
+  mayBeAlias?: boolean;
 }
 
 /**
@@ -57,7 +64,7 @@ export interface TaskQuery {
  * encodes answers; our A2A client encodes requests and decodes answers.
  */
 export interface Codec extends PushConfigCodec {
-  readonly version: ProtocolVersion;
+  readonly version: ServedVersion;
   decodeSend(params: unknown): SendRequest;
   decodeTaskQuery(params: unknown): TaskQuery;
   encodeSendResult(result: SendResult): unknown;
@@ -70,6 +77,12 @@ export interface Codec extends PushConfigCodec {
   decodeTask(value: unknown, path: string): Task;
   /** A send's answer or one stream event. */
   decodeStreamItem(value: unknown, path: string): StreamItem;
+  /**
+   * The codec that answers one request, when answers depend on it: A2A 0.2
+   * names the task in every answer by the id the request gave, and numbers
+   * a stream's artifacts in the order it saw them.
+   */
+  forRequest?(params: unknown): Codec;
 }
 
 /** Task listing exists from A2A 1.0 on. */

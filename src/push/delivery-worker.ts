@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import type { Codec } from '../protocol/codec.js';
 import { v03Codec } from '../protocol/v03/codec.js';
 import { v1Codec } from '../protocol/v1/codec.js';
@@ -26,6 +27,11 @@ export interface DeliveryWorkerOptions {
   pollMs: number;
   /** Most deliveries in flight at once. */
   concurrency: number;
+  /**
+   * Signs a delivery (PUSH_SIGN_DELIVERIES): the JWT of these claims, sent in
+   * A2A-Notification-Signature; absent, deliveries are not signed.
+   */
+  sign?: (claims: DeliveryClaims) => Promise<string>;
   /** Each attempt's outcome and duration, for the metrics. */
   onAttempt?: (outcome: DeliveryOutcome, seconds: number) => void;
   /** A delivery given up on, and why (never with the URL's path or the credentials). */
@@ -33,6 +39,23 @@ export interface DeliveryWorkerOptions {
   /** The outbox could not be read or written. */
   onError?: (error: unknown) => void;
 }
+
+/** What a delivery's signature vouches for: who sent which body to which URL, and when. */
+export interface DeliveryClaims {
+  /** The webhook URL, as the config names it. */
+  aud: string;
+  /** Unique per attempt, so a receiver can refuse a replayed request. */
+  jti: string;
+  iat: number;
+  exp: number;
+  /** The delivery id (the same on every attempt at one event). */
+  delivery_id: string;
+  /** Hex SHA-256 of the request body, so the signature covers what was sent. */
+  request_body_sha256: string;
+}
+
+/** How long a delivery's signature is good for. */
+const SIGNATURE_LIFETIME_SECONDS = 300;
 
 /** Time past the delivery timeout a claim holds, for writing the outcome. */
 const CLAIM_MARGIN_MS = 5_000;
@@ -149,9 +172,11 @@ export class DeliveryWorker {
   private async post(delivery: Delivery, stopping: AbortSignal): Promise<string | undefined> {
     const { config, version } = delivery.target;
     const wire = CODECS[version] ?? CODECS['1.0']!;
+    const deliveryId = `${delivery.taskId}.${delivery.id}`;
+    const body = JSON.stringify(wire.codec.encodeStreamItem(delivery.item));
     const headers: Record<string, string> = {
       'content-type': wire.contentType,
-      'a2a-delivery-id': `${delivery.taskId}.${delivery.id}`,
+      'a2a-delivery-id': deliveryId,
     };
     if (config.token !== undefined) {
       // The SDKs disagree on the name: JS, Python and Java read the first, Go the second.
@@ -161,10 +186,11 @@ export class DeliveryWorker {
     if (config.authentication?.credentials !== undefined) headers.authorization = `${config.authentication.scheme} ${config.authentication.credentials}`;
     const timeout = AbortSignal.timeout(this.options.timeoutMs);
     try {
+      if (this.options.sign !== undefined) headers['a2a-notification-signature'] = await this.options.sign(claims(config.url, deliveryId, body));
       const res = await this.options.poster.fetch(config.url, {
         method: 'POST',
         headers,
-        body: JSON.stringify(wire.codec.encodeStreamItem(delivery.item)),
+        body,
         signal: AbortSignal.any([timeout, stopping]),
       });
       await res.body?.cancel().catch(() => undefined);
@@ -182,4 +208,16 @@ export class DeliveryWorker {
     const step = Math.min(this.options.retryMaxMs, this.options.retryBaseMs * 2 ** Math.min(attempts - 1, 30));
     return step / 2 + Math.random() * (step / 2);
   }
+}
+
+function claims(url: string, deliveryId: string, body: string): DeliveryClaims {
+  const iat = Math.floor(Date.now() / 1000);
+  return {
+    aud: url,
+    jti: randomUUID(),
+    iat,
+    exp: iat + SIGNATURE_LIFETIME_SECONDS,
+    delivery_id: deliveryId,
+    request_body_sha256: createHash('sha256').update(body).digest('hex'),
+  };
 }

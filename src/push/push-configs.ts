@@ -76,11 +76,15 @@ export class PushConfigs {
    * too); for a continued task it is saved now, before the new turn's events.
    */
   async forSend(caller: Caller, request: SendRequest, version: string): Promise<StoredPushConfig | undefined> {
-    if (request.pushConfig === undefined) return undefined;
+    if (request.pushConfigField === undefined) return undefined;
     if (!this.options.enabled) {
       throw new PushNotificationNotSupportedError(
         `push notifications are turned off on this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
       );
+    }
+    // A version whose codec reads no config (the 0.2 drafts) is refused, never run with the config dropped.
+    if (request.pushConfig === undefined) {
+      throw new PushNotificationNotSupportedError(`${request.pushConfigField} is not served in this protocol version; send A2A-Version: 0.3 or 1.0 to be called back`);
     }
     const urlPath = `${request.pushConfigField}.url`;
     const taskId = request.message.taskId;

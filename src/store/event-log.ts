@@ -41,3 +41,20 @@ export function statusEvent(taskId: string, contextId: string, status: TaskStatu
 export function artifactEvent(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean): TaskEvent {
   return { kind: 'artifact-update', taskId, contextId, artifact, append, lastChunk };
 }
+
+/**
+ * An event as a log row stores it: without the task and context ids, which
+ * its row and its task hold already. A smaller row is a cheaper write, and
+ * this one is paid on every change of every task.
+ */
+export function eventPayload(event: TaskEvent): string {
+  const { taskId, contextId, ...payload } = event;
+  void taskId;
+  void contextId;
+  return JSON.stringify(payload);
+}
+
+/** The event a log row stores (eventPayload), whole again. */
+export function eventFromPayload(json: string, taskId: string, contextId: string): TaskEvent {
+  return { ...(JSON.parse(json) as Omit<TaskEvent, 'taskId' | 'contextId'>), taskId, contextId } as TaskEvent;
+}

@@ -11,6 +11,8 @@ export interface TaskOwnership {
   requestKey: string;
   /** Push configs the creating send carried: saved with the task, and the task is their first delivery. */
   pushConfigs?: readonly StoredPushConfig[];
+  /** The name the caller gave the task (an A2A 0.2 client chooses its task ids); unique per caller. */
+  alias?: string;
 }
 
 export interface TaskHead {
@@ -104,6 +106,8 @@ export interface TaskStore {
   getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined>;
   getHead(caller: Caller, id: string): Promise<TaskHead | undefined>;
   findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined>;
+  /** The caller's task that the caller named `alias` when creating it. */
+  findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined>;
   /** Whether the task's history holds the message with this key. */
   hasMessage(taskId: string, messageKey: string): Promise<boolean>;
   /** The task's metadata, for the agent's own use (no caller scoping). */

@@ -6,6 +6,7 @@ const TIMED_OPERATIONS = [
   'getTask',
   'getHead',
   'findTaskByRequestKey',
+  'findTaskByAlias',
   'hasMessage',
   'taskMetadata',
   'mergeTaskMetadata',

@@ -11,8 +11,10 @@ import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
-import type { McpEndpoint } from './mcp-endpoint.js';
 import { isDeadLetterPath } from './push-dead-letters.js';
+import { isConsolePath } from './console-files.js';
+import type { ConsoleFiles } from './console-files.js';
+import type { McpEndpoint } from './mcp-endpoint.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -34,12 +36,16 @@ export interface HttpServerOptions {
   isReady: () => boolean;
   /** The peer registry, as served at /peers. */
   peers: () => unknown;
+  /** This pod and the settings in force (credentials withheld), as served at /settings; absent: no such route. */
+  settings?: () => unknown;
   /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
   gate: AuthGate;
-  /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
-  mcp?: McpEndpoint;
   /** The caller's push dead letters (`/push/dead-letters`), behind the gate; absent: push notifications are off. */
   deadLetters?: (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller) => Promise<void>;
+  /** The web console's files (CONSOLE=true); 'not-built' when the build left none; absent: /console is not served. */
+  console?: ConsoleFiles | 'not-built';
+  /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
+  mcp?: McpEndpoint;
 }
 
 const JSONRPC_PATHS = new Set(['/', '/a2a']);
@@ -117,6 +123,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     if (caller === undefined) return;
     return jsonRpc(req, res, options, caller);
   }
+  if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
+    const caller = await options.gate.admit(req, res);
+    return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
+  }
   if (path === '/mcp' && options.mcp?.enabled === true) {
     // Stateless: no server-sent stream of its own (GET), no session to end (DELETE).
     if (method !== 'POST') return methodNotAllowed(res, 'POST');
@@ -124,9 +134,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     if (caller === undefined) return;
     return jsonBody(req, res, options, (body) => options.mcp!.handle(req, res, body, caller));
   }
-  if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
-    const caller = await options.gate.admit(req, res);
-    return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
+  if (options.console !== undefined && isConsolePath(path)) {
+    // The page is static and public like the card; every call it makes passes the gate.
+    if (options.console === 'not-built') return sendJson(res, 404, { error: 'the console was not built into this installation (npm run build)' });
+    return options.console.serve(req, res, path);
   }
   switch (path) {
     case '/.well-known/agent-card.json':
@@ -144,15 +155,19 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
       // The peer list shows the topology: callers only, when authentication is on.
       if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
       return sendJson(res, 200, { peers: options.peers() });
+    case '/settings':
+      if (options.settings === undefined) break;
+      // Read-only, and behind the same door as /peers.
+      if (options.gate.enabled && (await options.gate.admit(req, res)) === undefined) return;
+      return sendJson(res, 200, options.settings());
     case '/metrics': {
       if (!options.gate.metricsAllowed(req, res)) return;
       const text = await options.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text);
       return;
     }
-    default:
-      return sendJson(res, 404, { error: `no route for ${method} ${path}` });
   }
+  return sendJson(res, 404, { error: `no route for ${method} ${path}` });
 }
 
 function jsonRpc(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, caller: Caller): Promise<void> {

@@ -20,7 +20,8 @@ import { endSpan, startServerSpan, withSpan } from '../observability/tracing.js'
 import type { Span } from '../observability/tracing.js';
 import { listAcrossPods, MISSING_REPLICAS_HEADER } from './cluster-list.js';
 import type { ClusterRouting } from './owner-routing.js';
-import { foreignOwner, forwardToOwner, HOP_HEADER, routedTaskId } from './owner-routing.js';
+import { forwardToOwner, HOP_HEADER } from './owner-routing.js';
+import { routeTarget } from './alias-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeSse } from './sse.js';
 import { requestedVersion } from './requested-version.js';
@@ -83,7 +84,7 @@ export class JsonRpcHandler {
     try {
       const rpc = parseJsonRpcRequest(body);
       id = rpc.id;
-      const resolved = resolveMethod(rpc.method, requestedVersion(req));
+      const resolved = resolveMethod(rpc.method, requestedVersion(req), rpc.params);
       // Only known method names become metric labels: callers cannot grow the label set.
       record.method = rpc.method;
       record.version = resolved.version;
@@ -92,9 +93,9 @@ export class JsonRpcHandler {
       checkNesting(rpc.params, 'params');
       const { routing } = this.options;
       if (routing !== undefined) {
-        const taskId = routedTaskId(resolved.operation, rpc.params);
-        const owner = foreignOwner(req, routing, taskId);
-        if (owner !== undefined && taskId !== undefined) {
+        const target = await routeTarget(req, routing, resolved, rpc.params, caller, this.options.service);
+        if (target !== undefined) {
+          const { taskId, owner } = target;
           record.taskId = taskId;
           try {
             await forwardToOwner(req, res, body, resolved.operation, taskId, owner, routing, caller);
@@ -151,6 +152,7 @@ export class JsonRpcHandler {
     record: CallRecord,
   ): Promise<void> {
     const { service } = this.options;
+    codec = codec.forRequest?.(params) ?? codec;
     const reply = (result: unknown): void => {
       // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
       const body = resultEnvelope(id, result);
@@ -171,7 +173,7 @@ export class JsonRpcHandler {
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
-          stream = await service.sendStreamingMessage(caller, request.message, pushConfig);
+          stream = await service.sendStreamingMessage(caller, request.message, { ...request, pushConfig });
         } catch (error) {
           release();
           throw error;
@@ -182,7 +184,7 @@ export class JsonRpcHandler {
       case 'get': {
         const query = codec.decodeTaskQuery(params);
         record.taskId = query.id;
-        return reply(codec.encodeTask(await service.getTask(caller, query.id, query.historyLength)));
+        return reply(codec.encodeTask(await service.getTask(caller, await service.resolveTaskId(caller, query.id, query.mayBeAlias), query.historyLength)));
       }
       case 'list': {
         const listing = codec as ListingCodec;
@@ -201,7 +203,7 @@ export class JsonRpcHandler {
       case 'cancel': {
         const query = codec.decodeTaskQuery(params);
         record.taskId = query.id;
-        return reply(codec.encodeTask(await service.cancelTask(caller, query.id)));
+        return reply(codec.encodeTask(await service.cancelTask(caller, await service.resolveTaskId(caller, query.id, query.mayBeAlias))));
       }
       case 'subscribe': {
         const query = codec.decodeTaskQuery(params);
@@ -209,7 +211,7 @@ export class JsonRpcHandler {
         const release = this.streamSlot(caller);
         let stream: TaskStream;
         try {
-          stream = await service.subscribe(caller, query.id, resumePosition(req, params));
+          stream = await service.subscribe(caller, await service.resolveTaskId(caller, query.id, query.mayBeAlias), resumePosition(req, params));
         } catch (error) {
           release();
           throw error;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { TaskStream } from '../core/task-stream.js';
-import { isLast } from '../core/task-stream.js';
+import { isLast } from '../model/lifecycle.js';
 import type { StreamItem } from '../model/model.js';
 import { SSE_HEADERS, SSE_HEARTBEAT, encodeSseEvent } from '../protocol/sse.js';
 

@@ -76,6 +76,11 @@ describe('settings from a mounted ConfigMap, applied live', () => {
     await waitFor('the live change', () => agent.config().A2A_DISCOVERY_INTERVAL === 150);
     assert.equal(agent.config().TASK_RETENTION, 7 * 24 * 3_600_000);
     assert.equal(await readMetric(agent.url, 'kagent_config_restart_pending', { setting: 'TASK_RETENTION' }), 1);
+    // GET /settings (the console's view) says the same: the value in force, and the edit waiting.
+    const shown = (await (await fetch(`${agent.url}/settings`)).json()) as { settings: { name: string; value: string; restartPending: boolean }[] };
+    const retention = shown.settings.find((s) => s.name === 'TASK_RETENTION');
+    assert.deepEqual(retention && { value: retention.value, restartPending: retention.restartPending }, { value: '604800000ms', restartPending: true });
+    assert.equal(shown.settings.find((s) => s.name === 'A2A_DISCOVERY_INTERVAL')?.restartPending, false);
   });
 
   test('a restart-only setting the environment pins is still reported when the file changes', async (t) => {

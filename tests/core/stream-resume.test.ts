@@ -17,9 +17,10 @@ import { ANONYMOUS } from '../../src/model/model.js';
 import type { Caller, Message, StreamItem } from '../../src/model/model.js';
 import type { Skill } from '../../src/skills/skill.js';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
-import { deferred, readAll, within } from '../support/wait.js';
+import { deferred, readAll, waitFor, within } from '../support/wait.js';
 import type { Deferred } from '../support/wait.js';
 import { PATIENCE_MS } from '../support/patience.js';
+import { itemLabel } from '../support/stream-items.js';
 
 const BOB: Caller = { tenant: '', principal: 'bob' };
 
@@ -77,24 +78,8 @@ function message(): Message {
   return { role: 'user', messageId: `resume-${counter++}`, parts: [{ kind: 'text', text: 'go' }] };
 }
 
-/** What a stream item says, short enough to compare sequences by. */
-function label(item: StreamItem): string {
-  switch (item.kind) {
-    case 'task':
-      return `task:${item.task.status.state}`;
-    case 'status-update': {
-      const part = item.status.message?.parts[0];
-      return `status:${item.status.state}${part?.kind === 'text' ? `:${part.text}` : ''}`;
-    }
-    case 'artifact-update':
-      return `artifact:${item.artifact.artifactId}`;
-    case 'message':
-      return 'message';
-  }
-}
-
 const entries = (stream: TaskStream): Promise<StreamEntry[]> => readAll(stream.entries(), 'the stream to end');
-const show = (list: StreamEntry[]) => list.map((e) => `${e.version}=${label(e.item)}`);
+const show = (list: StreamEntry[]) => list.map((e) => `${e.version}=${itemLabel(e.item)}`);
 
 /** Reads `n` entries of a stream and stops reading (the stream stays open until closed). */
 async function take(stream: TaskStream, n: number): Promise<StreamEntry[]> {
@@ -106,6 +91,16 @@ async function take(stream: TaskStream, n: number): Promise<StreamEntry[]> {
     got.push(next.value);
   }
   return got;
+}
+
+/** A task whose stream has delivered its Task and a first "one". */
+async function saidOne(): Promise<{ stepper: Stepper; svc: TaskService; stream: TaskStream; taskId: string }> {
+  const stepper = new Stepper();
+  const svc = await service(stepper);
+  const stream = await svc.sendStreamingMessage(ANONYMOUS, message());
+  stepper.say('one');
+  await take(stream, 2);
+  return { stepper, svc, stream, taskId: stream.taskId! };
 }
 
 describe('TaskService.subscribe with a resume position', () => {
@@ -121,15 +116,10 @@ describe('TaskService.subscribe with a resume position', () => {
 
     // While nobody listens, the task moves on: these are the events the next stream missed.
     stepper.say('three', 'artifact:b');
-    const head = async () => (await svc.getTask(ANONYMOUS, taskId)).status.message?.parts[0];
-    await within(PATIENCE_MS, 'the task to move on', (async () => {
-      for (;;) {
-        const part = await head();
-        if (part?.kind === 'text' && part.text === 'three') return;
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-    })());
-
+    await waitFor('the task to say "three"', async () => {
+      const part = (await svc.getTask(ANONYMOUS, taskId)).status.message?.parts[0];
+      return part?.kind === 'text' && part.text === 'three';
+    });
     // Resumed after version 2: 3 and 4 again (as if the client had lost them), 5 and 6 it missed, then live events to the end.
     const resumed = await svc.subscribe(ANONYMOUS, taskId, 2);
     const replayed = await take(resumed, 4);
@@ -160,12 +150,7 @@ describe('TaskService.subscribe with a resume position', () => {
   });
 
   test('a position from the future, or one that is not a whole number, is an invalid parameter naming Last-Event-ID', async () => {
-    const stepper = new Stepper();
-    const svc = await service(stepper);
-    const stream = await svc.sendStreamingMessage(ANONYMOUS, message());
-    const taskId = stream.taskId!;
-    stepper.say('one');
-    await take(stream, 2);
+    const { stepper, svc, stream, taskId } = await saidOne();
     for (const position of [3, 1_000_000, -1, 1.5, Number.NaN]) {
       await assert.rejects(svc.subscribe(ANONYMOUS, taskId, position), (error: unknown) => {
         assert.ok(error instanceof InvalidParamsError, `position ${position}: ${String(error)}`);
@@ -179,12 +164,7 @@ describe('TaskService.subscribe with a resume position', () => {
   });
 
   test("another caller's task is not found, with or without a position", async () => {
-    const stepper = new Stepper();
-    const svc = await service(stepper);
-    const stream = await svc.sendStreamingMessage(ANONYMOUS, message());
-    const taskId = stream.taskId!;
-    stepper.say('one');
-    await take(stream, 2);
+    const { stepper, svc, stream, taskId } = await saidOne();
     await assert.rejects(svc.subscribe(BOB, taskId, 1), TaskNotFoundError);
     // The position is not checked against the task of another caller: a future one is "not found" too, telling nothing.
     await assert.rejects(svc.subscribe(BOB, taskId, 99), TaskNotFoundError);
@@ -205,7 +185,7 @@ describe('TaskService.subscribe with a resume position', () => {
       const resumed = await svc.subscribe(ANONYMOUS, taskId, position);
       const [snapshot] = await take(resumed, 1);
       assert.equal(snapshot!.version, 6, `position ${position}`);
-      assert.equal(label(snapshot!.item), 'task:working');
+      assert.equal(itemLabel(snapshot!.item), 'task:working');
       resumed.close();
     }
     // Versions 4..6 are still in the log: no snapshot needed.
@@ -224,9 +204,7 @@ describe('TaskService.subscribe with a resume position', () => {
     stream.close();
     stepper.say('b', 'c', 'd', 'e', 'done');
     const taskId = stream.taskId!;
-    await within(PATIENCE_MS, 'the task to complete', (async () => {
-      while ((await svc.getTask(ANONYMOUS, taskId)).status.state !== 'completed') await new Promise((resolve) => setImmediate(resolve));
-    })());
+    await waitFor('the task to complete', async () => (await svc.getTask(ANONYMOUS, taskId)).status.state === 'completed');
     assert.deepEqual(show(await entries(await svc.subscribe(ANONYMOUS, taskId, 2))), ['7=task:completed']);
     // Three missed fit: they are replayed as they were.
     assert.deepEqual(show(await entries(await svc.subscribe(ANONYMOUS, taskId, 4))), ['5=status:working:d', '6=status:working:e', '7=status:completed:finished']);

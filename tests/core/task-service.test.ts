@@ -4,7 +4,7 @@
 // continuation, cancel, drain and recovery — is checked here at its source.
 import assert from 'node:assert/strict';
 import { after, afterEach, describe, test } from 'node:test';
-import { TaskNotCancelableError, UnavailableError, UnsupportedOperationError } from '../../src/model/errors.js';
+import { TaskNotCancelableError, TaskNotFoundError, UnavailableError, UnsupportedOperationError } from '../../src/model/errors.js';
 import { ANONYMOUS } from '../../src/model/model.js';
 import type { Task } from '../../src/model/model.js';
 import type { Skill, SkillContext } from '../../src/skills/skill.js';
@@ -160,6 +160,56 @@ describe('TaskService: continuation', () => {
     await waitFor('the task to complete', async () => (await state(h, task.id)) === 'completed');
     await assert.rejects(h.service.sendMessage(ANONYMOUS, userMessage('too late', { taskId: task.id, contextId: task.contextId })), UnsupportedOperationError);
     assert.equal(held.runs.length, 1);
+  });
+});
+
+describe('TaskService: tasks named by their caller (A2A 0.2 aliases)', () => {
+  const BOB = { tenant: '', principal: 'bob' };
+
+  test('a send under a new name creates the task; the name resolves to it for its caller only, and a second send continues it', async () => {
+    const held = new Held('held');
+    const h = await harness([held.skill()]);
+    const pending = h.service.sendMessage(ANONYMOUS, userMessage('start'), { taskAlias: 'job-1' });
+    (await held.nextRun()).release.resolve('input');
+    const asked = await h.task(await pending);
+    assert.equal(await h.service.resolveTaskId(ANONYMOUS, 'job-1', true), asked.id);
+    assert.equal(await h.service.resolveTaskId(ANONYMOUS, 'job-1'), 'job-1', 'a name that may not be an alias is taken as our id');
+    await assert.rejects(h.service.resolveTaskId(BOB, 'job-1', true), TaskNotFoundError);
+    // Our own id is never looked up as an alias.
+    assert.equal(await h.service.resolveTaskId(ANONYMOUS, asked.id, true), asked.id);
+
+    const more = h.service.sendMessage(ANONYMOUS, userMessage('more'), { taskAlias: 'job-1' });
+    const second = await held.nextRun(1);
+    assert.equal(second.ctx.taskId, asked.id);
+    second.release.resolve('complete');
+    assert.equal((await h.task(await more)).status.state, 'completed');
+  });
+
+  test('two first sends under one name at once make one task: the later one continues it (and is refused while it works)', async () => {
+    const held = new Held('held');
+    const h = await harness([held.skill()]);
+    const sends = [1, 2].map((n) => h.service.sendMessage(ANONYMOUS, userMessage(`first ${n}`), { taskAlias: 'job-race', returnImmediately: true }));
+    const outcomes = await Promise.allSettled(sends);
+    const created = outcomes.filter((o) => o.status === 'fulfilled');
+    const refused = outcomes.filter((o) => o.status === 'rejected');
+    assert.equal(created.length, 1);
+    assert.equal(refused.length, 1);
+    assert.ok((refused[0] as PromiseRejectedResult).reason instanceof UnsupportedOperationError);
+    const run = await held.nextRun();
+    run.release.resolve('complete');
+    await waitFor('the task to complete', async () => (await state(h, run.ctx.taskId)) === 'completed');
+    assert.equal(held.runs.length, 1);
+  });
+
+  test('the same name from another caller is another task', async () => {
+    const held = new Held('held');
+    const h = await harness([held.skill()]);
+    await h.service.sendMessage(ANONYMOUS, userMessage('mine'), { taskAlias: 'job-2', returnImmediately: true });
+    await h.service.sendMessage(BOB, userMessage('theirs'), { taskAlias: 'job-2', returnImmediately: true });
+    const mine = await h.service.resolveTaskId(ANONYMOUS, 'job-2', true);
+    const theirs = await h.service.resolveTaskId(BOB, 'job-2', true);
+    assert.notEqual(mine, theirs);
+    for (const run of [await held.nextRun(), await held.nextRun(1)]) run.release.resolve('complete');
   });
 });
 

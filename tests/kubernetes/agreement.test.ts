@@ -14,7 +14,8 @@ import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import type { IService } from 'kubernetes-models/v1/Service';
-import { loadConfig, parseDuration, readSettingsPath } from '../../src/config/load.js';
+import { loadConfig, parseDuration, readSettingsPath, SKILLS_KEY } from '../../src/config/load.js';
+import { parseSkillsFile } from '../../src/config/skills-file.js';
 import { SETTINGS } from '../../src/config/schema.js';
 import type { SettingName } from '../../src/config/schema.js';
 import { startTestAgent } from '../support/agent.js';
@@ -35,6 +36,8 @@ const kustomize = needKustomize();
 const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
 const LIVE = new Set(Object.entries(SETTINGS).filter(([, spec]) => spec.live).map(([name]) => name));
 const isSetting = (name: string): name is SettingName => Object.hasOwn(SETTINGS, name);
+/** The ConfigMap's settings: every key but skills.yaml, the skills file. */
+const settingsOf = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).filter(([key]) => key !== SKILLS_KEY));
 
 let rendered: Map<string, KubeObject[]>;
 const volumes: ConfigMapVolume[] = [];
@@ -110,7 +113,7 @@ const probesOf = (container: IContainer) =>
 for (const target of kustomizeTargets()) {
   describe(target, kustomize, () => {
     test('every ConfigMap key is a setting of the service', () => {
-      const unknown = Object.keys(podOf(target).configMap.data).filter((key) => !isSetting(key));
+      const unknown = Object.keys(settingsOf(podOf(target).configMap.data)).filter((key) => !isSetting(key));
       assert.deepEqual(unknown, [], `not settings: ${unknown.join(', ')}`);
     });
 
@@ -118,7 +121,7 @@ for (const target of kustomizeTargets()) {
       const pod = podOf(target);
       const volume = mountedConfigMap(pod);
       const values = readSettingsPath(volume.dir);
-      assert.deepEqual(values, pod.configMap.data, 'the service reads back exactly the ConfigMap data');
+      assert.deepEqual(values, settingsOf(pod.configMap.data), 'the service reads back exactly the ConfigMap data (the skills file apart)');
       const file = { path: volume.dir, values };
       assert.doesNotThrow(() => loadConfig({ file }));
       assert.doesNotThrow(() => loadConfig({ file, env: podEnvironment(pod) }));
@@ -130,15 +133,22 @@ for (const target of kustomizeTargets()) {
       const pinned = Object.keys(env).filter((name) => LIVE.has(name));
       assert.deepEqual(pinned, [], `live settings set through env/envFrom: ${pinned.join(', ')}`);
       // And as the loader sees it: with the pod's environment in force, the live values are the file's.
-      const file = { path: 'kagent-config', values: pod.configMap.data };
+      const file = { path: 'kagent-config', values: settingsOf(pod.configMap.data) };
       const fromFile = loadConfig({ file });
       const inPod = loadConfig({ file, env });
       for (const name of LIVE) assert.deepEqual(inPod[name as SettingName], fromFile[name as SettingName], name);
     });
 
+    test('a skills.yaml key is a valid skills file', () => {
+      const text = podOf(target).configMap.data[SKILLS_KEY];
+      if (text === undefined) return;
+      const file = parseSkillsFile(text, `${target} ConfigMap key ${SKILLS_KEY}`);
+      assert.ok(file.skills.length > 0, 'an example declares a skill');
+    });
+
     test('restart-only ConfigMap keys also reach the container as environment variables of the same name', () => {
       const pod = podOf(target);
-      for (const key of Object.keys(pod.configMap.data).filter((k) => !LIVE.has(k))) {
+      for (const key of Object.keys(settingsOf(pod.configMap.data)).filter((k) => !LIVE.has(k))) {
         const variable = pod.container.env?.find((e) => e.name === key);
         assert.ok(variable, `${key} is not passed as an environment variable`);
         assert.deepEqual(variable.valueFrom?.configMapKeyRef, { name: pod.configMap.metadata!.name, key }, `${key} does not come from the ConfigMap`);
@@ -215,7 +225,7 @@ for (const target of kustomizeTargets()) {
       assert.equal(command[0], '/bin/sleep', 'the preStop hook is a pause');
       const pause = parseDuration(`${command[1]}s`);
       assert.ok(pause !== undefined && pause > 0, `preStop sleeps ${command[1]}`);
-      const drain = loadConfig({ file: { path: 'kagent-config', values: pod.configMap.data }, env: podEnvironment(pod) }).DRAIN_TIMEOUT;
+      const drain = loadConfig({ file: { path: 'kagent-config', values: settingsOf(pod.configMap.data) }, env: podEnvironment(pod) }).DRAIN_TIMEOUT;
       const grace = (pod.statefulSet.spec!.template.spec!.terminationGracePeriodSeconds ?? 30) * 1000;
       assert.ok(grace >= pause + drain + 5000, `grace ${grace}ms does not cover pause ${pause}ms + drain ${drain}ms + 5s to close`);
     });
@@ -382,9 +392,9 @@ describe('the image the Dockerfile builds', kustomize, () => {
     assert.deepEqual(jsonArgs('CMD'), ['serve']);
   });
 
-  test('the runtime stage carries only package.json, production node_modules, the compiled service and Kustomize', () => {
+  test('the runtime stage carries only package.json, production node_modules, the compiled service, the built console and Kustomize', () => {
     const copied = runtime.filter((i) => i.keyword === 'COPY').map((i) => i.args.split(/\s+/).filter((a) => !a.startsWith('--'))[0]);
-    assert.deepEqual(copied.sort(), ['/app/dist/src', '/app/node_modules', '/app/package.json', '/usr/local/bin/kustomize']);
+    assert.deepEqual(copied.sort(), ['/app/dist/console', '/app/dist/src', '/app/node_modules', '/app/package.json', '/usr/local/bin/kustomize']);
     const build = dockerfile.filter((i) => i.stage === 0 && i.keyword === 'RUN').map((i) => i.args).join('\n');
     assert.match(build, /npm ci\b/);
     assert.match(build, /npm run build\b/);

@@ -75,6 +75,13 @@ describe('prod overlays run with authentication on', kustomize, () => {
         assert.equal(config.AUTH_MODE, pod.env.AUTH_MODE);
       });
 
+      test('the console stays on, behind that authentication', () => {
+        const pod = podOf(target);
+        const config = loadConfig({ file: { path: 'kagent-config', values: pod.configMap }, env: pod.env });
+        assert.equal(config.CONSOLE, true);
+        assert.notEqual(config.AUTH_MODE, 'none');
+      });
+
       test('AUTH_API_KEYS_DIR is a whole Secret mounted there: every key of it is a principal', () => {
         const pod = podOf(target);
         const secret = secretDirectory(pod, pod.env.AUTH_API_KEYS_DIR!);

@@ -30,8 +30,12 @@ describe('peer discovery', () => {
     const p = await peer('alpha');
     const discovery = new PeerDiscovery({ intervalMs: 60_000 });
     discovery.setPeers([{ url: `${p.url}/`, source: 'config' }]);
+    const before = Date.now();
     await discovery.checkAll();
     const status = discovery.get(p.url)!;
+    // When the check ended and how long it took, for the console's peer table.
+    assert.ok(Date.parse(status.lastCheckAt!) >= before - 1 && Date.parse(status.lastCheckAt!) <= Date.now(), status.lastCheckAt);
+    assert.ok(Number.isInteger(status.lastCheckMs) && status.lastCheckMs! >= 0 && status.lastCheckMs! <= Date.now() - before + 1, String(status.lastCheckMs));
     assert.equal(status.state, 'healthy');
     assert.equal(status.name, 'alpha');
     assert.deepEqual(status.protocolVersions, ['1.0']);

@@ -149,6 +149,29 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.equal(await store.findTaskByRequestKey(BOB, 'rk-unique'), 'kagent-0.req-bob');
     });
 
+    test('findTaskByAlias finds the task by the name its caller gave it; the name is unique per caller, and free again once the task is gone', async () => {
+      // Older than every other task of this store: the retention pass below deletes this one alone.
+      const old = T0 - 5_000_000;
+      await seed(store, { id: 'kagent-0.al-1', at: old, alias: 'job-7', state: 'completed' });
+      assert.equal(await store.findTaskByAlias(ALICE, 'job-7'), 'kagent-0.al-1');
+      assert.equal(await store.findTaskByAlias(ALICE, 'job-8'), undefined);
+      assert.equal(await store.findTaskByAlias(BOB, 'job-7'), undefined, 'another caller does not see the name');
+      assert.equal(await store.findTaskByAlias(ALICE, 'kagent-0.al-1'), undefined, 'our id is no alias');
+      // The task service relies on this refusal when two first sends under one name race.
+      await assert.rejects(seed(store, { id: 'kagent-0.al-twin', at: T0, alias: 'job-7' }));
+      assert.equal(await store.getTask(ALICE, 'kagent-0.al-twin'), undefined);
+      // Another caller may use the same name; tasks without one do not collide.
+      await seed(store, { id: 'kagent-0.al-bob', at: T0, alias: 'job-7', caller: BOB });
+      assert.equal(await store.findTaskByAlias(BOB, 'job-7'), 'kagent-0.al-bob');
+      await seed(store, { id: 'kagent-0.al-none-1', at: T0 });
+      await seed(store, { id: 'kagent-0.al-none-2', at: T0 });
+      // Retention deletes the ended task, and its name with it.
+      assert.deepEqual(await store.deleteTerminalBefore(old + 1, 100), { completed: 1 });
+      assert.equal(await store.findTaskByAlias(ALICE, 'job-7'), undefined);
+      await seed(store, { id: 'kagent-0.al-2', at: T0 + 2, alias: 'job-7' });
+      assert.equal(await store.findTaskByAlias(ALICE, 'job-7'), 'kagent-0.al-2');
+    });
+
     test('hasMessage: the first message under the request key, status messages under their id', async () => {
       const id = 'kagent-0.has';
       await seed(store, { id, at: T0, requestKey: 'rk-has' });

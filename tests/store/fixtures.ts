@@ -52,6 +52,8 @@ export interface SeedOptions {
   pod?: string;
   skill?: string;
   requestKey?: string;
+  /** The name an A2A 0.2 client gave the task. */
+  alias?: string;
   metadata?: Task['metadata'];
   history?: Message[];
 }
@@ -77,6 +79,7 @@ export async function seed(store: TaskStore, o: SeedOptions): Promise<Task> {
     pod: o.pod ?? 'kagent-0',
     skill: o.skill ?? 'echo',
     requestKey: o.requestKey ?? `rk-${o.id}`,
+    ...(o.alias === undefined ? {} : { alias: o.alias }),
   });
   return task;
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { ACTIVE_STATES } from '../../src/model/lifecycle.js';
+import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import type { StoredPushConfig } from '../../src/store/push-store.js';
 import type { TaskStore } from '../../src/store/task-store.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
-import { ALICE, BOB, buildTask, openStore, status, T0, tempDir } from './fixtures.js';
+import { ALICE, BOB, buildTask, openStore, seed, status, T0, tempDir, userMessage } from './fixtures.js';
 
 // The push outbox of both stores, one suite run over each: an event of a task
 // with configs enters the outbox with the event, and only then; claims hand
@@ -60,11 +61,20 @@ const kinds: Kind[] = [
   },
 ];
 
+/** Runs `work` on a fresh store of this kind, closed after. */
+async function withStore(kind: Kind, work: (store: TaskStore, second?: () => Promise<TaskStore>) => Promise<void>): Promise<void> {
+  const { store, second, close } = await kind.open();
+  try {
+    await work(store, second);
+  } finally {
+    await close();
+  }
+}
+
 for (const kind of kinds) {
   describe(`push outbox: ${kind.name}`, { skip: kind.skip }, () => {
     test('an event of a task with configs enters the outbox, one delivery per config; a task without configs gets none', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const withPush = buildTask({ id: `kagent-0-p${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(withPush, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-1', pushConfigs: [hook('a')] });
         const plain = buildTask({ id: `kagent-0-q${randomBytes(3).toString('hex')}`, at: T0 });
@@ -95,14 +105,11 @@ for (const kind of kinds) {
         await store.push.retryLater(next[0]!.id, 0, 'again');
         const retried = await store.push.claimDeliveries(100, 60_000);
         assert.deepEqual(retried.map((d) => [d.id, d.attempts]), [[next[0]!.id, 2]]);
-      } finally {
-        await close();
-      }
+      });
     });
 
     test('dead letters are their caller\'s only; a retried one is due again; a deleted config takes its pending deliveries along', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const task = buildTask({ id: `kagent-0-d${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-d', pushConfigs: [hook('a'), hook('b')] });
         const [a, b] = await store.push.claimDeliveries(10, 60_000);
@@ -124,14 +131,11 @@ for (const kind of kinds) {
         assert.deepEqual((await store.push.pushConfigs(task.id)).map((c) => c.config.id), ['a']);
         await store.push.retryLater(again.find((d) => d.target.config.id === 'a')!.id, 0, 'x');
         assert.deepEqual((await store.push.claimDeliveries(10, 60_000)).map((d) => d.target.config.id), ['a']);
-      } finally {
-        await close();
-      }
+      });
     });
 
     test('the cap on configs per task counts the others, so replacing one by its id is allowed', async () => {
-      const { store, close } = await kind.open();
-      try {
+      await withStore(kind, async (store) => {
         const task = buildTask({ id: `kagent-0-c${randomBytes(3).toString('hex')}`, at: T0 });
         await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-c' });
         assert.equal(await store.push.savePushConfig(task.id, hook('a'), 2), true);
@@ -140,15 +144,12 @@ for (const kind of kinds) {
         assert.equal(await store.push.savePushConfig(task.id, hook('a'), 2), true);
         assert.equal((await store.push.pushConfig(task.id))?.config.id, 'a');
         assert.equal(await store.push.pushConfig(task.id, 'c'), undefined);
-      } finally {
-        await close();
-      }
+      });
     });
 
     if (kind.name === 'PostgreSQL') {
       test('two stores claiming at once never get the same delivery', async () => {
-        const { store, second, close } = await kind.open();
-        try {
+        await withStore(kind, async (store, second) => {
           const other = await second!();
           for (let i = 0; i < 20; i++) {
             const task = buildTask({ id: `kagent-0-s${i}${randomBytes(3).toString('hex')}`, at: T0 });
@@ -158,10 +159,31 @@ for (const kind of kinds) {
           const ids = [...one, ...two].map((d) => d.id);
           assert.equal(new Set(ids).size, ids.length);
           assert.equal(ids.length, 20);
-        } finally {
-          await close();
-        }
+        });
       });
     }
   });
 }
+
+test('SQLite: while the store is full no delivery is claimed (a claim would pass for room regained); once room is back they go on', async () => {
+  const dir = tempDir();
+  const store = new SqliteTaskStore({ path: join(dir.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 80 });
+  await store.open();
+  try {
+    const task = buildTask({ id: 'kagent-0-full', at: T0 });
+    await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-full', pushConfigs: [hook('a')] });
+    for (let i = 0; !store.isFull && i < 200; i++) {
+      const history = [userMessage(`m-${i}`, 'x'.repeat(20_000))];
+      await seed(store, { id: `filler-${i}`, at: T0, state: 'completed', history }).catch(() => undefined);
+    }
+    assert.equal(store.isFull, true);
+    assert.deepEqual(await store.push.claimDeliveries(10, 60_000), []);
+    assert.equal(store.isFull, true, 'still full: nothing claimed, nothing written');
+    await store.deleteTerminalBefore(T0 + 1, 1000);
+    await store.probeWrite();
+    assert.deepEqual((await store.push.claimDeliveries(10, 60_000)).map((d) => d.item.kind), ['task']);
+  } finally {
+    await store.close();
+    dir.cleanup();
+  }
+});

@@ -1,8 +1,9 @@
-// What some tests need from the machine beyond Node: PostgreSQL, and kubectl or
-// kustomize. Where one is missing, its tests are skipped with a notice naming
+// What some tests need from the machine beyond Node: PostgreSQL, kubectl or
+// kustomize, and Chromium for the console's browser tests. Where one is missing, its tests are skipped with a notice naming
 // it and how to provide it; with CI=true they run (and fail) instead, and a
 // "prerequisite" test fails with the same notice, so CI can never pass by
 // skipping them.
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import pg from 'pg';
 import { findRenderer } from '../../src/skills/manifest-review/kustomize.js';
@@ -55,6 +56,17 @@ export async function needPostgres(): Promise<Need> {
   );
 }
 
+/** Drops a schema a test made in the PostgreSQL at TEST_DATABASE_URL, with everything in it. */
+export async function dropTestSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 /** kubectl (its built-in Kustomize) or a standalone kustomize on PATH, found as the manifest-review skill finds it. */
 export function needKustomize(): Need {
   let problem: string | undefined;
@@ -64,4 +76,13 @@ export function needKustomize(): Need {
     problem = 'neither `kubectl` nor `kustomize` is on PATH';
   }
   return need('kubectl or kustomize', problem, 'Install kubectl (it embeds Kustomize v5) or a kustomize v5 binary and put it on PATH');
+}
+
+/** Where the browser tests find Chromium: the Debian package's binary unless CHROMIUM says otherwise. */
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+/** Chromium for the console's browser tests. */
+export function needChromium(): Need {
+  const problem = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} does not exist`;
+  return need('Chromium', problem, 'Install it (`apt-get install -y chromium` on Debian) or set CHROMIUM to its binary');
 }

@@ -7,7 +7,7 @@ import { PATIENCE_MS } from './patience.js';
 
 const PROCESS = fileURLToPath(new URL('./push-receiver-process.js', import.meta.url));
 
-export type ReceiverMode = 'ok' | 'fail' | 'hang';
+export type ReceiverMode = 'ok' | 'fail' | 'hang' | 'redirect';
 
 /** One delivery the receiver took, with the headers push deliveries carry. */
 export interface Received {
@@ -17,6 +17,10 @@ export interface Received {
   token?: string;
   goToken?: string;
   deliveryId: string;
+  /** A2A-Notification-Signature, when deliveries are signed. */
+  signature?: string;
+  /** SHA-256 (hex) of the body as it arrived. */
+  bodySha256: string;
   body: any;
 }
 

@@ -14,7 +14,7 @@ import { protocolFor } from './protocol.js';
 import type { RetryEvent, RetryPolicy } from './retry.js';
 import { backoffDelay, isRetryable, resolveRetry } from './retry.js';
 import { isEventStream, readSse } from '../../protocol/sse.js';
-import { isInterrupted, isTerminal } from '../../model/lifecycle.js';
+import { isLast } from '../../model/lifecycle.js';
 import { withoutTrailingSlashes } from '../../model/text.js';
 import { endSpan, injectTraceHeaders, SpanKind, startSpan, tracingEnabled } from '../../observability/tracing.js';
 import type { Span } from '../../observability/tracing.js';
@@ -387,21 +387,7 @@ function advance(at: StreamPosition, item: StreamItem, id: string | undefined): 
   if (item.kind === 'task') at.taskId = item.task.id;
   else if (item.kind !== 'message') at.taskId = item.taskId;
   if (id !== undefined && id !== '') at.lastId = id;
-  at.ended = endsClientStream(item);
-}
-
-/** Whether a stream is over with this item: a lone message, a final update, or a Task that has ended. */
-function endsClientStream(item: StreamItem): boolean {
-  switch (item.kind) {
-    case 'message':
-      return true;
-    case 'task':
-      return isTerminal(item.task.status.state);
-    case 'status-update':
-      return item.final || isTerminal(item.status.state) || isInterrupted(item.status.state);
-    case 'artifact-update':
-      return false;
-  }
+  at.ended = isLast(item);
 }
 
 /** Whether an event id is one already read (both whole numbers, this one not past the last). */

@@ -51,7 +51,7 @@ export interface EgressGuardOptions {
 }
 
 export interface GuardedFetchInit {
-  method?: 'GET' | 'POST';
+  method?: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;

@@ -1,13 +1,12 @@
 import { InvalidParamsError } from '../../model/errors.js';
 import { endsStream } from '../../model/lifecycle.js';
-import type { Artifact, JsonObject, Message, Part, Role, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
+import type { Artifact, Message, Part, StreamItem, Task, TaskState, TaskStatus, SendResult } from '../../model/model.js';
 import { TASK_STATES } from '../../model/model.js';
-import { readArtifact, readMessageExtras } from '../shared-fields.js';
+import { readArtifact, readMessageExtras, readRoleAndParts, readTaggedPart, writeTaggedPart } from '../shared-fields.js';
 import type { Codec, OutgoingSend, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import {
   array,
-  base64,
   nonEmptyString,
   object,
   optionalBoolean,
@@ -24,52 +23,16 @@ import { decodePushConfigV03, v03PushConfigCodec } from './push-config.js';
 // A2A 0.3: `kind` discriminators on every object, lowercase kebab-case states,
 // `file` parts holding bytes or uri, and a `final` flag on status updates.
 
-const ROLES: ReadonlySet<string> = new Set(['user', 'agent']);
-
 // ---- decoding ---------------------------------------------------------------
 
 export function decodePart(value: unknown, path: string): Part {
-  const o = object(value, path);
-  const kind = string(o.kind, `${path}.kind`);
-  const metadata = optionalJsonObject(o.metadata, `${path}.metadata`);
-  const common = metadata === undefined ? {} : { metadata };
-  switch (kind) {
-    case 'text':
-      return { kind: 'text', text: string(o.text, `${path}.text`), ...common };
-    case 'data': {
-      const data = object(o.data, `${path}.data`) as JsonObject;
-      return { kind: 'data', data, ...common };
-    }
-    case 'file': {
-      const file = object(o.file, `${path}.file`);
-      const fileCommon = {
-        ...common,
-        ...(file.mimeType != null ? { mediaType: string(file.mimeType, `${path}.file.mimeType`) } : {}),
-        ...(file.name != null ? { filename: string(file.name, `${path}.file.name`) } : {}),
-      };
-      if (file.bytes !== undefined && file.uri !== undefined) {
-        throw new InvalidParamsError(`${path}.file must have bytes or uri, not both`, `${path}.file`);
-      }
-      if (file.bytes !== undefined) return { kind: 'bytes', bytes: base64(file.bytes, `${path}.file.bytes`), ...fileCommon };
-      if (file.uri !== undefined) return { kind: 'url', url: nonEmptyString(file.uri, `${path}.file.uri`), ...fileCommon };
-      throw new InvalidParamsError(`${path}.file must have bytes or uri`, `${path}.file`);
-    }
-    default:
-      throw new InvalidParamsError(`${path}.kind must be text, file or data, got "${kind}"`, `${path}.kind`);
-  }
+  return readTaggedPart(value, path, 'kind');
 }
 
 export function decodeMessage(value: unknown, path: string): Message {
   const o = object(value, path);
-  const role = string(o.role, `${path}.role`);
-  if (!ROLES.has(role)) throw new InvalidParamsError(`${path}.role must be user or agent, got "${role}"`, `${path}.role`);
-  const parts = array(o.parts, `${path}.parts`);
-  if (parts.length === 0) throw new InvalidParamsError(`${path}.parts must contain at least one part`, `${path}.parts`);
-  const message: Message = {
-    messageId: nonEmptyString(o.messageId, `${path}.messageId`),
-    role: role as Role,
-    parts: parts.map((part, i) => decodePart(part, `${path}.parts[${i}]`)),
-  };
+  const { role, parts } = readRoleAndParts(o, path, 'kind');
+  const message: Message = { messageId: nonEmptyString(o.messageId, `${path}.messageId`), role, parts };
   return readMessageExtras(o, path, message);
 }
 
@@ -181,27 +144,7 @@ export function decodeStreamItem(value: unknown, path: string): StreamItem {
 // ---- encoding ---------------------------------------------------------------
 
 export function encodePart(part: Part): Obj {
-  const out: Obj = (() => {
-    switch (part.kind) {
-      case 'text':
-        return { kind: 'text', text: part.text };
-      case 'data':
-        // 0.3 data parts hold an object; a bare value travels wrapped.
-        return {
-          kind: 'data',
-          data: typeof part.data === 'object' && part.data !== null && !Array.isArray(part.data) ? part.data : { value: part.data },
-        };
-      case 'bytes':
-      case 'url': {
-        const file: Obj = part.kind === 'bytes' ? { bytes: part.bytes } : { uri: part.url };
-        if (part.mediaType !== undefined) file.mimeType = part.mediaType;
-        if (part.filename !== undefined) file.name = part.filename;
-        return { kind: 'file', file };
-      }
-    }
-  })();
-  if (part.metadata !== undefined) out.metadata = part.metadata;
-  return out;
+  return writeTaggedPart(part, 'kind');
 }
 
 export function encodeMessage(message: Message): Obj {

@@ -1,48 +1,20 @@
-import type { JsonObject, Message, Part } from '../../model/model.js';
-import type { Skill, SkillContext } from '../skill.js';
-import { ChatError, streamChat } from './chat-completions.js';
-import type { ChatEndpoint, ChatMessage, ChatReply, ChatToolCall, ChatToolSpec } from './chat-completions.js';
-import { partsAsText } from './tools.js';
+import type { Skill } from '../skill.js';
+import { chatTurn } from './chat-turn.js';
+import type { ChatTurnOptions } from './chat-turn.js';
 import type { AssistantTool } from './tools.js';
-import { withoutTrailingSlashes } from '../../model/text.js';
-import { redactSecrets } from '../../observability/redact.js';
 
-export interface AssistantOptions {
-  /** OpenAI-compatible base URL, up to `/chat/completions` (e.g. http://ollama:11434/v1). */
-  baseUrl: string;
-  model: string;
-  /** Sent as `Authorization: Bearer …` when set. */
-  apiKey?: string;
-  /** Most rounds of tool calls in one turn; 0 offers no tools. */
-  maxToolRounds: number;
-  /** Tokens (prompt and reply, every call of the turn) one turn may spend. */
-  maxTokens: number;
-  /** Wall-clock budget of one turn, model calls and tool runs together. */
-  timeoutMs: number;
+export interface AssistantOptions extends Omit<ChatTurnOptions, 'systemPrompt'> {
   tools: AssistantTool[];
   /** Replaces the default system prompt. */
   systemPrompt?: string;
   /** Whether a turn interrupted by a restart is run again (its model calls are paid twice). */
   resumable?: boolean;
-  /** Told about each model call: ok or error, and the tokens the endpoint reported (absent when it reported none). */
-  onModelCall?: (call: { outcome: 'ok' | 'error'; promptTokens?: number; completionTokens?: number }) => void;
-  /** Where what the model endpoint sent back on an error goes (with the API key and other credentials hidden); never the task. */
-  log?: (fields: Record<string, unknown>, message: string) => void;
-  /**
-   * Streamed text is written as an artifact chunk at most this often (ms), so
-   * a fast model does not cost a store write per token. Default 100; 0 writes
-   * every network read.
-   */
-  chunkIntervalMs?: number;
 }
 
 const DEFAULT_SYSTEM_PROMPT =
   'You are the assistant of a Kubernetes agent reached over the A2A protocol. Answer in Markdown, briefly and precisely. ' +
   'When a tool can check or fetch what the question is about, call it instead of guessing, and base the answer on what it returned. ' +
   'Say so when you do not know.';
-
-/** Marks the status messages that report tool calls, so they stay out of the conversation sent to the model. */
-const TOOL_CALL_METADATA = 'assistantToolCall';
 
 /**
  * Free-text questions answered by a chat-completions model, which may call
@@ -51,13 +23,9 @@ const TOOL_CALL_METADATA = 'assistantToolCall';
  * tool-call rounds, tokens and time, and cancel closes the model connection.
  */
 export function assistantSkill(options: AssistantOptions): Skill {
-  const endpoint = validate(options);
-  const tools = new Map(options.tools.map((tool) => [tool.name, tool]));
-  if (tools.size !== options.tools.length) throw new Error('assistant: two tools share a name');
-  const toolSpecs: ChatToolSpec[] =
-    options.maxToolRounds === 0
-      ? []
-      : options.tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+  const turn = chatTurn({ ...options, systemPrompt: options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT }, 'assistant');
+  if (new Set(options.tools.map((tool) => tool.name)).size !== options.tools.length) throw new Error('assistant: two tools share a name');
+  const offersTools = options.maxToolRounds > 0 && options.tools.length > 0;
   const toolList = options.tools.map((tool) => tool.name).join(', ');
   return {
     descriptor: {
@@ -65,7 +33,7 @@ export function assistantSkill(options: AssistantOptions): Skill {
       name: 'Assistant',
       description:
         `Answers free-text questions with a language model (${options.model})` +
-        (toolSpecs.length > 0 ? `, which may call this agent's other skills as tools (${toolList}).` : '.') +
+        (offersTools ? `, which may call this agent's other skills as tools (${toolList}).` : '.') +
         ' The answer streams as Markdown; each tool call shows as a status update.',
       tags: ['assistant', 'llm', 'chat', 'kubernetes'],
       examples: ['Why would a Deployment stay at 0 available replicas?', 'Review this manifest and explain the findings: <YAML>'],
@@ -73,275 +41,7 @@ export function assistantSkill(options: AssistantOptions): Skill {
       outputModes: ['text/markdown'],
     },
     resumable: options.resumable === true,
-    execute: (ctx) => {
-      // The model is offered only the skills this caller may use: one it may not would only be refused as a sub-task.
-      const usable = (tool: AssistantTool) => tool.skillId === undefined || ctx.mayUse(tool.skillId);
-      const allowed = new Map([...tools].filter(([, tool]) => usable(tool)));
-      return runTurn(ctx, endpoint, options, allowed, toolSpecs.filter((spec) => allowed.has(spec.function.name)));
-    },
+    execute: (ctx) => turn.run(ctx, options.tools),
   };
 }
 
-function validate(options: AssistantOptions): ChatEndpoint {
-  let url: URL;
-  try {
-    url = new URL(options.baseUrl);
-  } catch {
-    throw new Error(`assistant: baseUrl "${options.baseUrl}" is not an absolute URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`assistant: baseUrl "${options.baseUrl}" is not an http(s) URL`);
-  if (options.model.trim() === '') throw new Error('assistant: model is empty');
-  if (!(options.maxTokens > 0)) throw new Error('assistant: maxTokens must be positive');
-  if (!(options.timeoutMs > 0)) throw new Error('assistant: timeoutMs must be positive');
-  if (!(options.maxToolRounds >= 0)) throw new Error('assistant: maxToolRounds must be 0 or more');
-  const endpoint: ChatEndpoint = { baseUrl: withoutTrailingSlashes(options.baseUrl), model: options.model };
-  if (options.apiKey !== undefined && options.apiKey !== '') endpoint.apiKey = options.apiKey;
-  return endpoint;
-}
-
-class TimeBudgetExceeded extends Error {}
-
-async function runTurn(
-  ctx: SkillContext,
-  endpoint: ChatEndpoint,
-  options: AssistantOptions,
-  tools: ReadonlyMap<string, AssistantTool>,
-  toolSpecs: ChatToolSpec[],
-): Promise<void> {
-  if (partsAsText(ctx.message.parts).trim() === '') {
-    await ctx.requireInput('What would you like to ask? Send the question as text.');
-    return;
-  }
-  const messages: ChatMessage[] = [{ role: 'system', content: options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT }, ...conversation(ctx.history)];
-
-  const controller = new AbortController();
-  const onCancel = () => controller.abort(ctx.signal.reason);
-  ctx.signal.addEventListener('abort', onCancel, { once: true });
-  const seconds = `${Number((options.timeoutMs / 1000).toFixed(3))}s`;
-  const timer = setTimeout(() => controller.abort(new TimeBudgetExceeded(`time budget of ${seconds} exceeded`)), options.timeoutMs);
-  const answer = new AnswerWriter(ctx, options.chunkIntervalMs ?? 100);
-  let activity = 'waiting for the model';
-  try {
-    await ctx.working();
-    const notes: string[] = [];
-    let used = 0;
-    let estimated = false;
-    let rounds = 0;
-    for (;;) {
-      const promptTokens = estimateTokens(JSON.stringify(messages) + JSON.stringify(toolSpecs));
-      const allowance = options.maxTokens - used - promptTokens;
-      if (allowance <= 0 && used === 0) {
-        await ctx.reject(
-          `The token budget of ${options.maxTokens} tokens for one turn is too small for this request: the conversation and tool descriptions alone need about ${promptTokens}.`,
-        );
-        return;
-      }
-      if (allowance <= 0) {
-        notes.push(budgetNote(options.maxTokens, used, estimated, 'what is left would not cover the conversation so far'));
-        break;
-      }
-      activity = 'waiting for the model';
-      let replyChars = 0;
-      answer.startSegment();
-      const reply: ChatReply = await countedCall(options, () => streamChat(
-        endpoint,
-        { messages, tools: toolSpecs, maxTokens: allowance },
-        {
-          signal: controller.signal,
-          onText: async (text) => {
-            await answer.add(text);
-            replyChars += text.length;
-            // A server that ignores max_tokens is held to the budget by estimate.
-            return Math.ceil(replyChars / 4) <= allowance;
-          },
-        },
-      ));
-      await answer.endSegment();
-      const total = reply.usage?.total_tokens;
-      if (typeof total === 'number' && Number.isFinite(total)) {
-        used += total;
-      } else {
-        used += promptTokens + estimateTokens(reply.content + JSON.stringify(reply.toolCalls));
-        estimated = true;
-      }
-      if (reply.finishReason === 'stopped' || reply.finishReason === 'length') {
-        notes.push(budgetNote(options.maxTokens, used, estimated, 'the answer may be cut off'));
-        break;
-      }
-      if (reply.toolCalls.length === 0) break;
-      const wanted = [...new Set(reply.toolCalls.map((call) => call.function.name))].join(', ');
-      if (rounds >= options.maxToolRounds) {
-        notes.push(`Stopped after ${rounds} tool-call round${rounds === 1 ? '' : 's'}, the limit for one turn; the model still wanted to call ${wanted}.`);
-        break;
-      }
-      if (used >= options.maxTokens) {
-        notes.push(budgetNote(options.maxTokens, used, estimated, `the model still wanted to call ${wanted}`));
-        break;
-      }
-      messages.push({ role: 'assistant', content: reply.content === '' ? null : reply.content, tool_calls: reply.toolCalls });
-      for (const call of reply.toolCalls) {
-        activity = `running tool ${call.function.name}`;
-        messages.push({ role: 'tool', tool_call_id: call.id, content: await callTool(ctx, call, tools, controller.signal) });
-      }
-      rounds++;
-    }
-    await answer.finish();
-    if (notes.length > 0) await ctx.complete(notes.join(' '));
-    else if (!answer.wroteText) await ctx.complete('The model returned an empty answer.');
-    else await ctx.complete();
-  } catch (error) {
-    // Canceled (or the agent is stopping): the task has ended or will be failed by the runner.
-    if (ctx.signal.aborted) throw ctx.signal.reason ?? error;
-    const timedOut = controller.signal.reason instanceof TimeBudgetExceeded;
-    const reason = timedOut
-      ? `${(controller.signal.reason as Error).message} while ${activity}`
-      : error instanceof ChatError
-        ? error.message
-        : `the assistant failed while ${activity}: ${error instanceof Error ? error.message : String(error)}`;
-    if (error instanceof ChatError && error.detail !== undefined) {
-      options.log?.({ taskId: ctx.taskId, status: error.status, detail: redactSecrets(error.detail, [endpoint.apiKey]) }, 'model endpoint error');
-    }
-    await answer.finish().catch(() => {});
-    // Said by us, not the endpoint; the key is taken out all the same, in case anything quoted it.
-    await ctx.fail(redactSecrets(reason, [endpoint.apiKey]));
-  } finally {
-    clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', onCancel);
-  }
-}
-
-async function callTool(ctx: SkillContext, call: ChatToolCall, tools: ReadonlyMap<string, AssistantTool>, signal: AbortSignal): Promise<string> {
-  const { name } = call.function;
-  const tool = tools.get(name);
-  if (tool === undefined) return `error: there is no tool named ${JSON.stringify(name)}; the tools are: ${[...tools.keys()].join(', ') || 'none'}`;
-  let args: unknown;
-  try {
-    args = call.function.arguments.trim() === '' ? {} : JSON.parse(call.function.arguments);
-  } catch (error) {
-    return `error: the arguments are not valid JSON (${(error as Error).message}); call ${name} again with a JSON object`;
-  }
-  if (typeof args !== 'object' || args === null || Array.isArray(args)) return `error: the arguments must be a JSON object; call ${name} again`;
-  await ctx.working([
-    {
-      kind: 'text',
-      text: `calling ${name}(${shorten(JSON.stringify(args), 200)})`,
-      metadata: { [TOOL_CALL_METADATA]: { id: call.id, name, arguments: args as JsonObject } },
-    },
-  ]);
-  try {
-    const result = await tool.run(args as JsonObject, signal, { taskId: ctx.taskId, contextId: ctx.contextId, runSkill: ctx.runSkill });
-    return result.text === '' ? `${name} returned nothing.` : result.text;
-  } catch (error) {
-    if (signal.aborted) throw signal.reason ?? error;
-    return `error: ${name} failed: ${error instanceof Error ? error.message : String(error)}`;
-  }
-}
-
-/** The task's messages as a chat: user → user, agent → assistant; tool-call reports are left out. */
-function conversation(history: readonly Message[]): ChatMessage[] {
-  const out: ChatMessage[] = [];
-  for (const message of history) {
-    if (message.role === 'agent' && message.parts.every((part) => part.metadata?.[TOOL_CALL_METADATA] !== undefined)) continue;
-    const content = partsAsText(message.parts);
-    if (content.trim() === '') continue;
-    out.push(message.role === 'user' ? { role: 'user', content } : { role: 'assistant', content });
-  }
-  return out;
-}
-
-function budgetNote(max: number, used: number, estimated: boolean, detail?: string): string {
-  const spent = used === 0 ? '' : ` (${estimated ? 'about ' : ''}${used} used)`;
-  return `Stopped: the token budget of ${max} tokens for this turn is spent${spent}${detail === undefined ? '' : `; ${detail}`}.`;
-}
-
-/** One model call, reported to `onModelCall` however it ends. */
-async function countedCall(options: AssistantOptions, call: () => Promise<ChatReply>): Promise<ChatReply> {
-  let reply: ChatReply;
-  try {
-    reply = await call();
-  } catch (error) {
-    options.onModelCall?.({ outcome: 'error' });
-    throw error;
-  }
-  const tokens = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined);
-  options.onModelCall?.({ outcome: 'ok', promptTokens: tokens(reply.usage?.prompt_tokens), completionTokens: tokens(reply.usage?.completion_tokens) });
-  return reply;
-}
-
-/** The usual rule of thumb when the server reports no usage: four characters a token. */
-function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
-}
-
-function shorten(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}
-
-/**
- * Streams the answer as chunks of one artifact. The latest text is held back
- * until more arrives, so the closing chunk (lastChunk) carries text, and text
- * is written at most every `intervalMs`.
- */
-class AnswerWriter {
-  private readonly artifactId: string;
-  private pending = '';
-  private written = false;
-  private lastWrite = 0;
-  private segmentHasText = false;
-  private separatorDue = false;
-  private closed = false;
-
-  constructor(
-    private readonly ctx: SkillContext,
-    private readonly intervalMs: number,
-  ) {
-    // One id per turn, so a turn run again after a restart replaces its partial answer instead of adding another.
-    this.artifactId = `answer-${ctx.message.messageId}`;
-  }
-
-  get wroteText(): boolean {
-    return this.written || this.pending !== '';
-  }
-
-  startSegment(): void {
-    this.segmentHasText = false;
-  }
-
-  async add(text: string): Promise<void> {
-    if (!this.segmentHasText && this.separatorDue) text = `\n\n${text}`;
-    this.segmentHasText = true;
-    this.separatorDue = false;
-    if (this.pending !== '' && Date.now() - this.lastWrite >= this.intervalMs) {
-      const chunk = this.pending;
-      this.pending = '';
-      await this.write(chunk, false);
-    }
-    this.pending += text;
-  }
-
-  /** Before tools run, what the model said so far is shown. */
-  async endSegment(): Promise<void> {
-    if (this.segmentHasText) this.separatorDue = true;
-    if (this.pending === '') return;
-    const chunk = this.pending;
-    this.pending = '';
-    await this.write(chunk, false);
-  }
-
-  /** Closes the artifact; a no-op when nothing was said or it is already closed. */
-  async finish(): Promise<void> {
-    if (this.closed || (this.pending === '' && !this.written)) return;
-    this.closed = true;
-    const chunk = this.pending;
-    this.pending = '';
-    await this.write(chunk, true);
-  }
-
-  private async write(text: string, lastChunk: boolean): Promise<void> {
-    const parts: Part[] = [{ kind: 'text', text, mediaType: 'text/markdown' }];
-    const append = this.written;
-    this.written = true;
-    this.lastWrite = Date.now();
-    await this.ctx.artifact({ artifactId: this.artifactId, name: 'answer', parts }, { append, lastChunk });
-  }
-}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isInterrupted } from '../../model/lifecycle.js';
 import type { Artifact, JsonObject, Message, Part, Task } from '../../model/model.js';
-import type { RunSkill, Skill } from '../skill.js';
+import type { RunSkill, Skill, SkillDescriptor } from '../skill.js';
 
 /** The task a tool runs for: sub-work joins its conversation, as the caller of that task. */
 export interface ToolContext {
@@ -44,9 +44,20 @@ const DEFAULT_MAX_RESULT_CHARS = 12_000;
  * sub-task comes back as text — its state, its last status message, its artifacts.
  */
 export function skillAsTool(skill: Skill, options: SkillToolOptions = {}): AssistantTool {
-  const { descriptor } = skill;
+  return descriptorAsTool(skill.descriptor, options);
+}
+
+/** How a tool reaches a skill that is not this agent's: the local skill that runs it (delegate), and what its message carries. */
+export interface ToolRoute {
+  skillId: string;
+  metadata: JsonObject;
+}
+
+/** As skillAsTool, from what a card says of the skill; with `via`, the sub-task runs `via.skillId` (a peer's skill, through delegate). */
+export function descriptorAsTool(descriptor: SkillDescriptor, options: SkillToolOptions = {}, via?: ToolRoute): AssistantTool {
   const maxChars = options.maxResultChars ?? DEFAULT_MAX_RESULT_CHARS;
   const takesJson = (descriptor.inputModes ?? []).some((mode) => mode === 'application/json');
+  const runs = via?.skillId ?? descriptor.id;
   const properties: JsonObject = {
     text: { type: 'string', description: 'The request for the skill, written the way its description and examples show.' },
   };
@@ -54,7 +65,7 @@ export function skillAsTool(skill: Skill, options: SkillToolOptions = {}): Assis
   const examples = descriptor.examples?.length ? ` Examples: ${descriptor.examples.map((e) => JSON.stringify(e)).join('; ')}.` : '';
   return {
     name: toolName(descriptor.id),
-    skillId: descriptor.id,
+    skillId: runs,
     description: `${descriptor.description}${examples}`,
     parameters: takesJson
       ? { type: 'object', properties, additionalProperties: false }
@@ -70,9 +81,9 @@ export function skillAsTool(skill: Skill, options: SkillToolOptions = {}): Assis
         parts,
         contextId: context.contextId,
         referenceTaskIds: [context.taskId],
-        metadata: { skill: descriptor.id },
+        metadata: { ...via?.metadata, skill: runs },
       };
-      const outcome = await context.runSkill(descriptor.id, message, signal);
+      const outcome = await context.runSkill(runs, message, signal);
       if (!('status' in outcome)) return { text: truncate(`${descriptor.id} replied:\n${partsAsText(outcome.parts)}`, maxChars), data: { message: outcome } };
       return { text: truncate(summarizeTask(descriptor.id, outcome), maxChars), data: { taskId: outcome.id, state: outcome.status.state } };
     },

@@ -92,6 +92,11 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
   CREATE INDEX tasks_leased_by ON ${s}.tasks (lease_pod) WHERE state IN ${ACTIVE_SQL};
   `,
   (s) => `
+  -- The name an A2A 0.2 client gave its task (tasks/send chooses the id): one task per name and caller.
+  ALTER TABLE ${s}.tasks ADD COLUMN alias TEXT COLLATE "C";
+  CREATE UNIQUE INDEX tasks_alias ON ${s}.tasks (tenant, principal, alias) WHERE alias IS NOT NULL;
+  `,
+  (s) => `
   -- Push delivery: the age of each delivery (retries stop at PUSH_MAX_AGE), and
   -- dead letters kept with their last error. A claimed delivery's next_attempt_at
   -- is its lease: no other pod claims it before then.

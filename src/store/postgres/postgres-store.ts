@@ -110,8 +110,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.s = quoteIdent(options.schema);
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
-    this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
+    this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
   }
 
   get push(): PushStore {
@@ -222,8 +222,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     await this.inTransaction(async (client) => {
       await client.query(
         `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version, lease_pod, lease_expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint)`,
+           request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)`,
         [
           task.id,
           ownership.caller.tenant,
@@ -238,6 +238,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
           Date.parse(task.status.timestamp),
           leased ? ownership.pod : null,
           leased ? this.options.leaseTtlMs : null,
+          ownership.alias ?? null,
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
@@ -280,6 +281,14 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     const { rows } = await this.db.query<{ id: string }>(
       `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND request_key = $3`,
       [caller.tenant, caller.principal, requestKey],
+    );
+    return rows[0]?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM ${this.s}.tasks WHERE tenant = $1 AND principal = $2 AND alias = $3`,
+      [caller.tenant, caller.principal, alias],
     );
     return rows[0]?.id;
   }

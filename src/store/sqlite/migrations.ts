@@ -64,6 +64,23 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // How often a task was resumed after a restart: bounds resume loops, and numbers the runs.
   `ALTER TABLE tasks ADD COLUMN resumes INTEGER NOT NULL DEFAULT 0;`,
+  // What each applied write told subscribers, under the version it produced: a stream
+  // that resumes (SSE Last-Event-ID) replays what it missed from here. Written in the
+  // write's own transaction; bounded per task, and deleted with the task. Rows go at
+  // the end of the table (its rowid), the small index finds a task's: cheaper to write
+  // than a table clustered by task, whose large rows would land all over it.
+  `CREATE TABLE task_events (
+    n INTEGER PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    event_json TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX task_events_by_task ON task_events(task_id, version);`,
+  // The name an A2A 0.2 client gave its task (tasks/send chooses the id): one task per name and caller.
+  `
+  ALTER TABLE tasks ADD COLUMN alias TEXT;
+  CREATE UNIQUE INDEX tasks_alias ON tasks(tenant, principal, alias) WHERE alias IS NOT NULL;
+  `,
   // Push delivery: the age of each delivery (retries stop at PUSH_MAX_AGE), and dead letters kept with their last error.
   `
   ALTER TABLE push_outbox ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
@@ -72,15 +89,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX push_outbox_order ON push_outbox(task_id, config_id, n) WHERE dead_at IS NULL;
   CREATE INDEX push_outbox_due ON push_outbox(next_attempt_at) WHERE dead_at IS NULL;
   `,
-  // What each applied write told subscribers, under the version it produced: a stream
-  // that resumes (SSE Last-Event-ID) replays what it missed from here. Written in the
-  // write's own transaction; bounded per task, and deleted with the task.
-  `CREATE TABLE task_events (
-    task_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    event_json TEXT NOT NULL,
-    PRIMARY KEY (task_id, version)
-  ) WITHOUT ROWID;`,
 ];
 
 /** Applies the migrations `db` (the database at `path`) has not had yet. */

@@ -14,6 +14,8 @@ export class SqlitePushOutbox implements PushStore {
   constructor(
     db: Database.Database,
     private readonly write: <T>(job: () => T) => Promise<T>,
+    /** Whether the store refuses writes for lack of room: deliveries wait meanwhile. */
+    private readonly isFull: () => boolean,
   ) {
     this.stmts = prepare(db);
   }
@@ -56,7 +58,9 @@ export class SqlitePushOutbox implements PushStore {
     });
   }
 
-  claimDeliveries(limit: number, leaseMs: number): Promise<Delivery[]> {
+  async claimDeliveries(limit: number, leaseMs: number): Promise<Delivery[]> {
+    // A claim changes rows in place, which fits even in a full database, and the group commit would take that for room regained.
+    if (this.isFull()) return [];
     return this.write(() => {
       const now = Date.now();
       const rows = this.stmts.due.all(now, limit) as OutboxRow[];

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { isActive } from '../../model/lifecycle.js';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../../model/model.js';
-import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../event-log.js';
+import { artifactEvent, eventFromPayload, eventLogBound, eventPayload, pruneThrough, statusEvent } from '../event-log.js';
 import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
 import { decodePageToken } from '../../model/page-token.js';
@@ -96,7 +96,11 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
-    this.outbox = new SqlitePushOutbox(db, (job) => this.write(job));
+    this.outbox = new SqlitePushOutbox(
+      db,
+      (job) => this.write(job),
+      () => this.isFull,
+    );
   }
 
   get push(): PushStore {
@@ -125,9 +129,9 @@ export class SqliteTaskStore implements TaskStore {
     return {
       insertTask: db.prepare(
         `INSERT INTO tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version)
+           request_key, created_at, updated_at, version, alias)
          VALUES (@id, @tenant, @principal, @pod, @skill, @contextId, @state, @status, @metadata,
-           @requestKey, @now, @now, 1)`,
+           @requestKey, @now, @now, 1, @alias)`,
       ),
       insertMessage: db.prepare(`INSERT OR IGNORE INTO messages (task_id, message_key, json) VALUES (?, ?, ?)`),
       getRow: db.prepare(
@@ -146,6 +150,7 @@ export class SqliteTaskStore implements TaskStore {
          ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
       ),
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
+      byAlias: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND alias = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       updateStatus: db.prepare(
         `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
@@ -169,7 +174,10 @@ export class SqliteTaskStore implements TaskStore {
       countByState: db.prepare(`SELECT state, COUNT(*) AS n FROM tasks GROUP BY state`),
       insertEvent: db.prepare(`INSERT INTO task_events (task_id, version, event_json) VALUES (?, ?, ?)`),
       pruneEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ? AND version <= ?`),
-      eventsAfter: db.prepare(`SELECT version, event_json FROM task_events WHERE task_id = ? AND version > ? ORDER BY version LIMIT ?`),
+      eventsAfter: db.prepare(
+        `SELECT e.version, e.event_json, t.context_id FROM task_events e JOIN tasks t ON t.id = e.task_id
+         WHERE e.task_id = ? AND e.version > ? ORDER BY e.version LIMIT ?`,
+      ),
       deleteEvents: db.prepare(`DELETE FROM task_events WHERE task_id = ?`),
     };
   }
@@ -199,6 +207,7 @@ export class SqliteTaskStore implements TaskStore {
         metadata: task.metadata === undefined ? null : JSON.stringify(task.metadata),
         requestKey: ownership.requestKey,
         now: Date.parse(task.status.timestamp),
+        alias: ownership.alias ?? null,
       });
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
@@ -237,6 +246,11 @@ export class SqliteTaskStore implements TaskStore {
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
     const row = this.stmts.byRequestKey.get(caller.tenant, caller.principal, requestKey) as { id: string } | undefined;
+    return row?.id;
+  }
+
+  async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
+    const row = this.stmts.byAlias.get(caller.tenant, caller.principal, alias) as { id: string } | undefined;
     return row?.id;
   }
 
@@ -283,24 +297,24 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
-      const event = statusEvent(taskId, current.context_id, change.status);
-      this.pushOutbox.enqueue(taskId, event);
-      this.logEvent(taskId, row.version, event);
+      const status = statusEvent(taskId, current.context_id, change.status);
+      this.logEvent(taskId, row.version, status);
+      this.pushOutbox.enqueue(taskId, status);
       return { applied: true, version: row.version, from: current.state };
     });
   }
 
   /** Logs the event of a write in that write's transaction, and now and then lets the task's oldest events go. */
   private logEvent(taskId: string, version: number, event: TaskEvent): void {
-    this.stmts.insertEvent.run(taskId, version, JSON.stringify(event));
+    this.stmts.insertEvent.run(taskId, version, eventPayload(event));
     const through = pruneThrough(version, this.eventLog);
     if (through !== undefined) this.stmts.pruneEvents.run(taskId, through);
   }
 
   async eventsAfter(taskId: string, version: number, limit = -1): Promise<VersionedEvent[]> {
     // LIMIT -1 is SQLite's "no limit".
-    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string }[];
-    return rows.map((row) => ({ version: row.version, event: JSON.parse(row.event_json) as TaskEvent }));
+    const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string; context_id: string }[];
+    return rows.map((row) => ({ version: row.version, event: eventFromPayload(row.event_json, taskId, row.context_id) }));
   }
 
   async putArtifact(
@@ -321,8 +335,8 @@ export class SqliteTaskStore implements TaskStore {
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
       const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
-      this.pushOutbox.enqueue(taskId, event);
       this.logEvent(taskId, row.version, event);
+      this.pushOutbox.enqueue(taskId, event);
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -443,8 +457,8 @@ export class SqliteTaskStore implements TaskStore {
 }
 
 interface StateRow {
-  context_id: string;
   state: TaskState;
   version: number;
   resumes: number;
+  context_id: string;
 }

@@ -4,13 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pg from 'pg';
 import { waitFor } from '../../support/wait.js';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
 import { collect, openStream, rpc, stepwise } from '../../support/rpc.js';
 import { startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
-import { needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
+import { dropTestSchema, needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 
 // Three replicas as real processes sharing the machine's real PostgreSQL (a
 // fresh schema for this run): the scale-out mode. No routing is involved —
@@ -56,10 +55,7 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
     await Promise.all(pods.map((p) => p.dispose()));
     await gate.close();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    const client = new pg.Client({ connectionString: DATABASE_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-    await client.end();
+    await dropTestSchema(SCHEMA);
   });
 
   test('a task sent through one pod is read, listed and canceled through the others', async () => {

@@ -2,24 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
+import { FLAWED_DEPLOYMENT } from '../../support/manifests.js';
 import { rpc } from '../../support/rpc.js';
-
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: { app: web }
-  template:
-    metadata:
-      labels: { app: web }
-    spec:
-      containers:
-        - name: web
-          image: nginx:latest
-`;
 
 let counter = 0;
 const message = (parts: unknown[], metadata?: Record<string, unknown>) => ({
@@ -49,7 +33,7 @@ describe('which skill a message reaches', () => {
   });
 
   test('Kubernetes YAML goes to manifest-review without naming it', async () => {
-    const res = await rpc(agent.url, 'SendMessage', { message: message([{ text: DEPLOYMENT }]) });
+    const res = await rpc(agent.url, 'SendMessage', { message: message([{ text: FLAWED_DEPLOYMENT }]) });
     const task = res.body.result.task;
     assert.equal(task.status.state, 'TASK_STATE_COMPLETED', JSON.stringify(task.status));
     const findings = task.artifacts.find((a: { parts: { data?: unknown }[] }) => a.parts[0]?.data !== undefined).parts[0].data.findings as { rule: string }[];
@@ -62,8 +46,8 @@ describe('which skill a message reaches', () => {
   });
 
   test('a named skill wins over the content', async () => {
-    const res = await rpc(agent.url, 'SendMessage', { message: message([{ text: DEPLOYMENT }], { skill: 'echo' }) });
-    assert.equal(res.body.result.task.artifacts[0].parts[0].text, DEPLOYMENT);
+    const res = await rpc(agent.url, 'SendMessage', { message: message([{ text: FLAWED_DEPLOYMENT }], { skill: 'echo' }) });
+    assert.equal(res.body.result.task.artifacts[0].parts[0].text, FLAWED_DEPLOYMENT);
   });
 
   test('a skill this agent lacks, with no peers to ask, is -32602 naming the skills it has', async () => {

@@ -3,12 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import type { JSONWebKeySet } from 'jose';
 import { cli } from '../../cli/run.js';
+import { writeCardKey } from '../../support/card-keys.js';
 import { readMetric } from '../../support/metrics.js';
 import { hookUrl, PushReceiver } from '../../support/push-receiver.js';
 import type { Received } from '../../support/push-receiver.js';
 import { rpc } from '../../support/rpc.js';
-import { freePort, startService } from '../../support/service-process.js';
+import { freePort, freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { waitFor } from '../../support/wait.js';
 import { ok, V03, v03Message } from '../http/helpers.js';
@@ -63,7 +66,9 @@ describe('push deliveries survive a receiver that is down and a kagent restart',
   });
 
   test('every event arrives, in order, once the receiver is up, although kagent restarted in between', async () => {
-    const port = await freePort();
+    // Held (below the ephemeral range) until the receiver takes it: no process started meanwhile can be handed it.
+    const ports = await freePortDecade();
+    const port = ports.port(0);
     agent = await startService(dir, FAST_RETRIES);
     const config = { url: hookUrl(port, '/hook?from=kagent'), token: 'tok-1', authentication: { scheme: 'Bearer', credentials: 'receiver-secret' } };
     const v1Task = ok(await rpc(agent.url, 'SendMessage', { message: message('pushed 1.0'), configuration: { taskPushNotificationConfig: config } })).task;
@@ -85,7 +90,7 @@ describe('push deliveries survive a receiver that is down and a kagent restart',
     running.child.kill('SIGTERM');
     assert.equal((await running.waitExit()).code, 0, running.output());
     agent = await startService(dir, FAST_RETRIES);
-    receiver = await PushReceiver.start(port);
+    receiver = await PushReceiver.start(await ports.take(0));
     const active = receiver;
     const received = await waitFor('every event at the receiver', async () => {
       const all = await active.received();
@@ -127,15 +132,18 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
   let agent: ServiceProcess;
   let failing: PushReceiver;
   let silent: PushReceiver;
+  let redirecting: PushReceiver;
 
   before(async () => {
-    [failing, silent] = await Promise.all([freePort().then((p) => PushReceiver.start(p, 'fail')), freePort().then((p) => PushReceiver.start(p, 'hang'))]);
+    [failing, silent, redirecting] = await Promise.all(
+      (['fail', 'hang', 'redirect'] as const).map(async (mode) => PushReceiver.start(await freePort(), mode)),
+    );
     agent = await startService(dir, { ...FAST_RETRIES, PUSH_MAX_ATTEMPTS: '2', PUSH_TIMEOUT: '500ms' });
   });
 
   after(async () => {
     await agent.dispose();
-    await Promise.all([failing.stop(), silent.stop()]);
+    await Promise.all([failing.stop(), silent.stop(), redirecting.stop()]);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -196,13 +204,61 @@ describe('push deliveries a receiver never takes end as dead letters, listed and
     assert.match(usage.stderr, /is a number/);
   });
 
-  test('a receiver that never answers: each attempt ends at PUSH_TIMEOUT, then the dead letter says so', async () => {
-    const config = { url: hookUrl(silent.port) };
-    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a silent receiver'), configuration: { taskPushNotificationConfig: config } })).task;
-    const letters = await waitFor('the silent receiver\'s dead letters', async () => {
+  /** Sends a task whose events go to the receiver, and waits until all four are dead letters. */
+  async function deadLettersOf(receiver: PushReceiver): Promise<Letter[]> {
+    const configuration = { taskPushNotificationConfig: { url: hookUrl(receiver.port) } };
+    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('to a receiver that takes nothing'), configuration })).task;
+    return waitFor(`the dead letters of task ${task.id}`, async () => {
       const all = (await deadLetters()).filter((l) => l.taskId === task.id);
       return all.length === 4 && all;
     });
-    for (const letter of letters) assert.match(letter.lastError, /did not answer within 500 ms/);
+  }
+
+  test('a receiver that never answers: each attempt ends at PUSH_TIMEOUT, then the dead letter says so', async () => {
+    for (const letter of await deadLettersOf(silent)) assert.match(letter.lastError, /did not answer within 500 ms/);
+  });
+
+  test('a receiver that redirects is not followed (the redirect points at a metadata address): the delivery fails', async () => {
+    for (const letter of await deadLettersOf(redirecting)) assert.match(letter.lastError, /answered 307 \(redirects are not followed\)/);
+  });
+});
+
+describe('PUSH_SIGN_DELIVERIES: each delivery carries a JWT signed with the card key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kagent-push-signed-'));
+  let agent: ServiceProcess;
+  let receiver: PushReceiver;
+
+  before(async () => {
+    receiver = await PushReceiver.start(await freePort());
+    const key = writeCardKey(dir, 'card', 'ec');
+    agent = await startService(join(dir, 'data'), { ...FAST_RETRIES, PUSH_SIGN_DELIVERIES: 'true', CARD_SIGNING_KEY_FILE: key.privateFile });
+  });
+
+  after(async () => {
+    await agent.dispose();
+    await receiver.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the signature verifies against /.well-known/jwks.json and covers the body, the URL and the delivery id', async () => {
+    const url = hookUrl(receiver.port, '/signed');
+    const task = ok(await rpc(agent.url, 'SendMessage', { message: message('signed'), configuration: { taskPushNotificationConfig: { url } } })).task;
+    const got = await waitFor('the signed deliveries', async () => {
+      const all = forTask(await receiver.received(), task.id);
+      return all.length === 4 && all;
+    });
+    const jwks = createLocalJWKSet((await (await fetch(`${agent.url}/.well-known/jwks.json`)).json()) as JSONWebKeySet);
+    const jtis = new Set<unknown>();
+    for (const r of got) {
+      assert.ok(r.signature, 'a signed delivery carries A2A-Notification-Signature');
+      const { payload } = await jwtVerify(r.signature, jwks, { audience: url, issuer: agent.url, maxTokenAge: '5m' });
+      assert.equal(payload.request_body_sha256, r.bodySha256);
+      assert.equal(payload.delivery_id, r.deliveryId);
+      jtis.add(payload.jti);
+    }
+    assert.equal(jtis.size, got.length, 'every signature has its own jti');
+    // A body changed on the way no longer matches what was signed.
+    const { payload } = await jwtVerify(got[0]!.signature!, jwks, { audience: url });
+    assert.notEqual(payload.request_body_sha256, got[1]!.bodySha256);
   });
 });

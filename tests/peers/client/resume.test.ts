@@ -13,24 +13,10 @@ import type { GatedRun } from '../../support/gate.js';
 import { PATIENCE_MS } from '../../support/patience.js';
 import { rpc } from '../../support/rpc.js';
 import { waitFor, within } from '../../support/wait.js';
+import { itemLabel } from '../../support/stream-items.js';
 import { startProxy } from './servers.js';
 import type { Proxy } from './servers.js';
 import { callDeadline, rejection } from './util.js';
-
-function said(item: StreamItem): string {
-  switch (item.kind) {
-    case 'task':
-      return `task:${item.task.status.state}`;
-    case 'status-update': {
-      const part = item.status.message?.parts[0];
-      return `status:${item.status.state}${part?.kind === 'text' ? `:${part.text}` : ''}`;
-    }
-    case 'artifact-update':
-      return `artifact:${item.artifact.artifactId}`;
-    case 'message':
-      return 'message';
-  }
-}
 
 describe('the A2A client resumes a dropped stream from its last event id', () => {
   let agent: TestAgent;
@@ -55,7 +41,7 @@ describe('the A2A client resumes a dropped stream from its last event id', () =>
     const next = async () => {
       const step = await within(PATIENCE_MS, 'the next stream item', stream.next());
       assert.equal(step.done, false, 'the stream ended early');
-      return said(step.value as StreamItem);
+      return itemLabel(step.value as StreamItem);
     };
     const seen = [await next(), await next()];
     run.say('first');
@@ -79,7 +65,7 @@ describe('the A2A client resumes a dropped stream from its last event id', () =>
     const missed = [await next(), await next()];
     run.release();
     const rest: string[] = [];
-    for await (const item of stream) rest.push(said(item));
+    for await (const item of stream) rest.push(itemLabel(item));
     assert.deepEqual([...seen, ...missed, ...rest], [
       'task:submitted',
       'status:working:waiting at the gate',

@@ -11,8 +11,11 @@ import type { AddressInfo } from 'node:net';
  * what the client sent and whether it hung up before the response was over.
  */
 
-/** `echoHeader` writes what the client sent in that request header, as a server that quotes the request back does. */
-export type Step = { write: string } | { delayMs: number } | { hang: true } | { echoHeader: string };
+/**
+ * `echoHeader` writes what the client sent in that request header, as a server that quotes the request back does;
+ * `until` holds the response there until the test lets it go on.
+ */
+export type Step = { write: string } | { delayMs: number } | { hang: true } | { echoHeader: string } | { until: Promise<void> };
 
 export interface ScriptedResponse {
   status?: number;
@@ -107,6 +110,7 @@ async function play(script: ScriptedResponse, res: ServerResponse, requestHeader
     if ('write' in step) res.write(step.write);
     else if ('echoHeader' in step) res.write(String(requestHeaders[step.echoHeader.toLowerCase()] ?? ''));
     else if ('delayMs' in step) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
+    else if ('until' in step) await step.until;
     else return; // hang: keep the connection open until the client leaves
   }
   markOver();
