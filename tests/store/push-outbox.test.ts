@@ -167,7 +167,7 @@ for (const kind of kinds) {
 
 test('SQLite: while the store is full no delivery is claimed (a claim would pass for room regained); once room is back they go on', async () => {
   const dir = tempDir();
-  const store = new SqliteTaskStore({ path: join(dir.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 80 });
+  const store = new SqliteTaskStore({ path: join(dir.dir, 'full.sqlite'), synchronous: 'normal', maxPages: 120 });
   await store.open();
   try {
     const task = buildTask({ id: 'kagent-0-full', at: T0 });
