@@ -131,8 +131,8 @@ export interface TaskStore {
   ): Promise<WriteResult>;
 
   /**
-   * A run's consecutive changes, written together (SQLite: one statement per
-   * row touched, one update of the task row), in order and each under a
+   * A run's consecutive changes, written together in one transaction (SQLite:
+   * one update of the task row for all of them), in order and each under a
    * version of its own, as that many transition/putArtifact calls would. Each
    * applies only from an active state and while `run` is the task's current
    * run; the first that does not stops the rest.
