@@ -74,6 +74,19 @@ export type WriteResult =
 
 export type TransitionResult = WriteResult | { applied: false; reason: 'duplicate-message' };
 
+/** One change a skill run makes to its task: a status move or an artifact. */
+export type RunChange =
+  | { kind: 'status'; status: TaskStatus }
+  | { kind: 'artifact'; artifact: Artifact; append: boolean; lastChunk: boolean };
+
+/** What a run's changes did: the version of each applied one, in order; the first refused one (and all after it) was not written. */
+export interface RunChangesResult {
+  versions: number[];
+  /** The task's state before the first change. */
+  from: TaskState;
+  refused?: Exclude<WriteResult, { applied: true }>;
+}
+
 /**
  * Where tasks live. Every write is durable when its promise resolves; callers
  * report a change (reply, event) only after that.
@@ -116,6 +129,15 @@ export interface TaskStore {
     lastChunk?: boolean,
     run?: number,
   ): Promise<WriteResult>;
+
+  /**
+   * A run's consecutive changes, written together in one transaction (SQLite:
+   * one update of the task row for all of them), in order and each under a
+   * version of its own, as that many transition/putArtifact calls would. Each
+   * applies only from an active state and while `run` is the task's current
+   * run; the first that does not stops the rest.
+   */
+  applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult>;
 
   /**
    * A page of the caller's tasks, newest first. With a budget the page ends

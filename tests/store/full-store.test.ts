@@ -117,6 +117,7 @@ describe('a task whose run finds the store full', () => {
         await write.promise;
         try {
           await ctx.artifact({ artifactId: 'big', parts: [{ kind: 'text', text: 'y'.repeat(20_000) }] });
+          await ctx.durable();
         } catch (error) {
           refused.resolve(error);
           await giveUp.promise;

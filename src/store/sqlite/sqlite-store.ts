@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, VersionedEvent } from '../../model/model.js';
+import { isActive } from '../../model/lifecycle.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../../model/model.js';
 import { artifactEvent, eventFromPayload, eventLogBound, eventPayload, pruneThrough, statusEvent } from '../event-log.js';
 import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
@@ -14,6 +15,8 @@ import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
+  RunChange,
+  RunChangesResult,
   StatusChange,
   StoredTask,
   TaskHead,
@@ -154,6 +157,8 @@ export class SqliteTaskStore implements TaskStore {
          WHERE id = ? AND version = ? RETURNING version`,
       ),
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
+      setStatusAt: db.prepare(`UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`),
+      setVersion: db.prepare(`UPDATE tasks SET version = ? WHERE id = ? AND version = ?`),
       unfinished: db.prepare(
         `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
          WHERE pod = ? AND state IN ${ACTIVE_SQL}`,
@@ -333,6 +338,49 @@ export class SqliteTaskStore implements TaskStore {
       this.logEvent(taskId, row.version, event);
       this.pushOutbox.enqueue(taskId, event);
       return { applied: true, version: row.version, from: current.state };
+    });
+  }
+
+  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    return this.write((): RunChangesResult => {
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
+      if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      const versions: number[] = [];
+      if (superseded(current, run, undefined)) return { versions, from: current.state, refused: { applied: false, reason: 'superseded', current: current.state } };
+      let state = current.state;
+      let version = current.version;
+      let status: TaskStatus | undefined;
+      let refused: RunChangesResult['refused'];
+      for (const change of changes) {
+        if (!isActive(state)) {
+          refused = { applied: false, reason: 'state', current: state };
+          break;
+        }
+        version++;
+        let event: TaskEvent;
+        if (change.kind === 'status') {
+          const statusMessage = change.status.message;
+          if (statusMessage !== undefined) this.stmts.insertMessage.run(taskId, statusMessage.messageId, JSON.stringify(statusMessage));
+          status = change.status;
+          state = status.state;
+          event = statusEvent(taskId, current.context_id, status);
+        } else {
+          const { artifact, append, lastChunk } = change;
+          const previous = append ? (this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined) : undefined;
+          this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(mergedArtifact(previous?.json, artifact, append)));
+          event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+        }
+        this.pushOutbox.enqueue(taskId, event);
+        this.logEvent(taskId, version, event);
+        versions.push(version);
+      }
+      // The task row is updated once, however many changes the run made: one index update, not one per change.
+      if (status !== undefined) {
+        this.stmts.setStatusAt.run(state, JSON.stringify(status), Date.parse(status.timestamp), version, taskId, current.version);
+      } else if (versions.length > 0) {
+        this.stmts.setVersion.run(version, taskId, current.version);
+      }
+      return { versions, from: current.state, ...(refused === undefined ? {} : { refused }) };
     });
   }
 
