@@ -7,8 +7,8 @@
 // from a separate load-generator process, and writes bench/results/<date>.json
 // and .md. Options:
 //   --quick            short runs, smaller stores (development)
-//   --only a,b         run only these scenarios: message-only, task-send, get-task, fanout,
-//                      idle-streams, store-growth (empty: none)
+//   --only a,b         run only these scenarios: message-only, task-send, task-send-pg, get-task,
+//                      fanout, idle-streams, store-growth (empty: none)
 //   --rounds N         alternation rounds per load level
 //   --cpu-prof         also profile our server (V8 --cpu-prof) under task-mode and message-only
 //                      load and summarise where its time goes
@@ -23,7 +23,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { summariseProfile } from './lib/profile.mjs';
 import { cpuSeconds, killAll, memory, otherCpu, processCpu, resetPeak, runJson, sampleMemory, systemBusySeconds } from './lib/procs.mjs';
-import { OUR_LOG_LEVEL, ROOT, SERVERS, startServer } from './lib/servers.mjs';
+import { BENCH_POSTGRES, OUR_LOG_LEVEL, ROOT, SERVERS, createBenchDatabase, startServer } from './lib/servers.mjs';
 import { median, round } from './lib/stats.mjs';
 import { renderMarkdown, updateReadme } from './lib/report.mjs';
 
@@ -352,6 +352,31 @@ const SCENARIOS = {
     }
   },
 
+  'task-send-pg': async () => {
+    // The shared-store mode: ours with STORE=postgres against the SDK's DatabaseTaskStore, each in a database of its own on one server.
+    const kinds = ['oursPg', 'sdkPg'];
+    const databases = Object.fromEntries(await Promise.all(kinds.map(async (k) => [k, await createBenchDatabase(`bench_${k.toLowerCase()}_${process.pid}`)])));
+    let servers;
+    try {
+      servers = await startAll(kinds, (k) => ({ database: databases[k].url }));
+      return await requestResponse({
+        id: 'task-send-pg',
+        title: 'Task-mode SendMessage on PostgreSQL, blocking until completed',
+        kinds,
+        kind: 'task',
+        check: 'completed',
+        servers,
+        notes: [
+          `Both servers store every state change in PostgreSQL before answering (${BENCH_POSTGRES.replace(/\/\/[^@/]*@/, '//')}, a database each); ours is the shared store several replicas use.`,
+          'Every request has a unique messageId (a resent identical message is deduplicated by ours).',
+        ],
+      });
+    } finally {
+      if (servers !== undefined) await stopAll(servers);
+      for (const database of Object.values(databases)) await database.drop();
+    }
+  },
+
   'get-task': async () => {
     const kinds = ['ours', 'sdkMemory', 'sdkSqlite', 'bare'];
     const seeded = {};
@@ -605,6 +630,10 @@ function evaluateTargets(scenarios) {
     add('task-rps-vs-sdk-memory', 'Task-mode SendMessage @50 connections: ours req/s ÷ SDK in-memory', task.ratios['ours/sdkMemory'].rps, 1.2, 'higher');
     add('task-p99-vs-sdk-sqlite', 'Task-mode SendMessage @50 connections: ours p99 ÷ SDK sqlite p99', task.ratios['ours/sdkSqlite'].p99, 0.5, 'lower');
     add('task-p99-vs-sdk-memory', 'Task-mode SendMessage @50 connections: ours p99 ÷ SDK in-memory p99', task.ratios['ours/sdkMemory'].p99, 0.5, 'lower');
+  }
+  const taskPg = level(find('task-send-pg'), (l) => l.connections === 50);
+  if (taskPg && valid(taskPg)) {
+    add('task-pg-rps-vs-sdk-pg', 'Task-mode SendMessage @50 connections on PostgreSQL: ours (shared store) req/s ÷ SDK DatabaseTaskStore', taskPg.ratios['oursPg/sdkPg'].rps, 2, 'higher');
   }
   for (const l of (find('message-only')?.levels ?? []).filter(valid)) {
     add(`message-vs-ceiling-c${l.connections}`, `Message-only SendMessage @${l.connections} connection${l.connections > 1 ? 's' : ''}: ours req/s ÷ bare node:http`, l.ratios['ours/bare'].rps, 0.6, 'higher');

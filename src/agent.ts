@@ -64,6 +64,9 @@ import type { CachedDocument } from './transport/agent-card.js';
 import { ConsoleFiles } from './transport/console-files.js';
 import { shownSettings } from './config/shown.js';
 import { createHttpServer } from './transport/http-server.js';
+import { serveDeadLetters } from './transport/push-dead-letters.js';
+import { PushConfigs } from './push/push-configs.js';
+import { DeliveryWorker } from './push/delivery-worker.js';
 import { JsonRpcHandler } from './transport/jsonrpc-handler.js';
 import { A2aGrpcService } from './transport/grpc/a2a-grpc-service.js';
 import { startGrpcServer } from './transport/grpc/grpc-server.js';
@@ -338,6 +341,34 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   leases?.start();
   started.push('leases', () => leases?.stop());
 
+  // Push notifications: configs checked against the egress guard when saved, deliveries posted through it.
+  // Signed deliveries name this agent's public URL as their issuer, once it is known (deliveries may start before).
+  let pushIssuer: string | undefined;
+  const signer = config.PUSH_SIGN_DELIVERIES ? cardSigner : undefined;
+  const push = new PushConfigs({ store, egress, enabled: config.PUSH_NOTIFICATIONS, maxPerTask: config.PUSH_MAX_CONFIGS_PER_TASK });
+  const deliveries = new DeliveryWorker({
+    store: store.push,
+    poster: egress,
+    timeoutMs: config.PUSH_TIMEOUT,
+    maxAttempts: config.PUSH_MAX_ATTEMPTS,
+    maxAgeMs: config.PUSH_MAX_AGE,
+    retryBaseMs: config.PUSH_RETRY_BASE,
+    retryMaxMs: config.PUSH_RETRY_MAX,
+    pollMs: config.PUSH_POLL_INTERVAL,
+    concurrency: config.PUSH_CONCURRENCY,
+    sign: signer === undefined ? undefined : (claims) => signer.signJwt({ ...claims, ...(pushIssuer === undefined ? {} : { iss: pushIssuer }) }),
+    onAttempt: (outcome, seconds) => {
+      metrics.pushDeliveries.inc({ outcome });
+      metrics.pushDeliverySeconds.observe(seconds);
+    },
+    onDeadLetter: (delivery, error) => logger.warn({ taskId: delivery.taskId, configId: delivery.target.config.id, deliveryId: delivery.id, attempts: delivery.attempts, error }, 'push delivery given up: a dead letter'),
+    onError: (error) => logger.warn({ err: error }, 'push outbox upkeep failed'),
+  });
+  for (const outcome of ['delivered', 'retry', 'dead_letter']) metrics.pushDeliveries.inc({ outcome }, 0);
+  // Configs from before a restart (PUSH_NOTIFICATIONS turned off since) are not delivered to either.
+  if (config.PUSH_NOTIFICATIONS) deliveries.start();
+  started.push('push deliveries', () => deliveries.stop());
+
   const retention = new RetentionSweeper({
     store,
     retentionMs: config.TASK_RETENTION,
@@ -413,6 +444,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
         : new OwnerRelay(routing, { streamCapacity: config.STREAM_BUFFER_EVENTS, counted: (outcome) => metrics.ownerRouting.inc({ outcome }) }),
     extendedCard: auth.authenticator.enabled ? (caller, version) => signed(extendedCard(cardInput!, auth, caller, version)) : undefined,
     streamsPerCaller,
+    push,
   });
   const mcp = new McpEndpoint({
     service,
@@ -456,6 +488,13 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
     logger,
     isReady,
     peers: () => discovery.publicView(),
+    deadLetters: config.PUSH_NOTIFICATIONS
+      ? (req, res, path, caller) =>
+          serveDeadLetters(req, res, path, caller, store.push, () => {
+            metrics.pushDeadLettersRetried.inc();
+            deliveries.wake();
+          })
+      : undefined,
     settings: () => ({
       pod: { name: shownIdentity.pod, ordinal: shownIdentity.ordinal, namespace: shownIdentity.namespace, podUrl: shownIdentity.podUrl, publicUrl: shownIdentity.publicUrl },
       settings: shownSettings(config, restartPending),
@@ -485,6 +524,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   const port = (server.address() as AddressInfo).port;
   const identity = resolveIdentity({ ...identityInput(config), port });
   shownIdentity = identity;
+  pushIssuer = identity.publicUrl;
   const grpcPort = overrides.grpcPort ?? (config.GRPC_PORT === 0 ? undefined : config.GRPC_PORT);
   const grpcService = new A2aGrpcService({ dispatcher, gate, logger, metrics });
   const grpcServer =
@@ -505,6 +545,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
       skills: registry.descriptors(),
       security: auth.authenticator.declarations,
       extendedCard: auth.authenticator.enabled,
+      pushNotifications: config.PUSH_NOTIFICATIONS,
       // Scopes mean something to token callers only.
       skillScopes: config.AUTH_MODE === 'jwt' || config.AUTH_MODE === 'apikey+jwt' ? (id) => auth.permissions.scopesFor(id) : undefined,
     };

@@ -16,7 +16,39 @@ export const SERVERS = {
   sdkMemory: { label: 'SDK in-memory', what: '@a2a-js/sdk Express server, InMemoryTaskStore' },
   sdkSqlite: { label: 'SDK sqlite', what: '@a2a-js/sdk Express server, DatabaseTaskStore on SQLite (kysely + better-sqlite3, WAL, synchronous=full)' },
   bare: { label: 'bare node:http', what: 'node:http answering a fixed JSON body (the ceiling)' },
+  oursPg: { label: 'ours (postgres)', what: 'this service, STORE=postgres: the shared store of several replicas, on the local PostgreSQL' },
+  sdkPg: { label: 'SDK postgres', what: '@a2a-js/sdk Express server, DatabaseTaskStore on the same PostgreSQL (kysely + pg)' },
 };
+
+/** The PostgreSQL both postgres servers use (each in a database of its own, dropped at the end); BENCH_POSTGRES_URL overrides. */
+export const BENCH_POSTGRES = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A new, empty database on the bench's PostgreSQL server; returns its URL and how to drop it. */
+export async function createBenchDatabase(name) {
+  const { default: pg } = await import('pg');
+  const admin = new pg.Client({ connectionString: BENCH_POSTGRES });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(BENCH_POSTGRES);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: BENCH_POSTGRES });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
 
 /** Creates the SDK's tables in a new SQLite file, with the SDK's own migration tool (`a2a-db upgrade`). */
 export function migrateSdkDatabase(file) {
@@ -30,6 +62,7 @@ export function migrateSdkDatabase(file) {
  *   conformance our server routes messages to the conformance skill (message-only replies, input-required)
  *   synchronous override the SQLite sync mode ('normal' to fill a store fast)
  *   cpuProf     directory for a V8 CPU profile of the process
+ *   database    the PostgreSQL URL of the postgres servers (createBenchDatabase)
  */
 export async function startServer(kind, options = {}) {
   try {
@@ -41,7 +74,7 @@ export async function startServer(kind, options = {}) {
   }
 }
 
-async function startOnce(kind, { dataDir, logDir, conformance = false, synchronous, cpuProf }) {
+async function startOnce(kind, { dataDir, logDir, conformance = false, synchronous, cpuProf, database }) {
   const port = await freePort();
   const logFile = join(logDir, `${kind}.log`);
   const nodeFlags = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
@@ -73,6 +106,35 @@ async function startOnce(kind, { dataDir, logDir, conformance = false, synchrono
       path = '/';
       readyPath = '/readyz';
       diskDir = dataDir;
+      break;
+    }
+    case 'oursPg': {
+      mkdirSync(dataDir, { recursive: true });
+      child = start(NODE, [...nodeFlags, join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
+        logFile,
+        env: {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: OUR_LOG_LEVEL,
+          POD_NAME: 'bench-0',
+          STORE: 'postgres',
+          DATABASE_URL: database,
+          CONFORMANCE_AGENT: 'false',
+          DEFAULT_SKILL: 'echo',
+          DRAIN_TIMEOUT: '2s',
+        },
+      });
+      path = '/';
+      readyPath = '/readyz';
+      break;
+    }
+    case 'sdkPg': {
+      const bin = join(ROOT, 'node_modules/@a2a-js/sdk/dist/cli/a2a_db.js');
+      execFileSync(NODE, [bin, 'upgrade', '--url', database], { stdio: 'pipe', timeout: 60_000 });
+      child = start(NODE, [...nodeFlags, join(ROOT, 'bench/servers/sdk-server.mjs'), '--port', String(port), '--store', 'postgres', '--db', database], { logFile });
+      path = '/a2a/jsonrpc';
+      readyPath = '/.well-known/agent-card.json';
       break;
     }
     case 'sdkMemory':
@@ -118,7 +180,7 @@ async function startOnce(kind, { dataDir, logDir, conformance = false, synchrono
     /** Whether the process has ended, and if so how, with the end of its log. */
     exited: () => (child.exitCode === null && child.signalCode === null ? undefined : { code: child.exitCode, signal: child.signalCode, logTail: tail(logFile, 30) }),
     /** A new process of the same server on the same data. */
-    restart: () => startServer(kind, { dataDir, logDir, conformance, synchronous, cpuProf }),
+    restart: () => startServer(kind, { dataDir, logDir, conformance, synchronous, cpuProf, database }),
   };
 }
 

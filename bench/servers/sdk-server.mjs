@@ -2,7 +2,7 @@
 // documents it (Express, DefaultRequestHandler), with the same trivial skills as
 // ours so that the benchmark compares servers, not agents.
 //
-//   node bench/servers/sdk-server.mjs --port N [--store memory|sqlite] [--db FILE] [--synchronous full|normal]
+//   node bench/servers/sdk-server.mjs --port N [--store memory|sqlite|postgres] [--db FILE|URL] [--synchronous full|normal]
 //
 // Skills, chosen like ours (by messageId prefix, then metadata):
 //   tck-message-response*  -> a direct Message, no task (our conformance skill)
@@ -113,6 +113,15 @@ class BenchExecutor {
 
 async function makeStore() {
   if (args.store === 'memory') return { store: new InMemoryTaskStore(), close: async () => {} };
+  if (args.store === 'postgres') {
+    if (!args.db) throw new Error('--store postgres needs --db URL (a database migrated with a2a-db upgrade)');
+    const { Kysely, PostgresDialect } = await import('kysely');
+    const { DatabaseTaskStore } = await import('@a2a-js/sdk/server/database');
+    const { default: pg } = await import('pg');
+    // As many connections as ours holds by default (DATABASE_POOL_SIZE).
+    const db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: args.db, max: 10 }) }) });
+    return { store: new DatabaseTaskStore(db), close: () => db.destroy() };
+  }
   if (args.store !== 'sqlite' || !args.db) throw new Error('--store sqlite needs --db FILE (migrated with a2a-db upgrade)');
   const { default: Database } = await import('better-sqlite3');
   const { Kysely, SqliteDialect } = await import('kysely');

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { calculateJwkThumbprint, FlattenedSign } from 'jose';
-import type { JWK } from 'jose';
+import { calculateJwkThumbprint, FlattenedSign, SignJWT } from 'jose';
+import type { JWK, JWTPayload } from 'jose';
 import { ConfigError } from '../config/load.js';
 import type { AgentCardSignature } from '../protocol/card-signature.js';
 import { cardSigningInput } from '../protocol/card-signature.js';
@@ -94,6 +94,11 @@ export class CardSigner {
       .sign(this.key);
     const signature: AgentCardSignature = { protected: jws.protected!, signature: jws.signature };
     return { ...card, signatures: [signature] };
+  }
+
+  /** A JWT with these claims, signed with the same key (push deliveries carry one when PUSH_SIGN_DELIVERIES is on). */
+  async signJwt(claims: JWTPayload): Promise<string> {
+    return new SignJWT(claims).setProtectedHeader({ alg: this.algorithm, typ: 'JWT', kid: this.keyId }).sign(this.key);
   }
 }
 

@@ -7,6 +7,8 @@ import { v1Codec } from '../protocol/v1/codec.js';
 import { A2AClient, A2AClientError, agentBaseUrl, userText } from '../peers/a2a-client.js';
 import { formatSendResult, formatStreamItem, formatTask, formatTaskLine } from './format.js';
 import { withoutTrailingSlashes } from '../model/text.js';
+import { PushUsageError, runPush } from './push-commands.js';
+import { TOKEN_ENV, serviceJson } from './service-http.js';
 
 /** Exit codes of the client commands, so scripts can tell failures apart. */
 export const EXIT = { ok: 0, agentError: 1, usage: 2, unreachable: 3, badResponse: 4 } as const;
@@ -77,6 +79,13 @@ const COMMANDS: Record<string, CommandSpec> = {
     args: [],
     options: ['state', 'context', 'limit'],
   },
+  push: {
+    usage: 'kagent-a2a push dead-letters URL [--json] | kagent-a2a push retry URL ID [--json]',
+    summary: `Push deliveries the agent gave up on (dead letters) for your tasks: lists them, or queues one for delivery again. Sends ${TOKEN_ENV}, when set, as the bearer credential.`,
+    json: 'print the dead letters as GET /push/dead-letters serves them',
+    args: ['dead-letters | retry', 'URL', 'ID'],
+    options: [],
+  },
   peers: {
     usage: 'kagent-a2a peers URL [--json]',
     summary: 'Shows the agents a kagent-a2a service discovered (VAPORA, A2A_PEERS, its sibling replicas) and their state.',
@@ -136,7 +145,7 @@ export async function runClientCommand(command: string, args: string[]): Promise
   try {
     return await run(command, args);
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof PushUsageError) {
       console.error(`kagent-a2a ${command}: ${error.message}\nusage: ${COMMANDS[command]?.usage ?? 'kagent-a2a help'}`);
       return EXIT.usage;
     }
@@ -181,14 +190,13 @@ async function run(command: string, args: string[]): Promise<number> {
   for (const name of Object.keys(flags)) {
     if (name !== 'json' && !spec.options.includes(name as OptionName)) throw new UsageError(`${command} takes no --${name} option`);
   }
+  if (command === 'push') {
+    await runPush(positionals, agentUrl, (human, wire) => console.log(flags.json === true ? JSON.stringify(wire, null, 2) : human));
+    return EXIT.ok;
+  }
   const [rawUrl, ...rest] = positionals;
   if (rawUrl === undefined) throw new UsageError('the agent URL is missing');
-  let url: string;
-  try {
-    url = agentBaseUrl(rawUrl);
-  } catch (error) {
-    throw new UsageError(`the agent URL ${error instanceof Error ? error.message : String(error)}`);
-  }
+  const url = agentUrl(rawUrl);
   if (rest.length < spec.args.length) throw new UsageError(`the ${spec.args[rest.length]} ${spec.args[rest.length] === 'TEXT' ? 'to send' : 'id'} is missing`);
   if (rest.length > spec.args.length) throw new UsageError(`unexpected argument "${rest[spec.args.length]}"`);
   const arg = rest[0] ?? '';
@@ -321,20 +329,23 @@ interface PeerView {
   lastErrorAt?: string;
 }
 
+/** The agent's base URL from what the user typed (a pasted card URL works too). */
+function agentUrl(raw: string): string {
+  try {
+    return agentBaseUrl(raw);
+  } catch (error) {
+    throw new UsageError(`the agent URL ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 async function fetchPeers(base: string): Promise<PeerView[]> {
   const url = `${withoutTrailingSlashes(base)}/peers`;
-  let res: Response;
-  try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
-  } catch (error) {
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : String(error);
-    throw new A2AClientError('connection', `cannot reach ${url}: ${cause}`);
-  }
-  if (res.status === 404) throw new A2AClientError('unsupported', `${url} does not exist: the agent is not a kagent-a2a service`);
-  if (!res.ok) throw new A2AClientError('http', `GET ${url} answered HTTP ${res.status}`, res.status);
-  const body = (await res.json().catch(() => undefined)) as { peers?: PeerView[] } | undefined;
-  if (!Array.isArray(body?.peers)) throw new A2AClientError('invalid-response', `GET ${url} did not answer with a peer list`);
-  return body.peers;
+  const { status, body } = await serviceJson('GET', url);
+  if (status === 404) throw new A2AClientError('unsupported', `${url} does not exist: the agent is not a kagent-a2a service`);
+  if (status < 200 || status >= 300) throw new A2AClientError('http', `GET ${url} answered HTTP ${status}`, status);
+  const peers = (body as { peers?: PeerView[] } | undefined)?.peers;
+  if (!Array.isArray(peers)) throw new A2AClientError('invalid-response', `GET ${url} did not answer with a peer list`);
+  return peers;
 }
 
 function formatPeer(peer: PeerView): string {

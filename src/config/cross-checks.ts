@@ -26,6 +26,12 @@ export function checkSettingsTogether(config: Config): void {
   if (config.GRPC_PORT !== 0 && config.GRPC_PORT === config.PORT) {
     throw new ConfigError('GRPC_PORT', 'settings', `(${config.GRPC_PORT}) must differ from PORT: gRPC has a port of its own (0 turns it off)`);
   }
+  if (config.PUSH_SIGN_DELIVERIES && config.CARD_SIGNING_KEY_FILE === undefined) {
+    throw new ConfigError('PUSH_SIGN_DELIVERIES', 'settings', 'is true but CARD_SIGNING_KEY_FILE is not set: deliveries are signed with that key');
+  }
+  if (config.PUSH_RETRY_BASE > config.PUSH_RETRY_MAX) {
+    throw new ConfigError('PUSH_RETRY_BASE', 'settings', `(${config.PUSH_RETRY_BASE} ms) must not exceed PUSH_RETRY_MAX (${config.PUSH_RETRY_MAX} ms)`);
+  }
   if (config.STORE === 'postgres' && config.DATABASE_URL === undefined && config.DATABASE_URL_FILE === undefined) {
     throw new ConfigError('DATABASE_URL', 'settings', 'STORE=postgres needs DATABASE_URL or DATABASE_URL_FILE');
   }

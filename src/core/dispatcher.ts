@@ -1,13 +1,16 @@
 import { LimitExceededError, PushNotificationNotSupportedError, UnsupportedOperationError } from '../model/errors.js';
 import type { Caller, ListTasksQuery, SendResult, Task, TaskPage } from '../model/model.js';
-import type { ProtocolVersion, SendRequest, TaskQuery } from '../protocol/codec.js';
+import type { PushConfig } from '../model/push.js';
+import type { ProtocolVersion, PushConfigRef, PushConfigRequest, SendRequest, ServedVersion, TaskQuery } from '../protocol/codec.js';
 import type { Operation } from '../protocol/methods.js';
+import type { PushConfigs } from '../push/push-configs.js';
 import { isAgentTaskId } from '../model/task-alias.js';
 import { aliasOf, namedById, taskIdElsewhere } from './alias-lookup.js';
 import { listAcrossPods } from './cluster-list.js';
 import type { KeyedSlots } from './keyed-slots.js';
 import type { TaskService } from './task-service.js';
 import type { TaskStream } from './task-stream.js';
+import type { StoredPushConfig } from '../store/push-store.js';
 
 // The one place an A2A operation is carried out, whatever binding brought it
 // (JSON-RPC, HTTP+JSON, gRPC): an operation with its params already decoded
@@ -24,18 +27,21 @@ export interface SubscribeQuery {
   afterVersion?: number;
 }
 
-/** The push-config operations; each carries its decoded config or query once push notifications are served. */
-export type PushConfigOperation = Extract<Operation, `push-config-${string}`>;
+/** The push-config operations that name a config (or, listing, all of a task's). */
+export type PushConfigRefOperation = Exclude<Extract<Operation, `push-config-${string}`>, 'push-config-create'>;
 
 /** One operation and its decoded params. */
 export type A2aRequest =
-  | { operation: 'send'; send: SendRequest }
-  | { operation: 'stream'; send: SendRequest }
+  /** `version`: the one the caller speaks, the shape a push config the send carries is delivered in (absent: 1.0). */
+  | { operation: 'send'; send: SendRequest; version?: ServedVersion }
+  | { operation: 'stream'; send: SendRequest; version?: ServedVersion }
   | { operation: 'get'; query: TaskQuery }
   | { operation: 'list'; query: ListTasksQuery }
   | { operation: 'cancel'; query: TaskQuery }
   | { operation: 'subscribe'; query: SubscribeQuery }
-  | { operation: PushConfigOperation }
+  /** `version`: as for a send, the shape the config's deliveries take. */
+  | { operation: 'push-config-create'; create: PushConfigRequest; version?: ServedVersion }
+  | { operation: PushConfigRefOperation; ref: PushConfigRef }
   /** The extended card is a wire document: it is built in the version the caller speaks. */
   | { operation: 'extended-card'; version: ProtocolVersion };
 
@@ -55,6 +61,12 @@ export type A2aResult = (
   | { kind: 'stream'; stream: TaskStream; historyLength?: number }
   /** GetExtendedAgentCard: the card, already in the version asked. */
   | { kind: 'card'; card: unknown }
+  /** Create and GetTaskPushNotificationConfig: the config, without its credentials. */
+  | { kind: 'push-config'; taskId: string; config: PushConfig }
+  /** ListTaskPushNotificationConfigs, without credentials. */
+  | { kind: 'push-configs'; taskId: string; configs: readonly PushConfig[] }
+  /** DeleteTaskPushNotificationConfig. */
+  | { kind: 'push-config-deleted' }
 ) & { via?: string };
 
 /** What a binding knows about the call beyond its params; never credentials. */
@@ -98,6 +110,8 @@ export interface DispatcherOptions {
   streamsPerCaller?: KeyedSlots;
   /** Per-pod stores: the other replicas, which own their tasks. */
   replicas?: Replicas;
+  /** The push-config calls and the configs sends carry; absent: push notifications are not supported. */
+  push?: PushConfigs;
 }
 
 /** Seconds a caller at its stream cap is told to wait: streams end when their tasks do. */
@@ -110,8 +124,9 @@ export class Dispatcher {
 
   /** Carries out one operation for a caller the binding has authenticated (the anonymous caller when authentication is off). */
   async dispatch(caller: Caller, request: A2aRequest, context: CallContext = {}): Promise<A2aResult> {
-    const { replicas } = this.options;
-    if (request.operation === 'send' || request.operation === 'stream') refusePushConfig(request.send);
+    const { replicas, push } = this.options;
+    // Refused before routing: no replica of this agent serves push notifications then.
+    if (push === undefined && (request.operation === 'send' || request.operation === 'stream')) refusePushConfig(request.send);
     // Owner routing is decided before anything is carried out; a relayed call is served where it arrives.
     if (replicas !== undefined && context.forwarded !== true) {
       if (request.operation === 'list') return this.listEverywhere(replicas, caller, request.query, context);
@@ -139,10 +154,13 @@ export class Dispatcher {
     const { service } = this.options;
     const taskOf = (query: { id: string; mayBeAlias?: boolean }) => service.resolveTaskId(caller, query.id, query.mayBeAlias === true || forwarded);
     switch (request.operation) {
-      case 'send':
-        return { kind: 'sent', result: await service.sendMessage(caller, request.send.message, request.send) };
+      case 'send': {
+        const pushConfig = await this.inlinePushConfig(caller, request);
+        return { kind: 'sent', result: await service.sendMessage(caller, request.send.message, { ...request.send, pushConfig }) };
+      }
       case 'stream': {
-        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message, request.send));
+        const pushConfig = await this.inlinePushConfig(caller, request);
+        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message, { ...request.send, pushConfig }));
         return request.send.historyLength === undefined ? { kind: 'stream', stream } : { kind: 'stream', stream, historyLength: request.send.historyLength };
       }
       case 'get':
@@ -158,11 +176,17 @@ export class Dispatcher {
         const taskId = await taskOf(query);
         return { kind: 'stream', stream: await this.openStream(caller, () => service.subscribe(caller, taskId, query.afterVersion)) };
       }
-      case 'push-config-create':
+      case 'push-config-create': {
+        const config = await this.pushConfigs().create(caller, request.create, request.version ?? '1.0');
+        return { kind: 'push-config', taskId: request.create.taskId, config };
+      }
       case 'push-config-get':
+        return { kind: 'push-config', taskId: request.ref.taskId, config: await this.pushConfigs().get(caller, request.ref) };
       case 'push-config-list':
+        return { kind: 'push-configs', taskId: request.ref.taskId, configs: await this.pushConfigs().list(caller, request.ref) };
       case 'push-config-delete':
-        throw new PushNotificationNotSupportedError();
+        await this.pushConfigs().delete(caller, request.ref);
+        return { kind: 'push-config-deleted' };
       case 'extended-card': {
         const { extendedCard } = this.options;
         // Without authentication the card does not declare extendedAgentCard, and for that case the spec (3.3.4) asks for UnsupportedOperation.
@@ -170,6 +194,17 @@ export class Dispatcher {
         return { kind: 'card', card: await extendedCard(caller, request.version) };
       }
     }
+  }
+
+  private pushConfigs(): PushConfigs {
+    if (this.options.push === undefined) throw new PushNotificationNotSupportedError();
+    return this.options.push;
+  }
+
+  /** The push config a send carried, checked (and for a continued task saved) before any work starts; refused when push is off. */
+  private async inlinePushConfig(caller: Caller, request: { send: SendRequest; version?: ServedVersion }): Promise<StoredPushConfig | undefined> {
+    if (this.options.push === undefined) return refusePushConfig(request.send);
+    return this.options.push.forSend(caller, request.send, request.version ?? '1.0');
   }
 
   private async relay(replicas: Replicas, owner: string, caller: Caller, request: A2aRequest, context: CallContext): Promise<A2aResult> {
@@ -240,6 +275,12 @@ export function requestTaskId(request: A2aRequest): string | undefined {
     case 'cancel':
     case 'subscribe':
       return request.query.id;
+    case 'push-config-create':
+      return request.create.taskId;
+    case 'push-config-get':
+    case 'push-config-list':
+    case 'push-config-delete':
+      return request.ref.taskId;
     default:
       return undefined;
   }
@@ -254,6 +295,9 @@ export function resultTaskId(result: A2aResult): string | undefined {
       return result.task.id;
     case 'stream':
       return result.stream.taskId;
+    case 'push-config':
+    case 'push-configs':
+      return result.taskId;
     default:
       return undefined;
   }
@@ -264,8 +308,8 @@ export function resultTaskId(result: A2aResult): string | undefined {
  * notifications is refused before any work starts (spec 3.3.4) rather than run
  * with the config silently dropped: its caller would wait for calls that never come.
  */
-function refusePushConfig(request: SendRequest): void {
-  if (request.pushConfigField === undefined) return;
+function refusePushConfig(request: SendRequest): undefined {
+  if (request.pushConfigField === undefined) return undefined;
   throw new PushNotificationNotSupportedError(
     `push notifications are not supported by this agent (its card says pushNotifications: false); send without ${request.pushConfigField} and poll or stream instead`,
   );

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidStateTransitionError, UnsupportedOperationError } from '../model/errors.js';
-import { canTransition, isInterrupted, isTerminal } from '../model/lifecycle.js';
-import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
+import { canTransition, isActive, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import type { Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import { redactCredentials } from '../observability/redact.js';
 import { endSpan, SpanKind, startSpan, withSpan } from '../observability/tracing.js';
 import type { AgentReply, Skill, SkillContext, SkillLog } from '../skills/skill.js';
-import type { TransitionResult, WriteResult } from '../store/task-store.js';
+import type { RunChange, RunChangesResult, WriteResult } from '../store/task-store.js';
 import type { EventBus } from './event-bus.js';
 import { LeftForResume } from './recovery.js';
+import { TurnWrites } from './turn-writes.js';
 
 // One run of a skill on a task: the context the skill reports through, and
 // the end of the run (completed, failed, or left for a later resume). The
@@ -18,9 +19,8 @@ export interface SkillRunHost {
   readonly bus: EventBus;
   /** Most bytes (as JSON) all artifact writes of one task may add up to; unbounded when undefined. */
   readonly maxArtifactBytes: number | undefined;
-  /** Moves the task to `status` as this run (fenced by its generation). */
-  moveTo(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<TransitionResult>;
-  addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, generation: number): Promise<WriteResult>;
+  /** Writes the run's changes of one turn (fenced by its generation), then publishes each one applied. */
+  writeRun(taskId: string, contextId: string, changes: RunChange[], generation: number): Promise<RunChangesResult>;
   /** The run's last word, if the task is still active. */
   finish(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void>;
   skillFailed(taskId: string, error: unknown): void;
@@ -76,12 +76,17 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
   // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
   const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
   const started = process.hrtime.bigint();
-  // The state this run last wrote; a cancel from elsewhere (and the run's own last word) is seen on the bus.
-  const progress = { lastState: task.status.state };
-  const ctx = skillContext(host, request, controller, leftForResume, progress);
+  // The state this run last reported (`lastState`) and the last one it wrote (`durableState`); a cancel from elsewhere (and the run's own last word) is seen on the bus.
+  const progress: Progress = { lastState: task.status.state, durableState: task.status.state };
+  const writes = new TurnWrites(async (changes) => {
+    const result = await host.writeRun(taskId, contextId, changes, generation);
+    for (const change of changes.slice(0, result.versions.length)) if (change.kind === 'status') progress.durableState = change.status.state;
+    if (result.refused !== undefined) throw refusal(host, taskId, controller, result.refused, changes[result.versions.length]!);
+  });
+  const ctx = skillContext(host, request, controller, leftForResume, progress, writes);
   // A cancel committed by another pod reaches this one as an event: stop the skill.
   const stopOnEnd = host.bus.subscribe(taskId, ({ event }) => {
-    if (event.kind === 'status-update' && isTerminal(event.status.state)) progress.lastState = event.status.state;
+    if (event.kind === 'status-update' && isTerminal(event.status.state)) progress.lastState = progress.durableState = event.status.state;
     if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
       controller.abort(new Error(`task ${event.status.state}`));
     }
@@ -92,12 +97,18 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
   const done = withSpan(span, async () => {
     try {
       await skill.execute(ctx);
+      // The run's last word waits until everything it reported is durable (or known refused).
+      await writes.settled();
       if (leftForResume()) {
         outcome = 'left_for_resume';
         return;
       }
+      // A task the skill itself ended, or left waiting for input (or that a cancel ended), takes no last word.
+      if (isTerminal(progress.durableState) || isInterrupted(progress.durableState)) return;
       await host.finish(taskId, contextId, { state: 'completed', timestamp: now() }, generation);
     } catch (error) {
+      // Its changes still in flight are written, or fail, before the run's own end is.
+      await writes.settled().catch(() => undefined);
       // An abort is a cancel (the task is already canceled, so this writes nothing) or a shutdown.
       const aborted = controller.signal.aborted;
       outcome = leftForResume() ? 'left_for_resume' : aborted ? 'stopped' : 'failed';
@@ -123,49 +134,68 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
       endSpan(span, outcome, outcome === 'failed' ? `skill ${skill.descriptor.id} failed` : undefined);
       stopOnEnd();
       ended();
-      const settled = isTerminal(progress.lastState) || isInterrupted(progress.lastState);
-      host.runEnded(skill.descriptor.id, leftForResume() || !settled ? 'interrupted' : progress.lastState, Number(process.hrtime.bigint() - started) / 1e9);
+      const settled = isTerminal(progress.durableState) || isInterrupted(progress.durableState);
+      host.runEnded(skill.descriptor.id, leftForResume() || !settled ? 'interrupted' : progress.durableState, Number(process.hrtime.bigint() - started) / 1e9);
     });
   return { controller, done };
 }
 
-/** The context a skill reports through: progress, artifacts and its end, each written before anyone hears of it. */
+interface Progress {
+  lastState: TaskState;
+  durableState: TaskState;
+}
+
+/**
+ * The error a refused write of the run is thrown as. A run whose task another
+ * pod resumed (this pod's lease had lapsed) stops quietly: it did not fail.
+ */
+function refusal(host: SkillRunHost, taskId: string, controller: AbortController, result: Exclude<WriteResult, { applied: true }>, change: RunChange): Error {
+  if (result.reason === 'superseded' && !controller.signal.aborted) {
+    controller.abort(new Error(`task ${taskId} was taken over by another run`));
+    host.superseded(taskId);
+  }
+  if (change.kind === 'status' && result.reason === 'state' && !canTransition(result.current, change.status.state)) {
+    return new InvalidStateTransitionError(taskId, result.current, change.status.state);
+  }
+  const where = result.reason === 'superseded' ? ' was taken over by another run' : ` is ${result.current}`;
+  const what = change.kind === 'status' ? `the skill cannot move it to ${change.status.state}` : 'it takes no more artifacts';
+  return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
+}
+
+/**
+ * The context a skill reports through: progress, artifacts and its end. Each
+ * change is checked against the state the run last reported and goes out with
+ * the turn's other changes (core/turn-writes.ts); nobody hears of it before it
+ * is written.
+ */
 function skillContext(
   host: SkillRunHost,
   request: SkillRunRequest,
   controller: AbortController,
   leftForResume: () => boolean,
-  progress: { lastState: TaskState },
+  progress: Progress,
+  writes: TurnWrites,
 ): SkillContext {
-  const { caller, task, message, history, generation } = request;
+  const { caller, task, message, history } = request;
   const { id: taskId, contextId } = task;
   // Counted as written (appended chunks add up), from what earlier turns left: a task's artifacts are what every reader loads.
   const artifactLimit = host.maxArtifactBytes;
   let artifactBytes = artifactLimit === undefined ? 0 : jsonBytes(task.artifacts);
-  const status = async (state: TaskState, reply: AgentReply | undefined) => {
+  /** Throws what the store would refuse now: the run's task is no longer active (it ended, or waits for input). */
+  const assertActive = (change: RunChange): void => {
     if (leftForResume()) throw controller.signal.reason;
-    const result = await host.moveTo(
-      taskId,
-      contextId,
-      { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
-      generation,
-    );
-    if (!result.applied) {
-      // A run that reports after its task ended asks for a move the lifecycle forbids;
-      // one whose task waits for input (input-required -> working is allowed) is merely over.
-      if (result.reason === 'state' && !canTransition(result.current, state)) throw new InvalidStateTransitionError(taskId, result.current, state);
-      throw refused(result, `the skill cannot move it to ${state}`);
-    }
-    progress.lastState = state;
+    writes.throwIfFailed();
+    const current = progress.lastState;
+    if (!isActive(current)) throw refusal(host, taskId, controller, { applied: false, reason: 'state', current }, change);
   };
-  // Another pod resumed the task (this pod's lease had lapsed): this run stops quietly, it did not fail.
-  const refused = (result: Exclude<TransitionResult, { applied: true }>, what: string): Error => {
-    if (result.reason === 'superseded' && !controller.signal.aborted) {
-      controller.abort(new Error(`task ${taskId} was taken over by another run`));
-      host.superseded(taskId);
-    }
-    const where = result.reason === 'superseded' ? ' was taken over by another run' : result.reason === 'state' ? ` is ${result.current}` : '';
-    return new UnsupportedOperationError(`task ${taskId}${where}; ${what}`, { taskId });
+  const status = async (state: TaskState, reply: AgentReply | undefined) => {
+    const change: RunChange = {
+      kind: 'status',
+      status: { state, timestamp: now(), ...(reply === undefined ? {} : { message: agentMessage(taskId, contextId, reply) }) },
+    };
+    assertActive(change);
+    writes.add(change);
+    progress.lastState = state;
   };
   return {
     taskId,
@@ -178,20 +208,21 @@ function skillContext(
     log: host.logFor(request.skill.descriptor.id, taskId),
     working: (reply) => status('working', reply),
     artifact: async (artifact, chunk) => {
-      if (leftForResume()) throw controller.signal.reason;
+      const change: RunChange = { kind: 'artifact', artifact, append: chunk?.append ?? false, lastChunk: chunk?.lastChunk ?? chunk?.append !== true };
+      assertActive(change);
       if (artifactLimit !== undefined) {
         const wouldBe = artifactBytes + jsonBytes(artifact);
         if (wouldBe > artifactLimit) throw new ArtifactLimitError(artifact.artifactId, wouldBe, artifactLimit);
         artifactBytes = wouldBe;
       }
-      const result = await host.addArtifact(taskId, contextId, artifact, chunk?.append ?? false, chunk?.lastChunk ?? chunk?.append !== true, generation);
-      if (!result.applied) throw refused(result, 'it takes no more artifacts');
+      writes.add(change);
     },
     complete: (reply) => status('completed', reply),
     fail: (reply) => status('failed', reply),
     reject: (reply) => status('rejected', reply),
     requireInput: (reply) => status('input-required', reply),
     requireAuth: (reply) => status('auth-required', reply),
+    durable: () => writes.settled(),
   };
 }
 

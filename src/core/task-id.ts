@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 // A task id names the pod that owns it: "<pod>.<uuid>". Pod names are DNS
 // labels (no dots), so the owner is what precedes the first dot. Ids contain
@@ -8,17 +8,29 @@ export function newTaskId(pod: string): string {
   return `${pod}.${timeOrderedUuid()}`;
 }
 
+/** Random bytes for this many ids are drawn at once: one call into the CSPRNG per pool, not per id (as crypto.randomUUID does). */
+const IDS_PER_POOL = 256;
+const RANDOM_BYTES_PER_ID = 10;
+const pool = Buffer.alloc(IDS_PER_POOL * RANDOM_BYTES_PER_ID);
+let poolOffset = pool.length;
+const scratch = Buffer.alloc(16);
+
 /**
  * A UUIDv7 (RFC 9562): 48 bits of milliseconds, then randomness. Ids made one
  * after another sort together, so a new task lands at the end of the store's
  * indexes instead of a random page — far fewer pages written per commit.
  */
 export function timeOrderedUuid(now = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x70;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  scratch.writeUIntBE(now, 0, 6);
+  pool.copy(scratch, 6, poolOffset, poolOffset + RANDOM_BYTES_PER_ID);
+  poolOffset += RANDOM_BYTES_PER_ID;
+  scratch[6] = (scratch[6]! & 0x0f) | 0x70;
+  scratch[8] = (scratch[8]! & 0x3f) | 0x80;
+  const hex = scratch.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

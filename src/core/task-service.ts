@@ -10,7 +10,6 @@ import {
 import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import { artifactEvent, statusEvent } from '../store/event-log.js';
 import type {
-  Artifact,
   Caller,
   ListTasksQuery,
   Message,
@@ -21,7 +20,8 @@ import type {
   TaskStatus,
 } from '../model/model.js';
 import type { Skill, SkillLog } from '../skills/skill.js';
-import type { InterruptedTask, StatusChange, StoredTask, TaskStore, TransitionResult, WriteResult } from '../store/task-store.js';
+import type { InterruptedTask, RunChange, RunChangesResult, StatusChange, StoredTask, TaskStore, TransitionResult } from '../store/task-store.js';
+import type { StoredPushConfig } from '../store/push-store.js';
 import { encodePageToken } from '../model/page-token.js';
 import type { EventBus, VersionedEvent } from './event-bus.js';
 import { KeyedQueue } from './keyed-queue.js';
@@ -124,8 +124,7 @@ export class TaskService {
     this.runHost = {
       bus: options.bus,
       maxArtifactBytes: options.maxArtifactBytes,
-      moveTo: (taskId, contextId, status, generation) => this.changeStatus(taskId, contextId, status, ACTIVE_STATES, undefined, { run: generation }),
-      addArtifact: (taskId, contextId, artifact, append, lastChunk, generation) => this.addArtifact(taskId, contextId, artifact, append, lastChunk, generation),
+      writeRun: (taskId, contextId, changes, generation) => this.writeRun(taskId, contextId, changes, generation),
       finish: (taskId, contextId, status, generation) => this.finishIfActive(taskId, contextId, status, generation),
       skillFailed: (taskId, error) => options.observer?.skillFailed(taskId, error),
       superseded: (taskId) => options.observer?.runSuperseded?.(taskId),
@@ -159,8 +158,13 @@ export class TaskService {
     this.accepting = false;
   }
 
-  async sendMessage(caller: Caller, message: Message, options: { returnImmediately?: boolean; historyLength?: number } & TaskNaming = {}): Promise<SendResult> {
-    const started = await this.accept(caller, message, options.taskAlias);
+  /** `pushConfig`: a config the send carried, saved with the task it creates (a continued task's is saved by the caller before). */
+  async sendMessage(
+    caller: Caller,
+    message: Message,
+    options: { returnImmediately?: boolean; historyLength?: number; pushConfig?: StoredPushConfig } & TaskNaming = {},
+  ): Promise<SendResult> {
+    const started = await this.accept(caller, message, options.taskAlias, options.pushConfig);
     if (started.kind === 'message') {
       return started;
     }
@@ -176,8 +180,8 @@ export class TaskService {
   }
 
   /** The stream starts with the Task (or the lone Message) and ends at a terminal or interrupted state. */
-  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming = {}): Promise<TaskStream> {
-    const started = await this.accept(caller, message, naming.taskAlias);
+  async sendStreamingMessage(caller: Caller, message: Message, naming: TaskNaming & { pushConfig?: StoredPushConfig } = {}): Promise<TaskStream> {
+    const started = await this.accept(caller, message, naming.taskAlias, naming.pushConfig);
     if (started.kind === 'message') {
       const stream = new TaskStream(1);
       stream.push(started);
@@ -304,6 +308,7 @@ export class TaskService {
     caller: Caller,
     message: Message,
     alias?: string,
+    pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
@@ -317,16 +322,16 @@ export class TaskService {
 
     const skill = this.skills.route(message, (skillId) => this.mayStillUse(caller, skillId));
     this.authorize(caller, skill, message);
-    // A retried first message carries the same key: creating its task again fails on the key,
-    // and the retry joins the task it started instead of starting the work again.
-    const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
 
     const direct = skill.replyDirectly?.(message, caller);
     if (direct !== undefined) {
       const contextId = message.contextId ?? timeOrderedUuid();
       return { kind: 'message', message: { ...direct, contextId } };
     }
-    return this.createTask(caller, message, requestKey, skill, alias);
+    // A retried first message carries the same key: creating its task again fails on the key,
+    // and the retry joins the task it started instead of starting the work again. A direct reply stores nothing and needs none.
+    const requestKey = skill.deduplicateRequests === false ? timeOrderedUuid() : messageKey(message);
+    return this.createTask(caller, message, requestKey, skill, alias, pushConfig);
   }
 
   private async createTask(
@@ -335,6 +340,7 @@ export class TaskService {
     requestKey: string,
     skill: Skill,
     alias?: string,
+    pushConfig?: StoredPushConfig,
   ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
@@ -351,7 +357,14 @@ export class TaskService {
     const { admitted, release } = this.claimRun(caller);
     let version: number;
     try {
-      version = await this.store.createTask(task, { caller, pod: this.options.pod, skill: skill.descriptor.id, requestKey, ...(alias === undefined ? {} : { alias }) });
+      version = await this.store.createTask(task, {
+        caller,
+        pod: this.options.pod,
+        skill: skill.descriptor.id,
+        requestKey,
+        ...(alias === undefined ? {} : { alias }),
+        ...(pushConfig === undefined ? {} : { pushConfigs: [pushConfig] }),
+      });
     } catch (error) {
       admitted();
       release();
@@ -594,11 +607,21 @@ export class TaskService {
     });
   }
 
-  private async addArtifact(taskId: string, contextId: string, artifact: Artifact, append: boolean, lastChunk: boolean, run: number): Promise<WriteResult> {
+  /** A run's changes of one turn, in one write; then each applied one is published, in order. */
+  private async writeRun(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
     return this.serial.run(taskId, async () => {
-      const result = await this.store.putArtifact(taskId, artifact, append, ACTIVE_STATES, lastChunk, run);
-      if (!result.applied) return result;
-      this.bus.publish(taskId, { event: artifactEvent(taskId, contextId, artifact, append, lastChunk), version: result.version });
+      const result = await this.store.applyRunChanges(taskId, changes, run);
+      let from = result.from;
+      result.versions.forEach((version, i) => {
+        const change = changes[i]!;
+        if (change.kind === 'artifact') {
+          this.bus.publish(taskId, { event: artifactEvent(taskId, contextId, change.artifact, change.append, change.lastChunk), version });
+          return;
+        }
+        this.options.observer?.taskEntered(change.status.state, from);
+        from = change.status.state;
+        this.bus.publish(taskId, { event: statusEvent(taskId, contextId, change.status), version });
+      });
       return result;
     });
   }

@@ -86,6 +86,23 @@ export class Metrics {
     help: 'Peer agent cards refused because they lack a valid signature by the key configured for the peer (discovery checks and delegation)',
     registers: [this.registry],
   });
+  readonly pushDeliveries = new Counter({
+    name: 'a2a_push_deliveries_total',
+    help: 'Push-notification delivery attempts by outcome: delivered, retry (failed, tried again later) or dead_letter (failed, given up)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly pushDeliverySeconds = new Histogram({
+    name: 'a2a_push_delivery_duration_seconds',
+    help: 'Time of one push-notification delivery attempt, until the receiver answered or the attempt failed',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly pushDeadLettersRetried = new Counter({
+    name: 'a2a_push_dead_letters_retried_total',
+    help: 'Dead letters put back in the outbox by their caller (kagent-a2a push retry)',
+    registers: [this.registry],
+  });
   readonly egressRefused = new Counter({
     name: 'a2a_egress_refused_total',
     help: 'Calls the egress guard refused (a URL a peer or caller supplied that leads to an internal address), by reason',

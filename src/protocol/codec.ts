@@ -1,4 +1,5 @@
 import type { ListTasksQuery, Message, StreamItem, Task, TaskPage, TaskState, SendResult } from '../model/model.js';
+import type { PushConfig, PushConfigInput } from '../model/push.js';
 
 /** The versions negotiated by `A2A-Version` (and spoken by our client). */
 export type ProtocolVersion = '1.0' | '0.3';
@@ -12,12 +13,41 @@ export interface SendRequest {
   acceptedOutputModes?: string[];
   /** Where the send carried a push-notification config (1.0 `taskPushNotificationConfig`, 0.3 `pushNotificationConfig`), its path. */
   pushConfigField?: string;
+  /** The push-notification config the send carried, decoded. */
+  pushConfig?: PushConfigInput;
   /** The task id an A2A 0.2 client chose: the alias of the task the send creates or continues. */
   taskAlias?: string;
 }
 
 /** A send as a client writes it: a setting left out is the server's default. */
-export type OutgoingSend = Omit<SendRequest, 'returnImmediately' | 'pushConfigField'> & { returnImmediately?: boolean };
+export type OutgoingSend = Omit<SendRequest, 'returnImmediately' | 'pushConfigField' | 'pushConfig'> & { returnImmediately?: boolean };
+
+/** A config to save for a task (CreateTaskPushNotificationConfig, tasks/pushNotificationConfig/set). */
+export interface PushConfigRequest {
+  taskId: string;
+  config: PushConfigInput;
+  /** Where the request names the webhook URL, for an error about it. */
+  urlPath: string;
+}
+
+/** One config of a task (get, delete), or all of them (list: no configId). */
+export interface PushConfigRef {
+  taskId: string;
+  configId?: string;
+  /** Where the request names (or would name) the config id, for an error about it. */
+  idPath: string;
+}
+
+/** The push-config calls of one version, server side: requests in, configs (already without credentials) out. */
+export interface PushConfigCodec {
+  decodePushConfigCreate(params: unknown): PushConfigRequest;
+  decodePushConfigRef(params: unknown): PushConfigRef;
+  decodePushConfigList(params: unknown): PushConfigRef;
+  encodePushConfig(taskId: string, config: PushConfig): unknown;
+  encodePushConfigs(taskId: string, configs: readonly PushConfig[]): unknown;
+  /** The answer to a delete. */
+  readonly pushConfigDeleted: unknown;
+}
 
 export interface TaskQuery {
   id: string;
@@ -33,7 +63,7 @@ export interface TaskQuery {
  * write the model in that version's shape. The server decodes requests and
  * encodes answers; our A2A client encodes requests and decodes answers.
  */
-export interface Codec {
+export interface Codec extends PushConfigCodec {
   readonly version: ServedVersion;
   decodeSend(params: unknown): SendRequest;
   decodeTaskQuery(params: unknown): TaskQuery;

@@ -34,9 +34,15 @@ export type AgentReply = string | Part[];
 
 /**
  * What a running skill can do to its task. Every call resolves once the change
- * is durable and published; after the task has ended (completed, canceled…)
- * each call rejects (InvalidStateTransitionError where the lifecycle forbids
- * the move), so a skill that ignores `signal` still cannot write.
+ * is accepted: the changes a run makes in one turn of the event loop (a
+ * synchronous skill's working → artifact → completed) are written together,
+ * as one write, and nobody — a reader, a subscriber, the caller waiting for
+ * the answer — hears of a change before it is durable. A change the store
+ * refuses or fails to write (a cancel or a takeover that came first, a full
+ * disk) is thrown by the run's next call, by `durable()`, and ends the run.
+ * After the task has ended (completed, canceled…) each call rejects
+ * (InvalidStateTransitionError where the lifecycle forbids the move), so a
+ * skill that ignores `signal` still cannot write.
  */
 export interface SkillContext {
   readonly taskId: string;
@@ -74,6 +80,12 @@ export interface SkillContext {
   reject(reply: AgentReply): Promise<void>;
   requireInput(reply: AgentReply): Promise<void>;
   requireAuth(reply: AgentReply): Promise<void>;
+  /**
+   * Resolves once every change reported so far is durable; rejects with why
+   * one is not. For a skill that must not act on the outside world before its
+   * progress is stored.
+   */
+  durable(): Promise<void>;
 }
 
 export interface Skill {

@@ -1,3 +1,4 @@
+import type { PushStore, StoredPushConfig } from './push-store.js';
 import type { Artifact, Caller, JsonObject, ListTasksQuery, Message, Task, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../model/model.js';
 
 /** Facts about a task that are not part of the protocol's Task object. */
@@ -8,6 +9,8 @@ export interface TaskOwnership {
   skill: string;
   /** Identity of the message that created the task: a retried first send finds the task by it. */
   requestKey: string;
+  /** Push configs the creating send carried: saved with the task, and the task is their first delivery. */
+  pushConfigs?: readonly StoredPushConfig[];
   /** The name the caller gave the task (an A2A 0.2 client chooses its task ids); unique per caller. */
   alias?: string;
 }
@@ -71,6 +74,19 @@ export type WriteResult =
 
 export type TransitionResult = WriteResult | { applied: false; reason: 'duplicate-message' };
 
+/** One change a skill run makes to its task: a status move or an artifact. */
+export type RunChange =
+  | { kind: 'status'; status: TaskStatus }
+  | { kind: 'artifact'; artifact: Artifact; append: boolean; lastChunk: boolean };
+
+/** What a run's changes did: the version of each applied one, in order; the first refused one (and all after it) was not written. */
+export interface RunChangesResult {
+  versions: number[];
+  /** The task's state before the first change. */
+  from: TaskState;
+  refused?: Exclude<WriteResult, { applied: true }>;
+}
+
 /**
  * Where tasks live. Every write is durable when its promise resolves; callers
  * report a change (reply, event) only after that.
@@ -115,6 +131,15 @@ export interface TaskStore {
   ): Promise<WriteResult>;
 
   /**
+   * A run's consecutive changes, written together in one transaction (SQLite:
+   * one update of the task row for all of them), in order and each under a
+   * version of its own, as that many transition/putArtifact calls would. Each
+   * applies only from an active state and while `run` is the task's current
+   * run; the first that does not stops the rest.
+   */
+  applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult>;
+
+  /**
    * A page of the caller's tasks, newest first. With a budget the page ends
    * before the task that would take it past `maxBytes` (it always holds one),
    * and its nextPageToken goes on from there.
@@ -128,6 +153,8 @@ export interface TaskStore {
   /** Deletes up to `limit` terminal tasks last updated before `cutoffMs`; returns how many of each state. */
   deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>>;
   countByState(): Promise<Partial<Record<TaskState, number>>>;
+  /** Push configs and the delivery outbox; every event of a task with configs enters the outbox in its own transaction. */
+  readonly push: PushStore;
   /**
    * The task's logged events with a version above `version`, in order, at most
    * `limit` of them: what a resuming stream missed. The log keeps each task's

@@ -12,6 +12,7 @@ const TIMED_OPERATIONS = [
   'mergeTaskMetadata',
   'transition',
   'putArtifact',
+  'applyRunChanges',
   'list',
   'unfinished',
   'deleteTerminalBefore',

@@ -18,6 +18,8 @@ export interface AgentCardInput {
   extendedCard?: boolean;
   /** Scopes that unlock a restricted skill, declared on the skill (an empty list: none to declare). */
   skillScopes?: (skillId: string) => readonly string[];
+  /** Whether the push-config methods and inline configs are served (PUSH_NOTIFICATIONS). */
+  pushNotifications?: boolean;
 }
 
 const INPUT_MODES = ['text/plain', 'application/json', 'application/octet-stream'];
@@ -130,7 +132,7 @@ export function agentCardV1(input: AgentCardInput): Record<string, unknown> {
       ...(input.grpcUrl === undefined ? [] : [{ url: input.grpcUrl, protocolBinding: 'GRPC', protocolVersion: '1.0' }]),
     ],
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: false, extendedAgentCard: input.extendedCard ?? false, extensions: [RESUME_EXTENSION] },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, extendedAgentCard: input.extendedCard ?? false, extensions: [RESUME_EXTENSION] },
     ...securityV1(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,
@@ -154,7 +156,7 @@ export function agentCardV03(input: AgentCardInput): Record<string, unknown> {
     additionalInterfaces: [{ url: input.url, transport: 'JSONRPC' }],
     version: input.version,
     provider: PROVIDER,
-    capabilities: { streaming: true, pushNotifications: false, stateTransitionHistory: false, extensions: [RESUME_EXTENSION] },
+    capabilities: { streaming: true, pushNotifications: input.pushNotifications ?? false, stateTransitionHistory: false, extensions: [RESUME_EXTENSION] },
     ...securityV03(input),
     defaultInputModes: INPUT_MODES,
     defaultOutputModes: OUTPUT_MODES,

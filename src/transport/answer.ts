@@ -16,5 +16,11 @@ export function encodeResult(result: JsonResult, codec: Codec): unknown {
       return (codec as ListingCodec).encodeTaskPage(result.page, result.includeArtifacts);
     case 'card':
       return result.card;
+    case 'push-config':
+      return codec.encodePushConfig(result.taskId, result.config);
+    case 'push-configs':
+      return codec.encodePushConfigs(result.taskId, result.configs);
+    case 'push-config-deleted':
+      return codec.pushConfigDeleted;
   }
 }

@@ -11,6 +11,7 @@ import { ConnectionLimit } from './connection-limit.js';
 import { drainUnreadBody } from './drain-body.js';
 import type { AuthGate } from './auth-gate.js';
 import type { JsonRpcHandler } from './jsonrpc-handler.js';
+import { isDeadLetterPath } from './push-dead-letters.js';
 import { isConsolePath } from './console-files.js';
 import type { ConsoleFiles } from './console-files.js';
 import type { McpEndpoint } from './mcp-endpoint.js';
@@ -43,6 +44,8 @@ export interface HttpServerOptions {
   settings?: () => unknown;
   /** Who is calling: every A2A call and /peers pass it (cards and health stay open); /metrics has its own token. */
   gate: AuthGate;
+  /** The caller's push dead letters (`/push/dead-letters`), behind the gate; absent: push notifications are off. */
+  deadLetters?: (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller) => Promise<void>;
   /** The web console's files (CONSOLE=true); 'not-built' when the build left none; absent: /console is not served. */
   console?: ConsoleFiles | 'not-built';
   /** This agent's skills as MCP tools at /mcp, while MCP_SERVER is on; behind the same gate as A2A calls. */
@@ -122,6 +125,10 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpSer
     const caller = await options.gate.admit(req, res);
     if (caller === undefined) return;
     return jsonRpc(req, res, options, caller);
+  }
+  if (options.deadLetters !== undefined && isDeadLetterPath(path)) {
+    const caller = await options.gate.admit(req, res);
+    return caller === undefined ? undefined : options.deadLetters(req, res, path, caller);
   }
   if (path === '/mcp' && options.mcp?.enabled === true) {
     // Stateless: no server-sent stream of its own (GET), no session to end (DELETE).

@@ -18,7 +18,7 @@ import type { Span } from '../observability/tracing.js';
 import { encodeResult } from './answer.js';
 import { CallRecorder, unknownCall } from './call-record.js';
 import type { CallRecord } from './call-record.js';
-import { markMissingReplicas, routingContext } from './owner-routing.js';
+import { markMissingReplicas, relayedCallerVersion, routingContext } from './owner-routing.js';
 import { eventFrame } from './event-frames.js';
 import { writeStreamAnswer } from './sse.js';
 import { requestedVersion } from './requested-version.js';
@@ -66,6 +66,9 @@ export class JsonRpcHandler {
       // A 0.2 answer names the task as its request did: the codec that answers is the request's.
       const codec = resolved.codec.forRequest?.(rpc.params) ?? resolved.codec;
       const request = decodeCall(resolved.operation, codec, rpc.params, sentPosition(req));
+      // A relayed call speaks 1.0; a config it carries keeps the shape its caller asked for.
+      const callerVersion = relayedCallerVersion(req);
+      if (callerVersion !== undefined && (request.operation === 'send' || request.operation === 'stream' || request.operation === 'push-config-create')) request.version = callerVersion;
       record.taskId = requestTaskId(request);
       const outcome = await this.answer(req, res, request, codec, id, caller, record);
       this.calls.finish(record, outcome, started);
@@ -128,7 +131,7 @@ export function decodeCall(operation: Operation, codec: Codec, params: unknown, 
   switch (operation) {
     case 'send':
     case 'stream':
-      return { operation, send: codec.decodeSend(params) };
+      return { operation, send: codec.decodeSend(params), version: codec.version };
     case 'get':
     case 'cancel':
       return { operation, query: codec.decodeTaskQuery(params) };
@@ -140,10 +143,12 @@ export function decodeCall(operation: Operation, codec: Codec, params: unknown, 
     case 'list':
       return { operation, query: (codec as ListingCodec).decodeListTasks(params) };
     case 'push-config-create':
+      return { operation, create: codec.decodePushConfigCreate(params), version: codec.version };
     case 'push-config-get':
-    case 'push-config-list':
     case 'push-config-delete':
-      return { operation };
+      return { operation, ref: codec.decodePushConfigRef(params) };
+    case 'push-config-list':
+      return { operation, ref: codec.decodePushConfigList(params) };
     case 'extended-card':
       return { operation, version: codec.version as ProtocolVersion };
   }

@@ -17,6 +17,11 @@ import type { Operation } from '../protocol/methods.js';
 import { LAST_EVENT_ID_METADATA } from '../protocol/resume.js';
 import { isEventStream, readSse } from '../protocol/sse.js';
 import { decodeTaskState, encodeListTasks, v1Codec } from '../protocol/v1/codec.js';
+import { decodePushConfigAnswerV1, encodePushConfigInputV1 } from '../protocol/v1/push-config.js';
+import type { ServedVersion } from '../protocol/codec.js';
+import { protoObject } from '../protocol/read.js';
+import type { PushConfig } from '../model/push.js';
+import { noSuchConfig } from '../push/push-configs.js';
 import { describeError } from './pod-client.js';
 import type { AnswerKind, PodAnswer, PodClient } from './pod-client.js';
 
@@ -55,6 +60,21 @@ export const MISSING_REPLICAS_HEADER = 'x-kagent-missing-replicas';
 
 /** Request header: `true` asks for every replica's tasks or a retryable error (HTTP 503, -32050) instead of a partial list. */
 export const REQUIRE_ALL_REPLICAS_HEADER = 'x-kagent-require-all-replicas';
+
+/**
+ * On a relayed call: the A2A version its caller speaks, when not 1.0 (the
+ * relay speaks 1.0). A push config it carries is delivered in that version's
+ * shape. Only a caller's own configs are shaped by it, so a caller who sets
+ * it gains nothing.
+ */
+export const CALLER_VERSION_HEADER = 'x-kagent-caller-version';
+
+/** The caller's version a relaying replica named, on a relayed call. */
+export function relayedCallerVersion(req: IncomingMessage): ServedVersion | undefined {
+  if (req.headers[HOP_HEADER] === undefined) return undefined;
+  const sent = req.headers[CALLER_VERSION_HEADER];
+  return sent === '0.3' || sent === '0.2' ? sent : undefined;
+}
 
 /**
  * What the caller said that the owner must hear too: extensions, trace
@@ -147,12 +167,14 @@ export class OwnerRelay implements Replicas {
       this.count(context, 'owner_unavailable');
       return new OwnerUnavailableError(taskId, pod, describeError(why, 'unknown failure'), OWNER_RETRY_AFTER_SECONDS);
     };
+    // A 0.3 get without a config id asks for the task's first config, which 1.0 has no call for: the owner lists them.
+    const onWire: A2aRequest = request.operation === 'push-config-get' && request.ref.configId === undefined ? { operation: 'push-config-list', ref: request.ref } : request;
     let answer: PodAnswer;
     try {
       answer = await this.routing.client.post(
         `${this.routing.urlOf(pod)}/`,
-        this.headers(caller, pod, context, span),
-        requestEnvelope(randomUUID(), methodName('1.0', request.operation) ?? request.operation, paramsOf(request)),
+        this.headers(caller, pod, request, context, span),
+        requestEnvelope(randomUUID(), methodName('1.0', onWire.operation) ?? onWire.operation, paramsOf(onWire)),
         answerKind(request.operation),
         upstream.signal,
       );
@@ -173,7 +195,7 @@ export class OwnerRelay implements Replicas {
       return { kind: 'stream', stream, via: pod };
     }
     try {
-      const result = await this.whole(answer, request, unavailable);
+      const result = answeredAsAsked(request, await this.whole(answer, onWire, unavailable));
       this.count(context, 'forwarded');
       endSpan(span, 'ok');
       return { ...result, via: pod };
@@ -190,7 +212,7 @@ export class OwnerRelay implements Replicas {
     if (context.fanOut !== true) this.options.counted?.(outcome);
   }
 
-  private headers(caller: Caller, pod: string, context: CallContext, hop: Span | undefined): Record<string, string> {
+  private headers(caller: Caller, pod: string, request: A2aRequest, context: CallContext, hop: Span | undefined): Record<string, string> {
     const headers: Record<string, string> = {
       ...context.passOn,
       'content-type': 'application/json',
@@ -198,6 +220,10 @@ export class OwnerRelay implements Replicas {
       'a2a-version': '1.0',
       [HOP_HEADER]: this.routing.self,
     };
+    const version = 'version' in request ? request.version : undefined;
+    if (version !== undefined && version !== '1.0' && (request.operation === 'send' || request.operation === 'stream' || request.operation === 'push-config-create')) {
+      headers[CALLER_VERSION_HEADER] = version;
+    }
     // With tracing on, the trace context names the hop as the parent; with it off, the caller's own passes through.
     injectTraceHeaders(headers, hop);
     if (this.routing.vouch !== undefined) headers[CALLER_ASSERTION_HEADER] = this.routing.vouch(caller, pod);
@@ -271,8 +297,20 @@ export class OwnerRelay implements Replicas {
 function paramsOf(request: A2aRequest): unknown {
   switch (request.operation) {
     case 'send':
-    case 'stream':
-      return v1Codec.encodeSend(request.send);
+    case 'stream': {
+      const params = v1Codec.encodeSend(request.send);
+      const { pushConfig } = request.send;
+      // The caller's config travels whole, credentials too: the owner stores it.
+      if (pushConfig !== undefined) params.configuration = { ...(params.configuration as object | undefined), taskPushNotificationConfig: encodePushConfigInputV1(pushConfig) };
+      return params;
+    }
+    case 'push-config-create':
+      return { ...encodePushConfigInputV1(request.create.config), taskId: request.create.taskId };
+    case 'push-config-get':
+    case 'push-config-delete':
+      return request.ref.configId === undefined ? { taskId: request.ref.taskId } : { taskId: request.ref.taskId, id: request.ref.configId };
+    case 'push-config-list':
+      return { taskId: request.ref.taskId };
     case 'get':
     case 'cancel':
       return request.query.historyLength === undefined ? { id: request.query.id } : { id: request.query.id, historyLength: request.query.historyLength };
@@ -297,7 +335,30 @@ function decodeResult(request: A2aRequest, result: unknown): A2aResult {
     }
     case 'list':
       return { kind: 'page', page: v1Codec.decodeTaskPage(result, 'result'), includeArtifacts: request.query.includeArtifacts, missingReplicas: [] };
+    case 'push-config-create':
+      return { kind: 'push-config', taskId: request.create.taskId, config: decodePushConfigAnswerV1(result, 'result') };
+    case 'push-config-get':
+      return { kind: 'push-config', taskId: request.ref.taskId, config: decodePushConfigAnswerV1(result, 'result') };
+    case 'push-config-list':
+      return { kind: 'push-configs', taskId: request.ref.taskId, configs: decodePushConfigList(result) };
+    case 'push-config-delete':
+      return { kind: 'push-config-deleted' };
     default:
       return { kind: 'task', task: v1Codec.decodeTask(result, 'result') };
   }
+}
+
+/** The answer to the request a caller made, from the one the owner was asked: a 0.3 get without a config id is its task's first config. */
+function answeredAsAsked(request: A2aRequest, result: A2aResult): A2aResult {
+  if (request.operation !== 'push-config-get' || result.kind !== 'push-configs') return result;
+  const first = result.configs[0];
+  if (first === undefined) throw noSuchConfig(request.ref);
+  return { kind: 'push-config', taskId: request.ref.taskId, config: first };
+}
+
+/** A ListTaskPushNotificationConfigsResponse's configs. */
+function decodePushConfigList(result: unknown): PushConfig[] {
+  const configs = protoObject(result, 'result').configs ?? [];
+  if (!Array.isArray(configs)) throw new Error('result.configs is not a list');
+  return configs.map((config, i) => decodePushConfigAnswerV1(config, `result.configs[${i}]`));
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { A2aRequest, Dispatcher } from '../core/dispatcher.js';
 import { requestTaskId, resultTaskId } from '../core/dispatcher.js';
-import { TenantNotAllowedError } from '../model/errors.js';
+import { InvalidParamsError, TenantNotAllowedError } from '../model/errors.js';
 import type { Caller } from '../model/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -133,7 +133,7 @@ function decodeRoute(route: RestRoute, body: string, query: URLSearchParams, cal
       const params = jsonBody(body);
       // A tenant in the body is held to the same rule as one in the path.
       if (typeof params.tenant === 'string' && params.tenant !== '' && params.tenant !== caller.tenant) throw new TenantNotAllowedError(params.tenant);
-      return { operation: route.operation, send: v1Codec.decodeSend(params) };
+      return { operation: route.operation, send: v1Codec.decodeSend(params), version: '1.0' };
     }
     case 'get':
       return { operation: 'get', query: v1Codec.decodeTaskQuery({ id, ...fromQuery(query, ['historyLength']) }) };
@@ -148,11 +148,20 @@ function decodeRoute(route: RestRoute, body: string, query: URLSearchParams, cal
     }
     case 'list':
       return { operation: 'list', query: v1Codec.decodeListTasks(fromQuery(query, LIST_PARAMS)) };
-    case 'push-config-create':
+    case 'push-config-create': {
+      // The body is the TaskPushNotificationConfig; the path names its task.
+      const params = jsonBody(body);
+      if (typeof params.tenant === 'string' && params.tenant !== '' && params.tenant !== caller.tenant) throw new TenantNotAllowedError(params.tenant);
+      if (typeof params.taskId === 'string' && params.taskId !== '' && params.taskId !== id) {
+        throw new InvalidParamsError(`params.taskId (${params.taskId}) names another task than the path (${id})`, 'params.taskId');
+      }
+      return { operation: 'push-config-create', create: v1Codec.decodePushConfigCreate({ ...params, taskId: id }), version: '1.0' };
+    }
     case 'push-config-get':
-    case 'push-config-list':
     case 'push-config-delete':
-      return { operation: route.operation };
+      return { operation: route.operation, ref: v1Codec.decodePushConfigRef({ taskId: id, id: route.configId }) };
+    case 'push-config-list':
+      return { operation: 'push-config-list', ref: v1Codec.decodePushConfigList({ taskId: id }) };
     case 'extended-card':
       return { operation: 'extended-card', version: '1.0' };
   }

@@ -29,6 +29,8 @@ describe('settings that only make sense together', () => {
     ['replicas with nowhere to find them', { A2A_REPLICAS: '3' }, 'A2A_REPLICAS'],
     ['headers allowed longer than the whole request', { HEADERS_TIMEOUT: '60s', REQUEST_TIMEOUT: '30s' }, 'HEADERS_TIMEOUT'],
     ['a shared store without a database', { STORE: 'postgres' }, 'DATABASE_URL'],
+    ['a first push retry wait longer than the longest', { PUSH_RETRY_BASE: '10m', PUSH_RETRY_MAX: '1m' }, 'PUSH_RETRY_BASE'],
+    ['signed push deliveries without a key to sign with', { PUSH_SIGN_DELIVERIES: 'true' }, 'PUSH_SIGN_DELIVERIES'],
     ['a model endpoint without a model', { LLM_URL: 'http://127.0.0.1:9/v1' }, 'LLM_MODEL'],
     ['gRPC on the HTTP port', { PORT: '9000', GRPC_PORT: '9000' }, 'GRPC_PORT'],
     [

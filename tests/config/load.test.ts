@@ -176,13 +176,16 @@ describe('duration', () => {
   test('a duration longer than a timer can wait is refused, naming the setting and the limit', () => {
     // Ages, compared with timestamps and never put on a timer, may be longer (see the next test).
     const ages = ['TASK_RETENTION', 'AUTH_MAX_TOKEN_LIFETIME'];
-    const timed = Object.entries(SETTINGS).filter(([name, spec]) => spec.type.kind === 'duration' && !ages.includes(name));
+    // A setting with a bound of its own (PUSH_TIMEOUT) is checked against that bound below.
+    const timed = Object.entries(SETTINGS).filter(([name, spec]) => spec.type.kind === 'duration' && !ages.includes(name) && !('maxMs' in spec.type));
     assert.ok(timed.length >= 8, timed.map(([name]) => name).join(', '));
     for (const [name] of timed) {
       assert.match(envError(name, '25d').message, /longer than the maximum 2147483647ms/, name);
       assert.equal(env({ [name]: '24d' })[name as keyof typeof SETTINGS], 24 * 86_400_000, name);
     }
     assert.match(envError('A2A_DISCOVERY_INTERVAL', '99999999999999999999999999d').message, /longer than the maximum/);
+    assert.match(envError('PUSH_TIMEOUT', '61s').message, /PUSH_TIMEOUT.*longer than the maximum 60000ms/);
+    assert.match(envError('PUSH_TIMEOUT', '100ms').message, /PUSH_TIMEOUT.*shorter than the minimum 500ms/);
   });
 
   test('the retention and the longest token lifetime are ages, not timers: they may be years, up to ten', () => {

@@ -19,6 +19,15 @@ test('task ids are UUIDv7: version 7, RFC variant, and later ids sort after earl
   assert.equal(new Set(Array.from({ length: 1000 }, () => timeOrderedUuid(1))).size, 1000, 'the same millisecond still gives distinct ids');
 });
 
+test('ids drawn across many refills of the random pool keep the UUIDv7 shape and never repeat', () => {
+  const ids = Array.from({ length: 5000 }, () => timeOrderedUuid(1_700_000_000_000));
+  assert.equal(new Set(ids).size, ids.length);
+  for (const id of ids) assert.match(id, /^018bcfe5-6800-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  // The random part is not one pool repeating: the last ids share no random tail with the first.
+  const tails = new Set(ids.slice(0, 256).map((id) => id.slice(24)));
+  assert.equal(ids.slice(-256).filter((id) => tails.has(id.slice(24))).length, 0);
+});
+
 test('only a DNS label before the first dot is an owner: never a host, port, path or address', () => {
   assert.equal(ownerOf('kagent-12.0190a5f2-0000-7000-8000-000000000000'), 'kagent-12');
   for (const id of ['localhost:8080/admin?.x', '[::1]:9/#.x', '127:80/x?.y', 'Kagent-1.x', '-kagent.x', 'kagent-.x', '.x', 'a b.x', `${'a'.repeat(64)}.x`]) {

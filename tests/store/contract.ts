@@ -352,6 +352,79 @@ export function registerStoreContract(factory: StoreFactory): void {
     });
   });
 
+  describe(`${factory.name} applyRunChanges`, { skip: factory.skip ?? false }, () => {
+    let subject: StoreUnderTest;
+    let store: TaskStore;
+    before(async () => {
+      subject = await factory.create('run-changes');
+      store = subject.store;
+    });
+    after(async () => {
+      await subject.dispose();
+    });
+
+    test('a run\'s turn lands as that many transitions and artifact writes would: a version, a status and an event each', async () => {
+      const id = 'kagent-0.turn';
+      await seed(store, { id, at: T0, state: 'submitted' });
+      const done = status('completed', T0 + 3, agentMessage(`${id}-done`, 'all done', { taskId: id, contextId: `ctx-${id}` }));
+      const result = await store.applyRunChanges(
+        id,
+        [
+          { kind: 'status', status: status('working', T0 + 1) },
+          { kind: 'artifact', artifact: { artifactId: 'a', parts: [text('a1')] }, append: false, lastChunk: false },
+          { kind: 'artifact', artifact: { artifactId: 'a', parts: [text('a2')] }, append: true, lastChunk: true },
+          { kind: 'status', status: done },
+        ],
+        0,
+      );
+      assert.deepEqual(result, { versions: [2, 3, 4, 5], from: 'submitted' });
+      const stored = await store.getTask(ALICE, id);
+      assert.equal(stored?.version, 5);
+      assert.deepEqual(stored?.task.status, done);
+      assert.deepEqual(stored?.task.artifacts, [{ artifactId: 'a', parts: [text('a1'), text('a2')] }]);
+      assert.ok(stored?.task.history.some((m) => m.messageId === `${id}-done`), 'the status message joins the history');
+      const events = await store.eventsAfter(id, 1);
+      assert.deepEqual(events.map((e) => [e.version, e.event.kind]), [
+        [2, 'status-update'],
+        [3, 'artifact-update'],
+        [4, 'artifact-update'],
+        [5, 'status-update'],
+      ]);
+      // Terminal, the task is no longer one a run may write: the next turn is refused, whole.
+      const late = await store.applyRunChanges(id, [{ kind: 'artifact', artifact: { artifactId: 'b', parts: [] }, append: false, lastChunk: true }], 0);
+      assert.deepEqual(late, { versions: [], from: 'completed', refused: { applied: false, reason: 'state', current: 'completed' } });
+      assert.equal((await store.getTask(ALICE, id))?.version, 5);
+    });
+
+    test('changes after one that ends the task are refused; those before it stay', async () => {
+      const id = 'kagent-0.turn-past-end';
+      await seed(store, { id, at: T0, state: 'working' });
+      const result = await store.applyRunChanges(
+        id,
+        [
+          { kind: 'status', status: status('input-required', T0 + 1) },
+          { kind: 'status', status: status('working', T0 + 2) },
+        ],
+        0,
+      );
+      assert.deepEqual(result, { versions: [2], from: 'working', refused: { applied: false, reason: 'state', current: 'input-required' } });
+      const stored = await store.getTask(ALICE, id);
+      assert.equal(stored?.task.status.state, 'input-required');
+      assert.equal(stored?.version, 2);
+    });
+
+    test('a superseded run writes nothing', async () => {
+      const id = 'kagent-0.turn-stale';
+      await seed(store, { id, at: T0, state: 'working' });
+      const [seen] = (await store.unfinished('kagent-0')).filter((h) => h.id === id);
+      assert.equal((await store.transition(id, { status: status('working', T0 + 1), allowedFrom: ACTIVE, ifVersion: seen!.version, resume: true })).applied, true);
+      const stale = await store.applyRunChanges(id, [{ kind: 'status', status: status('completed', T0 + 2) }], 0);
+      assert.deepEqual(stale, { versions: [], from: 'working', refused: { applied: false, reason: 'superseded', current: 'working' } });
+      assert.equal((await store.getTask(ALICE, id))?.task.status.state, 'working');
+      assert.equal((await store.applyRunChanges(id, [{ kind: 'status', status: status('completed', T0 + 3) }], 1)).versions.length, 1);
+    });
+  });
+
   describe(`${factory.name} list`, { skip: factory.skip ?? false }, () => {
     let subject: StoreUnderTest;
     let store: TaskStore;

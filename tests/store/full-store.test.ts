@@ -117,6 +117,7 @@ describe('a task whose run finds the store full', () => {
         await write.promise;
         try {
           await ctx.artifact({ artifactId: 'big', parts: [{ kind: 'text', text: 'y'.repeat(20_000) }] });
+          await ctx.durable();
         } catch (error) {
           refused.resolve(error);
           await giveUp.promise;
@@ -128,15 +129,15 @@ describe('a task whose run finds the store full', () => {
     const sent = await service.sendMessage(ANONYMOUS, userMessage('m-gated', 'go'), { returnImmediately: true });
     const taskId = sent.kind === 'task' ? sent.task.id : assert.fail('expected a task');
 
-    // Fill the store behind the running task's back: its write is refused.
+    // Fill the store behind the running task's back, until even small writes are refused: then its
+    // artifact is refused whatever room a refused filler left, and so is the run's last status.
     for (let i = 0; !store.isFull && i < 200; i++) await seed(store, bigTask(`filler-${i}`, 20_000)).catch(() => undefined);
-    write.resolve();
-    assert.ok((await refused.promise) instanceof StoreFullError);
-    // Full even for small writes, so that the run's last status is refused too.
     for (let i = 0; i < 500; i++) {
       const fits = await seed(store, bigTask(`tiny-${i}`, 10)).then(() => true, () => false);
       if (!fits) break;
     }
+    write.resolve();
+    assert.ok((await refused.promise) instanceof StoreFullError);
     const before = refusedWrites;
     giveUp.resolve();
     await waitFor('the last status to be refused', async () => (refusedWrites > before ? true : undefined));

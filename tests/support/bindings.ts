@@ -93,7 +93,8 @@ function restError(status: number, body: any): BindingError {
 
 /** Where each operation lives in the HTTP+JSON binding, and what of its params goes in the body. */
 function restRequest(operation: Operation, params: Record<string, any>): { method: string; path: string; body?: unknown } {
-  const id = encodeURIComponent(String(params.id ?? params.taskId ?? ''));
+  // The push-config calls name their task `taskId` (and the config `id`); the others name the task `id`.
+  const id = encodeURIComponent(String((operation.startsWith('push-config-') ? params.taskId : params.id) ?? ''));
   switch (operation) {
     case 'send':
       return { method: 'POST', path: '/message:send', body: params };

@@ -185,3 +185,8 @@ export async function startService(
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** Replica `kagent-<ordinal>` on the PostgreSQL store at `databaseUrl`, schema `schema`, shared with the others started so. */
+export function startSharedPod(dir: string, ordinal: number, databaseUrl: string, schema: string, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  return startService(dir, { POD_NAME: `kagent-${ordinal}`, STORE: 'postgres', DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema, ...env });
+}

@@ -8,6 +8,7 @@ import type { Codec, OutgoingSend, SendRequest, TaskQuery } from '../codec.js';
 import { MAX_HISTORY_LENGTH } from '../codec.js';
 import { array, nonEmptyString, object, optionalBoolean, optionalInteger, optionalJsonObject, optionalString, string } from '../read.js';
 import type { Obj } from '../read.js';
+import { v02PushConfigCodec } from './push-config.js';
 
 // The A2A drafts before 0.2.0 settled on message/send (schema v0.1.0, the
 // shape "0.2" clients still speak): the client chooses the task id and sends
@@ -235,6 +236,7 @@ function codecNaming(name: string | undefined): Codec {
   const naming = (): Naming => new Naming(name);
   return {
     version: '0.2',
+    ...v02PushConfigCodec,
     encodeSend,
     decodeTask,
     decodeStreamItem,

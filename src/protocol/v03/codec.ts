@@ -18,6 +18,7 @@ import {
   string,
 } from '../read.js';
 import type { Obj } from '../read.js';
+import { decodePushConfigV03, v03PushConfigCodec } from './push-config.js';
 
 // A2A 0.3: `kind` discriminators on every object, lowercase kebab-case states,
 // `file` parts holding bytes or uri, and a `final` flag on status updates.
@@ -46,7 +47,10 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
-    if (config.pushNotificationConfig != null) request.pushConfigField = 'params.configuration.pushNotificationConfig';
+    if (config.pushNotificationConfig != null) {
+      request.pushConfigField = 'params.configuration.pushNotificationConfig';
+      request.pushConfig = decodePushConfigV03(config.pushNotificationConfig, request.pushConfigField);
+    }
   }
   return request;
 }
@@ -220,6 +224,7 @@ function encodeSend(request: OutgoingSend): Obj {
 }
 
 export const v03Codec: Codec = {
+  ...v03PushConfigCodec,
   version: '0.3',
   encodeSend,
   decodeTask,

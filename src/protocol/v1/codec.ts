@@ -22,6 +22,7 @@ import {
   string,
 } from '../read.js';
 import type { Obj } from '../read.js';
+import { decodePushConfigV1, v1PushConfigCodec } from './push-config.js';
 
 // A2A 1.0 (ProtoJSON): camelCase fields, SCREAMING_SNAKE enums, oneof by field
 // presence (no `kind`), parts as text | raw | url | data.
@@ -113,7 +114,10 @@ function decodeSend(params: unknown): SendRequest {
     if (historyLength !== undefined) request.historyLength = historyLength;
     const modes = optionalStringArray(config.acceptedOutputModes, 'params.configuration.acceptedOutputModes');
     if (modes !== undefined && modes.length > 0) request.acceptedOutputModes = modes;
-    if (config.taskPushNotificationConfig != null) request.pushConfigField = 'params.configuration.taskPushNotificationConfig';
+    if (config.taskPushNotificationConfig != null) {
+      request.pushConfigField = 'params.configuration.taskPushNotificationConfig';
+      request.pushConfig = decodePushConfigV1(config.taskPushNotificationConfig, request.pushConfigField);
+    }
   }
   return request;
 }
@@ -337,6 +341,7 @@ function decodeTaskPage(value: unknown, path: string): TaskPage {
 }
 
 export const v1Codec: ListingCodec = {
+  ...v1PushConfigCodec,
   version: '1.0',
   encodeSend,
   decodeTask,

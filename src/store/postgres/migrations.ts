@@ -96,6 +96,15 @@ export const MIGRATIONS: readonly ((s: string) => string)[] = [
   ALTER TABLE ${s}.tasks ADD COLUMN alias TEXT COLLATE "C";
   CREATE UNIQUE INDEX tasks_alias ON ${s}.tasks (tenant, principal, alias) WHERE alias IS NOT NULL;
   `,
+  (s) => `
+  -- Push delivery: the age of each delivery (retries stop at PUSH_MAX_AGE), and
+  -- dead letters kept with their last error. A claimed delivery's next_attempt_at
+  -- is its lease: no other pod claims it before then.
+  ALTER TABLE ${s}.push_outbox ADD COLUMN created_at BIGINT NOT NULL DEFAULT 0,
+    ADD COLUMN dead_at BIGINT, ADD COLUMN last_error TEXT;
+  CREATE INDEX push_outbox_order ON ${s}.push_outbox (task_id, config_id, n) WHERE dead_at IS NULL;
+  CREATE INDEX push_outbox_due ON ${s}.push_outbox (next_attempt_at) WHERE dead_at IS NULL;
+  `,
 ];
 
 /**

@@ -10,6 +10,7 @@ import type {
   TaskEvent,
   TaskPage,
   TaskState,
+  TaskStatus,
   VersionedEvent,
 } from '../../model/model.js';
 import { FullState, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
@@ -24,6 +25,8 @@ import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
+  RunChange,
+  RunChangesResult,
   SharedStore,
   StatusChange,
   StoredTask,
@@ -36,6 +39,9 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import type { PushStore } from '../push-store.js';
+// Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
+import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
 
 export interface PostgresStoreOptions {
   /** libpq-style URL, e.g. postgres://user:password@host:5432/database. */
@@ -56,8 +62,6 @@ export interface PostgresStoreOptions {
   eventsKept?: number;
 }
 
-/** Lease times come from the database's clock, so pods with skewed clocks agree on expiry. */
-const NOW_MS = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** A task row with its history and artifacts, read in the same statement. */
@@ -87,6 +91,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private feed: ChangeFeed | undefined;
   private readonly s: string;
   private readonly fullState: FullState;
+  private readonly outbox: PostgresPushOutbox;
   private readonly eventLog: EventLogBound;
 
   constructor(private readonly options: PostgresStoreOptions) {
@@ -107,6 +112,11 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
+    this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+  }
+
+  get push(): PushStore {
+    return this.outbox;
   }
 
   get isFull(): boolean {
@@ -182,12 +192,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     return { state: row.state, version: row.version, contextId: row.context_id, resumes: row.resumes };
   }
 
-  /** Stores the event under the version it produced and signals it; NOTIFY is delivered when the transaction commits. */
+  /**
+   * Stores the event under the version it produced, with its push deliveries
+   * (none for a task without configs), and signals it; NOTIFY is delivered when
+   * the transaction commits.
+   */
   private async recordEvent(client: pg.PoolClient, taskId: string, version: number, event: TaskEvent): Promise<void> {
     await client.query(
       `WITH e AS (
          INSERT INTO ${this.s}.task_events (task_id, version, event_json) VALUES ($1, $2, $3) RETURNING task_id, version
-       )
+       ), ${enqueueCte(this.s)}
        SELECT pg_notify($4, e.task_id || ' ' || e.version) FROM e`,
       [taskId, version, JSON.stringify(event), this.channel],
     );
@@ -229,6 +243,9 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
         ],
       );
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        await this.outbox.saveWithTask(client, task.id, ownership.pushConfigs, { kind: 'task', task });
+      }
     });
     return 1;
   }
@@ -300,36 +317,16 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async transition(taskId: string, change: StatusChange): Promise<TransitionResult> {
-    const state = change.status.state;
-    const leased = isActive(state);
     return this.casWrite<TransitionResult>(taskId, async (client) => {
       const current = await this.readForWrite(client, taskId);
       if (!change.allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
       if (superseded(current, change.run, change.ifVersion)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
-      // Taking the row first serialises the writers of one task before any of them touches its messages.
-      const version = await compareAndSwap(
-        client,
-        `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
-           lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
-         WHERE id = $1 AND version = $2 RETURNING version`,
-        [
-          taskId,
-          current.version,
-          state,
-          JSON.stringify(change.status),
-          Date.parse(change.status.timestamp),
-          leased ? this.options.pod : null,
-          leased ? this.options.leaseTtlMs : null,
-          change.resume === true ? 1 : 0,
-        ],
-      );
+      const version = await this.writeStatus(client, taskId, current.version, change.status, change.resume === true);
       if (change.userMessage !== undefined) {
         const { message, key } = change.userMessage;
         if (!(await this.insertMessage(client, taskId, key, message))) return new Rollback({ applied: false, reason: 'duplicate-message' });
       }
-      const statusMessage = change.status.message;
-      if (statusMessage !== undefined) await this.insertMessage(client, taskId, statusMessage.messageId, statusMessage);
-      await this.recordEvent(client, taskId, version, statusEvent(taskId, current.contextId, change.status));
+      await this.recordStatus(client, taskId, current.contextId, version, change.status);
       return { applied: true, version, from: current.state };
     });
   }
@@ -346,24 +343,85 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
       const current = await this.readForWrite(client, taskId);
       if (!allowedFrom.includes(current.state)) return new Rollback({ applied: false, reason: 'state', current: current.state });
       if (superseded(current, run, undefined)) return new Rollback({ applied: false, reason: 'superseded', current: current.state });
-      const version = await compareAndSwap(
-        client,
-        `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`,
-        [taskId, current.version],
-      );
-      // The row is ours until commit, so the artifact read here is the latest one.
-      const previous = append
-        ? await client.query<{ json: string }>(`SELECT json FROM ${this.s}.artifacts WHERE task_id = $1 AND artifact_id = $2`, [taskId, artifact.artifactId])
-        : undefined;
-      const stored = mergedArtifact(previous?.rows[0]?.json, artifact, append);
-      await client.query(
-        `INSERT INTO ${this.s}.artifacts (task_id, artifact_id, json) VALUES ($1, $2, $3)
-         ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
-        [taskId, artifact.artifactId, JSON.stringify(stored)],
-      );
-      await this.recordEvent(client, taskId, version, artifactEvent(taskId, current.contextId, artifact, append, lastChunk));
+      const version = await this.writeArtifact(client, taskId, current.contextId, current.version, artifact, append, lastChunk);
       return { applied: true, version, from: current.state };
     });
+  }
+
+  /** One transaction for the whole turn: one commit, the task row taken once for all of it. */
+  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    return this.casWrite<RunChangesResult>(taskId, async (client) => {
+      const current = await this.readForWrite(client, taskId);
+      const versions: number[] = [];
+      if (superseded(current, run, undefined)) return { versions, from: current.state, refused: { applied: false, reason: 'superseded', current: current.state } };
+      let state = current.state;
+      let version = current.version;
+      for (const change of changes) {
+        if (!isActive(state)) return { versions, from: current.state, refused: { applied: false, reason: 'state', current: state } };
+        if (change.kind === 'status') {
+          version = await this.writeStatus(client, taskId, version, change.status, false);
+          await this.recordStatus(client, taskId, current.contextId, version, change.status);
+          state = change.status.state;
+        } else {
+          version = await this.writeArtifact(client, taskId, current.contextId, version, change.artifact, change.append, change.lastChunk);
+        }
+        versions.push(version);
+      }
+      return { versions, from: current.state };
+    });
+  }
+
+  /** Moves the task row to `status` from `version` (taking or dropping the lease with it); returns the new version. */
+  private writeStatus(client: pg.PoolClient, taskId: string, version: number, status: TaskStatus, resume: boolean): Promise<number> {
+    const leased = isActive(status.state);
+    // Taking the row first serialises the writers of one task before any of them touches its messages.
+    return compareAndSwap(
+      client,
+      `UPDATE ${this.s}.tasks SET state = $3, status_json = $4, updated_at = $5, version = version + 1,
+         lease_pod = $6, lease_expires_at = ${NOW_MS} + $7::bigint, resumes = resumes + $8
+       WHERE id = $1 AND version = $2 RETURNING version`,
+      [
+        taskId,
+        version,
+        status.state,
+        JSON.stringify(status),
+        Date.parse(status.timestamp),
+        leased ? this.options.pod : null,
+        leased ? this.options.leaseTtlMs : null,
+        resume ? 1 : 0,
+      ],
+    );
+  }
+
+  /** The status's message joins the history; the status change is logged (and enqueued for push) under `version`. */
+  private async recordStatus(client: pg.PoolClient, taskId: string, contextId: string, version: number, status: TaskStatus): Promise<void> {
+    if (status.message !== undefined) await this.insertMessage(client, taskId, status.message.messageId, status.message);
+    await this.recordEvent(client, taskId, version, statusEvent(taskId, contextId, status));
+  }
+
+  /** Stores an artifact (or appends its parts) from `version`, with its event; returns the new version. */
+  private async writeArtifact(
+    client: pg.PoolClient,
+    taskId: string,
+    contextId: string,
+    version: number,
+    artifact: Artifact,
+    append: boolean,
+    lastChunk: boolean,
+  ): Promise<number> {
+    const next = await compareAndSwap(client, `UPDATE ${this.s}.tasks SET version = version + 1 WHERE id = $1 AND version = $2 RETURNING version`, [taskId, version]);
+    // The row is ours until commit, so the artifact read here is the latest one.
+    const previous = append
+      ? await client.query<{ json: string }>(`SELECT json FROM ${this.s}.artifacts WHERE task_id = $1 AND artifact_id = $2`, [taskId, artifact.artifactId])
+      : undefined;
+    const stored = mergedArtifact(previous?.rows[0]?.json, artifact, append);
+    await client.query(
+      `INSERT INTO ${this.s}.artifacts (task_id, artifact_id, json) VALUES ($1, $2, $3)
+       ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json`,
+      [taskId, artifact.artifactId, JSON.stringify(stored)],
+    );
+    await this.recordEvent(client, taskId, next, artifactEvent(taskId, contextId, artifact, append, lastChunk));
+    return next;
   }
 
   async list(caller: Caller, query: ListTasksQuery, budget?: PageBudget): Promise<TaskPage> {

@@ -81,6 +81,14 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE tasks ADD COLUMN alias TEXT;
   CREATE UNIQUE INDEX tasks_alias ON tasks(tenant, principal, alias) WHERE alias IS NOT NULL;
   `,
+  // Push delivery: the age of each delivery (retries stop at PUSH_MAX_AGE), and dead letters kept with their last error.
+  `
+  ALTER TABLE push_outbox ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE push_outbox ADD COLUMN dead_at INTEGER;
+  ALTER TABLE push_outbox ADD COLUMN last_error TEXT;
+  CREATE INDEX push_outbox_order ON push_outbox(task_id, config_id, n) WHERE dead_at IS NULL;
+  CREATE INDEX push_outbox_due ON push_outbox(next_attempt_at) WHERE dead_at IS NULL;
+  `,
 ];
 
 /** Applies the migrations `db` (the database at `path`) has not had yet. */

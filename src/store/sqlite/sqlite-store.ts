@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, VersionedEvent } from '../../model/model.js';
+import { isActive } from '../../model/lifecycle.js';
+import type { Artifact, Caller, JsonObject, ListTasksQuery, Task, TaskEvent, TaskPage, TaskState, TaskStatus, VersionedEvent } from '../../model/model.js';
 import { artifactEvent, eventFromPayload, eventLogBound, eventPayload, pruneThrough, statusEvent } from '../event-log.js';
 import type { EventLogBound } from '../event-log.js';
 import { FullState, isOutOfSpace, PROBE_BYTES, PROBE_TASK_ID } from '../full-store.js';
@@ -14,6 +15,8 @@ import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
   PageBudget,
+  RunChange,
+  RunChangesResult,
   StatusChange,
   StoredTask,
   TaskHead,
@@ -22,7 +25,9 @@ import type {
   TransitionResult,
   WriteResult,
 } from '../task-store.js';
+import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
+import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
 
 export interface SqliteStoreOptions {
@@ -49,6 +54,7 @@ export class SqliteTaskStore implements TaskStore {
   private db: Database.Database | undefined;
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
   private commits: GroupCommit | undefined;
+  private outbox: SqlitePushOutbox | undefined;
   private readonly fullState: FullState;
   private readonly eventLog: EventLogBound;
 
@@ -90,6 +96,20 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
+    this.outbox = new SqlitePushOutbox(
+      db,
+      (job) => this.write(job),
+      () => this.isFull,
+    );
+  }
+
+  get push(): PushStore {
+    return this.pushOutbox;
+  }
+
+  private get pushOutbox(): SqlitePushOutbox {
+    if (this.outbox === undefined) throw new Error('task store is not open');
+    return this.outbox;
   }
 
   async close(): Promise<void> {
@@ -137,6 +157,8 @@ export class SqliteTaskStore implements TaskStore {
          WHERE id = ? AND version = ? RETURNING version`,
       ),
       touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
+      setStatusAt: db.prepare(`UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`),
+      setVersion: db.prepare(`UPDATE tasks SET version = ? WHERE id = ? AND version = ?`),
       unfinished: db.prepare(
         `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
          WHERE pod = ? AND state IN ${ACTIVE_SQL}`,
@@ -189,6 +211,9 @@ export class SqliteTaskStore implements TaskStore {
       });
       for (const { key, message } of keyedHistory(task, ownership.requestKey)) {
         this.stmts.insertMessage.run(task.id, key, JSON.stringify(message));
+      }
+      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
+        this.pushOutbox.saveWithTask(task.id, ownership.pushConfigs, { kind: 'task', task });
       }
     });
     return 1;
@@ -272,7 +297,9 @@ export class SqliteTaskStore implements TaskStore {
         taskId,
         current.version,
       ) as { version: number };
-      this.logEvent(taskId, row.version, statusEvent(taskId, current.context_id, change.status));
+      const status = statusEvent(taskId, current.context_id, change.status);
+      this.logEvent(taskId, row.version, status);
+      this.pushOutbox.enqueue(taskId, status);
       return { applied: true, version: row.version, from: current.state };
     });
   }
@@ -307,8 +334,53 @@ export class SqliteTaskStore implements TaskStore {
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
       const row = this.stmts.touch.get(taskId, current.version) as { version: number };
-      this.logEvent(taskId, row.version, artifactEvent(taskId, current.context_id, artifact, append, lastChunk));
+      const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+      this.logEvent(taskId, row.version, event);
+      this.pushOutbox.enqueue(taskId, event);
       return { applied: true, version: row.version, from: current.state };
+    });
+  }
+
+  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    return this.write((): RunChangesResult => {
+      const current = this.stmts.getState.get(taskId) as StateRow | undefined;
+      if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      const versions: number[] = [];
+      if (superseded(current, run, undefined)) return { versions, from: current.state, refused: { applied: false, reason: 'superseded', current: current.state } };
+      let state = current.state;
+      let version = current.version;
+      let status: TaskStatus | undefined;
+      let refused: RunChangesResult['refused'];
+      for (const change of changes) {
+        if (!isActive(state)) {
+          refused = { applied: false, reason: 'state', current: state };
+          break;
+        }
+        version++;
+        let event: TaskEvent;
+        if (change.kind === 'status') {
+          const statusMessage = change.status.message;
+          if (statusMessage !== undefined) this.stmts.insertMessage.run(taskId, statusMessage.messageId, JSON.stringify(statusMessage));
+          status = change.status;
+          state = status.state;
+          event = statusEvent(taskId, current.context_id, status);
+        } else {
+          const { artifact, append, lastChunk } = change;
+          const previous = append ? (this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined) : undefined;
+          this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(mergedArtifact(previous?.json, artifact, append)));
+          event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
+        }
+        this.pushOutbox.enqueue(taskId, event);
+        this.logEvent(taskId, version, event);
+        versions.push(version);
+      }
+      // The task row is updated once, however many changes the run made: one index update, not one per change.
+      if (status !== undefined) {
+        this.stmts.setStatusAt.run(state, JSON.stringify(status), Date.parse(status.timestamp), version, taskId, current.version);
+      } else if (versions.length > 0) {
+        this.stmts.setVersion.run(version, taskId, current.version);
+      }
+      return { versions, from: current.state, ...(refused === undefined ? {} : { refused }) };
     });
   }
 

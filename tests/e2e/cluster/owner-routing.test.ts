@@ -36,6 +36,10 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
       A2A_POD_URL_TEMPLATE: `http://127.0.0.1:${ports.prefix}{ordinal}`,
       CONFORMANCE_AGENT: 'true',
       STREAM_HEARTBEAT_INTERVAL: '200ms',
+      // Push configs may name a webhook on localhost (nothing listens on the port the test gives).
+      EGRESS_ALLOW: 'localhost',
+      PUSH_RETRY_BASE: '1h',
+      PUSH_RETRY_MAX: '1h',
     });
   }
 
@@ -91,6 +95,19 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.equal(again.body.error?.code, -32002);
     const unknown = await rpc(pods[0]!.url, 'GetTask', { id: 'kagent-2.no-such-task' });
     assert.equal(unknown.body.error?.code, -32001);
+  });
+
+  test('push-config calls about a task reach the pod that owns it, in either version', async () => {
+    const id = (await rpc(pods[0]!.url, 'SendMessage', { message: message('push', { metadata: { skill: 'echo' } }) })).body.result.task.id as string;
+    const created = await rpc(pods[1]!.url, 'CreateTaskPushNotificationConfig', { taskId: id, id: 'routed', url: 'http://localhost:9/hook' });
+    assert.equal(created.body.result?.id, 'routed', JSON.stringify(created.body));
+    // Stored only on the owner: another pod lists it because it asks the owner.
+    const listed = await rpc(pods[2]!.url, 'ListTaskPushNotificationConfigs', { taskId: id });
+    assert.deepEqual(listed.body.result?.configs.map((c: { id: string }) => c.id), ['routed'], JSON.stringify(listed.body));
+    const v03 = await rpc(pods[1]!.url, 'tasks/pushNotificationConfig/get', { id }, { 'A2A-Version': '0.3' });
+    assert.equal(v03.body.result?.pushNotificationConfig.id, 'routed', JSON.stringify(v03.body));
+    assert.deepEqual((await rpc(pods[2]!.url, 'DeleteTaskPushNotificationConfig', { taskId: id, id: 'routed' })).body.result, {});
+    assert.deepEqual((await rpc(pods[0]!.url, 'ListTaskPushNotificationConfigs', { taskId: id })).body.result.configs, []);
   });
 
   test('a subscription through another pod relays every event in order', async () => {

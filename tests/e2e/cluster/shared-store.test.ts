@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../../support/wait.js';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
 import { collect, openStream, rpc, stepwise } from '../../support/rpc.js';
-import { startService } from '../../support/service-process.js';
+import { startSharedPod } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { dropTestSchema, needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 
@@ -32,12 +32,8 @@ describe('any replica answers for any task (shared PostgreSQL)', postgres, () =>
   let gate: Gate;
 
   async function startPod(ordinal: number): Promise<ServiceProcess> {
-    return startService(dirs[ordinal]!, {
+    return startSharedPod(dirs[ordinal]!, ordinal, DATABASE_URL, SCHEMA, {
       ...GATED_SERVICE_ENV,
-      POD_NAME: `kagent-${ordinal}`,
-      STORE: 'postgres',
-      DATABASE_URL,
-      DATABASE_SCHEMA: SCHEMA,
       LEASE_TTL: '1s',
       CONFORMANCE_AGENT: 'true',
       STREAM_HEARTBEAT_INTERVAL: '200ms',

@@ -8,7 +8,7 @@ import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
 import type { GatedRun } from '../../support/gate.js';
 import { collect, openStream, rpc, stepwise } from '../../support/rpc.js';
 import type { SseStream } from '../../support/rpc.js';
-import { freePortDecade, startService } from '../../support/service-process.js';
+import { freePortDecade, startService, startSharedPod } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { dropTestSchema, needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 import { waitFor } from '../../support/wait.js';
@@ -151,12 +151,8 @@ describe('a stream resumes on another pod after its pod is killed (shared Postgr
   let gate: Gate;
 
   async function startPod(ordinal: number): Promise<ServiceProcess> {
-    return startService(dirs[ordinal]!, {
+    return startSharedPod(dirs[ordinal]!, ordinal, TEST_DATABASE_URL, SCHEMA, {
       ...GATED_SERVICE_ENV,
-      POD_NAME: `kagent-${ordinal}`,
-      STORE: 'postgres',
-      DATABASE_URL: TEST_DATABASE_URL,
-      DATABASE_SCHEMA: SCHEMA,
       STREAM_HEARTBEAT_INTERVAL: '200ms',
     });
   }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { freePortDecade, startService } from '../../support/service-process.js';
+import { freePortDecade, startService, startSharedPod } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 import { needPostgres, TEST_DATABASE_URL } from '../../support/prerequisites.js';
 import { rpc, textMessage } from '../../support/rpc.js';
@@ -100,15 +100,7 @@ describe('A2A 0.2 clients across replicas sharing PostgreSQL', postgres, () => {
     for (let i = 0; i < 2; i++) dirs.push(mkdtempSync(join(tmpdir(), `kagent-v02-shared-${i}-`)));
     pods.push(
       ...(await Promise.all(
-        [0, 1].map((i) =>
-          startService(dirs[i]!, {
-            POD_NAME: `kagent-${i}`,
-            STORE: 'postgres',
-            DATABASE_URL: TEST_DATABASE_URL,
-            DATABASE_SCHEMA: SCHEMA,
-            STREAM_HEARTBEAT_INTERVAL: '200ms',
-          }),
-        ),
+        [0, 1].map((i) => startSharedPod(dirs[i]!, i, TEST_DATABASE_URL, SCHEMA, { STREAM_HEARTBEAT_INTERVAL: '200ms' })),
       )),
     );
   });

@@ -41,7 +41,7 @@ describe('agent cards', () => {
       { url: agent.url, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
     ]);
     assert.equal(body.capabilities.streaming, true);
-    assert.equal(body.capabilities.pushNotifications, false);
+    assert.equal(body.capabilities.pushNotifications, true);
     assert.equal(body.capabilities.extendedAgentCard, false);
     assert.deepEqual(body.skills.map((s: any) => s.id), ['echo', 'delegate', 'manifest-review', 'help']);
     for (const skill of body.skills) {

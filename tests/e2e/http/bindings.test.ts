@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
+import { bearer, newApiKey } from '../../support/auth.js';
+import { ConfigMapDir } from '../../support/configmap-dir.js';
 import { BINDINGS, jsonRpcBinding } from '../../support/bindings.js';
 import type { Answer, Binding, BindingError, StreamAnswer } from '../../support/bindings.js';
 import { Gate } from '../../support/gate.js';
@@ -14,7 +19,15 @@ import { deferred } from '../../support/wait.js';
 
 const V1 = { 'A2A-Version': '1.0' };
 
+// `agent` has push notifications turned off (PUSH_NOTIFICATIONS=false); `pushAgent` serves them, to two
+// callers by API key, and admits webhooks on localhost alone (EGRESS_ALLOW). Nothing listens on port 9:
+// no test here waits for a delivery (those are tests/e2e/push), and failed ones wait an hour to retry.
 let agent: TestAgent;
+let pushAgent: TestAgent;
+let keysRoot: string;
+const alice = newApiKey();
+const bob = newApiKey();
+const HOOK = 'http://localhost:9/hook';
 let gate: Gate;
 let counter = 0;
 const unique = () => `${process.pid}-${counter++}`;
@@ -22,13 +35,29 @@ const echo = (text: string, extra: Record<string, unknown> = {}) => textMessage(
 
 before(async () => {
   gate = await Gate.start();
-  agent = await startTestAgent({ CONFORMANCE_AGENT: 'true' }, undefined, undefined, { grpcPort: 0 });
+  agent = await startTestAgent({ CONFORMANCE_AGENT: 'true', PUSH_NOTIFICATIONS: 'false' }, undefined, undefined, { grpcPort: 0 });
+  keysRoot = mkdtempSync(join(tmpdir(), 'kagent-bindings-keys-'));
+  const keys = new ConfigMapDir(join(keysRoot, 'keys'));
+  keys.update({ alice, bob });
+  pushAgent = await startTestAgent(
+    { AUTH_MODE: 'apikey', AUTH_API_KEYS_DIR: keys.path, EGRESS_ALLOW: 'localhost', PUSH_RETRY_BASE: '1h', PUSH_RETRY_MAX: '1h' },
+    undefined,
+    undefined,
+    { grpcPort: 0 },
+  );
 });
 
 after(async () => {
   await agent.dispose();
+  await pushAgent.dispose();
+  rmSync(keysRoot, { recursive: true, force: true });
   await gate.close();
 });
+
+/** A completed task of alice's on the push agent. */
+async function aliceTask(): Promise<string> {
+  return value(await jsonRpcBinding.call(pushAgent.url, 'send', { message: echo('pushed') }, bearer(alice))).task.id;
+}
 
 function value(answer: Answer): any {
   if (!answer.ok) assert.fail(`expected a result, got ${answer.error.reason}: ${answer.error.message} ${JSON.stringify(answer.error.raw)}`);
@@ -145,8 +174,42 @@ for (const binding of BINDINGS) {
       assert.equal(final.history.filter((m: any) => m.role === 'ROLE_USER').length, 3);
       assert.equal(final.contextId, first.contextId);
     });
+
+    test('push configs: create, get, list and delete; the credentials are never read back', async () => {
+      const taskId = await aliceTask();
+      const as = bearer(alice);
+      const created = value(
+        await binding.call(pushAgent.url, 'push-config-create', { taskId, id: 'cfg-1', url: HOOK, token: 'tok', authentication: { scheme: 'Bearer', credentials: 'super-secret' } }, as),
+      );
+      const expected = { taskId, id: 'cfg-1', url: HOOK, token: 'tok', authentication: { scheme: 'Bearer' } };
+      assert.deepEqual(created, expected);
+      assert.deepEqual(value(await binding.call(pushAgent.url, 'push-config-get', { taskId, id: 'cfg-1' }, as)), expected);
+      // Without an id the agent picks one.
+      const second = value(await binding.call(pushAgent.url, 'push-config-create', { taskId, url: `${HOOK}/2` }, as));
+      assert.match(second.id, /^[0-9a-f-]{36}$/);
+      const listed = value(await binding.call(pushAgent.url, 'push-config-list', { taskId }, as));
+      assert.deepEqual(listed.configs.map((c: any) => c.id).sort(), ['cfg-1', second.id].sort());
+      assert.doesNotMatch(JSON.stringify([created, listed]), /super-secret/);
+      assert.deepEqual(value(await binding.call(pushAgent.url, 'push-config-delete', { taskId, id: 'cfg-1' }, as)), {});
+      assert.deepEqual(value(await binding.call(pushAgent.url, 'push-config-list', { taskId }, as)).configs.map((c: any) => c.id), [second.id]);
+    });
+
+    test('a send that carries a push config: the config is saved with the task it creates', async () => {
+      const as = bearer(alice);
+      const config = { id: 'inline', url: HOOK, authentication: { scheme: 'Basic', credentials: 'inline-secret' } };
+      const task = value(await binding.call(pushAgent.url, 'send', { message: echo('inline'), configuration: { taskPushNotificationConfig: config } }, as)).task;
+      const got = value(await binding.call(pushAgent.url, 'push-config-get', { taskId: task.id, id: 'inline' }, as));
+      assert.deepEqual(got, { taskId: task.id, id: 'inline', url: HOOK, authentication: { scheme: 'Basic' } });
+    });
   });
 }
+
+test('push configs read through each binding are the same documents', async () => {
+  const taskId = await aliceTask();
+  value(await jsonRpcBinding.call(pushAgent.url, 'push-config-create', { taskId, id: 'same', url: HOOK, token: 't', authentication: { scheme: 'Bearer', credentials: 'c' } }, bearer(alice)));
+  const reads = await Promise.all(BINDINGS.map(async (b) => value(await b.call(pushAgent.url, 'push-config-list', { taskId }, bearer(alice)))));
+  for (const read of reads.slice(1)) assert.deepEqual(read, reads[0]);
+});
 
 test('a task read through each binding is the same document', async () => {
   const task = await completedTask(jsonRpcBinding);
@@ -203,7 +266,39 @@ const ERROR_CASES: ErrorCase[] = [
     run: async (b) => b.stream(agent.url, 'subscribe', { id: (await completedTaskOnce()).id }, { ...V1, 'last-event-id': 'seven' }),
   },
   { name: 'a version this agent does not speak', reason: 'VERSION_NOT_SUPPORTED', run: (b) => b.call(agent.url, 'get', { id: 'x' }, { 'A2A-Version': '9.9' }) },
+  {
+    name: "a push config on another caller's task",
+    reason: 'TASK_NOT_FOUND',
+    run: async (b) => b.call(pushAgent.url, 'push-config-create', { taskId: await aliceTaskOnce(), url: HOOK }, bearer(bob)),
+  },
+  {
+    name: "another caller's push configs",
+    reason: 'TASK_NOT_FOUND',
+    run: async (b) => b.call(pushAgent.url, 'push-config-list', { taskId: await aliceTaskOnce() }, bearer(bob)),
+  },
+  {
+    // A link-local metadata address, refused by the guard without a connection.
+    name: 'a webhook the egress guard refuses',
+    reason: 'INVALID_PARAMS',
+    run: async (b) => b.call(pushAgent.url, 'push-config-create', { taskId: await aliceTaskOnce(), url: 'http://169.254.169.254/hook' }, bearer(alice)),
+  },
+  {
+    name: 'a send carrying a webhook the egress guard refuses',
+    reason: 'INVALID_PARAMS',
+    run: (b) => b.call(pushAgent.url, 'send', { message: echo('x'), configuration: { taskPushNotificationConfig: { url: 'http://169.254.169.254/hook' } } }, bearer(alice)),
+  },
+  {
+    name: 'a push config the task does not have',
+    reason: 'INVALID_PARAMS',
+    run: async (b) => b.call(pushAgent.url, 'push-config-get', { taskId: await aliceTaskOnce(), id: 'no-such-config' }, bearer(alice)),
+  },
 ];
+
+let aliceOnce: Promise<string> | undefined;
+function aliceTaskOnce(): Promise<string> {
+  aliceOnce ??= aliceTask();
+  return aliceOnce;
+}
 
 let completedOnce: Promise<any> | undefined;
 function completedTaskOnce(): Promise<any> {

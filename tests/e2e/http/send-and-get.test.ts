@@ -205,7 +205,12 @@ describe('SendMessage and GetTask (A2A 1.0)', () => {
     });
   });
 
-  test('a send carrying a push config while push is off is -32003 and starts no task (spec 3.3.4)', async () => {
+  test('a send carrying a push config while push is off (PUSH_NOTIFICATIONS=false) is -32003 and starts no task (spec 3.3.4)', async (t) => {
+    const off = await startTestAgent({ PUSH_NOTIFICATIONS: 'false' });
+    t.after(() => off.dispose());
+    const url = off.url;
+    const card = (await (await fetch(`${url}/.well-known/agent-card.json`)).json()) as { capabilities: { pushNotifications: boolean } };
+    assert.equal(card.capabilities.pushNotifications, false);
     const before = await totalTasks(url);
     const configuration = { taskPushNotificationConfig: { url: 'https://example.com/hook', token: 't' } };
     for (const method of ['SendMessage', 'SendStreamingMessage']) {

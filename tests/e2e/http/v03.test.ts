@@ -144,26 +144,21 @@ describe('A2A 0.3 over JSON-RPC', () => {
     assert.equal(errorInfo(assertRpcError(res.body, -32004)).metadata.state, 'completed');
   });
 
-  test('push notification config methods are -32003', async () => {
+  // The push-config methods in full: tests/e2e/push/push-configs.test.ts.
+  test('push notification config methods speak 0.3: a webhook the egress guard refuses is -32602 at tasks/pushNotificationConfig/set', async () => {
     const task = ok(await rpc(url, 'message/send', { message: v03Message('push') }, V03));
-    const set = await rpc(
-      url,
-      'tasks/pushNotificationConfig/set',
-      { taskId: task.id, pushNotificationConfig: { url: 'https://example.com/hook' } },
-      V03,
-    );
-    assertRpcError(set.body, -32003);
-    for (const method of ['tasks/pushNotificationConfig/get', 'tasks/pushNotificationConfig/list', 'tasks/pushNotificationConfig/delete']) {
-      assertRpcError((await rpc(url, method, { id: task.id }, V03)).body, -32003);
-    }
+    const set = await rpc(url, 'tasks/pushNotificationConfig/set', { taskId: task.id, pushNotificationConfig: { url: 'http://127.0.0.1:9/hook' } }, V03);
+    assert.match(assertRpcError(set.body, -32602).message, /params\.pushNotificationConfig\.url .*loopback/);
+    assert.deepEqual(ok(await rpc(url, 'tasks/pushNotificationConfig/list', { id: task.id }, V03)), []);
+    assertRpcError((await rpc(url, 'tasks/pushNotificationConfig/get', { id: 'no-such-task' }, V03)).body, -32001);
   });
 
-  test('message/send and message/stream carrying a pushNotificationConfig are -32003, not run without it', async () => {
-    const configuration = { pushNotificationConfig: { url: 'https://example.com/hook' } };
+  test('message/send and message/stream carrying a refused pushNotificationConfig are -32602, not run without it', async () => {
+    const configuration = { pushNotificationConfig: { url: 'http://10.0.0.1/hook' } };
     for (const method of ['message/send', 'message/stream']) {
       const res = await rpc(url, method, { message: v03Message('with push'), configuration }, V03);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
-      assert.match(assertRpcError(res.body, -32003).message, /params\.configuration\.pushNotificationConfig/);
+      assert.match(assertRpcError(res.body, -32602).message, /params\.configuration\.pushNotificationConfig\.url/);
     }
   });
 
