@@ -38,6 +38,10 @@ describe('gRPC on any replica answers for any task (per-pod stores)', () => {
           A2A_REPLICAS: '2',
           A2A_POD_URL_TEMPLATE: `http://127.0.0.1:${ports.prefix}{ordinal}`,
           STREAM_HEARTBEAT_INTERVAL: '200ms',
+          // Webhooks on localhost are admitted; nothing listens on port 9, and a failed delivery waits an hour.
+          EGRESS_ALLOW: 'localhost',
+          PUSH_RETRY_BASE: '1h',
+          PUSH_RETRY_MAX: '1h',
         }),
       );
       clients.push(new RawGrpcClient(`127.0.0.1:${grpcPort}`));
@@ -82,6 +86,26 @@ describe('gRPC on any replica answers for any task (per-pod stores)', () => {
     await ended;
     assert.deepEqual([events[0], events.at(-1)], ['task:TASK_STATE_WORKING', 'status:TASK_STATE_CANCELED']);
   });
+  test("push-config calls over gRPC and HTTP+JSON reach the task's pod through the other; credentials stay there", async () => {
+    const [zero, one] = clients as [RawGrpcClient, RawGrpcClient];
+    const sent = decodeA2a('SendMessageResponse', await one.unary('SendMessage', encodeA2a('SendMessageRequest', sendRequest('push', { skill: 'echo' }))));
+    const taskId = sent.task.id as string;
+    assert.match(taskId, /^kagent-1\./);
+    const config = { taskId, id: 'routed', url: 'http://localhost:9/hook', authentication: { scheme: 'Bearer', credentials: 'kept-on-the-owner' } };
+    const expected = { taskId, id: 'routed', url: 'http://localhost:9/hook', authentication: { scheme: 'Bearer' } };
+    const created = decodeA2a('TaskPushNotificationConfig', await zero.unary('CreateTaskPushNotificationConfig', encodeA2a('TaskPushNotificationConfig', config)));
+    assert.deepEqual(created, expected);
+    const got = decodeA2a('TaskPushNotificationConfig', await zero.unary('GetTaskPushNotificationConfig', encodeA2a('GetTaskPushNotificationConfigRequest', { taskId, id: 'routed' })));
+    assert.deepEqual(got, expected);
+    // The same config through pod 0's HTTP+JSON routes, which ask the owner too.
+    const listed = await fetch(`${pods[0]!.url}/tasks/${encodeURIComponent(taskId)}/pushNotificationConfigs`);
+    assert.equal(listed.status, 200);
+    assert.deepEqual(await listed.json(), { configs: [expected] });
+    await zero.unary('DeleteTaskPushNotificationConfig', encodeA2a('DeleteTaskPushNotificationConfigRequest', { taskId, id: 'routed' }));
+    const after = await fetch(`${pods[0]!.url}/tasks/${encodeURIComponent(taskId)}/pushNotificationConfigs/routed`);
+    assert.equal(after.status, 400, 'a config the task no longer has is an invalid-params error');
+  });
+
   test('a stream resumed through the other pod with last-event-id replays what came after that event, in order', async () => {
     const [zero, one] = clients as [RawGrpcClient, RawGrpcClient];
     const label = (bytes: Buffer) => {
