@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { Gate, GATED_SERVICE_ENV } from '../../support/gate.js';
 import { collect, openStream, rpc, sseEvents, stepwise } from '../../support/rpc.js';
 import { waitFor } from '../../support/wait.js';
-import { freePortDecade, startService } from '../../support/service-process.js';
+import { hookUrl, PushReceiver } from '../../support/push-receiver.js';
+import { freePort, freePortDecade, startService } from '../../support/service-process.js';
 import type { ServiceProcess } from '../../support/service-process.js';
 
 // Three replicas as real processes on loopback, each with its own port and
@@ -36,8 +37,8 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
       A2A_POD_URL_TEMPLATE: `http://127.0.0.1:${ports.prefix}{ordinal}`,
       CONFORMANCE_AGENT: 'true',
       STREAM_HEARTBEAT_INTERVAL: '200ms',
-      // Push configs may name a webhook on localhost (nothing listens on the port the test gives).
-      EGRESS_ALLOW: 'localhost',
+      // Push configs may name a webhook on localhost (nothing listens on the port the test gives) or a receiver on 127.0.0.1.
+      EGRESS_ALLOW: 'localhost,127.0.0.1',
       PUSH_RETRY_BASE: '1h',
       PUSH_RETRY_MAX: '1h',
     });
@@ -108,6 +109,23 @@ describe('any replica answers for any task (per-pod stores, owner routing)', () 
     assert.equal(v03.body.result?.pushNotificationConfig.id, 'routed', JSON.stringify(v03.body));
     assert.deepEqual((await rpc(pods[2]!.url, 'DeleteTaskPushNotificationConfig', { taskId: id, id: 'routed' })).body.result, {});
     assert.deepEqual((await rpc(pods[0]!.url, 'ListTaskPushNotificationConfigs', { taskId: id })).body.result.configs, []);
+  });
+
+  test("a 0.3 caller's config set through another pod is delivered by the owner in 0.3 shapes", async () => {
+    const receiver = await PushReceiver.start(await freePort());
+    try {
+      const run = gate.run();
+      const id = (await rpc(pods[0]!.url, 'SendMessage', { message: message('held', { metadata: run.metadata }), configuration: { returnImmediately: true } })).body.result.task.id as string;
+      await run.started();
+      const set = await rpc(pods[1]!.url, 'tasks/pushNotificationConfig/set', { taskId: id, pushNotificationConfig: { id: 'v03', url: hookUrl(receiver.port, '/v03') } }, { 'A2A-Version': '0.3' });
+      assert.equal(set.body.result?.pushNotificationConfig.id, 'v03', JSON.stringify(set.body));
+      run.release();
+      const kinds = async () => (await receiver.received()).map((r) => `${r.body.kind}:${r.body.status?.state}`);
+      await waitFor('the final status delivered', async () => (await kinds()).includes('status-update:completed'));
+      assert.ok((await receiver.received()).every((r) => r.path === '/v03' && r.contentType.startsWith('application/json')), JSON.stringify(await receiver.received()));
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test('a subscription through another pod relays every event in order', async () => {
