@@ -137,7 +137,7 @@ describe('the metrics of agents that have done real work', postgres, () => {
   });
 
   test('store operation latency, by operation', () => {
-    for (const operation of ['createTask', 'transition', 'getTask']) {
+    for (const operation of ['createTask', 'applyRunChanges', 'getTask']) {
       assert.ok((valueOf(pod0, 'kagent_store_operation_duration_seconds_count', { operation, outcome: 'ok' }) ?? 0) >= 1, operation);
     }
   });

@@ -23,6 +23,8 @@ export function gatedSkill(): Skill {
         return;
       }
       await ctx.working('waiting at the gate');
+      // Stored before the test hears of it: a test that then subscribes finds the task working.
+      await ctx.durable();
       await tell(`${gate}/started?task=${encodeURIComponent(ctx.taskId)}`);
       let outcome: string;
       for (;;) {
