@@ -102,6 +102,8 @@ export class ProtocolError extends Error {
     message: string,
     readonly reason: WireReason,
     readonly details: Record<string, string> = {},
+    /** An HTTP status other than the reason's row says, for a refusal HTTP itself names better (415). */
+    private readonly httpStatusOverride?: number,
   ) {
     super(message);
     this.name = 'ProtocolError';
@@ -112,7 +114,7 @@ export class ProtocolError extends Error {
   }
 
   get httpStatus(): number {
-    return ERROR_TABLE[this.reason].http;
+    return this.httpStatusOverride ?? ERROR_TABLE[this.reason].http;
   }
 }
 
@@ -136,8 +138,10 @@ export const protocolErrors = {
     new ProtocolError(`No A2A route for ${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}`, 'METHOD_NOT_FOUND', { method }),
   httpMethodNotAllowed: (method: string, allow: string) =>
     new ProtocolError(`This route does not take ${method}; use ${allow}`, 'HTTP_METHOD_NOT_ALLOWED', { method, allow }),
+  // A body in a media type the binding does not read. HTTP names that 415 (RFC 9110 §15.5.16),
+  // which the HTTP+JSON binding answers; JSON-RPC keeps its 200 with -32005.
   contentType: (received: string) =>
-    new ProtocolError(`Content-Type "${received}" is not supported; send application/json`, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: received }),
+    new ProtocolError(`Content-Type "${received}" is not supported; send application/json`, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: received }, 415),
   bodyTooLarge: (limit: number) =>
     new ProtocolError(`Request body exceeds the limit of ${limit} bytes`, 'PAYLOAD_TOO_LARGE', { limitBytes: String(limit) }),
 };
@@ -203,7 +207,7 @@ function wireOf(reason: WireReason): Pick<WireError, 'code' | 'httpStatus'> {
  */
 export function toWireError(error: unknown, stateName?: (state: TaskState) => string): WireError {
   if (error instanceof ProtocolError) {
-    return { ...wireOf(error.reason), message: error.message, reason: error.reason, details: error.details };
+    return { ...wireOf(error.reason), httpStatus: error.httpStatus, message: error.message, reason: error.reason, details: error.details };
   }
   if (error instanceof DomainError) {
     const row = wireCodes(error.reason);

@@ -108,10 +108,14 @@ export class RestHandler {
   }
 }
 
-/** application/a2a+json, unless the client asks for plain application/json and not it. */
+/**
+ * The media type the client spoke: application/a2a+json to a client that sent or asked for it,
+ * application/json to any other: the conformance suite holds a client that names neither to
+ * application/json, errors included.
+ */
 function answerType(req: IncomingMessage): string {
-  const accept = (req.headers.accept ?? '').toLowerCase();
-  return accept.includes('application/json') && !accept.includes(A2A_JSON) ? 'application/json' : A2A_JSON;
+  const spoken = `${req.headers['content-type'] ?? ''},${req.headers.accept ?? ''}`.toLowerCase();
+  return spoken.includes(A2A_JSON) ? A2A_JSON : 'application/json';
 }
 
 function queryOf(req: IncomingMessage): URLSearchParams {

@@ -242,7 +242,8 @@ describe('protocol errors', () => {
       'VERSION_NOT_SUPPORTED',
       { requestedVersion: '2.0', supportedVersions: '1.0,0.3' },
     ],
-    ['contentType', protocolErrors.contentType('text/plain'), -32005, 400, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: 'text/plain' }],
+    // HTTP's own 415 for a body it cannot read; a JSON-RPC answer stays a 200 with -32005.
+    ['contentType', protocolErrors.contentType('text/plain'), -32005, 415, 'CONTENT_TYPE_NOT_SUPPORTED', { contentType: 'text/plain' }],
     ['bodyTooLarge', protocolErrors.bodyTooLarge(2048), -32600, 413, 'PAYLOAD_TOO_LARGE', { limitBytes: '2048' }],
   ];
   for (const [name, error, code, httpStatus, reason, details] of cases) {
@@ -364,10 +365,10 @@ describe('the error table', () => {
     }
   });
 
-  test('every protocol error maps through its row', () => {
+  test('every protocol error maps through its row (the media-type refusal takes HTTP\'s 415)', () => {
     for (const error of [protocolErrors.parse('x'), protocolErrors.invalidRequest('x'), protocolErrors.methodNotFound('m', '1.0'), protocolErrors.versionNotSupported('9', ['1.0']), protocolErrors.contentType('text/plain'), protocolErrors.bodyTooLarge(1)]) {
       const row = ERROR_TABLE[error.reason];
-      assert.deepEqual([error.code, error.httpStatus], [row.jsonRpc, row.http], error.reason);
+      assert.deepEqual([error.code, error.httpStatus], [row.jsonRpc, error.reason === 'CONTENT_TYPE_NOT_SUPPORTED' ? 415 : row.http], error.reason);
     }
   });
 

@@ -101,7 +101,8 @@ describe('HTTP+JSON: hostile and confused requests', () => {
     assertStatus(await call(agent.url, 'POST', '/message:send', { body: '{"message":', headers: json }), 400, 'PARSE_ERROR');
     assertStatus(await call(agent.url, 'POST', '/message:send', { body: '[1,2]', headers: json }), 400, 'PARSE_ERROR');
     assertStatus(await call(agent.url, 'POST', '/tasks/x:cancel', { body: 'nope', headers: json }), 400, 'PARSE_ERROR');
-    assertStatus(await call(agent.url, 'POST', '/message:send', { body: '{}', headers: { 'content-type': 'text/plain' } }), 400, 'CONTENT_TYPE_NOT_SUPPORTED');
+    // A media type the binding does not read is HTTP's own 415, with the A2A reason.
+    assertStatus(await call(agent.url, 'POST', '/message:send', { body: '{}', headers: { 'content-type': 'text/plain' } }), 415, 'CONTENT_TYPE_NOT_SUPPORTED');
     const deep = `{"message":{"metadata":${'['.repeat(500)}${']'.repeat(500)}}}`;
     assertStatus(await call(agent.url, 'POST', '/message:send', { body: deep, headers: json }), 400, 'INVALID_PARAMS');
   });
@@ -144,12 +145,16 @@ describe('HTTP+JSON: hostile and confused requests', () => {
     assertStatus(await call(agent.url, 'GET', '/tasks?status=TASK_STATE_NOPE'), 400, 'INVALID_PARAMS');
   });
 
-  test('answers are application/a2a+json, or application/json to a client that asks for it alone', async () => {
-    const send = (accept: string) =>
-      call(agent.url, 'POST', '/message:send', { body: JSON.stringify({ message: textMessage('typed') }), headers: { 'content-type': 'application/json', accept } });
-    assert.equal((await send('application/a2a+json, application/json')).headers.get('content-type'), 'application/a2a+json');
-    assert.equal((await send('application/json')).headers.get('content-type'), 'application/json');
-    assert.equal((await call(agent.url, 'GET', '/nope', { headers: { accept: 'application/json' } })).headers.get('content-type'), 'application/json');
+  test('answers are in the media type the client spoke: application/a2a+json to one that sent or asked for it, application/json to any other', async () => {
+    const send = (contentType: string, accept: string) =>
+      call(agent.url, 'POST', '/message:send', { body: JSON.stringify({ message: textMessage('typed') }), headers: { 'content-type': contentType, accept } });
+    assert.equal((await send('application/json', 'application/a2a+json, application/json')).headers.get('content-type'), 'application/a2a+json');
+    assert.equal((await send('application/a2a+json', '*/*')).headers.get('content-type'), 'application/a2a+json');
+    assert.equal((await send('application/json', 'application/json')).headers.get('content-type'), 'application/json');
+    assert.equal((await send('application/json', '*/*')).headers.get('content-type'), 'application/json');
+    // Errors too: a plain client reads a plain JSON error.
+    assert.equal((await call(agent.url, 'GET', '/tasks/nope', { headers: { accept: '*/*' } })).headers.get('content-type'), 'application/json');
+    assert.equal((await call(agent.url, 'GET', '/tasks/nope', { headers: { accept: 'application/a2a+json' } })).headers.get('content-type'), 'application/a2a+json');
   });
 
   test('a 0.3 client on these 1.0 routes is told which version they speak', async () => {
