@@ -58,12 +58,16 @@ export class PushConfigs {
     return stored.map((s) => redacted(s.config));
   }
 
-  /** DeleteTaskPushNotificationConfig. */
+  /**
+   * DeleteTaskPushNotificationConfig. Idempotent, as deletes are: a config already gone
+   * (a retried delete whose first answer was lost) is deleted, not an error. The task
+   * must still be the caller's.
+   */
   async delete(caller: Caller, ref: PushConfigRef): Promise<void> {
     this.refuseWhenOff();
     await this.ownTask(caller, ref.taskId);
     if (ref.configId === undefined) throw new InvalidParamsError(`${ref.idPath} is required to delete a push config`, ref.idPath);
-    if (!(await this.options.store.push.deletePushConfig(ref.taskId, ref.configId))) throw noSuchConfig(ref);
+    await this.options.store.push.deletePushConfig(ref.taskId, ref.configId);
   }
 
   /**
