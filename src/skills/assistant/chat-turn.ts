@@ -138,6 +138,9 @@ async function runTurn(
   let activity = 'waiting for the model';
   try {
     await ctx.working();
+    // The model is the outside world, and paid for: the task is stored working before it is
+    // asked, so that a pod that stops here leaves a task another pod can see and take over.
+    await ctx.durable();
     const notes: string[] = [];
     let used = 0;
     let estimated = false;
@@ -250,6 +253,8 @@ async function callTool(ctx: SkillContext, call: ChatToolCall, tools: ReadonlyMa
       metadata: { [TOOL_CALL_METADATA]: { id: call.id, name, arguments: args as JsonObject } },
     },
   ]);
+  // A tool acts on the outside world too: the call is on record before it is made.
+  await ctx.durable();
   try {
     const result = await tool.run(args as JsonObject, signal, { taskId: ctx.taskId, contextId: ctx.contextId, runSkill: ctx.runSkill });
     return result.text === '' ? `${name} returned nothing.` : result.text;

@@ -106,6 +106,8 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     assert.equal(await focused(), 'Chat');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Chat' }).waitFor();
+    // The skills come from the agent card, after the view: typing picks one only once it is listed.
+    await page.locator('main select option[value="echo"]').waitFor({ state: 'attached' });
     // Past the "new conversation" line: the skill, then the message.
     await page.keyboard.press('Tab');
     await page.keyboard.type('echo');
