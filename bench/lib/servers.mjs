@@ -82,26 +82,30 @@ async function startOnce(kind, { dataDir, logDir, conformance = false, synchrono
   let path;
   let readyPath;
   let diskDir;
+  const startOurs = (env) =>
+    start(NODE, [...nodeFlags, join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
+      logFile,
+      env: {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: OUR_LOG_LEVEL,
+        POD_NAME: 'bench-0',
+        DRAIN_TIMEOUT: '2s',
+        // The benchmarks speak HTTP; several runs at once must not race for 8081.
+        GRPC_PORT: '0',
+        ...env,
+      },
+    });
   switch (kind) {
     case 'ours':
     case 'oursNormal': {
       mkdirSync(dataDir, { recursive: true });
-      child = start(NODE, [...nodeFlags, join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
-        logFile,
-        env: {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          DATA_DIR: dataDir,
-          LOG_LEVEL: OUR_LOG_LEVEL,
-          POD_NAME: 'bench-0',
-          SQLITE_SYNCHRONOUS: synchronous ?? (kind === 'oursNormal' ? 'normal' : 'full'),
-          CONFORMANCE_AGENT: conformance ? 'true' : 'false',
-          // Messages that name no skill go to echo, the skill the SDK peer mirrors.
-          ...(conformance ? {} : { DEFAULT_SKILL: 'echo' }),
-          DRAIN_TIMEOUT: '2s',
-          // The benchmarks speak HTTP; several runs at once must not race for 8081.
-          GRPC_PORT: '0',
-        },
+      child = startOurs({
+        SQLITE_SYNCHRONOUS: synchronous ?? (kind === 'oursNormal' ? 'normal' : 'full'),
+        CONFORMANCE_AGENT: conformance ? 'true' : 'false',
+        // Messages that name no skill go to echo, the skill the SDK peer mirrors.
+        ...(conformance ? {} : { DEFAULT_SKILL: 'echo' }),
       });
       path = '/';
       readyPath = '/readyz';
@@ -110,21 +114,7 @@ async function startOnce(kind, { dataDir, logDir, conformance = false, synchrono
     }
     case 'oursPg': {
       mkdirSync(dataDir, { recursive: true });
-      child = start(NODE, [...nodeFlags, join(ROOT, 'dist/src/cli/main.js'), 'serve'], {
-        logFile,
-        env: {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          DATA_DIR: dataDir,
-          LOG_LEVEL: OUR_LOG_LEVEL,
-          POD_NAME: 'bench-0',
-          STORE: 'postgres',
-          DATABASE_URL: database,
-          CONFORMANCE_AGENT: 'false',
-          DEFAULT_SKILL: 'echo',
-          DRAIN_TIMEOUT: '2s',
-        },
-      });
+      child = startOurs({ STORE: 'postgres', DATABASE_URL: database, CONFORMANCE_AGENT: 'false', DEFAULT_SKILL: 'echo' });
       path = '/';
       readyPath = '/readyz';
       break;
