@@ -78,13 +78,15 @@ function openStream(body, onFrame) {
       while ((cut = buffer.indexOf('\n\n')) !== -1) {
         const frame = buffer.slice(0, cut);
         buffer = buffer.slice(cut + 2);
-        if (!frame.startsWith('data:')) {
+        // A frame is `id:` (the task's event version) and `data:` lines, or a keep-alive comment.
+        const data = frame.indexOf('data:');
+        if (data === -1) {
           state.comments++;
           continue;
         }
         state.events++;
         if (state.events === 1) resolveOpened();
-        onFrame(frame.slice(5), receivedAt);
+        onFrame(frame.slice(data + 5), receivedAt);
       }
     });
     const done = () => {
@@ -135,7 +137,7 @@ async function fanout() {
   const onFrame = (data, receivedAt) => received.push(receivedAt, data);
   const started = Date.now();
   const streams = await openMany(config.subscribers, () => subscribeBody(taskId), onFrame, { deadline: started + config.openTimeoutMs });
-  const opened = (await Promise.allSettled(streams.map((s) => s.opened))).filter((r) => r.status === 'fulfilled').length;
+  const opened = streams.filter((s) => s.state.events > 0).length;
   const liveFrom = Date.now();
   const openMs = liveFrom - started;
   const endBy = started + config.delayMs + config.endTimeoutMs;
@@ -193,7 +195,7 @@ async function idle() {
   for (let i = 0; i < config.tasks; i++) tasks.push(await createTask(inputRequiredBody()));
   const started = Date.now();
   const streams = await openMany(config.streams, (j) => subscribeBody(tasks[j % tasks.length]), () => {}, { deadline: started + config.openTimeoutMs });
-  const opened = (await Promise.allSettled(streams.map((s) => s.opened))).filter((r) => r.status === 'fulfilled').length;
+  const opened = streams.filter((s) => s.state.events > 0).length;
   const openMs = Date.now() - started;
   emit({ type: 'holding', opened, openMs });
   await sleep(config.holdMs);
