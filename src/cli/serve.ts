@@ -3,6 +3,7 @@ import { startAgent } from '../agent.js';
 import { ConfigError, loadConfig, readSettingsPath } from '../config/load.js';
 import type { RawSettings } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
+import { boundHeapGrowth } from './heap-growth.js';
 
 const FLAG_OPTIONS = {
   port: { type: 'string' },
@@ -62,6 +63,7 @@ export async function serve(args: string[]): Promise<number> {
   let agent;
   try {
     config = load();
+    boundHeapGrowth(config.HEAP_GROWTH_PERCENT);
     agent = await startAgent(
       config,
       configPath === undefined ? undefined : { path: configPath, load, fileValues: () => readSettingsPath(configPath) },

@@ -237,6 +237,13 @@ export const SETTINGS = {
     description:
       'caps the SQLite database at this many pages (PRAGMA max_page_count; pages are 4096 bytes): reaching it is handled exactly like a full disk. Unset: no cap but the disk',
   },
+  HEAP_GROWTH_PERCENT: {
+    type: { kind: 'int', min: 0, max: 1000 },
+    default: '30',
+    live: false,
+    description:
+      "how far the JavaScript heap may grow past what the last full garbage collection kept before the next one, in percent: lower holds less memory at the cost of more frequent collections; 0: V8's own heuristic (up to 4x the live heap while busy)",
+  },
   DRAIN_TIMEOUT: {
     type: { kind: 'duration', minMs: 0 },
     default: '20s',

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const HEAP_GROWTH = fileURLToPath(new URL('../../src/cli/heap-growth.js', import.meta.url));
+
+// A live set that stays, and objects that outlive two young collections before they die
+// (promoted garbage, like requests waiting for their commit): the old generation's
+// largest use shows how much garbage V8 lets pile up between full collections.
+const CHURN = `
+import v8 from 'node:v8';
+import { boundHeapGrowth } from ${JSON.stringify(HEAP_GROWTH)};
+boundHeapGrowth(Number(process.argv[1]));
+const live = Array.from({ length: 200_000 }, (_, i) => ({ id: 'task-' + i, n: i, s: String(i).repeat(8) }));
+const ring = new Array(50_000);
+const oldUsed = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
+let peak = 0;
+for (let i = 0; i < 3_000_000; i++) {
+  ring[i % ring.length] = { i, text: 'request ' + i, parts: [i, i + 1] };
+  if (i % 10_000 === 0) peak = Math.max(peak, oldUsed());
+}
+console.log(JSON.stringify({ peak, live: live.length }));
+`;
+
+function peakOldGeneration(percent: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--input-type=module', '-e', CHURN, String(percent)], { timeout: 120_000 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve((JSON.parse(stdout) as { peak: number }).peak);
+    });
+  });
+}
+
+test('HEAP_GROWTH_PERCENT keeps the garbage between full collections well below what V8 lets pile up by itself', async () => {
+  const own = await peakOldGeneration(0);
+  const bounded = await peakOldGeneration(10);
+  assert.ok(bounded < own * 0.8, `old generation peaked at ${(bounded / 1e6).toFixed(0)} MB bounded, ${(own / 1e6).toFixed(0)} MB unbounded`);
+});
