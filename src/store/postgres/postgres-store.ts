@@ -38,7 +38,9 @@ import type {
 } from '../task-store.js';
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
-import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import { LostRace, Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import { appendBases, planRunChanges, runChangesParams, runChangesSql } from './run-changes.js';
+import type { RunChangesRow } from './run-changes.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
 import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
@@ -220,34 +222,58 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
     const leased = isActive(task.status.state);
+    const history = keyedHistory(task, ownership.requestKey);
+    // The task and its history in one statement: one round trip, committed on its own when no push config comes with it.
+    const insert: pg.QueryConfig = {
+      name: 'kagent-create-task',
+      text: `WITH created AS (
+          INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
+            request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)
+          RETURNING id
+        )
+        INSERT INTO ${this.s}.messages (task_id, message_key, json)
+        SELECT created.id, m.key, m.json FROM created, unnest($15::text[], $16::text[]) WITH ORDINALITY AS m(key, json, i) ORDER BY m.i
+        ON CONFLICT (task_id, message_key) DO NOTHING`,
+      values: [
+        task.id,
+        ownership.caller.tenant,
+        ownership.caller.principal,
+        ownership.pod,
+        ownership.skill,
+        task.contextId,
+        task.status.state,
+        JSON.stringify(task.status),
+        task.metadata === undefined ? null : JSON.stringify(task.metadata),
+        ownership.requestKey,
+        Date.parse(task.status.timestamp),
+        leased ? ownership.pod : null,
+        leased ? this.options.leaseTtlMs : null,
+        ownership.alias ?? null,
+        history.map((h) => h.key),
+        history.map((h) => JSON.stringify(h.message)),
+      ],
+    };
+    const pushConfigs = ownership.pushConfigs ?? [];
+    if (pushConfigs.length === 0) {
+      await this.statement(insert);
+      this.fullState.succeeded();
+      return 1;
+    }
     await this.inTransaction(async (client) => {
-      await client.query(
-        `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)`,
-        [
-          task.id,
-          ownership.caller.tenant,
-          ownership.caller.principal,
-          ownership.pod,
-          ownership.skill,
-          task.contextId,
-          task.status.state,
-          JSON.stringify(task.status),
-          task.metadata === undefined ? null : JSON.stringify(task.metadata),
-          ownership.requestKey,
-          Date.parse(task.status.timestamp),
-          leased ? ownership.pod : null,
-          leased ? this.options.leaseTtlMs : null,
-          ownership.alias ?? null,
-        ],
-      );
-      for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
-      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
-        await this.outbox.saveWithTask(client, task.id, ownership.pushConfigs, { kind: 'task', task });
-      }
+      await client.query(insert);
+      await this.outbox.saveWithTask(client, task.id, pushConfigs, { kind: 'task', task });
     });
     return 1;
+  }
+
+  /** One statement, committed on its own: as durable as a transaction, in one round trip and without holding a connection between round trips. */
+  private async statement<R extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.db.query<R>(query);
+    } catch (error) {
+      throw this.fullState.failed(error);
+    }
   }
 
   private taskSelect(historyParam: string, includeArtifacts: boolean): string {
@@ -348,27 +374,53 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     });
   }
 
-  /** One transaction for the whole turn: one commit, the task row taken once for all of it. */
-  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
-    return this.casWrite<RunChangesResult>(taskId, async (client) => {
-      const current = await this.readForWrite(client, taskId);
-      const versions: number[] = [];
-      if (superseded(current, run, undefined)) return { versions, from: current.state, refused: { applied: false, reason: 'superseded', current: current.state } };
-      let state = current.state;
-      let version = current.version;
-      for (const change of changes) {
-        if (!isActive(state)) return { versions, from: current.state, refused: { applied: false, reason: 'state', current: state } };
-        if (change.kind === 'status') {
-          version = await this.writeStatus(client, taskId, version, change.status, false);
-          await this.recordStatus(client, taskId, current.contextId, version, change.status);
-          state = change.status.state;
-        } else {
-          version = await this.writeArtifact(client, taskId, current.contextId, version, change.artifact, change.append, change.lastChunk);
-        }
-        versions.push(version);
-      }
-      return { versions, from: current.state };
+  /**
+   * The whole turn in one statement (run-changes.ts): one round trip and one
+   * commit. Appending to an artifact stored before the turn reads it first,
+   * and the statement then applies only at the version it was read at.
+   */
+  async applyRunChanges(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    if (changes.length === 0) return { versions: [], from: (await this.readState(taskId)).state };
+    return retryLostRaces(taskId, async () => {
+      const bases = appendBases(changes);
+      const read = bases.length === 0 ? undefined : await this.readArtifacts(taskId, bases);
+      const plan = planRunChanges(taskId, contextId, changes, read?.stored);
+      const params = runChangesParams(taskId, plan, run, read?.version ?? null, this.lease, this.channel, this.eventLog);
+      const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: runChangesSql(this.s), values: params });
+      const row = rows[0];
+      if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      if (superseded(row, run, undefined)) return { versions: [], from: row.state, refused: { applied: false, reason: 'superseded', current: row.state } };
+      if (!isActive(row.state)) return { versions: [], from: row.state, refused: { applied: false, reason: 'state', current: row.state } };
+      if (row.base === null) throw new LostRace();
+      this.fullState.succeeded();
+      const versions = Array.from({ length: plan.applied }, (_, i) => row.base! + i + 1);
+      if (plan.stopsAt === undefined) return { versions, from: row.state };
+      return { versions, from: row.state, refused: { applied: false, reason: 'state', current: plan.stopsAt } };
     });
+  }
+
+  private get lease(): { pod: string; ttlMs: number } {
+    return { pod: this.options.pod, ttlMs: this.options.leaseTtlMs };
+  }
+
+  private async readState(taskId: string): Promise<{ state: TaskState }> {
+    const { rows } = await this.db.query<{ state: TaskState }>(`SELECT state FROM ${this.s}.tasks WHERE id = $1`, [taskId]);
+    if (rows[0] === undefined) throw new Error(`task ${taskId} vanished from the store`);
+    return rows[0];
+  }
+
+  /** The task's version and, as of that version, the stored JSON of those of `artifactIds` it has. */
+  private async readArtifacts(taskId: string, artifactIds: readonly string[]): Promise<{ version: number; stored: Map<string, string> }> {
+    const { rows } = await this.db.query<{ version: number; artifact_id: string | null; json: string | null }>(
+      `SELECT t.version, a.artifact_id, a.json FROM ${this.s}.tasks t
+       LEFT JOIN ${this.s}.artifacts a ON a.task_id = t.id AND a.artifact_id = ANY($2::text[])
+       WHERE t.id = $1`,
+      [taskId, [...artifactIds]],
+    );
+    if (rows[0] === undefined) throw new Error(`task ${taskId} vanished from the store`);
+    const stored = new Map<string, string>();
+    for (const row of rows) if (row.artifact_id !== null && row.json !== null) stored.set(row.artifact_id, row.json);
+    return { version: rows[0].version, stored };
   }
 
   /** Moves the task row to `status` from `version` (taking or dropping the lease with it); returns the new version. */
