@@ -287,10 +287,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
-    const { rows } = await this.db.query<TaskContentRow>(
-      `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
-      [id, caller.tenant, caller.principal, historyLength ?? null],
-    );
+    // Named: every blocking send reads its task back, so the server plans this statement once per connection.
+    const { rows } = await this.db.query<TaskContentRow>({
+      name: 'kagent-get-task',
+      text: `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
+      values: [id, caller.tenant, caller.principal, historyLength ?? null],
+    });
     const row = rows[0];
     if (row === undefined) return undefined;
     return { task: assemble(row), version: row.version, skill: row.skill, resumes: row.resumes };
