@@ -80,10 +80,11 @@ const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant,
 
 /**
  * The task store shared by every pod of a deployment. Each write is one
- * transaction; writes to one task are serialised by compare-and-swap on its
- * version (retried on a lost race), and every applied transition or artifact
- * stores its event and signals the change (NOTIFY, delivered on commit) in
- * that same transaction.
+ * transaction — the two every task takes, its creation and a run's turn, one
+ * statement each (one round trip, one commit); writes to one task are
+ * serialised by compare-and-swap on its version (retried on a lost race), and
+ * every applied transition or artifact stores its event and signals the change
+ * (NOTIFY, delivered on commit) in that same transaction.
  */
 export class PostgresTaskStore implements TaskStore, SharedStore {
   readonly kind = 'postgres';
