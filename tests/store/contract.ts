@@ -149,6 +149,30 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.equal(await store.findTaskByRequestKey(BOB, 'rk-unique'), 'kagent-0.req-bob');
     });
 
+    test('tasks created at once are each stored with their history; one whose request key is taken fails alone', async () => {
+      const ids = Array.from({ length: 6 }, (_, i) => `kagent-0.together-${i}`);
+      await seed(store, { id: 'kagent-0.together-first', at: T0, requestKey: 'rk-together-taken' });
+      // Sent in one turn of the event loop: a store may write them together.
+      const outcomes = await Promise.allSettled(
+        ids.map((id, i) => seed(store, { id, at: T0 + i, state: i % 2 === 0 ? 'submitted' : 'working', ...(i === 3 ? { requestKey: 'rk-together-taken' } : {}) })),
+      );
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
+      assert.match(String((outcomes[3] as PromiseRejectedResult).reason), factory.duplicateRequestKey);
+      for (const [i, id] of ids.entries()) {
+        const stored = await store.getTask(ALICE, id);
+        if (i === 3) {
+          assert.equal(stored, undefined);
+          continue;
+        }
+        assert.equal(stored?.task.status.state, i % 2 === 0 ? 'submitted' : 'working');
+        assert.deepEqual(stored?.task.history.map((m) => m.messageId), [`m-${id}`]);
+        assert.equal(await store.findTaskByRequestKey(ALICE, `rk-${id}`), id);
+      }
+    });
+
     test('findTaskByAlias finds the task by the name its caller gave it; the name is unique per caller, and free again once the task is gone', async () => {
       // Older than every other task of this store: the retention pass below deletes this one alone.
       const old = T0 - 5_000_000;

@@ -18,7 +18,7 @@ import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../even
 import type { EventLogBound } from '../event-log.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
-import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
+import { headOf, interruptedOf, mergedArtifact, parseTask, stateCounts } from '../rows.js';
 import type { HeadRow, InterruptedRow, TaskRow } from '../rows.js';
 import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
 import { superseded } from '../task-store.js';
@@ -41,6 +41,8 @@ import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { LostRace, Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
 import { appendBases, planRunChanges, runChangesParams, runChangesSql } from './run-changes.js';
 import type { RunChangesRow } from './run-changes.js';
+import { TurnBatch, createTasksParams, createTasksSql } from './create-batch.js';
+import type { NewTask } from './create-batch.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
 import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
@@ -81,7 +83,8 @@ const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant,
 /**
  * The task store shared by every pod of a deployment. Each write is one
  * transaction — the two every task takes, its creation and a run's turn, one
- * statement each (one round trip, one commit); writes to one task are
+ * statement each (one round trip, one commit; the tasks created in one turn
+ * of the event loop, one statement together); writes to one task are
  * serialised by compare-and-swap on its version (retried on a lost race), and
  * every applied transition or artifact stores its event and signals the change
  * (NOTIFY, delivered on commit) in that same transaction.
@@ -96,6 +99,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly fullState: FullState;
   private readonly outbox: PostgresPushOutbox;
   private readonly eventLog: EventLogBound;
+  /** The tasks created in one turn of the event loop, written as one statement. */
+  private readonly creates: TurnBatch<NewTask>;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -116,6 +121,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
     this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+    this.creates = new TurnBatch(async (batch) => {
+      await this.statement(this.createTasksQuery(batch));
+      this.fullState.succeeded();
+    });
   }
 
   get push(): PushStore {
@@ -222,50 +231,21 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
-    const leased = isActive(task.status.state);
-    const history = keyedHistory(task, ownership.requestKey);
-    // The task and its history in one statement: one round trip, committed on its own when no push config comes with it.
-    const insert: pg.QueryConfig = {
-      name: 'kagent-create-task',
-      text: `WITH created AS (
-          INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-            request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)
-          RETURNING id
-        )
-        INSERT INTO ${this.s}.messages (task_id, message_key, json)
-        SELECT created.id, m.key, m.json FROM created, unnest($15::text[], $16::text[]) WITH ORDINALITY AS m(key, json, i) ORDER BY m.i
-        ON CONFLICT (task_id, message_key) DO NOTHING`,
-      values: [
-        task.id,
-        ownership.caller.tenant,
-        ownership.caller.principal,
-        ownership.pod,
-        ownership.skill,
-        task.contextId,
-        task.status.state,
-        JSON.stringify(task.status),
-        task.metadata === undefined ? null : JSON.stringify(task.metadata),
-        ownership.requestKey,
-        Date.parse(task.status.timestamp),
-        leased ? ownership.pod : null,
-        leased ? this.options.leaseTtlMs : null,
-        ownership.alias ?? null,
-        history.map((h) => h.key),
-        history.map((h) => JSON.stringify(h.message)),
-      ],
-    };
     const pushConfigs = ownership.pushConfigs ?? [];
     if (pushConfigs.length === 0) {
-      await this.statement(insert);
-      this.fullState.succeeded();
+      await this.creates.write({ task, ownership });
       return 1;
     }
+    // With its push configs and their first delivery: a transaction of its own.
     await this.inTransaction(async (client) => {
-      await client.query(insert);
+      await client.query(this.createTasksQuery([{ task, ownership }]));
       await this.outbox.saveWithTask(client, task.id, pushConfigs, { kind: 'task', task });
     });
     return 1;
+  }
+
+  private createTasksQuery(batch: readonly NewTask[]): pg.QueryConfig {
+    return { name: 'kagent-create-tasks', text: createTasksSql(this.s), values: createTasksParams(batch, this.options.leaseTtlMs) };
   }
 
   /** One statement, committed on its own: as durable as a transaction, in one round trip and without holding a connection between round trips. */
