@@ -3,13 +3,14 @@
 // on a busy machine (req/s there mean nothing). Wall-clock figures stay with run.mjs.
 //
 //   node bench/instructions.mjs [--kind task|message] [--n 150] [--warmup 200] [--connections 1] [--keep]
-//   node bench/instructions.mjs --kind fanout [--subscribers 200] [--delay 60000]
+//   node bench/instructions.mjs --kind fanout [--subscribers 100] [--events 10] [--warmup-events 20] [--delay 300000]
 //
 // fanout: `subscribers` SubscribeToTask streams on one echo task (metadata.delayMs
 // = delay, a progress event each second); the counters are zeroed once every
-// stream has its first event and dumped once every stream has ended, and the
+// stream has its first event and dumped once each has `events` more, and the
 // figure is per event delivered to one stream (events counted at the clients).
-// A warm-up task with the same subscribers runs first.
+// A warm-up task with the same subscribers runs first (`warmup-events` events),
+// so that the JIT has compiled the path before it is counted.
 //
 // The server (dist/, built beforehand) runs under callgrind as `ours` does in the
 // benchmark (SQLite synchronous=full, LOG_LEVEL=warn); the counters are zeroed
@@ -33,8 +34,10 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '150' },
     warmup: { type: 'string', default: '200' },
     connections: { type: 'string', default: '1' },
-    subscribers: { type: 'string', default: '200' },
-    delay: { type: 'string', default: '60000' },
+    subscribers: { type: 'string', default: '100' },
+    delay: { type: 'string', default: '300000' },
+    events: { type: 'string', default: '10' },
+    'warmup-events': { type: 'string', default: '20' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -101,7 +104,11 @@ try {
   else rmSync(dir, { recursive: true, force: true });
 }
 
-/** Opens the streams on a new long echo task and waits for them to end; `measured`: counts the instructions between the two. */
+/**
+ * Opens the streams on a new long echo task and waits until each has `events`
+ * more events; `measured`: counts the instructions in between, and the events
+ * the streams received meanwhile.
+ */
 async function fanout(origin, measured) {
   const url = new URL(origin);
   const created = await fetch(origin, { method: 'POST', headers: HEADERS, body: taskBody({ delayMs: Number(args.delay), returnImmediately: true }) });
@@ -116,12 +123,19 @@ async function fanout(origin, measured) {
   await Promise.all(streams.map((s) => s.opened.catch(() => undefined)));
   const failed = streams.find((s) => !s.state.opened);
   if (failed !== undefined) throw new Error(`a stream did not open (a longer --delay?): ${parseRawStream(failed).text}`);
+  const events = (s) => parseRawStream(s).frames.filter((f) => f.data !== undefined).length;
+  const before = streams.map(events);
   if (measured) control('--zero');
-  const zeroedAt = Date.now();
-  await Promise.all(streams.map((s) => s.ended));
+  // Progress events come a second apart: the count is taken right after one has reached every stream, before the next.
+  const want = Number(measured ? args.events : args['warmup-events']);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (streams.every((s, i) => events(s) - before[i] >= want)) break;
+  }
+  if (measured) control('--dump');
+  for (const s of streams) s.close();
   if (!measured) return {};
-  control('--dump');
-  const delivered = streams.reduce((n, s) => n + parseRawStream(s).frames.filter((f) => f.data !== undefined && f.receivedAt > zeroedAt).length, 0);
+  const delivered = streams.reduce((n, s, i) => n + events(s) - before[i], 0);
   const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.\d+$/.test(f));
   const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
   return { delivered, instructions: Number(totals[1]) };
