@@ -887,7 +887,13 @@ function secretFile(setting: string, path: string): string {
 
 function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): TaskStore {
   if (config.STORE === 'sqlite') {
-    return new SqliteTaskStore({ path: join(config.DATA_DIR, DATABASE_FILE), synchronous: config.SQLITE_SYNCHRONOUS, maxPages: config.SQLITE_MAX_PAGES, onFull });
+    return new SqliteTaskStore({
+      path: join(config.DATA_DIR, DATABASE_FILE),
+      synchronous: config.SQLITE_SYNCHRONOUS,
+      maxPages: config.SQLITE_MAX_PAGES,
+      onFull,
+      onCheckpointFailed: (message) => logger.warn({ reason: message }, 'a background checkpoint of the SQLite WAL failed; it is tried again'),
+    });
   }
   return new PostgresTaskStore({
     connectionString: databaseUrl(config),

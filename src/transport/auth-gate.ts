@@ -12,6 +12,7 @@ import { ERROR_TABLE, toWireError, jsonRpcError } from '../protocol/errors.js';
 import type { WireError } from '../protocol/errors.js';
 import { errorEnvelope } from '../protocol/jsonrpc.js';
 import { drainUnreadBody } from './drain-body.js';
+import { sendJsonText } from './send-json.js';
 
 export interface AuthGateOptions {
   authenticator: Authenticator;
@@ -143,7 +144,7 @@ export class AuthGate {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (error instanceof UnauthenticatedError) headers['www-authenticate'] = challenge(error);
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
-    res.writeHead(wire.httpStatus, headers).end(errorBody(wire));
+    sendJsonText(res, wire.httpStatus, headers, errorBody(wire));
     drainUnreadBody(req, res, this.options.maxBodyBytes);
   }
 }

@@ -23,6 +23,9 @@ export const unknownCall = (span?: Span): CallRecord => ({ method: 'unknown', ve
 
 /** Ends calls: one log line, the request metrics and the span's end, whichever binding served them. */
 export class CallRecorder {
+  /** The metric series a call lands in, found once per label combination: every call would otherwise hash its labels twice. */
+  private readonly series = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+
   constructor(private readonly logger: Logger, private readonly metrics: Metrics) {}
 
   finish(record: CallRecord, outcome: string, started: bigint): void {
@@ -33,9 +36,25 @@ export class CallRecorder {
       if (record.taskId !== undefined) record.span.setAttribute('a2a.task.id', record.taskId);
       endSpan(record.span, outcome, outcome === 'ok' || outcome === 'forwarded' ? undefined : outcome);
     }
-    this.metrics.requests.inc({ method: record.method, version: record.version, outcome });
-    this.metrics.requestSeconds.observe({ method: record.method }, seconds);
-    this.logger.info({ rpc: record.method, version: record.version, taskId: record.taskId, outcome, ms: Math.round(seconds * 1e4) / 10 }, 'a2a request');
+    const series = this.seriesOf(record.method, record.version, outcome);
+    series.count();
+    series.time(seconds);
+    if (this.logger.isLevelEnabled('info')) {
+      this.logger.info({ rpc: record.method, version: record.version, taskId: record.taskId, outcome, ms: Math.round(seconds * 1e4) / 10 }, 'a2a request');
+    }
+  }
+
+  private seriesOf(method: string, version: string, outcome: string): { count: () => void; time: (seconds: number) => void } {
+    // Method and version are known names and outcomes come from the error table: the map stays small.
+    const key = `${method} ${version} ${outcome}`;
+    let series = this.series.get(key);
+    if (series === undefined) {
+      const counter = this.metrics.requests.labels({ method, version, outcome });
+      const histogram = this.metrics.requestSeconds.labels({ method });
+      series = { count: () => counter.inc(), time: (seconds) => histogram.observe(seconds) };
+      this.series.set(key, series);
+    }
+    return series;
   }
 
   /** Ends a failed call and gives the wire error to answer with. */

@@ -17,6 +17,7 @@ import type { ConsoleFiles } from './console-files.js';
 import type { McpEndpoint } from './mcp-endpoint.js';
 import type { RestHandler } from './rest-handler.js';
 import { matchRestRoute, restErrorBody } from '../protocol/rest.js';
+import { sendJsonText } from './send-json.js';
 
 export interface HttpServerOptions {
   jsonRpc: JsonRpcHandler;
@@ -292,5 +293,5 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
   // Serialized before the status line goes out, so a failure still leaves room for a 500.
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json' }).end(body);
+  sendJsonText(res, status, { 'content-type': 'application/json' }, body);
 }

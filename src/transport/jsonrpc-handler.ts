@@ -24,6 +24,7 @@ import { writeStreamAnswer } from './sse.js';
 import { requestedVersion } from './requested-version.js';
 import { sentPosition } from './resume-position.js';
 import { encodeSseEvent, isEventStream } from '../protocol/sse.js';
+import { sendJsonText } from './send-json.js';
 
 export interface JsonRpcHandlerOptions {
   dispatcher: Dispatcher;
@@ -94,7 +95,7 @@ export class JsonRpcHandler {
     const status = TRANSPORT_STATUSES.has(wire.httpStatus) ? wire.httpStatus : 200;
     const headers: Record<string, string> = { ...JSON_HEADERS };
     if (wire.retryAfterSeconds !== undefined) headers['retry-after'] = String(wire.retryAfterSeconds);
-    res.writeHead(status, headers).end(errorEnvelope(id, jsonRpcError(wire)));
+    sendJsonText(res, status, headers, errorEnvelope(id, jsonRpcError(wire)));
   }
 
   /** Answers with the dispatcher's result; the outcome says whether another replica carried it out. */
@@ -118,7 +119,7 @@ export class JsonRpcHandler {
   private reply(res: ServerResponse, id: JsonRpcId, result: unknown): void {
     // Serialized before the status line: if it fails, the caller still gets a JSON-RPC error, not half an answer.
     const body = resultEnvelope(id, result);
-    res.writeHead(200, JSON_HEADERS).end(body);
+    sendJsonText(res, 200, JSON_HEADERS, body);
   }
 }
 

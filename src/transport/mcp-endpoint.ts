@@ -17,6 +17,7 @@ import { checkNesting } from '../protocol/read.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { VERSION } from '../version.js';
+import { sendJsonText } from './send-json.js';
 
 export interface McpEndpointOptions {
   service: TaskService;
@@ -64,7 +65,7 @@ export class McpEndpoint {
       checkNesting(parsed, 'body');
     } catch (error) {
       const wire = toWireError(error instanceof SyntaxError ? protocolErrors.parse(error.message) : error);
-      res.writeHead(wire.httpStatus, { 'content-type': 'application/json' }).end(errorEnvelope(null, jsonRpcError(wire)));
+      sendJsonText(res, wire.httpStatus, { 'content-type': 'application/json' }, errorEnvelope(null, jsonRpcError(wire)));
       return;
     }
     const header = req.headers[SESSION_HEADER];

@@ -91,14 +91,21 @@ export function routingContext(req: IncomingMessage, res: ServerResponse): CallC
     const value = req.headers[name];
     if (typeof value === 'string') passOn[name] = value;
   }
-  const gone = new AbortController();
-  const onClose = () => gone.abort();
-  res.once('close', onClose);
+  // Only a call relayed to its owner listens for the caller leaving: most calls never ask, and pay nothing for it.
+  let gone: AbortController | undefined;
+  const onClose = () => gone?.abort();
   return {
     forwarded: req.headers[HOP_HEADER] !== undefined,
     requireAllReplicas: String(req.headers[REQUIRE_ALL_REPLICAS_HEADER] ?? '').toLowerCase() === 'true',
     passOn,
-    signal: gone.signal,
+    get signal() {
+      if (gone === undefined) {
+        gone = new AbortController();
+        if (res.destroyed) gone.abort();
+        else res.once('close', onClose);
+      }
+      return gone.signal;
+    },
     done: () => res.off('close', onClose),
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Caller } from '../model/model.js';
 import type { PushStore } from '../store/push-store.js';
+import { sendJsonText } from './send-json.js';
 
 // The caller's dead letters, for `kagent-a2a push dead-letters URL` and
 // `kagent-a2a push retry URL ID`. Behind the same authentication as A2A calls,
@@ -34,5 +35,5 @@ export async function serveDeadLetters(req: IncomingMessage, res: ServerResponse
 }
 
 function answer(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(value));
+  sendJsonText(res, status, { 'content-type': 'application/json', ...headers }, JSON.stringify(value));
 }

@@ -25,6 +25,7 @@ import { markMissingReplicas, routingContext } from './owner-routing.js';
 import { requestedVersion } from './requested-version.js';
 import { sentPosition } from './resume-position.js';
 import { writeStreamAnswer } from './sse.js';
+import { sendJsonText } from './send-json.js';
 
 export interface RestHandlerOptions {
   dispatcher: Dispatcher;
@@ -82,7 +83,7 @@ export class RestHandler {
           markMissingReplicas(res, result, this.options.logger);
           // Serialized before the status line: if it fails, the caller still gets a Status, not half an answer.
           const json = JSON.stringify(encodeResult(result, v1Codec));
-          res.writeHead(200, { 'content-type': answerType(req) }).end(json);
+          sendJsonText(res, 200, { 'content-type': answerType(req) }, json);
         }
         this.calls.finish(record, result.via === undefined ? 'ok' : 'forwarded', started);
       } finally {
@@ -104,7 +105,7 @@ export class RestHandler {
     }
     const all: Record<string, string> = { ...headers, 'content-type': answerType(req) };
     if (wire.retryAfterSeconds !== undefined) all['retry-after'] = String(wire.retryAfterSeconds);
-    res.writeHead(wire.httpStatus, all).end(restErrorBody(wire));
+    sendJsonText(res, wire.httpStatus, all, restErrorBody(wire));
   }
 }
 

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
+import { WRITER_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite/wal-checkpointer.js';
 import { registerStoreContract } from './contract.js';
 import type { StoreUnderTest } from './contract.js';
 import { ALICE, T0, openStore, seed, tempDir } from './fixtures.js';
@@ -140,6 +141,36 @@ describe('SqliteTaskStore WAL', () => {
     } finally {
       check.close();
     }
+  });
+
+  test('the WAL is folded into the database file in the background, long before a commit would checkpoint it', async () => {
+    const path = join(tmp.dir, 'checkpoint.sqlite');
+    const store = await openStore(path, 'full');
+    try {
+      const before = statSync(path).size;
+      for (let i = 0; i < 200; i++) await seed(store, { id: `kagent-0.cp${i}`, at: T0 + i });
+      // 200 small tasks are a few hundred WAL pages: far below the size at which a commit checkpoints by itself.
+      const walPages = statSync(`${path}-wal`).size / 4096;
+      assert.ok(walPages < WRITER_AUTOCHECKPOINT_PAGES, `WAL holds ${walPages} pages`);
+      const deadline = Date.now() + 30_000;
+      while (statSync(path).size <= before) {
+        assert.ok(Date.now() < deadline, 'no checkpoint copied the WAL into the database file within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.equal(rawCount(path, `SELECT COUNT(*) AS n FROM tasks`), 200);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('closing the store stops its checkpoint thread, and the store opens again', async () => {
+    const path = join(tmp.dir, 'reopen.sqlite');
+    for (let round = 0; round < 3; round++) {
+      const store = await openStore(path, 'full');
+      await seed(store, { id: `kagent-0.re${round}`, at: T0 + round });
+      await store.close();
+    }
+    assert.equal(rawCount(path, `SELECT COUNT(*) AS n FROM tasks`), 3);
   });
 });
 

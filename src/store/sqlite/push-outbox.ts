@@ -22,7 +22,16 @@ export class SqlitePushOutbox implements PushStore {
 
   /** Inside a write: one indexed probe for a task without configs; one outbox row per config otherwise. */
   enqueue(taskId: string, item: StreamItem): void {
-    if (this.stmts.hasConfigs.get(taskId) === undefined) return;
+    if (this.hasConfigs(taskId)) this.enqueueForConfigs(taskId, item);
+  }
+
+  /** Whether the task has push configs: a write of several events asks once. */
+  hasConfigs(taskId: string): boolean {
+    return this.stmts.hasConfigs.get(taskId) !== undefined;
+  }
+
+  /** Inside a write, for a task `hasConfigs` said has some: one outbox row per config. */
+  enqueueForConfigs(taskId: string, item: StreamItem): void {
     const now = Date.now();
     this.stmts.enqueue.run(JSON.stringify(item), now, now, taskId);
   }

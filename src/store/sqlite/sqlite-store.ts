@@ -29,6 +29,7 @@ import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -41,6 +42,8 @@ export interface SqliteStoreOptions {
   onFull?: () => void;
   /** The newest events of each task its event log keeps (default store/event-log.ts DEFAULT_EVENTS_KEPT). */
   eventsKept?: number;
+  /** Called when a background checkpoint of the WAL fails (it is tried again; commits checkpoint by themselves past a size). */
+  onCheckpointFailed?: (message: string) => void;
 }
 
 /** Errors a checkpoint on a full or failing disk may raise. */
@@ -55,6 +58,7 @@ export class SqliteTaskStore implements TaskStore {
   private stmts!: ReturnType<SqliteTaskStore['prepare']>;
   private commits: GroupCommit | undefined;
   private outbox: SqlitePushOutbox | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   private readonly fullState: FullState;
   private readonly eventLog: EventLogBound;
 
@@ -94,6 +98,11 @@ export class SqliteTaskStore implements TaskStore {
       throw error;
     }
     this.db = db;
+    if (this.options.path !== ':memory:') {
+      db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+      const synchronous = this.options.synchronous === 'full' ? 'FULL' : 'NORMAL';
+      this.checkpointer = new WalCheckpointer(this.options.path, synchronous, (message) => this.options.onCheckpointFailed?.(message));
+    }
     this.stmts = this.prepare(db);
     this.commits = new GroupCommit(db, this.fullState);
     this.outbox = new SqlitePushOutbox(
@@ -115,6 +124,8 @@ export class SqliteTaskStore implements TaskStore {
   async close(): Promise<void> {
     if (!this.db?.open) return;
     this.commits?.flush();
+    await this.checkpointer?.stop();
+    this.checkpointer = undefined;
     try {
       // Fold the WAL back into the main file so the next start opens fast.
       this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -350,6 +361,7 @@ export class SqliteTaskStore implements TaskStore {
       let state = current.state;
       let version = current.version;
       let status: TaskStatus | undefined;
+      const pushing = this.pushOutbox.hasConfigs(taskId);
       let refused: RunChangesResult['refused'];
       for (const change of changes) {
         if (!isActive(state)) {
@@ -370,7 +382,7 @@ export class SqliteTaskStore implements TaskStore {
           this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(mergedArtifact(previous?.json, artifact, append)));
           event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
         }
-        this.pushOutbox.enqueue(taskId, event);
+        if (pushing) this.pushOutbox.enqueueForConfigs(taskId, event);
         this.logEvent(taskId, version, event);
         versions.push(version);
       }

@@ -1,0 +1,40 @@
+import { Worker } from 'node:worker_threads';
+import type { CheckpointWorkerData } from './checkpoint-worker.js';
+
+const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
+
+/** How often the worker folds the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
+/**
+ * The WAL size (pages) at which a commit checkpoints by itself: only when the
+ * worker falls far behind or is gone. SQLite's default, 1,000 pages, would
+ * put a checkpoint and its sync inside a request every few hundred commits.
+ */
+export const WRITER_AUTOCHECKPOINT_PAGES = 16_384;
+
+/** Checkpoints a database's WAL from a worker thread while the store is open. */
+export class WalCheckpointer {
+  private readonly worker: Worker;
+  private readonly exited: Promise<void>;
+
+  constructor(path: string, synchronous: CheckpointWorkerData['synchronous'], onFailure: (message: string) => void) {
+    const data: CheckpointWorkerData = { path, synchronous, intervalMs: CHECKPOINT_INTERVAL_MS };
+    // A small heap: the worker holds one connection and a timer.
+    this.worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    this.worker.unref();
+    this.worker.on('message', (message: { kind: string; message: string }) => {
+      if (message.kind === 'failed') onFailure(message.message);
+    });
+    this.worker.on('error', (error) => onFailure(error.message));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+  }
+
+  /** Stops the worker and waits until its connection is closed. */
+  async stop(): Promise<void> {
+    // Held by the stop: an unref'd worker's exit alone would not keep the event loop waiting for it.
+    this.worker.ref();
+    this.worker.postMessage('stop');
+    await this.exited;
+  }
+}
