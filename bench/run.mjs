@@ -56,7 +56,7 @@ const PROFILES = {
     durationMs: 2000,
     connections: [50],
     get: { seed: 5_000, seedMaxMs: 20_000 },
-    fanout: { subscribers: [1000], delayMs: 4000, clients: 2 },
+    fanout: { subscribers: [1000], delayMs: 6000, clients: 2 },
     idle: { streams: 5000, tasks: 50, holdMs: 1000 },
     growth: { target: 15_000, oursMaxMs: 12_000, theirsMaxMs: 4_000, checkpoints: [2_000, 8_000, 15_000] },
     profileMs: 5000,
