@@ -154,7 +154,16 @@ function jsonRpcRefusal(wire: WireError): string {
 }
 
 function requestFacts(req: IncomingMessage): RequestFacts {
-  return { headers: req.headers, headersDistinct: req.headersDistinct, remoteAddress: req.socket.remoteAddress };
+  // Read when a verifier asks: Node builds `headersDistinct` anew for every request, and most verifiers need neither.
+  return {
+    headers: req.headers,
+    get headersDistinct() {
+      return req.headersDistinct;
+    },
+    get remoteAddress() {
+      return req.socket.remoteAddress;
+    },
+  };
 }
 
 function tooManyFailures(retryAfterSeconds: number): LimitExceededError {
