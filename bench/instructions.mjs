@@ -3,6 +3,14 @@
 // on a busy machine (req/s there mean nothing). Wall-clock figures stay with run.mjs.
 //
 //   node bench/instructions.mjs [--kind task|message] [--n 150] [--warmup 200] [--connections 1] [--keep]
+//   node bench/instructions.mjs --kind fanout [--subscribers 100] [--events 10] [--warmup-events 20] [--delay 300000]
+//
+// fanout: `subscribers` SubscribeToTask streams on one echo task (metadata.delayMs
+// = delay, a progress event each second); the counters are zeroed once every
+// stream has its first event and dumped once each has `events` more, and the
+// figure is per event delivered to one stream (events counted at the clients).
+// A warm-up task with the same subscribers runs first (`warmup-events` events),
+// so that the JIT has compiled the path before it is counted.
 //
 // The server (dist/, built beforehand) runs under callgrind as `ours` does in the
 // benchmark (SQLite synchronous=full, LOG_LEVEL=warn); the counters are zeroed
@@ -15,7 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'undici';
-import { CHECKS, HEADERS, messageOnlyBody, taskBody } from './lib/a2a.mjs';
+import { CHECKS, HEADERS, messageOnlyBody, subscribeBody, taskBody, taskIdOf } from './lib/a2a.mjs';
+import { openRawStream, parseRawStream } from './lib/raw-sse.mjs';
 import { freePort, start, stop, waitReady } from './lib/procs.mjs';
 import { OUR_LOG_LEVEL, ROOT } from './lib/servers.mjs';
 
@@ -25,11 +34,15 @@ const { values: args } = parseArgs({
     n: { type: 'string', default: '150' },
     warmup: { type: 'string', default: '200' },
     connections: { type: 'string', default: '1' },
+    subscribers: { type: 'string', default: '100' },
+    delay: { type: 'string', default: '300000' },
+    events: { type: 'string', default: '10' },
+    'warmup-events': { type: 'string', default: '20' },
     keep: { type: 'boolean', default: false },
   },
 });
 const kind = args.kind;
-if (kind !== 'task' && kind !== 'message') throw new Error(`--kind is task or message, not ${kind}`);
+if (kind !== 'task' && kind !== 'message' && kind !== 'fanout') throw new Error(`--kind is task, message or fanout, not ${kind}`);
 const n = Number(args.n);
 const connections = Number(args.connections);
 
@@ -60,6 +73,8 @@ const server = start(
       CONFORMANCE_AGENT: kind === 'message' ? 'true' : 'false',
       DEFAULT_SKILL: 'echo',
       DRAIN_TIMEOUT: '2s',
+      // Several runs at once must not race for the gRPC port.
+      GRPC_PORT: '0',
     },
   },
 );
@@ -68,19 +83,62 @@ const control = (flag) => execFileSync('callgrind_control', [`--vgdb-prefix=${pr
 try {
   const origin = `http://127.0.0.1:${port}`;
   await waitReady(server, `${origin}/readyz`, 600_000);
-  await drive(origin, Number(args.warmup));
-  control('--zero');
-  await drive(origin, n);
-  control('--dump');
-  const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.\d+$/.test(f));
-  if (dump === undefined) throw new Error('callgrind wrote no dump');
-  const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
-  const instructions = Number(totals[1]);
-  console.log(JSON.stringify({ kind, n, connections, instructions, perRequest: Math.round(instructions / n) }));
+  if (kind === 'fanout') {
+    await fanout(origin, false);
+    const { delivered, instructions } = await fanout(origin, true);
+    console.log(JSON.stringify({ kind, subscribers: Number(args.subscribers), delayMs: Number(args.delay), delivered, instructions, perDelivery: Math.round(instructions / delivered) }));
+  } else {
+    await drive(origin, Number(args.warmup));
+    control('--zero');
+    await drive(origin, n);
+    control('--dump');
+    const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.\d+$/.test(f));
+    if (dump === undefined) throw new Error('callgrind wrote no dump');
+    const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
+    const instructions = Number(totals[1]);
+    console.log(JSON.stringify({ kind, n, connections, instructions, perRequest: Math.round(instructions / n) }));
+  }
 } finally {
   await stop(server, 20_000);
   if (args.keep) console.error(`kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Opens the streams on a new long echo task and waits until each has `events`
+ * more events; `measured`: counts the instructions in between, and the events
+ * the streams received meanwhile.
+ */
+async function fanout(origin, measured) {
+  const url = new URL(origin);
+  const created = await fetch(origin, { method: 'POST', headers: HEADERS, body: taskBody({ delayMs: Number(args.delay), returnImmediately: true }) });
+  const taskId = taskIdOf(await created.text());
+  if (taskId === undefined) throw new Error('could not create the task');
+  const streams = [];
+  for (let i = 0; i < Number(args.subscribers); i++) {
+    streams.push(openRawStream({ host: url.hostname, port: Number(url.port), path: '/', headers: { ...HEADERS, accept: 'text/event-stream' }, body: subscribeBody(taskId) }));
+    // A few at a time: the server runs 50 times slower than usual.
+    if (i % 20 === 19) await Promise.all(streams.slice(-20).map((s) => s.opened.catch(() => undefined)));
+  }
+  await Promise.all(streams.map((s) => s.opened.catch(() => undefined)));
+  const failed = streams.find((s) => !s.state.opened);
+  if (failed !== undefined) throw new Error(`a stream did not open (a longer --delay?): ${parseRawStream(failed).text}`);
+  const events = (s) => parseRawStream(s).frames.filter((f) => f.data !== undefined).length;
+  const before = streams.map(events);
+  if (measured) control('--zero');
+  // Progress events come a second apart: the count is taken right after one has reached every stream, before the next.
+  const want = Number(measured ? args.events : args['warmup-events']);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    if (streams.every((s, i) => events(s) - before[i] >= want)) break;
+  }
+  if (measured) control('--dump');
+  for (const s of streams) s.close();
+  if (!measured) return {};
+  const delivered = streams.reduce((n, s, i) => n + events(s) - before[i], 0);
+  const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.\d+$/.test(f));
+  const totals = /^(?:summary|totals): (\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'));
+  return { delivered, instructions: Number(totals[1]) };
 }
 
 /** `count` requests of the kind over `connections` keep-alive connections; each answer checked. */

@@ -28,6 +28,7 @@ export class Samples {
     for (const v of sorted) sum += v;
     return {
       count: sorted.length,
+      min: sorted.length === 0 ? null : round(sorted[0]),
       mean: sorted.length === 0 ? null : round(sum / sorted.length),
       p50: at(0.5),
       p90: at(0.9),

@@ -8,7 +8,9 @@ import { KeyedQueue } from './keyed-queue.js';
  * listeners for X (open streams, a waiting blocking call, the skill run that
  * must notice a cancel) reads the events it has not seen and publishes them
  * on its own bus. Subscribers drop versions they already have, so an event
- * that was published locally and relayed too is delivered once.
+ * that was published locally and relayed too is delivered once; a version the
+ * bus here has published already (most often: this pod wrote it) is not read
+ * from the store at all.
  */
 export class ClusterRelay {
   /** The last version relayed, per task that still has listeners here and has not stopped. */
@@ -49,6 +51,19 @@ export class ClusterRelay {
   }
 
   /**
+   * Whether the listeners here have heard of `version` already: a change this
+   * pod wrote was published by its writer, after its commit. The commit's
+   * answer and the notification come on two connections in either order, so a
+   * notification waits one turn of the event loop for the writer before the
+   * relay reads the store.
+   */
+  private async heard(taskId: string, version: number): Promise<boolean> {
+    if ((this.bus.newestPublished(taskId) ?? 0) >= version) return true;
+    await new Promise((resolve) => setImmediate(resolve));
+    return (this.bus.newestPublished(taskId) ?? 0) >= version || !this.bus.hasListeners(taskId);
+  }
+
+  /**
    * The change signal was down for a while (the store reconnected): whatever
    * was committed meanwhile was announced to nobody here. Reads every watched
    * task's events since the last one relayed — all of them for a task with
@@ -61,8 +76,11 @@ export class ClusterRelay {
   private relay(taskId: string, fallbackAfter: number, upTo?: number): void {
     void this.serial
       .run(taskId, async () => {
+        if (upTo !== undefined && (upTo <= (this.relayed.get(taskId) ?? fallbackAfter) || (await this.heard(taskId, upTo)))) {
+          if (!this.bus.hasListeners(taskId)) this.relayed.delete(taskId);
+          return;
+        }
         const after = this.relayed.get(taskId) ?? fallbackAfter;
-        if (upTo !== undefined && upTo <= after) return;
         let stopped = false;
         for (const versioned of await this.store.eventsAfter(taskId, after)) {
           this.bus.publish(taskId, versioned);

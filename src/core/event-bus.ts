@@ -10,6 +10,8 @@ export type EventListener = (event: VersionedEvent) => void;
  */
 export class EventBus {
   private readonly listeners = new Map<string, Set<EventListener>>();
+  /** The newest version published on each task that has listeners. */
+  private readonly newest = new Map<string, number>();
 
   subscribe(taskId: string, listener: EventListener): () => void {
     let set = this.listeners.get(taskId);
@@ -22,14 +24,25 @@ export class EventBus {
       const current = this.listeners.get(taskId);
       if (current === undefined) return;
       current.delete(listener);
-      if (current.size === 0) this.listeners.delete(taskId);
+      if (current.size > 0) return;
+      this.listeners.delete(taskId);
+      this.newest.delete(taskId);
     };
   }
 
   publish(taskId: string, event: VersionedEvent): void {
     const set = this.listeners.get(taskId);
     if (set === undefined) return;
+    if (event.version > (this.newest.get(taskId) ?? 0)) this.newest.set(taskId, event.version);
     for (const listener of [...set]) listener(event);
+  }
+
+  /**
+   * The newest version published on the task since it last had no listeners:
+   * whoever listens has heard of it, and drops an older one that comes later.
+   */
+  newestPublished(taskId: string): number | undefined {
+    return this.newest.get(taskId);
   }
 
   hasListeners(taskId: string): boolean {

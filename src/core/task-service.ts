@@ -610,7 +610,7 @@ export class TaskService {
   /** A run's changes of one turn, in one write; then each applied one is published, in order. */
   private async writeRun(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
     return this.serial.run(taskId, async () => {
-      const result = await this.store.applyRunChanges(taskId, changes, run);
+      const result = await this.store.applyRunChanges(taskId, contextId, changes, run);
       let from = result.from;
       result.versions.forEach((version, i) => {
         const change = changes[i]!;

@@ -20,9 +20,14 @@ export interface EventLogBound {
 
 /** The version at or below which a task's events are deleted after a write that produced `version`; undefined: nothing to prune now. */
 export function pruneThrough(version: number, bound: EventLogBound): number | undefined {
-  const every = Math.max(1, Math.floor(bound.keep / 10));
+  const every = prunePeriod(bound);
   if (version % every !== 0 || version <= bound.keep) return undefined;
   return version - bound.keep;
+}
+
+/** Pruning runs on the writes whose version is a multiple of this. */
+export function prunePeriod(bound: EventLogBound): number {
+  return Math.max(1, Math.floor(bound.keep / 10));
 }
 
 /** A bound a store was given, checked once at construction. */

@@ -132,12 +132,14 @@ export interface TaskStore {
 
   /**
    * A run's consecutive changes, written together in one transaction (SQLite:
-   * one update of the task row for all of them), in order and each under a
-   * version of its own, as that many transition/putArtifact calls would. Each
-   * applies only from an active state and while `run` is the task's current
-   * run; the first that does not stops the rest.
+   * one update of the task row for all of them; PostgreSQL: one statement), in
+   * order and each under a version of its own, as that many
+   * transition/putArtifact calls would. Each applies only from an active state
+   * and while `run` is the task's current run; the first that does not stops
+   * the rest. `contextId` is the task's (its events carry it): a store need not
+   * read the task before it writes.
    */
-  applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult>;
+  applyRunChanges(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult>;
 
   /**
    * A page of the caller's tasks, newest first. With a budget the page ends

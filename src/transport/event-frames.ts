@@ -26,3 +26,22 @@ export function encodedResult(item: StreamItem, codec: Codec): string {
 export function eventFrame(id: JsonRpcId, item: StreamItem, codec: Codec): string {
   return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${encodedResult(item, codec)}}`;
 }
+
+/** One stream's events as whole SSE events, each with its task version as the id (`encodeSseEvent`'s output). */
+export type SseFramer = (item: StreamItem, version: number | undefined) => string;
+
+// JSON text holds no raw line break (JSON.stringify escapes them), so one `data:` line carries it.
+function sseHead(version: number | undefined): string {
+  return version === undefined ? 'data: ' : `id: ${version}\ndata: `;
+}
+
+/** A JSON-RPC stream's events: its request id, encoded once per stream, is all that differs from another stream's frame of the same event. */
+export function rpcEventFramer(id: JsonRpcId, codec: Codec): SseFramer {
+  const open = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`;
+  return (item, version) => `${sseHead(version)}${open}${encodedResult(item, codec)}}\n\n`;
+}
+
+/** An HTTP+JSON stream's events: the result alone, the same for every stream of the event. */
+export function resultEventFramer(codec: Codec): SseFramer {
+  return (item, version) => `${sseHead(version)}${encodedResult(item, codec)}\n\n`;
+}

@@ -19,7 +19,7 @@ import { encodeResult } from './answer.js';
 import { CallRecorder, unknownCall } from './call-record.js';
 import type { CallRecord } from './call-record.js';
 import { markMissingReplicas, relayedCallerVersion, routingContext } from './owner-routing.js';
-import { eventFrame } from './event-frames.js';
+import { rpcEventFramer } from './event-frames.js';
 import { writeStreamAnswer } from './sse.js';
 import { requestedVersion } from './requested-version.js';
 import { sentPosition } from './resume-position.js';
@@ -105,7 +105,7 @@ export class JsonRpcHandler {
       const result = await this.options.dispatcher.dispatch(caller, request, context);
       record.taskId = resultTaskId(result) ?? record.taskId;
       if (result.kind === 'stream') {
-        await writeStreamAnswer(res, result, (item) => eventFrame(id, item, codec), { heartbeatMs: this.options.heartbeatMs, metrics: this.options.metrics });
+        await writeStreamAnswer(res, result, rpcEventFramer(id, codec), { heartbeatMs: this.options.heartbeatMs, metrics: this.options.metrics });
       } else {
         markMissingReplicas(res, result, this.options.logger);
         this.reply(res, id, encodeResult(result, codec));

@@ -20,7 +20,7 @@ import { v1Codec } from '../protocol/v1/codec.js';
 import { encodeResult } from './answer.js';
 import { CallRecorder, unknownCall } from './call-record.js';
 import type { CallRecord } from './call-record.js';
-import { encodedResult } from './event-frames.js';
+import { resultEventFramer } from './event-frames.js';
 import { markMissingReplicas, routingContext } from './owner-routing.js';
 import { requestedVersion } from './requested-version.js';
 import { sentPosition } from './resume-position.js';
@@ -78,7 +78,7 @@ export class RestHandler {
         const result = await this.options.dispatcher.dispatch(caller, request, context);
         record.taskId = resultTaskId(result) ?? record.taskId;
         if (result.kind === 'stream') {
-          await writeStreamAnswer(res, result, (item) => encodedResult(item, v1Codec), { heartbeatMs: this.options.heartbeatMs, metrics: this.options.metrics });
+          await writeStreamAnswer(res, result, resultEventFramer(v1Codec), { heartbeatMs: this.options.heartbeatMs, metrics: this.options.metrics });
         } else {
           markMissingReplicas(res, result, this.options.logger);
           // Serialized before the status line: if it fails, the caller still gets a Status, not half an answer.

@@ -23,11 +23,24 @@ describe('ClusterRelay over PostgreSQL', () => {
   let relay: ClusterRelay;
   const errors: unknown[] = [];
 
+  /** Tasks whose events the relay read from the store. */
+  const readsFor: string[] = [];
+
   before(async () => {
     store = new PostgresTaskStore({ connectionString: DATABASE_URL, schema, poolSize: 4, leaseTtlMs: 30_000, pod: `relay-${randomBytes(3).toString('hex')}` });
     await store.open();
     bus = new EventBus();
-    relay = new ClusterRelay(store.shared!, bus, (error) => errors.push(error));
+    const shared = store.shared!;
+    const counted = new Proxy(shared, {
+      get(target, property) {
+        if (property !== 'eventsAfter') return Reflect.get(target, property, target) as unknown;
+        return (taskId: string, version: number, limit?: number) => {
+          readsFor.push(taskId);
+          return target.eventsAfter(taskId, version, limit);
+        };
+      },
+    });
+    relay = new ClusterRelay(counted, bus, (error) => errors.push(error));
     await relay.start();
   });
 
@@ -83,5 +96,27 @@ describe('ClusterRelay over PostgreSQL', () => {
     unsubscribe();
     await store.transition(id, { status: status('working', T0 + 2), allowedFrom: ACTIVE });
     await waitFor('the relay to let go of the task', async () => relay.size === 0, 10_000);
+  });
+
+  test('a change the bus here has published already (its writer is on this pod) is not read back from the store', async () => {
+    const id = 'relay-0.own';
+    await seed(store, { id, at: T0 });
+    const seen: number[] = [];
+    const unsubscribe = bus.subscribe(id, (e) => seen.push(e.version));
+    try {
+      // Published before their notifications arrive: here before the write, so that the order is certain
+      // (a writer on this pod publishes after its commit, most often before the notification is handled).
+      for (const version of [2, 3]) bus.publish(id, { version, event: { kind: 'status-update', taskId: id, contextId: `ctx-${id}`, status: status('working', T0 + version - 1), final: false } });
+      const result = await store.applyRunChanges(id, `ctx-${id}`, [{ kind: 'status', status: status('working', T0 + 1) }, { kind: 'status', status: status('working', T0 + 2) }], 0);
+      assert.deepEqual(result.versions, [2, 3]);
+      // A change from elsewhere (nobody here published it) is still relayed, and after it the notifications of the own writes have been handled.
+      await store.transition(id, { status: status('completed', T0 + 3), allowedFrom: ACTIVE });
+      await waitFor('the change from elsewhere to be relayed', async () => seen.includes(4));
+      assert.deepEqual(seen, [2, 3, 4]);
+      assert.deepEqual(readsFor.filter((t) => t === id).length, 1, 'only the change nobody here published is read');
+    } finally {
+      unsubscribe();
+    }
+    assert.deepEqual(errors, []);
   });
 });

@@ -282,3 +282,83 @@ describe('a stream whose source fails', () => {
     for await (const _ of stream) assert.fail('a closed stream yields nothing');
   });
 });
+
+describe('a stream with a sink', () => {
+  test('hands each item to the sink as it is pushed, in order, and ends after the last', () => {
+    const stream = new TaskStream(2, 't');
+    const got: { item: StreamItem; version?: number }[] = [];
+    let closed = 0;
+    stream.onClose(() => closed++);
+    stream.attach((entry) => {
+      got.push(entry);
+      return true;
+    });
+    const items = [status('working', false, 1), chunk(0), chunk(1), status('working', false, 2), status('completed', true, 3)];
+    items.forEach((item, i) => stream.push(item, i + 1));
+    assert.deepEqual(got, items.map((item, i) => ({ item, version: i + 1 })));
+    // More items than the capacity went through: only queued items count against it.
+    assert.equal(stream.endReason, 'done');
+    assert.equal(closed, 1);
+    assert.equal(stream.take(), undefined);
+  });
+
+  test('a sink that takes no more is detached: items queue, are taken in order, and the sink attaches again', () => {
+    const stream = new TaskStream(3, 't');
+    const got: number[] = [];
+    let full = true;
+    const sink = (entry: { item: StreamItem; version?: number }) => {
+      got.push(entry.version!);
+      return !full;
+    };
+    stream.attach(sink);
+    stream.push(status('working', false, 1), 1);
+    stream.push(status('working', false, 2), 2);
+    stream.push(status('working', false, 3), 3);
+    assert.deepEqual(got, [1], 'the sink saw the item it refused more after, and nothing since');
+    assert.throws(() => stream.attach(sink), /queued items/);
+    for (let entry = stream.take(); entry !== undefined; entry = stream.take()) got.push(entry.version!);
+    full = false;
+    stream.attach(sink);
+    stream.push(status('completed', true, 4), 4);
+    assert.deepEqual(got, [1, 2, 3, 4]);
+    assert.equal(stream.endReason, 'done');
+  });
+
+  test('a detached sink that falls `capacity` items behind overflows; the sink is not called again', () => {
+    const stream = new TaskStream(2, 't');
+    let calls = 0;
+    stream.attach(() => {
+      calls++;
+      return false;
+    });
+    for (let i = 1; i <= 4; i++) stream.push(status('working', false, i), i);
+    assert.equal(calls, 1);
+    assert.equal(stream.endReason, 'overflow');
+    assert.equal(stream.take(), undefined, 'the backlog is dropped');
+  });
+
+  test('a sink that closes the stream while taking an item ends it once, as closed', () => {
+    const stream = new TaskStream(2, 't');
+    let cleanups = 0;
+    stream.onClose(() => cleanups++);
+    stream.attach(() => {
+      stream.close();
+      return false;
+    });
+    stream.push(status('completed', true, 1), 1);
+    assert.equal(stream.endReason, 'closed');
+    assert.equal(cleanups, 1);
+  });
+
+  test('no sink is attached to an ended stream', () => {
+    const stream = new TaskStream(2, 't');
+    stream.close();
+    let calls = 0;
+    stream.attach(() => {
+      calls++;
+      return true;
+    });
+    stream.push(status('working', false, 1), 1);
+    assert.equal(calls, 0);
+  });
+});

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Artifact, ListTasksQuery, Task, VersionedEvent } from '../../src/model/model.js';
 import { TASK_STATES } from '../../src/model/model.js';
-import type { TaskStore } from '../../src/store/task-store.js';
+import type { RunChange, TaskStore } from '../../src/store/task-store.js';
 import { ALICE, ALICE_ELSEWHERE, BOB, T0, agentMessage, buildTask, seed, status, userMessage } from './fixtures.js';
 
 /** A store under test with access to its database behind the store's back. */
@@ -147,6 +147,30 @@ export function registerStoreContract(factory: StoreFactory): void {
       // Another caller may use the same key.
       await seed(store, { id: 'kagent-0.req-bob', at: T0, requestKey: 'rk-unique', caller: BOB });
       assert.equal(await store.findTaskByRequestKey(BOB, 'rk-unique'), 'kagent-0.req-bob');
+    });
+
+    test('tasks created at once are each stored with their history; one whose request key is taken fails alone', async () => {
+      const ids = Array.from({ length: 6 }, (_, i) => `kagent-0.together-${i}`);
+      await seed(store, { id: 'kagent-0.together-first', at: T0, requestKey: 'rk-together-taken' });
+      // Sent in one turn of the event loop: a store may write them together.
+      const outcomes = await Promise.allSettled(
+        ids.map((id, i) => seed(store, { id, at: T0 + i, state: i % 2 === 0 ? 'submitted' : 'working', ...(i === 3 ? { requestKey: 'rk-together-taken' } : {}) })),
+      );
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
+      assert.match(String((outcomes[3] as PromiseRejectedResult).reason), factory.duplicateRequestKey);
+      for (const [i, id] of ids.entries()) {
+        const stored = await store.getTask(ALICE, id);
+        if (i === 3) {
+          assert.equal(stored, undefined);
+          continue;
+        }
+        assert.equal(stored?.task.status.state, i % 2 === 0 ? 'submitted' : 'working');
+        assert.deepEqual(stored?.task.history.map((m) => m.messageId), [`m-${id}`]);
+        assert.equal(await store.findTaskByRequestKey(ALICE, `rk-${id}`), id);
+      }
     });
 
     test('findTaskByAlias finds the task by the name its caller gave it; the name is unique per caller, and free again once the task is gone', async () => {
@@ -368,7 +392,7 @@ export function registerStoreContract(factory: StoreFactory): void {
       await seed(store, { id, at: T0, state: 'submitted' });
       const done = status('completed', T0 + 3, agentMessage(`${id}-done`, 'all done', { taskId: id, contextId: `ctx-${id}` }));
       const result = await store.applyRunChanges(
-        id,
+        id, `ctx-${id}`,
         [
           { kind: 'status', status: status('working', T0 + 1) },
           { kind: 'artifact', artifact: { artifactId: 'a', parts: [text('a1')] }, append: false, lastChunk: false },
@@ -391,7 +415,7 @@ export function registerStoreContract(factory: StoreFactory): void {
         [5, 'status-update'],
       ]);
       // Terminal, the task is no longer one a run may write: the next turn is refused, whole.
-      const late = await store.applyRunChanges(id, [{ kind: 'artifact', artifact: { artifactId: 'b', parts: [] }, append: false, lastChunk: true }], 0);
+      const late = await store.applyRunChanges(id, `ctx-${id}`, [{ kind: 'artifact', artifact: { artifactId: 'b', parts: [] }, append: false, lastChunk: true }], 0);
       assert.deepEqual(late, { versions: [], from: 'completed', refused: { applied: false, reason: 'state', current: 'completed' } });
       assert.equal((await store.getTask(ALICE, id))?.version, 5);
     });
@@ -400,7 +424,7 @@ export function registerStoreContract(factory: StoreFactory): void {
       const id = 'kagent-0.turn-past-end';
       await seed(store, { id, at: T0, state: 'working' });
       const result = await store.applyRunChanges(
-        id,
+        id, `ctx-${id}`,
         [
           { kind: 'status', status: status('input-required', T0 + 1) },
           { kind: 'status', status: status('working', T0 + 2) },
@@ -413,15 +437,52 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.equal(stored?.version, 2);
     });
 
+    test('a turn that appends to an artifact stored before it adds to the stored parts; one written whole in the turn starts afresh', async () => {
+      const id = 'kagent-0.turn-append';
+      await seed(store, { id, at: T0, state: 'working' });
+      await store.putArtifact(id, { artifactId: 'log', parts: [text('l1')] }, false, ACTIVE);
+      await store.putArtifact(id, { artifactId: 'fresh', parts: [text('old')] }, false, ACTIVE);
+      const result = await store.applyRunChanges(
+        id,
+        `ctx-${id}`,
+        [
+          { kind: 'artifact', artifact: { artifactId: 'log', parts: [text('l2')] }, append: true, lastChunk: false },
+          { kind: 'artifact', artifact: { artifactId: 'fresh', parts: [text('f1')] }, append: false, lastChunk: false },
+          { kind: 'artifact', artifact: { artifactId: 'log', parts: [text('l3')] }, append: true, lastChunk: true },
+          { kind: 'artifact', artifact: { artifactId: 'fresh', parts: [text('f2')] }, append: true, lastChunk: true },
+          { kind: 'artifact', artifact: { artifactId: 'new', parts: [text('n1')] }, append: true, lastChunk: true },
+        ],
+        0,
+      );
+      assert.deepEqual(result, { versions: [4, 5, 6, 7, 8], from: 'working' });
+      // Each artifact keeps the place it was first stored at.
+      assert.deepEqual((await store.getTask(ALICE, id))?.task.artifacts, [
+        { artifactId: 'log', parts: [text('l1'), text('l2'), text('l3')] },
+        { artifactId: 'fresh', parts: [text('f1'), text('f2')] },
+        { artifactId: 'new', parts: [text('n1')] },
+      ]);
+      const events = await store.eventsAfter(id, 3);
+      assert.deepEqual(
+        events.map((e) => (e.event.kind === 'artifact-update' ? [e.version, e.event.artifact.artifactId, e.event.append, e.event.lastChunk] : [])),
+        [
+          [4, 'log', true, false],
+          [5, 'fresh', false, false],
+          [6, 'log', true, true],
+          [7, 'fresh', true, true],
+          [8, 'new', true, true],
+        ],
+      );
+    });
+
     test('a superseded run writes nothing', async () => {
       const id = 'kagent-0.turn-stale';
       await seed(store, { id, at: T0, state: 'working' });
       const [seen] = (await store.unfinished('kagent-0')).filter((h) => h.id === id);
       assert.equal((await store.transition(id, { status: status('working', T0 + 1), allowedFrom: ACTIVE, ifVersion: seen!.version, resume: true })).applied, true);
-      const stale = await store.applyRunChanges(id, [{ kind: 'status', status: status('completed', T0 + 2) }], 0);
+      const stale = await store.applyRunChanges(id, `ctx-${id}`, [{ kind: 'status', status: status('completed', T0 + 2) }], 0);
       assert.deepEqual(stale, { versions: [], from: 'working', refused: { applied: false, reason: 'superseded', current: 'working' } });
       assert.equal((await store.getTask(ALICE, id))?.task.status.state, 'working');
-      assert.equal((await store.applyRunChanges(id, [{ kind: 'status', status: status('completed', T0 + 3) }], 1)).versions.length, 1);
+      assert.equal((await store.applyRunChanges(id, `ctx-${id}`, [{ kind: 'status', status: status('completed', T0 + 3) }], 1)).versions.length, 1);
     });
   });
 
@@ -921,6 +982,20 @@ export function registerStoreContract(factory: StoreFactory): void {
       assert.deepEqual(versions, Array.from({ length: 10 }, (_, i) => 22 + i));
       assert.equal(await subject.countRows('task_events', [id]), 10);
       // Only events go: the task keeps every artifact.
+      assert.equal((await store.getTask(ALICE, id))?.task.artifacts.length, 30);
+    });
+
+    test('a turn of more changes than the bound keeps the newest events, as that many single writes would', async () => {
+      const store = subject.store;
+      const id = 'kagent-0.ev-bound-turn';
+      await seed(store, { id, at: T0, state: 'working' });
+      const turn = (from: number, count: number): RunChange[] =>
+        Array.from({ length: count }, (_, i) => ({ kind: 'artifact', artifact: { artifactId: `a-${from + i}`, parts: [text(String(from + i))] }, append: false, lastChunk: false }));
+      // Versions 2..6, then 7..31 in one turn: its last version, 31, prunes through 21.
+      assert.deepEqual((await store.applyRunChanges(id, `ctx-${id}`, turn(1, 5), 0)).versions, [2, 3, 4, 5, 6]);
+      assert.equal((await store.applyRunChanges(id, `ctx-${id}`, turn(6, 25), 0)).versions.length, 25);
+      assert.deepEqual((await store.eventsAfter(id, 0)).map((e) => e.version), Array.from({ length: 10 }, (_, i) => 22 + i));
+      assert.equal(await subject.countRows('task_events', [id]), 10);
       assert.equal((await store.getTask(ALICE, id))?.task.artifacts.length, 30);
     });
   });

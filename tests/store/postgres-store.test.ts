@@ -5,6 +5,7 @@ import pg from 'pg';
 import { channelName } from '../../src/store/postgres/notifications.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
 import type { PostgresStoreOptions } from '../../src/store/postgres/postgres-store.js';
+import type { RunChangesResult } from '../../src/store/task-store.js';
 import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { ACTIVE, NOT_TERMINAL, registerStoreContract, text } from './contract.js';
 import type { StoreUnderTest } from './contract.js';
@@ -284,6 +285,31 @@ describe('PostgresTaskStore change notifications', postgres, () => {
     }
   });
 
+  test('a turn written as one statement signals each of its versions, in order', async () => {
+    const seen = recorder();
+    const off = await podB.onTaskChanged(seen.listener);
+    try {
+      const id = 'kagent-0.n-turn';
+      await seed(podA, { id, at: T0 });
+      const result = await podA.applyRunChanges(
+        id,
+        `ctx-${id}`,
+        [
+          { kind: 'status', status: status('working', T0 + 1) },
+          { kind: 'artifact', artifact: { artifactId: 'a', parts: [text('x')] }, append: false, lastChunk: true },
+          { kind: 'status', status: status('completed', T0 + 2) },
+          { kind: 'status', status: status('working', T0 + 3) },
+        ],
+        0,
+      );
+      assert.deepEqual(result.versions, [2, 3, 4]);
+      await waitFor('three notifications on pod B', async () => seen.seen.length >= 3);
+      assert.deepEqual(seen.seen, [`${id}@2`, `${id}@3`, `${id}@4`]);
+    } finally {
+      await off();
+    }
+  });
+
   test('a refused write signals nothing: notifications arrive in commit order, so the next one shows it', async () => {
     const seen = recorder();
     const off = await podB.onTaskChanged(seen.listener);
@@ -462,6 +488,50 @@ describe('PostgresTaskStore concurrent writers', postgres, () => {
     // Replaying the artifact events in version order gives exactly the stored artifact.
     const replayed = events.flatMap(({ event }) => (event.kind === 'artifact-update' ? event.artifact.parts : []));
     assert.deepEqual(replayed, stored.task.artifacts[0]!.parts);
+  });
+
+  test('two pods writing turns that append to one artifact, beside single appends, lose no update', async () => {
+    const id = 'kagent-0.hammer-turns';
+    await seed(podA, { id, at: T0, state: 'working' });
+    const TURNS = 15;
+    const turns: Promise<RunChangesResult>[] = [];
+    const singles: Promise<{ applied: boolean; version?: number }>[] = [];
+    for (const [name, store] of [['a', podA], ['b', podB]] as const) {
+      for (let i = 0; i < TURNS; i++) {
+        // A turn appends to the artifact stored before it: read, then written only at the version it read.
+        turns.push(
+          store.applyRunChanges(
+            id,
+            `ctx-${id}`,
+            [
+              { kind: 'artifact', artifact: { artifactId: 'log', parts: [text(`${name}-${i}-1`)] }, append: true, lastChunk: false },
+              { kind: 'status', status: status('working', T0 + 1 + i, agentMessage(`turn-${name}-${i}`, 'progress')) },
+              { kind: 'artifact', artifact: { artifactId: 'log', parts: [text(`${name}-${i}-2`)] }, append: true, lastChunk: false },
+            ],
+            0,
+          ),
+        );
+        singles.push(store.putArtifact(id, { artifactId: 'log', parts: [text(`${name}-${i}-s`)] }, true, ACTIVE));
+      }
+    }
+    const turnResults = await Promise.all(turns);
+    const singleResults = await Promise.all(singles);
+    assert.ok(turnResults.every((r) => r.refused === undefined && r.versions.length === 3), 'every turn applied whole');
+    assert.ok(singleResults.every((r) => r.applied), 'every single append applied');
+    const total = 2 * TURNS * 4;
+    const versions = [...turnResults.flatMap((r) => r.versions), ...singleResults.map((r) => r.version!)].sort((x, y) => x - y);
+    assert.deepEqual(versions, Array.from({ length: total }, (_, i) => i + 2), 'each change got its own version');
+    for (const r of turnResults) assert.deepEqual(r.versions, [r.versions[0]!, r.versions[0]! + 1, r.versions[0]! + 2], 'a turn\'s versions follow each other');
+
+    const stored = (await podB.getTask(ALICE, id))!;
+    assert.equal(stored.version, 1 + total);
+    const parts = stored.task.artifacts[0]!.parts.map((p) => (p.kind === 'text' ? p.text : '?'));
+    const expected = ['a', 'b'].flatMap((name) => Array.from({ length: TURNS }, (_, i) => [`${name}-${i}-1`, `${name}-${i}-2`, `${name}-${i}-s`]).flat());
+    assert.deepEqual([...parts].sort(), [...expected].sort(), 'every appended part is there, once');
+    assert.equal(stored.task.history.filter((m) => m.messageId.startsWith('turn-')).length, 2 * TURNS, 'every status message is in the history');
+    // Replaying the artifact events in version order gives exactly the stored artifact.
+    const events = await podA.eventsAfter(id, 0);
+    assert.deepEqual(events.flatMap(({ event }) => (event.kind === 'artifact-update' ? event.artifact.parts : [])), stored.task.artifacts[0]!.parts);
   });
 
   test('two pods continuing one input-required task at once: exactly one continuation applies', async () => {

@@ -108,6 +108,35 @@ for (const kind of kinds) {
       });
     });
 
+    test('a turn written at once enters the outbox as its changes one by one would: a delivery per event and config, in order', async () => {
+      await withStore(kind, async (store) => {
+        const task = buildTask({ id: `kagent-0-t${randomBytes(3).toString('hex')}`, at: T0 });
+        await store.createTask(task, { caller: ALICE, pod: 'kagent-0', skill: 'echo', requestKey: 'rk-t', pushConfigs: [hook('a'), hook('b')] });
+        const result = await store.applyRunChanges(
+          task.id,
+          task.contextId,
+          [
+            { kind: 'status', status: status('working', T0 + 1) },
+            { kind: 'artifact', artifact: { artifactId: 'x', parts: [{ kind: 'text', text: 'hi' }] }, append: false, lastChunk: true },
+            { kind: 'status', status: status('completed', T0 + 2) },
+          ],
+          0,
+        );
+        assert.deepEqual(result.versions, [2, 3, 4]);
+        const kinds: string[] = [];
+        for (let claimed = await store.push.claimDeliveries(100, 60_000); claimed.length > 0; claimed = await store.push.claimDeliveries(100, 60_000)) {
+          for (const d of claimed) {
+            kinds.push(`${d.target.config.id} ${d.item.kind}${d.item.kind === 'status-update' ? ` ${d.item.status.state}` : ''}`);
+            await store.push.delivered(d.id);
+          }
+        }
+        const of = (config: string) => kinds.filter((k) => k.startsWith(`${config} `));
+        for (const config of ['a', 'b']) {
+          assert.deepEqual(of(config), [`${config} task`, `${config} status-update working`, `${config} artifact-update`, `${config} status-update completed`]);
+        }
+      });
+    });
+
     test('dead letters are their caller\'s only; a retried one is due again; a deleted config takes its pending deliveries along', async () => {
       await withStore(kind, async (store) => {
         const task = buildTask({ id: `kagent-0-d${randomBytes(3).toString('hex')}`, at: T0 });

@@ -18,7 +18,7 @@ import { artifactEvent, eventLogBound, pruneThrough, statusEvent } from '../even
 import type { EventLogBound } from '../event-log.js';
 import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
-import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts } from '../rows.js';
+import { headOf, interruptedOf, mergedArtifact, parseTask, stateCounts } from '../rows.js';
 import type { HeadRow, InterruptedRow, TaskRow } from '../rows.js';
 import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
 import { superseded } from '../task-store.js';
@@ -38,7 +38,11 @@ import type {
 } from '../task-store.js';
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
-import { Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import { LostRace, Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
+import { appendBases, planRunChanges, runChangesParams, runChangesSql } from './run-changes.js';
+import type { RunChangesRow } from './run-changes.js';
+import { TurnBatch, createTasksParams, createTasksSql } from './create-batch.js';
+import type { NewTask } from './create-batch.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
 import { NOW_MS, PostgresPushOutbox, enqueueCte } from './push-outbox.js';
@@ -78,10 +82,12 @@ const INTERRUPTED_COLUMNS = 'id, context_id, state, version, skill, pod, tenant,
 
 /**
  * The task store shared by every pod of a deployment. Each write is one
- * transaction; writes to one task are serialised by compare-and-swap on its
- * version (retried on a lost race), and every applied transition or artifact
- * stores its event and signals the change (NOTIFY, delivered on commit) in
- * that same transaction.
+ * transaction — the two every task takes, its creation and a run's turn, one
+ * statement each (one round trip, one commit; the tasks created in one turn
+ * of the event loop, one statement together); writes to one task are
+ * serialised by compare-and-swap on its version (retried on a lost race), and
+ * every applied transition or artifact stores its event and signals the change
+ * (NOTIFY, delivered on commit) in that same transaction.
  */
 export class PostgresTaskStore implements TaskStore, SharedStore {
   readonly kind = 'postgres';
@@ -93,6 +99,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly fullState: FullState;
   private readonly outbox: PostgresPushOutbox;
   private readonly eventLog: EventLogBound;
+  /** The tasks created in one turn of the event loop, written as one statement. */
+  private readonly creates: TurnBatch<NewTask>;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -113,6 +121,10 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
     this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
+    this.creates = new TurnBatch(async (batch) => {
+      await this.statement(this.createTasksQuery(batch));
+      this.fullState.succeeded();
+    });
   }
 
   get push(): PushStore {
@@ -219,35 +231,30 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async createTask(task: Task, ownership: TaskOwnership): Promise<number> {
-    const leased = isActive(task.status.state);
+    const pushConfigs = ownership.pushConfigs ?? [];
+    if (pushConfigs.length === 0) {
+      await this.creates.write({ task, ownership });
+      return 1;
+    }
+    // With its push configs and their first delivery: a transaction of its own.
     await this.inTransaction(async (client) => {
-      await client.query(
-        `INSERT INTO ${this.s}.tasks (id, tenant, principal, pod, skill, context_id, state, status_json, metadata_json,
-           request_key, created_at, updated_at, version, lease_pod, lease_expires_at, alias)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1, $12, ${NOW_MS} + $13::bigint, $14)`,
-        [
-          task.id,
-          ownership.caller.tenant,
-          ownership.caller.principal,
-          ownership.pod,
-          ownership.skill,
-          task.contextId,
-          task.status.state,
-          JSON.stringify(task.status),
-          task.metadata === undefined ? null : JSON.stringify(task.metadata),
-          ownership.requestKey,
-          Date.parse(task.status.timestamp),
-          leased ? ownership.pod : null,
-          leased ? this.options.leaseTtlMs : null,
-          ownership.alias ?? null,
-        ],
-      );
-      for (const { key, message } of keyedHistory(task, ownership.requestKey)) await this.insertMessage(client, task.id, key, message);
-      if (ownership.pushConfigs !== undefined && ownership.pushConfigs.length > 0) {
-        await this.outbox.saveWithTask(client, task.id, ownership.pushConfigs, { kind: 'task', task });
-      }
+      await client.query(this.createTasksQuery([{ task, ownership }]));
+      await this.outbox.saveWithTask(client, task.id, pushConfigs, { kind: 'task', task });
     });
     return 1;
+  }
+
+  private createTasksQuery(batch: readonly NewTask[]): pg.QueryConfig {
+    return { name: 'kagent-create-tasks', text: createTasksSql(this.s), values: createTasksParams(batch, this.options.leaseTtlMs) };
+  }
+
+  /** One statement, committed on its own: as durable as a transaction, in one round trip and without holding a connection between round trips. */
+  private async statement<R extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.db.query<R>(query);
+    } catch (error) {
+      throw this.fullState.failed(error);
+    }
   }
 
   private taskSelect(historyParam: string, includeArtifacts: boolean): string {
@@ -261,10 +268,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
-    const { rows } = await this.db.query<TaskContentRow>(
-      `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
-      [id, caller.tenant, caller.principal, historyLength ?? null],
-    );
+    // Named: every blocking send reads its task back, so the server plans this statement once per connection.
+    const { rows } = await this.db.query<TaskContentRow>({
+      name: 'kagent-get-task',
+      text: `${this.taskSelect('$4::bigint', true)} WHERE t.id = $1 AND t.tenant = $2 AND t.principal = $3`,
+      values: [id, caller.tenant, caller.principal, historyLength ?? null],
+    });
     const row = rows[0];
     if (row === undefined) return undefined;
     return { task: assemble(row), version: row.version, skill: row.skill, resumes: row.resumes };
@@ -348,27 +357,53 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     });
   }
 
-  /** One transaction for the whole turn: one commit, the task row taken once for all of it. */
-  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
-    return this.casWrite<RunChangesResult>(taskId, async (client) => {
-      const current = await this.readForWrite(client, taskId);
-      const versions: number[] = [];
-      if (superseded(current, run, undefined)) return { versions, from: current.state, refused: { applied: false, reason: 'superseded', current: current.state } };
-      let state = current.state;
-      let version = current.version;
-      for (const change of changes) {
-        if (!isActive(state)) return { versions, from: current.state, refused: { applied: false, reason: 'state', current: state } };
-        if (change.kind === 'status') {
-          version = await this.writeStatus(client, taskId, version, change.status, false);
-          await this.recordStatus(client, taskId, current.contextId, version, change.status);
-          state = change.status.state;
-        } else {
-          version = await this.writeArtifact(client, taskId, current.contextId, version, change.artifact, change.append, change.lastChunk);
-        }
-        versions.push(version);
-      }
-      return { versions, from: current.state };
+  /**
+   * The whole turn in one statement (run-changes.ts): one round trip and one
+   * commit. Appending to an artifact stored before the turn reads it first,
+   * and the statement then applies only at the version it was read at.
+   */
+  async applyRunChanges(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+    if (changes.length === 0) return { versions: [], from: (await this.readState(taskId)).state };
+    return retryLostRaces(taskId, async () => {
+      const bases = appendBases(changes);
+      const read = bases.length === 0 ? undefined : await this.readArtifacts(taskId, bases);
+      const plan = planRunChanges(taskId, contextId, changes, read?.stored);
+      const params = runChangesParams(taskId, plan, run, read?.version ?? null, this.lease, this.channel, this.eventLog);
+      const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: runChangesSql(this.s), values: params });
+      const row = rows[0];
+      if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
+      if (superseded(row, run, undefined)) return { versions: [], from: row.state, refused: { applied: false, reason: 'superseded', current: row.state } };
+      if (!isActive(row.state)) return { versions: [], from: row.state, refused: { applied: false, reason: 'state', current: row.state } };
+      if (row.base === null) throw new LostRace();
+      this.fullState.succeeded();
+      const versions = Array.from({ length: plan.applied }, (_, i) => row.base! + i + 1);
+      if (plan.stopsAt === undefined) return { versions, from: row.state };
+      return { versions, from: row.state, refused: { applied: false, reason: 'state', current: plan.stopsAt } };
     });
+  }
+
+  private get lease(): { pod: string; ttlMs: number } {
+    return { pod: this.options.pod, ttlMs: this.options.leaseTtlMs };
+  }
+
+  private async readState(taskId: string): Promise<{ state: TaskState }> {
+    const { rows } = await this.db.query<{ state: TaskState }>(`SELECT state FROM ${this.s}.tasks WHERE id = $1`, [taskId]);
+    if (rows[0] === undefined) throw new Error(`task ${taskId} vanished from the store`);
+    return rows[0];
+  }
+
+  /** The task's version and, as of that version, the stored JSON of those of `artifactIds` it has. */
+  private async readArtifacts(taskId: string, artifactIds: readonly string[]): Promise<{ version: number; stored: Map<string, string> }> {
+    const { rows } = await this.db.query<{ version: number; artifact_id: string | null; json: string | null }>(
+      `SELECT t.version, a.artifact_id, a.json FROM ${this.s}.tasks t
+       LEFT JOIN ${this.s}.artifacts a ON a.task_id = t.id AND a.artifact_id = ANY($2::text[])
+       WHERE t.id = $1`,
+      [taskId, [...artifactIds]],
+    );
+    if (rows[0] === undefined) throw new Error(`task ${taskId} vanished from the store`);
+    const stored = new Map<string, string>();
+    for (const row of rows) if (row.artifact_id !== null && row.json !== null) stored.set(row.artifact_id, row.json);
+    return { version: rows[0].version, stored };
   }
 
   /** Moves the task row to `status` from `version` (taking or dropping the lease with it); returns the new version. */

@@ -11,8 +11,8 @@ export class Rollback<T> {
   constructor(readonly value: T) {}
 }
 
-/** Another writer changed the task between our read and our compare-and-swap. */
-class LostRace extends Error {}
+/** Another writer changed the task between our read and our compare-and-swap: the write runs again. */
+export class LostRace extends Error {}
 
 /**
  * Runs `work` in one transaction on `client`, and releases the client after.

@@ -352,7 +352,8 @@ export class SqliteTaskStore implements TaskStore {
     });
   }
 
-  async applyRunChanges(taskId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
+  // The task row is read here anyway (in the same transaction), and its context with it.
+  async applyRunChanges(taskId: string, _contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
     return this.write((): RunChangesResult => {
       const current = this.stmts.getState.get(taskId) as StateRow | undefined;
       if (current === undefined) throw new Error(`task ${taskId} vanished from the store`);

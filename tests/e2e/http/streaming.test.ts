@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { startTestAgent } from '../../support/agent.js';
 import type { TestAgent } from '../../support/agent.js';
@@ -9,7 +10,7 @@ import type { SseCall } from './helpers.js';
 import { assertRpcError, collectEnvelopes, errorInfo, ok, streamCall, trace, V03, v03Message, waitForTerminal } from './helpers.js';
 import { readMetric } from '../../support/metrics.js';
 import { PATIENCE_MS } from '../../support/patience.js';
-import { waitFor } from '../../support/wait.js';
+import { waitFor, within } from '../../support/wait.js';
 
 const unique = () => Math.random().toString(36).slice(2);
 
@@ -272,5 +273,67 @@ describe('streaming (SendStreamingMessage, SubscribeToTask)', () => {
     const events = await staying.rest();
     assert.deepEqual(trace(events), ['artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
     assert.equal(ok(await rpc(url, 'GetTask', { id: task.id })).status.state, 'TASK_STATE_COMPLETED');
+  });
+
+  test('many subscribers of one task each get every event once, in order, with rising ids', async () => {
+    const { task, run } = await startWorking();
+    const calls = await Promise.all(Array.from({ length: 40 }, () => streamCall(url, 'SubscribeToTask', { id: task.id })));
+    const readers = calls.map(reader);
+    // All are subscribed (each has its snapshot) before the task moves on.
+    for (const r of readers) assert.equal((await r.next()).task.id, task.id);
+    run.say('one');
+    run.say('two');
+    run.release();
+    const all = await Promise.all(readers.map((r) => r.rest()));
+    for (const [i, events] of all.entries()) {
+      assert.deepEqual(trace(events), ['statusUpdate:TASK_STATE_WORKING', 'statusUpdate:TASK_STATE_WORKING', 'artifactUpdate:echo', 'statusUpdate:TASK_STATE_COMPLETED']);
+      assert.deepEqual(
+        events.slice(0, 2).map((e) => e.statusUpdate.status.message.parts[0].text),
+        ['one', 'two'],
+      );
+      assert.deepEqual(events, all[0]);
+      const ids = calls[i]!.ids.map(Number);
+      assert.ok(ids.every((id, j) => Number.isSafeInteger(id) && (j === 0 || id > ids[j - 1]!)), `ids ${ids.join(', ')}`);
+    }
+  });
+
+  test('a stream whose client asked to close the connection ends with it', async () => {
+    const { task, run } = await startWorking();
+    const before = await readMetric(url, 'a2a_stream_subscribers');
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 'closing', method: 'SubscribeToTask', params: { id: task.id } });
+    const socket = connect({ host: '127.0.0.1', port: agent.port });
+    const received = new Promise<{ text: string; how: string }>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.once('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), how: 'end' }));
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve({ text: Buffer.concat(chunks).toString('utf8'), how: error.code ?? 'error' }));
+    });
+    try {
+      socket.write(
+        [
+          'POST / HTTP/1.1',
+          `Host: 127.0.0.1:${agent.port}`,
+          'Content-Type: application/json',
+          'Accept: text/event-stream',
+          'A2A-Version: 1.0',
+          'Connection: close',
+          `Content-Length: ${Buffer.byteLength(body)}`,
+          '',
+          body,
+        ].join('\r\n'),
+      );
+      await waitFor('the subscription to be open', async () => ((await readMetric(url, 'a2a_stream_subscribers')) > before ? true : undefined));
+      run.release();
+      // The server closes the connection once the stream has ended: the client needs no timeout to be rid of it.
+      const { text, how } = await within(PATIENCE_MS, 'the server to close the connection', received);
+      assert.equal(how, 'end');
+      const head = text.slice(0, text.indexOf('\r\n\r\n')).toLowerCase();
+      assert.match(head, /^http\/1\.1 200/);
+      assert.match(head, /\r\nconnection: close(\r\n|$)/);
+      assert.ok(text.includes('TASK_STATE_COMPLETED'));
+      assert.ok(text.endsWith('\r\n0\r\n\r\n'), 'the chunked body ended properly');
+    } finally {
+      socket.destroy();
+    }
   });
 });
