@@ -29,7 +29,7 @@ import type { PushStore } from '../push-store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
-import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
+import { WAL_SIZE_LIMIT_BYTES, WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
@@ -100,6 +100,7 @@ export class SqliteTaskStore implements TaskStore {
     this.db = db;
     if (this.options.path !== ':memory:') {
       db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);
+      db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       const synchronous = this.options.synchronous === 'full' ? 'FULL' : 'NORMAL';
       this.checkpointer = new WalCheckpointer(this.options.path, synchronous, (message) => this.options.onCheckpointFailed?.(message));
     }

@@ -7,11 +7,17 @@ const WORKER_URL = new URL('./checkpoint-worker.js', import.meta.url);
 const CHECKPOINT_INTERVAL_MS = 100;
 
 /**
- * The WAL size (pages) at which a commit checkpoints by itself: only when the
- * worker falls far behind or is gone. SQLite's default, 1,000 pages, would
- * put a checkpoint and its sync inside a request every few hundred commits.
+ * The WAL size (pages) at which a commit checkpoints by itself. Under steady
+ * writes the worker's checkpoints never quite catch up with the end of the
+ * WAL, and only a fully copied WAL starts over from its beginning: at this
+ * size the writer copies the few frames left and the WAL restarts. SQLite's
+ * default, 1,000 pages, would put a whole checkpoint and its sync inside a
+ * request every few hundred commits.
  */
-export const WRITER_AUTOCHECKPOINT_PAGES = 16_384;
+export const WRITER_AUTOCHECKPOINT_PAGES = 4096;
+
+/** Bytes a restarted WAL file is cut back to: it never stays larger than the writer lets it grow. */
+export const WAL_SIZE_LIMIT_BYTES = WRITER_AUTOCHECKPOINT_PAGES * 4096;
 
 /** Checkpoints a database's WAL from a worker thread while the store is open. */
 export class WalCheckpointer {
