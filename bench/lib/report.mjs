@@ -144,7 +144,9 @@ export function summaryTable(r) {
     lines.push(
       `| ${name} | ${figure} | ${['ours', 'oursNormal', 'sdkMemory', 'sdkSqlite', 'bare'].map((k) => values[k] ?? '').join(' | ')} | ${['sdkMemory', 'sdkSqlite', 'bare'].map((k) => ratios[k] ?? '').join(' | ')} |`,
     );
-  for (const s of r.scenarios.filter((x) => !x.failed)) {
+  // The shared-store comparison has servers of its own: it gets a table of its own below.
+  const onPostgres = (s) => s.levels.some((l) => 'oursPg' in l.servers);
+  for (const s of r.scenarios.filter((x) => !x.failed && !onPostgres(x))) {
     for (const l of s.levels) {
       if (s.kind === 'request-response') {
         const v = {};
@@ -186,6 +188,19 @@ export function summaryTable(r) {
         }
         row('store growth', 'tasks stored', t, {});
         row('store growth', 'peak RSS MB', v, {});
+      }
+    }
+  }
+  const pg = r.scenarios.filter((x) => !x.failed && onPostgres(x));
+  if (pg.length > 0) {
+    lines.push('', '| scenario | figure | ours (postgres) | SDK postgres | ours ÷ SDK postgres |', '|---|---|---:|---:|---:|');
+    for (const s of pg) {
+      for (const l of s.levels) {
+        const ours = l.servers.oursPg;
+        const theirs = l.servers.sdkPg;
+        const ratios = l.ratios['oursPg/sdkPg'] ?? {};
+        lines.push(`| ${s.id} @${l.connections} | req/s | ${num(ours?.rps, 0)} | ${num(theirs?.rps, 0)} | ${ratio(ratios.rps)} |`);
+        lines.push(`| ${s.id} @${l.connections} | p99 ms | ${num(ours?.p99Ms, 2)} | ${num(theirs?.p99Ms, 2)} | ${ratio(ratios.p99)} |`);
       }
     }
   }
