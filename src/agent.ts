@@ -55,7 +55,6 @@ import { SkillsFileSource } from './skills/declarative/skills-file-source.js';
 import { EMPTY_SKILLS_FILE, SkillsFileError, skillsFilePath } from './config/skills-file.js';
 import type { SkillsFile } from './config/skills-file.js';
 import { McpServers } from './peers/mcp/mcp-servers.js';
-import { PostgresTaskStore } from './store/postgres/postgres-store.js';
 import { SqliteTaskStore } from './store/sqlite/sqlite-store.js';
 import { timedStore } from './store/timed-store.js';
 import type { TaskStore } from './store/task-store.js';
@@ -266,7 +265,7 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
   // Settings are all checked (skills included) before the store is opened.
   let recovery: FullStoreRecovery | undefined;
   const store = timedStore(
-    createStore(config, provisional.pod, logger, () => {
+    await createStore(config, provisional.pod, logger, () => {
       metrics.storeWriteFailures.inc({ reason: 'full' });
       recovery?.noticeFull();
     }),
@@ -885,7 +884,7 @@ function secretFile(setting: string, path: string): string {
   return value;
 }
 
-function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): TaskStore {
+async function createStore(config: Config, pod: string, logger: Logger, onFull: () => void): Promise<TaskStore> {
   if (config.STORE === 'sqlite') {
     return new SqliteTaskStore({
       path: join(config.DATA_DIR, DATABASE_FILE),
@@ -895,6 +894,8 @@ function createStore(config: Config, pod: string, logger: Logger, onFull: () => 
       onCheckpointFailed: (message) => logger.warn({ reason: message }, 'a background checkpoint of the SQLite WAL failed; it is tried again'),
     });
   }
+  // Loaded only for the shared store: the PostgreSQL driver and store would add some 16 MB to every SQLite pod.
+  const { PostgresTaskStore } = await import('./store/postgres/postgres-store.js');
   return new PostgresTaskStore({
     connectionString: databaseUrl(config),
     schema: config.DATABASE_SCHEMA,

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, CancelledNotificationSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { CallToolRequest, CallToolResult, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import type { KeyedSlots } from '../core/keyed-slots.js';
 import { runSubTask } from '../core/sub-task.js';
@@ -31,6 +29,22 @@ export interface McpEndpointOptions {
   streamsPerCaller?: KeyedSlots;
   logger: Logger;
   metrics: Metrics;
+}
+
+/** The parts of the MCP SDK the endpoint uses, loaded at its first request: the SDK (with zod) is some 30 MB a pod with MCP_SERVER off never needs. */
+type ServerSdk = typeof import('@modelcontextprotocol/sdk/server/index.js') &
+  typeof import('@modelcontextprotocol/sdk/server/streamableHttp.js') &
+  typeof import('@modelcontextprotocol/sdk/types.js');
+
+let serverSdk: Promise<ServerSdk> | undefined;
+
+function loadServerSdk(): Promise<ServerSdk> {
+  serverSdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/server/index.js'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([server, transport, types]) => ({ ...types, ...transport, ...server }));
+  return serverSdk;
 }
 
 const SESSION_HEADER = 'mcp-session-id';
@@ -74,8 +88,9 @@ export class McpEndpoint {
       session = randomUUID();
       res.setHeader(SESSION_HEADER, session);
     }
-    const server = this.serverFor(caller, session);
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const sdk = await loadServerSdk();
+    const server = this.serverFor(sdk, caller, session);
+    const transport = new sdk.StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     // The answer is out, or the client went away: a call still running goes on (see callTool).
     res.once('close', () => {
       void transport.close();
@@ -86,24 +101,24 @@ export class McpEndpoint {
   }
 
   /** The SDK's low-level server: its tools are read from the registry per request and take one JSON Schema, and errors are worded here. */
-  private serverFor(caller: Caller, session: string): Server {
-    const server = new Server(
+  private serverFor(sdk: ServerSdk, caller: Caller, session: string): Server {
+    const server = new sdk.Server(
       { name: 'kagent-a2a', version: VERSION },
       {
         capabilities: { tools: { listChanged: false } },
         instructions: 'Each tool runs one skill of this A2A agent as a task; a task that asks for input is answered by calling its tool again with its taskId.',
       },
     );
-    server.setRequestHandler(ListToolsRequestSchema, () => ({
+    server.setRequestHandler(sdk.ListToolsRequestSchema, () => ({
       tools: this.options.skills().filter((skill) => this.options.mayUse(caller, skill.id)).map(toolFor),
     }));
     // The handler's own signal is left alone: it fires when this request's connection closes, and the MCP transport
     // spec says a disconnect is not a cancel. A dropped call's task runs on, stored, for GetTask to read.
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.callTool(caller, session, request, extra.requestId, (progress) => extra.sendNotification(progress)),
+    server.setRequestHandler(sdk.CallToolRequestSchema, (request, extra) =>
+      this.callTool(sdk, caller, session, request, extra.requestId, (progress) => extra.sendNotification(progress)),
     );
     // A cancel arrives in a request of its own, to a server of its own: it finds the call by its key.
-    server.setNotificationHandler(CancelledNotificationSchema, (notification) => {
+    server.setNotificationHandler(sdk.CancelledNotificationSchema, (notification) => {
       const requestId = notification.params.requestId;
       if (requestId !== undefined) this.inFlight.get(callKey(caller, session, requestId))?.abort(new Error('the MCP client canceled the call'));
     });
@@ -111,6 +126,7 @@ export class McpEndpoint {
   }
 
   private async callTool(
+    sdk: ServerSdk,
     caller: Caller,
     session: string,
     request: CallToolRequest,
@@ -121,7 +137,7 @@ export class McpEndpoint {
     const offered = this.options.skills();
     if (!offered.some((skill) => skill.id === tool)) {
       const known = offered.filter((skill) => this.options.mayUse(caller, skill.id)).map((skill) => skill.id);
-      throw new McpError(ErrorCode.InvalidParams, `no tool named "${tool.slice(0, 100)}"; this agent offers: ${known.join(', ')}`);
+      throw new sdk.McpError(sdk.ErrorCode.InvalidParams, `no tool named "${tool.slice(0, 100)}"; this agent offers: ${known.join(', ')}`);
     }
     const key = callKey(caller, session, requestId);
     const controller = new AbortController();
@@ -151,7 +167,7 @@ export class McpEndpoint {
     } catch (error) {
       if (controller.signal.aborted) {
         outcome = 'canceled';
-        throw new McpError(ErrorCode.RequestTimeout, 'the call was canceled and its task with it');
+        throw new sdk.McpError(sdk.ErrorCode.RequestTimeout, 'the call was canceled and its task with it');
       }
       const wire = toWireError(error);
       outcome = wire.reason;

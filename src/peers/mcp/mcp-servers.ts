@@ -1,12 +1,26 @@
 import { readFileSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { JsonObject } from '../../model/model.js';
 import type { EgressGuard } from '../egress/index.js';
 import { redactSecrets } from '../../observability/redact.js';
 import { VERSION } from '../../version.js';
+
+/** The parts of the MCP SDK the client uses, loaded at the first connect: the SDK (with zod) is some 30 MB a pod that declares no MCP server never needs. */
+type ClientSdk = typeof import('@modelcontextprotocol/sdk/client/index.js') &
+  typeof import('@modelcontextprotocol/sdk/client/streamableHttp.js') &
+  typeof import('@modelcontextprotocol/sdk/types.js');
+
+let clientSdk: Promise<ClientSdk> | undefined;
+
+function loadClientSdk(): Promise<ClientSdk> {
+  clientSdk ??= Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]).then(([client, transport, types]) => ({ ...types, ...transport, ...client }));
+  return clientSdk;
+}
 
 // The MCP servers the skills file names, reached with the official SDK's
 // client over streamable HTTP. A connection is made when a server is
@@ -108,6 +122,7 @@ export class McpServers {
   async call(server: string, tool: string, args: JsonObject, signal: AbortSignal): Promise<string> {
     const connection = this.connection(server);
     const client = await this.client(server, connection);
+    const { McpError, ErrorCode } = await loadClientSdk();
     const { timeoutMs, maxResultBytes } = connection.spec;
     let result;
     try {
@@ -156,6 +171,7 @@ export class McpServers {
   private connect(server: string, connection: Connection): Promise<Client> {
     connection.connecting ??= (async () => {
       const { spec } = connection;
+      const { Client, StreamableHTTPClientTransport } = await loadClientSdk();
       const client = new Client({ name: 'kagent-a2a', version: VERSION });
       try {
         const headers: Record<string, string> = { ...spec.headers };
