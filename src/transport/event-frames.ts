@@ -22,11 +22,6 @@ export function encodedResult(item: StreamItem, codec: Codec): string {
   return json;
 }
 
-/** The JSON-RPC envelope of one stream event, as `resultEnvelope` would write it. */
-export function eventFrame(id: JsonRpcId, item: StreamItem, codec: Codec): string {
-  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${encodedResult(item, codec)}}`;
-}
-
 /** One stream's events as whole SSE events, each with its task version as the id (`encodeSseEvent`'s output). */
 export type SseFramer = (item: StreamItem, version: number | undefined) => string;
 
