@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
+import { UnavailableError } from '../../model/errors.js';
 import { isOutOfSpace } from '../full-store.js';
 import type { FullState } from '../full-store.js';
+import type { DurableSync } from './wal-sync.js';
 
 interface PendingWrite {
   run: () => unknown;
@@ -8,14 +10,35 @@ interface PendingWrite {
   reject: (error: unknown) => void;
 }
 
+/** How long a caller refused by a store whose sync failed is asked to wait: long enough for a restart elsewhere. */
+const STORE_BROKEN_RETRY_SECONDS = 10;
+
+/** Settles what waited for a sync: with its error, or with none once the commits it waited for are durable. */
+type SyncWaiter = (error: unknown) => void;
+
 /**
  * Group commit: writes requested in the same turn of the event loop share
  * one transaction, so one WAL sync makes a whole batch durable. Each write
  * runs in its own savepoint, so one failing write does not undo the others,
- * and each promise resolves only after the batch has committed.
+ * and each promise resolves only after the batch is durable: committed, and,
+ * with a `sync`, the sync that began after the commit has finished. The
+ * event loop goes on serving while a sync runs; batches committed meanwhile
+ * share the next sync.
+ *
+ * A committed batch is visible to reads on the connection before its sync
+ * ends. Readers that answer anybody pass what they read through `durable`,
+ * so no reply and no event shows a change a power loss could still undo.
  */
 export class GroupCommit {
   private readonly pending: PendingWrite[] = [];
+  /** Batches committed, and how many of them a finished sync covers. */
+  private committed = 0;
+  private synced = 0;
+  private syncing = false;
+  /** Waiters by the committed count they need synced, oldest first. */
+  private readonly waiters: { through: number; settle: SyncWaiter }[] = [];
+  /** A failed sync: what was committed may not be on disk, and nothing after it is acknowledged either. */
+  private syncFailure: unknown;
   /** Runs one write inside the batch's transaction, in a savepoint of its own. */
   private readonly savepoint: (job: () => unknown) => unknown;
   private readonly changes: Database.Statement;
@@ -23,13 +46,21 @@ export class GroupCommit {
   constructor(
     private readonly db: Database.Database,
     private readonly fullState: FullState,
+    /** Makes commits durable off the event loop; without it a commit is as durable as the connection's synchronous setting makes it. */
+    private readonly sync?: DurableSync,
   ) {
     this.savepoint = db.transaction((job: () => unknown) => job());
     this.changes = db.prepare(`SELECT total_changes() AS n`);
   }
 
+  /** Whether writes are refused because a sync failed (the store must be reopened). */
+  get broken(): boolean {
+    return this.syncFailure !== undefined;
+  }
+
   run<T>(job: () => T): Promise<T> {
     if (!this.db.open) return Promise.reject(new Error('task store is not open'));
+    if (this.syncFailure !== undefined) return Promise.reject(this.syncFailure);
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1) setImmediate(() => this.flush());
@@ -40,6 +71,65 @@ export class GroupCommit {
   flush(): void {
     let batch = this.pending.splice(0);
     while (batch.length > 0) batch = this.commit(batch);
+  }
+
+  /**
+   * `value`, once every commit made before this call is durable: what a
+   * reader read is answered only when a power loss can no longer undo it.
+   * The value itself when nothing waits for a sync (no promise, no turn).
+   */
+  durable<T>(value: T): T | Promise<T> {
+    if (this.syncFailure !== undefined) return Promise.reject(this.syncFailure);
+    if (this.synced === this.committed) return value;
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.push({ through: this.committed, settle: (error) => (error === undefined ? resolve(value) : reject(error)) });
+    });
+  }
+
+  /** Resolves when no write is pending and every commit is durable (or its sync failed): at close. */
+  async settled(): Promise<void> {
+    this.flush();
+    if (this.synced === this.committed || this.syncFailure !== undefined) return;
+    await new Promise<void>((resolve) => this.waiters.push({ through: this.committed, settle: () => resolve() }));
+  }
+
+  /** Settles `settle` once the batch just committed is durable. */
+  private afterSync(settle: SyncWaiter): void {
+    if (this.sync === undefined) {
+      settle(undefined);
+      return;
+    }
+    this.committed++;
+    this.waiters.push({ through: this.committed, settle });
+    if (!this.syncing) this.startSync();
+  }
+
+  private startSync(): void {
+    const through = this.committed;
+    this.syncing = true;
+    this.sync!((error) => {
+      this.syncing = false;
+      if (error !== null) {
+        this.failSync(error);
+        return;
+      }
+      this.synced = through;
+      while (this.waiters.length > 0 && this.waiters[0]!.through <= through) this.waiters.shift()!.settle(undefined);
+      if (this.committed > this.synced) this.startSync();
+    });
+  }
+
+  /**
+   * A failed sync leaves unknown which commits reached the disk (the kernel
+   * may have dropped the pages it could not write, and a WAL with a lost
+   * frame ends there on recovery), so every write and read waiting on one
+   * fails, and the group commit refuses all writes and reads from then on.
+   */
+  private failSync(error: Error): void {
+    // The code, not the message: a driver's message may name server paths.
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    this.syncFailure = new UnavailableError(`the task store could not sync its write-ahead log to disk (${code}); this replica takes no more writes until it restarts`, STORE_BROKEN_RETRY_SECONDS);
+    for (const waiter of this.waiters.splice(0)) waiter.settle(this.syncFailure);
   }
 
   /**
@@ -81,10 +171,13 @@ export class GroupCommit {
     if (this.fullState.isFull && this.totalChanges() > changesBefore && !outcomes.some((o) => !o.ok && isOutOfSpace(o.error))) {
       this.fullState.succeeded();
     }
-    batch.forEach((job, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) job.resolve(outcome.value);
-      else job.reject(this.fullState.failed(outcome.error));
+    this.afterSync((syncError) => {
+      batch.forEach((job, i) => {
+        const outcome = outcomes[i]!;
+        if (syncError !== undefined) job.reject(syncError);
+        else if (outcome.ok) job.resolve(outcome.value);
+        else job.reject(this.fullState.failed(outcome.error));
+      });
     });
     return [];
   }

@@ -14,6 +14,8 @@ export class SqlitePushOutbox implements PushStore {
   constructor(
     db: Database.Database,
     private readonly write: <T>(job: () => T) => Promise<T>,
+    /** What a read found, once every commit it may show is durable. */
+    private readonly durable: <T>(value: T) => T | Promise<T>,
     /** Whether the store refuses writes for lack of room: deliveries wait meanwhile. */
     private readonly isFull: () => boolean,
   ) {
@@ -53,11 +55,11 @@ export class SqlitePushOutbox implements PushStore {
 
   async pushConfig(taskId: string, configId?: string): Promise<StoredPushConfig | undefined> {
     const row = (configId === undefined ? this.stmts.firstConfig.get(taskId) : this.stmts.config.get(taskId, configId)) as { json: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.json) as StoredPushConfig);
+    return this.durable(row === undefined ? undefined : (JSON.parse(row.json) as StoredPushConfig));
   }
 
   async pushConfigs(taskId: string): Promise<StoredPushConfig[]> {
-    return (this.stmts.configs.all(taskId) as { json: string }[]).map((row) => JSON.parse(row.json) as StoredPushConfig);
+    return this.durable((this.stmts.configs.all(taskId) as { json: string }[]).map((row) => JSON.parse(row.json) as StoredPushConfig));
   }
 
   deletePushConfig(taskId: string, configId: string): Promise<boolean> {
@@ -91,7 +93,7 @@ export class SqlitePushOutbox implements PushStore {
   }
 
   async deadLetters(caller: Caller, limit: number): Promise<DeadLetter[]> {
-    return (this.stmts.deadLetters.all(caller.tenant, caller.principal, limit) as DeadLetterRow[]).map(deadLetterOf);
+    return this.durable((this.stmts.deadLetters.all(caller.tenant, caller.principal, limit) as DeadLetterRow[]).map(deadLetterOf));
   }
 
   retryDeadLetter(caller: Caller, id: number): Promise<boolean> {

@@ -30,11 +30,12 @@ import { GroupCommit } from './group-commit.js';
 import { SqlitePushOutbox } from './push-outbox.js';
 import { applyMigrations } from './migrations.js';
 import { WAL_SIZE_LIMIT_BYTES, WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from './wal-checkpointer.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteStoreOptions {
   /** Path of the database file; ':memory:' for a throwaway store. */
   path: string;
-  /** 'full' syncs the WAL on every commit (survives power loss); 'normal' survives process crashes only. */
+  /** 'full': a write is acknowledged once its commit is synced to disk (survives power loss); 'normal' survives process crashes only. */
   synchronous: 'full' | 'normal';
   /** Most pages the database may hold (PRAGMA max_page_count, set on every open: SQLite does not keep it). */
   maxPages?: number;
@@ -59,6 +60,7 @@ export class SqliteTaskStore implements TaskStore {
   private commits: GroupCommit | undefined;
   private outbox: SqlitePushOutbox | undefined;
   private checkpointer: WalCheckpointer | undefined;
+  private walSync: WalSync | undefined;
   private readonly fullState: FullState;
   private readonly eventLog: EventLogBound;
 
@@ -67,8 +69,9 @@ export class SqliteTaskStore implements TaskStore {
     this.eventLog = eventLogBound(options.eventsKept, 'SQLite store');
   }
 
+  /** False once closed, and once a failed sync has made the store refuse writes. */
   get isOpen(): boolean {
-    return this.db?.open === true;
+    return this.db?.open === true && this.commits?.broken !== true;
   }
 
   get isFull(): boolean {
@@ -88,7 +91,8 @@ export class SqliteTaskStore implements TaskStore {
     if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
     const db = new Database(this.options.path);
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${this.options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    // Even for 'full': the WAL is synced by WalSync, off the event loop, before a write is acknowledged.
+    db.pragma(`synchronous = ${this.options.synchronous === 'full' && this.options.path === ':memory:' ? 'FULL' : 'NORMAL'}`);
     db.pragma('busy_timeout = 5000');
     if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
     try {
@@ -103,12 +107,14 @@ export class SqliteTaskStore implements TaskStore {
       db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
       const synchronous = this.options.synchronous === 'full' ? 'FULL' : 'NORMAL';
       this.checkpointer = new WalCheckpointer(this.options.path, synchronous, (message) => this.options.onCheckpointFailed?.(message));
+      if (this.options.synchronous === 'full') this.walSync = new WalSync(this.options.path);
     }
     this.stmts = this.prepare(db);
-    this.commits = new GroupCommit(db, this.fullState);
+    this.commits = new GroupCommit(db, this.fullState, this.walSync?.sync);
     this.outbox = new SqlitePushOutbox(
       db,
       (job) => this.write(job),
+      (value) => this.durable(value),
       () => this.isFull,
     );
   }
@@ -124,7 +130,9 @@ export class SqliteTaskStore implements TaskStore {
 
   async close(): Promise<void> {
     if (!this.db?.open) return;
-    this.commits?.flush();
+    await this.commits?.settled();
+    this.walSync?.close();
+    this.walSync = undefined;
     await this.checkpointer?.stop();
     this.checkpointer = undefined;
     try {
@@ -200,6 +208,12 @@ export class SqliteTaskStore implements TaskStore {
     return this.commits.run(job);
   }
 
+  /** What a read found, once nothing it may show can still be undone by a power loss (see GroupCommit). */
+  private durable<T>(value: T): T | Promise<T> {
+    if (this.commits === undefined) return Promise.reject(new Error('task store is not open'));
+    return this.commits.durable(value);
+  }
+
   private get database(): Database.Database {
     if (!this.db?.open) throw new Error('task store is not open');
     return this.db;
@@ -233,8 +247,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async getTask(caller: Caller, id: string, historyLength?: number): Promise<StoredTask | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
-    if (row === undefined) return undefined;
-    return { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill, resumes: row.resumes };
+    return this.durable(row === undefined ? undefined : { task: this.assemble(row, historyLength, true), version: row.version, skill: row.skill, resumes: row.resumes });
   }
 
   private assemble(row: TaskRow, historyLength: number | undefined, includeArtifacts: boolean): Task {
@@ -252,27 +265,26 @@ export class SqliteTaskStore implements TaskStore {
 
   async getHead(caller: Caller, id: string): Promise<TaskHead | undefined> {
     const row = this.stmts.getRow.get(id, caller.tenant, caller.principal) as TaskRow | undefined;
-    if (row === undefined) return undefined;
-    return headOf(row);
+    return this.durable(row === undefined ? undefined : headOf(row));
   }
 
   async findTaskByRequestKey(caller: Caller, requestKey: string): Promise<string | undefined> {
     const row = this.stmts.byRequestKey.get(caller.tenant, caller.principal, requestKey) as { id: string } | undefined;
-    return row?.id;
+    return this.durable(row?.id);
   }
 
   async findTaskByAlias(caller: Caller, alias: string): Promise<string | undefined> {
     const row = this.stmts.byAlias.get(caller.tenant, caller.principal, alias) as { id: string } | undefined;
-    return row?.id;
+    return this.durable(row?.id);
   }
 
   async hasMessage(taskId: string, messageKey: string): Promise<boolean> {
-    return this.stmts.hasMessage.get(taskId, messageKey) !== undefined;
+    return this.durable(this.stmts.hasMessage.get(taskId, messageKey) !== undefined);
   }
 
   async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
     const row = this.stmts.getMetadata.get(taskId) as { metadata_json: string | null } | undefined;
-    return row?.metadata_json == null ? undefined : (JSON.parse(row.metadata_json) as JsonObject);
+    return this.durable(row?.metadata_json == null ? undefined : (JSON.parse(row.metadata_json) as JsonObject));
   }
 
   async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
@@ -326,7 +338,7 @@ export class SqliteTaskStore implements TaskStore {
   async eventsAfter(taskId: string, version: number, limit = -1): Promise<VersionedEvent[]> {
     // LIMIT -1 is SQLite's "no limit".
     const rows = this.stmts.eventsAfter.all(taskId, version, limit) as { version: number; event_json: string; context_id: string }[];
-    return rows.map((row) => ({ version: row.version, event: eventFromPayload(row.event_json, taskId, row.context_id) }));
+    return this.durable(rows.map((row) => ({ version: row.version, event: eventFromPayload(row.event_json, taskId, row.context_id) })));
   }
 
   async putArtifact(
@@ -431,12 +443,12 @@ export class SqliteTaskStore implements TaskStore {
       .all(params) as TaskRow[];
     // Tasks are read one at a time, and reading stops before the one that would pass the byte budget.
     const page = takeWithin(this.readEach(rows.slice(0, query.pageSize), query), budget?.maxBytes, ({ row, json }) => storedBytes(row, json));
-    return {
+    return this.durable({
       tasks: page.map(({ row, json }) => parseTask(row, json)),
       nextPageToken: nextPageToken(rows, page.length),
       pageSize: query.pageSize,
       totalSize: total.n,
-    };
+    });
   }
 
   private *readEach(rows: readonly TaskRow[], query: ListTasksQuery): Generator<{ row: TaskRow; json: StoredJson }> {
@@ -445,7 +457,7 @@ export class SqliteTaskStore implements TaskStore {
 
   async unfinished(pod: string): Promise<InterruptedTask[]> {
     const rows = this.stmts.unfinished.all(pod) as InterruptedRow[];
-    return rows.map((row) => interruptedOf(row, row.pod));
+    return this.durable(rows.map((row) => interruptedOf(row, row.pod)));
   }
 
   async deleteTerminalBefore(cutoffMs: number, limit: number): Promise<Partial<Record<TaskState, number>>> {
@@ -466,7 +478,7 @@ export class SqliteTaskStore implements TaskStore {
   }
 
   async countByState(): Promise<Partial<Record<TaskState, number>>> {
-    return stateCounts(this.stmts.countByState.all() as { state: TaskState; n: number }[]);
+    return this.durable(stateCounts(this.stmts.countByState.all() as { state: TaskState; n: number }[]));
   }
 }
 
