@@ -77,7 +77,7 @@ export async function startServer(kind, options = {}) {
 async function startOnce(kind, { dataDir, logDir, conformance = false, synchronous, cpuProf, database }) {
   const port = await freePort();
   const logFile = join(logDir, `${kind}.log`);
-  const nodeFlags = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+  const nodeFlags = [...(process.env.OURS_FLAGS ? process.env.OURS_FLAGS.split(' ') : []), ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [])];
   let child;
   let path;
   let readyPath;

@@ -68,7 +68,8 @@ describe('group commit with a WAL sync off the event loop', () => {
     assert.equal(await write.promise, 1);
   });
 
-  test('batches committed while a sync runs share the next sync, and each is acknowledged after its own', async () => {
+  test('writes asked for while a sync runs are committed together when it ends, and acknowledged after the next sync', async () => {
+    const rows = () => (db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n;
     const first = watch(commits.run(insert('a')));
     await syncs.asked(1);
     const later = [watch(commits.run(insert('b')))];
@@ -76,14 +77,16 @@ describe('group commit with a WAL sync off the event loop', () => {
     later.push(watch(commits.run(insert('c'))));
     await turn();
     assert.equal(syncs.calls.length, 1, 'no second sync starts while the first runs');
+    assert.equal(rows(), 1, 'nothing is committed while a sync runs');
     syncs.calls[0]!(null);
     await first.promise;
+    assert.equal(rows(), 3, 'both waiting writes committed as the sync ended');
     await syncs.asked(2);
     await turn();
-    assert.ok(later.every((w) => !w.settled), 'the commits after the first sync began wait for the next one');
+    assert.ok(later.every((w) => !w.settled), 'the writes committed after the first sync began wait for the next one');
     syncs.calls[1]!(null);
     await Promise.all(later.map((w) => w.promise));
-    assert.equal(syncs.calls.length, 2, 'two batches, one sync');
+    assert.equal(syncs.calls.length, 2, 'two commits, two syncs');
   });
 
   test('a read answers what it saw only once every commit before it is synced', async () => {

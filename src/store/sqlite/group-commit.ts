@@ -22,8 +22,8 @@ type SyncWaiter = (error: unknown) => void;
  * runs in its own savepoint, so one failing write does not undo the others,
  * and each promise resolves only after the batch is durable: committed, and,
  * with a `sync`, the sync that began after the commit has finished. The
- * event loop goes on serving while a sync runs; batches committed meanwhile
- * share the next sync.
+ * event loop goes on serving while a sync runs; the writes asked for
+ * meanwhile are committed together when it ends, and share the next sync.
  *
  * A committed batch is visible to reads on the connection before its sync
  * ends. Readers that answer anybody pass what they read through `durable`,
@@ -63,8 +63,17 @@ export class GroupCommit {
     if (this.syncFailure !== undefined) return Promise.reject(this.syncFailure);
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
+      if (this.pending.length === 1 && !this.syncing) setImmediate(() => this.commitUnlessSyncing());
     });
+  }
+
+  /**
+   * While a sync runs, writes wait uncommitted: committed now, they would be
+   * acknowledged no sooner (only a sync that begins after a commit covers it),
+   * and waiting makes everything asked for meanwhile one commit when it ends.
+   */
+  private commitUnlessSyncing(): void {
+    if (!this.syncing) this.flush();
   }
 
   /** Commits what is pending now (at close: the writes of this turn must not wait for the next one). */
@@ -115,7 +124,8 @@ export class GroupCommit {
       }
       this.synced = through;
       while (this.waiters.length > 0 && this.waiters[0]!.through <= through) this.waiters.shift()!.settle(undefined);
-      if (this.committed > this.synced) this.startSync();
+      if (this.pending.length > 0) this.flush();
+      else if (this.committed > this.synced) this.startSync();
     });
   }
 
