@@ -33,7 +33,7 @@ import { within } from '../support/wait.js';
 // Renders with a real Kustomize: skipped with a notice without kubectl or kustomize, failing under CI=true.
 const kustomize = needKustomize();
 
-const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string>; scripts: Record<string, string> };
 const LIVE = new Set(Object.entries(SETTINGS).filter(([, spec]) => spec.live).map(([name]) => name));
 const isSetting = (name: string): name is SettingName => Object.hasOwn(SETTINGS, name);
 /** The ConfigMap's settings: every key but skills.yaml, the skills file. */
@@ -405,6 +405,13 @@ describe('the image the Dockerfile builds', kustomize, () => {
       assert.deepEqual(container.args ?? jsonArgs('CMD'), jsonArgs('CMD'));
     }
     assert.deepEqual(jsonArgs('CMD'), ['serve']);
+  });
+
+  test('the image runs node with the V8 flags `npm start` passes, and no pod replaces them', () => {
+    const flags = runtimeEnv.NODE_OPTIONS;
+    assert.match(flags ?? '', /--max-semi-space-size=\d+/, 'the image sets no young-generation size');
+    assert.equal(packageJson.scripts.start, `node ${flags} ${packageJson.bin['kagent-a2a']} serve`);
+    for (const target of kustomizeTargets()) assert.equal(podEnvironment(podOf(target)).NODE_OPTIONS, undefined, target);
   });
 
   test('the runtime stage carries only package.json, production node_modules, the compiled service, the built console and Kustomize', () => {
