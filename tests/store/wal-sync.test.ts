@@ -105,10 +105,13 @@ describe('group commit with a WAL sync off the event loop', () => {
     const write = commits.run(insert('a'));
     await syncs.asked(1);
     const read = Promise.resolve(commits.durable('x'));
+    const queued = commits.run(insert('q'));
     syncs.calls[0]!(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
     const expected = (error: unknown) => error instanceof UnavailableError && /could not sync its write-ahead log to disk \(EIO\)/.test(error.message);
     await assert.rejects(write, expected);
     await assert.rejects(read, expected);
+    await assert.rejects(queued, expected, 'a write asked for during the failed sync is refused, not left waiting');
+    assert.equal((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n, 1, 'and was never committed');
     assert.equal(commits.broken, true);
     await assert.rejects(commits.run(insert('b')), expected);
     await assert.rejects(Promise.resolve(commits.durable('y')), expected);
@@ -131,7 +134,7 @@ describe('SqliteTaskStore with synchronous=full', () => {
   let store: SqliteTaskStore | undefined;
   const realFdatasync = fs.fdatasync;
   /** fdatasync calls the store made, each held until the test lets it run. */
-  let held: { fd: number; run: () => void }[];
+  let held: { fd: number; run: () => void; fail: (error: Error) => void }[];
   let arrived: (() => void) | undefined;
 
   beforeEach(() => {
@@ -139,7 +142,7 @@ describe('SqliteTaskStore with synchronous=full', () => {
     held = [];
     // The real fdatasync, on the real WAL file, runs when the test lets it: nothing else can show what waits for it.
     (fs as { fdatasync: unknown }).fdatasync = (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => {
-      held.push({ fd, run: () => realFdatasync(fd, callback) });
+      held.push({ fd, run: () => realFdatasync(fd, callback), fail: (error) => callback(error) });
       arrived?.();
     };
     syncBuiltinESMExports();
@@ -153,7 +156,7 @@ describe('SqliteTaskStore with synchronous=full', () => {
     tmp.cleanup();
   });
 
-  async function syncAsked(): Promise<{ fd: number; run: () => void }> {
+  async function syncAsked(): Promise<{ fd: number; run: () => void; fail: (error: Error) => void }> {
     while (held.length === 0) await new Promise<void>((resolve) => (arrived = resolve));
     return held.shift()!;
   }
@@ -172,6 +175,17 @@ describe('SqliteTaskStore with synchronous=full', () => {
     sync.run();
     await created.promise;
     assert.equal((await read.promise)?.task.id, 't1');
+  });
+
+  test('a WAL sync that fails refuses the write, and the store turns not open (not ready) and answers nothing more', async () => {
+    store = await openStore(join(tmp.dir, 'failing.sqlite'), 'full');
+    const open = store;
+    const created = seed(open, { id: 't1', at: T0 });
+    (await syncAsked()).fail(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    await assert.rejects(created, UnavailableError);
+    assert.equal(open.isOpen, false);
+    await assert.rejects(open.getTask(ALICE, 't1'), UnavailableError);
+    await assert.rejects(seed(open, { id: 't2', at: T0 }), UnavailableError);
   });
 
   test('with synchronous=normal nothing waits for a sync', async () => {

@@ -53,7 +53,7 @@ export class GroupCommit {
     this.changes = db.prepare(`SELECT total_changes() AS n`);
   }
 
-  /** Whether writes are refused because a sync failed (the store must be reopened). */
+  /** Whether writes are refused because a sync failed (the service must restart). */
   get broken(): boolean {
     return this.syncFailure !== undefined;
   }
@@ -133,13 +133,15 @@ export class GroupCommit {
    * A failed sync leaves unknown which commits reached the disk (the kernel
    * may have dropped the pages it could not write, and a WAL with a lost
    * frame ends there on recovery), so every write and read waiting on one
-   * fails, and the group commit refuses all writes and reads from then on.
+   * fails, the writes not yet committed with them, and the group commit
+   * refuses all writes and reads from then on.
    */
   private failSync(error: Error): void {
     // The code, not the message: a driver's message may name server paths.
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     this.syncFailure = new UnavailableError(`the task store could not sync its write-ahead log to disk (${code}); this replica takes no more writes until it restarts`, STORE_BROKEN_RETRY_SECONDS);
     for (const waiter of this.waiters.splice(0)) waiter.settle(this.syncFailure);
+    for (const job of this.pending.splice(0)) job.reject(this.syncFailure);
   }
 
   /**

@@ -204,7 +204,8 @@ export class SqliteTaskStore implements TaskStore {
 
   /** Durable when its promise resolves: writes of one turn of the event loop commit together. */
   private write<T>(job: () => T): Promise<T> {
-    if (this.commits === undefined || !this.isOpen) return Promise.reject(new Error('task store is not open'));
+    // Not isOpen: a store whose sync failed refuses with the failure, which run() gives.
+    if (this.commits === undefined || this.db?.open !== true) return Promise.reject(new Error('task store is not open'));
     return this.commits.run(job);
   }
 
