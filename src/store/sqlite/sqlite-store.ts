@@ -91,8 +91,8 @@ export class SqliteTaskStore implements TaskStore {
     if (this.options.path !== ':memory:') mkdirSync(dirname(this.options.path), { recursive: true });
     const db = new Database(this.options.path);
     db.pragma('journal_mode = WAL');
-    // Even for 'full': the WAL is synced by WalSync, off the event loop, before a write is acknowledged.
-    db.pragma(`synchronous = ${this.options.synchronous === 'full' && this.options.path === ':memory:' ? 'FULL' : 'NORMAL'}`);
+    // Also for 'full': then WalSync syncs the WAL, off the event loop, before a write is acknowledged.
+    db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
     try {
