@@ -228,7 +228,7 @@ export const SETTINGS = {
     type: { kind: 'enum', values: ['full', 'normal'] },
     default: 'full',
     live: false,
-    description: "'full': every commit survives power loss; 'normal': survives process crashes only (faster)",
+    description: "'full': a write is acknowledged, and shown to readers, only once it is synced to disk (survives power loss); 'normal': survives process crashes only (faster)",
   },
   SQLITE_MAX_PAGES: {
     type: { kind: 'int', min: 16, max: 4_294_967_294 },
