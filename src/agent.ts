@@ -232,8 +232,8 @@ async function start(initial: Config, source: ConfigSource | undefined, started:
         if (call.attempts > 1) metrics.outboundRetries.inc({ peer, method: call.method }, call.attempts - 1);
       },
     },
-    // Skills run only once the store below is open.
-    taskMetadata: { read: (taskId) => store.taskMetadata(taskId), merge: (taskId, patch) => store.mergeTaskMetadata(taskId, patch) },
+    // Skills run only once the task service below is built (its store open); it knows which runs edit metadata.
+    taskMetadata: { read: (taskId) => service.taskMetadata(taskId), merge: (taskId, patch) => service.mergeTaskMetadata(taskId, patch) },
   });
   const skills = await buildSkills(config, delegate, auth.permissions, logger, metrics, () => registry.descriptors());
   // Declared skills (the skills file) and the MCP servers they call; the file is watched once serving.

@@ -47,11 +47,6 @@ export interface SkillRunRequest {
   generation: number;
 }
 
-export interface StartedRun {
-  controller: AbortController;
-  done: Promise<void>;
-}
-
 /** A skill tried to write more artifact bytes than one task may hold. */
 export class ArtifactLimitError extends Error {
   constructor(
@@ -65,13 +60,13 @@ export class ArtifactLimitError extends Error {
 }
 
 /**
- * Starts a skill on a task in the background. A run that another pod
- * superseded (it resumed the task after this pod's lease lapsed) writes
- * nothing; `ended` is called once the run is over, however it ended.
+ * Starts a skill on a task in the background; `controller` stops it. A run
+ * that another pod superseded (it resumed the task after this pod's lease
+ * lapsed) writes nothing; `ended` is called once the run is over, however it
+ * ended. The promise settles then too.
  */
-export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ended: () => void): StartedRun {
+export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, controller: AbortController, ended: () => void): Promise<void> {
   const { skill, task, generation } = request;
-  const controller = new AbortController();
   const { id: taskId, contextId } = task;
   // A run stopped at shutdown for a later resume writes nothing more, whatever the skill does after the abort.
   const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
@@ -137,7 +132,7 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, ende
       const settled = isTerminal(progress.durableState) || isInterrupted(progress.durableState);
       host.runEnded(skill.descriptor.id, leftForResume() || !settled ? 'interrupted' : progress.durableState, Number(process.hrtime.bigint() - started) / 1e9);
     });
-  return { controller, done };
+  return done;
 }
 
 interface Progress {

@@ -7,10 +7,12 @@ import {
   UnavailableError,
   UnsupportedOperationError,
 } from '../model/errors.js';
-import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, endsStream, isInterrupted, isTerminal } from '../model/lifecycle.js';
+import { ACTIVE_STATES, INTERRUPTED_STATES, OPEN_STATES, assertTransition, isInterrupted, isTerminal } from '../model/lifecycle.js';
 import { artifactEvent, statusEvent } from '../store/event-log.js';
+import { withHistoryLimit } from '../model/history.js';
 import type {
   Caller,
+  JsonObject,
   ListTasksQuery,
   Message,
   SendResult,
@@ -34,6 +36,7 @@ import { isAgentTaskId } from '../model/task-alias.js';
 import type { SkillRegistry } from './skill-registry.js';
 import { requestedSkill } from './skill-registry.js';
 import { TaskStream } from './task-stream.js';
+import { finalTask } from './final-task.js';
 import { agentMessage, jsonBytes, now, startSkillRun } from './skill-run.js';
 import { runSubTask } from './sub-task.js';
 import type { SkillRunHost } from './skill-run.js';
@@ -84,6 +87,16 @@ interface Running {
   caller: Caller;
   /** Left for the next start to resume, instead of failed, when a shutdown cuts it short. */
   resumable: boolean;
+  /** The run changed its task's metadata, which no event carries. */
+  editedMetadata: boolean;
+}
+
+/** A send's task, the stream of its changes, and the run the send started, if it did. */
+interface Started {
+  kind: 'task';
+  taskId: string;
+  stream?: TaskStream;
+  run?: Running;
 }
 
 /** What became of an interrupted task: run again here, failed, or left alone because another change won. */
@@ -168,12 +181,16 @@ export class TaskService {
     if (started.kind === 'message') {
       return started;
     }
-    const { taskId, stream } = started;
+    const { taskId, stream, run } = started;
     if (stream !== undefined && options.returnImmediately !== true) {
-      for await (const item of stream) {
-        if (item.kind === 'status-update' && item.final) break;
-        if (item.kind === 'task' && endsStream(item.task.status.state)) break;
+      let shown: Task | undefined;
+      try {
+        shown = await finalTask(stream);
+      } finally {
+        stream.close();
       }
+      // Its stream shows every change a run makes, but for metadata it edits: then the store answers.
+      if (shown !== undefined && run !== undefined && !run.editedMetadata) return { kind: 'task', task: withHistoryLimit(shown, options.historyLength) };
     }
     stream?.close();
     return { kind: 'task', task: await this.readTask(caller, taskId, options.historyLength) };
@@ -224,6 +241,18 @@ export class TaskService {
 
   async getTask(caller: Caller, taskId: string, historyLength?: number): Promise<Task> {
     return this.readTask(caller, taskId, historyLength);
+  }
+
+  /** A task's stored metadata, for the skill running it. */
+  async taskMetadata(taskId: string): Promise<JsonObject | undefined> {
+    return this.store.taskMetadata(taskId);
+  }
+
+  /** Merges `patch` into a task's stored metadata, for the skill running it; no event tells of it. */
+  async mergeTaskMetadata(taskId: string, patch: JsonObject): Promise<void> {
+    const run = this.running.get(taskId);
+    if (run !== undefined) run.editedMetadata = true;
+    await this.store.mergeTaskMetadata(taskId, patch);
   }
 
   async listTasks(caller: Caller, query: ListTasksQuery): Promise<TaskPage> {
@@ -309,7 +338,7 @@ export class TaskService {
     message: Message,
     alias?: string,
     pushConfig?: StoredPushConfig,
-  ): Promise<{ kind: 'message'; message: Message } | { kind: 'task'; taskId: string; stream?: TaskStream }> {
+  ): Promise<{ kind: 'message'; message: Message } | Started> {
     if (!this.accepting) throw new UnavailableError('the agent is shutting down and takes no new work; retry on another replica', 1);
     if (message.role !== 'user') throw new InvalidParamsError('params.message.role must be the user role for a message sent to the agent', 'params.message.role');
     if (message.taskId !== undefined) return this.continueTask(caller, message, message.taskId);
@@ -341,7 +370,7 @@ export class TaskService {
     skill: Skill,
     alias?: string,
     pushConfig?: StoredPushConfig,
-  ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
+  ): Promise<Started> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
     const userMessage: Message = { ...message, taskId, contextId };
@@ -381,10 +410,10 @@ export class TaskService {
     this.options.observer?.taskEntered('submitted', undefined);
     const stream = this.openStream(taskId, version);
     stream.push({ kind: 'task', task }, version);
-    this.run(caller, skill, task, userMessage, [userMessage], release, 0);
+    const run = this.run(caller, skill, task, userMessage, [userMessage], release, 0);
     // Counted in `running` from here on.
     admitted();
-    return { kind: 'task', taskId, stream };
+    return { kind: 'task', taskId, stream, run };
   }
 
   /**
@@ -424,7 +453,7 @@ export class TaskService {
     caller: Caller,
     message: Message,
     taskId: string,
-  ): Promise<{ kind: 'task'; taskId: string; stream?: TaskStream }> {
+  ): Promise<Started> {
     const stored = await this.store.getTask(caller, taskId);
     if (stored === undefined) throw new TaskNotFoundError(taskId);
     const { task } = stored;
@@ -472,9 +501,9 @@ export class TaskService {
     const resumed: Task = { ...task, status, history };
     const stream = this.openStream(taskId, changed.version);
     stream.push({ kind: 'task', task: resumed }, changed.version);
-    this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
+    const run = this.run(caller, skill, resumed, userMessage, history, release, stored.resumes);
     admitted();
-    return { kind: 'task', taskId, stream };
+    return { kind: 'task', taskId, stream, run };
   }
 
   /**
@@ -638,12 +667,16 @@ export class TaskService {
     history: readonly Message[],
     release: () => void,
     generation: number,
-  ): void {
-    const { controller, done } = startSkillRun(this.runHost, { caller, skill, task, message, history, generation }, () => {
+  ): Running {
+    const controller = new AbortController();
+    const run: Running = { controller, done: Promise.resolve(), caller, resumable: skill.resumable === true && generation < this.maxResumes, editedMetadata: false };
+    // Known before the skill starts: its first steps may already edit the task's metadata.
+    this.running.set(task.id, run);
+    run.done = startSkillRun(this.runHost, { caller, skill, task, message, history, generation }, controller, () => {
       this.running.delete(task.id);
       release();
     });
-    this.running.set(task.id, { controller, done, caller, resumable: skill.resumable === true && generation < this.maxResumes });
+    return run;
   }
 
   private async finishIfActive(taskId: string, contextId: string, status: TaskStatus, generation: number): Promise<void> {

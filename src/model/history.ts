@@ -5,7 +5,7 @@ import type { StreamItem, Task } from './model.js';
  * recent ones only (0: none; undefined: no limit). The protocol forbids
  * answering with more history than asked.
  */
-function withHistoryLimit(task: Task, historyLength: number | undefined): Task {
+export function withHistoryLimit(task: Task, historyLength: number | undefined): Task {
   if (historyLength === undefined || task.history.length <= historyLength) return task;
   return { ...task, history: historyLength === 0 ? [] : task.history.slice(-historyLength) };
 }

@@ -1,4 +1,5 @@
 import { TASK_STATES } from '../model/model.js';
+import { appendedArtifact } from '../model/task-events.js';
 import type { Artifact, Caller, Message, Task, TaskState, TaskStatus } from '../model/model.js';
 import type { InterruptedTask, TaskHead } from './task-store.js';
 
@@ -84,8 +85,7 @@ export function keyedHistory(task: Task, requestKey: string): { key: string; mes
 /** What an artifact write stores: the artifact, or with `append` the stored one's parts followed by its own. */
 export function mergedArtifact(previousJson: string | undefined, artifact: Artifact, append: boolean): Artifact {
   if (!append || previousJson === undefined) return artifact;
-  const previous = JSON.parse(previousJson) as Artifact;
-  return { ...previous, ...artifact, parts: [...previous.parts, ...artifact.parts] };
+  return appendedArtifact(JSON.parse(previousJson) as Artifact, artifact);
 }
 
 /** Tasks per state from `GROUP BY state` rows: every state is named, those without tasks with 0. */
