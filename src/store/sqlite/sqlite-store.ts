@@ -94,6 +94,9 @@ export class SqliteTaskStore implements TaskStore {
     // Also for 'full': then WalSync syncs the WAL, off the event loop, before a write is acknowledged.
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
+    // Each write of a batch runs in a savepoint, whose journal of undo pages would otherwise
+    // spill to a temporary file (created, written page by page and deleted per batch) once past 64 KiB.
+    db.pragma('temp_store = MEMORY');
     if (this.options.maxPages !== undefined) db.pragma(`max_page_count = ${this.options.maxPages}`);
     try {
       applyMigrations(db, this.options.path);
