@@ -72,26 +72,31 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, cont
   const leftForResume = () => controller.signal.aborted && controller.signal.reason instanceof LeftForResume;
   const started = process.hrtime.bigint();
   // The state this run last reported (`lastState`) and the last one it wrote (`durableState`); a cancel from elsewhere (and the run's own last word) is seen on the bus.
-  const progress: Progress = { lastState: task.status.state, durableState: task.status.state };
+  const progress: Progress = { lastState: task.status.state, durableState: task.status.state, executing: true };
   const writes = new TurnWrites(async (changes) => {
     const result = await host.writeRun(taskId, contextId, changes, generation);
     for (const change of changes.slice(0, result.versions.length)) if (change.kind === 'status') progress.durableState = change.status.state;
     if (result.refused !== undefined) throw refusal(host, taskId, controller, result.refused, changes[result.versions.length]!);
   });
   const ctx = skillContext(host, request, controller, leftForResume, progress, writes);
-  // A cancel committed by another pod reaches this one as an event: stop the skill.
+  // A cancel committed by another pod reaches this one as an event: stop the skill. The run's own
+  // end (the state the skill reported, or its last word once the skill has returned) stops nothing.
   const stopOnEnd = host.bus.subscribe(taskId, ({ event }) => {
-    if (event.kind === 'status-update' && isTerminal(event.status.state)) progress.lastState = progress.durableState = event.status.state;
-    if (event.kind === 'status-update' && isTerminal(event.status.state) && !controller.signal.aborted) {
-      controller.abort(new Error(`task ${event.status.state}`));
-    }
+    if (event.kind !== 'status-update' || !isTerminal(event.status.state)) return;
+    const endedElsewhere = progress.executing && progress.lastState !== event.status.state;
+    progress.lastState = progress.durableState = event.status.state;
+    if (endedElsewhere && !controller.signal.aborted) controller.abort(new Error(`task ${event.status.state}`));
   });
   // A child of the request that started the run (none for a resumed one), also when the run outlives the request's answer.
   const span = startSpan(`skill ${skill.descriptor.id}`, SpanKind.INTERNAL, { 'a2a.skill.id': skill.descriptor.id, 'a2a.task.id': taskId, 'kagent.run.resumes': generation });
   let outcome = 'ok';
   const done = withSpan(span, async () => {
     try {
-      await skill.execute(ctx);
+      try {
+        await skill.execute(ctx);
+      } finally {
+        progress.executing = false;
+      }
       // The run's last word waits until everything it reported is durable (or known refused).
       await writes.settled();
       if (leftForResume()) {
@@ -138,6 +143,8 @@ export function startSkillRun(host: SkillRunHost, request: SkillRunRequest, cont
 interface Progress {
   lastState: TaskState;
   durableState: TaskState;
+  /** The skill has not returned (or thrown) yet. */
+  executing: boolean;
 }
 
 /**

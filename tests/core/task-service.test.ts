@@ -230,6 +230,31 @@ describe('TaskService: cancel', () => {
     run.release.resolve('complete');
   });
 
+  test("a run's own end fires no abort: the signal is for a cancel or a stop", async () => {
+    const afterOwnEnd = deferred<boolean>();
+    let abortedAfterReturn = false;
+    const ends: Skill = {
+      descriptor: { id: 'ends', name: 'ends', description: 'completes its task itself', tags: [] },
+      async execute(ctx) {
+        await ctx.complete('done');
+        await ctx.durable();
+        afterOwnEnd.resolve(ctx.signal.aborted);
+      },
+    };
+    const returns: Skill = {
+      descriptor: { id: 'returns', name: 'returns', description: 'returns, and the run completes the task', tags: [] },
+      async execute(ctx) {
+        ctx.signal.addEventListener('abort', () => (abortedAfterReturn = true));
+      },
+    };
+    const h = await harness([ends, returns]);
+    assert.equal(await state(h, (await h.task(await h.service.sendMessage(ANONYMOUS, userMessage('end', { metadata: { skill: 'ends' } })))).id), 'completed');
+    assert.equal(await within(PATIENCE_MS, 'the skill to look at its signal', afterOwnEnd.promise), false);
+    const done = h.task(await h.service.sendMessage(ANONYMOUS, userMessage('return', { metadata: { skill: 'returns' } })));
+    assert.equal(done.status.state, 'completed');
+    assert.equal(abortedAfterReturn, false);
+  });
+
   test('a task that has ended cannot be canceled', async () => {
     const held = new Held('held');
     const h = await harness([held.skill()]);
