@@ -574,6 +574,115 @@ describe('PostgresTaskStore concurrent writers', postgres, () => {
   });
 });
 
+describe('PostgresTaskStore turns of several tasks', postgres, () => {
+  let schema: string;
+  let store: PostgresTaskStore;
+  let listener: PostgresTaskStore;
+  before(async () => {
+    schema = newSchema('turns');
+    store = await openStore(schema, { pod: 'kagent-0' });
+    listener = await openStore(schema, { pod: 'kagent-1' });
+  });
+  after(async () => {
+    await store.close();
+    await listener.close();
+    await dropSchema(schema);
+  });
+
+  /** Counts the run-change statements sent while `work` runs. */
+  async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+    const query = pg.Pool.prototype.query;
+    let statements = 0;
+    pg.Pool.prototype.query = function (this: pg.Pool, ...args: unknown[]) {
+      if ((args[0] as { name?: unknown } | undefined)?.name === 'kagent-run-changes') statements++;
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      return { result: await work(), statements };
+    } finally {
+      pg.Pool.prototype.query = query;
+    }
+  }
+
+  const turn = (i: number) => [
+    { kind: 'status' as const, status: status('working', T0 + 10 * i + 1) },
+    { kind: 'artifact' as const, artifact: { artifactId: `out-${i}`, parts: [text(`result ${i}`)] }, append: false, lastChunk: true },
+    { kind: 'status' as const, status: status('completed', T0 + 10 * i + 2, agentMessage(`done-${i}`, `finished ${i}`)) },
+  ];
+
+  test('turns asked at once go as one statement, each applied to its own task with its own versions, events and notifications', async () => {
+    const ids = Array.from({ length: 6 }, (_, i) => `kagent-0.turns-${i}`);
+    for (const [i, id] of ids.entries()) await seed(store, { id, at: T0 + i });
+    const seen: string[] = [];
+    const off = await listener.onTaskChanged((taskId, version) => void seen.push(`${taskId}@${version}`));
+    try {
+      const { result, statements } = await statementsDuring(() => Promise.all(ids.map((id, i) => store.applyRunChanges(id, `ctx-${id}`, turn(i), 0))));
+      assert.equal(statements, 1);
+      for (const [i, id] of ids.entries()) {
+        assert.deepEqual(result[i], { versions: [2, 3, 4], from: 'submitted' });
+        const stored = (await store.getTask(ALICE, id))!;
+        assert.equal(stored.version, 4);
+        assert.equal(stored.task.status.state, 'completed');
+        assert.deepEqual(stored.task.artifacts, [{ artifactId: `out-${i}`, parts: [text(`result ${i}`)] }]);
+        assert.deepEqual(stored.task.history.map((m) => m.messageId), [`m-${id}`, `done-${i}`]);
+        assert.deepEqual((await store.eventsAfter(id, 1)).map((e) => [e.version, e.event.kind]), [
+          [2, 'status-update'],
+          [3, 'artifact-update'],
+          [4, 'status-update'],
+        ]);
+      }
+      await waitFor('every notification on the other pod', async () => seen.length >= 3 * ids.length);
+      for (const id of ids) assert.deepEqual(seen.filter((n) => n.startsWith(`${id}@`)), [`${id}@2`, `${id}@3`, `${id}@4`]);
+    } finally {
+      await off();
+    }
+  });
+
+  test('a turn refused in a batch (its task ended, or resumed by another run) leaves the others applied', async () => {
+    const ended = 'kagent-0.batch-ended';
+    const resumed = 'kagent-0.batch-resumed';
+    const fine = 'kagent-0.batch-fine';
+    await seed(store, { id: ended, at: T0, state: 'working' });
+    await store.transition(ended, { status: status('canceled', T0 + 1), allowedFrom: ACTIVE });
+    await seed(store, { id: resumed, at: T0, state: 'working' });
+    await store.transition(resumed, { status: status('working', T0 + 1), allowedFrom: ACTIVE, resume: true });
+    await seed(store, { id: fine, at: T0 });
+    const { result, statements } = await statementsDuring(() =>
+      Promise.all([ended, resumed, fine].map((id, i) => store.applyRunChanges(id, `ctx-${id}`, turn(i), 0))),
+    );
+    assert.equal(statements, 1);
+    assert.deepEqual(result[0], { versions: [], from: 'canceled', refused: { applied: false, reason: 'state', current: 'canceled' } });
+    assert.deepEqual(result[1], { versions: [], from: 'working', refused: { applied: false, reason: 'superseded', current: 'working' } });
+    assert.deepEqual(result[2], { versions: [2, 3, 4], from: 'submitted' });
+    assert.equal((await store.getTask(ALICE, ended))!.version, 2);
+    assert.equal((await store.getTask(ALICE, resumed))!.version, 2);
+    assert.equal((await store.getTask(ALICE, fine))!.task.status.state, 'completed');
+  });
+
+  test('a batch the database refuses is written turn by turn: only the turn that caused it fails', async () => {
+    const good = ['kagent-0.batch-good-1', 'kagent-0.batch-good-2'];
+    for (const id of good) await seed(store, { id, at: T0 });
+    // PostgreSQL text holds no NUL character: this turn fails the statement it is in.
+    const bad = 'kagent-0.batch-bad\u0000';
+    const results = await Promise.allSettled([...good, bad].map((id, i) => store.applyRunChanges(id, `ctx-${id}`, turn(i), 0)));
+    assert.equal(results[0]!.status, 'fulfilled');
+    assert.equal(results[1]!.status, 'fulfilled');
+    assert.equal(results[2]!.status, 'rejected');
+    for (const id of good) assert.equal((await store.getTask(ALICE, id))!.task.status.state, 'completed');
+  });
+
+  test('a task whose turn was asked twice at once gets both, one after the other', async () => {
+    const id = 'kagent-0.batch-twice';
+    await seed(store, { id, at: T0, state: 'working' });
+    const progress = (n: number) => [{ kind: 'status' as const, status: status('working', T0 + n, agentMessage(`p-${n}`, `step ${n}`)) }];
+    const [first, second] = await Promise.all([store.applyRunChanges(id, `ctx-${id}`, progress(1), 0), store.applyRunChanges(id, `ctx-${id}`, progress(2), 0)]);
+    assert.deepEqual([...first!.versions, ...second!.versions].sort(), [2, 3]);
+    const stored = (await store.getTask(ALICE, id))!;
+    assert.equal(stored.version, 3);
+    assert.deepEqual(stored.task.history.map((m) => m.messageId).slice(1).sort(), ['p-1', 'p-2']);
+  });
+});
+
 describe('PostgresTaskStore leases', postgres, () => {
   // Long enough that seeding and a renewal round never take as long, even on a loaded machine.
   const TTL = 5000;

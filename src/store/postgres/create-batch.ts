@@ -5,11 +5,7 @@ import type { TaskOwnership } from '../task-store.js';
 import { NOW_MS } from './push-outbox.js';
 
 // New tasks written together: the tasks created in one turn of the event loop
-// (concurrent first messages) go to the database as ONE statement — one round
-// trip and one commit for all of them, the group commit of the shared store.
-// A statement applies whole or not at all, so when it fails (most often one
-// task's request key is taken: a retried message) each task is written again
-// on its own, and only the one that caused it fails.
+// (concurrent first messages) go to the database as ONE statement (turn-batch.ts).
 
 /** A task to create, as the statement takes it. */
 export interface NewTask {
@@ -65,47 +61,4 @@ export function createTasksParams(batch: readonly NewTask[], leaseTtlMs: number)
     }
   }
   return columns;
-}
-
-interface Pending<T> {
-  item: T;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * Writes the items asked for in one turn of the event loop together. `many`
- * writes a batch as one statement; when it fails for a batch of several, each
- * item is written again alone, so that an error lands on the item that caused it.
- */
-export class TurnBatch<T> {
-  private pending: Pending<T>[] = [];
-
-  constructor(private readonly many: (items: readonly T[]) => Promise<void>) {}
-
-  write(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
-    });
-  }
-
-  private async flush(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.many(batch.map((p) => p.item));
-      for (const p of batch) p.resolve();
-    } catch (error) {
-      if (batch.length === 1) return batch[0]!.reject(error);
-      await Promise.all(
-        batch.map((p) =>
-          this.many([p.item]).then(
-            () => p.resolve(),
-            (alone: unknown) => p.reject(alone),
-          ),
-        ),
-      );
-    }
-  }
 }

@@ -39,9 +39,10 @@ import type {
 import { connectionConfig, describeTarget, messageOf, openPool } from './connection.js';
 import { ChangeFeed, channelName, quoteIdent } from './notifications.js';
 import { LostRace, Rollback, compareAndSwap, retryLostRaces, transaction } from './transactions.js';
-import { appendBases, planRunChanges, runChangesParams, runChangesSql } from './run-changes.js';
-import type { RunChangesRow } from './run-changes.js';
-import { TurnBatch, createTasksParams, createTasksSql } from './create-batch.js';
+import { appendBases, planRunChanges, runChangesParams, runChangesSql, runOutcome } from './run-changes.js';
+import type { PlannedTurn, RunChangesRow } from './run-changes.js';
+import { createTasksParams, createTasksSql } from './create-batch.js';
+import { TurnBatch } from './turn-batch.js';
 import type { NewTask } from './create-batch.js';
 import type { PushStore } from '../push-store.js';
 // Lease times come from the database's clock, so pods with skewed clocks agree on expiry.
@@ -101,6 +102,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly eventLog: EventLogBound;
   /** The tasks created in one turn of the event loop, written as one statement. */
   private readonly creates: TurnBatch<NewTask>;
+  /** The runs' turns asked in one turn of the event loop (those that need no stored artifact read first), written as one statement. */
+  private readonly turns: TurnBatch<PlannedTurn, RunChangesRow>;
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -121,10 +124,12 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
     this.outbox = new PostgresPushOutbox(this.s, () => this.db, (work) => this.inTransaction(work));
-    this.creates = new TurnBatch(async (batch) => {
+    this.creates = new TurnBatch<NewTask>(async (batch) => {
       await this.statement(this.createTasksQuery(batch));
       this.fullState.succeeded();
+      return batch.map(() => undefined);
     });
+    this.turns = new TurnBatch((batch) => this.writeTurns(batch));
   }
 
   get push(): PushStore {
@@ -364,22 +369,29 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
    */
   async applyRunChanges(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
     if (changes.length === 0) return { versions: [], from: (await this.readState(taskId)).state };
+    const bases = appendBases(changes);
+    if (bases.length === 0) {
+      // Together with the other tasks' turns of this turn of the event loop; a lost race is run again alone.
+      const plan = planRunChanges(taskId, contextId, changes);
+      const outcome = runOutcome(taskId, plan, run, await this.turns.write({ taskId, plan, run, expected: null }));
+      if (outcome !== undefined) return outcome;
+    }
     return retryLostRaces(taskId, async () => {
-      const bases = appendBases(changes);
       const read = bases.length === 0 ? undefined : await this.readArtifacts(taskId, bases);
       const plan = planRunChanges(taskId, contextId, changes, read?.stored);
-      const params = runChangesParams(taskId, plan, run, read?.version ?? null, this.lease, this.channel, this.eventLog);
-      const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: runChangesSql(this.s), values: params });
-      const row = rows[0];
-      if (row === undefined) throw new Error(`task ${taskId} vanished from the store`);
-      if (superseded(row, run, undefined)) return { versions: [], from: row.state, refused: { applied: false, reason: 'superseded', current: row.state } };
-      if (!isActive(row.state)) return { versions: [], from: row.state, refused: { applied: false, reason: 'state', current: row.state } };
-      if (row.base === null) throw new LostRace();
-      this.fullState.succeeded();
-      const versions = Array.from({ length: plan.applied }, (_, i) => row.base! + i + 1);
-      if (plan.stopsAt === undefined) return { versions, from: row.state };
-      return { versions, from: row.state, refused: { applied: false, reason: 'state', current: plan.stopsAt } };
+      const [row] = await this.writeTurns([{ taskId, plan, run, expected: read?.version ?? null }]);
+      const outcome = runOutcome(taskId, plan, run, row!);
+      if (outcome === undefined) throw new LostRace();
+      return outcome;
     });
+  }
+
+  /** Writes the turns in one statement; a row for each, in order. */
+  private async writeTurns(turns: readonly PlannedTurn[]): Promise<RunChangesRow[]> {
+    const params = runChangesParams(turns, this.lease, this.channel, this.eventLog);
+    const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: runChangesSql(this.s), values: params });
+    this.fullState.succeeded();
+    return rows;
   }
 
   private get lease(): { pod: string; ttlMs: number } {

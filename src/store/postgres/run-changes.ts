@@ -4,14 +4,16 @@ import { artifactEvent, prunePeriod, statusEvent } from '../event-log.js';
 import type { EventLogBound } from '../event-log.js';
 import { mergedArtifact } from '../rows.js';
 import { ACTIVE_SQL } from '../state-sql.js';
-import type { RunChange } from '../task-store.js';
+import { superseded } from '../task-store.js';
+import type { RunChange, RunChangesResult } from '../task-store.js';
 import { NOW_MS } from './push-outbox.js';
 
 // A skill run's changes of one turn as ONE statement: the task row moved by
 // compare-and-swap and, only if it moved, the events, the status messages,
 // the artifacts, the push outbox rows, the pruning of the event log and the
 // change notifications — one round trip and one commit (one WAL flush) for the
-// whole turn, with no transaction held open across round trips. A statement is
+// whole turn, with no transaction held open across round trips; and the turns
+// of several tasks asked at once, one statement together. A statement is
 // atomic on its own: it applies whole or not at all.
 
 /** What the statement writes, worked out before it is sent. */
@@ -77,9 +79,19 @@ export function planRunChanges(taskId: string, contextId: string, changes: reado
   return plan;
 }
 
-/** The statement's answer: the task as the statement found it, and the version before the changes when it applied them. */
+/** A turn to write: a task's planned changes, fenced by its run and, when artifacts were read for it, by the version they were read at. */
+export interface PlannedTurn {
+  taskId: string;
+  plan: RunChangesPlan;
+  run: number;
+  /** The version the artifacts in the plan were read at; null: whatever the statement finds. */
+  expected: number | null;
+}
+
+/** The statement's answer for one turn: its task as the statement found it, and the version before the changes when it applied them. */
 export interface RunChangesRow {
-  state: TaskState;
+  /** Null (with version and resumes): the task is not in the store. */
+  state: TaskState | null;
   version: number;
   resumes: number;
   /** Null: nothing applied (the task was not active, the run superseded, or another writer won the race). */
@@ -87,87 +99,107 @@ export interface RunChangesRow {
 }
 
 /**
- * The statement (`s` the quoted schema). Parameters: $1 task id, $2 the version
- * the caller read (null: whatever the statement finds), $3 the run, $4 how many
- * changes apply, $5-$8 the new status, its JSON, time and lease holder (null
- * $5: no status change), $9 the lease's length, $10 the events, $11/$12 the
- * messages' keys and JSON, $13/$14 the artifacts' ids and JSON, $15 the
- * notification channel, $16/$17 the event log's bound and pruning period.
+ * The statement (`s` the quoted schema) for the turns of several tasks: the
+ * turns a pod's runs finish in one turn of the event loop share one round trip
+ * and one commit, as the tasks it creates do. Each task's row moves by
+ * compare-and-swap on its own; one that does not move writes nothing and does
+ * not hold the others back. Parameters, each array with an entry per turn:
+ * $1 task ids, $2 the versions read (null: whatever the statement finds), $3
+ * the runs, $4 how many changes apply, $5-$8 the new status, its JSON, time
+ * and lease holder (null $5: no status change), $9 the lease's length. Then,
+ * an entry per item with the turn's position (1-based) beside it: $10/$11 the
+ * events, $12-$14 the messages' keys and JSON, $15-$17 the artifacts' ids and
+ * JSON. $18 the notification channel, $19/$20 the event log's bound and
+ * pruning period. A row per turn, in their order.
  */
 export function runChangesSql(s: string): string {
-  // As event-log.ts pruneThrough does after each write, for the versions base+1 … base+$4 at once:
+  // As event-log.ts pruneThrough does after each write, for the versions base+1 … base+applied at once:
   // the newest multiple of the period among them, less the bound.
-  const period = `(t.version / $17::int) * $17::int`;
-  return `WITH cur AS (
-    SELECT state, version, resumes FROM ${s}.tasks WHERE id = $1
+  const period = `(t.version / $20::int) * $20::int`;
+  return `WITH req AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::bigint[])
+      WITH ORDINALITY AS r(id, expected, run, applied, state, status_json, at, lease_pod, lease_ms, k)
+  ), cur AS (
+    SELECT id, state, version, resumes FROM ${s}.tasks WHERE id = ANY($1::text[])
   ), upd AS (
-    UPDATE ${s}.tasks t SET version = t.version + $4::int,
-      state = COALESCE($5::text, t.state),
-      status_json = COALESCE($6::text, t.status_json),
-      updated_at = COALESCE($7::bigint, t.updated_at),
-      lease_pod = CASE WHEN $5::text IS NULL THEN t.lease_pod ELSE $8::text END,
-      lease_expires_at = CASE WHEN $5::text IS NULL THEN t.lease_expires_at ELSE ${NOW_MS} + $9::bigint END
-    FROM cur
-    WHERE t.id = $1 AND t.version = cur.version AND ($2::int IS NULL OR cur.version = $2::int)
-      AND cur.resumes = $3::int AND cur.state IN ${ACTIVE_SQL}
-    RETURNING t.version - $4::int AS base,
-      CASE WHEN ${period} > t.version - $4::int AND ${period} > $16::int THEN ${period} - $16::int END AS through
+    UPDATE ${s}.tasks t SET version = t.version + req.applied,
+      state = COALESCE(req.state, t.state),
+      status_json = COALESCE(req.status_json, t.status_json),
+      updated_at = COALESCE(req.at, t.updated_at),
+      lease_pod = CASE WHEN req.state IS NULL THEN t.lease_pod ELSE req.lease_pod END,
+      lease_expires_at = CASE WHEN req.state IS NULL THEN t.lease_expires_at ELSE ${NOW_MS} + req.lease_ms END
+    FROM req, cur
+    WHERE t.id = req.id AND cur.id = req.id AND t.version = cur.version AND (req.expected IS NULL OR cur.version = req.expected)
+      AND cur.resumes = req.run AND cur.state IN ${ACTIVE_SQL}
+    RETURNING t.id, req.k, t.version - req.applied AS base,
+      CASE WHEN ${period} > t.version - req.applied AND ${period} > $19::int THEN ${period} - $19::int END AS through
   ), evs AS (
-    SELECT upd.base + e.i::int AS version, e.json, upd.through FROM upd, unnest($10::text[]) WITH ORDINALITY AS e(json, i) ORDER BY e.i
+    SELECT upd.id AS task_id, upd.base + e.n::int AS version, e.json, upd.through
+    FROM upd JOIN (
+      SELECT x.k, x.json, row_number() OVER (PARTITION BY x.k ORDER BY x.i) AS n FROM unnest($10::int[], $11::text[]) WITH ORDINALITY AS x(k, json, i)
+    ) e ON e.k = upd.k
   ), logged AS (
     INSERT INTO ${s}.task_events (task_id, version, event_json)
-    SELECT $1, evs.version, evs.json FROM evs WHERE evs.through IS NULL OR evs.version > evs.through
+    SELECT evs.task_id, evs.version, evs.json FROM evs WHERE evs.through IS NULL OR evs.version > evs.through
   ), pruned AS (
-    DELETE FROM ${s}.task_events d USING upd WHERE d.task_id = $1 AND d.version <= upd.through
+    DELETE FROM ${s}.task_events d USING upd WHERE d.task_id = upd.id AND d.version <= upd.through
   ), enqueued AS (
     INSERT INTO ${s}.push_outbox (task_id, config_id, payload_json, attempts, next_attempt_at, created_at)
-    SELECT c.task_id, c.config_id, evs.json, 0, ${NOW_MS}, ${NOW_MS} FROM evs, ${s}.push_configs c
-    WHERE c.task_id = $1 ORDER BY evs.version, c.config_id
+    SELECT c.task_id, c.config_id, evs.json, 0, ${NOW_MS}, ${NOW_MS} FROM evs JOIN ${s}.push_configs c ON c.task_id = evs.task_id
+    ORDER BY evs.task_id, evs.version, c.config_id
   ), said AS (
     INSERT INTO ${s}.messages (task_id, message_key, json)
-    SELECT $1, m.key, m.json FROM upd, unnest($11::text[], $12::text[]) WITH ORDINALITY AS m(key, json, i) ORDER BY m.i
+    SELECT upd.id, m.key, m.json FROM upd JOIN unnest($12::int[], $13::text[], $14::text[]) WITH ORDINALITY AS m(k, key, json, i) ON m.k = upd.k ORDER BY m.i
     ON CONFLICT (task_id, message_key) DO NOTHING
   ), made AS (
     INSERT INTO ${s}.artifacts (task_id, artifact_id, json)
-    SELECT $1, a.id, a.json FROM upd, unnest($13::text[], $14::text[]) WITH ORDINALITY AS a(id, json, i) ORDER BY a.i
+    SELECT upd.id, a.id, a.json FROM upd JOIN unnest($15::int[], $16::text[], $17::text[]) WITH ORDINALITY AS a(k, id, json, i) ON a.k = upd.k ORDER BY a.i
     ON CONFLICT (task_id, artifact_id) DO UPDATE SET json = excluded.json
   ), signalled AS (
-    -- In version order: a pod relaying the task reads from the first version it hears of.
-    SELECT pg_notify($15, $1 || ' ' || evs.version) FROM evs ORDER BY evs.version
+    -- In version order per task: a pod relaying a task reads from the first version it hears of.
+    SELECT pg_notify($18, evs.task_id || ' ' || evs.version) FROM evs ORDER BY evs.task_id, evs.version
   )
   SELECT cur.state, cur.version, cur.resumes, upd.base, (SELECT COUNT(*) FROM signalled) AS signals
-  FROM cur LEFT JOIN upd ON true`;
+  FROM req LEFT JOIN cur ON cur.id = req.id LEFT JOIN upd ON upd.k = req.k
+  ORDER BY req.k`;
 }
 
-/** The statement's parameters for `plan`; `expected` is the version the artifacts in it were read at. */
-export function runChangesParams(
-  taskId: string,
-  plan: RunChangesPlan,
-  run: number,
-  expected: number | null,
-  lease: { pod: string; ttlMs: number },
-  channel: string,
-  bound: EventLogBound,
-): unknown[] {
-  const { status } = plan;
-  const leased = status !== undefined && isActive(status.state);
-  return [
-    taskId,
-    expected,
-    run,
-    plan.applied,
-    status?.state ?? null,
-    status === undefined ? null : JSON.stringify(status),
-    status === undefined ? null : Date.parse(status.timestamp),
-    leased ? lease.pod : null,
-    leased ? lease.ttlMs : null,
-    plan.events,
-    plan.messages.map((m) => m.key),
-    plan.messages.map((m) => m.json),
-    plan.artifacts.map((a) => a.id),
-    plan.artifacts.map((a) => a.json),
-    channel,
-    bound.keep,
-    prunePeriod(bound),
-  ];
+/** The statement's parameters for `turns`. */
+export function runChangesParams(turns: readonly PlannedTurn[], lease: { pod: string; ttlMs: number }, channel: string, bound: EventLogBound): unknown[] {
+  const columns: unknown[][] = Array.from({ length: 17 }, () => []);
+  const add = (first: number, ...values: unknown[]) => values.forEach((value, i) => columns[first + i]!.push(value));
+  turns.forEach(({ taskId, plan, run, expected }, i) => {
+    const k = i + 1;
+    const { status } = plan;
+    const leased = status !== undefined && isActive(status.state);
+    add(
+      0,
+      taskId,
+      expected,
+      run,
+      plan.applied,
+      status?.state ?? null,
+      status === undefined ? null : JSON.stringify(status),
+      status === undefined ? null : Date.parse(status.timestamp),
+      leased ? lease.pod : null,
+      leased ? lease.ttlMs : null,
+    );
+    for (const json of plan.events) add(9, k, json);
+    for (const { key, json } of plan.messages) add(11, k, key, json);
+    for (const { id, json } of plan.artifacts) add(14, k, id, json);
+  });
+  return [...columns, channel, bound.keep, prunePeriod(bound)];
+}
+
+/** What the statement's row for a turn means for its run; undefined when another writer won the race (write it again). */
+export function runOutcome(taskId: string, plan: RunChangesPlan, run: number, row: RunChangesRow): RunChangesResult | undefined {
+  const { state } = row;
+  if (state === null) throw new Error(`task ${taskId} vanished from the store`);
+  if (superseded(row, run, undefined)) return { versions: [], from: state, refused: { applied: false, reason: 'superseded', current: state } };
+  if (!isActive(state)) return { versions: [], from: state, refused: { applied: false, reason: 'state', current: state } };
+  if (row.base === null) return undefined;
+  const base = row.base;
+  const versions = Array.from({ length: plan.applied }, (_, i) => base + i + 1);
+  if (plan.stopsAt === undefined) return { versions, from: state };
+  return { versions, from: state, refused: { applied: false, reason: 'state', current: plan.stopsAt } };
 }
