@@ -182,17 +182,10 @@ export class TaskService {
       return started;
     }
     const { taskId, stream, run } = started;
-    if (stream !== undefined && options.returnImmediately !== true) {
-      let shown: Task | undefined;
-      try {
-        shown = await finalTask(stream);
-      } finally {
-        stream.close();
-      }
-      // Its stream shows every change a run makes, but for metadata it edits: then the store answers.
-      if (shown !== undefined && run !== undefined && !run.editedMetadata) return { kind: 'task', task: withHistoryLimit(shown, options.historyLength) };
-    }
+    const shown = stream === undefined || options.returnImmediately === true ? undefined : await finalTask(stream).finally(() => stream.close());
     stream?.close();
+    // The stream shows every change the run this send started makes, but for metadata it edits: then, and for any other send, the store answers.
+    if (shown !== undefined && run?.editedMetadata === false) return { kind: 'task', task: withHistoryLimit(shown, options.historyLength) };
     return { kind: 'task', task: await this.readTask(caller, taskId, options.historyLength) };
   }
 
