@@ -364,23 +364,23 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
 
   /**
    * The whole turn in one statement (run-changes.ts): one round trip and one
-   * commit. Appending to an artifact stored before the turn reads it first,
-   * and the statement then applies only at the version it was read at.
+   * commit, shared with the other tasks' turns asked at the same time. Appending
+   * to an artifact stored before the turn reads it first, and the statement then
+   * applies only at the version it was read at.
    */
   async applyRunChanges(taskId: string, contextId: string, changes: readonly RunChange[], run: number): Promise<RunChangesResult> {
     if (changes.length === 0) return { versions: [], from: (await this.readState(taskId)).state };
     const bases = appendBases(changes);
-    if (bases.length === 0) {
-      // Together with the other tasks' turns of this turn of the event loop; a lost race is run again alone.
-      const plan = planRunChanges(taskId, contextId, changes);
-      const outcome = runOutcome(taskId, plan, run, await this.turns.write({ taskId, plan, run, expected: null }));
-      if (outcome !== undefined) return outcome;
-    }
+    // A turn that needs no stored artifact first goes with the other tasks' turns of this turn of the event loop; a retry goes alone.
+    let batched = bases.length === 0;
     return retryLostRaces(taskId, async () => {
+      const together = batched;
+      batched = false;
       const read = bases.length === 0 ? undefined : await this.readArtifacts(taskId, bases);
       const plan = planRunChanges(taskId, contextId, changes, read?.stored);
-      const [row] = await this.writeTurns([{ taskId, plan, run, expected: read?.version ?? null }]);
-      const outcome = runOutcome(taskId, plan, run, row!);
+      const turn: PlannedTurn = { taskId, plan, run, expected: read?.version ?? null };
+      const row = together ? await this.turns.write(turn) : (await this.writeTurns([turn]))[0]!;
+      const outcome = runOutcome(taskId, plan, run, row);
       if (outcome === undefined) throw new LostRace();
       return outcome;
     });
