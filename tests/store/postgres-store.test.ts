@@ -67,6 +67,25 @@ async function connectionsOf(pod: string, role: 'all' | 'listen' = 'all'): Promi
 
 const uniquePod = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
+/** Two pods' stores on a fresh schema: opened before the suite's tests (and handed to `opened` with the schema), closed and dropped after them. */
+function twoPods(
+  label: string,
+  options: [Partial<PostgresStoreOptions>, Partial<PostgresStoreOptions>],
+  opened: (a: PostgresTaskStore, b: PostgresTaskStore, schema: string) => void,
+): void {
+  let schema: string;
+  let stores: PostgresTaskStore[] = [];
+  before(async () => {
+    schema = newSchema(label);
+    stores = [await openStore(schema, options[0]), await openStore(schema, options[1])];
+    opened(stores[0]!, stores[1]!, schema);
+  });
+  after(async () => {
+    for (const store of stores) await store.close();
+    await dropSchema(schema);
+  });
+}
+
 registerStoreContract({
   name: 'PostgresTaskStore',
   skip: postgres.skip,
@@ -249,16 +268,7 @@ describe('PostgresTaskStore change notifications', postgres, () => {
   let schema: string;
   let podA: PostgresTaskStore;
   let podB: PostgresTaskStore;
-  before(async () => {
-    schema = newSchema('notify');
-    podA = await openStore(schema, { pod: uniquePod('a') });
-    podB = await openStore(schema, { pod: uniquePod('b') });
-  });
-  after(async () => {
-    await podA.close();
-    await podB.close();
-    await dropSchema(schema);
-  });
+  twoPods('notify', [{ pod: uniquePod('a') }, { pod: uniquePod('b') }], (a, b, name) => ([podA, podB, schema] = [a, b, name]));
 
   const recorder = () => {
     const seen: string[] = [];
@@ -441,16 +451,7 @@ describe('PostgresTaskStore concurrent writers', postgres, () => {
   let schema: string;
   let podA: PostgresTaskStore;
   let podB: PostgresTaskStore;
-  before(async () => {
-    schema = newSchema('race');
-    podA = await openStore(schema, { pod: 'kagent-0', poolSize: 3 });
-    podB = await openStore(schema, { pod: 'kagent-1', poolSize: 3 });
-  });
-  after(async () => {
-    await podA.close();
-    await podB.close();
-    await dropSchema(schema);
-  });
+  twoPods('race', [{ pod: 'kagent-0', poolSize: 3 }, { pod: 'kagent-1', poolSize: 3 }], (a, b, name) => ([podA, podB, schema] = [a, b, name]));
 
   test('two pods appending to one artifact and moving one task at once lose no update', async () => {
     const id = 'kagent-0.hammer';
@@ -575,19 +576,9 @@ describe('PostgresTaskStore concurrent writers', postgres, () => {
 });
 
 describe('PostgresTaskStore turns of several tasks', postgres, () => {
-  let schema: string;
   let store: PostgresTaskStore;
   let listener: PostgresTaskStore;
-  before(async () => {
-    schema = newSchema('turns');
-    store = await openStore(schema, { pod: 'kagent-0' });
-    listener = await openStore(schema, { pod: 'kagent-1' });
-  });
-  after(async () => {
-    await store.close();
-    await listener.close();
-    await dropSchema(schema);
-  });
+  twoPods('turns', [{ pod: 'kagent-0' }, { pod: 'kagent-1' }], (a, b) => ([store, listener] = [a, b]));
 
   /** Counts the run-change statements sent while `work` runs. */
   async function statementsDuring<T>(work: () => Promise<T>): Promise<{ result: T; statements: number }> {
