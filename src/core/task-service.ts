@@ -182,8 +182,12 @@ export class TaskService {
       return started;
     }
     const { taskId, stream, run } = started;
-    const shown = stream === undefined || options.returnImmediately === true ? undefined : await finalTask(stream).finally(() => stream.close());
-    stream?.close();
+    let shown: Task | undefined;
+    try {
+      if (stream !== undefined && options.returnImmediately !== true) shown = await finalTask(stream);
+    } finally {
+      stream?.close();
+    }
     // The stream shows every change the run this send started makes, but for metadata it edits: then, and for any other send, the store answers.
     if (shown !== undefined && run?.editedMetadata === false) return { kind: 'task', task: withHistoryLimit(shown, options.historyLength) };
     return { kind: 'task', task: await this.readTask(caller, taskId, options.historyLength) };
