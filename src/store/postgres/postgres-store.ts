@@ -104,6 +104,8 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   private readonly creates: TurnBatch<NewTask>;
   /** The runs' turns asked in one turn of the event loop (those that need no stored artifact read first), written as one statement. */
   private readonly turns: TurnBatch<PlannedTurn, RunChangesRow>;
+  /** The texts of the two statements every send makes, for this schema: built once, not per statement. */
+  private readonly sql: { createTasks: string; runChanges: string };
 
   constructor(private readonly options: PostgresStoreOptions) {
     if (typeof options.connectionString !== 'string' || options.connectionString === '') {
@@ -120,6 +122,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
     }
     if (typeof options.pod !== 'string' || options.pod === '') throw new Error('PostgreSQL store: pod is required');
     this.s = quoteIdent(options.schema);
+    this.sql = { createTasks: createTasksSql(this.s), runChanges: runChangesSql(this.s) };
     this.channel = channelName(options.schema);
     this.fullState = new FullState(options.onFull);
     this.eventLog = eventLogBound(options.eventsKept, 'PostgreSQL store');
@@ -250,7 +253,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   }
 
   private createTasksQuery(batch: readonly NewTask[]): pg.QueryConfig {
-    return { name: 'kagent-create-tasks', text: createTasksSql(this.s), values: createTasksParams(batch, this.options.leaseTtlMs) };
+    return { name: 'kagent-create-tasks', text: this.sql.createTasks, values: createTasksParams(batch, this.options.leaseTtlMs) };
   }
 
   /** One statement, committed on its own: as durable as a transaction, in one round trip and without holding a connection between round trips. */
@@ -389,7 +392,7 @@ export class PostgresTaskStore implements TaskStore, SharedStore {
   /** Writes the turns in one statement; a row for each, in order. */
   private async writeTurns(turns: readonly PlannedTurn[]): Promise<RunChangesRow[]> {
     const params = runChangesParams(turns, this.lease, this.channel, this.eventLog);
-    const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: runChangesSql(this.s), values: params });
+    const { rows } = await this.statement<RunChangesRow>({ name: 'kagent-run-changes', text: this.sql.runChanges, values: params });
     this.fullState.succeeded();
     return rows;
   }
