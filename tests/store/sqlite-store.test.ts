@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../src/store/sqlite/migrations.js';
 import { SqliteTaskStore } from '../../src/store/sqlite/sqlite-store.js';
 import { WRITER_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite/wal-checkpointer.js';
 import { registerStoreContract } from './contract.js';
@@ -110,6 +111,106 @@ describe('SqliteTaskStore schema and migrations', () => {
       assert.equal(db.pragma('user_version', { simple: true }), versionBefore);
       const index = db.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'tasks_context'`).get() as { n: number };
       assert.equal(index.n, 0, 'the migration did not run again');
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('SqliteTaskStore statements', () => {
+  let tmp: TempDir;
+  before(() => (tmp = tempDir()));
+  after(() => tmp.cleanup());
+
+  /** Every SQL text the store prepares while it opens and serves `use`, in order. */
+  async function preparedBy(path: string, use: (store: SqliteTaskStore) => Promise<void>): Promise<string[]> {
+    const texts: string[] = [];
+    const prepare = Database.prototype.prepare;
+    Database.prototype.prepare = function (this: Database.Database, source: string) {
+      texts.push(source);
+      return prepare.call(this, source);
+    } as typeof prepare;
+    try {
+      const store = await openStore(path);
+      await use(store);
+      await store.close();
+    } finally {
+      Database.prototype.prepare = prepare;
+    }
+    return texts;
+  }
+
+  /** EXPLAIN (or EXPLAIN QUERY PLAN) of a statement, its parameters bound to null: the plan does not depend on them. */
+  function explain(db: Database.Database, sql: string, what = ''): unknown[] {
+    const named = Object.fromEntries([...sql.matchAll(/@(\w+)/g)].map((match) => [match[1]!, null]));
+    const positional = [...sql.matchAll(/\?/g)].map(() => null);
+    const statement = db.prepare(`EXPLAIN ${what} ${sql}`);
+    return Object.keys(named).length > 0 ? statement.all(named) : statement.all(...positional);
+  }
+
+  test('no write of a task builds a temporary b-tree, and the unfinished and expiry reads use their partial indexes', async () => {
+    const path = join(tmp.dir, 'plans.sqlite');
+    const texts = await preparedBy(path, async (store) => {
+      await seed(store, { id: 'kagent-0.plan', at: T0 });
+      await store.deleteTerminalBefore(T0, 10);
+      await store.unfinished('kagent-0');
+    });
+    const db = rawDb(path);
+    try {
+      const writes = texts.filter((sql) => /^\s*(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+tasks\b/i.test(sql));
+      assert.ok(writes.length >= 4, `the store's writes of tasks: ${writes.length}`);
+      for (const sql of writes) {
+        const opcodes = (explain(db, sql) as { opcode: string }[]).map((row) => row.opcode);
+        // A partial index's condition is checked on every write of a row; as an IN list it builds a b-tree of the list first.
+        assert.ok(!opcodes.includes('OpenEphemeral'), `a temporary b-tree in: ${sql}`);
+      }
+      const plan = (pattern: RegExp) => {
+        const sql = texts.find((text) => pattern.test(text));
+        assert.ok(sql !== undefined, `no statement matches ${pattern}`);
+        return (explain(db, sql, 'QUERY PLAN') as { detail: string }[]).map((row) => row.detail).join('; ');
+      };
+      assert.match(plan(/FROM tasks\s+WHERE pod = \?/), /USING INDEX tasks_unfinished/);
+      assert.match(plan(/FROM tasks WHERE .* AND updated_at < \?/), /USING INDEX tasks_expiry/);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('a database of the previous schema gets the partial indexes rebuilt on its first open, with every task in them', async () => {
+    const path = join(tmp.dir, 'previous.sqlite');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const [i, migration] of MIGRATIONS.slice(0, -1).entries()) {
+      old.exec(migration);
+      old.pragma(`user_version = ${i + 1}`);
+    }
+    const insert = old.prepare(
+      `INSERT INTO tasks (id, tenant, principal, pod, skill, context_id, state, status_json, request_key, created_at, updated_at, version)
+       VALUES (?, 'acme', 'alice', 'kagent-0', 'echo', ?, ?, ?, ?, ?, ?, 1)`,
+    );
+    const states = ['submitted', 'working', 'input-required', 'completed', 'failed', 'canceled'] as const;
+    for (const [i, state] of states.entries()) {
+      const id = `kagent-0.old-${state}`;
+      insert.run(id, `ctx-${i}`, state, JSON.stringify({ state, timestamp: new Date(T0).toISOString() }), `rk-${i}`, T0, T0);
+    }
+    old.close();
+
+    const store = await openStore(path);
+    try {
+      const unfinished = (await store.unfinished('kagent-0')).map((task) => task.state).sort();
+      // input-required waits for its caller: not a task a restart resumes.
+      assert.deepEqual(unfinished, ['submitted', 'working']);
+      const deleted = await store.deleteTerminalBefore(T0 + 1, 10);
+      assert.deepEqual(deleted, { completed: 1, failed: 1, canceled: 1 });
+    } finally {
+      await store.close();
+    }
+    const db = rawDb(path);
+    try {
+      assert.equal(db.pragma('user_version', { simple: true }), MIGRATIONS.length);
+      const indexSql = (name: string) => (db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`).get(name) as { sql: string }).sql;
+      assert.doesNotMatch(indexSql('tasks_expiry'), /\bIN\b/);
+      assert.doesNotMatch(indexSql('tasks_unfinished'), /\bIN\b/);
     } finally {
       db.close();
     }

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { ACTIVE_STATES, TERMINAL_STATES } from '../../src/model/lifecycle.js';
 import { PostgresTaskStore } from '../../src/store/postgres/postgres-store.js';
-import { ACTIVE_SQL, TERMINAL_SQL, sqlList } from '../../src/store/state-sql.js';
+import { ACTIVE_CONDITION, ACTIVE_SQL, TERMINAL_CONDITION, TERMINAL_SQL, sqlList, stateIsOneOf } from '../../src/store/state-sql.js';
 import { openStore, tempDir } from './fixtures.js';
 import { needPostgres, TEST_DATABASE_URL } from '../support/prerequisites.js';
 
@@ -39,10 +39,26 @@ describe('sqlList', () => {
   });
 });
 
+describe('stateIsOneOf', () => {
+  test('renders constants as comparisons of the state column, joined by OR', () => {
+    assert.equal(stateIsOneOf(['completed']), `(state = 'completed')`);
+    assert.equal(stateIsOneOf(['input-required', 'auth-required']), `(state = 'input-required' OR state = 'auth-required')`);
+  });
+
+  test('refuses what sqlList refuses: anything but plain lower-case constants, and no states at all', () => {
+    for (const hostile of [`x' OR 1=1 --`, `it's`, 'Working', '', 'a\\b']) {
+      assert.throws(() => stateIsOneOf(['working', hostile]), /not a constant fit for an SQL list/, JSON.stringify(hostile));
+    }
+    assert.throws(() => stateIsOneOf([]), /at least one state/);
+  });
+});
+
 describe('the SQL state lists are the lifecycle sets', () => {
-  test('ACTIVE_SQL holds the active states and TERMINAL_SQL the terminal ones', () => {
+  test('ACTIVE_SQL and ACTIVE_CONDITION hold the active states, TERMINAL_SQL and TERMINAL_CONDITION the terminal ones', () => {
     assert.deepEqual(literals(ACTIVE_SQL), [...ACTIVE_STATES]);
     assert.deepEqual(literals(TERMINAL_SQL), [...TERMINAL_STATES]);
+    assert.deepEqual(literals(ACTIVE_CONDITION), [...ACTIVE_STATES]);
+    assert.deepEqual(literals(TERMINAL_CONDITION), [...TERMINAL_STATES]);
   });
 
   test('SQLite: the partial indexes of a new database are built on the same lists', async () => {

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { refuseNewerSchema } from '../schema-version.js';
-import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
+import { ACTIVE_CONDITION, ACTIVE_SQL, TERMINAL_CONDITION, TERMINAL_SQL } from '../state-sql.js';
 
 // Schema of the per-pod SQLite store. Each migration runs once, in order,
 // inside a transaction; PRAGMA user_version records progress.
@@ -88,6 +88,15 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE push_outbox ADD COLUMN last_error TEXT;
   CREATE INDEX push_outbox_order ON push_outbox(task_id, config_id, n) WHERE dead_at IS NULL;
   CREATE INDEX push_outbox_due ON push_outbox(next_attempt_at) WHERE dead_at IS NULL;
+  `,
+  // The partial indexes on the task's state name their states as comparisons, not as an IN list
+  // (state-sql.ts stateIsOneOf: every write of a task paid for a temporary b-tree of the list).
+  // Rebuilding them reads the tasks table once, at the first start of this version.
+  `
+  DROP INDEX tasks_expiry;
+  DROP INDEX tasks_unfinished;
+  CREATE INDEX tasks_expiry ON tasks(updated_at) WHERE ${TERMINAL_CONDITION};
+  CREATE INDEX tasks_unfinished ON tasks(pod) WHERE ${ACTIVE_CONDITION};
   `,
 ];
 

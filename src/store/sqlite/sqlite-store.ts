@@ -10,7 +10,7 @@ import { decodePageToken } from '../../model/page-token.js';
 import { nextPageToken, takeWithin } from '../paging.js';
 import { headOf, interruptedOf, keyedHistory, mergedArtifact, parseTask, stateCounts, storedBytes } from '../rows.js';
 import type { InterruptedRow, StoredJson, TaskRow } from '../rows.js';
-import { ACTIVE_SQL, TERMINAL_SQL } from '../state-sql.js';
+import { ACTIVE_CONDITION, TERMINAL_CONDITION } from '../state-sql.js';
 import { superseded } from '../task-store.js';
 import type {
   InterruptedTask,
@@ -175,19 +175,19 @@ export class SqliteTaskStore implements TaskStore {
       byRequestKey: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND request_key = ?`),
       byAlias: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND alias = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
+      // The new version is set, not returned: SQLite gathers a RETURNING statement's rows in a temporary b-tree first.
       updateStatus: db.prepare(
-        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = version + 1, resumes = resumes + ?
-         WHERE id = ? AND version = ? RETURNING version`,
+        `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ?, resumes = resumes + ?
+         WHERE id = ? AND version = ?`,
       ),
-      touch: db.prepare(`UPDATE tasks SET version = version + 1 WHERE id = ? AND version = ? RETURNING version`),
       setStatusAt: db.prepare(`UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`),
       setVersion: db.prepare(`UPDATE tasks SET version = ? WHERE id = ? AND version = ?`),
       unfinished: db.prepare(
         `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
-         WHERE pod = ? AND state IN ${ACTIVE_SQL}`,
+         WHERE pod = ? AND ${ACTIVE_CONDITION}`,
       ),
       expired: db.prepare(
-        `SELECT id, state FROM tasks WHERE state IN ${TERMINAL_SQL} AND updated_at < ? ORDER BY updated_at LIMIT ?`,
+        `SELECT id, state FROM tasks WHERE ${TERMINAL_CONDITION} AND updated_at < ? ORDER BY updated_at LIMIT ?`,
       ),
       deleteTask: db.prepare(`DELETE FROM tasks WHERE id = ?`),
       deleteMessages: db.prepare(`DELETE FROM messages WHERE task_id = ?`),
@@ -317,18 +317,20 @@ export class SqliteTaskStore implements TaskStore {
       if (statusMessage !== undefined) {
         this.stmts.insertMessage.run(taskId, statusMessage.messageId, JSON.stringify(statusMessage));
       }
-      const row = this.stmts.updateStatus.get(
+      const version = current.version + 1;
+      this.stmts.updateStatus.run(
         change.status.state,
         JSON.stringify(change.status),
         Date.parse(change.status.timestamp),
+        version,
         change.resume === true ? 1 : 0,
         taskId,
         current.version,
-      ) as { version: number };
+      );
       const status = statusEvent(taskId, current.context_id, change.status);
-      this.logEvent(taskId, row.version, status);
+      this.logEvent(taskId, version, status);
       this.pushOutbox.enqueue(taskId, status);
-      return { applied: true, version: row.version, from: current.state };
+      return { applied: true, version, from: current.state };
     });
   }
 
@@ -361,11 +363,12 @@ export class SqliteTaskStore implements TaskStore {
       const previous = append ? (this.stmts.artifact.get(taskId, artifact.artifactId) as { json: string } | undefined) : undefined;
       const stored = mergedArtifact(previous?.json, artifact, append);
       this.stmts.upsertArtifact.run(taskId, artifact.artifactId, JSON.stringify(stored));
-      const row = this.stmts.touch.get(taskId, current.version) as { version: number };
+      const version = current.version + 1;
+      this.stmts.setVersion.run(version, taskId, current.version);
       const event = artifactEvent(taskId, current.context_id, artifact, append, lastChunk);
-      this.logEvent(taskId, row.version, event);
+      this.logEvent(taskId, version, event);
       this.pushOutbox.enqueue(taskId, event);
-      return { applied: true, version: row.version, from: current.state };
+      return { applied: true, version, from: current.state };
     });
   }
 
