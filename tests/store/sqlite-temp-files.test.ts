@@ -1,7 +1,8 @@
 // The SQLite store keeps its temporary data in memory: the undo journal of the
-// savepoint each write of a batch runs in would otherwise spill to a temporary
+// savepoint each write of a batch runs in (when one write of the batch fails,
+// the batch runs again a savepoint each) would otherwise spill to a temporary
 // file past 64 KiB, created, written a page per system call and deleted on
-// every busy batch. SQLite makes those files in SQLITE_TMPDIR, which it reads
+// every such batch. SQLite makes those files in SQLITE_TMPDIR, which it reads
 // once per process at its first temporary file: each test file runs in a
 // process of its own, and this one points it at a directory it watches before
 // any store opens.
@@ -28,21 +29,31 @@ test('a busy batch of writes (each in its savepoint, all in one transaction) mak
   try {
     const ids = Array.from({ length: 300 }, (_, i) => `kagent-0.temp-${i}`);
     // Asked in one turn: one transaction, with a page or more of new rows per write.
-    await Promise.all(ids.map((id, i) => seed(store, { id, at: T0 + i })));
+    // One write of each batch fails (a taken request key, a task that is not there), so the batch runs a savepoint per write.
+    const created = await Promise.allSettled([
+      ...ids.map((id, i) => seed(store, { id, at: T0 + i, requestKey: `rk-${i}` })),
+      seed(store, { id: 'kagent-0.temp-twin', at: T0, requestKey: 'rk-0' }),
+    ]);
+    assert.deepEqual(
+      created.map((o) => o.status),
+      [...ids.map(() => 'fulfilled'), 'rejected'],
+    );
     const text = 'x'.repeat(3000);
-    await Promise.all(
-      ids.map((id, i) =>
-        store.applyRunChanges(
-          id,
-          `ctx-${id}`,
-          [
-            { kind: 'status', status: status('working', T0 + 1000 + i) },
-            { kind: 'artifact', artifact: { artifactId: 'a', parts: [{ kind: 'text', text }] }, append: false, lastChunk: true },
-            { kind: 'status', status: status('completed', T0 + 2000 + i, agentMessage(`done-${id}`, text)) },
-          ],
-          0,
-        ),
-      ),
+    const run = (id: string, i: number) =>
+      store.applyRunChanges(
+        id,
+        `ctx-${id}`,
+        [
+          { kind: 'status', status: status('working', T0 + 1000 + i) },
+          { kind: 'artifact', artifact: { artifactId: 'a', parts: [{ kind: 'text', text }] }, append: false, lastChunk: true },
+          { kind: 'status', status: status('completed', T0 + 2000 + i, agentMessage(`done-${id}`, text)) },
+        ],
+        0,
+      );
+    const ran = await Promise.allSettled([...ids.map(run), run('kagent-0.temp-absent', 0)]);
+    assert.deepEqual(
+      ran.map((o) => o.status),
+      [...ids.map(() => 'fulfilled'), 'rejected'],
     );
   } finally {
     await store.close();

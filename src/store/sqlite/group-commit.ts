@@ -5,7 +5,7 @@ import type { FullState } from '../full-store.js';
 import type { DurableSync } from './wal-sync.js';
 
 interface PendingWrite {
-  run: () => unknown;
+  job: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -18,8 +18,9 @@ type SyncWaiter = (error: unknown) => void;
 
 /**
  * Group commit: writes requested in the same turn of the event loop share
- * one transaction, so one WAL sync makes a whole batch durable. Each write
- * runs in its own savepoint, so one failing write does not undo the others,
+ * one transaction, so one WAL sync makes a whole batch durable. One failing
+ * write does not undo the others (the batch runs again, each write in a
+ * savepoint of its own; `commit` says when and why),
  * and each promise resolves only after the batch is durable: committed, and,
  * with a `sync`, the sync that began after the commit has finished. The
  * event loop goes on serving while a sync runs; the writes asked for
@@ -62,7 +63,7 @@ export class GroupCommit {
     if (!this.db.open) return Promise.reject(new Error('task store is not open'));
     if (this.syncFailure !== undefined) return Promise.reject(this.syncFailure);
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run: () => this.savepoint(job), resolve: resolve as (value: unknown) => void, reject });
+      this.pending.push({ job, resolve: resolve as (value: unknown) => void, reject });
       if (this.pending.length === 1 && !this.syncing) setImmediate(() => this.commitUnlessSyncing());
     });
   }
@@ -149,17 +150,49 @@ export class GroupCommit {
    * to run again: when one write made SQLite undo the whole transaction (a
    * full database or disk, an I/O error), that write fails and the others,
    * undone with it, run again in a new transaction.
+   *
+   * The batch is first tried without a savepoint per write: a savepoint costs
+   * two statements, and SQLite copies into its journal every page a write
+   * changes that an earlier write of the batch had changed already (a batch's
+   * writes share their tables' last pages). Only when a write throws is the
+   * transaction undone and the batch run again, each write in its savepoint.
+   * A write is a function of what the database holds, so it answers the same
+   * the second time.
    */
   private commit(batch: PendingWrite[]): PendingWrite[] {
+    if (!this.fullState.isFull) {
+      const values: unknown[] = [];
+      try {
+        this.db.transaction(() => {
+          for (const pending of batch) values.push(pending.job());
+        })();
+      } catch (error) {
+        // A write threw, and the transaction was undone: the batch runs again, a savepoint each.
+        if (values.length < batch.length) return this.commitEach(batch);
+        // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
+        const failure = this.fullState.failed(error);
+        for (const pending of batch) pending.reject(failure);
+        return [];
+      }
+      this.afterSync((syncError) => {
+        batch.forEach((pending, i) => (syncError === undefined ? pending.resolve(values[i]) : pending.reject(syncError)));
+      });
+      return [];
+    }
+    return this.commitEach(batch);
+  }
+
+  /** `commit`, each write in a savepoint of its own: one that fails does not undo the others. */
+  private commitEach(batch: PendingWrite[]): PendingWrite[] {
     const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
     // While full, only a batch that changed rows shows that writes fit again.
     const changesBefore = this.fullState.isFull ? this.totalChanges() : 0;
     let culprit: number | undefined;
     try {
       this.db.transaction(() => {
-        for (const [i, job] of batch.entries()) {
+        for (const [i, pending] of batch.entries()) {
           try {
-            outcomes.push({ ok: true, value: job.run() });
+            outcomes.push({ ok: true, value: this.savepoint(pending.job) });
           } catch (error) {
             // Outside the transaction, the writes after this one would each commit on their own.
             if (!this.db.inTransaction) {
