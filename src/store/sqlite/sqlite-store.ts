@@ -176,11 +176,10 @@ export class SqliteTaskStore implements TaskStore {
       byAlias: db.prepare(`SELECT id FROM tasks WHERE tenant = ? AND principal = ? AND alias = ?`),
       hasMessage: db.prepare(`SELECT 1 FROM messages WHERE task_id = ? AND message_key = ?`),
       // The new version is set, not returned: SQLite gathers a RETURNING statement's rows in a temporary b-tree first.
-      updateStatus: db.prepare(
+      setStatus: db.prepare(
         `UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ?, resumes = resumes + ?
          WHERE id = ? AND version = ?`,
       ),
-      setStatusAt: db.prepare(`UPDATE tasks SET state = ?, status_json = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`),
       setVersion: db.prepare(`UPDATE tasks SET version = ? WHERE id = ? AND version = ?`),
       unfinished: db.prepare(
         `SELECT id, context_id, state, version, skill, pod, tenant, principal, resumes FROM tasks
@@ -318,7 +317,7 @@ export class SqliteTaskStore implements TaskStore {
         this.stmts.insertMessage.run(taskId, statusMessage.messageId, JSON.stringify(statusMessage));
       }
       const version = current.version + 1;
-      this.stmts.updateStatus.run(
+      this.stmts.setStatus.run(
         change.status.state,
         JSON.stringify(change.status),
         Date.parse(change.status.timestamp),
@@ -409,7 +408,7 @@ export class SqliteTaskStore implements TaskStore {
       }
       // The task row is updated once, however many changes the run made: one index update, not one per change.
       if (status !== undefined) {
-        this.stmts.setStatusAt.run(state, JSON.stringify(status), Date.parse(status.timestamp), version, taskId, current.version);
+        this.stmts.setStatus.run(state, JSON.stringify(status), Date.parse(status.timestamp), version, 0, taskId, current.version);
       } else if (versions.length > 0) {
         this.stmts.setVersion.run(version, taskId, current.version);
       }
