@@ -169,10 +169,7 @@ export class GroupCommit {
       } catch (error) {
         // A write threw, and the transaction was undone: the batch runs again, a savepoint each.
         if (values.length < batch.length) return this.commitEach(batch);
-        // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-        const failure = this.fullState.failed(error);
-        for (const pending of batch) pending.reject(failure);
-        return [];
+        return this.commitFailed(batch, error);
       }
       this.afterSync((syncError) => {
         batch.forEach((pending, i) => (syncError === undefined ? pending.resolve(values[i]) : pending.reject(syncError)));
@@ -208,10 +205,7 @@ export class GroupCommit {
         batch[culprit]!.reject(this.fullState.failed(error));
         return batch.filter((_, i) => i !== culprit);
       }
-      // The commit itself failed (disk full, I/O error): nothing in the batch is durable.
-      const failure = this.fullState.failed(error);
-      for (const job of batch) job.reject(failure);
-      return [];
+      return this.commitFailed(batch, error);
     }
     if (this.fullState.isFull && this.totalChanges() > changesBefore && !outcomes.some((o) => !o.ok && isOutOfSpace(o.error))) {
       this.fullState.succeeded();
@@ -224,6 +218,13 @@ export class GroupCommit {
         else job.reject(this.fullState.failed(outcome.error));
       });
     });
+    return [];
+  }
+
+  /** The commit itself failed (disk full, I/O error): nothing in the batch is durable, and none of it is run again. */
+  private commitFailed(batch: PendingWrite[], error: unknown): PendingWrite[] {
+    const failure = this.fullState.failed(error);
+    for (const pending of batch) pending.reject(failure);
     return [];
   }
 
