@@ -91,8 +91,19 @@ try {
   await waitReady(server, `${origin}/readyz`, 600_000);
   if (kind === 'fanout') {
     await fanout(origin, false);
-    const { delivered, instructions } = await fanout(origin, true);
-    console.log(JSON.stringify({ kind, subscribers: Number(args.subscribers), delayMs: Number(args.delay), delivered, instructions, perDelivery: Math.round(instructions / delivered) }));
+    const { delivered, eventLoop, otherThreads } = await fanout(origin, true);
+    console.log(
+      JSON.stringify({
+        kind,
+        subscribers: Number(args.subscribers),
+        delayMs: Number(args.delay),
+        delivered,
+        instructions: eventLoop + otherThreads,
+        perDelivery: Math.round((eventLoop + otherThreads) / delivered),
+        eventLoopPerDelivery: Math.round(eventLoop / delivered),
+        otherThreadsPerDelivery: Math.round(otherThreads / delivered),
+      }),
+    );
   } else {
     await drive(origin, Number(args.warmup));
     control('--zero');
@@ -149,8 +160,7 @@ async function fanout(origin, measured) {
   for (const s of streams) s.close();
   if (!measured) return {};
   const delivered = streams.reduce((n, s, i) => n + events(s) - before[i], 0);
-  const { eventLoop, otherThreads } = dumped();
-  return { delivered, instructions: eventLoop + otherThreads };
+  return { delivered, ...dumped() };
 }
 
 /**
