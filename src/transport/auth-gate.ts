@@ -5,6 +5,7 @@ import { JwtRejected } from '../auth/jwt.js';
 import type { RateLimiter } from '../auth/rate-limit.js';
 import type { StaticToken } from '../auth/static-token.js';
 import { LimitExceededError, UnauthenticatedError, UnavailableError } from '../model/errors.js';
+import { ANONYMOUS } from '../model/model.js';
 import type { Caller } from '../model/model.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -43,9 +44,19 @@ export class AuthGate {
     return this.options.authenticator.enabled;
   }
 
-  /** The caller, or undefined once the refusal has been answered. */
-  /** `errorBody` words a refusal in the binding's own error shape (a JSON-RPC envelope unless told otherwise). */
-  async admit(req: IncomingMessage, res: ServerResponse, errorBody: (wire: WireError) => string = jsonRpcRefusal): Promise<Caller | undefined> {
+  /**
+   * The caller, or undefined once the refusal has been answered; `errorBody`
+   * words a refusal in the binding's own error shape (a JSON-RPC envelope
+   * unless told otherwise). Without authentication and a rate limit every
+   * caller is the anonymous one, answered at once: no promise on the path of
+   * every call.
+   */
+  admit(req: IncomingMessage, res: ServerResponse, errorBody: (wire: WireError) => string = jsonRpcRefusal): Caller | Promise<Caller | undefined> {
+    if (!this.enabled && this.options.rateLimiter === undefined) return ANONYMOUS;
+    return this.checked(req, res, errorBody);
+  }
+
+  private async checked(req: IncomingMessage, res: ServerResponse, errorBody: (wire: WireError) => string): Promise<Caller | undefined> {
     try {
       return await this.authorize(requestFacts(req), req.url);
     } catch (error) {

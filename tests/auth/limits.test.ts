@@ -82,6 +82,27 @@ describe('RATE_LIMIT: a token bucket per principal', () => {
   });
 });
 
+describe('RATE_LIMIT without authentication', () => {
+  let agent: TestAgent;
+
+  before(async () => {
+    // Every caller is the anonymous one: they share one bucket.
+    agent = await startTestAgent({ AUTH_MODE: 'none', RATE_LIMIT: '1/m,burst=3' });
+  });
+
+  after(async () => {
+    await agent?.dispose();
+  });
+
+  test('holds the anonymous caller to its bucket, though no credential is checked', async () => {
+    const answers: RpcResponse[] = [];
+    for (let i = 0; i < 6; i++) answers.push(await rpc(agent.url, 'ListTasks', {}));
+    const served = answers.filter((res) => res.status === 200).length;
+    assert.ok(served === 3 || served === 4, `the burst (3, plus at most one refill) is served: ${served}`);
+    for (const res of answers.filter((res) => res.status !== 200)) assertLimited(res, 'RATE_LIMITED');
+  });
+});
+
 describe('MAX_TASKS_PER_PRINCIPAL and MAX_STREAMS_PER_PRINCIPAL', () => {
   let root: string;
   let agent: TestAgent;

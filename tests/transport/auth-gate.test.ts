@@ -43,7 +43,7 @@ describe('AuthGate: a credential that cannot be checked now', () => {
       logger,
     });
     server = createServer((req, res) => {
-      void gate.admit(req, res).then((caller) => {
+      void Promise.resolve(gate.admit(req, res)).then((caller) => {
         if (caller !== undefined) res.end(caller.principal);
       });
     });
