@@ -36,8 +36,13 @@ function peakOldGeneration(percent: number): Promise<number> {
   });
 }
 
-test('HEAP_GROWTH_PERCENT keeps the garbage between full collections well below what V8 lets pile up by itself', async () => {
-  const own = await peakOldGeneration(0);
+// Left to itself (0) V8 picks its growth factor from how fast it collects against how fast the
+// program allocates, both timed: on a busy machine it now and then picks a small one, and an
+// unbounded run collected as early as a bounded one. The yardstick is therefore V8's largest
+// factor, 4× (300%), set outright: what V8 lets pile up by itself at most, reached the same way
+// on an idle machine and a loaded one.
+test('HEAP_GROWTH_PERCENT keeps the garbage between full collections well below what V8 lets pile up by itself at most', async () => {
+  const most = await peakOldGeneration(300);
   const bounded = await peakOldGeneration(10);
-  assert.ok(bounded < own * 0.8, `old generation peaked at ${(bounded / 1e6).toFixed(0)} MB bounded, ${(own / 1e6).toFixed(0)} MB unbounded`);
+  assert.ok(bounded < most * 0.8, `old generation peaked at ${(bounded / 1e6).toFixed(0)} MB bounded to 10%, ${(most / 1e6).toFixed(0)} MB at 300%`);
 });
