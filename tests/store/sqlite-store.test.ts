@@ -176,11 +176,12 @@ describe('SqliteTaskStore statements', () => {
     }
   });
 
-  test('a database of the previous schema gets the partial indexes rebuilt on its first open, with every task in them', async () => {
+  test('a database of schema 5 (partial indexes on IN lists) gets them rebuilt on its first open, with every task in them', async () => {
     const path = join(tmp.dir, 'previous.sqlite');
     const old = new Database(path);
     old.pragma('journal_mode = WAL');
-    for (const [i, migration] of MIGRATIONS.slice(0, -1).entries()) {
+    // Schema 5 by number, not "all but the last": a later migration must not make this the schema the rebuild already ran on.
+    for (const [i, migration] of MIGRATIONS.slice(0, 5).entries()) {
       old.exec(migration);
       old.pragma(`user_version = ${i + 1}`);
     }
