@@ -75,6 +75,7 @@ import { OwnerRelay } from './transport/owner-routing.js';
 import type { ClusterRouting } from './transport/owner-routing.js';
 import { PodClient } from './transport/pod-client.js';
 import { VERSION } from './version.js';
+import { withFields } from './model/with-fields.js';
 
 export interface RunningAgent {
   readonly identity: PodIdentity;
@@ -816,8 +817,10 @@ function loadSkillsFile(source: SkillsFileSource | undefined): { skills: Skill[]
 function skillLog(logger: Logger, skill: string, taskId: string): SkillLog {
   const line =
     (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (message: string, fields: Record<string, unknown> = {}) =>
-      logger[level]({ ...fields, skill, taskId }, message);
+    (message: string, fields: Record<string, unknown> = {}) => {
+      // Most lines are below the level: nothing is built for them.
+      if (logger.isLevelEnabled(level)) logger[level](withFields(fields, { skill, taskId }), message);
+    };
   return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
 }
 

@@ -11,6 +11,7 @@ import type { KeyedSlots } from './keyed-slots.js';
 import type { TaskService } from './task-service.js';
 import type { TaskStream } from './task-stream.js';
 import type { StoredPushConfig } from '../store/push-store.js';
+import { withFields } from '../model/with-fields.js';
 
 // The one place an A2A operation is carried out, whatever binding brought it
 // (JSON-RPC, HTTP+JSON, gRPC): an operation with its params already decoded
@@ -156,11 +157,11 @@ export class Dispatcher {
     switch (request.operation) {
       case 'send': {
         const pushConfig = await this.inlinePushConfig(caller, request);
-        return { kind: 'sent', result: await service.sendMessage(caller, request.send.message, { ...request.send, pushConfig }) };
+        return { kind: 'sent', result: await service.sendMessage(caller, request.send.message, withFields(request.send, { pushConfig })) };
       }
       case 'stream': {
         const pushConfig = await this.inlinePushConfig(caller, request);
-        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message, { ...request.send, pushConfig }));
+        const stream = await this.openStream(caller, () => service.sendStreamingMessage(caller, request.send.message, withFields(request.send, { pushConfig })));
         return request.send.historyLength === undefined ? { kind: 'stream', stream } : { kind: 'stream', stream, historyLength: request.send.historyLength };
       }
       case 'get':

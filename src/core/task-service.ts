@@ -40,6 +40,7 @@ import { finalTask } from './final-task.js';
 import { agentMessage, jsonBytes, now, startSkillRun } from './skill-run.js';
 import { runSubTask } from './sub-task.js';
 import type { SkillRunHost } from './skill-run.js';
+import { withFields } from '../model/with-fields.js';
 
 export interface TaskServiceOptions {
   store: TaskStore;
@@ -352,7 +353,7 @@ export class TaskService {
     const direct = skill.replyDirectly?.(message, caller);
     if (direct !== undefined) {
       const contextId = message.contextId ?? timeOrderedUuid();
-      return { kind: 'message', message: { ...direct, contextId } };
+      return { kind: 'message', message: withFields(direct, { contextId }) };
     }
     // A retried first message carries the same key: creating its task again fails on the key,
     // and the retry joins the task it started instead of starting the work again. A direct reply stores nothing and needs none.
@@ -370,7 +371,7 @@ export class TaskService {
   ): Promise<Started> {
     const taskId = newTaskId(this.options.pod);
     const contextId = message.contextId ?? timeOrderedUuid();
-    const userMessage: Message = { ...message, taskId, contextId };
+    const userMessage: Message = withFields(message, { taskId, contextId });
     const task: Task = {
       id: taskId,
       contextId,
@@ -477,7 +478,7 @@ export class TaskService {
     const skill = this.skills.get(stored.skill);
     // Permissions may have changed since the task started: the caller needs them for every turn.
     this.options.authorizeSkill?.(caller, skill.descriptor.id);
-    const userMessage: Message = { ...message, taskId, contextId: task.contextId };
+    const userMessage: Message = withFields(message, { taskId, contextId: task.contextId });
     const status: TaskStatus = { state: 'working', timestamp: now() };
     const { admitted, release } = this.claimRun(caller);
     let changed: TransitionResult;

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { withFields } from '../model/with-fields.js';
 
 /**
  * Ends a response with a JSON text body of known length. With the length set
@@ -7,5 +8,5 @@ import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
  * chunked: four buffers in a `writev`, and more for the client to parse.
  */
 export function sendJsonText(res: ServerResponse, status: number, headers: OutgoingHttpHeaders, body: string): void {
-  res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(body) }).end(body);
+  res.writeHead(status, withFields(headers, { 'content-length': Buffer.byteLength(body) })).end(body);
 }
