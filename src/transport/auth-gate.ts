@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator, RequestFacts } from '../auth/authenticator.js';
 import type { FailedAuthLimit } from '../auth/failed-auth-limit.js';
 import { JwtRejected } from '../auth/jwt.js';
@@ -165,16 +165,28 @@ function jsonRpcRefusal(wire: WireError): string {
 }
 
 function requestFacts(req: IncomingMessage): RequestFacts {
-  // Read when a verifier asks: Node builds `headersDistinct` anew for every request, and most verifiers need neither.
-  return {
-    headers: req.headers,
-    get headersDistinct() {
-      return req.headersDistinct;
-    },
-    get remoteAddress() {
-      return req.socket.remoteAddress;
-    },
-  };
+  return new HttpRequestFacts(req);
+}
+
+/**
+ * Read when a verifier asks: Node builds `headersDistinct` anew for every request, and most verifiers need neither.
+ * A class, so that the getters live on one prototype: an object literal's getters would keep the request alive
+ * through young collections (see HttpCallContext in owner-routing.ts).
+ */
+class HttpRequestFacts implements RequestFacts {
+  readonly headers: IncomingHttpHeaders;
+
+  constructor(private readonly req: IncomingMessage) {
+    this.headers = req.headers;
+  }
+
+  get headersDistinct(): Record<string, string[] | undefined> {
+    return this.req.headersDistinct;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.req.socket.remoteAddress;
+  }
 }
 
 function tooManyFailures(retryAfterSeconds: number): LimitExceededError {

@@ -86,28 +86,52 @@ const OWNER_RETRY_AFTER_SECONDS = 5;
 
 /** The routing facts of an HTTP request, for the dispatcher: whether a replica relayed it, and what passes on to an owner. */
 export function routingContext(req: IncomingMessage, res: ServerResponse): CallContext & { done(): void } {
-  const passOn: Record<string, string> = {};
-  for (const name of PASSED_HEADERS) {
-    const value = req.headers[name];
-    if (typeof value === 'string') passOn[name] = value;
+  return new HttpCallContext(req, res);
+}
+
+/**
+ * A class, not an object literal with a getter: V8 keeps a literal's getter in
+ * an accessor pair it allocates in the old generation, and from there the
+ * getter's closure (and through it the request and response) survived every
+ * young collection until the next full one. Every request was promoted that
+ * way: young collections copied them all, and full ones came every few dozen.
+ */
+class HttpCallContext implements CallContext {
+  readonly forwarded: boolean;
+  readonly requireAllReplicas: boolean;
+  readonly passOn: Record<string, string> = {};
+  private gone: AbortController | undefined;
+  private onClose: (() => void) | undefined;
+
+  constructor(
+    req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {
+    for (const name of PASSED_HEADERS) {
+      const value = req.headers[name];
+      if (typeof value === 'string') this.passOn[name] = value;
+    }
+    this.forwarded = req.headers[HOP_HEADER] !== undefined;
+    this.requireAllReplicas = String(req.headers[REQUIRE_ALL_REPLICAS_HEADER] ?? '').toLowerCase() === 'true';
   }
+
   // Only a call relayed to its owner listens for the caller leaving: most calls never ask, and pay nothing for it.
-  let gone: AbortController | undefined;
-  const onClose = () => gone?.abort();
-  return {
-    forwarded: req.headers[HOP_HEADER] !== undefined,
-    requireAllReplicas: String(req.headers[REQUIRE_ALL_REPLICAS_HEADER] ?? '').toLowerCase() === 'true',
-    passOn,
-    get signal() {
-      if (gone === undefined) {
-        gone = new AbortController();
-        if (res.destroyed) gone.abort();
-        else res.once('close', onClose);
+  get signal(): AbortSignal {
+    if (this.gone === undefined) {
+      const gone = new AbortController();
+      this.gone = gone;
+      if (this.res.destroyed) gone.abort();
+      else {
+        this.onClose = () => gone.abort();
+        this.res.once('close', this.onClose);
       }
-      return gone.signal;
-    },
-    done: () => res.off('close', onClose),
-  };
+    }
+    return this.gone.signal;
+  }
+
+  done(): void {
+    if (this.onClose !== undefined) this.res.off('close', this.onClose);
+  }
 }
 
 /** Names, on a ListTasks answer, the replicas whose tasks it lacks. */
