@@ -13,6 +13,9 @@ interface PendingWrite {
 /** How long a caller refused by a store whose sync failed is asked to wait: long enough for a restart elsewhere. */
 const STORE_BROKEN_RETRY_SECONDS = 10;
 
+/** What one write of a batch run a savepoint each came to. */
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /** Settles what waited for a sync: with its error, or with none once the commits it waited for are durable. */
 type SyncWaiter = (error: unknown) => void;
 
@@ -42,6 +45,10 @@ export class GroupCommit {
   private syncFailure: unknown;
   /** Runs one write inside the batch's transaction, in a savepoint of its own. */
   private readonly savepoint: (job: () => unknown) => unknown;
+  /** Runs a batch's writes in one transaction, each value pushed as it is written. Built once: better-sqlite3 builds four functions for each. */
+  private readonly writeBatch: (batch: readonly PendingWrite[], values: unknown[]) => void;
+  /** The same, each write in its savepoint: a write that throws leaves its outcome, not the transaction. */
+  private readonly writeBatchEach: (batch: readonly PendingWrite[], outcomes: Outcome[], culprit: { index?: number }) => void;
   private readonly changes: Database.Statement;
 
   constructor(
@@ -51,6 +58,23 @@ export class GroupCommit {
     private readonly sync?: DurableSync,
   ) {
     this.savepoint = db.transaction((job: () => unknown) => job());
+    this.writeBatch = db.transaction((batch: readonly PendingWrite[], values: unknown[]) => {
+      for (const pending of batch) values.push(pending.job());
+    });
+    this.writeBatchEach = db.transaction((batch: readonly PendingWrite[], outcomes: Outcome[], culprit: { index?: number }) => {
+      for (const [i, pending] of batch.entries()) {
+        try {
+          outcomes.push({ ok: true, value: this.savepoint(pending.job) });
+        } catch (error) {
+          // Outside the transaction, the writes after this one would each commit on their own.
+          if (!this.db.inTransaction) {
+            culprit.index = i;
+            throw error;
+          }
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
     this.changes = db.prepare(`SELECT total_changes() AS n`);
   }
 
@@ -163,9 +187,7 @@ export class GroupCommit {
     if (!this.fullState.isFull) {
       const values: unknown[] = [];
       try {
-        this.db.transaction(() => {
-          for (const pending of batch) values.push(pending.job());
-        })();
+        this.writeBatch(batch, values);
       } catch (error) {
         // A write threw, and the transaction was undone: the batch runs again, a savepoint each.
         if (values.length < batch.length) return this.commitEach(batch);
@@ -181,29 +203,17 @@ export class GroupCommit {
 
   /** `commit`, each write in a savepoint of its own: one that fails does not undo the others. */
   private commitEach(batch: PendingWrite[]): PendingWrite[] {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     // While full, only a batch that changed rows shows that writes fit again.
     const changesBefore = this.fullState.isFull ? this.totalChanges() : 0;
-    let culprit: number | undefined;
+    const culprit: { index?: number } = {};
     try {
-      this.db.transaction(() => {
-        for (const [i, pending] of batch.entries()) {
-          try {
-            outcomes.push({ ok: true, value: this.savepoint(pending.job) });
-          } catch (error) {
-            // Outside the transaction, the writes after this one would each commit on their own.
-            if (!this.db.inTransaction) {
-              culprit = i;
-              throw error;
-            }
-            outcomes.push({ ok: false, error });
-          }
-        }
-      })();
+      this.writeBatchEach(batch, outcomes, culprit);
     } catch (error) {
-      if (culprit !== undefined) {
-        batch[culprit]!.reject(this.fullState.failed(error));
-        return batch.filter((_, i) => i !== culprit);
+      const { index } = culprit;
+      if (index !== undefined) {
+        batch[index]!.reject(this.fullState.failed(error));
+        return batch.filter((_, i) => i !== index);
       }
       return this.commitFailed(batch, error);
     }
