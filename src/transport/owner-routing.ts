@@ -94,7 +94,8 @@ export function routingContext(req: IncomingMessage, res: ServerResponse): CallC
  * an accessor pair it allocates in the old generation, and from there the
  * getter's closure (and through it the request and response) survived every
  * young collection until the next full one. Every request was promoted that
- * way: young collections copied them all, and full ones came every few dozen.
+ * way: under load the young collections copied them all, and a full collection
+ * came every tenth of a second.
  */
 class HttpCallContext implements CallContext {
   readonly forwarded: boolean;
