@@ -24,6 +24,8 @@ interface FakeSibling {
   mode: Mode;
   seen: { method: string; headers: IncomingHttpHeaders }[];
   healthChecks: number;
+  /** Requests held (mode 'hold') whose connection the relaying pod closed before they were answered. */
+  heldAbandoned: number;
   /** Answers the held request (mode 'hold'). */
   release(body: string): void;
   close(): Promise<void>;
@@ -35,6 +37,7 @@ async function startFakeSibling(port: number): Promise<FakeSibling> {
     mode: 'record',
     seen: [],
     healthChecks: 0,
+    heldAbandoned: 0,
     release(body) {
       held?.writeHead(200, { 'content-type': 'application/json' }).end(body);
       held = undefined;
@@ -79,6 +82,9 @@ async function startFakeSibling(port: number): Promise<FakeSibling> {
         return;
       case 'hold':
         held = res;
+        res.once('close', () => {
+          if (!res.writableFinished) fake.heldAbandoned++;
+        });
         return;
     }
   }
@@ -218,6 +224,20 @@ describe('calls between replicas have deadlines, and a sibling failing mid-answe
     const res = await answer;
     assert.equal(res.status, 200);
     assert.equal(res.body.result?.task.status.state, 'TASK_STATE_COMPLETED');
+  });
+
+  test('a caller that hangs up on a blocking send through another pod: the relaying pod hangs up on the owner too', async () => {
+    fake.mode = 'hold';
+    const seenBefore = fake.seen.length;
+    const abandonedBefore = fake.heldAbandoned;
+    const caller = new AbortController();
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params: { message: message('gone', { taskId: 'kagent-3.0190a5f2-0000-7000-8000-000000000004' }) } });
+    const answer = fetch(pods[0]!.url, { method: 'POST', headers: { 'content-type': 'application/json', 'A2A-Version': '1.0' }, body, signal: caller.signal });
+    await waitFor('the owner to hold the relayed send', () => fake.seen.length > seenBefore);
+    assert.equal(fake.seen[fake.seen.length - 1]!.method, 'SendMessage');
+    caller.abort();
+    await assert.rejects(answer, { name: 'AbortError' });
+    await waitFor('the relaying pod to close its call to the owner', () => fake.heldAbandoned > abandonedBefore);
   });
 
   test('a relayed stream whose owner goes silent (no event, no heartbeat) ends with a retryable OWNER_UNAVAILABLE event', async () => {
