@@ -26,8 +26,14 @@ export class WalCheckpointer {
 
   constructor(path: string, synchronous: CheckpointWorkerData['synchronous'], onFailure: (message: string) => void) {
     const data: CheckpointWorkerData = { path, synchronous, intervalMs: CHECKPOINT_INTERVAL_MS };
-    // A small heap: the worker holds one connection and a timer.
-    this.worker = new Worker(WORKER_URL, { workerData: data, resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 } });
+    // A small heap: the worker holds one connection and a timer. Neither the process's own `--import` modules nor those of
+    // NODE_OPTIONS (skills installed from outside, a tracer) are loaded again on this thread: a worker inherits both.
+    this.worker = new Worker(WORKER_URL, {
+      workerData: data,
+      execArgv: [],
+      env: {},
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 2 },
+    });
     this.worker.unref();
     this.worker.on('message', (message: { kind: string; message: string }) => {
       if (message.kind === 'failed') onFailure(message.message);
