@@ -25,10 +25,10 @@ console.log(JSON.stringify({ peak, live: live.length }));
 
 function peakOldGeneration(percent: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    // GC on the main thread only, and no memory reducer: V8 then collects when its heap-growth rule says so, not when a
-    // background marker happens to finish or a process descheduled on a busy machine looks idle (either made the
-    // unbounded run collect early now and then, and the comparison flaky).
-    const v8Flags = ['--single-threaded-gc', '--no-memory-reducer'];
+    // GC on the main thread only, no memory reducer, and each full collection done at once: V8 then collects when its
+    // heap-growth rule says so, not when a background marker or a posted marking task happens to finish, or a process
+    // descheduled on a busy machine looks idle (each made one run or the other collect early or late now and then).
+    const v8Flags = ['--single-threaded-gc', '--no-memory-reducer', '--no-incremental-marking'];
     execFile(process.execPath, [...v8Flags, '--input-type=module', '-e', CHURN, String(percent)], { timeout: 120_000 }, (error, stdout) => {
       if (error) reject(error);
       else resolve((JSON.parse(stdout) as { peak: number }).peak);
