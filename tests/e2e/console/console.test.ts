@@ -106,6 +106,8 @@ describe('the console in a browser, against two replicas', needChromium(), () =>
     assert.equal(await focused(), 'Chat');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Chat' }).waitFor();
+    // The view moves the focus to its content once it has rendered: a Tab before that starts from the navigation.
+    await waitFor('the focus on the view’s content', async () => (await page.evaluate('document.activeElement?.id')) === 'main');
     // The skills come from the agent card, after the view: typing picks one only once it is listed.
     await page.locator('main select option[value="echo"]').waitFor({ state: 'attached' });
     // Past the "new conversation" line: the skill, then the message.
